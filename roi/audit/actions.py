@@ -1,0 +1,49 @@
+"""Every kind of audit entry, named as CONTRACT.md names them (warehouse's EventTag)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    AUTH_LOGIN = "auth.login"
+    AUTH_LOGIN_FAILED = "auth.login_failed"
+    AUTH_LOGOUT = "auth.logout"
+    AUTH_THROTTLED = "auth.throttled"
+    AUTH_SESSION_EXPIRED = "auth.session_expired"
+    AUTH_TOKEN_ISSUED = "auth.token_issued"  # noqa: S105 - an action name, not a secret
+    AUTH_PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 - an action name
+    AUTHZ_DENIED = "authz.denied"
+    USER_CREATED = "user.created"
+    USER_DISABLED = "user.disabled"
+    USER_ENABLED = "user.enabled"
+    ORGANIZATION_CREATED = "organization.created"
+    CLIENT_CREATED = "client.created"
+    CLIENT_UPDATED = "client.updated"
+    PROVIDER_CREATED = "provider.created"
+    RECORD_VIEWED = "record.viewed"
+    CONSENT_CREATED = "consent.created"
+    CONSENT_SENT = "consent.sent"
+    CONSENT_SIGNED = "consent.signed"
+    CONSENT_REVOKED = "consent.revoked"
+    CONSENT_EXPIRED = "consent.expired"
+    CONSENT_VOIDED = "consent.voided"
+    CONSENT_SUPERSEDED = "consent.superseded"
+    DECISION_CHECKED = "decision.checked"
+    DISCLOSURE_PERMITTED = "disclosure.permitted"
+    DISCLOSURE_DENIED = "disclosure.denied"
+    MESSAGE_READ = "message.read"
+    DOCUMENT_DOWNLOADED = "document.downloaded"
+    AUDIT_EXPORTED = "audit.exported"
+    AUDIT_VERIFIED = "audit.verified"
+    AUDIT_CHECKPOINT = "audit.checkpoint"
+    CRYPTO_INTEGRITY_FAILURE = "crypto.integrity_failure"
+    KEYS_ROTATED = "keys.rotated"
+    KEY_REMOVED = "keys.removed"
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    PERMIT = "permit"
+    DENY = "deny"

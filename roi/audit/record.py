@@ -1,0 +1,152 @@
+"""`record()`: the only code that writes the audit log (warehouse's record_event).
+
+It joins the caller's transaction and never commits, so an action and its audit entry commit
+together or not at all (SECURITY G3). It locks the head row first: on PostgreSQL that
+`SELECT ... FOR UPDATE` makes concurrent writers take turns, so the chain never forks and seq
+never skips; on SQLite the caller's BEGIN IMMEDIATE (`roi.db.unit_of_work`) already did.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from roi.actor import Actor
+from roi.audit.actions import Action, Outcome
+from roi.audit.chain import entry_hash
+from roi.audit.models import AuditEntry, AuditHead
+from roi.audit.schema import GENESIS_HASH, HEAD_ID
+from roi.clock import now
+
+logger = logging.getLogger(__name__)
+
+#: `detail` is for a few ids and codes; anything bigger is a sign free text is going in
+MAX_DETAIL_CHARS = 2000
+_Scalar = str | int | bool | None
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: Action,
+    *,
+    outcome: Outcome = Outcome.SUCCESS,
+    client_id: int | None = None,
+    consent_id: int | None = None,
+    recipient_provider_id: int | None = None,
+    message_id: int | None = None,
+    subject_user_id: int | None = None,
+    categories: Iterable[str] | None = None,
+    purpose: str | None = None,
+    reasons: Iterable[str] | None = None,
+    detail: Mapping[str, Any] | None = None,
+) -> AuditEntry:
+    """Append an entry to the chain inside the caller's transaction and flush it; never commit.
+
+    Raises:
+        ValueError: `detail` is not a small object of ids and codes, or a text holds a NUL.
+        KeyRingError: no key ring is loaded, so the entry cannot be chained (fails closed).
+    """
+    values: dict[str, Any] = {
+        "actor_id": actor.user_id,
+        "actor_role": str(actor.role),
+        "organization_id": actor.organization_id,
+        "action": Action(action),
+        "outcome": Outcome(outcome),
+        "client_id": client_id,
+        "consent_id": consent_id,
+        "recipient_provider_id": recipient_provider_id,
+        "message_id": message_id,
+        "subject_user_id": subject_user_id,
+        "categories": _codes(sorted(categories)) if categories is not None else None,
+        "purpose": _text(purpose),
+        "reasons": _codes(list(reasons)) if reasons is not None else None,
+        "detail": _detail(detail) if detail is not None else None,
+        "request_id": _text(actor.request_id),
+        "ip": _text(actor.ip),
+    }
+    head_seq, head_hash = _lock_head(session)
+    values["seq"] = head_seq + 1
+    # Taken after the lock, so times follow seq as closely as the clock allows.
+    values["at"] = now()
+    values["prev_hash"] = head_hash
+    values["hash"] = entry_hash(values, head_hash)
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == HEAD_ID)
+        .values(seq=values["seq"], hash=values["hash"])
+    )
+    entry = AuditEntry(**values)
+    session.add(entry)
+    session.flush()
+    logger.debug("audit entry %s: %s %s", entry.seq, entry.action, entry.outcome)
+    return entry
+
+
+def _lock_head(session: Session) -> tuple[int, str]:
+    query = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update()
+    head = session.execute(query).one_or_none()
+    if head is None:
+        ensure_head(session)
+        head = session.execute(query).one()
+    return head.seq, head.hash
+
+
+def ensure_head(session: Session) -> None:
+    """Create the head row, at the last entry, if it is missing (a truncated or hand-made schema).
+
+    Concurrent callers are safe: the insert does nothing when another one got there first.
+    """
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash).where(
+            AuditEntry.seq == select(func.max(AuditEntry.seq)).scalar_subquery()
+        )
+    ).one_or_none()
+    seq, hash_ = (last.seq, last.hash) if last is not None else (0, GENESIS_HASH)
+    logger.warning("audit head row was missing; recreating it at seq %s", seq)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(AuditHead).values(id=HEAD_ID, seq=seq, hash=hash_).on_conflict_do_nothing()
+    )
+
+
+def _text(value: str | None) -> str | None:
+    # PostgreSQL cannot store NUL in text; refuse it everywhere so both databases behave alike.
+    if value is not None and "\x00" in value:
+        raise ValueError("audit text must not contain NUL")
+    return value
+
+
+def _codes(values: list[str]) -> list[str]:
+    for value in values:
+        if not isinstance(value, str):
+            raise ValueError("categories and reasons are lists of codes (strings)")
+        _text(value)
+    return values
+
+
+def _detail(detail: Mapping[str, Any]) -> dict[str, Any]:
+    checked: dict[str, Any] = {}
+    for key, value in detail.items():
+        if not isinstance(key, str):
+            raise ValueError("audit detail keys are strings")
+        _text(key)
+        many = isinstance(value, list | tuple)
+        for item in value if many else [value]:
+            # Floats are left out on purpose: their JSON text is not stable across databases.
+            if not isinstance(item, _Scalar):
+                raise ValueError(f"audit detail {key!r} holds a {type(item).__name__}")
+            if isinstance(item, str):
+                _text(item)
+        checked[key] = list(value) if many else value
+    if len(json.dumps(checked, ensure_ascii=True)) > MAX_DETAIL_CHARS:
+        raise ValueError("audit detail is too large: it is for ids and codes, not text")
+    return checked

@@ -1,0 +1,119 @@
+"""Concurrent writers never fork the chain nor leave a gap; a killed writer leaves no orphan."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+
+from roi import audit
+from roi.accounts.models import Organization
+from roi.actor import Actor, Role
+from roi.audit import AuditEntry
+from roi.vault.keyring import KEY_FILE
+from tests.audit.helpers import append
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _assert_gapless_and_verified(session: Session, count: int) -> None:
+    seqs = session.scalars(select(AuditEntry.seq).order_by(AuditEntry.seq)).all()
+    assert seqs == list(range(1, count + 1))
+    result = audit.verify(session)
+    assert (result.ok, result.entries) == (True, count), result
+
+
+def test_threads_append_without_forks_or_gaps(engine: Engine, session: Session) -> None:
+    # Given 8 threads, each with its own session, appending 25 entries each at the same time
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        actor = Actor(user_id=n, role=Role.CLINICIAN, organization_id=1)
+        try:
+            with Session(engine) as own:
+                start.wait()
+                append(own, 25, actor)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then every append succeeded, seq runs 1..200 and the chain verifies
+    assert errors == []
+    _assert_gapless_and_verified(session, 200)
+
+
+def _writer(database_url: str, instance_path: Path, count: int) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tests.audit._writer",
+            database_url,
+            str(instance_path / KEY_FILE),
+            str(count),
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.subprocess
+def test_processes_append_without_forks_or_gaps(
+    database_url: str, instance_path: Path, session: Session
+) -> None:
+    # Given 4 processes, all connected, released at once to append 25 entries each
+    children = [_writer(database_url, instance_path, 25) for _ in range(4)]
+    for child in children:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+    for child in children:
+        assert child.stdin is not None
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    # Then all finish, seq runs 1..100 and the chain verifies
+    for child in children:
+        child.communicate(timeout=60)
+    assert [child.returncode for child in children] == [0, 0, 0, 0]
+    _assert_gapless_and_verified(session, 100)
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_killed_writer_leaves_no_orphans(
+    database_url: str, instance_path: Path, session: Session, is_postgres: bool
+) -> None:
+    # Given a writer looping "organization + audit entry" in one unit of work, killed at random
+    # moments, again and again (SECURITY I1)
+    rng = random.Random(os.getpid())
+    for _ in range(8 if is_postgres else 20):
+        child = _writer(database_url, instance_path, 0)
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        threading.Event().wait(rng.uniform(0, 0.05))
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=30)
+    # Then the database is sound and the chain verifies
+    if not is_postgres:
+        assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+    result = audit.verify(session)
+    assert result.ok, result
+    assert result.entries >= 20 if not is_postgres else result.entries >= 8
+    # And every organization has its entry, and every entry its organization
+    organizations = set(session.scalars(select(Organization.id)))
+    audited = {entry.detail["organization_id"] for entry in session.scalars(select(AuditEntry))}
+    assert organizations == audited
