@@ -1,0 +1,64 @@
+# roi — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export ROI_INSTANCE_PATH ?= $(CURDIR)/instance
+
+.PHONY: help run test test-sqlite test-postgres lint fmt bench clean-venv
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(BIN)/roi: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.dev: $(BIN)/roi
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(BIN)/roi  ## Install, initialize, seed the demo on an empty instance, serve on :8000
+	$(BIN)/roi init
+	$(BIN)/roi demo --if-empty
+	@if [ -f "$(ROI_INSTANCE_PATH)/demo_accounts.txt" ]; then \
+	  echo; echo "Demo accounts (role, email, password):"; cat "$(ROI_INSTANCE_PATH)/demo_accounts.txt"; echo; fi
+	$(BIN)/roi serve --host 127.0.0.1 --port $(PORT)
+
+test: $(VENV)/.dev  ## Run the suite on SQLite and PostgreSQL, then the linters
+	@./scripts/system-packages.sh
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgres
+	$(MAKE) --no-print-directory lint
+
+test-sqlite: $(VENV)/.dev  ## Run the suite on SQLite only
+	ROI_TEST_DATABASE_URL= $(BIN)/pytest -q $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.dev  ## Run the suite on a fresh PostgreSQL database
+	@url=$$(./scripts/test-postgres.sh) || exit 1; \
+	if [ -z "$$url" ]; then \
+	  echo ""; echo "!!! PostgreSQL is not available: the suite ran on SQLite ONLY !!!"; echo ""; \
+	else \
+	  echo "running the suite on PostgreSQL"; \
+	  ROI_TEST_DATABASE_URL="$$url" $(BIN)/pytest -q $(PYTEST_ARGS); \
+	fi
+
+lint: $(VENV)/.dev  ## ruff check + ruff format --check + import-linter + mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+fmt: $(VENV)/.dev  ## Format and fix what ruff can
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.dev  ## Run the benchmarks (ratios against a baseline measured in the same run)
+	@url=$$(ROI_TEST_DB_NAME=roi_bench ./scripts/test-postgres.sh); \
+	for b in bench/*_bench.py; do echo "== $$b"; $(BIN)/python $$b $${url:+--database-url "$$url"}; done
+
+clean-venv:  ## Remove the virtual environment
+	rm -rf $(VENV)

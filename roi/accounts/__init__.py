@@ -1,0 +1,1 @@
+"""Organizations, users, roles, passwords, sessions, tokens; clients and the provider directory."""

@@ -1,0 +1,353 @@
+"""Organizations, users, clients and the provider directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from roi import audit
+from roi.accounts import sessions
+from roi.accounts.models import Client, Organization, Provider, User
+from roi.accounts.passwords import hash_password, password_problem, verify_password
+from roi.accounts.policy import Permission, client_visibility, require
+from roi.actor import Actor, Role
+from roi.audit import Action
+from roi.config import Argon2Parameters
+from roi.db import unit_of_work
+from roi.errors import Invalid, NotFound
+
+USER_ROLES = (Role.CLINICIAN, Role.CLIENT, Role.COMPLIANCE, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class NewClient:
+    given_name: str
+    family_name: str
+    birth_date: date
+    email: str | None
+
+
+@dataclass(frozen=True)
+class NewProvider:
+    name: str
+    credentials: str
+    organization: str
+    address: str
+    email: str | None
+
+
+def email_key(email: str) -> str:
+    """The form of an address that makes it unique: trimmed and lower-cased."""
+    return email.strip().lower()
+
+
+def ensure_organization(session: Session, actor: Actor, name: str) -> Organization:
+    """The organization called `name`, created (and audited) when it does not exist yet."""
+    name = name.strip()
+    found = session.scalar(select(Organization).where(Organization.name == name))
+    if found is not None:
+        return found
+    organization = Organization(name=name)
+    session.add(organization)
+    session.flush()
+    audit.record(
+        session, actor, Action.ORGANIZATION_CREATED, detail={"organization_id": organization.id}
+    )
+    return organization
+
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    name: str,
+    organization: str | None,
+    client_id: int | None,
+    argon2: Argon2Parameters,
+) -> User:
+    """Create a user; a clinician also gets a directory entry, a client user is linked to a client.
+
+    Raises:
+        Invalid: a field is missing or unacceptable (the email is taken, the password too weak).
+    """
+    problems = _user_problems(email, password, role, name, organization, client_id)
+    if problems:
+        raise Invalid(problems)
+    # Hash before taking the write lock: argon2 is deliberately slow.
+    password_hash = hash_password(password, argon2)
+    with unit_of_work(session):
+        if session.scalar(select(User.id).where(User.email_key == email_key(email))):
+            raise Invalid({"email": "An account with this email address already exists."})
+        org = ensure_organization(session, actor, organization) if organization else None
+        client = None
+        if role is Role.CLIENT:
+            client = session.get(Client, client_id)
+            if client is None:
+                raise Invalid({"client_id": "No client record has this id."})
+            if client.user_id is not None:
+                raise Invalid({"client_id": "This client record already has an account."})
+            org = client.organization
+        user = User(
+            email=email.strip(),
+            email_key=email_key(email),
+            name=name.strip(),
+            role=role,
+            organization_id=org.id if org else None,
+            password_hash=password_hash,
+        )
+        session.add(user)
+        session.flush()
+        if client is not None:
+            client.user_id = user.id
+        if role is Role.CLINICIAN and org is not None:
+            session.add(
+                Provider(
+                    name=user.name,
+                    organization_name=org.name,
+                    organization_id=org.id,
+                    email=user.email,
+                    user_id=user.id,
+                    created_by_id=actor.user_id,
+                )
+            )
+        audit.record(
+            session,
+            actor,
+            Action.USER_CREATED,
+            subject_user_id=user.id,
+            client_id=client.id if client else None,
+            detail={"role": role.value},
+        )
+    return user
+
+
+def _user_problems(
+    email: str,
+    password: str,
+    role: Role,
+    name: str,
+    organization: str | None,
+    client_id: int | None,
+) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if "@" not in email or len(email) > 254 or email.strip() != email or not email:
+        problems["email"] = "Enter a valid email address."
+    if not name.strip():
+        problems["name"] = "Enter the person's name."
+    if role not in USER_ROLES:
+        problems["role"] = "Choose clinician, client, compliance or admin."
+    if role in (Role.CLINICIAN, Role.COMPLIANCE) and not organization:
+        problems["organization"] = "Clinicians and compliance staff belong to an organization."
+    if role is Role.CLIENT and client_id is None:
+        problems["client_id"] = "A client account is linked to a client record."
+    why = password_problem(password, email=email, name=name)
+    if why:
+        problems["password"] = why
+    return problems
+
+
+def change_password(
+    session: Session,
+    actor: Actor,
+    *,
+    current: str,
+    new: str,
+    keep_session_token: str | None,
+    argon2: Argon2Parameters,
+) -> None:
+    """Change the actor's own password and end every other session and token.
+
+    Raises:
+        Invalid: the current password is wrong or the new one is not acceptable.
+    """
+    user = session.get(User, actor.user_id)
+    if user is None:
+        raise NotFound("account")
+    if not verify_password(user.password_hash, current, argon2):
+        raise Invalid({"current_password": "Your current password is not correct."})
+    why = password_problem(new, email=user.email, name=user.name)
+    if why:
+        raise Invalid({"new_password": why})
+    new_hash = hash_password(new, argon2)
+    with unit_of_work(session):
+        user = session.get(User, actor.user_id)
+        assert user is not None  # noqa: S101 - loaded just above, and users are never deleted
+        user.password_hash = new_hash
+        user.password_changed_at = sessions.current_time()
+        sessions.end_sessions_of(session, user.id, "password_changed", keep=keep_session_token)
+        audit.record(session, actor, Action.AUTH_PASSWORD_CHANGED, subject_user_id=user.id)
+
+
+def set_user_active(session: Session, actor: Actor, user_id: int, *, active: bool) -> User:
+    """Disable (ending every session and token at once) or re-enable an account.
+
+    Raises:
+        NotFound: no such user.
+        Invalid: an admin tried to disable their own account.
+    """
+    require(actor, Permission.MANAGE_USERS)
+    with unit_of_work(session):
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("user")
+        if user.id == actor.user_id and not active:
+            raise Invalid({"user": "You cannot disable your own account."})
+        user.active = active
+        if not active:
+            sessions.end_sessions_of(session, user.id, "account_disabled")
+        audit.record(
+            session,
+            actor,
+            Action.USER_DISABLED if not active else Action.USER_ENABLED,
+            subject_user_id=user.id,
+        )
+    return user
+
+
+def list_users(session: Session, actor: Actor) -> list[User]:
+    require(actor, Permission.MANAGE_USERS)
+    return list(session.scalars(select(User).order_by(User.role, User.name)))
+
+
+def create_client(session: Session, actor: Actor, new: NewClient) -> Client:
+    """Add a client to the clinician's organization.
+
+    Raises:
+        Forbidden: the actor is not a clinician.
+        Invalid: a field is unacceptable.
+    """
+    require(actor, Permission.CREATE_CLIENT)
+    problems = _client_problems(new)
+    if problems:
+        raise Invalid(problems)
+    with unit_of_work(session):
+        client = Client(
+            organization_id=actor.organization_id,
+            given_name=new.given_name.strip(),
+            family_name=new.family_name.strip(),
+            birth_date=new.birth_date,
+            email=(new.email or "").strip() or None,
+        )
+        session.add(client)
+        session.flush()
+        audit.record(session, actor, Action.CLIENT_CREATED, client_id=client.id)
+    return client
+
+
+def _client_problems(new: NewClient) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    if not new.given_name.strip():
+        problems["given_name"] = "Enter the client's given name."
+    if not new.family_name.strip():
+        problems["family_name"] = "Enter the client's family name."
+    today = sessions.current_time().date()
+    if new.birth_date > today:
+        problems["birth_date"] = "The date of birth cannot be in the future."
+    elif new.birth_date.year < 1900:
+        problems["birth_date"] = "Check the year of birth."
+    return problems
+
+
+def client_for(session: Session, actor: Actor, client_id: int) -> Client:
+    """Load a client the actor may see.
+
+    Raises:
+        NotFound: no such client, or not one the actor may see (never told apart).
+    """
+    require(actor, Permission.VIEW_CLIENTS)
+    client = session.scalar(select(Client).where(Client.id == client_id, client_visibility(actor)))
+    if client is None:
+        raise NotFound("client")
+    return client
+
+
+def clients_for(session: Session, actor: Actor, search: str | None = None) -> list[Client]:
+    """The clients the actor may see, by family name; `search` matches either name."""
+    require(actor, Permission.VIEW_CLIENTS)
+    query = select(Client).where(client_visibility(actor))
+    if search:
+        pattern = f"%{_escape_like(search.strip().lower())}%"
+        query = query.where(
+            or_(
+                func.lower(Client.given_name).like(pattern, escape="\\"),
+                func.lower(Client.family_name).like(pattern, escape="\\"),
+            )
+        )
+    return list(session.scalars(query.order_by(Client.family_name, Client.given_name, Client.id)))
+
+
+def add_provider(session: Session, actor: Actor, new: NewProvider) -> Provider:
+    """Add an entry to the shared provider directory.
+
+    Raises:
+        Forbidden: the actor may not edit the directory.
+        Invalid: a field is unacceptable.
+    """
+    require(actor, Permission.ADD_PROVIDER)
+    problems: dict[str, str] = {}
+    if not new.name.strip():
+        problems["name"] = "Enter the provider's name."
+    if not new.organization.strip():
+        problems["organization"] = "Enter the practice or organization."
+    if new.email and "@" not in new.email:
+        problems["email"] = "Enter a valid email address."
+    if problems:
+        raise Invalid(problems)
+    with unit_of_work(session):
+        org = session.scalar(
+            select(Organization).where(Organization.name == new.organization.strip())
+        )
+        provider = Provider(
+            name=new.name.strip(),
+            credentials=new.credentials.strip(),
+            organization_name=new.organization.strip(),
+            organization_id=org.id if org else None,
+            address=new.address.strip(),
+            email=(new.email or "").strip() or None,
+            created_by_id=actor.user_id,
+        )
+        session.add(provider)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise Invalid({"name": "This provider is already in the directory."}) from None
+        audit.record(session, actor, Action.PROVIDER_CREATED, detail={"provider_id": provider.id})
+    return provider
+
+
+def providers(session: Session, actor: Actor, search: str | None = None) -> list[Provider]:
+    """The shared directory, by name; `search` matches name, credentials or organization."""
+    require(actor, Permission.VIEW_DIRECTORY)
+    query = select(Provider)
+    if search:
+        pattern = f"%{_escape_like(search.strip().lower())}%"
+        query = query.where(
+            or_(
+                func.lower(Provider.name).like(pattern, escape="\\"),
+                func.lower(Provider.organization_name).like(pattern, escape="\\"),
+                func.lower(Provider.credentials).like(pattern, escape="\\"),
+            )
+        )
+    return list(session.scalars(query.order_by(Provider.name, Provider.id)))
+
+
+def provider_for(session: Session, actor: Actor, provider_id: int) -> Provider:
+    """Raises:
+    NotFound: no such directory entry.
+    """
+    require(actor, Permission.VIEW_DIRECTORY)
+    provider = session.get(Provider, provider_id)
+    if provider is None:
+        raise NotFound("provider")
+    return provider
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

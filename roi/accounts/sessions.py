@@ -1,0 +1,250 @@
+"""Signing in: credentials, the failed-attempt throttle, server-side sessions and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from roi import audit
+from roi.accounts.errors import InvalidCredentials, LoginThrottled
+from roi.accounts.models import ApiToken, Client, LoginFailure, SessionRecord, User
+from roi.accounts.passwords import hash_password, needs_rehash, verify_password
+from roi.actor import Actor, Role
+from roi.audit import Action, Outcome
+from roi.clock import now
+from roi.config import Settings
+from roi.db import unit_of_work
+
+#: how stale `last_seen_at` may get before a request writes it again (saves a write per request)
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def current_time() -> datetime:
+    return now()
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def actor_for(session: Session, user: User, *, ip: str | None, request_id: str | None) -> Actor:
+    """The Actor a signed-in user acts as; a client user carries their client record's id."""
+    client_id = None
+    if user.role is Role.CLIENT:
+        client_id = session.scalar(select(Client.id).where(Client.user_id == user.id))
+    return Actor(
+        user_id=user.id,
+        role=Role(user.role),
+        organization_id=user.organization_id,
+        ip=ip,
+        request_id=request_id,
+        client_id=client_id,
+    )
+
+
+def authenticate(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    ip: str | None,
+    request_id: str | None,
+    settings: Settings,
+) -> User:
+    """Check a sign-in; audit it either way.
+
+    Raises:
+        LoginThrottled: too many recent failures for this account or from this address; checked
+            before the password, so the right password does not get through either (SECURITY A2).
+        InvalidCredentials: unknown email, wrong password or disabled account — one message for all.
+    """
+    key = email.strip().lower()
+    at = now()
+    anonymous = Actor.anonymous(ip=ip, request_id=request_id)
+    retry = _throttled_for(session, key, ip, settings, at)
+    user = session.scalar(select(User).where(User.email_key == key))
+    # Always one argon2 verification, found or not, so timing does not reveal accounts (A3).
+    valid = verify_password(user.password_hash if user else None, password, settings.argon2)
+    if retry is not None:
+        with unit_of_work(session):
+            audit.record(
+                session,
+                anonymous,
+                Action.AUTH_THROTTLED,
+                outcome=Outcome.FAILURE,
+                subject_user_id=user.id if user else None,
+            )
+        raise LoginThrottled(retry)
+    if user is None or not valid or not user.active:
+        with unit_of_work(session):
+            _note_failure(session, key, ip, at)
+            audit.record(
+                session,
+                anonymous,
+                Action.AUTH_LOGIN_FAILED,
+                outcome=Outcome.FAILURE,
+                subject_user_id=user.id if user else None,
+                reasons=["inactive_account" if user and valid else "bad_credentials"],
+            )
+        raise InvalidCredentials()
+    rehash = needs_rehash(user.password_hash, settings.argon2)
+    new_hash = hash_password(password, settings.argon2) if rehash else None
+    with unit_of_work(session):
+        user = session.get(User, user.id)
+        assert user is not None  # noqa: S101 - found above; users are never deleted
+        if new_hash:
+            user.password_hash = new_hash
+        session.execute(
+            delete(LoginFailure).where(
+                LoginFailure.scope == "account", LoginFailure.key_sha256 == digest(key)
+            )
+        )
+        actor = actor_for(session, user, ip=ip, request_id=request_id)
+        audit.record(session, actor, Action.AUTH_LOGIN, subject_user_id=user.id)
+    return user
+
+
+def _throttled_for(
+    session: Session, key: str, ip: str | None, settings: Settings, at: datetime
+) -> int | None:
+    """Seconds to wait when the account or the address is over its limit; None when not."""
+    since = at - settings.throttle_window
+    limits = [("account", digest(key), settings.throttle_account_limit)]
+    if ip:
+        limits.append(("ip", digest(ip), settings.throttle_ip_limit))
+    for scope, hashed, limit in limits:
+        count, oldest = session.execute(
+            select(func.count(LoginFailure.id), func.min(LoginFailure.at)).where(
+                LoginFailure.scope == scope,
+                LoginFailure.key_sha256 == hashed,
+                LoginFailure.at >= since,
+            )
+        ).one()
+        if count >= limit:
+            oldest_at = oldest if oldest.tzinfo else oldest.replace(tzinfo=at.tzinfo)
+            return max(1, int((oldest_at + settings.throttle_window - at).total_seconds()))
+    return None
+
+
+def _note_failure(session: Session, key: str, ip: str | None, at: datetime) -> None:
+    session.add(LoginFailure(scope="account", key_sha256=digest(key), at=at))
+    if ip:
+        session.add(LoginFailure(scope="ip", key_sha256=digest(ip), at=at))
+    # Old failures count for nothing; drop them so the table stays small.
+    session.execute(delete(LoginFailure).where(LoginFailure.at < at - timedelta(days=1)))
+
+
+def start_session(session: Session, user: User) -> str:
+    """Open a server-side session for `user`; returns the token the cookie will carry."""
+    token = secrets.token_urlsafe(32)
+    with unit_of_work(session):
+        session.add(SessionRecord(token_sha256=digest(token), user_id=user.id))
+    return token
+
+
+@dataclass(frozen=True)
+class Resumed:
+    user: User | None
+    #: why the session is over, when it just ended: idle_timeout | absolute_timeout | …
+    ended_because: str | None = None
+
+
+def resume_session(session: Session, token: str, settings: Settings) -> Resumed:
+    """The user of a live session, or why it has ended (an expiry is recorded and audited)."""
+    record = session.scalar(
+        select(SessionRecord).where(SessionRecord.token_sha256 == digest(token))
+    )
+    if record is None:
+        return Resumed(None)
+    if record.ended_at is not None:
+        return Resumed(None, record.end_reason)
+    at = now()
+    user = session.get(User, record.user_id)
+    expired = None
+    if at - record.created_at >= settings.session_absolute:
+        expired = "absolute_timeout"
+    elif at - record.last_seen_at >= settings.session_idle:
+        expired = "idle_timeout"
+    if expired or user is None or not user.active:
+        reason = expired or "account_disabled"
+        with unit_of_work(session):
+            session.execute(
+                update(SessionRecord)
+                .where(SessionRecord.id == record.id, SessionRecord.ended_at.is_(None))
+                .values(ended_at=at, end_reason=reason)
+            )
+            if expired and user is not None:
+                audit.record(
+                    session,
+                    Actor(user.id, Role(user.role), user.organization_id),
+                    Action.AUTH_SESSION_EXPIRED,
+                    subject_user_id=user.id,
+                    reasons=[reason],
+                )
+        return Resumed(None, reason)
+    if at - record.last_seen_at >= TOUCH_INTERVAL:
+        with unit_of_work(session):
+            session.execute(
+                update(SessionRecord).where(SessionRecord.id == record.id).values(last_seen_at=at)
+            )
+        user = session.get(User, record.user_id)
+    return Resumed(user)
+
+
+def end_session(session: Session, actor: Actor, token: str) -> None:
+    """Sign out: the record ends, so a copy of the cookie is worthless from now on."""
+    with unit_of_work(session):
+        ended = session.execute(
+            update(SessionRecord)
+            .where(SessionRecord.token_sha256 == digest(token), SessionRecord.ended_at.is_(None))
+            .values(ended_at=now(), end_reason="logout")
+        )
+        if ended.rowcount:  # type: ignore[attr-defined]
+            audit.record(session, actor, Action.AUTH_LOGOUT, subject_user_id=actor.user_id)
+
+
+def end_sessions_of(session: Session, user_id: int, reason: str, keep: str | None = None) -> None:
+    """End every session and revoke every token of a user, but the session `keep`; the caller
+    owns the transaction."""
+    at = now()
+    query = update(SessionRecord).where(
+        SessionRecord.user_id == user_id, SessionRecord.ended_at.is_(None)
+    )
+    if keep:
+        query = query.where(SessionRecord.token_sha256 != digest(keep))
+    session.execute(query.values(ended_at=at, end_reason=reason))
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+
+
+def issue_token(session: Session, user: User, settings: Settings) -> tuple[str, datetime]:
+    """A new bearer token for `user` and its expiry; only its digest is stored."""
+    token = secrets.token_urlsafe(32)
+    expires_at = now() + settings.token_lifetime
+    with unit_of_work(session):
+        session.add(ApiToken(token_sha256=digest(token), user_id=user.id, expires_at=expires_at))
+        actor = actor_for(session, user, ip=None, request_id=None)
+        audit.record(session, actor, Action.AUTH_TOKEN_ISSUED, subject_user_id=user.id)
+    return token, expires_at
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    """The active user a live, unexpired token belongs to; None otherwise."""
+    return session.scalar(
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_sha256 == digest(token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now(),
+            User.active.is_(True),
+        )
+    )

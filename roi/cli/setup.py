@@ -1,0 +1,165 @@
+"""`roi init`, `roi demo`, `roi serve`."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from roi import vault
+from roi.accounts import service
+from roi.accounts.models import Organization, User
+from roi.actor import Actor, Role
+from roi.config import Settings
+from roi.extensions import db
+from roi.vault.keyring import FileKeyProvider, KeyRing
+
+DEMO_FILE = "demo_accounts.txt"
+THERAPY_PRACTICE = "Riverside Counseling"
+PSYCHIATRY_PRACTICE = "Northgate Psychiatry"
+
+
+def _settings() -> Settings:
+    value: Settings = current_app.config["ROI_SETTINGS"]
+    return value
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the schema and create the key ring; safe to run again."""
+    settings = _settings()
+    provider = vault.provider_for(settings.instance_path, settings.keys)
+    if isinstance(provider, FileKeyProvider) and not provider.exists():
+        provider.store(KeyRing.generate())
+        click.echo(f"created the key ring {provider.path} (mode 0600): back it up securely")
+    vault.use(provider.load())
+    _check_database()
+    upgrade()
+    (settings.instance_path / "outbox").mkdir(exist_ok=True)
+    click.echo(f"roi is initialized; instance folder {settings.instance_path}")
+
+
+def _check_database() -> None:
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+    except OperationalError:
+        raise click.ClickException(
+            "cannot connect to the database named by DATABASE_URL; is it running?"
+        ) from None
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the instance has accounts.")
+@with_appcontext
+def demo_command(if_empty: bool) -> None:
+    """Add a therapy practice, a psychiatry practice, users of every role and a few clients."""
+    session = db.session
+    if if_empty and session.scalar(select(User.id).limit(1)) is not None:
+        click.echo("the instance already has accounts; no demo data added")
+        return
+    if session.scalar(select(Organization.id).where(Organization.name == THERAPY_PRACTICE)):
+        raise click.ClickException("the demo practices already exist")
+    logins = _seed_demo(db.session(), _settings())
+    path = _settings().instance_path / DEMO_FILE
+    _write_private(path, "\n".join(f"{r:<12} {e:<36} {p}" for r, e, p in logins) + "\n")
+    click.echo(f"Demo accounts (also saved in {path}):")
+    for role, email, password in logins:
+        click.echo(f"  {role:<12} {email:<36} {password}")
+
+
+def _seed_demo(session: Session, settings: Settings) -> list[tuple[str, str, str]]:
+    system = Actor.system()
+    logins: list[tuple[str, str, str]] = []
+
+    def add(
+        role: Role, name: str, email: str, org: str | None, client_id: int | None = None
+    ) -> User:
+        password = "demo-" + secrets.token_urlsafe(9)
+        user = service.create_user(
+            session,
+            system,
+            email=email,
+            password=password,
+            role=role,
+            name=name,
+            organization=org,
+            client_id=client_id,
+            argon2=settings.argon2,
+        )
+        logins.append((role.value, email, password))
+        return user
+
+    therapist = add(Role.CLINICIAN, "Dana Whitfield", "dana@riverside.example", THERAPY_PRACTICE)
+    add(Role.CLINICIAN, "Samuel Okafor", "okafor@northgate.example", PSYCHIATRY_PRACTICE)
+    add(Role.COMPLIANCE, "Priya Raman", "compliance@riverside.example", THERAPY_PRACTICE)
+    add(Role.ADMIN, "Alex Morgan", "admin@riverside.example", THERAPY_PRACTICE)
+    clinician = Actor(therapist.id, Role.CLINICIAN, therapist.organization_id)
+    jordan = service.create_client(
+        session,
+        clinician,
+        service.NewClient("Jordan", "Avery", date(1991, 4, 12), "jordan@client.example"),
+    )
+    service.create_client(
+        session, clinician, service.NewClient("Maya", "Chen", date(1985, 9, 3), None)
+    )
+    service.create_client(
+        session,
+        clinician,
+        service.NewClient("Luis", "Ortega", date(2009, 1, 27), "ortega.family@client.example"),
+    )
+    add(Role.CLIENT, "Jordan Avery", "jordan@client.example", None, client_id=jordan.id)
+    service.add_provider(
+        session,
+        Actor(therapist.id, Role.CLINICIAN, therapist.organization_id),
+        service.NewProvider(
+            name="Helen Brooks",
+            credentials="MD",
+            organization="Lakeside Family Medicine",
+            address="120 Lake Street, Springfield",
+            email="hbrooks@lakeside.example",
+        ),
+    )
+    return logins
+
+
+def _write_private(path: Path, content: str) -> None:
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(content)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int, workers: int) -> None:
+    """Serve roi with gunicorn."""
+    _check_database()
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"{host}:{port}",
+        "--access-logfile",
+        "-",
+        "roi:create_app()",
+    ]
+    click.echo(f"serving roi on http://{host}:{port}")
+    os.execv(sys.executable, args)  # noqa: S606 - replaces this process with gunicorn

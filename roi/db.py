@@ -1,0 +1,115 @@
+"""Declarative base, the UTC datetime column type, and units of work.
+
+Services own their transactions: `unit_of_work(session)` opens a write transaction, commits it when
+the block ends and rolls it back on any error, so an action and its audit entry land together or
+not at all. On SQLite the write transaction starts with BEGIN IMMEDIATE: a deferred transaction
+that read first and writes later can fail with SQLITE_BUSY_SNAPSHOT instead of waiting its turn.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, Enum, MetaData, event
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints let Alembic's batch mode alter SQLite tables (Flask-SQLAlchemy docs/models.rst).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+WRITE_OPTION = "roi_write"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def new_uuid() -> str:
+    """A random row uuid, known before INSERT so sealed columns can bind to their row."""
+    return str(uuid.uuid4())
+
+
+def str_enum(enum: type[StrEnum], length: int = 30) -> Enum:
+    """Store a StrEnum by its value in a plain string column (no native enum type to migrate)."""
+    return Enum(
+        enum,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database; naive values are refused.
+
+    SQLite keeps no offset, so values come back naive; this type gives them back their UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Run one write transaction: commit when the block ends, roll back on any error."""
+    # End whatever read-only transaction the caller had open (a view loading the current user),
+    # so the write transaction starts afresh and, on SQLite, takes the write lock at BEGIN.
+    session.commit()
+    session.connection(execution_options={WRITE_OPTION: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def configure_engine(engine: Engine) -> None:
+    """Set SQLite's pragmas and transaction handling; PostgreSQL needs nothing here."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (SQLAlchemy's
+        # documented recipe for serializable SQLite), so BEGIN IMMEDIATE can be chosen below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,0 +1,33 @@
+"""Flask only: one blueprint per audience, the access check, the error handlers."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from roi.web import errors, security
+from roi.web.security import PUBLIC_ENDPOINTS
+
+__all__ = ["PUBLIC_ENDPOINTS", "register"]
+
+
+def register(app: Flask) -> None:
+    """Attach every blueprint, the deny-by-default check, headers and error handlers."""
+    from roi.web.admin import bp as admin_bp
+    from roi.web.api import init_api
+    from roi.web.auth import bp as auth_bp
+    from roi.web.clinician import bp as clinician_bp
+    from roi.web.compliance import bp as compliance_bp
+    from roi.web.portal import bp as portal_bp
+
+    for blueprint in (auth_bp, clinician_bp, portal_bp, compliance_bp, admin_bp):
+        app.register_blueprint(blueprint)
+    init_api(app)
+    security.install(app)
+    errors.install(app)
+    app.context_processor(_template_globals)
+
+
+def _template_globals() -> dict[str, object]:
+    from roi.web.navigation import navigation_for
+
+    return {"navigation_for": navigation_for}

@@ -1,0 +1,97 @@
+"""Clients and the provider directory."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from roi.accounts import service
+from roi.accounts.policy import Permission
+from roi.errors import Invalid
+from roi.extensions import db
+from roi.web.clinician import bp
+from roi.web.clinician.forms import ClientForm, ProviderForm
+from roi.web.forms import apply_errors
+from roi.web.security import actor, requires
+
+SEARCH_MAX = 100
+
+
+@bp.get("/")
+@requires(Permission.USE_CLINICIAN_WORKSPACE)
+def dashboard() -> str:
+    clients = service.clients_for(db.session(), actor())
+    return render_template("clinician/dashboard.html", client_count=len(clients))
+
+
+@bp.route("/clients", methods=["GET", "POST"])
+@requires(Permission.USE_CLINICIAN_WORKSPACE)
+def clients() -> str:
+    # Searching is a POST: a client's name must never appear in a URL or an access log (D4).
+    search = request.form.get("q", "")[:SEARCH_MAX] if request.method == "POST" else ""
+    found = service.clients_for(db.session(), actor(), search or None)
+    return render_template("clinician/clients.html", clients=found, search=search)
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+@requires(Permission.CREATE_CLIENT)
+def client_new() -> Response | str | tuple[str, int]:
+    form = ClientForm()
+    if not form.validate_on_submit():
+        return render_template("clinician/client_new.html", form=form)
+    try:
+        client = service.create_client(
+            db.session(),
+            actor(),
+            service.NewClient(
+                given_name=form.given_name.data or "",
+                family_name=form.family_name.data or "",
+                birth_date=form.birth_date.data,
+                email=form.email.data,
+            ),
+        )
+    except Invalid as error:
+        apply_errors(form, error)
+        return render_template("clinician/client_new.html", form=form), 422
+    flash("Client added.", "success")
+    return redirect(url_for("clinician.client_detail", client_id=client.id))
+
+
+@bp.get("/clients/<int:client_id>")
+@requires(Permission.USE_CLINICIAN_WORKSPACE)
+def client_detail(client_id: int) -> str:
+    client = service.client_for(db.session(), actor(), client_id)
+    return render_template("clinician/client_detail.html", client=client)
+
+
+@bp.get("/directory")
+@requires(Permission.VIEW_DIRECTORY)
+def directory() -> str:
+    search = request.args.get("q", "")[:SEARCH_MAX]
+    found = service.providers(db.session(), actor(), search or None)
+    return render_template("clinician/directory.html", providers=found, search=search)
+
+
+@bp.route("/directory/new", methods=["GET", "POST"])
+@requires(Permission.ADD_PROVIDER)
+def provider_new() -> Response | str | tuple[str, int]:
+    form = ProviderForm()
+    if not form.validate_on_submit():
+        return render_template("clinician/provider_new.html", form=form)
+    try:
+        service.add_provider(
+            db.session(),
+            actor(),
+            service.NewProvider(
+                name=form.name.data or "",
+                credentials=form.credentials.data or "",
+                organization=form.organization.data or "",
+                address=form.address.data or "",
+                email=form.email.data,
+            ),
+        )
+    except Invalid as error:
+        apply_errors(form, error)
+        return render_template("clinician/provider_new.html", form=form), 422
+    flash("Provider added to the directory.", "success")
+    return redirect(url_for("clinician.directory"))

@@ -1,0 +1,9 @@
+"""The compliance workspace: disclosure log and audit."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("compliance", __name__, url_prefix="/compliance")
+
+from roi.web.compliance import views  # noqa: E402,F401 - registers the routes on bp

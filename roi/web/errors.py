@@ -1,0 +1,161 @@
+"""The one place domain errors and HTTP errors become an HTML page or a JSON body."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from roi import audit
+from roi.actor import Actor
+from roi.audit import Action, Outcome
+from roi.db import unit_of_work
+from roi.errors import ConsentRequired, Forbidden, Invalid, RoiError, Throttled
+from roi.extensions import db
+from roi.vault import VaultError
+from roi.web.security import client_ip, is_api_request
+
+logger = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "malformed",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "wrong_state",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+}
+HTTP_MESSAGES = {
+    400: "The request could not be read.",
+    404: "There is nothing here, or it is not yours to see.",
+    405: "This address does not accept that method.",
+    413: "The upload is too large.",
+    500: "Something went wrong on our side. Nothing was changed; please try again.",
+}
+
+
+def handle_roi_error(error: RoiError) -> Response:
+    if isinstance(error, VaultError):
+        return _vault_failure(error)
+    if isinstance(error, Forbidden):
+        _audit_denied()
+    extra: dict[str, Any] = {}
+    if isinstance(error, Invalid):
+        extra["fields"] = error.fields
+    if isinstance(error, ConsentRequired):
+        extra["reasons"] = error.reasons
+    response = _render(error.http_status, error.code, error.message, extra)
+    if isinstance(error, Throttled):
+        response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response
+
+
+def handle_csrf(error: CSRFError) -> Response:
+    message = "This form expired or came from another page. Reload the page and try again."
+    return _render(400, "csrf_failed", message)
+
+
+def handle_http(error: HTTPException) -> Response:
+    status = error.code or 500
+    if status == 422 and is_api_request():
+        return _render(422, "invalid", "Some fields need attention.", {"fields": _fields(error)})
+    message = HTTP_MESSAGES.get(status) or error.description or "The request was refused."
+    if status == 400 and is_api_request() and _invalid_json(error):
+        message = "The body is not valid JSON."
+    return _render(status, HTTP_CODES.get(status, "error"), message)
+
+
+def handle_unexpected(error: Exception) -> Response:
+    # The type only: an exception's text can carry values from the request.
+    logger.error(
+        "unhandled %s on %s (request %s)",
+        type(error).__name__,
+        request.endpoint,
+        g.get("request_id"),
+    )
+    db.session.rollback()
+    return _render(500, "server_error", HTTP_MESSAGES[500])
+
+
+def _vault_failure(error: VaultError) -> Response:
+    db.session.rollback()
+    actor = g.get("actor") or Actor.anonymous(client_ip(), g.get("request_id"))
+    try:
+        with unit_of_work(db.session()):
+            audit.record(
+                db.session(),
+                actor,
+                Action.CRYPTO_INTEGRITY_FAILURE,
+                outcome=Outcome.FAILURE,
+                reasons=[error.code],
+            )
+    except Exception:  # the refusal must still reach the person if the audit write fails
+        logger.exception("could not audit a crypto failure (request %s)", g.get("request_id"))
+        db.session.rollback()
+    message = (
+        "A stored record failed its integrity check, so it is not shown. Staff have been alerted."
+    )
+    return _render(500, error.code, message)
+
+
+def _audit_denied() -> None:
+    actor = g.get("actor")
+    if actor is None:
+        return
+    db.session.rollback()
+    with unit_of_work(db.session()):
+        audit.record(
+            db.session(),
+            actor,
+            Action.AUTHZ_DENIED,
+            outcome=Outcome.DENY,
+            detail={"endpoint": request.endpoint or "", "method": request.method},
+        )
+
+
+def _fields(error: HTTPException) -> dict[str, str]:
+    """webargs' nested messages as {"field": "first reason"}."""
+    messages = getattr(error, "data", {}).get("messages", {})
+    fields: dict[str, str] = {}
+    for location in messages.values():
+        for name, reasons in location.items():
+            fields[str(name)] = _first(reasons)
+    return fields
+
+
+def _first(reasons: Any) -> str:
+    if isinstance(reasons, list) and reasons:
+        return _first(reasons[0])
+    if isinstance(reasons, dict) and reasons:
+        return _first(next(iter(reasons.values())))
+    return str(reasons)
+
+
+def _invalid_json(error: HTTPException) -> bool:
+    """Whether webargs refused the body because it is not JSON at all."""
+    messages = getattr(error, "data", {}).get("messages", {})
+    return isinstance(messages, dict) and "json" in messages
+
+
+def _render(status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> Response:
+    if is_api_request():
+        body = jsonify({"error": code, "message": message, **(extra or {})})
+    else:
+        template = "errors/404.html" if status == 404 else "errors/error.html"
+        body = make_response(render_template(template, status=status, message=message))
+    body.status_code = status
+    return body
+
+
+def install(app: Flask) -> None:
+    app.register_error_handler(RoiError, handle_roi_error)
+    app.register_error_handler(CSRFError, handle_csrf)
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,27 @@
+"""The navigation each role sees: (endpoint, label) pairs, in order."""
+
+from __future__ import annotations
+
+from roi.actor import Role
+
+NAVIGATION: dict[Role, list[tuple[str, str]]] = {
+    Role.CLINICIAN: [
+        ("clinician.dashboard", "Overview"),
+        ("clinician.clients", "Clients"),
+        ("clinician.directory", "Provider directory"),
+    ],
+    Role.CLIENT: [("portal.dashboard", "My releases")],
+    Role.COMPLIANCE: [("compliance.dashboard", "Overview")],
+    Role.ADMIN: [
+        ("admin.dashboard", "Overview"),
+        ("admin.users", "Users"),
+        ("clinician.directory", "Provider directory"),
+    ],
+}
+
+
+def navigation_for(role: str | None) -> list[tuple[str, str]]:
+    try:
+        return NAVIGATION.get(Role(role), []) if role else []
+    except ValueError:
+        return []

@@ -1,0 +1,185 @@
+"""Who is asking, and may they: deny by default, server-side sessions, bearer tokens, headers."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask import Response as FlaskResponse
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from roi.accounts import sessions
+from roi.accounts.models import User
+from roi.accounts.policy import Permission, allows
+from roi.actor import Actor, Role
+from roi.config import Settings
+from roi.errors import Forbidden, Unauthenticated
+from roi.extensions import db, login_manager
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: endpoints anyone may reach; every other endpoint must carry @requires (SECURITY C5)
+PUBLIC_ENDPOINTS = frozenset(
+    {"auth.index", "auth.login", "static", "api-docs.openapi_json", "tokens.create_token"}
+)
+SESSION_TOKEN = "sid"  # noqa: S105 - the session key that holds the token
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+
+
+def requires(permission: Permission) -> Callable[[F], F]:
+    """Mark a view with the permission it needs; the before-request check enforces it."""
+
+    def decorate(view: F) -> F:
+        view.roi_permission = permission  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+class SignedIn:
+    """The Flask-Login user: an account as the web layer sees it, for the current request."""
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def __init__(self, user: User) -> None:
+        self.id = user.id
+        self.name = user.name
+        self.email = user.email
+        self.role = Role(user.role)
+        self.organization_id = user.organization_id
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+def settings() -> Settings:
+    value: Settings = current_app.config["ROI_SETTINGS"]
+    return value
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def client_ip() -> str | None:
+    # remote_addr only: X-Forwarded-For counts only through an explicitly configured ProxyFix.
+    return request.remote_addr
+
+
+@login_manager.user_loader
+def load_signed_in(user_id: str) -> SignedIn | None:
+    token = session.get(SESSION_TOKEN)
+    if not token or is_api_request():
+        return None
+    resumed = sessions.resume_session(db.session(), token, settings())
+    if resumed.user is None or str(resumed.user.id) != user_id:
+        g.session_ended_because = resumed.ended_because
+        session.clear()
+        return None
+    return SignedIn(resumed.user)
+
+
+def enforce_access() -> Response | None:
+    """Before every request: public, or signed in with the view's permission; else refuse."""
+    g.request_id = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+        return None
+    view = current_app.view_functions.get(endpoint)
+    permission = getattr(view, "roi_permission", None)
+    if permission is None:
+        # Deny by default: a view nobody marked is reachable by nobody.
+        raise Forbidden("This page is not available.")
+    actor = _api_actor() if is_api_request() else _web_actor()
+    if actor is None:
+        flash(_signed_out_message(), "info")
+        return redirect(url_for("auth.login"))
+    g.actor = actor
+    if not allows(actor.role, permission):
+        raise Forbidden()
+    return None
+
+
+def _web_actor() -> Actor | None:
+    if not current_user.is_authenticated:
+        return None
+    user = db.session.get(User, current_user.id)
+    if user is None:
+        return None
+    return sessions.actor_for(db.session(), user, ip=client_ip(), request_id=g.request_id)
+
+
+def _api_actor() -> Actor:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated()
+    user = sessions.user_for_token(db.session(), token.strip())
+    if user is None:
+        raise Unauthenticated("The token is unknown, expired or revoked. Request a new one.")
+    return sessions.actor_for(db.session(), user, ip=client_ip(), request_id=g.request_id)
+
+
+def _signed_out_message() -> str:
+    reason = g.get("session_ended_because")
+    if reason == "idle_timeout":
+        minutes = int(settings().session_idle.total_seconds() // 60)
+        return f"You were signed out after {minutes} minutes without activity. Sign in again."
+    if reason == "absolute_timeout":
+        return "Your session reached its time limit. Sign in again."
+    if reason in {"password_changed", "account_disabled"}:
+        return "Your session has ended. Sign in again."
+    return "Sign in to continue."
+
+
+def actor() -> Actor:
+    """The Actor of the current request, set by `enforce_access`."""
+    value: Actor = g.actor
+    return value
+
+
+def secure_headers(response: FlaskResponse) -> FlaskResponse:
+    """Security headers on every response; no caching of anything but static assets.
+
+    Hand-written rather than Flask-Talisman: roi needs one fixed policy for every route, which is
+    a dozen lines, and Talisman's per-view options and nonce machinery would go unused.
+    """
+    headers = response.headers
+    headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
+    if request.endpoint != "static":
+        headers["Cache-Control"] = "no-store"
+        headers["Pragma"] = "no-cache"
+    if g.get("request_id"):
+        headers["X-Request-Id"] = g.request_id
+    return response
+
+
+def install(app: Flask) -> None:
+    login_manager.session_protection = None  # sessions are checked on the server instead
+    app.before_request(enforce_access)
+    app.after_request(secure_headers)

@@ -1,0 +1,161 @@
+"""Users, clients and the directory: the rules the services enforce."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from roi.accounts import service, sessions
+from roi.accounts.models import Client, Provider, SessionRecord, User
+from roi.actor import Actor, Role
+from roi.config import Settings
+from roi.errors import Forbidden, Invalid, NotFound
+from tests.conftest import TEST_ARGON2
+from tests.factories import make_client, make_user
+
+
+def add_user(session, **overrides):
+    values = {
+        "email": "new@example.org",
+        "password": "violet kettle harbor thunder",
+        "role": Role.CLINICIAN,
+        "name": "New Person",
+        "organization": "Riverside Counseling",
+        "client_id": None,
+        "argon2": TEST_ARGON2,
+    }
+    values.update(overrides)
+    return service.create_user(session, Actor.system(), **values)
+
+
+def test_email_is_unique_regardless_of_case(session):
+    add_user(session, email="Dana@Example.org")
+    with pytest.raises(Invalid) as refused:
+        add_user(session, email="dana@example.ORG")
+    assert "already exists" in refused.value.fields["email"]
+    assert session.scalar(select(func.count(User.id))) == 1
+
+
+def test_clinician_gets_a_directory_entry(session):
+    user = add_user(session, name="Dana Whitfield")
+    entry = session.scalar(select(Provider).where(Provider.user_id == user.id))
+    assert entry is not None
+    assert (entry.name, entry.organization_name) == ("Dana Whitfield", "Riverside Counseling")
+
+
+def test_client_user_is_linked_to_their_record(session):
+    clinician = make_user(session, Role.CLINICIAN)
+    record = make_client(session, clinician)
+    user = add_user(session, role=Role.CLIENT, organization=None, client_id=record.id)
+    session.refresh(record)
+    assert record.user_id == user.id
+    assert user.organization_id == record.organization_id
+    with pytest.raises(Invalid) as twice:
+        add_user(
+            session, email="b@example.org", role=Role.CLIENT, organization=None, client_id=record.id
+        )
+    assert "already has an account" in twice.value.fields["client_id"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"name": "  "}, "name"),
+        ({"password": "short"}, "password"),
+        ({"organization": None}, "organization"),
+        ({"role": Role.CLIENT, "client_id": None, "organization": None}, "client_id"),
+        ({"role": Role.CLIENT, "client_id": 9999, "organization": None}, "client_id"),
+    ],
+)
+def test_bad_user_fields_are_named_and_nothing_is_written(session, overrides, field):
+    with pytest.raises(Invalid) as refused:
+        add_user(session, **overrides)
+    assert field in refused.value.fields
+    session.rollback()
+    assert session.scalar(select(func.count(User.id))) == 0
+
+
+def test_client_rules(session):
+    clinician = make_user(session, Role.CLINICIAN)
+    with pytest.raises(Invalid) as refused:
+        service.create_client(
+            session, clinician.actor, service.NewClient(" ", "Lima", date(2999, 1, 1), None)
+        )
+    assert set(refused.value.fields) == {"given_name", "birth_date"}
+    compliance = make_user(session, Role.COMPLIANCE)
+    with pytest.raises(Forbidden):
+        service.create_client(
+            session, compliance.actor, service.NewClient("A", "B", date(1990, 1, 1), None)
+        )
+    assert session.scalar(select(func.count(Client.id))) == 0
+
+
+def test_clinicians_see_only_their_practice(session):
+    mine = make_user(session, Role.CLINICIAN)
+    theirs = make_user(session, Role.CLINICIAN, org="Northgate Psychiatry")
+    a = make_client(session, mine, given_name="Ana")
+    b = make_client(session, theirs, given_name="Bo")
+    assert [c.id for c in service.clients_for(session, mine.actor)] == [a.id]
+    with pytest.raises(NotFound):
+        service.client_for(session, mine.actor, b.id)
+
+
+def test_client_search_escapes_wildcards(session):
+    clinician = make_user(session, Role.CLINICIAN)
+    make_client(session, clinician, given_name="Ana", family_name="Lima")
+    make_client(session, clinician, given_name="Bo", family_name="Ng")
+    assert [c.given_name for c in service.clients_for(session, clinician.actor, "lim")] == ["Ana"]
+    assert service.clients_for(session, clinician.actor, "%") == []
+    assert service.clients_for(session, clinician.actor, "_") == []
+
+
+def test_disabling_a_user_ends_their_sessions_and_tokens(session, tmp_path):
+    # B5 at the service level (the web test drives it through the admin page)
+    admin = make_user(session, Role.ADMIN, org=None)
+    target = make_user(session, Role.CLINICIAN)
+    settings = Settings.from_env({}, {"instance_path": tmp_path, "argon2": TEST_ARGON2})
+    token = sessions.start_session(session, target.user)
+    api, _ = sessions.issue_token(session, target.user, settings)
+    service.set_user_active(session, admin.actor, target.user.id, active=False)
+    assert sessions.resume_session(session, token, settings).user is None
+    assert sessions.user_for_token(session, api) is None
+    with pytest.raises(Invalid):
+        service.set_user_active(session, admin.actor, admin.user.id, active=False)
+    with pytest.raises(Forbidden):
+        service.set_user_active(session, target.actor, admin.user.id, active=False)
+
+
+def test_changing_password_ends_other_sessions_only(session, tmp_path):
+    person = make_user(session, Role.CLINICIAN)
+    settings = Settings.from_env({}, {"instance_path": tmp_path, "argon2": TEST_ARGON2})
+    here = sessions.start_session(session, person.user)
+    elsewhere = sessions.start_session(session, person.user)
+    with pytest.raises(Invalid) as wrong:
+        service.change_password(
+            session,
+            person.actor,
+            current="wrong",
+            new="new passphrase words here",
+            keep_session_token=here,
+            argon2=TEST_ARGON2,
+        )
+    assert "current_password" in wrong.value.fields
+    service.change_password(
+        session,
+        person.actor,
+        current=person.password,
+        new="new passphrase words here",
+        keep_session_token=here,
+        argon2=TEST_ARGON2,
+    )
+    assert sessions.resume_session(session, here, settings).user is not None
+    assert sessions.resume_session(session, elsewhere, settings).user is None
+    ended = session.scalar(
+        select(SessionRecord.end_reason).where(
+            SessionRecord.token_sha256 == sessions.digest(elsewhere)
+        )
+    )
+    assert ended == "password_changed"

@@ -1,0 +1,174 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or a truncated PostgreSQL database
+when ROI_TEST_DATABASE_URL is set), a fresh key ring, the app, and autouse guards."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import smtplib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from roi import vault
+from roi.audit.schema import head_row_statement
+from roi.config import Argon2Parameters
+from roi.db import Base, configure_engine
+from roi.models import import_all
+from roi.vault.keyring import KEY_FILE, FileKeyProvider, KeyRing
+
+POSTGRES_URL = os.environ.get("ROI_TEST_DATABASE_URL") or None
+#: cheap argon2 for speed (warehouse's memory_cost=1024); tests/accounts pins production values
+TEST_ARGON2 = Argon2Parameters(time_cost=1, memory_cost=1024, parallelism=1)
+
+import_all()
+
+
+def make_engine(url: str) -> Engine:
+    connect_args = {} if url.startswith("postgresql") else {"check_same_thread": False}
+    engine = create_engine(url, hide_parameters=True, connect_args=connect_args)
+    configure_engine(engine)
+    return engine
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file with the schema, copied for each test (faster than building it each time)."""
+    path = tmp_path_factory.mktemp("template") / "roi.db"
+    engine = make_engine(f"sqlite:///{path}")
+    Base.metadata.create_all(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str | None]:
+    if POSTGRES_URL is None:
+        yield None
+        return
+    engine = make_engine(POSTGRES_URL)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    yield POSTGRES_URL
+
+
+@pytest.fixture
+def database_url(
+    tmp_path: Path, sqlite_template: Path, postgres_schema: str | None
+) -> Iterator[str]:
+    """A database with the schema and no rows."""
+    if postgres_schema is None:
+        path = tmp_path / "db" / "roi.db"
+        path.parent.mkdir()
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    yield postgres_schema
+    engine = make_engine(postgres_schema)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # the audit chain's head row is part of the schema, not data: put it back
+        conn.execute(text(head_row_statement("postgresql")))
+    engine.dispose()
+
+
+@pytest.fixture
+def empty_database_url(tmp_path) -> Iterator[str]:
+    """A database with nothing in it: a new SQLite file, or a new PostgreSQL database."""
+    if POSTGRES_URL is None:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"roi_migrations_{secrets.token_hex(4)}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+def keyring() -> KeyRing:
+    """A fresh key ring, active in this process."""
+    ring = KeyRing.generate()
+    vault.use(ring)
+    return ring
+
+
+@pytest.fixture
+def engine(database_url: str, keyring: KeyRing) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A plain SQLAlchemy session for domain code, as the CLI and benchmarks use it."""
+    with Session(engine) as session:
+        yield session
+
+
+@pytest.fixture
+def instance_path(tmp_path: Path, keyring: KeyRing) -> Path:
+    """An instance folder holding the test key ring (so subprocesses load the same keys)."""
+    path = tmp_path / "instance"
+    path.mkdir()
+    FileKeyProvider(path / KEY_FILE).store(keyring)
+    return path
+
+
+@pytest.fixture
+def app_overrides(instance_path: Path, database_url: str) -> dict[str, object]:
+    return {
+        "instance_path": instance_path,
+        "database_url": database_url,
+        "secret_key": "test-secret-key-not-for-production",
+        "argon2": TEST_ARGON2,
+    }
+
+
+@pytest.fixture
+def app(app_overrides: dict[str, object]):
+    """The app on the test database. Tests never keep an app context pushed while they make
+    requests: Flask would reuse it, and `g` (the signed-in user) would leak between requests."""
+    from roi import create_app
+
+    app = create_app(app_overrides)
+    app.testing = True
+    yield app
+    from roi.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture(autouse=True)
+def _no_smtp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any test that opens an SMTP connection it did not ask for (Indico disallow_emails)."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a test tried to open an SMTP connection")
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", refuse)

@@ -1,0 +1,89 @@
+"""Factories that go through the services, so test data obeys the same rules as real data."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from roi.accounts import service
+from roi.accounts.models import Client, Provider, User
+from roi.actor import Actor, Role
+from tests.conftest import TEST_ARGON2
+
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count(1)
+
+
+@dataclass
+class Person:
+    """A user and the actor they act as (with the password used to create them)."""
+
+    user: User
+    actor: Actor
+    password: str = PASSWORD
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+
+def make_user(
+    session: Session,
+    role: Role,
+    *,
+    org: str | None = "Riverside Counseling",
+    name: str | None = None,
+    email: str | None = None,
+    client_id: int | None = None,
+    password: str = PASSWORD,
+) -> Person:
+    n = next(_counter)
+    user = service.create_user(
+        session,
+        Actor.system(),
+        email=email or f"{role.value}{n}@example.org",
+        password=password,
+        role=role,
+        name=name or f"{role.value.title()} Person {n}",
+        organization=None if role is Role.ADMIN and org is None else org,
+        client_id=client_id,
+        argon2=TEST_ARGON2,
+    )
+    actor = Actor(user.id, role, user.organization_id, client_id=client_id)
+    return Person(user, actor, password)
+
+
+def make_client(
+    session: Session,
+    clinician: Person,
+    *,
+    given_name: str = "Jordan",
+    family_name: str | None = None,
+    birth_date: date = date(1990, 5, 17),
+    email: str | None = None,
+) -> Client:
+    n = next(_counter)
+    return service.create_client(
+        session,
+        clinician.actor,
+        service.NewClient(given_name, family_name or f"Avery{n}", birth_date, email),
+    )
+
+
+def make_client_user(
+    session: Session, clinician: Person, **kwargs: object
+) -> tuple[Client, Person]:
+    client = make_client(session, clinician, **kwargs)  # type: ignore[arg-type]
+    person = make_user(session, Role.CLIENT, org=None, client_id=client.id)
+    return client, person
+
+
+def make_provider(session: Session, clinician: Person, name: str = "Helen Brooks") -> Provider:
+    return service.add_provider(
+        session,
+        clinician.actor,
+        service.NewProvider(name, "MD", "Lakeside Family Medicine", "1 Lake St", None),
+    )

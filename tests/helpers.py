@@ -1,0 +1,50 @@
+"""Test helpers: CSRF tokens read from pages, signing in as a person does (flaskr AuthActions)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+CSRF_PATTERN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
+
+
+def csrf_token(response: TestResponse) -> str:
+    """The CSRF token of the first form on the page."""
+    match = CSRF_PATTERN.search(response.get_data(as_text=True))
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def login_as(client: FlaskClient, email: str, password: str) -> TestResponse:
+    """Sign in through the login form, with the CSRF token the form carries."""
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf_token(page)},
+    )
+
+
+def post_form(
+    client: FlaskClient, page_url: str, action: str, data: dict[str, Any]
+) -> TestResponse:
+    """Submit a form the way a browser does: load the page, take its token, post."""
+    token = csrf_token(client.get(page_url))
+    return client.post(action, data={**data, "csrf_token": token})
+
+
+def logout(client: FlaskClient) -> TestResponse:
+    token = csrf_token(client.get("/", follow_redirects=True))
+    return client.post("/logout", data={"csrf_token": token})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def api_token(client: FlaskClient, email: str, password: str) -> str:
+    response = client.post("/api/v1/tokens", json={"email": email, "password": password})
+    assert response.status_code == 201, response.get_json()
+    return str(response.get_json()["token"])

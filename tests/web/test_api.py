@@ -1,0 +1,173 @@
+"""The JSON API v1 exactly as CONTRACT.md writes it, with its refusals."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from roi.accounts.models import ApiToken, Client, Provider
+from tests.helpers import api_token, bearer
+
+NEW_CLIENT = {
+    "given_name": "Ana",
+    "family_name": "Lima",
+    "birth_date": "1988-02-29",
+    "email": "ana@example.org",
+}
+
+
+def test_token_is_issued_for_right_credentials(client, clinician, session):
+    response = client.post(
+        "/api/v1/tokens", json={"email": clinician.email, "password": clinician.password}
+    )
+    assert response.status_code == 201
+    body = response.get_json()
+    assert set(body) == {"token", "expires_at"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["expires_at"])
+    assert len(body["token"]) >= 40
+    # only a digest is stored
+    session.rollback()
+    stored = session.scalars(select(ApiToken.token_sha256)).all()
+    assert body["token"] not in stored
+    assert len(stored) == 1
+
+
+def test_token_refusals(client, clinician):
+    wrong = client.post("/api/v1/tokens", json={"email": clinician.email, "password": "nope nope"})
+    assert wrong.status_code == 401
+    assert wrong.get_json()["error"] == "invalid_credentials"
+    unknown = client.post(
+        "/api/v1/tokens", json={"email": "x@example.org", "password": "nope nope"}
+    )
+    assert unknown.get_json() == wrong.get_json()
+    missing = client.post("/api/v1/tokens", json={"email": clinician.email})
+    assert missing.status_code == 422
+    assert set(missing.get_json()["fields"]) == {"password"}
+    garbage = client.post("/api/v1/tokens", data="{not json", content_type="application/json")
+    assert garbage.status_code == 400
+    assert garbage.get_json() == {"error": "malformed", "message": "The body is not valid JSON."}
+
+
+def test_calls_without_a_valid_token_are_401(client, clinician):
+    for headers in ({}, {"Authorization": "Bearer nonsense"}, {"Authorization": "Basic abc"}):
+        response = client.get("/api/v1/clients", headers=headers)
+        assert response.status_code == 401
+        assert response.get_json()["error"] == "unauthenticated"
+
+
+def test_session_cookie_does_not_authenticate_the_api(client, clinician):
+    from tests.helpers import login_as
+
+    login_as(client, clinician.email, clinician.password)
+    assert client.get("/api/v1/clients").status_code == 401
+
+
+def test_expired_token_is_refused(client, clinician):
+    import time_machine
+
+    from roi.clock import now
+
+    token = api_token(client, clinician.email, clinician.password)
+    with time_machine.travel(now().timestamp() + 13 * 3600, tick=False):
+        assert client.get("/api/v1/clients", headers=bearer(token)).status_code == 401
+
+
+def test_clinician_creates_and_reads_a_client(client, clinician):
+    token = api_token(client, clinician.email, clinician.password)
+    response = client.post("/api/v1/clients", headers=bearer(token), json=NEW_CLIENT)
+    assert response.status_code == 201
+    created = response.get_json()
+    assert created == {**NEW_CLIENT, "id": created["id"], "organization": "Riverside Counseling"}
+    fetched = client.get(f"/api/v1/clients/{created['id']}", headers=bearer(token))
+    assert fetched.get_json() == created
+
+
+def test_client_fields_are_checked(client, clinician, session):
+    token = api_token(client, clinician.email, clinician.password)
+    response = client.post(
+        "/api/v1/clients",
+        headers=bearer(token),
+        json={"given_name": "", "birth_date": "31/12/1990", "email": "nope", "status": "x"},
+    )
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["error"] == "invalid"
+    assert set(body["fields"]) == {"given_name", "family_name", "birth_date", "email", "status"}
+    future = client.post(
+        "/api/v1/clients", headers=bearer(token), json={**NEW_CLIENT, "birth_date": "2999-01-01"}
+    )
+    assert future.status_code == 422
+    assert "future" in future.get_json()["fields"]["birth_date"]
+    session.rollback()
+    assert session.scalar(select(func.count(Client.id))) == 0
+
+
+def test_non_object_body_is_a_clear_error(client, clinician):
+    token = api_token(client, clinician.email, clinician.password)
+    response = client.post("/api/v1/clients", headers=bearer(token), json=[1, 2])
+    assert response.status_code == 422
+    assert response.get_json()["message"]
+
+
+def test_directory_lists_and_adds_providers(client, clinician, admin, session):
+    token = api_token(client, clinician.email, clinician.password)
+    listed = client.get("/api/v1/providers", headers=bearer(token)).get_json()
+    # the clinician's own entry was made with their account
+    assert [p["user_id"] for p in listed] == [clinician.user.id]
+    added = client.post(
+        "/api/v1/providers",
+        headers=bearer(token),
+        json={
+            "name": "Helen Brooks",
+            "credentials": "MD",
+            "organization": "Lakeside Family Medicine",
+            "address": "1 Lake St",
+            "email": "hb@lakeside.example",
+        },
+    )
+    assert added.status_code == 201
+    body = added.get_json()
+    assert set(body) == {"id", "name", "credentials", "organization", "address", "email", "user_id"}
+    assert body["user_id"] is None
+    searched = client.get("/api/v1/providers?q=lakeside", headers=bearer(token)).get_json()
+    assert [p["name"] for p in searched] == ["Helen Brooks"]
+    admin_token = api_token(client, admin.email, admin.password)
+    assert client.get("/api/v1/providers", headers=bearer(admin_token)).status_code == 200
+    bad = client.post("/api/v1/providers", headers=bearer(token), json={"name": ""})
+    assert bad.status_code == 422
+    assert set(bad.get_json()["fields"]) == {"name", "organization"}
+    session.rollback()
+    assert session.scalar(select(func.count(Provider.id))) == 2
+
+
+def test_client_users_and_compliance_cannot_use_the_directory(client, client_person, compliance):
+    for person in (client_person, compliance):
+        token = api_token(client, person.email, person.password)
+        assert client.get("/api/v1/providers", headers=bearer(token)).status_code == 403
+
+
+def test_openapi_document_and_routes_agree(app, client):
+    # J2: every API route is documented and every documented path is a route
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    documented = {
+        (path, method.upper())
+        for path, ops in spec["paths"].items()
+        for method in ops
+        if method != "parameters"
+    }
+    routed = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1") or rule.endpoint.startswith("api-docs"):
+            continue
+        path = re.sub(r"<(?:int:)?(\w+)>", r"{\1}", rule.rule)
+        routed |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert documented == routed
+    assert "bearerAuth" in spec["components"]["securitySchemes"]
+
+
+def test_unknown_api_route_is_a_json_404(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "not_found"
