@@ -8,6 +8,7 @@ that read first and writes later can fail with SQLITE_BUSY_SNAPSHOT instead of w
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,8 +93,17 @@ def unit_of_work(session: Session) -> Iterator[Session]:
         raise
 
 
+def _no_result_rows(record: logging.LogRecord) -> bool:
+    # At DEBUG SQLAlchemy logs every result row (names, dates of birth); hide_parameters hides only
+    # the bound values. Rows never reach the logs (SECURITY D4).
+    return record.levelno >= logging.INFO
+
+
 def configure_engine(engine: Engine) -> None:
-    """Set SQLite's pragmas and transaction handling; PostgreSQL needs nothing here."""
+    """Keep result rows out of the logs; set SQLite's pragmas and transaction handling."""
+    engine_logger = logging.getLogger("sqlalchemy.engine.Engine")
+    if _no_result_rows not in engine_logger.filters:
+        engine_logger.addFilter(_no_result_rows)
     if engine.dialect.name != "sqlite":
         return
 

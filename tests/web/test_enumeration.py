@@ -1,0 +1,118 @@
+"""No user enumeration at sign-in (SECURITY A3): an unknown email and a known email with the wrong
+password get the same status, page, cookies and, within 10 %, the same time."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import time
+from http.cookies import SimpleCookie
+
+import pytest
+
+from roi.config import Argon2Parameters
+from tests.helpers import CSRF_PATTERN, csrf_token
+
+TRIALS = 100
+#: argon2 costly enough (a few ms) that hashing, not database or scheduler noise, sets the pace
+TIMING_ARGON2 = Argon2Parameters(time_cost=2, memory_cost=8192, parallelism=1)
+UNKNOWN_EMAIL = "nobody.at.all@example.org"
+
+
+@pytest.fixture
+def app_overrides(app_overrides):
+    # The throttle would answer 429 after 10 failures and hide what this test looks at; raise it.
+    # Every hash (the dummy one included) uses TIMING_ARGON2, as production uses one setting.
+    return {
+        **app_overrides,
+        "argon2": TIMING_ARGON2,
+        "throttle_account_limit": 10 * TRIALS,
+        "throttle_ip_limit": 10 * TRIALS,
+    }
+
+
+@pytest.fixture
+def known(session, clinician):
+    """The clinician, with a password hash made with the app's argon2 parameters."""
+    from roi.accounts.models import User
+    from roi.accounts.passwords import hash_password
+
+    user = session.get(User, clinician.user.id)
+    user.password_hash = hash_password(clinician.password, TIMING_ARGON2)
+    session.commit()
+    return clinician
+
+
+def normalized(body: str, email: str) -> str:
+    """The page without what legitimately differs: the CSRF token and the echoed email."""
+    body = CSRF_PATTERN.sub('name="csrf_token" value="TOKEN"', body)
+    return body.replace(email, "EMAIL")
+
+
+def cookie_shape(headers: list[str]) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+    """Names and attributes of each Set-Cookie, without values and expiry times."""
+    shape = []
+    for header in headers:
+        cookie = SimpleCookie()
+        cookie.load(header)
+        for name, morsel in cookie.items():
+            attributes = tuple(
+                sorted((k, str(v)) for k, v in morsel.items() if v and k not in {"expires"})
+            )
+            shape.append((name, attributes))
+    return sorted(shape)
+
+
+def attempt(app, email: str) -> tuple[float, int, str, list[str]]:
+    """One sign-in with a wrong password from a fresh browser; the POST alone is timed."""
+    browser = app.test_client()
+    token = csrf_token(browser.get("/login"))
+    data = {"email": email, "password": "definitely not the password", "csrf_token": token}
+    start = time.perf_counter()
+    response = browser.post("/login", data=data)
+    elapsed = time.perf_counter() - start
+    return (
+        elapsed,
+        response.status_code,
+        normalized(response.get_data(as_text=True), email),
+        response.headers.getlist("Set-Cookie"),
+    )
+
+
+@pytest.mark.slow
+def test_unknown_email_and_wrong_password_look_the_same(app, known):
+    # Given a known account and an email nobody has; warm both paths (imports, caches, dummy hash)
+    for email in (known.email, UNKNOWN_EMAIL):
+        attempt(app, email)
+    # When each is tried TRIALS times with a wrong password, interleaved so noise hits both alike
+    results: dict[str, list[tuple[float, int, str, list[str]]]] = {"known": [], "unknown": []}
+    deadline = time.monotonic() + 60
+    for n in range(TRIALS):
+        order = ("known", "unknown") if n % 2 else ("unknown", "known")
+        for kind in order:
+            results[kind].append(attempt(app, known.email if kind == "known" else UNKNOWN_EMAIL))
+        assert time.monotonic() < deadline, "the timing loop took more than 60 s"
+    # Then status, page and cookie shape are identical for every trial
+    reference = results["known"][0]
+    assert reference[1] == 200
+    assert "do not match an active account" in reference[2]
+    for kind in ("known", "unknown"):
+        for _, status, body, cookies in results[kind]:
+            assert status == reference[1]
+            assert body == reference[2]
+            assert cookie_shape(cookies) == cookie_shape(reference[3])
+    # And the median times differ by less than 10 %
+    known_median = statistics.median(r[0] for r in results["known"])
+    unknown_median = statistics.median(r[0] for r in results["unknown"])
+    difference = abs(known_median - unknown_median) / min(known_median, unknown_median)
+    assert difference < 0.10, (
+        f"median known {known_median * 1000:.2f} ms, unknown {unknown_median * 1000:.2f} ms"
+    )
+
+
+def test_the_email_is_the_only_difference_that_was_normalized(app, known):
+    # Given the normalizer above, When a wrong-password page is normalized
+    _, _, body, _ = attempt(app, known.email)
+    # Then no trace of the email or of a token remains (so equal pages above mean equal pages)
+    assert known.email not in body
+    assert re.search(r'name="csrf_token"(?: type="hidden")? value="TOKEN"', body)
