@@ -1,0 +1,205 @@
+"""Consent PDFs and the browser preview, rendered from plain data (`roi.documents.model`).
+
+The only module in roi that calls WeasyPrint (STYLE.md 8). Three rules keep a hostile field
+harmless (SECURITY H1):
+
+- Jinja autoescapes every value, so `<img src="file:///etc/passwd">` typed into a field is printed
+  as those characters: it never becomes an element, a URL or a stylesheet.
+- WeasyPrint gets the locked fetcher (`roi.documents.fetcher`), which serves only allowlisted
+  in-memory assets, and no `base_url`, so even a template bug cannot reach a file or a host.
+- `write_pdf` is called with no `stylesheets=`, `attachments=` or metadata from data: the
+  stylesheet is the packaged `roi-asset:pdf.css` the template links, and nothing is embedded.
+
+The preview the client reads before signing is the same template in preview mode: the very
+`<article>` the PDF prints, as an HTML fragment with nothing to fetch. Its SHA-256 is the
+"document fingerprint" recorded as evidence (`shown_document_sha256`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import struct
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from functools import cache
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from weasyprint import HTML
+
+from roi.documents.fetcher import RENDER_SCHEME, Asset, fetcher_for, pdf_templates_dir
+from roi.documents.model import ConsentDocument, Evidence, RevocationBlock, SignerBlock
+from roi.errors import Invalid
+
+logger = logging.getLogger(__name__)
+
+CONSENT_TEMPLATE = "consent.html"
+REVOCATION_TEMPLATE = "revocation_receipt.html"
+SIGNATURE_IMAGE = "signature.png"
+
+#: a drawn signature larger than this is refused rather than decoded (a PNG "pixel bomb")
+MAX_SIGNATURE_BYTES = 512 * 1024
+MAX_SIGNATURE_SIDE = 4000
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+RELATIONSHIPS = {
+    "self": "The client, signing for themselves",
+    "parent": "Parent of the client",
+    "guardian": "Legal guardian of the client",
+    "personal_representative": "Personal representative of the client",
+}
+
+
+def long_date(value: date) -> str:
+    """'March 4, 1990'."""
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def utc_time(value: datetime) -> str:
+    """'November 23, 2026, 14:05:09 UTC'; a naive datetime is a bug and is refused."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a PDF")
+    moment = value.astimezone(UTC)
+    return f"{long_date(moment)}, {moment:%H:%M:%S} UTC"
+
+
+def relationship_words(code: str) -> str:
+    return RELATIONSHIPS.get(code, code)
+
+
+def grouped(hexdigest: str) -> str:
+    """A digest in groups of eight characters, easier to read aloud and compare."""
+    return " ".join(hexdigest[i : i + 8] for i in range(0, len(hexdigest), 8))
+
+
+@cache
+def _environment() -> Environment:
+    """The PDF templates' own Jinja environment, built once: autoescape on, strict variables."""
+    env = Environment(
+        loader=FileSystemLoader(pdf_templates_dir()),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+        auto_reload=False,
+    )
+    env.filters.update(
+        long_date=long_date, utc=utc_time, relationship=relationship_words, grouped=grouped
+    )
+    return env
+
+
+def render_html(template: str, context: Mapping[str, object]) -> str:
+    """Render templates/pdf/<template> to an HTML string (autoescaped)."""
+    return _environment().get_template(template).render(**context)
+
+
+def html_to_pdf(html: str, images: Mapping[str, bytes] | None = None) -> bytes:
+    """WeasyPrint `html` to PDF bytes with the locked fetcher.
+
+    `images` are PNGs the template names as `roi-render:<name>`; they are served for this render
+    only. Nothing else is fetched from disk or network.
+
+    Raises:
+        Invalid: an image is not a PNG of acceptable size.
+    """
+    extra = {
+        f"{RENDER_SCHEME}{name}": Asset(_checked_png(name, data), "image/png")
+        for name, data in (images or {}).items()
+    }
+    return HTML(string=html, url_fetcher=fetcher_for(extra)).write_pdf()
+
+
+def render(
+    template: str, context: Mapping[str, object], *, images: Mapping[str, bytes] | None = None
+) -> bytes:
+    """Render templates/pdf/<template> to PDF bytes; nothing is fetched from disk or network.
+
+    Raises:
+        Invalid: an image is not a PNG of acceptable size.
+    """
+    return html_to_pdf(render_html(template, context), images)
+
+
+def consent_html(doc: ConsentDocument, *, signer: SignerBlock, evidence: Evidence) -> str:
+    """The HTML `render_consent` gives WeasyPrint (for benchmarks and debugging)."""
+    _check_evidence(doc, evidence)
+    return render_html(CONSENT_TEMPLATE, _consent_context(doc, signer, evidence))
+
+
+def render_consent(doc: ConsentDocument, *, signer: SignerBlock, evidence: Evidence) -> bytes:
+    """The signed consent as an unsealed PDF: the document, the signature, the evidence page.
+
+    Raises:
+        Invalid: the drawn signature is not a PNG of acceptable size.
+    """
+    html = consent_html(doc, signer=signer, evidence=evidence)
+    return html_to_pdf(html, _images(signer))
+
+
+def render_revocation_receipt(
+    doc: ConsentDocument,
+    *,
+    signer: SignerBlock,
+    evidence: Evidence,
+    revocation: RevocationBlock,
+) -> bytes:
+    """The revocation receipt: the whole scope of the consent, when it was signed and revoked."""
+    _check_evidence(doc, evidence)
+    context = {"doc": doc, "signer": signer, "evidence": evidence, "revocation": revocation}
+    return render(REVOCATION_TEMPLATE, context)
+
+
+def render_preview_html(doc: ConsentDocument) -> str:
+    """The document the client reads before signing, as an HTML fragment for the browser.
+
+    It is the `<article>` the PDF prints plus an empty signature box; it links no stylesheet
+    and fetches nothing (the page that shows it styles it). Every value is escaped, so the
+    caller may mark it safe.
+    """
+    return render_html(CONSENT_TEMPLATE, {"doc": doc, "preview": True})
+
+
+def shown_document_sha256(doc: ConsentDocument) -> str:
+    """Hex SHA-256 of `render_preview_html(doc)` as UTF-8: the document fingerprint.
+
+    Stable for the same document and templates; any change to any field changes it.
+    """
+    return hashlib.sha256(render_preview_html(doc).encode("utf-8")).hexdigest()
+
+
+def _consent_context(
+    doc: ConsentDocument, signer: SignerBlock, evidence: Evidence
+) -> dict[str, object]:
+    image_url = f"{RENDER_SCHEME}{SIGNATURE_IMAGE}" if signer.drawn_signature_png else None
+    return {
+        "doc": doc,
+        "signer": signer,
+        "evidence": evidence,
+        "preview": False,
+        "signature_image_url": image_url,
+    }
+
+
+def _images(signer: SignerBlock) -> dict[str, bytes]:
+    if signer.drawn_signature_png:
+        return {SIGNATURE_IMAGE: signer.drawn_signature_png}
+    return {}
+
+
+def _check_evidence(doc: ConsentDocument, evidence: Evidence) -> None:
+    if evidence.consent_uuid != doc.consent_uuid:
+        raise ValueError(f"evidence for another consent given to consent {doc.consent_id}")
+
+
+def _checked_png(name: str, data: bytes) -> bytes:
+    """`data` if it is a PNG of sane size; checked before any decoder sees it."""
+    if len(data) > MAX_SIGNATURE_BYTES or not data.startswith(_PNG_MAGIC) or len(data) < 24:
+        raise Invalid({name: "The drawn signature must be a PNG image under 512 KB."})
+    # The first chunk of a PNG is IHDR: width and height as big-endian 32-bit integers.
+    if data[12:16] != b"IHDR":
+        raise Invalid({name: "The drawn signature is not a valid PNG image."})
+    width, height = struct.unpack(">II", data[16:24])
+    if not (0 < width <= MAX_SIGNATURE_SIDE and 0 < height <= MAX_SIGNATURE_SIDE):
+        raise Invalid({name: "The drawn signature image is too large."})
+    return data
