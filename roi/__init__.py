@@ -63,6 +63,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     if settings.keys or getattr(provider, "path", Path()).exists():
         vault.use(provider.load())
 
+    from roi.consent.library import FormLibrary
+
+    app.extensions["roi.forms"] = FormLibrary.load(root / "forms")
+
     from roi.web import register
 
     register(app)

@@ -51,6 +51,9 @@ class Settings:
     #: how many proxies in front of the app set X-Forwarded-For; 0 trusts none (SECURITY A2)
     proxy_hops: int = 0
     smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str = "roi@localhost"
+    #: how long an emailed signing link stays valid
+    invitation_lifetime: timedelta = timedelta(days=7)
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -93,6 +96,7 @@ class Settings:
             "cookie_secure": environ.get("ROI_COOKIE_SECURE", "1") not in {"0", "false", "no"},
             "proxy_hops": _int(environ, "ROI_PROXY_HOPS", 0),
             "smtp_url": environ.get("ROI_SMTP_URL") or None,
+            "mail_from": environ.get("ROI_MAIL_FROM") or "roi@localhost",
         }
         values.update(overrides)
         known = {f.name for f in dataclasses.fields(cls)}

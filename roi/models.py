@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES = ("roi.accounts.models", "roi.audit.models")
+MODEL_MODULES = (
+    "roi.accounts.models",
+    "roi.audit.models",
+    "roi.consent.models",
+    "roi.documents.models",
+)
 
 
 def import_all() -> None:

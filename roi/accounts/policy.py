@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, false, or_, true
 
 from roi.accounts.models import Client
 from roi.actor import Actor, Role
@@ -26,6 +26,10 @@ class Permission(StrEnum):
     USE_CLINICIAN_WORKSPACE = "use_clinician_workspace"
     USE_PORTAL = "use_portal"
     USE_COMPLIANCE_WORKSPACE = "use_compliance_workspace"
+    VIEW_CONSENTS = "view_consents"
+    PREPARE_CONSENT = "prepare_consent"
+    SIGN_CONSENT = "sign_consent"
+    REVOKE_CONSENT = "revoke_consent"
 
 
 _EVERYONE = {Permission.SIGNED_IN}
@@ -40,10 +44,23 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_DIRECTORY,
             Permission.ADD_PROVIDER,
             Permission.USE_CLINICIAN_WORKSPACE,
+            Permission.VIEW_CONSENTS,
+            Permission.PREPARE_CONSENT,
         }
     ),
-    Role.CLIENT: frozenset(_EVERYONE | {Permission.VIEW_CLIENTS, Permission.USE_PORTAL}),
-    Role.COMPLIANCE: frozenset(_EVERYONE | {Permission.USE_COMPLIANCE_WORKSPACE}),
+    Role.CLIENT: frozenset(
+        _EVERYONE
+        | {
+            Permission.VIEW_CLIENTS,
+            Permission.USE_PORTAL,
+            Permission.VIEW_CONSENTS,
+            Permission.SIGN_CONSENT,
+            Permission.REVOKE_CONSENT,
+        }
+    ),
+    Role.COMPLIANCE: frozenset(
+        _EVERYONE | {Permission.USE_COMPLIANCE_WORKSPACE, Permission.VIEW_CONSENTS}
+    ),
     Role.ADMIN: frozenset(
         _EVERYONE | {Permission.MANAGE_USERS, Permission.VIEW_DIRECTORY, Permission.ADD_PROVIDER}
     ),
@@ -66,15 +83,42 @@ def require(actor: Actor, permission: Permission) -> None:
         raise Forbidden()
 
 
-def client_visibility(actor: Actor) -> ColumnElement[bool]:
+def client_visibility(
+    actor: Actor, *, named_on_active_consent: ColumnElement[bool] | None = None
+) -> ColumnElement[bool]:
     """Which client rows `actor` may see, as a SQL predicate on the `Client` model.
 
-    A clinician sees the clients of their organization; a client sees only their own record.
+    A clinician sees the clients of their organization, and — through
+    `named_on_active_consent`, which the consent package builds because this one may not know
+    consents — clients whose active consent names them; a client sees only their own record.
     """
     if actor.role is Role.CLINICIAN and actor.organization_id is not None:
-        return Client.organization_id == actor.organization_id
+        own = Client.organization_id == actor.organization_id
+        return own if named_on_active_consent is None else or_(own, named_on_active_consent)
     if actor.role is Role.CLIENT and actor.client_id is not None:
         return Client.id == actor.client_id
+    if actor.role is Role.SYSTEM:
+        return true()
+    return false()
+
+
+def consent_visibility(
+    actor: Actor,
+    *,
+    organization_id: SQLColumnExpression[int],
+    client_id: SQLColumnExpression[int],
+    recipient_user_id: SQLColumnExpression[int | None],
+) -> ColumnElement[bool]:
+    """Which consents `actor` may see, given the consent's columns (this module knows no
+    consent model): a clinician those of their organization and those naming them as the
+    recipient; a client their own; compliance those of their organization.
+    """
+    if actor.role is Role.CLINICIAN and actor.organization_id is not None:
+        return or_(organization_id == actor.organization_id, recipient_user_id == actor.user_id)
+    if actor.role is Role.CLIENT and actor.client_id is not None:
+        return client_id == actor.client_id
+    if actor.role is Role.COMPLIANCE and actor.organization_id is not None:
+        return organization_id == actor.organization_id
     if actor.role is Role.SYSTEM:
         return true()
     return false()

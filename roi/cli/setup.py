@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -18,9 +18,14 @@ from sqlalchemy.orm import Session
 
 from roi import vault
 from roi.accounts import service
-from roi.accounts.models import Organization, User
+from roi.accounts.models import Organization, Provider, User
 from roi.actor import Actor, Role
+from roi.clock import now
 from roi.config import Settings
+from roi.consent import lifecycle
+from roi.consent.library import FormLibrary
+from roi.consent.models import Direction, SignerRelationship
+from roi.documents.seal import ensure_identities
 from roi.extensions import db
 from roi.vault.keyring import FileKeyProvider, KeyRing
 
@@ -46,7 +51,11 @@ def init_command() -> None:
     vault.use(provider.load())
     _check_database()
     upgrade()
-    (settings.instance_path / "outbox").mkdir(exist_ok=True)
+    organizations = [(o.id, o.name) for o in db.session.scalars(select(Organization))]
+    created = ensure_identities(db.session(), organizations)
+    if created:
+        click.echo(f"created {created} document signing certificate(s)")
+    (settings.instance_path / "outbox").mkdir(mode=0o700, exist_ok=True)
     click.echo(f"roi is initialized; instance folder {settings.instance_path}")
 
 
@@ -111,16 +120,18 @@ def _seed_demo(session: Session, settings: Settings) -> list[tuple[str, str, str
         clinician,
         service.NewClient("Jordan", "Avery", date(1991, 4, 12), "jordan@client.example"),
     )
-    service.create_client(
+    maya = service.create_client(
         session, clinician, service.NewClient("Maya", "Chen", date(1985, 9, 3), None)
     )
-    service.create_client(
+    luis = service.create_client(
         session,
         clinician,
         service.NewClient("Luis", "Ortega", date(2009, 1, 27), "ortega.family@client.example"),
     )
-    add(Role.CLIENT, "Jordan Avery", "jordan@client.example", None, client_id=jordan.id)
-    service.add_provider(
+    jordan_user = add(
+        Role.CLIENT, "Jordan Avery", "jordan@client.example", None, client_id=jordan.id
+    )
+    helen = service.add_provider(
         session,
         Actor(therapist.id, Role.CLINICIAN, therapist.organization_id),
         service.NewProvider(
@@ -131,7 +142,83 @@ def _seed_demo(session: Session, settings: Settings) -> list[tuple[str, str, str
             email="hbrooks@lakeside.example",
         ),
     )
+    _seed_releases(session, clinician, jordan.id, jordan_user, luis.id, maya.id, helen.id)
     return logins
+
+
+def _seed_releases(
+    session: Session,
+    clinician: Actor,
+    jordan_id: int,
+    jordan_user: User,
+    luis_id: int,
+    maya_id: int,
+    helen_id: int,
+) -> None:
+    """An active two-way release to the psychiatrist, one waiting for a signature, one draft."""
+    library: FormLibrary = current_app.extensions["roi.forms"]
+    okafor = session.scalar(select(Provider.id).where(Provider.email == "okafor@northgate.example"))
+    assert okafor is not None  # noqa: S101 - created just above
+    in_a_year = now().date() + timedelta(days=365)
+    active = lifecycle.create(
+        session,
+        clinician,
+        lifecycle.ConsentFields(
+            client_id=jordan_id,
+            template_id="general-authorization",
+            recipient_provider_id=okafor,
+            categories=("diagnosis", "medications", "treatment_plan"),
+            purposes=("treatment", "medication_management"),
+            information_description="Diagnosis, current medications and treatment plan, for "
+            "the psychiatric evaluation and medication management.",
+            expires_on=in_a_year,
+            expiry_event="the end of treatment at Riverside Counseling",
+            direction=Direction.TWO_WAY,
+        ),
+        library,
+    )
+    lifecycle.send_for_signature(
+        session, clinician, active.id, library, invitation_lifetime=timedelta(days=7)
+    )
+    jordan = Actor(jordan_user.id, Role.CLIENT, jordan_user.organization_id, client_id=jordan_id)
+    lifecycle.sign_as_client(
+        session,
+        jordan,
+        active.id,
+        lifecycle.SignatureInput("Jordan Avery", SignerRelationship.SELF, agree=True),
+        lifecycle.Identity("password", "Signed in to roi with a password", None, "roi demo"),
+        library,
+    )
+    pending = lifecycle.create(
+        session,
+        clinician,
+        lifecycle.ConsentFields(
+            client_id=luis_id,
+            template_id="general-authorization",
+            recipient_provider_id=helen_id,
+            categories=("attendance", "treatment_plan"),
+            purposes=("care_coordination",),
+            information_description="Attendance and treatment plan, to coordinate care with "
+            "the family physician.",
+            expires_on=now().date() + timedelta(days=180),
+            signer_relationship=SignerRelationship.PARENT,
+        ),
+        library,
+    )
+    lifecycle.send_for_signature(
+        session, clinician, pending.id, library, invitation_lifetime=timedelta(days=7)
+    )
+    lifecycle.create(
+        session,
+        clinician,
+        lifecycle.ConsentFields(
+            client_id=maya_id,
+            template_id="general-authorization",
+            recipient_provider_id=okafor,
+            categories=("diagnosis",),
+        ),
+        library,
+    )
 
 
 def _write_private(path: Path, content: str) -> None:
@@ -159,6 +246,8 @@ def serve_command(host: str, port: int, workers: int) -> None:
         f"{host}:{port}",
         "--access-logfile",
         "-",
+        "--logger-class",
+        "roi.serving.MaskingLogger",
         "roi:create_app()",
     ]
     click.echo(f"serving roi on http://{host}:{port}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Flask
 
 from roi.web import errors, security
@@ -18,13 +20,22 @@ def register(app: Flask) -> None:
     from roi.web.clinician import bp as clinician_bp
     from roi.web.compliance import bp as compliance_bp
     from roi.web.portal import bp as portal_bp
+    from roi.web.signing import bp as signing_bp
 
-    for blueprint in (auth_bp, clinician_bp, portal_bp, compliance_bp, admin_bp):
+    for blueprint in (auth_bp, clinician_bp, portal_bp, signing_bp, compliance_bp, admin_bp):
         app.register_blueprint(blueprint)
     init_api(app)
     security.install(app)
     errors.install(app)
     app.context_processor(_template_globals)
+    app.add_template_filter(_utc, "utc")
+
+
+def _utc(moment: datetime | None) -> str:
+    """A stored time as people read it: minutes, always UTC and said so."""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _template_globals() -> dict[str, object]:

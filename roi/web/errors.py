@@ -12,8 +12,9 @@ from werkzeug.exceptions import HTTPException
 from roi import audit
 from roi.actor import Actor
 from roi.audit import Action, Outcome
+from roi.consent.errors import IncompleteConsent
 from roi.db import unit_of_work
-from roi.errors import ConsentRequired, Forbidden, Invalid, RoiError, Throttled
+from roi.errors import ConsentRequired, Forbidden, Invalid, NotFound, RoiError, Throttled
 from roi.extensions import db
 from roi.vault import VaultError
 from roi.web.security import client_ip, is_api_request
@@ -44,11 +45,17 @@ HTTP_MESSAGES = {
 def handle_roi_error(error: RoiError) -> Response:
     if isinstance(error, VaultError):
         return _vault_failure(error)
-    if isinstance(error, Forbidden):
-        _audit_denied()
+    if isinstance(error, Forbidden | NotFound):
+        # A refused or not-found record request by a signed-in person is a possible probe of
+        # another practice's or client's records (SECURITY C2): keep it on record, ids only.
+        _audit_denied(error.http_status)
     extra: dict[str, Any] = {}
     if isinstance(error, Invalid):
         extra["fields"] = error.fields
+    if isinstance(error, IncompleteConsent):
+        extra["missing"] = [
+            {"field": m.field, "rule": m.rule, "message": m.message} for m in error.missing
+        ]
     if isinstance(error, ConsentRequired):
         extra["reasons"] = error.reasons
     response = _render(error.http_status, error.code, error.message, extra)
@@ -105,10 +112,11 @@ def _vault_failure(error: VaultError) -> Response:
     return _render(500, error.code, message)
 
 
-def _audit_denied() -> None:
+def _audit_denied(status: int) -> None:
     actor = g.get("actor")
     if actor is None:
         return
+    ids = {k: v for k, v in (request.view_args or {}).items() if isinstance(v, int)}
     db.session.rollback()
     with unit_of_work(db.session()):
         audit.record(
@@ -116,7 +124,14 @@ def _audit_denied() -> None:
             actor,
             Action.AUTHZ_DENIED,
             outcome=Outcome.DENY,
-            detail={"endpoint": request.endpoint or "", "method": request.method},
+            consent_id=ids.pop("consent_id", None),
+            client_id=ids.pop("client_id", None),
+            detail={
+                "endpoint": request.endpoint or "",
+                "method": request.method,
+                "status": status,
+                **ids,
+            },
         )
 
 

@@ -16,6 +16,7 @@ from roi.accounts.models import User
 from roi.accounts.policy import Permission, allows
 from roi.actor import Actor, Role
 from roi.config import Settings
+from roi.consent.library import FormLibrary
 from roi.errors import Forbidden, Unauthenticated
 from roi.extensions import db, login_manager
 
@@ -23,7 +24,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: endpoints anyone may reach; every other endpoint must carry @requires (SECURITY C5)
 PUBLIC_ENDPOINTS = frozenset(
-    {"auth.index", "auth.login", "static", "api-docs.openapi_json", "tokens.create_token"}
+    {
+        "auth.index",
+        "auth.login",
+        "static",
+        "api-docs.openapi_json",
+        "tokens.create_token",
+        # the emailed signing link: the link, date of birth and a one-time code stand in for a
+        # sign-in (roi.consent.invitations), for clients who have no account
+        "signing.start",
+        "signing.identity",
+        "signing.send_code",
+        "signing.verify",
+        "signing.review",
+        "signing.sign",
+        "signing.done",
+        "signing.document",
+    }
 )
 SESSION_TOKEN = "sid"  # noqa: S105 - the session key that holds the token
 
@@ -73,6 +90,12 @@ class SignedIn:
 
 def settings() -> Settings:
     value: Settings = current_app.config["ROI_SETTINGS"]
+    return value
+
+
+def form_library() -> FormLibrary:
+    """The release-form templates loaded (and validated) at start-up."""
+    value: FormLibrary = current_app.extensions["roi.forms"]
     return value
 
 

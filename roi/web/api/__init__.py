@@ -15,6 +15,7 @@ from roi.extensions import csrf
 
 def init_api(app: Flask) -> Api:
     """One Api (and OpenAPI document) per app: the spec is built from that app's routes."""
+    from roi.web.api.consent_views import consents, templates
     from roi.web.api.views import blueprints
 
     api = Api()
@@ -28,7 +29,7 @@ def init_api(app: Flask) -> Api:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "description": "POST /api/v1/tokens"}
     )
-    for blueprint in blueprints:
+    for blueprint in (*blueprints, templates, consents):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     return api

@@ -62,3 +62,111 @@ class ProviderSchema(Schema):
 
 class SearchArgsSchema(Schema):
     q = fields.String(load_default=None, validate=validate.Length(max=100))
+
+
+class CodeLabelSchema(Schema):
+    code = fields.String(required=True)
+    label = fields.String(required=True)
+
+
+class FormTemplateSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    version = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    categories = fields.List(fields.Nested(CodeLabelSchema), required=True)
+    purposes = fields.List(fields.Nested(CodeLabelSchema), required=True)
+
+
+CODES = fields.List(fields.String(validate=validate.Length(min=1, max=60)), load_default=list)
+
+
+class ConsentInSchema(Schema):
+    client_id = fields.Integer(required=True, strict=True)
+    template_id = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    recipient_provider_id = fields.Integer(required=True, strict=True)
+    categories = CODES
+    purposes = CODES
+    information_description = fields.String(load_default="", validate=validate.Length(max=4000))
+    expires_on = fields.Date(load_default=None, allow_none=True)
+    expiry_event = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=300)
+    )
+    direction = fields.String(
+        load_default="one_way", validate=validate.OneOf(["one_way", "two_way"])
+    )
+    signer_relationship = fields.String(
+        load_default="self",
+        validate=validate.OneOf(["self", "parent", "guardian", "personal_representative"]),
+    )
+
+
+class DiscloserSchema(Schema):
+    provider_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    organization_id = fields.Integer(required=True)
+    organization = fields.String(required=True)
+
+
+class ConsentSchema(Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    client_id = fields.Integer(required=True)
+    template_id = fields.String(required=True)
+    template_version = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    discloser = fields.Nested(DiscloserSchema, required=True)
+    recipient_provider_id = fields.Integer(required=True)
+    categories = fields.List(fields.String(), required=True)
+    purposes = fields.List(fields.String(), required=True)
+    information_description = fields.String(required=True)
+    direction = fields.String(required=True)
+    signer_relationship = fields.String(required=True)
+    expires_on = fields.Date(allow_none=True)
+    expiry_event = fields.String(allow_none=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    sent_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    signed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    revoked_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    expired_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    voided_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    supersedes_id = fields.Integer(allow_none=True)
+    document_sha256 = fields.String(allow_none=True)
+
+
+class ConsentQuerySchema(Schema):
+    client_id = fields.Integer(load_default=None)
+    status = fields.String(
+        load_default=None,
+        validate=validate.OneOf(
+            [
+                "draft",
+                "pending_signature",
+                "active",
+                "revoked",
+                "expired",
+                "voided",
+                "superseded",
+            ]
+        ),
+    )
+
+
+class SignatureInSchema(Schema):
+    signer_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    signer_relationship = fields.String(
+        required=True,
+        validate=validate.OneOf(["self", "parent", "guardian", "personal_representative"]),
+    )
+    representative_authority = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=500)
+    )
+    agree = fields.Boolean(required=True)
+
+
+class RevocationInSchema(Schema):
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class ExpiryEventInSchema(Schema):
+    occurred_on = fields.Date(required=True)

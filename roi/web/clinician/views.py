@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
 from roi.accounts.policy import Permission
+from roi.clock import now
+from roi.consent import queries
+from roi.consent.models import ConsentStatus
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.clinician import bp
@@ -20,8 +25,25 @@ SEARCH_MAX = 100
 @bp.get("/")
 @requires(Permission.USE_CLINICIAN_WORKSPACE)
 def dashboard() -> str:
-    clients = service.clients_for(db.session(), actor())
-    return render_template("clinician/dashboard.html", client_count=len(clients))
+    me = actor()
+    clients = service.clients_for(db.session(), me)
+    consents = queries.consents_for(db.session(), me)
+    at = now()
+    soon = at + timedelta(days=30)
+    return render_template(
+        "clinician/dashboard.html",
+        client_count=len(clients),
+        waiting=[c for c in consents if c.status_at(at) is ConsentStatus.PENDING_SIGNATURE],
+        drafts=[c for c in consents if c.status is ConsentStatus.DRAFT],
+        active=[c for c in consents if c.status_at(at) is ConsentStatus.ACTIVE],
+        expiring=[
+            c
+            for c in consents
+            if c.status_at(at) is ConsentStatus.ACTIVE
+            and c.status_at(soon) is ConsentStatus.EXPIRED
+        ],
+        shared_with_me=[c for c in consents if c.organization_id != me.organization_id],
+    )
 
 
 @bp.route("/clients", methods=["GET", "POST"])
@@ -61,7 +83,8 @@ def client_new() -> Response | str | tuple[str, int]:
 @requires(Permission.USE_CLINICIAN_WORKSPACE)
 def client_detail(client_id: int) -> str:
     client = service.client_for(db.session(), actor(), client_id)
-    return render_template("clinician/client_detail.html", client=client)
+    consents = queries.consents_for(db.session(), actor(), client_id=client.id)
+    return render_template("clinician/client_detail.html", client=client, consents=consents)
 
 
 @bp.get("/directory")

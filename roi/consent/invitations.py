@@ -1,0 +1,216 @@
+"""Signing by emailed link: the link alone is not enough. The client also gives their date of
+birth and a one-time code sent to their email; the link is single use and expires."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from roi import audit
+from roi.actor import Actor, Role
+from roi.audit import Action, Outcome
+from roi.clock import now
+from roi.config import Settings
+from roi.consent import lifecycle
+from roi.consent.library import FormLibrary
+from roi.consent.models import Consent, ConsentStatus, SigningInvitation
+from roi.db import unit_of_work
+from roi.errors import Invalid, NotFound, Throttled
+from roi.mail import Mail
+
+CODE_LIFETIME = timedelta(minutes=10)
+#: how long a verified identity may take to read and sign
+VERIFIED_WINDOW = timedelta(minutes=30)
+MAX_FAILED_ATTEMPTS = 5
+CODE_RESEND_INTERVAL = timedelta(seconds=60)
+ASSURANCE = "Emailed link, date of birth and a one-time code sent by email"
+METHOD = "email_link_dob_code"
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Opened:
+    invitation: SigningInvitation
+    consent: Consent
+
+
+def open_invitation(session: Session, token: str) -> Opened:
+    """The live invitation behind a link.
+
+    Raises:
+        NotFound: unknown, used, expired, locked, or its consent is no longer waiting — one
+            answer for all, so a link reveals nothing once it is dead.
+    """
+    invitation = session.scalar(
+        select(SigningInvitation).where(SigningInvitation.token_sha256 == digest(token))
+    )
+    at = now()
+    if (
+        invitation is None
+        or invitation.used_at is not None
+        or invitation.expires_at <= at
+        or invitation.failed_attempts >= MAX_FAILED_ATTEMPTS
+    ):
+        raise NotFound("signing link")
+    consent = session.get(Consent, invitation.consent_id)
+    if consent is None or consent.status is not ConsentStatus.PENDING_SIGNATURE:
+        raise NotFound("signing link")
+    return Opened(invitation, consent)
+
+
+def send_code(session: Session, token: str, settings: Settings) -> Mail:
+    """Make a one-time code for the link and return the mail that carries it to the client.
+
+    Raises:
+        NotFound: the link is dead.
+        Throttled: a code was sent less than a minute ago.
+        Invalid: the client has no email address on file.
+    """
+    opened = open_invitation(session, token)
+    client = opened.consent.client
+    if not client.email:
+        raise Invalid({"email": "No email address is on file; ask your clinician for help."})
+    at = now()
+    sent = opened.invitation.code_expires_at
+    if sent is not None and at < sent - CODE_LIFETIME + CODE_RESEND_INTERVAL:
+        raise Throttled("A code was just sent. Check your email, or wait a minute.", 60)
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    with unit_of_work(session):
+        invitation = session.get(SigningInvitation, opened.invitation.id)
+        assert invitation is not None  # noqa: S101 - loaded above; invitations are never deleted
+        invitation.code_sha256 = digest(f"{invitation.id}:{code}")
+        invitation.code_expires_at = at + CODE_LIFETIME
+        audit.record(
+            session,
+            _client_actor(opened.consent, None),
+            Action.SIGNING_CODE_SENT,
+            client_id=client.id,
+            consent_id=opened.consent.id,
+        )
+    return Mail(
+        to=client.email,
+        subject="Your roi signing code",
+        body=(
+            f"Your code is {code}. It works for 10 minutes.\n\n"
+            "Enter it on the signing page together with your date of birth. If you did not ask "
+            "for this code, you can ignore this email."
+        ),
+    )
+
+
+def verify(
+    session: Session, token: str, *, birth_date: date | None, code: str, ip: str | None
+) -> Opened:
+    """Check the date of birth and the code; five failures lock the link.
+
+    Raises:
+        NotFound: the link is dead (or has just been locked).
+        Invalid: the date of birth or the code is wrong (one message for both).
+    """
+    opened = open_invitation(session, token)
+    invitation, consent = opened.invitation, opened.consent
+    at = now()
+    code_ok = (
+        invitation.code_sha256 is not None
+        and invitation.code_expires_at is not None
+        and at < invitation.code_expires_at
+        and hmac.compare_digest(invitation.code_sha256, digest(f"{invitation.id}:{code.strip()}"))
+    )
+    ok = code_ok and birth_date == consent.client.birth_date
+    failures = invitation.failed_attempts
+    with unit_of_work(session):
+        row = session.get(SigningInvitation, invitation.id)
+        assert row is not None  # noqa: S101 - loaded above
+        actor = _client_actor(consent, ip)
+        if ok:
+            row.verified_at = at
+            row.code_sha256 = None  # a code works once
+            audit.record(
+                session,
+                actor,
+                Action.SIGNING_IDENTITY_VERIFIED,
+                client_id=consent.client_id,
+                consent_id=consent.id,
+            )
+        else:
+            row.failed_attempts += 1
+            failures = row.failed_attempts
+            audit.record(
+                session,
+                actor,
+                Action.SIGNING_IDENTITY_FAILED,
+                outcome=Outcome.FAILURE,
+                client_id=consent.client_id,
+                consent_id=consent.id,
+            )
+    if not ok:
+        left = MAX_FAILED_ATTEMPTS - failures
+        if left <= 0:
+            raise NotFound("signing link")
+        raise Invalid({"code": f"The date of birth or the code does not match. {left} tries left."})
+    return opened
+
+
+def sign(
+    session: Session,
+    token: str,
+    signature: lifecycle.SignatureInput,
+    *,
+    ip: str | None,
+    user_agent: str | None,
+    library: FormLibrary,
+) -> Consent:
+    """Sign through a verified link; the link is used up by the signature.
+
+    Raises:
+        NotFound: the link is dead.
+        Invalid: the identity was not verified in the last 30 minutes, or the input is wrong.
+        WrongState: the consent was signed or voided meanwhile.
+    """
+    opened = open_invitation(session, token)
+    verified_at = opened.invitation.verified_at
+    if verified_at is None or now() - verified_at > VERIFIED_WINDOW:
+        raise Invalid({"code": "Confirm your date of birth and code again before signing."})
+    consent = opened.consent
+    return lifecycle.sign(
+        session,
+        _client_actor(consent, ip),
+        consent.id,
+        signature,
+        lifecycle.Identity(
+            method=METHOD,
+            assurance=ASSURANCE,
+            ip=ip,
+            user_agent=user_agent,
+            signer_user_id=consent.client.user_id,
+        ),
+        library,
+    )
+
+
+def is_verified(invitation: SigningInvitation, at: datetime) -> bool:
+    return invitation.verified_at is not None and at - invitation.verified_at <= VERIFIED_WINDOW
+
+
+def _client_actor(consent: Consent, ip: str | None) -> Actor:
+    client = consent.client
+    return Actor(
+        user_id=client.user_id,
+        role=Role.CLIENT,
+        organization_id=client.organization_id,
+        ip=ip,
+        client_id=client.id,
+    )

@@ -1,0 +1,44 @@
+"""The emails a consent's lifecycle sends. They name no client and no health information: they
+say that something happened and where to look."""
+
+from __future__ import annotations
+
+from roi.clock import iso
+from roi.consent.models import Consent
+from roi.mail import Mail
+
+
+def invitation_mail(consent: Consent, link: str) -> Mail | None:
+    """The email that brings the client to the signing page (None without an address)."""
+    if not consent.client.email:
+        return None
+    organization = consent.organization.name
+    return Mail(
+        to=consent.client.email,
+        subject=f"{organization}: a release is waiting for your signature",
+        body=(
+            f"{organization} asks you to review and sign a release of information.\n\n"
+            f"Open this link to read it: {link}\n\n"
+            "To protect you, the page asks for your date of birth and a code we send to this "
+            "address. The link works once and expires in 7 days. Nothing is shared until you "
+            "sign, and you can take your permission back at any time."
+        ),
+    )
+
+
+def revocation_mails(consent: Consent) -> list[Mail]:
+    """Tell the preparing clinician and the recipient that a consent was revoked."""
+    when = iso(consent.revoked_at) if consent.revoked_at else "just now"
+    addresses = {consent.created_by.email, consent.recipient.email} - {None, ""}
+    return [
+        Mail(
+            to=address,
+            subject=f"Release #{consent.id} was revoked",
+            body=(
+                f"Release #{consent.id} was revoked by the client at {when}. From that moment it "
+                "permits no further disclosure. Sign in to roi to see the details and the "
+                "revocation receipt."
+            ),
+        )
+        for address in sorted(a for a in addresses if a)
+    ]

@@ -1,0 +1,139 @@
+"""Scoped loaders: the only way to load a consent (or a client, with consent-based access) by id.
+
+Authorization is a SQL filter built from `accounts.policy`, so a record that is not yours is not
+found, and never told apart from one that does not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from roi.accounts.models import Client, Provider
+from roi.accounts.policy import Permission, client_visibility, consent_visibility, require
+from roi.actor import Actor, Role
+from roi.clock import now
+from roi.consent.models import Consent, ConsentStatus, expiry_instant
+from roi.errors import NotFound
+
+
+def _recipient_user_id() -> ColumnElement[int | None]:
+    return (
+        select(Provider.user_id)
+        .where(Provider.id == Consent.recipient_provider_id)
+        .scalar_subquery()
+    )
+
+
+def _visible(actor: Actor) -> ColumnElement[bool]:
+    visible = consent_visibility(
+        actor,
+        organization_id=Consent.organization_id,
+        client_id=Consent.client_id,
+        recipient_user_id=_recipient_user_id(),
+    )
+    if actor.role is Role.CLIENT:
+        # a draft is the practice's work in progress: the client sees it once it is sent
+        return and_(visible, Consent.status != ConsentStatus.DRAFT)
+    return visible
+
+
+def consent_for(session: Session, actor: Actor, consent_id: int, *, lock: bool = False) -> Consent:
+    """Load a consent the actor may see; `lock` takes the row lock a state change needs.
+
+    Raises:
+        NotFound: no such consent, or not one the actor may see.
+    """
+    require(actor, Permission.VIEW_CONSENTS)
+    query = select(Consent).where(Consent.id == consent_id, _visible(actor))
+    if lock:
+        query = query.with_for_update()
+    consent = session.scalar(query)
+    if consent is None:
+        raise NotFound("consent")
+    return consent
+
+
+def consents_for(
+    session: Session,
+    actor: Actor,
+    *,
+    client_id: int | None = None,
+    status: ConsentStatus | None = None,
+    at: datetime | None = None,
+) -> list[Consent]:
+    """The consents the actor may see, newest first; `status` filters by the state at `at`."""
+    require(actor, Permission.VIEW_CONSENTS)
+    query = select(Consent).where(_visible(actor))
+    if client_id is not None:
+        query = query.where(Consent.client_id == client_id)
+    if status is not None:
+        query = query.where(status_filter(status, (at or now()).date()))
+    return list(session.scalars(query.order_by(Consent.created_at.desc(), Consent.id.desc())))
+
+
+def status_filter(status: ConsentStatus, today: date) -> ColumnElement[bool]:
+    """Consents in `status` today, counting active consents past their date as expired."""
+    past_date = and_(Consent.expires_on.is_not(None), Consent.expires_on <= today)
+    if status is ConsentStatus.ACTIVE:
+        return and_(Consent.status == ConsentStatus.ACTIVE, ~past_date)
+    if status is ConsentStatus.EXPIRED:
+        return or_(
+            Consent.status == ConsentStatus.EXPIRED,
+            and_(Consent.status == ConsentStatus.ACTIVE, past_date),
+        )
+    return Consent.status == status
+
+
+def _named_on_active_consent(actor: Actor) -> ColumnElement[bool]:
+    """A clinician named as the recipient of one of the client's active consents sees the client."""
+    recipient = aliased(Provider)
+    today = now().date()
+    return exists(
+        select(Consent.id)
+        .join(recipient, recipient.id == Consent.recipient_provider_id)
+        .where(
+            Consent.client_id == Client.id,
+            recipient.user_id == actor.user_id,
+            status_filter(ConsentStatus.ACTIVE, today),
+        )
+    )
+
+
+def _client_predicate(actor: Actor) -> ColumnElement[bool]:
+    if actor.role is Role.CLINICIAN:
+        return client_visibility(actor, named_on_active_consent=_named_on_active_consent(actor))
+    return client_visibility(actor)
+
+
+def client_for(session: Session, actor: Actor, client_id: int) -> Client:
+    """A client the actor may see (CONTRACT.md: org clinicians, clinicians named on an active
+    consent, the client themself).
+
+    Raises:
+        NotFound: no such client, or not one the actor may see.
+    """
+    require(actor, Permission.VIEW_CLIENTS)
+    client = session.scalar(select(Client).where(Client.id == client_id, _client_predicate(actor)))
+    if client is None:
+        raise NotFound("client")
+    return client
+
+
+def clients_for(session: Session, actor: Actor) -> list[Client]:
+    """Every client the actor may see, by family name."""
+    require(actor, Permission.VIEW_CLIENTS)
+    return list(
+        session.scalars(
+            select(Client)
+            .where(_client_predicate(actor))
+            .order_by(Client.family_name, Client.given_name, Client.id)
+        )
+    )
+
+
+def expires_before(consent: Consent) -> datetime | None:
+    """The instant an active consent stops permitting by date, or None."""
+    return expiry_instant(consent.expires_on) if consent.expires_on else None

@@ -1,0 +1,48 @@
+"""From consent records to the plain data `roi.documents` renders (it knows no consent model)."""
+
+from __future__ import annotations
+
+from roi.accounts.models import Provider
+from roi.consent.library import FormTemplate
+from roi.consent.models import Consent, Direction
+from roi.documents.model import ConsentDocument, Party
+
+
+def party(provider: Provider) -> Party:
+    return Party(
+        name=provider.name,
+        credentials=provider.credentials,
+        organization=provider.organization_name,
+        address=provider.address,
+        email=provider.email,
+    )
+
+
+def consent_document(consent: Consent, template: FormTemplate, description: str) -> ConsentDocument:
+    """Everything the client reads and signs, with the template's statements filled in."""
+    recipient = consent.recipient
+    values = {"discloser_organization": consent.organization.name, "recipient_name": recipient.name}
+    statements = template.statement_texts(**values)
+    return ConsentDocument(
+        consent_id=consent.id,
+        consent_uuid=consent.uuid,
+        title=template.title,
+        kind=template.kind.value,
+        introduction=template.fill(template.introduction, **values),
+        client_name=consent.client.display_name,
+        client_birth_date=consent.client.birth_date,
+        discloser=party(consent.discloser),
+        recipient=party(recipient),
+        direction=Direction(consent.direction).value,
+        categories=tuple(
+            (template.category(code).label, template.category(code).explanation)
+            for code in consent.categories
+        ),
+        information_description=description,
+        purposes=tuple(template.purpose(code).label for code in consent.purposes),
+        expires_on=consent.expires_on,
+        expiry_event=consent.expiry_event,
+        statements=statements,
+        how_to_revoke=template.fill(template.how_to_revoke, **values),
+        supersedes_consent_id=consent.supersedes_id,
+    )

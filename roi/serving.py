@@ -1,0 +1,26 @@
+"""gunicorn's access log, without secrets: signing-link tokens are masked in logged paths."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+#: /sign/<token> carries a bearer secret (roi.consent.invitations); log its shape only
+SIGNING_LINK = re.compile(r"(/sign/)(?!identity|code|verify|review|done)[A-Za-z0-9_-]{16,}")
+
+
+def mask(text: str) -> str:
+    return SIGNING_LINK.sub(r"\1[token]", text)
+
+
+class MaskingLogger(Logger):
+    """gunicorn's logger with the request path and line masked before formatting."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "{raw_uri}e"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = mask(atoms[key])
+        return atoms

@@ -1,0 +1,239 @@
+"""API v1: form templates and consents (CONTRACT.md), each view one service call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response as FlaskResponse
+from flask import make_response, request, url_for
+from flask_smorest import Blueprint
+
+from roi import mail
+from roi.accounts.policy import Permission
+from roi.clock import iso, now
+from roi.consent import lifecycle, notices, queries
+from roi.consent.library import FormTemplate
+from roi.consent.models import Consent, ConsentStatus, Direction, SignerRelationship
+from roi.extensions import db
+from roi.web.api.schemas import (
+    ApiErrorSchema,
+    ConsentInSchema,
+    ConsentQuerySchema,
+    ConsentSchema,
+    ExpiryEventInSchema,
+    FormTemplateSchema,
+    RevocationInSchema,
+    SignatureInSchema,
+)
+from roi.web.security import actor, client_ip, form_library, requires, settings
+
+PREFIX = "/api/v1"
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+templates = Blueprint(
+    "form_templates", __name__, url_prefix=f"{PREFIX}/form-templates", description="Release forms"
+)
+consents = Blueprint("consents", __name__, url_prefix=f"{PREFIX}/consents", description="Consents")
+
+
+def template_json(template: FormTemplate) -> dict[str, Any]:
+    return {
+        "id": template.id,
+        "title": template.title,
+        "version": template.version,
+        "kind": template.kind.value,
+        "categories": [{"code": c.code, "label": c.label} for c in template.categories],
+        "purposes": [{"code": p.code, "label": p.label} for p in template.purposes],
+    }
+
+
+def consent_json(consent: Consent) -> dict[str, Any]:
+    """A consent as CONTRACT.md writes it; `status` is the state now (past its date = expired)."""
+
+    def at(value: object) -> str | None:
+        return iso(value) if value is not None else None  # type: ignore[arg-type]
+
+    return {
+        "id": consent.id,
+        "status": consent.status_at(now()).value,
+        "client_id": consent.client_id,
+        "template_id": consent.template_id,
+        "template_version": consent.template_version,
+        "kind": consent.kind,
+        "discloser": {
+            "provider_id": consent.discloser_provider_id,
+            "name": consent.discloser.name,
+            "organization_id": consent.organization_id,
+            "organization": consent.organization.name,
+        },
+        "recipient_provider_id": consent.recipient_provider_id,
+        "categories": list(consent.categories),
+        "purposes": list(consent.purposes),
+        "information_description": lifecycle.description_of(consent),
+        "direction": consent.direction.value,
+        "signer_relationship": consent.signer_relationship.value,
+        "expires_on": consent.expires_on,
+        "expiry_event": consent.expiry_event,
+        "created_at": at(consent.created_at),
+        "sent_at": at(consent.sent_at),
+        "signed_at": at(consent.signed_at),
+        "revoked_at": at(consent.revoked_at),
+        "expired_at": at(consent.expired_at),
+        "voided_at": at(consent.voided_at),
+        "supersedes_id": consent.supersedes_id,
+        "document_sha256": consent.document_sha256,
+    }
+
+
+@templates.route("", methods=["GET"])
+@requires(Permission.SIGNED_IN)
+@templates.response(200, FormTemplateSchema(many=True))
+@templates.doc(security=BEARER)
+def list_form_templates() -> list[dict[str, Any]]:
+    """The release forms this installation offers."""
+    return [template_json(t) for t in form_library().all()]
+
+
+@consents.route("", methods=["POST"])
+@requires(Permission.PREPARE_CONSENT)
+@consents.arguments(ConsentInSchema)
+@consents.response(201, ConsentSchema)
+@consents.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
+@consents.alt_response(404, schema=ApiErrorSchema, description="No such client of yours")
+@consents.doc(security=BEARER)
+def create_consent(body: dict[str, Any]) -> dict[str, Any]:
+    """Create a draft release for a client of your organization."""
+    fields = lifecycle.ConsentFields(
+        client_id=body["client_id"],
+        template_id=body["template_id"],
+        recipient_provider_id=body["recipient_provider_id"],
+        categories=tuple(body["categories"]),
+        purposes=tuple(body["purposes"]),
+        information_description=body["information_description"],
+        expires_on=body["expires_on"],
+        expiry_event=body["expiry_event"],
+        direction=Direction(body["direction"]),
+        signer_relationship=SignerRelationship(body["signer_relationship"]),
+    )
+    return consent_json(lifecycle.create(db.session(), actor(), fields, form_library()))
+
+
+@consents.route("", methods=["GET"])
+@requires(Permission.VIEW_CONSENTS)
+@consents.arguments(ConsentQuerySchema, location="query")
+@consents.response(200, ConsentSchema(many=True))
+@consents.doc(security=BEARER)
+def list_consents(args: dict[str, Any]) -> list[dict[str, Any]]:
+    """The consents you may see, newest first."""
+    status = ConsentStatus(args["status"]) if args.get("status") else None
+    found = queries.consents_for(
+        db.session(), actor(), client_id=args.get("client_id"), status=status
+    )
+    return [consent_json(c) for c in found]
+
+
+@consents.route("/<int:consent_id>", methods=["GET"])
+@requires(Permission.VIEW_CONSENTS)
+@consents.response(200, ConsentSchema)
+@consents.alt_response(404, schema=ApiErrorSchema, description="Not found or not yours")
+@consents.doc(security=BEARER)
+def get_consent(consent_id: int) -> dict[str, Any]:
+    """One consent you may see."""
+    return consent_json(queries.consent_for(db.session(), actor(), consent_id))
+
+
+@consents.route("/<int:consent_id>/send", methods=["POST"])
+@requires(Permission.PREPARE_CONSENT)
+@consents.response(200, ConsentSchema)
+@consents.alt_response(409, schema=ApiErrorSchema, description="Not a draft")
+@consents.alt_response(422, schema=ApiErrorSchema, description="Missing elements, each named")
+@consents.doc(security=BEARER)
+def send_consent(consent_id: int) -> dict[str, Any]:
+    """Send a complete draft for signature (the client gets an emailed link if they have an
+    email address on file)."""
+    sent = lifecycle.send_for_signature(
+        db.session(),
+        actor(),
+        consent_id,
+        form_library(),
+        invitation_lifetime=settings().invitation_lifetime,
+    )
+    if sent.invitation_token:
+        link = url_for("signing.start", token=sent.invitation_token, _external=True)
+        invitation = notices.invitation_mail(sent.consent, link)
+        if invitation:
+            mail.send(settings(), invitation)
+    return consent_json(sent.consent)
+
+
+@consents.route("/<int:consent_id>/signature", methods=["POST"])
+@requires(Permission.SIGN_CONSENT)
+@consents.arguments(SignatureInSchema)
+@consents.response(200, ConsentSchema)
+@consents.alt_response(409, schema=ApiErrorSchema, description="Not waiting for a signature")
+@consents.doc(security=BEARER)
+def sign_consent(body: dict[str, Any], consent_id: int) -> dict[str, Any]:
+    """Sign a consent waiting for your signature (clients)."""
+    signed = lifecycle.sign_as_client(
+        db.session(),
+        actor(),
+        consent_id,
+        lifecycle.SignatureInput(
+            signer_name=body["signer_name"],
+            relationship=SignerRelationship(body["signer_relationship"]),
+            agree=body["agree"],
+            representative_authority=body.get("representative_authority"),
+        ),
+        lifecycle.Identity(
+            method="api_token",
+            assurance="Signed in to roi with a password (API token)",
+            ip=client_ip(),
+            user_agent=request.headers.get("User-Agent"),
+            signer_user_id=actor().user_id,
+        ),
+        form_library(),
+    )
+    return consent_json(signed)
+
+
+@consents.route("/<int:consent_id>/document.pdf", methods=["GET"])
+@requires(Permission.VIEW_CONSENTS)
+@consents.response(200, description="The signed PDF exactly as signed (application/pdf)")
+@consents.alt_response(404, schema=ApiErrorSchema, description="Not found, not yours, not signed")
+@consents.doc(security=BEARER)
+def consent_document(consent_id: int) -> FlaskResponse:
+    """The signed PDF; its SHA-256 equals `document_sha256`."""
+    consent, document = lifecycle.signed_pdf(db.session(), actor(), consent_id)
+    response = make_response(document)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="release-{consent.id}.pdf"'
+    return response
+
+
+@consents.route("/<int:consent_id>/revocation", methods=["POST"])
+@requires(Permission.REVOKE_CONSENT)
+@consents.arguments(RevocationInSchema)
+@consents.response(200, ConsentSchema)
+@consents.alt_response(409, schema=ApiErrorSchema, description="Not active")
+@consents.doc(security=BEARER)
+def revoke_consent(body: dict[str, Any], consent_id: int) -> dict[str, Any]:
+    """Revoke your consent; effective at once."""
+    revoked = lifecycle.revoke(
+        db.session(), actor(), consent_id, reason=body.get("reason"), method="api"
+    )
+    for notice in notices.revocation_mails(revoked):
+        mail.send(settings(), notice)
+    return consent_json(revoked)
+
+
+@consents.route("/<int:consent_id>/expiry-event", methods=["POST"])
+@requires(Permission.PREPARE_CONSENT)
+@consents.arguments(ExpiryEventInSchema)
+@consents.response(200, ConsentSchema)
+@consents.alt_response(409, schema=ApiErrorSchema, description="Not active")
+@consents.doc(security=BEARER)
+def record_expiry_event(body: dict[str, Any], consent_id: int) -> dict[str, Any]:
+    """Record that the consent's expiration event happened."""
+    return consent_json(
+        lifecycle.record_expiry_event(db.session(), actor(), consent_id, body["occurred_on"])
+    )

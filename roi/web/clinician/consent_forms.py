@@ -1,0 +1,87 @@
+"""Release forms for clinicians: shape only; the completeness rules are the consent package's."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from roi.consent.library import FormTemplate
+from roi.consent.lifecycle import MAX_DESCRIPTION, MAX_EVENT
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class TemplateChoiceForm(FlaskForm):
+    """Step 1: which kind of release. A GET form: the choice goes in the URL, no PHI."""
+
+    class Meta:
+        csrf = False
+
+    template_id = SelectField("Kind of release", validators=[DataRequired()])
+
+
+class ConsentForm(FlaskForm):
+    recipient_provider_id = SelectField(
+        "Who may receive the information", coerce=int, validators=[DataRequired()]
+    )
+    direction = RadioField(
+        "Direction",
+        choices=[
+            SelectChoice("one_way", "One-way: we may share with them"),
+            SelectChoice("two_way", "Two-way: we may share with each other"),
+        ],
+        default="one_way",
+    )
+    categories = CheckboxesField("Information that may be shared", validators=[Optional()])
+    information_description = TextAreaField(
+        "Describe the information specifically",
+        validators=[Optional(), Length(max=MAX_DESCRIPTION)],
+        description="For example: diagnosis, current medications and a treatment summary "
+        "since January 2026.",
+    )
+    purposes = CheckboxesField("Why it may be shared", validators=[Optional()])
+    expires_on = DateField("Expires on", validators=[Optional()])
+    expiry_event = StringField(
+        "…or expires at this event",
+        validators=[Optional(), Length(max=MAX_EVENT)],
+        description="Give a date, an event, or both (whichever comes first).",
+    )
+    signer_relationship = SelectField(
+        "Who will sign",
+        choices=[
+            SelectChoice("self", "The client"),
+            SelectChoice("parent", "A parent"),
+            SelectChoice("guardian", "A guardian"),
+            SelectChoice("personal_representative", "A personal representative"),
+        ],
+        default="self",
+    )
+
+    def offer(self, template: FormTemplate, recipients: list[tuple[int, str]]) -> None:
+        """Fill the choices from the chosen form template and the directory."""
+        self.categories.choices = [SelectChoice(c.code, c.label) for c in template.categories]
+        self.purposes.choices = [SelectChoice(p.code, p.label) for p in template.purposes]
+        self.recipient_provider_id.choices = [SelectChoice(0, "Choose a provider…")] + [
+            SelectChoice(pid, label) for pid, label in recipients
+        ]
+
+
+class ExpiryEventForm(FlaskForm):
+    occurred_on = DateField("The event happened on", validators=[DataRequired()])
+
+
+class ActionForm(FlaskForm):
+    """No fields: the CSRF token is the point."""

@@ -1,0 +1,304 @@
+"""Releases of information, clinician side: create, check, preview, send, void, expire, amend."""
+
+from __future__ import annotations
+
+from flask import Response as FlaskResponse
+from flask import flash, make_response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from roi import mail
+from roi.accounts import service
+from roi.accounts.policy import Permission
+from roi.clock import now
+from roi.consent import lifecycle, notices, queries
+from roi.consent.library import FormTemplate
+from roi.consent.models import Consent, ConsentStatus, Direction, SignerRelationship
+from roi.errors import Invalid, NotFound, WrongState
+from roi.extensions import db
+from roi.web.clinician import bp
+from roi.web.clinician.consent_forms import (
+    ActionForm,
+    ConsentForm,
+    ExpiryEventForm,
+    TemplateChoiceForm,
+)
+from roi.web.forms import apply_errors
+from roi.web.security import actor, form_library, requires, settings
+
+STATUS_WORDS = {
+    ConsentStatus.DRAFT: "Draft",
+    ConsentStatus.PENDING_SIGNATURE: "Waiting for signature",
+    ConsentStatus.ACTIVE: "Active",
+    ConsentStatus.REVOKED: "Revoked",
+    ConsentStatus.EXPIRED: "Expired",
+    ConsentStatus.VOIDED: "Voided",
+    ConsentStatus.SUPERSEDED: "Superseded",
+}
+
+
+@bp.app_template_filter("consent_status")
+def consent_status(consent: Consent) -> str:
+    return STATUS_WORDS[consent.status_at(now())]
+
+
+@bp.app_template_filter("consent_state")
+def consent_state(consent: Consent) -> str:
+    return consent.status_at(now()).value
+
+
+@bp.get("/clients/<int:client_id>/consents/new")
+@requires(Permission.PREPARE_CONSENT)
+def consent_new(client_id: int) -> str:
+    client = service.client_for(db.session(), actor(), client_id)
+    library = form_library()
+    chooser = TemplateChoiceForm(request.args)
+    chooser.template_id.choices = [(t.id, t.title) for t in library.all()]
+    template_id = request.args.get("template_id")
+    if not template_id:
+        return render_template(
+            "clinician/consent_new.html", client=client, chooser=chooser, templates=library.all()
+        )
+    template = _template_or_404(template_id)
+    form = ConsentForm()
+    form.offer(template, _recipients())
+    return render_template(
+        "clinician/consent_form.html", client=client, template=template, form=form, consent=None
+    )
+
+
+@bp.post("/clients/<int:client_id>/consents")
+@requires(Permission.PREPARE_CONSENT)
+def consent_create(client_id: int) -> Response | tuple[str, int]:
+    client = service.client_for(db.session(), actor(), client_id)
+    template = _template_or_404(request.form.get("template_id", ""))
+    form = ConsentForm()
+    form.offer(template, _recipients())
+    if form.validate_on_submit():
+        try:
+            consent = lifecycle.create(
+                db.session(), actor(), _fields(client.id, template, form), form_library()
+            )
+        except Invalid as error:
+            apply_errors(form, error)
+        else:
+            flash("Draft saved. Check the list below, then send it for signature.", "success")
+            return redirect(url_for("clinician.consent_detail", consent_id=consent.id))
+    return render_template(
+        "clinician/consent_form.html", client=client, template=template, form=form, consent=None
+    ), 422
+
+
+@bp.route("/consents/<int:consent_id>/edit", methods=["GET", "POST"])
+@requires(Permission.PREPARE_CONSENT)
+def consent_edit(consent_id: int) -> Response | str | tuple[str, int]:
+    consent = queries.consent_for(db.session(), actor(), consent_id)
+    template = form_library().get(consent.template_id, consent.template_version)
+    if request.method == "GET":
+        form = ConsentForm(
+            data={
+                "recipient_provider_id": consent.recipient_provider_id,
+                "direction": consent.direction.value,
+                "categories": list(consent.categories),
+                "purposes": list(consent.purposes),
+                "information_description": lifecycle.description_of(consent),
+                "expires_on": consent.expires_on,
+                "expiry_event": consent.expiry_event or "",
+                "signer_relationship": consent.signer_relationship.value,
+            }
+        )
+        form.offer(template, _recipients())
+        return render_template(
+            "clinician/consent_form.html",
+            client=consent.client,
+            template=template,
+            form=form,
+            consent=consent,
+        )
+    form = ConsentForm()
+    form.offer(template, _recipients())
+    if form.validate_on_submit():
+        try:
+            lifecycle.update_draft(
+                db.session(),
+                actor(),
+                consent_id,
+                _fields(consent.client_id, template, form),
+                form_library(),
+            )
+        except Invalid as error:
+            apply_errors(form, error)
+        else:
+            flash("Draft saved.", "success")
+            return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+    return render_template(
+        "clinician/consent_form.html",
+        client=consent.client,
+        template=template,
+        form=form,
+        consent=consent,
+    ), 422
+
+
+@bp.get("/consents/<int:consent_id>")
+@requires(Permission.VIEW_CONSENTS)
+def consent_detail(consent_id: int) -> str:
+    consent = queries.consent_for(db.session(), actor(), consent_id)
+    library = form_library()
+    template = library.get(consent.template_id, consent.template_version)
+    missing = (
+        lifecycle.completeness(consent, library) if consent.status is ConsentStatus.DRAFT else []
+    )
+    return render_template(
+        "clinician/consent_detail.html",
+        consent=consent,
+        template=template,
+        description=lifecycle.description_of(consent),
+        missing=missing,
+        manages=consent.organization_id == actor().organization_id,
+        action=ActionForm(),
+        expiry_form=ExpiryEventForm(),
+        status=consent.status_at(now()),
+    )
+
+
+@bp.get("/consents/<int:consent_id>/preview")
+@requires(Permission.VIEW_CONSENTS)
+def consent_preview(consent_id: int) -> str:
+    consent = queries.consent_for(db.session(), actor(), consent_id)
+    html = lifecycle.preview_html(db.session(), actor(), consent_id, form_library())
+    return render_template("clinician/consent_preview.html", consent=consent, document=html)
+
+
+@bp.post("/consents/<int:consent_id>/send")
+@requires(Permission.PREPARE_CONSENT)
+def consent_send(consent_id: int) -> Response:
+    try:
+        sent = lifecycle.send_for_signature(
+            db.session(),
+            actor(),
+            consent_id,
+            form_library(),
+            invitation_lifetime=settings().invitation_lifetime,
+        )
+    except Invalid as error:
+        flash("Not sent yet: " + " ".join(error.fields.values()), "error")
+        return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+    except WrongState as error:
+        flash(error.message, "error")
+        return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+    if sent.invitation_token:
+        link = url_for("signing.start", token=sent.invitation_token, _external=True)
+        invitation = notices.invitation_mail(sent.consent, link)
+        if invitation:
+            mail.send(settings(), invitation)
+        flash("Sent. The client has an email with a link to read and sign it.", "success")
+    else:
+        flash(
+            "Sent. The client has no email address on file: they can sign after signing in to roi.",
+            "success",
+        )
+    return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+
+
+@bp.post("/consents/<int:consent_id>/void")
+@requires(Permission.PREPARE_CONSENT)
+def consent_void(consent_id: int) -> Response:
+    return _act(consent_id, lambda: lifecycle.void(db.session(), actor(), consent_id), "Voided.")
+
+
+@bp.post("/consents/<int:consent_id>/expiry-event")
+@requires(Permission.PREPARE_CONSENT)
+def consent_expiry_event(consent_id: int) -> Response:
+    form = ExpiryEventForm()
+    if not form.validate_on_submit() or form.occurred_on.data is None:
+        flash("Give the date the event happened.", "error")
+        return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+    occurred_on = form.occurred_on.data
+    return _act(
+        consent_id,
+        lambda: lifecycle.record_expiry_event(db.session(), actor(), consent_id, occurred_on),
+        "The expiration event is recorded. This release no longer permits any disclosure.",
+    )
+
+
+@bp.post("/consents/<int:consent_id>/new-version")
+@requires(Permission.PREPARE_CONSENT)
+def consent_new_version(consent_id: int) -> Response:
+    try:
+        draft = lifecycle.new_version(db.session(), actor(), consent_id, form_library())
+    except WrongState as error:
+        flash(error.message, "error")
+        return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+    flash(
+        "A new version is drafted. Once the client signs it, it replaces the current release.",
+        "success",
+    )
+    return redirect(url_for("clinician.consent_detail", consent_id=draft.id))
+
+
+@bp.get("/consents/<int:consent_id>/document.pdf")
+@requires(Permission.VIEW_CONSENTS)
+def consent_document(consent_id: int) -> FlaskResponse:
+    consent, document = lifecycle.signed_pdf(db.session(), actor(), consent_id)
+    return pdf_response(document, f"release-{consent.id}.pdf")
+
+
+@bp.get("/consents/<int:consent_id>/revocation-receipt.pdf")
+@requires(Permission.VIEW_CONSENTS)
+def consent_revocation_receipt(consent_id: int) -> FlaskResponse:
+    consent, receipt = lifecycle.revocation_receipt(
+        db.session(), actor(), consent_id, form_library()
+    )
+    return pdf_response(receipt, f"release-{consent.id}-revocation.pdf")
+
+
+def pdf_response(document: bytes, filename: str) -> FlaskResponse:
+    response = make_response(document)
+    response.headers["Content-Type"] = "application/pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _act(consent_id: int, step: object, done: str) -> Response:
+    try:
+        step()  # type: ignore[operator]
+    except (WrongState, Invalid) as error:
+        flash(
+            error.message if isinstance(error, WrongState) else " ".join(error.fields.values()),
+            "error",
+        )
+    else:
+        flash(done, "success")
+    return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+
+
+def _template_or_404(template_id: str) -> FormTemplate:
+    try:
+        return form_library().get(template_id)
+    except NotFound:
+        raise NotFound("form template") from None
+
+
+def _recipients() -> list[tuple[int, str]]:
+    """Directory entries a release may name, except the clinician's own."""
+    me = actor().user_id
+    return [
+        (p.id, f"{p.name}{', ' + p.credentials if p.credentials else ''} — {p.organization_name}")
+        for p in service.providers(db.session(), actor())
+        if p.user_id != me
+    ]
+
+
+def _fields(client_id: int, template: FormTemplate, form: ConsentForm) -> lifecycle.ConsentFields:
+    return lifecycle.ConsentFields(
+        client_id=client_id,
+        template_id=template.id,
+        recipient_provider_id=form.recipient_provider_id.data or 0,
+        categories=tuple(form.categories.data or ()),
+        purposes=tuple(form.purposes.data or ()),
+        information_description=form.information_description.data or "",
+        expires_on=form.expires_on.data,
+        expiry_event=form.expiry_event.data or None,
+        direction=Direction(form.direction.data or "one_way"),
+        signer_relationship=SignerRelationship(form.signer_relationship.data or "self"),
+    )

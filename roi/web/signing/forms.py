@@ -1,0 +1,30 @@
+"""Forms of the emailed-link flow. The signature form itself is the portal's (same words)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, StringField
+from wtforms.validators import InputRequired, Length
+
+from roi.web.portal.forms import SignatureForm
+
+__all__ = ["CodeRequestForm", "IdentityForm", "SignatureForm"]
+
+
+class CodeRequestForm(FlaskForm):
+    """The "Email me a code" button and the CSRF token, nothing else."""
+
+
+class IdentityForm(FlaskForm):
+    """Date of birth and the one-time code: with the link, they stand in for a sign-in."""
+
+    birth_date = DateField(
+        "Your date of birth",
+        validators=[InputRequired("Enter your date of birth.")],
+        render_kw={"autocomplete": "bday"},
+    )
+    code = StringField(
+        "The 6-digit code from your email",
+        validators=[InputRequired("Enter the code from your email."), Length(max=12)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": "12"},
+    )

@@ -1,0 +1,268 @@
+"""Routes of the emailed-link signing flow, for clients who sign without an account.
+
+The link's token is taken out of the URL at once: `start` keeps it in the (signed, HttpOnly)
+session cookie and redirects, so it never reaches a later URL, a Referer or an access log line
+after the first. The link alone opens nothing: the date of birth and a one-time code sent by
+email must match first (`roi.consent.invitations`), and that check is also bound to this browser
+session, so a link forwarded after someone verified it cannot be used to sign.
+
+Every dead link — unknown, used, expired, locked, or its release voided — gets the same kind page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from roi import mail
+from roi.actor import Actor, Role
+from roi.clock import iso, now
+from roi.consent import invitations, lifecycle
+from roi.consent.models import Consent, SigningInvitation
+from roi.errors import Invalid, NotFound, Throttled, WrongState
+from roi.extensions import db
+from roi.web.forms import apply_errors
+from roi.web.portal.forms import signature_input
+from roi.web.portal.views import pdf_response
+from roi.web.security import client_ip, form_library, settings
+from roi.web.signing import bp
+from roi.web.signing.forms import CodeRequestForm, IdentityForm, SignatureForm
+
+TOKEN_KEY = "signing_token"  # noqa: S105 - the session key, not a secret
+VERIFIED_KEY = "signing_verified"
+SIGNED_KEY = "signing_signed"
+#: how long the copy can be downloaded from this browser session after signing
+DOWNLOAD_WINDOW = timedelta(minutes=30)
+
+
+@bp.errorhandler(NotFound)
+def dead_link(error: NotFound) -> ResponseReturnValue:
+    """One kind answer for every dead link, whatever made it dead."""
+    db.session.rollback()
+    session.pop(TOKEN_KEY, None)
+    session.pop(VERIFIED_KEY, None)
+    return render_template("signing/link_dead.html"), 404
+
+
+@bp.get("/<token>")
+def start(token: str) -> ResponseReturnValue:
+    """The emailed link: check it, keep its token in the session, take it out of the URL."""
+    invitations.open_invitation(db.session(), token)
+    session.pop(VERIFIED_KEY, None)
+    session.pop(SIGNED_KEY, None)
+    session[TOKEN_KEY] = token
+    return redirect(url_for("signing.identity"))
+
+
+@bp.get("/identity")
+def identity() -> ResponseReturnValue:
+    """Date of birth and the emailed code, with the button that emails the code."""
+    token = _token()
+    invitations.open_invitation(db.session(), token)
+    return _identity_page(IdentityForm(), CodeRequestForm())
+
+
+@bp.post("/code")
+def send_code() -> ResponseReturnValue:
+    """Email a one-time code to the address the practice has on file."""
+    token = _token()
+    form = CodeRequestForm()
+    if not form.validate_on_submit():
+        return _identity_page(IdentityForm(), form), 422
+    try:
+        message = invitations.send_code(db.session(), token, settings())
+    except Throttled as error:
+        db.session.rollback()
+        flash(error.message, "info")
+        return redirect(url_for("signing.identity"))
+    except Invalid as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return _identity_page(IdentityForm(), form), 422
+    mail.send(settings(), message)  # after the code is committed
+    flash(
+        "We emailed you a 6-digit code. It works for 10 minutes. "
+        "If it has not arrived in a few minutes, check your spam folder.",
+        "success",
+    )
+    return redirect(url_for("signing.identity"))
+
+
+@bp.post("/verify")
+def verify() -> ResponseReturnValue:
+    """Check the date of birth and the code; five wrong tries lock the link."""
+    token = _token()
+    form = IdentityForm()
+    if not form.validate_on_submit():
+        invitations.open_invitation(db.session(), token)
+        return _identity_page(form, CodeRequestForm()), 422
+    try:
+        invitations.verify(
+            db.session(),
+            token,
+            birth_date=form.birth_date.data,
+            code=form.code.data or "",
+            ip=client_ip(),
+        )
+    except Invalid as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return _identity_page(form, CodeRequestForm()), 422
+    session[VERIFIED_KEY] = invitations.digest(token)
+    return redirect(url_for("signing.review"))
+
+
+@bp.get("/review")
+def review() -> ResponseReturnValue:
+    """The exact document and the signature form, once the identity check has passed."""
+    token = _token()
+    opened = invitations.open_invitation(db.session(), token)
+    if not _verified_here(token, opened.invitation):
+        flash("Please confirm your date of birth and code first.", "info")
+        return redirect(url_for("signing.identity"))
+    form = SignatureForm()
+    form.relationship.data = opened.consent.signer_relationship.value
+    return _review_page(opened.consent, form)
+
+
+@bp.post("/review")
+def sign() -> ResponseReturnValue:
+    """Sign: the release becomes active and immutable, and the link is used up."""
+    token = _token()
+    opened = invitations.open_invitation(db.session(), token)
+    if not _verified_here(token, opened.invitation):
+        flash("Please confirm your date of birth and code again before signing.", "info")
+        return redirect(url_for("signing.identity"))
+    form = SignatureForm()
+    if not form.validate_on_submit():
+        return _review_page(opened.consent, form), 422
+    try:
+        consent = invitations.sign(
+            db.session(),
+            token,
+            signature_input(form),
+            ip=client_ip(),
+            user_agent=request.user_agent.string or None,
+            library=form_library(),
+        )
+    except Invalid as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return _review_page(invitations.open_invitation(db.session(), token).consent, form), 422
+    except WrongState as error:
+        db.session.rollback()
+        return render_template("signing/refused.html", message=error.message), 409
+    session.pop(TOKEN_KEY, None)
+    session.pop(VERIFIED_KEY, None)
+    session[SIGNED_KEY] = {
+        "consent_id": consent.id,
+        "client_id": consent.client_id,
+        "signed_at": iso(consent.signed_at or now()),
+    }
+    return redirect(url_for("signing.done"))
+
+
+@bp.get("/done")
+def done() -> ResponseReturnValue:
+    """Thanks, the time of signing, and the download button."""
+    signed = _signed()
+    return render_template(
+        "signing/done.html",
+        consent_id=signed.consent_id,
+        signed_at=signed.signed_at,
+        download_until=signed.signed_at + DOWNLOAD_WINDOW,
+    )
+
+
+@bp.get("/done/release.pdf")
+def document() -> Response:
+    """The signed PDF, for the browser session that just signed it (for 30 minutes)."""
+    signed = _signed()
+    consent, data = lifecycle.signed_pdf(
+        db.session(), _link_actor(signed.client_id), signed.consent_id
+    )
+    return pdf_response(data, f"release-{consent.id}.pdf")
+
+
+def _token() -> str:
+    """The link's token from the session.
+
+    Raises:
+        NotFound: this browser did not open a link (or it is used up).
+    """
+    token = session.get(TOKEN_KEY)
+    if not isinstance(token, str) or not token:
+        raise NotFound("signing link")
+    return token
+
+
+def _verified_here(token: str, invitation: SigningInvitation) -> bool:
+    """Verified recently, and by this browser session (not only by someone holding the link)."""
+    return session.get(VERIFIED_KEY) == invitations.digest(token) and invitations.is_verified(
+        invitation, now()
+    )
+
+
+@dataclass(frozen=True)
+class Signed:
+    """What this browser session just signed (kept in the session cookie, which is signed)."""
+
+    consent_id: int
+    client_id: int
+    signed_at: datetime
+
+
+def _signed() -> Signed:
+    """What this browser session signed in the last 30 minutes.
+
+    Raises:
+        NotFound: nothing, or longer ago.
+    """
+    kept: Any = session.get(SIGNED_KEY)
+    try:
+        signed = Signed(int(kept["consent_id"]), int(kept["client_id"]), _parse(kept["signed_at"]))
+    except (TypeError, KeyError, ValueError):
+        signed = None
+    if signed is None or now() - signed.signed_at > DOWNLOAD_WINDOW:
+        session.pop(SIGNED_KEY, None)
+        raise NotFound("signed document")
+    return signed
+
+
+def _parse(value: object) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _link_actor(client_id: int) -> Actor:
+    """The client, as the emailed link identified them (no account, no organization)."""
+    return Actor(
+        user_id=None,
+        role=Role.CLIENT,
+        organization_id=None,
+        ip=client_ip(),
+        request_id=g.get("request_id"),
+        client_id=client_id,
+    )
+
+
+def _identity_page(form: IdentityForm, code_form: CodeRequestForm) -> str:
+    return render_template("signing/identity.html", form=form, code_form=code_form)
+
+
+def _review_page(consent: Consent, form: SignatureForm) -> str:
+    library = form_library()
+    template = library.get(consent.template_id, consent.template_version)
+    return render_template(
+        "signing/review.html",
+        consent=consent,
+        title=template.title,
+        document_html=lifecycle.preview_html(
+            db.session(), _link_actor(consent.client_id), consent.id, library
+        ),
+        form=form,
+    )

@@ -1,0 +1,108 @@
+"""Consent fixtures: a therapist, a psychiatrist elsewhere, a client, the shipped form library."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from roi.accounts.models import Provider
+from roi.actor import Role
+from roi.clock import now
+from roi.consent import lifecycle
+from roi.consent.library import FormLibrary
+from roi.consent.models import Consent
+from tests.factories import Person, make_client_user, make_user
+
+FORMS = Path(__file__).resolve().parents[2] / "forms"
+
+
+@pytest.fixture(scope="session")
+def library() -> FormLibrary:
+    return FormLibrary.load(FORMS)
+
+
+@dataclass
+class Referral:
+    therapist: Person
+    psychiatrist: Person
+    client_person: Person
+    client_id: int
+    recipient_id: int
+    library: FormLibrary
+
+    def fields(self, **changes: object) -> lifecycle.ConsentFields:
+        base = lifecycle.ConsentFields(
+            client_id=self.client_id,
+            template_id="general-authorization",
+            recipient_provider_id=self.recipient_id,
+            categories=("diagnosis", "medications"),
+            purposes=("treatment",),
+            information_description="Diagnosis, current medications and treatment summary.",
+            expires_on=now().date() + timedelta(days=365),
+        )
+        return replace(base, **changes)  # type: ignore[arg-type]
+
+    def draft(self, session, **changes: object) -> Consent:
+        return lifecycle.create(session, self.therapist.actor, self.fields(**changes), self.library)
+
+    def sent(self, session, **changes: object) -> Consent:
+        consent = self.draft(session, **changes)
+        return lifecycle.send_for_signature(
+            session,
+            self.therapist.actor,
+            consent.id,
+            self.library,
+            invitation_lifetime=timedelta(days=7),
+        ).consent
+
+    def signed(self, session, **changes: object) -> Consent:
+        consent = self.sent(session, **changes)
+        return lifecycle.sign_as_client(
+            session,
+            self.client_person.actor,
+            consent.id,
+            signature(),
+            identity(self.client_person),
+            self.library,
+        )
+
+
+def signature(**changes: object) -> lifecycle.SignatureInput:
+    from roi.consent.models import SignerRelationship
+
+    base = lifecycle.SignatureInput(
+        signer_name="Jordan Avery", relationship=SignerRelationship.SELF, agree=True
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+def identity(person: Person) -> lifecycle.Identity:
+    return lifecycle.Identity(
+        method="password",
+        assurance="Signed in to roi with a password",
+        ip="127.0.0.1",
+        user_agent="pytest",
+        signer_user_id=person.user.id,
+    )
+
+
+@pytest.fixture
+def referral(session, library) -> Referral:
+    therapist = make_user(session, Role.CLINICIAN, name="Dana Whitfield")
+    psychiatrist = make_user(
+        session, Role.CLINICIAN, org="Northgate Psychiatry", name="Samuel Okafor"
+    )
+    client, person = make_client_user(
+        session,
+        therapist,
+        given_name="Jordan",
+        family_name="Avery",
+        birth_date=date(1991, 4, 12),
+        email="jordan@client.example",
+    )
+    recipient = session.scalar(select(Provider).where(Provider.user_id == psychiatrist.user.id))
+    return Referral(therapist, psychiatrist, person, client.id, recipient.id, library)

@@ -1,0 +1,396 @@
+"""The consent lifecycle and the rules of a valid authorization (45 CFR 164.508, 42 CFR Part 2)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from roi.audit import AuditEntry, verify
+from roi.clock import now
+from roi.consent import lifecycle, queries
+from roi.consent.errors import IncompleteConsent
+from roi.consent.models import ConsentStatus, SignerRelationship
+from roi.errors import Forbidden, Invalid, NotFound, WrongState
+from tests.consent.conftest import identity, signature
+
+
+def actions(session) -> list[str]:
+    session.rollback()
+    return [a.value for a in session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq))]
+
+
+def test_a_release_goes_from_draft_to_active(session, referral):
+    # Given a complete draft
+    consent = referral.draft(session)
+    assert consent.status is ConsentStatus.DRAFT
+    # When it is sent and the client signs
+    referral_consent = lifecycle.send_for_signature(
+        session,
+        referral.therapist.actor,
+        consent.id,
+        referral.library,
+        invitation_lifetime=timedelta(days=7),
+    )
+    assert referral_consent.invitation_token  # the client has an email address
+    signed = lifecycle.sign_as_client(
+        session,
+        referral.client_person.actor,
+        consent.id,
+        signature(),
+        identity(referral.client_person),
+        referral.library,
+    )
+    # Then it is active, with a signed PDF whose SHA-256 is recorded, and each step is audited
+    assert signed.status is ConsentStatus.ACTIVE
+    _, document = lifecycle.signed_pdf(session, referral.client_person.actor, consent.id)
+    assert document.startswith(b"%PDF")
+    assert hashlib.sha256(document).hexdigest() == signed.document_sha256
+    _, again = lifecycle.signed_pdf(session, referral.therapist.actor, consent.id)
+    assert again == document
+    assert {"consent.created", "consent.sent", "consent.signed", "document.downloaded"} <= set(
+        actions(session)
+    )
+    assert verify(session).ok
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"categories": ()}, "categories"),
+        ({"information_description": "stuff"}, "information_description"),
+        ({"purposes": ()}, "purposes"),
+        ({"expires_on": None, "expiry_event": None}, "expires_on"),
+    ],
+)
+def test_each_missing_element_blocks_sending_and_is_named(session, referral, changes, field):
+    consent = referral.draft(session, **changes)
+    with pytest.raises(IncompleteConsent) as refused:
+        lifecycle.send_for_signature(
+            session,
+            referral.therapist.actor,
+            consent.id,
+            referral.library,
+            invitation_lifetime=timedelta(days=7),
+        )
+    assert field in refused.value.fields
+    assert all(m.rule for m in refused.value.missing)
+    session.rollback()
+    assert queries.consent_for(session, referral.therapist.actor, consent.id).status is (
+        ConsentStatus.DRAFT
+    )
+
+
+def test_an_expiration_event_is_enough(session, referral):
+    consent = referral.sent(session, expires_on=None, expiry_event="the end of my treatment")
+    assert consent.status is ConsentStatus.PENDING_SIGNATURE
+
+
+def test_past_expiration_date_is_refused_at_send(session, referral):
+    consent = referral.draft(session, expires_on=now().date())
+    with pytest.raises(IncompleteConsent) as refused:
+        lifecycle.send_for_signature(
+            session,
+            referral.therapist.actor,
+            consent.id,
+            referral.library,
+            invitation_lifetime=timedelta(days=7),
+        )
+    assert "future" in refused.value.fields["expires_on"]
+
+
+def test_psychotherapy_notes_need_their_own_form(session, referral):
+    # 164.508(b)(3)(ii): not on a general authorization...
+    with pytest.raises(Invalid) as refused:
+        referral.draft(session, categories=("diagnosis", "psychotherapy_notes"))
+    assert "own authorization" in refused.value.fields["categories"]
+    # ...and the psychotherapy-notes form offers nothing else
+    template = referral.library.get("psychotherapy-notes")
+    assert [c.code for c in template.categories] == ["psychotherapy_notes"]
+    with pytest.raises(Invalid):
+        referral.draft(session, template_id="psychotherapy-notes", categories=("diagnosis",))
+
+
+def test_part2_consent_must_describe_substance_use_explicitly(session, referral):
+    template = referral.library.get("part2-consent")
+    sud = next(c.code for c in template.categories if c.substance_use_disorder)
+    purpose = template.purposes[0].code
+    vague = referral.draft(
+        session,
+        template_id=template.id,
+        categories=(sud,),
+        purposes=(purpose,),
+        information_description="Everything in my chart that is relevant.",
+    )
+    with pytest.raises(IncompleteConsent) as refused:
+        lifecycle.send_for_signature(
+            session,
+            referral.therapist.actor,
+            vague.id,
+            referral.library,
+            invitation_lifetime=timedelta(days=7),
+        )
+    assert "substance use" in refused.value.fields["information_description"]
+    explicit = referral.sent(
+        session,
+        template_id=template.id,
+        categories=(sud,),
+        purposes=(purpose,),
+        information_description="Diagnosis and medication for opioid use disorder since 2025.",
+    )
+    assert explicit.status is ConsentStatus.PENDING_SIGNATURE
+
+
+def test_a_representative_must_state_their_authority(session, referral):
+    consent = referral.sent(session, signer_relationship=SignerRelationship.PARENT)
+    with pytest.raises(Invalid) as refused:
+        lifecycle.sign_as_client(
+            session,
+            referral.client_person.actor,
+            consent.id,
+            signature(relationship=SignerRelationship.PARENT),
+            identity(referral.client_person),
+            referral.library,
+        )
+    assert "authority" in refused.value.fields["representative_authority"]
+    signed = lifecycle.sign_as_client(
+        session,
+        referral.client_person.actor,
+        consent.id,
+        signature(
+            relationship=SignerRelationship.PARENT,
+            representative_authority="Mother of the client, who is 15 years old",
+        ),
+        identity(referral.client_person),
+        referral.library,
+    )
+    assert signed.status is ConsentStatus.ACTIVE
+
+
+def test_signing_needs_agreement_and_a_name(session, referral):
+    consent = referral.sent(session)
+    with pytest.raises(Invalid) as refused:
+        lifecycle.sign_as_client(
+            session,
+            referral.client_person.actor,
+            consent.id,
+            signature(agree=False, signer_name="  "),
+            identity(referral.client_person),
+            referral.library,
+        )
+    assert set(refused.value.fields) == {"agree", "signer_name"}
+
+
+def test_a_draft_cannot_be_signed_and_a_signed_one_cannot_change(session, referral):
+    draft = referral.draft(session)
+    # a draft is the practice's work in progress: the client cannot even see it
+    with pytest.raises(NotFound):
+        lifecycle.sign_as_client(
+            session,
+            referral.client_person.actor,
+            draft.id,
+            signature(),
+            identity(referral.client_person),
+            referral.library,
+        )
+    signed = referral.signed(session)
+    # E4: immutable once signed
+    with pytest.raises(WrongState):
+        lifecycle.update_draft(
+            session, referral.therapist.actor, signed.id, referral.fields(), referral.library
+        )
+    with pytest.raises(WrongState):
+        lifecycle.void(session, referral.therapist.actor, signed.id)
+
+
+def test_revocation_is_effective_and_happens_once(session, referral):
+    consent = referral.signed(session)
+    revoked = lifecycle.revoke(
+        session, referral.client_person.actor, consent.id, reason="I changed my mind"
+    )
+    assert revoked.status is ConsentStatus.REVOKED
+    assert revoked.revoked_at is not None
+    with pytest.raises(WrongState) as twice:
+        lifecycle.revoke(session, referral.client_person.actor, consent.id, reason=None)
+    assert "revoked" in twice.value.message
+    # the signed PDF stays as signed; a receipt repeats the scope
+    _, document = lifecycle.signed_pdf(session, referral.therapist.actor, consent.id)
+    assert hashlib.sha256(document).hexdigest() == revoked.document_sha256
+    _, receipt = lifecycle.revocation_receipt(
+        session, referral.client_person.actor, consent.id, referral.library
+    )
+    assert receipt.startswith(b"%PDF")
+
+
+def test_only_the_client_revokes_and_only_their_own(session, referral):
+    consent = referral.signed(session)
+    with pytest.raises(Forbidden):
+        lifecycle.revoke(session, referral.therapist.actor, consent.id, reason=None)
+    from roi.actor import Role
+    from tests.factories import make_client_user
+
+    _, stranger = make_client_user(session, referral.therapist, given_name="Ana")
+    with pytest.raises(NotFound):
+        lifecycle.revoke(session, stranger.actor, consent.id, reason=None)
+    assert stranger.actor.role is Role.CLIENT
+
+
+def test_expiry_by_date_needs_no_job(session, referral):
+    import time_machine
+
+    consent = referral.signed(session, expires_on=now().date() + timedelta(days=2))
+    assert consent.status_at(now()) is ConsentStatus.ACTIVE
+    later = now() + timedelta(days=2)
+    assert consent.status_at(later) is ConsentStatus.EXPIRED
+    with time_machine.travel(later, tick=False):
+        expired = queries.consents_for(
+            session, referral.therapist.actor, status=ConsentStatus.EXPIRED
+        )
+        assert [c.id for c in expired] == [consent.id]
+        with pytest.raises(WrongState):
+            lifecycle.revoke(session, referral.client_person.actor, consent.id, reason=None)
+
+
+def test_expiry_event_is_recorded_by_the_clinician(session, referral):
+    consent = referral.signed(session, expiry_event="the end of treatment")
+    with pytest.raises(Invalid):
+        lifecycle.record_expiry_event(
+            session, referral.therapist.actor, consent.id, now().date() + timedelta(days=1)
+        )
+    expired = lifecycle.record_expiry_event(
+        session, referral.therapist.actor, consent.id, now().date()
+    )
+    assert expired.status is ConsentStatus.EXPIRED
+    assert "consent.expired" in actions(session)
+
+
+def test_void_a_pending_consent(session, referral):
+    consent = referral.sent(session)
+    voided = lifecycle.void(session, referral.therapist.actor, consent.id)
+    assert voided.status is ConsentStatus.VOIDED
+    with pytest.raises(WrongState):
+        lifecycle.sign_as_client(
+            session,
+            referral.client_person.actor,
+            consent.id,
+            signature(),
+            identity(referral.client_person),
+            referral.library,
+        )
+
+
+def test_a_new_version_supersedes_when_signed(session, referral):
+    first = referral.signed(session)
+    draft = lifecycle.new_version(session, referral.therapist.actor, first.id, referral.library)
+    assert draft.supersedes_id == first.id
+    lifecycle.send_for_signature(
+        session,
+        referral.therapist.actor,
+        draft.id,
+        referral.library,
+        invitation_lifetime=timedelta(days=7),
+    )
+    lifecycle.sign_as_client(
+        session,
+        referral.client_person.actor,
+        draft.id,
+        signature(),
+        identity(referral.client_person),
+        referral.library,
+    )
+    session.rollback()
+    old = queries.consent_for(session, referral.therapist.actor, first.id)
+    assert old.status is ConsentStatus.SUPERSEDED
+    # the old PDF still verifies against its recorded hash
+    _, document = lifecycle.signed_pdf(session, referral.therapist.actor, first.id)
+    assert hashlib.sha256(document).hexdigest() == old.document_sha256
+
+
+def test_the_recipient_sees_but_cannot_manage(session, referral):
+    consent = referral.signed(session)
+    seen = queries.consent_for(session, referral.psychiatrist.actor, consent.id)
+    assert seen.id == consent.id
+    with pytest.raises(Forbidden):
+        lifecycle.record_expiry_event(
+            session, referral.psychiatrist.actor, consent.id, now().date()
+        )
+    # and the client becomes visible to the recipient while the consent is active
+    assert queries.client_for(session, referral.psychiatrist.actor, referral.client_id)
+
+
+def test_concurrent_signatures_make_exactly_one(engine, session, referral):
+    # E3: two submissions race; one signs, the other gets WrongState, the chain still verifies
+    consent_id = referral.sent(session).id
+    actor, who = referral.client_person.actor, identity(referral.client_person)
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def submit() -> None:
+        with Session(engine) as own:
+            barrier.wait()
+            try:
+                lifecycle.sign_as_client(own, actor, consent_id, signature(), who, referral.library)
+                results.append("signed")
+            except WrongState:
+                results.append("refused")
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(results) == ["refused", "signed"]
+    session.rollback()
+    signed_events = session.scalar(
+        select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "consent.signed")
+    )
+    assert signed_events == 1
+    assert verify(session).ok
+
+
+def test_concurrent_revocations_make_exactly_one(engine, session, referral):
+    consent_id = referral.signed(session).id
+    actor = referral.client_person.actor
+    results: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def submit() -> None:
+        with Session(engine) as own:
+            barrier.wait()
+            try:
+                lifecycle.revoke(own, actor, consent_id, reason=None)
+                results.append("revoked")
+            except WrongState:
+                results.append("refused")
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == ["refused", "revoked"]
+    assert verify(session).ok
+
+
+def test_description_is_sealed_at_rest(engine, session, referral, database_url):
+    sentinel = "SENTINEL-" + hashlib.sha256(b"x").hexdigest()[:24]
+    consent = referral.draft(session, information_description=f"Medications {sentinel}")
+    session.rollback()
+    assert lifecycle.description_of(
+        queries.consent_for(session, referral.therapist.actor, consent.id)
+    ).endswith(sentinel)
+    session.close()
+    if database_url.startswith("sqlite"):
+        from pathlib import Path
+
+        path = Path(database_url.removeprefix("sqlite:///"))
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        files = list(path.parent.glob(path.name + "*"))
+        assert files
+        for file in files:
+            assert sentinel.encode() not in file.read_bytes()

@@ -1,0 +1,146 @@
+"""Releases in the clinician's browser: choose a form, fill it, see what is missing, preview,
+send (the client gets an email), void, record an expiration event, amend."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from roi.accounts.models import Provider
+from roi.clock import now
+from roi.consent.models import Consent, ConsentStatus
+from tests.factories import make_client
+from tests.helpers import csrf_token, login_as
+
+
+def recipient_id(session, person) -> int:
+    return session.scalar(select(Provider.id).where(Provider.user_id == person.user.id))
+
+
+def new_release(client, session, clinician, other_clinician, **overrides):
+    record = make_client(session, clinician, given_name="Ana", email="ana@client.example")
+    page = client.get(
+        f"/clinician/clients/{record.id}/consents/new?template_id=general-authorization"
+    )
+    assert page.status_code == 200
+    form = {
+        "csrf_token": csrf_token(page),
+        "template_id": "general-authorization",
+        "recipient_provider_id": str(recipient_id(session, other_clinician)),
+        "direction": "two_way",
+        "categories": ["diagnosis", "medications"],
+        "information_description": "Diagnosis and current medications since March.",
+        "purposes": ["treatment"],
+        "expires_on": (now().date() + timedelta(days=90)).isoformat(),
+        "expiry_event": "",
+        "signer_relationship": "self",
+    }
+    form.update(overrides)
+    return record, client.post(f"/clinician/clients/{record.id}/consents", data=form)
+
+
+def test_choosing_a_form_comes_first(client, session, clinician):
+    login_as(client, clinician.email, clinician.password)
+    record = make_client(session, clinician)
+    page = client.get(f"/clinician/clients/{record.id}/consents/new").get_data(as_text=True)
+    for title in ("psychotherapy", "42 CFR Part 2"):
+        assert title.lower() in page.lower()
+
+
+def test_a_draft_lists_what_is_missing_then_sends(
+    client, session, clinician, other_clinician, instance_path
+):
+    login_as(client, clinician.email, clinician.password)
+    _, response = new_release(client, session, clinician, other_clinician, purposes=[])
+    assert response.status_code == 302
+    detail_url = response.headers["Location"]
+    detail = client.get(detail_url).get_data(as_text=True)
+    assert "Give each purpose of the disclosure" in detail
+    assert "164.508(c)(1)(iv)" in detail
+    # sending now is refused with the reason
+    consent_id = int(detail_url.rstrip("/").split("/")[-1])
+    refused = client.post(
+        f"/clinician/consents/{consent_id}/send",
+        data={"csrf_token": csrf_token(client.get(detail_url))},
+    )
+    assert refused.status_code == 302
+    assert "Not sent yet" in client.get(detail_url).get_data(as_text=True)
+    # fix it through the edit form
+    edit = client.get(f"/clinician/consents/{consent_id}/edit")
+    fixed = client.post(
+        f"/clinician/consents/{consent_id}/edit",
+        data={
+            "csrf_token": csrf_token(edit),
+            "template_id": "general-authorization",
+            "recipient_provider_id": str(recipient_id(session, other_clinician)),
+            "direction": "two_way",
+            "categories": ["diagnosis"],
+            "information_description": "Diagnosis and current medications since March.",
+            "purposes": ["treatment", "care_coordination"],
+            "expires_on": (now().date() + timedelta(days=90)).isoformat(),
+            "signer_relationship": "self",
+        },
+    )
+    assert fixed.status_code == 302
+    page = client.get(detail_url)
+    assert "Every required element is present" in page.get_data(as_text=True)
+    preview = client.get(f"/clinician/consents/{consent_id}/preview").get_data(as_text=True)
+    assert "revoke" in preview.lower()
+    sent = client.post(
+        f"/clinician/consents/{consent_id}/send", data={"csrf_token": csrf_token(page)}
+    )
+    assert sent.status_code == 302
+    assert "Waiting for signature" in client.get(detail_url).get_data(as_text=True)
+    # the client got an email with a link, and no health information in it
+    mails = list((instance_path / "outbox").glob("*.eml"))
+    assert len(mails) == 1
+    text = mails[0].read_text()
+    assert "/sign/" in text
+    assert "Diagnosis" not in text
+    assert "medications" not in text.lower()
+
+
+def test_void_and_states_are_distinct(client, session, clinician, other_clinician):
+    login_as(client, clinician.email, clinician.password)
+    record, response = new_release(client, session, clinician, other_clinician)
+    detail_url = response.headers["Location"]
+    consent_id = int(detail_url.rstrip("/").split("/")[-1])
+    client.post(
+        f"/clinician/consents/{consent_id}/void",
+        data={"csrf_token": csrf_token(client.get(detail_url))},
+    )
+    session.rollback()
+    assert session.get(Consent, consent_id).status is ConsentStatus.VOIDED
+    listing = client.get(f"/clinician/clients/{record.id}").get_data(as_text=True)
+    assert "Voided" in listing
+    assert "Inactive" not in listing
+
+
+def test_hostile_description_is_escaped(client, session, clinician, other_clinician):
+    login_as(client, clinician.email, clinician.password)
+    hostile = '<img src="file:///etc/passwd"><script>alert(1)</script> medications'
+    _, response = new_release(
+        client, session, clinician, other_clinician, information_description=hostile
+    )
+    detail_url = response.headers["Location"]
+    consent_id = int(detail_url.rstrip("/").split("/")[-1])
+    for url in (detail_url, f"/clinician/consents/{consent_id}/preview"):
+        text = client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in text
+        assert "&lt;script&gt;" in text
+
+
+def test_the_recipient_reads_but_does_not_manage(client, session, clinician, other_clinician):
+    login_as(client, clinician.email, clinician.password)
+    _, response = new_release(client, session, clinician, other_clinician)
+    consent_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/clinician/"))})
+    login_as(client, other_clinician.email, other_clinician.password)
+    page = client.get(f"/clinician/consents/{consent_id}")
+    assert page.status_code == 200
+    assert "Send for signature" not in page.get_data(as_text=True)
+    refused = client.post(
+        f"/clinician/consents/{consent_id}/void", data={"csrf_token": csrf_token(page)}
+    )
+    assert refused.status_code == 403

@@ -1,0 +1,324 @@
+"""Signing by the emailed link, without an account: link + date of birth + a one-time code from
+the outbox; single use, expiring, locked after five wrong tries; the token never in a later URL."""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from email.policy import default
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from roi.clock import now
+from roi.consent import lifecycle
+from roi.consent.library import FormLibrary
+from roi.consent.models import Consent, ConsentStatus
+from tests.factories import make_client, make_provider
+from tests.helpers import csrf_token
+
+FORMS = Path(__file__).resolve().parents[2] / "forms"
+BIRTH_DATE = date(1988, 2, 29)
+DEAD = "This link is no longer valid"
+
+
+@pytest.fixture(scope="module")
+def library() -> FormLibrary:
+    return FormLibrary.load(FORMS)
+
+
+@dataclass
+class Link:
+    consent: Consent
+    token: str
+
+    @property
+    def url(self) -> str:
+        return f"/sign/{self.token}"
+
+
+@pytest.fixture
+def link(session, clinician, library) -> Link:
+    """A release sent to a client with an email address and no account."""
+    person = make_client(
+        session,
+        clinician,
+        given_name="Casey",
+        family_name="Lindqvist",
+        birth_date=BIRTH_DATE,
+        email="casey@client.example",
+    )
+    recipient = make_provider(session, clinician, name="Helen Brooks")
+    draft = lifecycle.create(
+        session,
+        clinician.actor,
+        lifecycle.ConsentFields(
+            client_id=person.id,
+            template_id="general-authorization",
+            recipient_provider_id=recipient.id,
+            categories=("diagnosis",),
+            purposes=("treatment",),
+            information_description="Diagnosis and a treatment summary.",
+            expires_on=now().date() + timedelta(days=180),
+        ),
+        library,
+    )
+    sent = lifecycle.send_for_signature(
+        session, clinician.actor, draft.id, library, invitation_lifetime=timedelta(days=7)
+    )
+    assert sent.invitation_token
+    return Link(sent.consent, sent.invitation_token)
+
+
+def latest_code(instance_path: Path) -> str:
+    """The one-time code from the newest mail in the outbox."""
+    files = sorted((instance_path / "outbox").glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
+    assert files, "no mail in the outbox"
+    message = email.message_from_bytes(files[-1].read_bytes(), policy=default)
+    assert message["To"] == "casey@client.example"
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    match = re.search(r"\b(\d{6})\b", body.get_content())
+    assert match
+    return match.group(1)
+
+
+def ask_for_code(client, instance_path: Path) -> str:
+    page = client.get("/sign/identity")
+    assert page.status_code == 200
+    response = client.post("/sign/code", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    return latest_code(instance_path)
+
+
+def enter(client, birth_date: date | str, code: str):
+    page = client.get("/sign/identity")
+    value = birth_date.isoformat() if isinstance(birth_date, date) else birth_date
+    return client.post(
+        "/sign/verify",
+        data={"birth_date": value, "code": code, "csrf_token": csrf_token(page)},
+    )
+
+
+def sign(client, **changes: str):
+    page = client.get("/sign/review")
+    assert page.status_code == 200
+    data = {
+        "relationship": "self",
+        "signer_name": "Casey Lindqvist",
+        "agree": "y",
+        "csrf_token": csrf_token(page),
+        **changes,
+    }
+    return client.post("/sign/review", data=data)
+
+
+def reload(session, consent_id: int) -> Consent:
+    session.rollback()
+    consent = session.get(Consent, consent_id)
+    assert consent is not None
+    return consent
+
+
+def test_the_whole_link_flow_signs_and_hands_over_the_copy(client, session, link, instance_path):
+    visited: list[str] = []
+    # Given the client opens the emailed link
+    opened = client.get(link.url)
+    # Then the token leaves the URL at once
+    assert opened.status_code == 302
+    assert opened.headers["Location"].endswith("/sign/identity")
+    assert opened.headers["Cache-Control"] == "no-store"
+    # When they ask for a code, and enter it with their date of birth
+    code = ask_for_code(client, instance_path)
+    verified = enter(client, BIRTH_DATE, code)
+    assert verified.status_code == 302
+    assert verified.headers["Location"].endswith("/sign/review")
+    # Then they read the release
+    review = client.get("/sign/review")
+    text = review.get_data(as_text=True)
+    assert review.status_code == 200
+    assert review.headers["Cache-Control"] == "no-store"
+    for words in ("Helen Brooks", "Diagnosis and treatment summary", "How to revoke"):
+        assert words in text
+    # When they sign
+    signed = sign(client)
+    assert signed.status_code == 302
+    assert signed.headers["Location"].endswith("/sign/done")
+    # Then the release is active, signed by the link's identity check
+    stored = reload(session, link.consent.id)
+    assert stored.status is ConsentStatus.ACTIVE
+    assert stored.signature is not None
+    assert stored.signature.identity_method == "email_link_dob_code"
+    # And they can download exactly what they signed, at once
+    done = client.get("/sign/done")
+    assert done.status_code == 200
+    assert "Download your signed copy" in done.get_data(as_text=True)
+    pdf = client.get("/sign/done/release.pdf")
+    assert pdf.status_code == 200
+    assert pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.headers["Cache-Control"] == "no-store"
+    assert pdf.headers["Content-Disposition"] == (
+        f'attachment; filename="release-{link.consent.id}.pdf"'
+    )
+    assert hashlib.sha256(pdf.data).hexdigest() == stored.document_sha256
+    # And the token appears in no URL or page after the first
+    for url in ("/sign/identity", "/sign/done"):
+        visited.append(client.get(url).get_data(as_text=True))
+    for body in [text, *visited]:
+        assert link.token not in body
+    for response in (opened, verified, signed):
+        assert link.token not in response.headers["Location"]
+    # And the link is single use: it is dead now
+    again = client.get(link.url)
+    assert again.status_code == 404
+    assert DEAD in again.get_data(as_text=True)
+
+
+def test_a_wrong_birth_date_or_a_wrong_code_is_refused(client, session, link, instance_path):
+    client.get(link.url)
+    code = ask_for_code(client, instance_path)
+    wrong_code = "000000" if code != "000000" else "111111"
+    # A wrong date of birth, with the right code
+    first = enter(client, date(1988, 3, 1), code)
+    assert first.status_code == 422
+    assert "The date of birth or the code does not match" in first.get_data(as_text=True)
+    # A wrong code, with the right date of birth
+    second = enter(client, BIRTH_DATE, wrong_code)
+    assert second.status_code == 422
+    assert "The date of birth or the code does not match" in second.get_data(as_text=True)
+    # No way round the check: the review page sends them back, and nothing is signed
+    assert client.get("/sign/review").headers["Location"].endswith("/sign/identity")
+    assert reload(session, link.consent.id).status is ConsentStatus.PENDING_SIGNATURE
+
+
+def test_each_failure_says_how_many_tries_are_left_and_five_lock_the_link(
+    client, session, link, instance_path
+):
+    client.get(link.url)
+    code = ask_for_code(client, instance_path)
+    wrong_code = "000000" if code != "000000" else "111111"
+    for left in (4, 3, 2, 1):
+        response = enter(client, BIRTH_DATE, wrong_code)
+        assert response.status_code == 422
+        assert f"{left} tries left" in response.get_data(as_text=True)
+    # The fifth failure locks the link
+    fifth = enter(client, BIRTH_DATE, wrong_code)
+    assert fifth.status_code == 404
+    assert DEAD in fifth.get_data(as_text=True)
+    # And from then on even the right answers open nothing, from a fresh browser too
+    fresh = client.application.test_client()
+    assert fresh.get(link.url).status_code == 404
+    assert reload(session, link.consent.id).status is ConsentStatus.PENDING_SIGNATURE
+
+
+def test_the_code_expires_after_ten_minutes(client, link, instance_path):
+    start = now()
+    with time_machine.travel(start, tick=True) as clock:
+        client.get(link.url)
+        code = ask_for_code(client, instance_path)
+        clock.shift(timedelta(minutes=10, seconds=1))
+        late = enter(client, BIRTH_DATE, code)
+        assert late.status_code == 422
+        # a new code works
+        clock.shift(timedelta(minutes=1))
+        fresh = ask_for_code(client, instance_path)
+        assert enter(client, BIRTH_DATE, fresh).status_code == 302
+
+
+def test_a_second_code_within_a_minute_is_refused_kindly(client, link, instance_path):
+    client.get(link.url)
+    ask_for_code(client, instance_path)
+    page = client.get("/sign/identity")
+    again = client.post("/sign/code", data={"csrf_token": csrf_token(page)})
+    assert again.status_code == 302
+    assert "A code was just sent" in client.get("/sign/identity").get_data(as_text=True)
+    assert len(list((instance_path / "outbox").glob("*.eml"))) == 1
+
+
+def test_an_expired_link_is_dead(client, link):
+    with time_machine.travel(now() + timedelta(days=7, minutes=1), tick=False):
+        response = client.get(link.url)
+    assert response.status_code == 404
+    assert DEAD in response.get_data(as_text=True)
+
+
+def test_a_voided_releases_link_is_dead(client, session, clinician, link):
+    lifecycle.void(session, clinician.actor, link.consent.id)
+    response = client.get(link.url)
+    assert response.status_code == 404
+    assert DEAD in response.get_data(as_text=True)
+
+
+def test_a_link_voided_mid_flow_dies_on_the_next_step(
+    client, session, clinician, link, instance_path
+):
+    client.get(link.url)
+    code = ask_for_code(client, instance_path)
+    assert enter(client, BIRTH_DATE, code).status_code == 302
+    lifecycle.void(session, clinician.actor, link.consent.id)
+    response = client.get("/sign/review")
+    assert response.status_code == 404
+    assert DEAD in response.get_data(as_text=True)
+
+
+def test_an_unknown_token_and_no_link_at_all_are_dead(client):
+    assert client.get("/sign/" + "x" * 43).status_code == 404
+    response = client.get("/sign/identity")
+    assert response.status_code == 404
+    assert DEAD in response.get_data(as_text=True)
+
+
+def test_verification_belongs_to_the_browser_that_did_it(client, app, link, instance_path):
+    # Given the client verified in their browser
+    client.get(link.url)
+    code = ask_for_code(client, instance_path)
+    assert enter(client, BIRTH_DATE, code).status_code == 302
+    # When someone else opens the same link in another browser within the 30 minutes
+    other = app.test_client()
+    other.get(link.url)
+    # Then they still have to prove who they are
+    assert other.get("/sign/review").headers["Location"].endswith("/sign/identity")
+
+
+def test_signing_problems_are_shown_next_to_the_fields(client, session, link, instance_path):
+    client.get(link.url)
+    code = ask_for_code(client, instance_path)
+    enter(client, BIRTH_DATE, code)
+    response = sign(client, agree="", relationship="guardian")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Tick the box to agree to sign electronically" in text
+    assert "Describe your authority" in text
+    assert reload(session, link.consent.id).status is ConsentStatus.PENDING_SIGNATURE
+
+
+def test_posts_without_csrf_token_are_refused(client, session, link, instance_path):
+    client.get(link.url)
+    assert client.post("/sign/code").status_code == 400
+    code = ask_for_code(client, instance_path)
+    no_token = client.post(
+        "/sign/verify", data={"birth_date": BIRTH_DATE.isoformat(), "code": code}
+    )
+    assert no_token.status_code == 400
+    assert enter(client, BIRTH_DATE, code).status_code == 302
+    unsigned = client.post(
+        "/sign/review", data={"relationship": "self", "signer_name": "Casey", "agree": "y"}
+    )
+    assert unsigned.status_code == 400
+    assert reload(session, link.consent.id).status is ConsentStatus.PENDING_SIGNATURE
+
+
+def test_the_copy_is_offered_for_thirty_minutes_only(client, link, instance_path):
+    start = now()
+    with time_machine.travel(start, tick=True) as clock:
+        client.get(link.url)
+        code = ask_for_code(client, instance_path)
+        enter(client, BIRTH_DATE, code)
+        assert sign(client).status_code == 302
+        assert client.get("/sign/done/release.pdf").status_code == 200
+        clock.shift(timedelta(minutes=31))
+        assert client.get("/sign/done/release.pdf").status_code == 404
