@@ -27,6 +27,8 @@ POSTGRES_URL = os.environ.get("ROI_TEST_DATABASE_URL") or None
 TEST_ARGON2 = Argon2Parameters(time_cost=1, memory_cost=1024, parallelism=1)
 
 import_all()
+#: tests that talk to a real local SMTP server (tests/test_mail.py) put this back
+ORIGINAL_SMTP_CONNECT = smtplib.SMTP.connect
 
 
 def make_engine(url: str) -> Engine:

@@ -15,7 +15,7 @@ from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, client_visibility, consent_visibility, require
 from roi.actor import Actor, Role
 from roi.clock import now
-from roi.consent.models import Consent, ConsentStatus, expiry_instant
+from roi.consent.models import Consent, ConsentStatus, Notification, expiry_instant
 from roi.errors import NotFound
 
 
@@ -137,3 +137,15 @@ def clients_for(session: Session, actor: Actor) -> list[Client]:
 def expires_before(consent: Consent) -> datetime | None:
     """The instant an active consent stops permitting by date, or None."""
     return expiry_instant(consent.expires_on) if consent.expires_on else None
+
+
+def notifications_for(session: Session, actor: Actor, limit: int = 8) -> list[Notification]:
+    """The actor's latest in-app notices, newest first."""
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.user_id == actor.user_id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )

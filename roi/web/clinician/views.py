@@ -43,6 +43,7 @@ def dashboard() -> str:
             and c.status_at(soon) is ConsentStatus.EXPIRED
         ],
         shared_with_me=[c for c in consents if c.organization_id != me.organization_id],
+        notices=queries.notifications_for(db.session(), me),
     )
 
 
