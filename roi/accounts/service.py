@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from roi import audit
@@ -290,6 +289,16 @@ def add_provider(session: Session, actor: Actor, new: NewProvider) -> Provider:
         Forbidden: the actor may not edit the directory.
         Invalid: a field is unacceptable.
     """
+    check_provider(actor, new)
+    with unit_of_work(session):
+        return insert_provider(session, actor, new)
+
+
+def check_provider(actor: Actor, new: NewProvider) -> None:
+    """Raises:
+    Forbidden: the actor may not edit the directory.
+    Invalid: a field of the new entry is unacceptable.
+    """
     require(actor, Permission.ADD_PROVIDER)
     problems: dict[str, str] = {}
     if not new.name.strip():
@@ -300,25 +309,23 @@ def add_provider(session: Session, actor: Actor, new: NewProvider) -> Provider:
         problems["email"] = "Enter a valid email address."
     if problems:
         raise Invalid(problems)
-    with unit_of_work(session):
-        org = session.scalar(
-            select(Organization).where(Organization.name == new.organization.strip())
-        )
-        provider = Provider(
-            name=new.name.strip(),
-            credentials=new.credentials.strip(),
-            organization_name=new.organization.strip(),
-            organization_id=org.id if org else None,
-            address=new.address.strip(),
-            email=(new.email or "").strip() or None,
-            created_by_id=actor.user_id,
-        )
-        session.add(provider)
-        try:
-            session.flush()
-        except IntegrityError:
-            raise Invalid({"name": "This provider is already in the directory."}) from None
-        audit.record(session, actor, Action.PROVIDER_CREATED, detail={"provider_id": provider.id})
+
+
+def insert_provider(session: Session, actor: Actor, new: NewProvider) -> Provider:
+    """Add a checked directory entry inside the caller's transaction (see `check_provider`)."""
+    org = session.scalar(select(Organization).where(Organization.name == new.organization.strip()))
+    provider = Provider(
+        name=new.name.strip(),
+        credentials=new.credentials.strip(),
+        organization_name=new.organization.strip(),
+        organization_id=org.id if org else None,
+        address=new.address.strip(),
+        email=(new.email or "").strip() or None,
+        created_by_id=actor.user_id,
+    )
+    session.add(provider)
+    session.flush()
+    audit.record(session, actor, Action.PROVIDER_CREATED, detail={"provider_id": provider.id})
     return provider
 
 

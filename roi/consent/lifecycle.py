@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from roi import audit, vault
 from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, require
+from roi.accounts.service import NewProvider, check_provider, insert_provider
 from roi.actor import Actor, Role
 from roi.audit import Action
 from roi.clock import now
@@ -111,8 +112,16 @@ def description_of(consent: Consent) -> str:
     ).decode()
 
 
-def create(session: Session, actor: Actor, fields: ConsentFields, library: FormLibrary) -> Consent:
-    """Create a draft release for a referral.
+def create(
+    session: Session,
+    actor: Actor,
+    fields: ConsentFields,
+    library: FormLibrary,
+    *,
+    new_recipient: NewProvider | None = None,
+) -> Consent:
+    """Create a draft release for a referral; `new_recipient` adds the recipient to the directory
+    in the same transaction (then `fields.recipient_provider_id` is ignored).
 
     Raises:
         Forbidden: the actor is not a clinician.
@@ -122,10 +131,20 @@ def create(session: Session, actor: Actor, fields: ConsentFields, library: FormL
     require(actor, Permission.PREPARE_CONSENT)
     template = _template(library, fields.template_id)
     _check_fields(fields, template)
+    if new_recipient is not None:
+        try:
+            check_provider(actor, new_recipient)
+        except Invalid as error:
+            raise Invalid({f"new_provider_{k}": v for k, v in error.fields.items()}) from None
     with unit_of_work(session):
         client = _own_client(session, actor, fields.client_id)
         discloser = _discloser(session, actor)
-        recipient = _recipient(session, fields.recipient_provider_id, discloser)
+        recipient_id = (
+            insert_provider(session, actor, new_recipient).id
+            if new_recipient is not None
+            else fields.recipient_provider_id
+        )
+        recipient = _recipient(session, recipient_id, discloser)
         consent = Consent(
             client_id=client.id,
             organization_id=actor.organization_id,
@@ -194,6 +213,27 @@ class Sent:
     consent: Consent
     #: the emailed link's secret, when the client has an email address (None otherwise)
     invitation_token: str | None
+
+
+def check_draft(
+    fields: ConsentFields, library: FormLibrary, *, today: date | None = None
+) -> list[MissingElement]:
+    """What an unsaved release would still lack, for the form's live check (nothing is stored).
+
+    Raises:
+        Invalid: the form template does not exist.
+    """
+    template = _template(library, fields.template_id)
+    draft = Draft(
+        categories=fields.categories,
+        purposes=fields.purposes,
+        information_description=fields.information_description,
+        expires_on=fields.expires_on,
+        expiry_event=fields.expiry_event,
+        discloser_provider_id=-1,  # the clinician filling the form
+        recipient_provider_id=fields.recipient_provider_id or None,
+    )
+    return missing_elements(draft, template, today=today or now().date())
 
 
 def send_for_signature(

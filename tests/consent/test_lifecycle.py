@@ -394,3 +394,42 @@ def test_description_is_sealed_at_rest(engine, session, referral, database_url):
         assert files
         for file in files:
             assert sentinel.encode() not in file.read_bytes()
+
+
+def test_a_signature_racing_a_void_has_one_winner(engine, session, referral):
+    consent_id = referral.sent(session).id
+    client_actor, who = referral.client_person.actor, identity(referral.client_person)
+    therapist = referral.therapist.actor
+    results: dict[str, str] = {}
+    barrier = threading.Barrier(2)
+
+    def sign() -> None:
+        with Session(engine) as own:
+            barrier.wait()
+            try:
+                lifecycle.sign_as_client(
+                    own, client_actor, consent_id, signature(), who, referral.library
+                )
+                results["sign"] = "ok"
+            except WrongState:
+                results["sign"] = "refused"
+
+    def void() -> None:
+        with Session(engine) as own:
+            barrier.wait()
+            try:
+                lifecycle.void(own, therapist, consent_id)
+                results["void"] = "ok"
+            except WrongState:
+                results["void"] = "refused"
+
+    threads = [threading.Thread(target=sign), threading.Thread(target=void)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(results.values()) == ["ok", "refused"]
+    session.rollback()
+    final = queries.consent_for(session, therapist, consent_id).status
+    assert final is (ConsentStatus.ACTIVE if results["sign"] == "ok" else ConsentStatus.VOIDED)
+    assert verify(session).ok

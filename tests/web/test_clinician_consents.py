@@ -144,3 +144,93 @@ def test_the_recipient_reads_but_does_not_manage(client, session, clinician, oth
         f"/clinician/consents/{consent_id}/void", data={"csrf_token": csrf_token(page)}
     )
     assert refused.status_code == 403
+
+
+def test_another_practices_release_is_not_found(client, session, clinician, other_clinician):
+    # C1 for the consent routes: a clinician of a third practice uses the ids
+    from roi.actor import Role
+    from tests.factories import make_user
+
+    login_as(client, clinician.email, clinician.password)
+    _, response = new_release(client, session, clinician, other_clinician)
+    consent_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/clinician/"))})
+    outsider = make_user(session, Role.CLINICIAN, org="Elsewhere Clinic")
+    login_as(client, outsider.email, outsider.password)
+    base = f"/clinician/consents/{consent_id}"
+    for url in (base, f"{base}/preview", f"{base}/edit", f"{base}/document.pdf"):
+        assert client.get(url).status_code == 404, url
+    token = csrf_token(client.get("/clinician/"))
+    for action in ("send", "void", "new-version"):
+        assert client.post(f"{base}/{action}", data={"csrf_token": token}).status_code == 404
+    session.rollback()
+    assert session.get(Consent, consent_id).status is ConsentStatus.DRAFT
+
+
+def test_a_recipient_can_be_added_in_place(client, session, clinician, other_clinician):
+    login_as(client, clinician.email, clinician.password)
+    _, response = new_release(
+        client,
+        session,
+        clinician,
+        other_clinician,
+        recipient_provider_id="0",
+        new_provider_name="Helen Brooks",
+        new_provider_credentials="MD",
+        new_provider_organization="Lakeside Family Medicine",
+        new_provider_email="hb@lakeside.example",
+    )
+    assert response.status_code == 302
+    session.rollback()
+    helen = session.scalar(select(Provider).where(Provider.name == "Helen Brooks"))
+    assert helen is not None
+    consent_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
+    assert session.get(Consent, consent_id).recipient_provider_id == helen.id
+
+
+def test_an_incomplete_new_recipient_adds_nothing(client, session, clinician, other_clinician):
+    login_as(client, clinician.email, clinician.password)
+    _, response = new_release(
+        client,
+        session,
+        clinician,
+        other_clinician,
+        recipient_provider_id="0",
+        new_provider_name="Helen Brooks",
+        new_provider_organization="",
+    )
+    assert response.status_code == 422
+    assert "Enter the practice or organization." in response.get_data(as_text=True)
+    session.rollback()
+    assert session.scalar(select(Provider).where(Provider.name == "Helen Brooks")) is None
+    assert session.scalars(select(Consent)).all() == []
+
+
+def test_the_live_check_lists_what_is_missing_without_saving(client, session, clinician):
+    login_as(client, clinician.email, clinician.password)
+    record = make_client(session, clinician)
+    page = client.get(
+        f"/clinician/clients/{record.id}/consents/new?template_id=general-authorization"
+    )
+    response = client.post(
+        "/clinician/consents/check",
+        data={
+            "csrf_token": csrf_token(page),
+            "template_id": "general-authorization",
+            "recipient_provider_id": "0",
+            "categories": ["diagnosis"],
+            "information_description": "",
+        },
+    )
+    assert response.status_code == 200
+    missing = {m["field"]: m["rule"] for m in response.get_json()["missing"]}
+    assert missing == {
+        "information_description": "164.508(c)(1)(i)",
+        "recipient_provider_id": "164.508(c)(1)(iii)",
+        "purposes": "164.508(c)(1)(iv)",
+        "expires_on": "164.508(c)(1)(v)",
+    }
+    session.rollback()
+    assert session.scalars(select(Consent)).all() == []
+    # and it needs the CSRF token like any other POST
+    assert client.post("/clinician/consents/check", data={"template_id": "x"}).status_code == 400

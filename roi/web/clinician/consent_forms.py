@@ -15,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from roi.accounts.service import NewProvider
 from roi.consent.library import FormTemplate
 from roi.consent.lifecycle import MAX_DESCRIPTION, MAX_EVENT
 
@@ -35,8 +36,17 @@ class TemplateChoiceForm(FlaskForm):
 
 class ConsentForm(FlaskForm):
     recipient_provider_id = SelectField(
-        "Who may receive the information", coerce=int, validators=[DataRequired()]
+        "Who may receive the information", coerce=int, validators=[Optional()]
     )
+    new_provider_name = StringField("Name", validators=[Optional(), Length(max=200)])
+    new_provider_credentials = StringField(
+        "Credentials", validators=[Optional(), Length(max=100)], description="e.g. MD, LCSW"
+    )
+    new_provider_organization = StringField(
+        "Practice or organization", validators=[Optional(), Length(max=200)]
+    )
+    new_provider_address = StringField("Address", validators=[Optional(), Length(max=500)])
+    new_provider_email = StringField("Email", validators=[Optional(), Length(max=254)])
     direction = RadioField(
         "Direction",
         choices=[
@@ -69,6 +79,18 @@ class ConsentForm(FlaskForm):
         ],
         default="self",
     )
+
+    def new_recipient(self) -> NewProvider | None:
+        """The provider typed in place, when the recipient is not in the directory yet."""
+        if not (self.new_provider_name.data or "").strip():
+            return None
+        return NewProvider(
+            name=self.new_provider_name.data or "",
+            credentials=self.new_provider_credentials.data or "",
+            organization=self.new_provider_organization.data or "",
+            address=self.new_provider_address.data or "",
+            email=self.new_provider_email.data or None,
+        )
 
     def offer(self, template: FormTemplate, recipients: list[tuple[int, str]]) -> None:
         """Fill the choices from the chosen form template and the directory."""

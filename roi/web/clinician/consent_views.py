@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Response as FlaskResponse
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import flash, jsonify, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from roi import mail
@@ -76,7 +78,11 @@ def consent_create(client_id: int) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         try:
             consent = lifecycle.create(
-                db.session(), actor(), _fields(client.id, template, form), form_library()
+                db.session(),
+                actor(),
+                _fields(client.id, template, form),
+                form_library(),
+                new_recipient=form.new_recipient(),
             )
         except Invalid as error:
             apply_errors(form, error)
@@ -86,6 +92,24 @@ def consent_create(client_id: int) -> Response | tuple[str, int]:
     return render_template(
         "clinician/consent_form.html", client=client, template=template, form=form, consent=None
     ), 422
+
+
+@bp.post("/consents/check")
+@requires(Permission.PREPARE_CONSENT)
+def consent_check() -> FlaskResponse:
+    """The release form's live completeness check: what is still missing, as JSON."""
+    template = _template_or_404(request.form.get("template_id", ""))
+    form = ConsentForm()
+    form.offer(template, _recipients())
+    form.validate()  # shape only; the elements are checked below
+    recipient = form.recipient_provider_id.data or (1 if form.new_recipient() else 0)
+    fields = _fields(0, template, form)
+    missing = lifecycle.check_draft(
+        dataclasses.replace(fields, recipient_provider_id=recipient), form_library()
+    )
+    return jsonify(
+        {"missing": [{"field": m.field, "rule": m.rule, "message": m.message} for m in missing]}
+    )
 
 
 @bp.route("/consents/<int:consent_id>/edit", methods=["GET", "POST"])
