@@ -404,11 +404,7 @@ def sign(
         consent.status = ConsentStatus.ACTIVE
         consent.signed_at = signed_at
         consent.document_sha256 = pdf_sha
-        session.execute(
-            update(SigningInvitation)
-            .where(SigningInvitation.consent_id == consent.id, SigningInvitation.used_at.is_(None))
-            .values(used_at=signed_at)
-        )
+        _close_invitations(session, consent.id, signed_at)
         audit.record(
             session,
             actor,
@@ -514,11 +510,7 @@ def void(session: Session, actor: Actor, consent_id: int) -> Consent:
         at = now()
         consent.status = ConsentStatus.VOIDED
         consent.voided_at = at
-        session.execute(
-            update(SigningInvitation)
-            .where(SigningInvitation.consent_id == consent.id, SigningInvitation.used_at.is_(None))
-            .values(used_at=at)
-        )
+        _close_invitations(session, consent.id, at)
         audit.record(
             session,
             actor,
@@ -693,6 +685,15 @@ def _supersede_previous(session: Session, actor: Actor, consent: Consent) -> Non
         client_id=previous.client_id,
         consent_id=previous.id,
         detail={"superseded_by": consent.id},
+    )
+
+
+def _close_invitations(session: Session, consent_id: int, at: datetime) -> None:
+    """Emailed links die once the consent leaves pending_signature (signed or voided)."""
+    session.execute(
+        update(SigningInvitation)
+        .where(SigningInvitation.consent_id == consent_id, SigningInvitation.used_at.is_(None))
+        .values(used_at=at)
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response as FlaskResponse
-from flask import make_response, request, url_for
+from flask import request, url_for
 from flask_smorest import Blueprint
 
 from roi import mail
@@ -25,6 +25,7 @@ from roi.web.api.schemas import (
     RevocationInSchema,
     SignatureInSchema,
 )
+from roi.web.downloads import pdf_response
 from roi.web.security import actor, client_ip, form_library, requires, settings
 
 PREFIX = "/api/v1"
@@ -204,10 +205,7 @@ def sign_consent(body: dict[str, Any], consent_id: int) -> dict[str, Any]:
 def consent_document(consent_id: int) -> FlaskResponse:
     """The signed PDF; its SHA-256 equals `document_sha256`."""
     consent, document = lifecycle.signed_pdf(db.session(), actor(), consent_id)
-    response = make_response(document)
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="release-{consent.id}.pdf"'
-    return response
+    return pdf_response(document, f"release-{consent.id}.pdf")
 
 
 @consents.route("/<int:consent_id>/revocation", methods=["POST"])

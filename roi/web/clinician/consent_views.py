@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from flask import Response as FlaskResponse
-from flask import flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from roi import mail
@@ -24,6 +24,7 @@ from roi.web.clinician.consent_forms import (
     ExpiryEventForm,
     TemplateChoiceForm,
 )
+from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors
 from roi.web.security import actor, form_library, requires, settings
 
@@ -274,13 +275,6 @@ def consent_revocation_receipt(consent_id: int) -> FlaskResponse:
         db.session(), actor(), consent_id, form_library()
     )
     return pdf_response(receipt, f"release-{consent.id}-revocation.pdf")
-
-
-def pdf_response(document: bytes, filename: str) -> FlaskResponse:
-    response = make_response(document)
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 def _act(consent_id: int, step: object, done: str) -> Response:

@@ -19,6 +19,7 @@ from roi.consent.library import FormLibrary
 from roi.consent.models import Consent, ConsentStatus
 from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
+from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors
 from roi.web.portal import bp
 from roi.web.portal.forms import RevokeForm, SignatureForm, signature_input
@@ -181,15 +182,6 @@ def revocation_receipt(consent_id: int) -> Response:
     """The revocation receipt: the whole scope of the release, and when it was revoked."""
     consent, data = lifecycle.revocation_receipt(db.session(), actor(), consent_id, form_library())
     return pdf_response(data, f"release-{consent.id}-revocation.pdf")
-
-
-def pdf_response(data: bytes, filename: str) -> Response:
-    """A PDF download that no browser or proxy keeps (SECURITY B6)."""
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Content-Length"] = str(len(data))
-    return response
 
 
 def _detail(

@@ -26,9 +26,9 @@ from roi.consent import invitations, lifecycle
 from roi.consent.models import Consent, SigningInvitation
 from roi.errors import Invalid, NotFound, Throttled, WrongState
 from roi.extensions import db
+from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors
 from roi.web.portal.forms import signature_input
-from roi.web.portal.views import pdf_response
 from roi.web.security import client_ip, form_library, settings
 from roi.web.signing import bp
 from roi.web.signing.forms import CodeRequestForm, IdentityForm, SignatureForm
