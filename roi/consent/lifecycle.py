@@ -564,15 +564,7 @@ def signed_pdf(session: Session, actor: Actor, consent_id: int) -> tuple[Consent
     document = vault.open_sealed(
         signature.pdf_sealed, vault.Place("consent_signatures", "pdf_sealed", signature.uuid)
     )
-    with unit_of_work(session):
-        audit.record(
-            session,
-            actor,
-            Action.DOCUMENT_DOWNLOADED,
-            client_id=consent.client_id,
-            consent_id=consent.id,
-            detail={"document": "signed_consent"},
-        )
+    _audit_download(session, actor, consent, "signed_consent")
     return consent, document
 
 
@@ -615,6 +607,11 @@ def revocation_receipt(
             reason=reason,
         ),
     )
+    _audit_download(session, actor, consent, "revocation_receipt")
+    return consent, receipt
+
+
+def _audit_download(session: Session, actor: Actor, consent: Consent, document: str) -> None:
     with unit_of_work(session):
         audit.record(
             session,
@@ -622,9 +619,8 @@ def revocation_receipt(
             Action.DOCUMENT_DOWNLOADED,
             client_id=consent.client_id,
             consent_id=consent.id,
-            detail={"document": "revocation_receipt"},
+            detail={"document": document},
         )
-    return consent, receipt
 
 
 def evidence_of(signature: Signature) -> dict[str, str]:
