@@ -68,9 +68,10 @@ class Throttled(RoiError):
 class ConsentRequired(RoiError):
     code, http_status = "consent_required", 403
 
-    def __init__(self, reasons: Sequence[str]) -> None:
+    def __init__(self, reasons: Sequence[Mapping[str, object]]) -> None:
+        """`reasons`: each `{"code", "message", "consent_id"}`, as the gate gives them."""
         super().__init__("No active consent covers this disclosure.")
-        self.reasons = list(reasons)
+        self.reasons = [dict(reason) for reason in reasons]
 
 
 class ConfigError(RoiError):

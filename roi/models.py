@@ -9,6 +9,7 @@ MODEL_MODULES = (
     "roi.audit.models",
     "roi.consent.models",
     "roi.documents.models",
+    "roi.messaging.models",
 )
 
 

@@ -30,6 +30,18 @@ class Permission(StrEnum):
     PREPARE_CONSENT = "prepare_consent"
     SIGN_CONSENT = "sign_consent"
     REVOKE_CONSENT = "revoke_consent"
+    #: ask the gate whether a disclosure would be permitted; nothing is disclosed
+    CHECK_DISCLOSURE = "check_disclosure"
+    SEND_MESSAGES = "send_messages"
+    READ_MESSAGES = "read_messages"
+    VIEW_DISCLOSURE_LOG = "view_disclosure_log"
+    VERIFY_AUDIT_CHAIN = "verify_audit_chain"
+    #: the accounting of disclosures (45 CFR 164.528): compliance for their clients, a client
+    #: their own
+    VIEW_ACCOUNTING = "view_accounting"
+    #: record, extend and fulfil a client's request for an accounting (compliance's own
+    #: workflow records; they change no consent, message or audit entry)
+    MANAGE_ACCOUNTING_REQUESTS = "manage_accounting_requests"
 
 
 _EVERYONE = {Permission.SIGNED_IN}
@@ -46,6 +58,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.USE_CLINICIAN_WORKSPACE,
             Permission.VIEW_CONSENTS,
             Permission.PREPARE_CONSENT,
+            Permission.CHECK_DISCLOSURE,
+            Permission.SEND_MESSAGES,
+            Permission.READ_MESSAGES,
         }
     ),
     Role.CLIENT: frozenset(
@@ -56,10 +71,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_CONSENTS,
             Permission.SIGN_CONSENT,
             Permission.REVOKE_CONSENT,
+            Permission.VIEW_ACCOUNTING,
         }
     ),
     Role.COMPLIANCE: frozenset(
-        _EVERYONE | {Permission.USE_COMPLIANCE_WORKSPACE, Permission.VIEW_CONSENTS}
+        _EVERYONE
+        | {
+            Permission.USE_COMPLIANCE_WORKSPACE,
+            Permission.VIEW_CONSENTS,
+            Permission.VIEW_DISCLOSURE_LOG,
+            Permission.VERIFY_AUDIT_CHAIN,
+            Permission.VIEW_ACCOUNTING,
+            Permission.MANAGE_ACCOUNTING_REQUESTS,
+        }
     ),
     Role.ADMIN: frozenset(
         _EVERYONE | {Permission.MANAGE_USERS, Permission.VIEW_DIRECTORY, Permission.ADD_PROVIDER}

@@ -36,6 +36,11 @@ class Action(StrEnum):
     DISCLOSURE_PERMITTED = "disclosure.permitted"
     DISCLOSURE_DENIED = "disclosure.denied"
     MESSAGE_READ = "message.read"
+    ACCOUNTING_REQUESTED = "accounting.requested"
+    ACCOUNTING_EXTENDED = "accounting.extended"
+    ACCOUNTING_FULFILLED = "accounting.fulfilled"
+    #: a compliance officer looked at the log, an accounting or a FHIR export (SECURITY G7)
+    AUDIT_VIEWED = "audit.viewed"
     DOCUMENT_DOWNLOADED = "document.downloaded"
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_VERIFIED = "audit.verified"

@@ -18,7 +18,7 @@ import re
 import string
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -213,6 +213,8 @@ class FormLibrary:
             current = self._latest.get(template.id)
             if current is None or template.version > current.version:
                 self._latest[template.id] = template
+        self._categories = _merged_categories(self._versions.values())
+        self._purposes = _merged_purposes(self._versions.values())
 
     @classmethod
     def load(cls, folder: Path) -> FormLibrary:
@@ -268,6 +270,48 @@ class FormLibrary:
     def all(self) -> list[FormTemplate]:
         """The latest version of each template, sorted by title."""
         return sorted(self._latest.values(), key=lambda t: (t.title.casefold(), t.id))
+
+    def categories(self) -> list[Category]:
+        """Every category any form offers, by code (the newest form's wording), sorted by label.
+
+        A code flagged psychotherapy notes or substance use disorder in any version of any form
+        keeps the flag, so a sensitive code never passes as an ordinary one.
+        """
+        return list(self._categories)
+
+    def purposes(self) -> list[Purpose]:
+        """Every purpose any form offers, by code (the newest form's wording), sorted by label."""
+        return list(self._purposes)
+
+
+def _merged_categories(templates: Iterable[FormTemplate]) -> tuple[Category, ...]:
+    found: dict[str, Category] = {}
+    flags: dict[str, dict[str, bool]] = {}
+    for template in sorted(templates, key=lambda t: t.version):
+        for category in template.categories:
+            found[category.code] = category
+            seen = flags.setdefault(category.code, dict.fromkeys(_FLAGS, False))
+            for flag in _FLAGS:
+                seen[flag] = seen[flag] or getattr(category, flag)
+    merged = [
+        replace(
+            found[code],
+            psychotherapy_notes=flags[code]["psychotherapy_notes"],
+            substance_use_disorder=flags[code]["substance_use_disorder"],
+            hiv=flags[code]["hiv"],
+            genetic=flags[code]["genetic"],
+        )
+        for code in found
+    ]
+    return tuple(sorted(merged, key=lambda c: (c.label.casefold(), c.code)))
+
+
+def _merged_purposes(templates: Iterable[FormTemplate]) -> tuple[Purpose, ...]:
+    found: dict[str, Purpose] = {}
+    for template in sorted(templates, key=lambda t: t.version):
+        for purpose in template.purposes:
+            found[purpose.code] = purpose
+    return tuple(sorted(found.values(), key=lambda p: (p.label.casefold(), p.code)))
 
 
 # --- reading one file ------------------------------------------------------------------------

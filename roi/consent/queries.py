@@ -122,6 +122,33 @@ def client_for(session: Session, actor: Actor, client_id: int) -> Client:
     return client
 
 
+def client_for_disclosure(session: Session, actor: Actor, client_id: int) -> Client:
+    """A client the actor may try to disclose about: one they may see, or one on a release that
+    names them (in any state but draft), so a clinician whose consent was revoked is told why by
+    the gate rather than told the client does not exist.
+
+    Raises:
+        NotFound: no such client, or no tie between the actor and this client.
+    """
+    require(actor, Permission.VIEW_CLIENTS)
+    recipient = aliased(Provider)
+    named = exists(
+        select(Consent.id)
+        .join(recipient, recipient.id == Consent.recipient_provider_id)
+        .where(
+            Consent.client_id == Client.id,
+            recipient.user_id == actor.user_id,
+            Consent.status != ConsentStatus.DRAFT,
+        )
+    )
+    client = session.scalar(
+        select(Client).where(Client.id == client_id, or_(_client_predicate(actor), named))
+    )
+    if client is None or actor.role is not Role.CLINICIAN:
+        raise NotFound("client")
+    return client
+
+
 def clients_for(session: Session, actor: Actor) -> list[Client]:
     """Every client the actor may see, by family name."""
     require(actor, Permission.VIEW_CLIENTS)

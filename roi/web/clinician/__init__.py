@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")
 
-from roi.web.clinician import consent_views, views  # noqa: E402,F401 - registers the routes on bp
+from roi.web.clinician import consent_views, message_views, views  # noqa: E402,F401 - registers the routes on bp

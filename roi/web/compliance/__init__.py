@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("compliance", __name__, url_prefix="/compliance")
 
-from roi.web.compliance import views  # noqa: E402,F401 - registers the routes on bp
+from roi.web.compliance import accounting_views, log_views, views  # noqa: E402,F401 - registers the routes on bp

@@ -1,0 +1,310 @@
+"""The consent gate: the only place a disclosure is decided (DESIGN.md "The rules").
+
+`decide()` permits only when one consent, at that moment, is active — signed, not revoked, not
+expired, not superseded —, names this discloser (the clinician, or their organization) and this
+recipient, or for a two-way consent the same pair the other way round, and covers every category
+and every purpose. Psychotherapy notes pass only under a psychotherapy-notes authorization and
+substance-use-disorder records only under a 42 CFR Part 2 consent. Otherwise it denies, and every
+reason has a stable code (stored in the audit log) and a sentence a clinician understands.
+
+Validity is half-open: a consent permits from the instant it was signed up to, not including,
+the instant it was revoked, superseded or its expiration event recorded, and up to 00:00 UTC of
+its "expires on" day. The state at `at` is read from those timestamps, so a decision about the
+past is answered as it would have been then.
+
+There is no cache: every decision reads the consent rows. A sender calls `lock_candidates()` first,
+in its write transaction, so a disclosure and a revocation of the same consent take turns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.orm import Session
+
+from roi.accounts.models import Client, Provider
+from roi.consent.library import Category, FormLibrary, TemplateKind
+from roi.consent.models import Consent, ConsentStatus, Direction, expiry_instant
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a disclosure was denied: a stable `code` and a sentence for the clinician."""
+
+    code: str
+    message: str
+    consent_id: int | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {"code": self.code, "message": self.message, "consent_id": self.consent_id}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The gate's answer. `consent` is the consent that permits; None when denied."""
+
+    permitted: bool
+    at: datetime
+    consent: Consent | None = None
+    reasons: tuple[Reason, ...] = field(default_factory=tuple)
+
+    @property
+    def consent_id(self) -> int | None:
+        return self.consent.id if self.consent is not None else None
+
+    @property
+    def reason_codes(self) -> list[str]:
+        return list(dict.fromkeys(reason.code for reason in self.reasons))
+
+
+def decide(
+    session: Session,
+    library: FormLibrary,
+    *,
+    discloser: Provider,
+    recipient: Provider,
+    client: Client,
+    categories: Collection[str],
+    purposes: Collection[str],
+    at: datetime,
+) -> Decision:
+    """May `discloser` disclose `categories` about `client` to `recipient` for `purposes` at `at`?
+
+    Reads only; the caller audits the decision in its own transaction.
+    """
+    if not categories:
+        return _deny(at, Reason("categories_required", "Say which kinds of information you share."))
+    if not purposes:
+        return _deny(at, Reason("purpose_required", "Say why you are sharing this information."))
+    query = (
+        select(Consent)
+        .where(Consent.client_id == client.id, _names_pair(discloser, recipient))
+        .order_by(Consent.id)
+    )
+    candidates = list(session.scalars(query))
+    if not candidates:
+        return _deny(at, _missing_consent(session, discloser, recipient, client))
+    terms = _Terms(
+        categories={category.code: category for category in library.categories()},
+        purposes={purpose.code: purpose.label for purpose in library.purposes()},
+    )
+    assessed = [
+        (consent, _failures(consent, categories, purposes, at, terms)) for consent in candidates
+    ]
+    permitting = [consent for consent, failures in assessed if not failures]
+    if permitting:
+        # the most recently signed one: it is the consent the client last agreed to
+        best = max(permitting, key=lambda c: (c.signed_at or at, c.id))
+        return Decision(permitted=True, at=at, consent=best)
+    _, reasons = min(
+        assessed,
+        key=lambda item: (
+            _state_at(item[0], at) is not ConsentStatus.ACTIVE,
+            len(item[1]),
+            -item[0].id,
+        ),
+    )
+    return _deny(at, *reasons)
+
+
+def lock_candidates(
+    session: Session, *, discloser: Provider, recipient: Provider, client: Client
+) -> None:
+    """Share-lock every consent that could permit this pair; call it before taking `at`.
+
+    A revocation locks its row for update, so it waits for sends holding this lock, and a send
+    that locks after a revocation committed reads it (each statement of READ COMMITTED sees what
+    committed before it). Taking `at` after the lock keeps every permitted send time before the
+    revocation time. On SQLite the write transaction (BEGIN IMMEDIATE) already serializes them.
+    """
+    session.execute(
+        select(Consent.id)
+        .where(Consent.client_id == client.id, _names_pair(discloser, recipient))
+        .with_for_update(read=True)
+    )
+
+
+def state_at(consent: Consent, at: datetime) -> ConsentStatus:
+    """The consent's state at `at`, from its timestamps (half-open intervals, see the module)."""
+    return _state_at(consent, at)
+
+
+def covers_until(consent: Consent) -> str:
+    """ "until 2027-05-01" or "until end of treatment": how long a consent permits."""
+    if consent.expires_on is not None:
+        return f"until {consent.expires_on.isoformat()}"
+    return f"until {consent.expiry_event}" if consent.expiry_event else "with no end recorded"
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """The library's categories (with their sensitivity flags) and purpose labels, by code."""
+
+    categories: dict[str, Category]
+    purposes: dict[str, str]
+
+
+def _names_pair(discloser: Provider, recipient: Provider) -> ColumnElement[bool]:
+    forward = and_(
+        _is_party(discloser),
+        Consent.recipient_provider_id == recipient.id,
+    )
+    backward = and_(
+        Consent.direction == Direction.TWO_WAY,
+        Consent.recipient_provider_id == discloser.id,
+        _is_party(recipient),
+    )
+    return or_(forward, backward)
+
+
+def _is_party(provider: Provider) -> ColumnElement[bool]:
+    """The consent's disclosing side is the clinician, or any clinician of that organization."""
+    by_clinician = Consent.discloser_provider_id == provider.id
+    if provider.organization_id is None:
+        return by_clinician
+    return or_(by_clinician, Consent.organization_id == provider.organization_id)
+
+
+def _missing_consent(
+    session: Session, discloser: Provider, recipient: Provider, client: Client
+) -> Reason:
+    one_way_back = session.scalar(
+        select(Consent.id)
+        .where(
+            Consent.client_id == client.id,
+            Consent.direction == Direction.ONE_WAY,
+            Consent.recipient_provider_id == discloser.id,
+            _is_party(recipient),
+        )
+        .limit(1)
+    )
+    if one_way_back is not None:
+        return Reason(
+            "direction_not_covered",
+            f"Consent #{one_way_back} lets {recipient.name} share with you, not you with them: "
+            "it is one-way.",
+            one_way_back,
+        )
+    other_recipient = session.scalar(
+        select(Consent.id).where(Consent.client_id == client.id, _is_party(discloser)).limit(1)
+    )
+    if other_recipient is not None:
+        return Reason(
+            "recipient_not_covered",
+            f"No release for this client names {recipient.name} as a recipient.",
+        )
+    return Reason(
+        "no_consent",
+        f"This client has not authorized you to share information with {recipient.name}.",
+    )
+
+
+def _failures(
+    consent: Consent,
+    categories: Iterable[str],
+    purposes: Iterable[str],
+    at: datetime,
+    terms: _Terms,
+) -> list[Reason]:
+    failures = _state_failures(consent, at)
+    for code in sorted(set(categories)):
+        failures.extend(_category_failures(consent, code, terms.categories.get(code)))
+    labels = terms.purposes
+    for code in sorted(set(purposes)):
+        if code not in consent.purposes:
+            failures.append(
+                Reason(
+                    "purpose_not_covered",
+                    f'Consent #{consent.id} does not cover the purpose "{labels.get(code, code)}".',
+                    consent.id,
+                )
+            )
+    return failures
+
+
+def _category_failures(consent: Consent, code: str, category: Category | None) -> list[Reason]:
+    label = category.label if category is not None else code
+    pn = category is not None and category.psychotherapy_notes
+    if pn and consent.kind != TemplateKind.PSYCHOTHERAPY_NOTES:
+        return [
+            Reason(
+                f"category_needs_psychotherapy_notes_authorization:{code}",
+                "Psychotherapy notes may only be shared under their own psychotherapy-notes "
+                f"authorization; consent #{consent.id} is not one.",
+                consent.id,
+            )
+        ]
+    sud = category is not None and category.substance_use_disorder
+    if sud and consent.kind != TemplateKind.PART2:
+        return [
+            Reason(
+                f"category_needs_part2_consent:{code}",
+                f'"{label}" is a substance-use-disorder record: it may only be shared under '
+                f"a 42 CFR Part 2 consent; consent #{consent.id} is not one.",
+                consent.id,
+            )
+        ]
+    if code not in consent.categories:
+        return [
+            Reason(
+                f"category_not_covered:{code}",
+                f'Consent #{consent.id} does not cover "{label}".',
+                consent.id,
+            )
+        ]
+    return []
+
+
+_STATE_REASONS = {
+    ConsentStatus.DRAFT: ("consent_not_sent", "is a draft that was never sent for signature"),
+    ConsentStatus.PENDING_SIGNATURE: (
+        "consent_pending_signature",
+        "is waiting for the client's signature",
+    ),
+    ConsentStatus.REVOKED: ("consent_revoked", "was revoked by the client"),
+    ConsentStatus.EXPIRED: ("consent_expired", "has expired"),
+    ConsentStatus.VOIDED: ("consent_voided", "was voided before it was signed"),
+    ConsentStatus.SUPERSEDED: ("consent_superseded", "was replaced by a newer version"),
+}
+
+
+def _state_failures(consent: Consent, at: datetime) -> list[Reason]:
+    state = _state_at(consent, at)
+    if state is ConsentStatus.ACTIVE:
+        return []
+    code, words = _STATE_REASONS[state]
+    return [Reason(code, f"Consent #{consent.id} {words}.", consent.id)]
+
+
+def _state_at(consent: Consent, at: datetime) -> ConsentStatus:
+    if consent.signed_at is None or at < consent.signed_at:
+        if consent.voided_at is not None and at >= consent.voided_at:
+            return ConsentStatus.VOIDED
+        if consent.sent_at is not None and at >= consent.sent_at:
+            return ConsentStatus.PENDING_SIGNATURE
+        return ConsentStatus.DRAFT
+    ends = [
+        (consent.revoked_at, ConsentStatus.REVOKED),
+        (consent.superseded_at, ConsentStatus.SUPERSEDED),
+        (consent.expired_at, ConsentStatus.EXPIRED),
+        (expiry_instant(consent.expires_on) if consent.expires_on else None, ConsentStatus.EXPIRED),
+    ]
+    ended = [(when, state) for when, state in ends if when is not None and at >= when]
+    if ended:
+        return min(ended, key=lambda item: item[0])[1]
+    if consent.status is not ConsentStatus.ACTIVE and not _ended_later(consent, at):
+        # a signed row that is no longer active but holds no end time after `at`: fail closed
+        return ConsentStatus(consent.status)
+    return ConsentStatus.ACTIVE
+
+
+def _ended_later(consent: Consent, at: datetime) -> bool:
+    ends = (consent.revoked_at, consent.superseded_at, consent.expired_at)
+    return any(when is not None and when > at for when in ends)
+
+
+def _deny(at: datetime, *reasons: Reason) -> Decision:
+    return Decision(permitted=False, at=at, reasons=tuple(reasons))

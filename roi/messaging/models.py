@@ -1,0 +1,76 @@
+"""Messages between providers about a client, and their attachments.
+
+A message exists only because the gate permitted it: `consent_id` is the consent it went out
+under, and `scope_summary` and `part2_notice` are what the recipient was shown with it, fixed at
+the moment it was sent. Subject, body, attachment names and contents are sealed by `roi.vault`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from roi.accounts.models import Client, Provider, User
+from roi.consent.models import Consent
+from roi.db import Base, UTCDateTime, new_uuid
+
+SEALED = {"sealed": True}
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        Index("ix_messages_recipient_provider_id_sent_at", "recipient_provider_id", "sent_at"),
+        Index("ix_messages_sender_provider_id_sent_at", "sender_provider_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    #: the consent the gate permitted this message under
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
+    sender_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    sender_provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    recipient_provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    #: the message this one answers; a reply is gated in its own direction
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    purpose: Mapped[str] = mapped_column(String(60))
+    #: sealed by roi.vault (Place("messages", "<column>", uuid))
+    subject_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+    body_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+    #: one line naming the consent and its scope, as the recipient saw it (no free text)
+    scope_summary: Mapped[str] = mapped_column(Text)
+    #: the 42 CFR 2.32 notice, when the message carries substance-use-disorder records
+    part2_notice: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: when the recipient first opened it
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    client: Mapped[Client] = relationship()
+    consent: Mapped[Consent] = relationship()
+    sender: Mapped[User] = relationship()
+    sender_provider: Mapped[Provider] = relationship(foreign_keys=[sender_provider_id])
+    recipient: Mapped[Provider] = relationship(foreign_keys=[recipient_provider_id])
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", order_by="Attachment.id"
+    )
+
+
+class Attachment(Base):
+    __tablename__ = "message_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    #: one of messaging.service.ATTACHMENT_TYPES
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: a file name can name the client, so it is sealed with the content
+    filename_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+    content_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+
+    message: Mapped[Message] = relationship(back_populates="attachments")

@@ -1,0 +1,522 @@
+"""Sending and reading messages. `send()` is the only code that creates a `Message`.
+
+One transaction per send: lock the consents that could permit it, ask the gate, then either store
+the sealed message with its `disclosure.permitted` audit entry, or record `disclosure.denied` with
+the reasons and store nothing. The two commit together or not at all (SECURITY G3), and a
+revocation that committed first denies the send (E2, E5). `check()` asks the same gate for the
+compose page and the API without disclosing anything, and is audited as `decision.checked`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from roi import audit, vault
+from roi.accounts.models import Client, Provider
+from roi.accounts.policy import Permission, require
+from roi.actor import Actor
+from roi.audit import Action, Outcome
+from roi.clock import now
+from roi.consent import gate
+from roi.consent.library import FormLibrary, TemplateKind
+from roi.consent.models import Consent, Notification
+from roi.consent.queries import client_for_disclosure
+from roi.db import unit_of_work
+from roi.errors import ConsentRequired, Invalid, NotFound
+from roi.messaging.models import Attachment, Message
+from roi.messaging.queries import message_for
+
+MAX_SUBJECT = 200
+MAX_BODY = 20_000
+MAX_ATTACHMENTS = 5
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+MAX_FILENAME = 200
+#: what a clinical attachment may be, with the bytes every such file starts with; checked on the
+#: content itself, since a browser's declared type is whatever the file name suggested
+ATTACHMENT_TYPES: dict[str, tuple[bytes, ...]] = {
+    "application/pdf": (b"%PDF-",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "text/plain": (),
+}
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a clinician asks to disclose: about whom, to whom, what and why."""
+
+    client_id: int
+    recipient_provider_id: int
+    categories: tuple[str, ...]
+    purposes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message as the sender wrote it."""
+
+    client_id: int
+    recipient_provider_id: int
+    categories: tuple[str, ...]
+    purpose: str
+    subject: str
+    body: str
+    attachments: tuple[NewAttachment, ...] = ()
+    reply_to_id: int | None = None
+
+    def request(self) -> Request:
+        return Request(self.client_id, self.recipient_provider_id, self.categories, (self.purpose,))
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What travels with a message for the recipient: the consent's id and scope, and the
+    42 CFR 2.32 notice when it carries substance-use-disorder records."""
+
+    consent_id: int
+    scope_summary: str
+    part2_notice: str | None
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A message with its sealed parts opened, for the sender or the recipient."""
+
+    message: Message
+    subject: str
+    body: str
+    attachments: list[OpenedAttachment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OpenedAttachment:
+    id: int
+    filename: str
+    content_type: str
+    size: int
+
+
+def check(session: Session, actor: Actor, library: FormLibrary, request: Request) -> gate.Decision:
+    """Would this disclosure be permitted now? Nothing is disclosed; the check is audited.
+
+    Raises:
+        Forbidden: the actor may not disclose (not a clinician).
+        NotFound: the client is not one the actor may see.
+        Invalid: the recipient is unknown, or a category or purpose is not one any form offers.
+    """
+    require(actor, Permission.CHECK_DISCLOSURE)
+    _check_terms(library, request.categories, request.purposes)
+    with unit_of_work(session):
+        parties = _parties(session, actor, request)
+        decision = gate.decide(
+            session,
+            library,
+            discloser=parties.discloser,
+            recipient=parties.recipient,
+            client=parties.client,
+            categories=request.categories,
+            purposes=request.purposes,
+            at=now(),
+        )
+        audit.record(
+            session,
+            actor,
+            Action.DECISION_CHECKED,
+            outcome=Outcome.PERMIT if decision.permitted else Outcome.DENY,
+            client_id=parties.client.id,
+            consent_id=decision.consent_id,
+            recipient_provider_id=parties.recipient.id,
+            categories=request.categories,
+            purpose=",".join(sorted(set(request.purposes))),
+            reasons=decision.reason_codes,
+        )
+    return decision
+
+
+def envelope(library: FormLibrary, consent: Consent, outgoing: Outgoing) -> Envelope:
+    """The consent line and notices a message sent under `consent` carries."""
+    template = library.get(consent.template_id, consent.template_version)
+    labels = {c.code: c.label for c in library.categories()}
+    purposes = {p.code: p.label for p in library.purposes()}
+    what = ", ".join(labels.get(code, code) for code in sorted(set(outgoing.categories)))
+    why = purposes.get(outgoing.purpose, outgoing.purpose)
+    summary = (
+        f"Shared under consent #{consent.id} ({template.title}), which covers {what} for "
+        f"{why.lower()}, {gate.covers_until(consent)}."
+    )
+    carries_sud = any(
+        c.substance_use_disorder for c in library.categories() if c.code in outgoing.categories
+    )
+    notice = None
+    if carries_sud or consent.kind == TemplateKind.PART2:
+        statement = template.statement("part2_notice")
+        notice = template.fill(
+            statement.text,
+            discloser_organization=consent.organization.name,
+            recipient_name=consent.recipient.name,
+        )
+    return Envelope(consent_id=consent.id, scope_summary=summary, part2_notice=notice)
+
+
+def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoing) -> Message:
+    """Disclose `outgoing` if the gate permits it now; otherwise record the denial.
+
+    Raises:
+        ConsentRequired: the gate denied it (the denial and its reasons are in the audit log).
+        Forbidden: the actor may not send messages.
+        NotFound: the client or the message replied to is not one the actor may see.
+        Invalid: a field is missing, too long, or an attachment is not acceptable.
+    """
+    require(actor, Permission.SEND_MESSAGES)
+    _check_outgoing(library, outgoing)
+    denied: gate.Decision | None = None
+    with unit_of_work(session):
+        parties = _parties(session, actor, outgoing.request())
+        if outgoing.reply_to_id is not None:
+            _check_reply(session, actor, outgoing, parties)
+        gate.lock_candidates(
+            session, discloser=parties.discloser, recipient=parties.recipient, client=parties.client
+        )
+        at = now()
+        decision = gate.decide(
+            session,
+            library,
+            discloser=parties.discloser,
+            recipient=parties.recipient,
+            client=parties.client,
+            categories=outgoing.categories,
+            purposes=(outgoing.purpose,),
+            at=at,
+        )
+        if decision.consent is None:
+            audit.record(
+                session,
+                actor,
+                Action.DISCLOSURE_DENIED,
+                outcome=Outcome.DENY,
+                client_id=parties.client.id,
+                recipient_provider_id=parties.recipient.id,
+                categories=outgoing.categories,
+                purpose=outgoing.purpose,
+                reasons=decision.reason_codes,
+            )
+            denied = decision
+        else:
+            message = _store(session, actor, library, outgoing, parties, decision.consent, at)
+    if denied is not None:
+        raise ConsentRequired([reason.as_json() for reason in denied.reasons])
+    return message
+
+
+def open_message(session: Session, actor: Actor, message_id: int) -> Opened:
+    """Open a message the actor sent or received; audited as `message.read`.
+
+    The recipient's first reading is recorded on the message.
+
+    Raises:
+        NotFound: not the actor's message.
+        IntegrityFailure: a sealed part does not open (fails closed).
+    """
+    with unit_of_work(session):
+        message = message_for(session, actor, message_id)
+        opened = _open(message)
+        if message.read_at is None and message.sender_user_id != actor.user_id:
+            message.read_at = now()
+        audit.record(
+            session,
+            actor,
+            Action.MESSAGE_READ,
+            client_id=message.client_id,
+            consent_id=message.consent_id,
+            recipient_provider_id=message.recipient_provider_id,
+            message_id=message.id,
+        )
+    return opened
+
+
+def open_messages(session: Session, actor: Actor, messages: Sequence[Message]) -> list[Opened]:
+    """Open several messages at once (the API's list); each reading is audited."""
+    with unit_of_work(session):
+        opened = []
+        for message in messages:
+            opened.append(_open(message))
+            audit.record(
+                session,
+                actor,
+                Action.MESSAGE_READ,
+                client_id=message.client_id,
+                consent_id=message.consent_id,
+                recipient_provider_id=message.recipient_provider_id,
+                message_id=message.id,
+            )
+    return opened
+
+
+def subject_of(message: Message) -> str:
+    """The subject alone, for a list of messages (opening the body is what is audited)."""
+    return vault.open_sealed(message.subject_sealed, _place(message, "subject_sealed")).decode()
+
+
+def attachment_content(
+    session: Session, actor: Actor, message_id: int, attachment_id: int
+) -> tuple[OpenedAttachment, bytes]:
+    """One attachment of a message the actor sent or received; audited as `message.read`.
+
+    Raises:
+        NotFound: not the actor's message, or no such attachment on it.
+    """
+    with unit_of_work(session):
+        message = message_for(session, actor, message_id)
+        found = next((a for a in message.attachments if a.id == attachment_id), None)
+        if found is None:
+            raise NotFound("attachment")
+        content = vault.open_sealed(
+            found.content_sealed, vault.Place("message_attachments", "content_sealed", found.uuid)
+        )
+        audit.record(
+            session,
+            actor,
+            Action.MESSAGE_READ,
+            client_id=message.client_id,
+            consent_id=message.consent_id,
+            recipient_provider_id=message.recipient_provider_id,
+            message_id=message.id,
+            detail={"attachment_id": found.id},
+        )
+    return _opened_attachment(found), content
+
+
+def sender_provider(session: Session, actor: Actor) -> Provider:
+    """The actor's own directory entry: who a message is from.
+
+    Raises:
+        Invalid: the actor has no directory entry, so cannot disclose.
+    """
+    provider = session.scalar(select(Provider).where(Provider.user_id == actor.user_id))
+    if provider is None:
+        raise Invalid({"discloser": "Your account has no provider directory entry."})
+    return provider
+
+
+@dataclass(frozen=True)
+class _Parties:
+    discloser: Provider
+    recipient: Provider
+    client: Client
+
+
+def _parties(session: Session, actor: Actor, request: Request) -> _Parties:
+    discloser = sender_provider(session, actor)
+    client = client_for_disclosure(session, actor, request.client_id)
+    recipient = session.get(Provider, request.recipient_provider_id)
+    if recipient is None:
+        raise Invalid({"recipient_provider_id": "No such provider in the directory."})
+    if recipient.id == discloser.id:
+        raise Invalid({"recipient_provider_id": "Choose someone other than yourself."})
+    if recipient.user_id is None:
+        raise Invalid(
+            {
+                "recipient_provider_id": f"{recipient.name} has no roi account, so cannot "
+                "receive messages here."
+            }
+        )
+    return _Parties(discloser=discloser, recipient=recipient, client=client)
+
+
+def _check_reply(session: Session, actor: Actor, outgoing: Outgoing, parties: _Parties) -> None:
+    assert outgoing.reply_to_id is not None  # noqa: S101 - the caller checked
+    original = message_for(session, actor, outgoing.reply_to_id)
+    other = (
+        original.sender_provider_id
+        if original.sender_user_id != actor.user_id
+        else original.recipient_provider_id
+    )
+    if original.client_id != parties.client.id or other != parties.recipient.id:
+        raise Invalid(
+            {
+                "reply_to_id": "A reply goes to the other person in that conversation, about the "
+                "same client."
+            }
+        )
+
+
+def _store(
+    session: Session,
+    actor: Actor,
+    library: FormLibrary,
+    outgoing: Outgoing,
+    parties: _Parties,
+    consent: Consent,
+    at: datetime,
+) -> Message:
+    carried = envelope(library, consent, outgoing)
+    message = Message(
+        client_id=parties.client.id,
+        consent_id=consent.id,
+        sender_user_id=actor.user_id,
+        sender_provider_id=parties.discloser.id,
+        recipient_provider_id=parties.recipient.id,
+        reply_to_id=outgoing.reply_to_id,
+        categories=sorted(set(outgoing.categories)),
+        purpose=outgoing.purpose,
+        subject_sealed=b"",
+        body_sealed=b"",
+        scope_summary=carried.scope_summary,
+        part2_notice=carried.part2_notice,
+        sent_at=at,
+    )
+    session.add(message)
+    session.flush()
+    message.subject_sealed = vault.seal(
+        outgoing.subject.strip().encode(), _place(message, "subject_sealed")
+    )
+    message.body_sealed = vault.seal(outgoing.body.encode(), _place(message, "body_sealed"))
+    for new in outgoing.attachments:
+        attachment = Attachment(
+            message_id=message.id,
+            content_type=new.content_type,
+            size=len(new.content),
+            sha256=hashlib.sha256(new.content).hexdigest(),
+            filename_sealed=b"",
+            content_sealed=b"",
+        )
+        session.add(attachment)
+        session.flush()
+        attachment.filename_sealed = vault.seal(
+            new.filename.encode(),
+            vault.Place("message_attachments", "filename_sealed", attachment.uuid),
+        )
+        attachment.content_sealed = vault.seal(
+            new.content, vault.Place("message_attachments", "content_sealed", attachment.uuid)
+        )
+    audit.record(
+        session,
+        actor,
+        Action.DISCLOSURE_PERMITTED,
+        outcome=Outcome.PERMIT,
+        client_id=parties.client.id,
+        consent_id=consent.id,
+        recipient_provider_id=parties.recipient.id,
+        message_id=message.id,
+        categories=outgoing.categories,
+        purpose=outgoing.purpose,
+    )
+    if parties.recipient.user_id is not None:
+        # names the sender only: the notice is shown before anyone opens the message
+        session.add(
+            Notification(
+                user_id=parties.recipient.user_id,
+                consent_id=consent.id,
+                text=f"New message from {parties.discloser.name}.",
+            )
+        )
+    return message
+
+
+def _place(message: Message, column: str) -> vault.Place:
+    return vault.Place("messages", column, message.uuid)
+
+
+def _open(message: Message) -> Opened:
+    return Opened(
+        message=message,
+        subject=subject_of(message),
+        body=vault.open_sealed(message.body_sealed, _place(message, "body_sealed")).decode(),
+        attachments=[_opened_attachment(a) for a in message.attachments],
+    )
+
+
+def _opened_attachment(attachment: Attachment) -> OpenedAttachment:
+    filename = vault.open_sealed(
+        attachment.filename_sealed,
+        vault.Place("message_attachments", "filename_sealed", attachment.uuid),
+    ).decode()
+    return OpenedAttachment(
+        id=attachment.id,
+        filename=filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+    )
+
+
+def _check_terms(library: FormLibrary, categories: Sequence[str], purposes: Sequence[str]) -> None:
+    problems: dict[str, str] = {}
+    known_categories = {c.code for c in library.categories()}
+    known_purposes = {p.code for p in library.purposes()}
+    unknown = [code for code in categories if code not in known_categories]
+    if not categories:
+        problems["categories"] = "Choose at least one kind of information."
+    elif unknown:
+        problems["categories"] = f"Not a category any release form offers: {', '.join(unknown)}."
+    if not purposes:
+        problems["purpose"] = "Choose why you are sharing this."
+    elif any(code not in known_purposes for code in purposes):
+        problems["purpose"] = "Not a purpose any release form offers."
+    if problems:
+        raise Invalid(problems)
+
+
+def _check_outgoing(library: FormLibrary, outgoing: Outgoing) -> None:
+    problems: dict[str, str] = {}
+    try:
+        _check_terms(library, outgoing.categories, (outgoing.purpose,) if outgoing.purpose else ())
+    except Invalid as error:
+        problems.update(error.fields)
+    subject = outgoing.subject.strip()
+    if not subject:
+        problems["subject"] = "Write a subject."
+    elif len(subject) > MAX_SUBJECT or "\n" in subject or "\r" in subject:
+        problems["subject"] = f"Keep the subject to one line under {MAX_SUBJECT} characters."
+    if not outgoing.body.strip():
+        problems["body"] = "Write the message."
+    elif len(outgoing.body) > MAX_BODY:
+        problems["body"] = f"Keep the message under {MAX_BODY:,} characters, or attach a file."
+    problem = _attachment_problem(outgoing.attachments)
+    if problem:
+        problems["attachments"] = problem
+    if "\x00" in outgoing.subject + outgoing.body:
+        problems["body"] = "The message contains a character that cannot be stored."
+    if problems:
+        raise Invalid(problems)
+
+
+def _attachment_problem(attachments: Sequence[NewAttachment]) -> str | None:
+    if len(attachments) > MAX_ATTACHMENTS:
+        return f"Attach at most {MAX_ATTACHMENTS} files."
+    for new in attachments:
+        name = new.filename.strip()
+        if not name or len(name) > MAX_FILENAME or any(ch in name for ch in "\x00/\\"):
+            return "Each file needs a plain name under 200 characters."
+        if new.content_type not in ATTACHMENT_TYPES:
+            return f"{name}: attach PDF, PNG, JPEG or plain-text files only."
+        if len(new.content) > MAX_ATTACHMENT_BYTES:
+            return f"{name}: each file must be under {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB."
+        if not new.content:
+            return f"{name}: the file is empty."
+        magic = ATTACHMENT_TYPES[new.content_type]
+        if magic and not new.content.startswith(magic):
+            return f"{name}: the file is not the {new.content_type} its name says."
+        if new.content_type == "text/plain" and not _is_text(new.content):
+            return f"{name}: the file is not plain UTF-8 text."
+    return None
+
+
+def _is_text(content: bytes) -> bool:
+    try:
+        content.decode()
+    except UnicodeDecodeError:
+        return False
+    return "\x00" not in content.decode()
