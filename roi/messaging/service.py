@@ -36,6 +36,8 @@ MAX_SUBJECT = 200
 MAX_BODY = 20_000
 MAX_ATTACHMENTS = 5
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+#: all files of one message together; base64 in the API stays under the 16 MB request limit
+MAX_TOTAL_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_FILENAME = 200
 #: what a clinical attachment may be, with the bytes every such file starts with; checked on the
 #: content itself, since a browser's declared type is whatever the file name suggested
@@ -153,9 +155,10 @@ def envelope(library: FormLibrary, consent: Consent, outgoing: Outgoing) -> Enve
     purposes = {p.code: p.label for p in library.purposes()}
     what = ", ".join(labels.get(code, code) for code in sorted(set(outgoing.categories)))
     why = purposes.get(outgoing.purpose, outgoing.purpose)
+    # purpose labels are written to the client ("Your treatment ..."), so they are quoted
     summary = (
-        f"Shared under consent #{consent.id} ({template.title}), which covers {what} for "
-        f"{why.lower()}, {gate.covers_until(consent)}."
+        f"Shared under consent #{consent.id} ({template.title}): {what}. Purpose the client "
+        f'agreed to: "{why}". Valid {gate.covers_until(consent)}.'
     )
     carries_sud = any(
         c.substance_use_disorder for c in library.categories() if c.code in outgoing.categories
@@ -253,6 +256,8 @@ def open_messages(session: Session, actor: Actor, messages: Sequence[Message]) -
         opened = []
         for message in messages:
             opened.append(_open(message))
+            if message.read_at is None and message.sender_user_id != actor.user_id:
+                message.read_at = now()
             audit.record(
                 session,
                 actor,
@@ -496,6 +501,8 @@ def _check_outgoing(library: FormLibrary, outgoing: Outgoing) -> None:
 def _attachment_problem(attachments: Sequence[NewAttachment]) -> str | None:
     if len(attachments) > MAX_ATTACHMENTS:
         return f"Attach at most {MAX_ATTACHMENTS} files."
+    if sum(len(new.content) for new in attachments) > MAX_TOTAL_ATTACHMENT_BYTES:
+        return f"Attach at most {MAX_TOTAL_ATTACHMENT_BYTES // (1024 * 1024)} MB in all."
     for new in attachments:
         name = new.filename.strip()
         if not name or len(name) > MAX_FILENAME or any(ch in name for ch in "\x00/\\"):
