@@ -250,6 +250,16 @@ def open_message(session: Session, actor: Actor, message_id: int) -> Opened:
     return opened
 
 
+def as_sent(message: Message, outgoing: Outgoing) -> Opened:
+    """The message just sent, for the sender's confirmation (the sender wrote it: no reading)."""
+    return Opened(
+        message=message,
+        subject=outgoing.subject.strip(),
+        body=outgoing.body,
+        attachments=[_opened_attachment(a) for a in message.attachments],
+    )
+
+
 def open_messages(session: Session, actor: Actor, messages: Sequence[Message]) -> list[Opened]:
     """Open several messages at once (the API's list); each reading is audited."""
     with unit_of_work(session):

@@ -206,7 +206,7 @@ def send_message(body: dict[str, Any]) -> dict[str, Any]:
         ),
     )
     message = service.send(db.session(), actor(), form_library(), outgoing)
-    return message_json(service.Opened(message, outgoing.subject.strip(), outgoing.body))
+    return message_json(service.as_sent(message, outgoing))
 
 
 @messages.route("", methods=["GET"])
