@@ -186,10 +186,12 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
     require(actor, Permission.SEND_MESSAGES)
     _check_outgoing(library, outgoing)
     denied: gate.Decision | None = None
+    # Who is involved is resolved before the write transaction, which on SQLite holds the
+    # database's one write lock: only the decision and the writes need to be inside it.
+    parties = _parties(session, actor, outgoing.request())
+    if outgoing.reply_to_id is not None:
+        _check_reply(session, actor, outgoing, parties)
     with unit_of_work(session):
-        parties = _parties(session, actor, outgoing.request())
-        if outgoing.reply_to_id is not None:
-            _check_reply(session, actor, outgoing, parties)
         gate.lock_candidates(
             session, discloser=parties.discloser, recipient=parties.recipient, client=parties.client
         )
