@@ -8,6 +8,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.CLINICIAN: [
         ("clinician.dashboard", "Overview"),
         ("clinician.clients", "Clients"),
+        ("clinician.messages", "Messages"),
         ("clinician.directory", "Provider directory"),
     ],
     Role.CLIENT: [("portal.dashboard", "My releases")],

@@ -1,3 +1,398 @@
-"""Messages between providers: compose with a live consent check, inbox, sent box, read, reply."""
+"""Messages between providers: compose with a live consent check, inbox, sent box, read, reply.
+
+Every decision is the gate's, through `roi.messaging.service`: the compose page only shows what
+the gate says (covered by which consent, or why not) and what the recipient would receive. The
+same page works without JavaScript: "Check and preview" posts the form and renders the answer.
+"""
 
 from __future__ import annotations
+
+import mimetypes
+from dataclasses import asdict, dataclass, field
+
+from flask import Response as FlaskResponse
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response
+
+from roi import mail
+from roi.accounts import service as accounts
+from roi.accounts.models import Client, Provider
+from roi.accounts.policy import Permission
+from roi.consent import gate
+from roi.consent import queries as consent_queries
+from roi.consent.library import FormLibrary, TemplateKind
+from roi.errors import ConsentRequired, Invalid
+from roi.extensions import db
+from roi.messaging import notices, queries, service
+from roi.messaging.models import Message
+from roi.web.clinician import bp
+from roi.web.clinician.message_forms import ComposeForm, attachment_accept
+from roi.web.forms import apply_errors
+from roi.web.security import actor, form_library, requires, settings
+
+#: the generic name a download gets: the real file name may name the client (PHI) and would
+#: otherwise land in a response header, the browser's download list and proxy logs
+DOWNLOAD_ENDINGS = {
+    "application/pdf": "pdf",
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "text/plain": "txt",
+}
+INCOMPLETE = (
+    "Choose the client, the recipient, what the message carries and why, to see whether a "
+    "signed release covers it."
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the inbox or the sent box."""
+
+    message: Message
+    subject: str
+    #: the sender in the inbox, the recipient in the sent box
+    other: str
+    unread: bool
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the gate said about a message, in the words the compose page shows."""
+
+    decision: str  # permit | deny | incomplete
+    consent_id: int | None = None
+    consent_url: str | None = None
+    #: "until 2027-05-01": how long the covering consent lasts
+    until: str | None = None
+    reasons: list[dict[str, object]] = field(default_factory=list)
+    #: where to create the missing release, when the clinician's practice can
+    release_url: str | None = None
+    #: said instead when the client belongs to another practice
+    release_hint: str | None = None
+    scope_summary: str | None = None
+    part2_notice: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Exactly what the recipient would receive."""
+
+    subject: str
+    body: str
+    filenames: list[str]
+    scope_summary: str | None
+    part2_notice: str | None
+
+
+@bp.get("/messages")
+@requires(Permission.READ_MESSAGES)
+def messages() -> str:
+    """The inbox, or the sent box with ?box=sent. Listing shows subjects only and is not
+    audited; opening a message is."""
+    box = queries.Box.SENT if request.args.get("box") == queries.Box.SENT else queries.Box.INBOX
+    session, me = db.session(), actor()
+    rows = [
+        Row(
+            message=m,
+            subject=service.subject_of(m),
+            other=m.sender_provider.name if box is queries.Box.INBOX else m.recipient.name,
+            unread=box is queries.Box.INBOX and m.read_at is None,
+        )
+        for m in queries.messages_for(session, me, box)
+    ]
+    return render_template(
+        "clinician/messages.html",
+        box=box.value,
+        rows=rows,
+        unread=queries.unread_count(session, me),
+    )
+
+
+@bp.route("/messages/new", methods=["GET", "POST"])
+@requires(Permission.SEND_MESSAGES)
+def message_compose() -> Response | str | tuple[str, int]:
+    """Write a message (or a reply); it goes out only if a consent covers it when sent."""
+    if request.method == "GET":
+        form = ComposeForm(data=_prefill())
+        _offer(form)
+        return _compose_page(form)
+    form = ComposeForm()
+    clients = _offer(form)
+    if not form.validate_on_submit():
+        return _compose_page(form), 422
+    outgoing = _outgoing(form)
+    if form.check.data:
+        return _check_and_preview(form, clients, outgoing)
+    try:
+        message = service.send(db.session(), actor(), form_library(), outgoing)
+    except ConsentRequired as refusal:
+        coverage = _denied(clients[outgoing.client_id], outgoing.categories, refusal.reasons)
+        return _compose_page(
+            form, coverage=coverage, refused=True, dropped=outgoing.attachments
+        ), 403
+    except Invalid as error:
+        apply_errors(form, error)
+        return _compose_page(form, dropped=outgoing.attachments), 422
+    _notify(message)
+    flash(f"Sent to {message.recipient.name} under consent #{message.consent_id}.", "success")
+    return redirect(url_for("clinician.message_detail", message_id=message.id))
+
+
+@bp.post("/messages/check")
+@requires(Permission.CHECK_DISCLOSURE)
+def message_check() -> FlaskResponse | tuple[FlaskResponse, int]:
+    """The compose page's live check, as JSON: covered by which consent, or why not."""
+    form = ComposeForm()  # CSRF is checked for every POST before the view runs
+    if not _ready_to_check(form):
+        return jsonify(asdict(Coverage("incomplete", message=INCOMPLETE)))
+    outgoing = _outgoing(form, with_files=False)
+    client = consent_queries.client_for_disclosure(db.session(), actor(), outgoing.client_id)
+    try:
+        decision = service.check(db.session(), actor(), form_library(), outgoing.request())
+    except Invalid as error:
+        answer = Coverage("incomplete", message=" ".join(error.fields.values()))
+        return jsonify({**asdict(answer), "fields": error.fields}), 422
+    return jsonify(asdict(_coverage(decision, client, outgoing)))
+
+
+@bp.get("/messages/<int:message_id>")
+@requires(Permission.READ_MESSAGES)
+def message_detail(message_id: int) -> str:
+    """Open one message (audited as message.read; the recipient's first reading marks it read)."""
+    opened = service.open_message(db.session(), actor(), message_id)
+    return render_template(
+        "clinician/message.html",
+        opened=opened,
+        message=opened.message,
+        received=opened.message.sender_user_id != actor().user_id,
+    )
+
+
+@bp.get("/messages/<int:message_id>/attachments/<int:attachment_id>")
+@requires(Permission.READ_MESSAGES)
+def message_attachment(message_id: int, attachment_id: int) -> FlaskResponse:
+    """One attached file, as a download under a generic name (audited as message.read)."""
+    found, content = service.attachment_content(db.session(), actor(), message_id, attachment_id)
+    ending = DOWNLOAD_ENDINGS.get(found.content_type, "bin")
+    response = FlaskResponse(content, mimetype=found.content_type)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="attachment-{found.id}.{ending}"'
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- compose ---------------------------------------------------------------------------------
+
+
+def _prefill() -> dict[str, object]:
+    """What the compose page starts with: a reply's conversation, or ids from the link."""
+    reply_to = request.args.get("reply_to", type=int)
+    if reply_to is None:
+        return {
+            "client_id": request.args.get("client_id", type=int) or 0,
+            "recipient_provider_id": request.args.get("recipient_provider_id", type=int) or 0,
+        }
+    me = actor()
+    original = queries.message_for(db.session(), me, reply_to)
+    mine = original.sender_user_id == me.user_id
+    subject = service.subject_of(original)
+    return {
+        "client_id": original.client_id,
+        # a reply goes to the other person in the conversation
+        "recipient_provider_id": (
+            original.recipient_provider_id if mine else original.sender_provider_id
+        ),
+        "categories": list(original.categories),
+        "purpose": original.purpose,
+        "subject": subject if subject.lower().startswith("re:") else f"Re: {subject}",
+        "reply_to": str(original.id),
+    }
+
+
+def _offer(form: ComposeForm) -> dict[int, Client]:
+    """Fill the form's choices; returns the offered clients by id.
+
+    The clients are those the clinician may see, plus the chosen one when the clinician may
+    disclose about it without seeing it in the list (a reply under a consent that has since
+    ended): the gate then says why it is refused. Any other client id is a 404.
+    """
+    session, me = db.session(), actor()
+    clients = {c.id: c for c in consent_queries.clients_for(session, me)}
+    chosen = form.client_id.data
+    if chosen and chosen not in clients:
+        clients[chosen] = consent_queries.client_for_disclosure(session, me, chosen)
+    library = form_library()
+    form.offer(list(clients.values()), _recipients(), library.categories(), library.purposes())
+    return clients
+
+
+def _recipients() -> list[Provider]:
+    """Directory entries that can receive a message: those with a roi account, except yours."""
+    me = actor()
+    return [
+        p
+        for p in accounts.providers(db.session(), me)
+        if p.user_id is not None and p.user_id != me.user_id
+    ]
+
+
+def _ready_to_check(form: ComposeForm) -> bool:
+    return bool(
+        form.client_id.data
+        and form.recipient_provider_id.data
+        and form.categories.data
+        and form.purpose.data
+    )
+
+
+def _outgoing(form: ComposeForm, *, with_files: bool = True) -> service.Outgoing:
+    return service.Outgoing(
+        client_id=form.client_id.data or 0,
+        recipient_provider_id=form.recipient_provider_id.data or 0,
+        categories=tuple(form.categories.data or ()),
+        purpose=form.purpose.data or "",
+        subject=form.subject.data or "",
+        body=form.body.data or "",
+        attachments=_attachments() if with_files else (),
+        reply_to_id=form.reply_to_id(),
+    )
+
+
+def _attachments() -> tuple[service.NewAttachment, ...]:
+    """The chosen files; each is read one byte past the limit so the service can refuse it."""
+    files = [f for f in request.files.getlist("attachments") if f.filename]
+    return tuple(
+        service.NewAttachment(
+            filename=_base_name(f.filename or ""),
+            content_type=_content_type(f),
+            content=f.stream.read(service.MAX_ATTACHMENT_BYTES + 1),
+        )
+        for f in files
+    )
+
+
+def _base_name(name: str) -> str:
+    # some browsers send the whole local path; only the last part is the file's name
+    return name.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _content_type(upload: FileStorage) -> str:
+    """The type the browser declared, or the one the name suggests when the browser declared
+    none roi accepts; the service then checks the content against it."""
+    declared = upload.mimetype or ""
+    if declared in service.ATTACHMENT_TYPES:
+        return declared
+    guessed, _ = mimetypes.guess_type(upload.filename or "")
+    return (
+        guessed if guessed in service.ATTACHMENT_TYPES else declared or "application/octet-stream"
+    )
+
+
+def _check_and_preview(
+    form: ComposeForm, clients: dict[int, Client], outgoing: service.Outgoing
+) -> str | tuple[str, int]:
+    """The no-JavaScript path: ask the gate (audited as decision.checked) and show the answer
+    with the preview, without sending."""
+    try:
+        decision = service.check(db.session(), actor(), form_library(), outgoing.request())
+    except Invalid as error:
+        apply_errors(form, error)
+        return _compose_page(form, dropped=outgoing.attachments), 422
+    coverage = _coverage(decision, clients[outgoing.client_id], outgoing)
+    preview = Preview(
+        subject=outgoing.subject.strip(),
+        body=outgoing.body,
+        filenames=[a.filename for a in outgoing.attachments],
+        scope_summary=coverage.scope_summary,
+        part2_notice=coverage.part2_notice,
+    )
+    return _compose_page(
+        form,
+        coverage=coverage,
+        preview=preview if decision.permitted else None,
+        dropped=outgoing.attachments,
+    )
+
+
+def _coverage(decision: gate.Decision, client: Client, outgoing: service.Outgoing) -> Coverage:
+    if decision.consent is None:
+        reasons = [reason.as_json() for reason in decision.reasons]
+        return _denied(client, outgoing.categories, reasons)
+    carried = service.envelope(form_library(), decision.consent, outgoing)
+    return Coverage(
+        "permit",
+        consent_id=decision.consent.id,
+        consent_url=url_for("clinician.consent_detail", consent_id=decision.consent.id),
+        until=gate.covers_until(decision.consent),
+        scope_summary=carried.scope_summary,
+        part2_notice=carried.part2_notice,
+    )
+
+
+def _denied(
+    client: Client, categories: tuple[str, ...], reasons: list[dict[str, object]]
+) -> Coverage:
+    """A refusal with the gate's reasons and the way to a release that would cover it."""
+    if client.organization_id == actor().organization_id:
+        template_id = _release_template(form_library(), categories)
+        link = url_for("clinician.consent_new", client_id=client.id)
+        if template_id:
+            # straight to the right kind of release form (the new-release page's own GET form)
+            link = url_for("clinician.consent_new", client_id=client.id, template_id=template_id)
+        return Coverage("deny", reasons=reasons, release_url=link)
+    # only the client's own practice prepares releases for them (consent_new is theirs)
+    return Coverage(
+        "deny",
+        reasons=reasons,
+        release_hint=f"Only {client.organization.name} can prepare a release for this client: "
+        "ask them, or the client.",
+    )
+
+
+def _release_template(library: FormLibrary, categories: tuple[str, ...]) -> str | None:
+    """The kind of release the information needs: psychotherapy notes and substance-use records
+    each need their own (164.508(a)(2), 42 CFR 2.31)."""
+    flags = [c for c in library.categories() if c.code in categories]
+    if any(c.psychotherapy_notes for c in flags):
+        kind = TemplateKind.PSYCHOTHERAPY_NOTES
+    elif any(c.substance_use_disorder for c in flags):
+        kind = TemplateKind.PART2
+    else:
+        kind = TemplateKind.GENERAL
+    return next((t.id for t in library.all() if t.kind == kind), None)
+
+
+def _compose_page(
+    form: ComposeForm,
+    *,
+    coverage: Coverage | None = None,
+    preview: Preview | None = None,
+    refused: bool = False,
+    dropped: tuple[service.NewAttachment, ...] = (),
+) -> str:
+    """The compose page; `dropped` are files that came with a post the page now re-renders
+    (browsers never re-fill a file input, so the page names the files to choose again)."""
+    return render_template(
+        "clinician/message_compose.html",
+        form=form,
+        coverage=coverage,
+        preview=preview,
+        refused=refused,
+        dropped=[a.filename for a in dropped],
+        accept=attachment_accept(),
+        replying=form.reply_to_id() is not None,
+        incomplete=INCOMPLETE,
+    )
+
+
+def _notify(message: Message) -> None:
+    """Email the recipient that a message is waiting; no client, subject or body in it."""
+    notice = notices.new_message_mail(
+        db.session(), message, url_for("clinician.messages", _external=True)
+    )
+    if notice is not None:
+        mail.send(settings(), notice)

@@ -14,6 +14,7 @@ from roi.consent import queries
 from roi.consent.models import ConsentStatus
 from roi.errors import Invalid
 from roi.extensions import db
+from roi.messaging import queries as message_queries
 from roi.web.clinician import bp
 from roi.web.clinician.forms import ClientForm, ProviderForm
 from roi.web.forms import apply_errors
@@ -44,6 +45,7 @@ def dashboard() -> str:
         ],
         shared_with_me=[c for c in consents if c.organization_id != me.organization_id],
         notices=queries.notifications_for(db.session(), me),
+        unread=message_queries.unread_count(db.session(), me),
     )
 
 
