@@ -132,10 +132,14 @@ def test_without_a_release_the_message_is_refused_with_the_reason_and_the_way_to
     assert response.status_code == 403
     assert "Not sent." in page
     assert "This client has not authorized you to share information with Samuel Okafor." in page
-    assert (
-        f'href="/clinician/clients/{referral.client_id}/consents/new?'
-        'template_id=general-authorization"' in page
+    release = (
+        f"/clinician/clients/{referral.client_id}/consents/new?"
+        f"template_id=general-authorization&amp;recipient_provider_id={referral.recipient_id}"
     )
+    assert f'href="{release}"' in page
+    # and the release form opens with the psychiatrist already chosen as the recipient
+    form = client.get(release.replace("&amp;", "&")).get_data(as_text=True)
+    assert f'<option selected value="{referral.recipient_id}">' in form
     # What was typed is kept, and nothing was stored but the denial
     assert SUBJECT in page
     assert "Please review the plan below." in page
@@ -312,6 +316,7 @@ def test_the_live_check_answers_with_the_decision_and_is_audited(client, session
     assert [r["code"] for r in denied["reasons"]] == ["no_consent"]
     assert denied["release_url"].endswith(
         f"/clients/{referral.client_id}/consents/new?template_id=general-authorization"
+        f"&recipient_provider_id={referral.recipient_id}"
     )
     consent = referral.signed(session)
     permitted = check(client, referral).get_json()

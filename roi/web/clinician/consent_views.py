@@ -62,7 +62,9 @@ def consent_new(client_id: int) -> str:
             "clinician/consent_new.html", client=client, chooser=chooser, templates=library.all()
         )
     template = _template_or_404(template_id)
-    form = ConsentForm()
+    # a refused message links here with its recipient, so the release names them already
+    recipient = request.args.get("recipient_provider_id", type=int)
+    form = ConsentForm(data={"recipient_provider_id": recipient} if recipient else None)
     form.offer(template, _recipients())
     return render_template(
         "clinician/consent_form.html", client=client, template=template, form=form, consent=None

@@ -128,7 +128,7 @@ def message_compose() -> Response | str | tuple[str, int]:
     try:
         message = service.send(db.session(), actor(), form_library(), outgoing)
     except ConsentRequired as refusal:
-        coverage = _denied(clients[outgoing.client_id], outgoing.categories, refusal.reasons)
+        coverage = _denied(clients[outgoing.client_id], outgoing, refusal.reasons)
         return _compose_page(
             form, coverage=coverage, refused=True, dropped=outgoing.attachments
         ), 403
@@ -321,7 +321,7 @@ def _check_and_preview(
 def _coverage(decision: gate.Decision, client: Client, outgoing: service.Outgoing) -> Coverage:
     if decision.consent is None:
         reasons = [reason.as_json() for reason in decision.reasons]
-        return _denied(client, outgoing.categories, reasons)
+        return _denied(client, outgoing, reasons)
     carried = service.envelope(form_library(), decision.consent, outgoing)
     return Coverage(
         "permit",
@@ -334,15 +334,23 @@ def _coverage(decision: gate.Decision, client: Client, outgoing: service.Outgoin
 
 
 def _denied(
-    client: Client, categories: tuple[str, ...], reasons: list[dict[str, object]]
+    client: Client, outgoing: service.Outgoing, reasons: list[dict[str, object]]
 ) -> Coverage:
     """A refusal with the gate's reasons and the way to a release that would cover it."""
     if client.organization_id == actor().organization_id:
-        template_id = _release_template(form_library(), categories)
-        link = url_for("clinician.consent_new", client_id=client.id)
+        template_id = _release_template(form_library(), outgoing.categories)
+        recipient = outgoing.recipient_provider_id or None
+        link = url_for(
+            "clinician.consent_new", client_id=client.id, recipient_provider_id=recipient
+        )
         if template_id:
             # straight to the right kind of release form (the new-release page's own GET form)
-            link = url_for("clinician.consent_new", client_id=client.id, template_id=template_id)
+            link = url_for(
+                "clinician.consent_new",
+                client_id=client.id,
+                template_id=template_id,
+                recipient_provider_id=recipient,
+            )
         return Coverage("deny", reasons=reasons, release_url=link)
     # only the client's own practice prepares releases for them (consent_new is theirs)
     return Coverage(
