@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from roi.accounts.models import Client, Provider
@@ -32,11 +32,17 @@ def _recipient_user_id() -> ColumnElement[int | None]:
 
 
 def _visible(actor: Actor) -> ColumnElement[bool]:
+    # The recipient sees a consent only while it lets them receive: before signing it names a
+    # client who has agreed to nothing, and after revocation the client is out of their view
+    # (SECURITY C7); they are told of the revocation by notice.
+    recipient_while_active = case(
+        (status_filter(ConsentStatus.ACTIVE, now().date()), _recipient_user_id()), else_=None
+    )
     visible = consent_visibility(
         actor,
         organization_id=Consent.organization_id,
         client_id=Consent.client_id,
-        recipient_user_id=_recipient_user_id(),
+        recipient_user_id=recipient_while_active,
     )
     if actor.role is Role.CLIENT:
         # a draft is the practice's work in progress: the client sees it once it is sent

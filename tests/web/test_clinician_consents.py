@@ -131,12 +131,20 @@ def test_hostile_description_is_escaped(client, session, clinician, other_clinic
         assert "&lt;script&gt;" in text
 
 
-def test_the_recipient_reads_but_does_not_manage(client, session, clinician, other_clinician):
+def test_the_recipient_reads_only_while_active_and_never_manages(
+    client, session, clinician, other_clinician
+):
     login_as(client, clinician.email, clinician.password)
     _, response = new_release(client, session, clinician, other_clinician)
     consent_id = int(response.headers["Location"].rstrip("/").split("/")[-1])
     client.post("/logout", data={"csrf_token": csrf_token(client.get("/clinician/"))})
     login_as(client, other_clinician.email, other_clinician.password)
+    # a draft names a client who has agreed to nothing yet: not the recipient's to see (C7)
+    assert client.get(f"/clinician/consents/{consent_id}").status_code == 404
+    session.rollback()
+    consent = session.get(Consent, consent_id)
+    consent.status, consent.sent_at, consent.signed_at = ConsentStatus.ACTIVE, now(), now()
+    session.commit()
     page = client.get(f"/clinician/consents/{consent_id}")
     assert page.status_code == 200
     assert "Send for signature" not in page.get_data(as_text=True)

@@ -192,12 +192,12 @@ def test_create_refusals(client, setup, session):
 def test_consent_of_another_practice_is_404(client, setup, session, other_clinician):
     created = create(client, setup)
     outsider, _ = make_client_user(session, other_clinician, given_name="Ruth")
-    # the recipient clinician sees it (named on it), a client who is not its subject does not
+    # the recipient clinician sees it only once signed (SECURITY C7); a draft is not theirs yet
     assert (
         client.get(
             f"/api/v1/consents/{created['id']}", headers=bearer(setup["psychiatrist"])
         ).status_code
-        == 200
+        == 404
     )
     stranger = _stranger_token(client, session, other_clinician)
     for url in (
