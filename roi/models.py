@@ -7,6 +7,7 @@ import importlib
 MODEL_MODULES = (
     "roi.accounts.models",
     "roi.audit.models",
+    "roi.compliance.models",
     "roi.consent.models",
     "roi.documents.models",
     "roi.messaging.models",

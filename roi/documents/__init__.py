@@ -6,6 +6,7 @@ no consent or account model: `roi.consent` hands it `roi.documents.model` datacl
 
 from __future__ import annotations
 
+from roi.documents.accounting import AccountingDocument, AccountingLine, render_accounting
 from roi.documents.model import ConsentDocument, Evidence, Party, RevocationBlock, SignerBlock
 from roi.documents.pdf import (
     consent_html,
@@ -26,6 +27,8 @@ from roi.documents.seal import (
 )
 
 __all__ = [
+    "AccountingDocument",
+    "AccountingLine",
     "ConsentDocument",
     "Evidence",
     "Party",
@@ -37,6 +40,7 @@ __all__ = [
     "ensure_identities",
     "forget_identities",
     "render",
+    "render_accounting",
     "render_consent",
     "render_preview_html",
     "render_revocation_receipt",

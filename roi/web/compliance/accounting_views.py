@@ -1,3 +1,274 @@
-"""Accounting of disclosures and accounting requests, for compliance officers."""
+"""Accounting of disclosures and accounting requests, for compliance officers.
+
+A client is chosen from a select box whose values are ids, and the range and the Part 2 toggle
+travel as query parameters, so no name reaches a URL (SECURITY D4). Every view and download of
+an accounting is audited by the service; requests are compliance's own workflow records.
+"""
 
 from __future__ import annotations
+
+from datetime import date
+
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from wtforms import SelectChoice
+
+from roi.accounts.policy import Permission
+from roi.clock import now
+from roi.compliance import accounting, requests
+from roi.compliance.accounting import Shown
+from roi.compliance.models import AccountingRequest, Channel
+from roi.errors import Invalid, WrongState
+from roi.extensions import db
+from roi.web.compliance import bp
+from roi.web.compliance.forms import (
+    AccountingFilterForm,
+    AccountingRequestForm,
+    ClientChoiceForm,
+    ExtensionForm,
+    FulfilForm,
+)
+from roi.web.downloads import pdf_response
+from roi.web.forms import apply_errors
+from roi.web.security import actor, form_library, requires
+
+
+@bp.get("/accounting")
+@requires(Permission.USE_COMPLIANCE_WORKSPACE)
+def accounting_start() -> ResponseReturnValue:
+    """Choose a client, then see their accounting of disclosures."""
+    form = _client_choice()
+    if request.args.get("client_id") and form.validate():
+        return redirect(url_for("compliance.accounting_client", client_id=int(form.client_id.data)))
+    return render_template("compliance/accounting.html", form=form)
+
+
+@bp.get("/accounting/clients/<int:client_id>")
+@requires(Permission.USE_COMPLIANCE_WORKSPACE)
+def accounting_client(client_id: int) -> ResponseReturnValue:
+    """One client's accounting over the range asked for (six years by default)."""
+    form = AccountingFilterForm(formdata=request.args)
+    found = None
+    status = 200
+    if form.validate():
+        try:
+            found = accounting.accounting(
+                db.session(),
+                actor(),
+                form_library(),
+                client_id,
+                since=form.since.data,
+                until=form.until.data,
+                part2=bool(form.part2.data),
+            )
+        except Invalid as error:
+            apply_errors(form, error)
+            status = 422
+    else:
+        status = 422
+    client = accounting.client_for_accounting(db.session(), actor(), client_id)
+    return render_template(
+        "compliance/accounting_client.html",
+        client=client,
+        form=form,
+        found=found,
+        download_args=_download_args(form) if found else {},
+        requests=requests.requests_for(db.session(), actor(), client_id=client_id),
+        today=now().date(),
+    ), status
+
+
+@bp.get("/accounting/clients/<int:client_id>/accounting.pdf")
+@requires(Permission.USE_COMPLIANCE_WORKSPACE)
+def accounting_pdf(client_id: int) -> Response:
+    """The accounting as a PDF (audited as an export)."""
+    return _export(client_id, Shown.PDF)
+
+
+@bp.get("/accounting/clients/<int:client_id>/accounting.csv")
+@requires(Permission.USE_COMPLIANCE_WORKSPACE)
+def accounting_csv(client_id: int) -> Response:
+    """The accounting as CSV (audited as an export)."""
+    return _export(client_id, Shown.CSV)
+
+
+@bp.get("/accounting/requests")
+@requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
+def accounting_requests() -> str:
+    """Open requests by due date (overdue ones marked), then the latest fulfilled ones."""
+    session = db.session()
+    return render_template(
+        "compliance/accounting_requests.html",
+        open_requests=requests.open_requests(session, actor()),
+        fulfilled=requests.fulfilled_requests(session, actor()),
+        today=now().date(),
+    )
+
+
+@bp.route("/accounting/requests/new", methods=["GET", "POST"])
+@requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
+def accounting_request_new() -> ResponseReturnValue:
+    """Record a request that arrived by letter, phone or in person."""
+    form = AccountingRequestForm()
+    form.client_id.choices = _client_choices()
+    if request.method == "GET":
+        form.received_on.data = now().date()
+        if request.args.get("client_id", "").isdigit():
+            form.client_id.data = request.args["client_id"]
+        return render_template("compliance/accounting_request_new.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("compliance/accounting_request_new.html", form=form), 422
+    new = requests.NewRequest(
+        client_id=int(form.client_id.data),
+        received_on=form.received_on.data,
+        channel=Channel(form.channel.data),
+        since=form.since.data,
+        until=form.until.data,
+        part2=bool(form.part2.data),
+        note=form.note.data or None,
+    )
+    try:
+        found = requests.record(db.session(), actor(), new)
+    except Invalid as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return render_template("compliance/accounting_request_new.html", form=form), 422
+    fee = "free of charge" if found.free else "a fee may apply (not the first in 12 months)"
+    flash(f"Request #{found.id} recorded: due {found.due_on.isoformat()}, {fee}.", "success")
+    return redirect(url_for("compliance.accounting_request", request_id=found.id))
+
+
+@bp.get("/accounting/requests/<int:request_id>")
+@requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
+def accounting_request(request_id: int) -> str:
+    """One request: what was asked, when it is due, and what can be done with it now."""
+    return _request_page(request_id, ExtensionForm())
+
+
+@bp.post("/accounting/requests/<int:request_id>/extension")
+@requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
+def accounting_request_extend(request_id: int) -> ResponseReturnValue:
+    """Extend the deadline once by 30 days, with the written reason."""
+    form = ExtensionForm()
+    if not form.validate_on_submit():
+        return _request_page(request_id, form), 422
+    try:
+        found = requests.extend(db.session(), actor(), request_id, form.reason.data or "")
+    except Invalid as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return _request_page(request_id, form), 422
+    except WrongState as error:
+        db.session.rollback()
+        return _request_page(request_id, form, refusal=error.message), 409
+    flash(f"Extended to {found.due.isoformat()}. Tell the client why, in writing.", "success")
+    return redirect(url_for("compliance.accounting_request", request_id=request_id))
+
+
+@bp.post("/accounting/requests/<int:request_id>/fulfilment")
+@requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
+def accounting_request_fulfil(request_id: int) -> ResponseReturnValue:
+    """Generate the accounting for the range asked for and attach it to the request."""
+    form = FulfilForm()
+    if not form.validate_on_submit():
+        return _request_page(request_id, ExtensionForm()), 400
+    try:
+        requests.fulfil(db.session(), actor(), form_library(), request_id)
+    except WrongState as error:
+        db.session.rollback()
+        return _request_page(request_id, ExtensionForm(), refusal=error.message), 409
+    flash("Fulfilled: the report is attached. Download it and send it to the client.", "success")
+    return redirect(url_for("compliance.accounting_request", request_id=request_id))
+
+
+@bp.get("/accounting/requests/<int:request_id>/report.pdf")
+@requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
+def accounting_request_report(request_id: int) -> Response:
+    """The report the request was fulfilled with, byte for byte."""
+    found, data = requests.report(db.session(), actor(), request_id)
+    return pdf_response(data, f"accounting-request-{found.id}.pdf")
+
+
+def _export(client_id: int, file_format: Shown) -> Response:
+    form = AccountingFilterForm(formdata=request.args)
+    if not form.validate():
+        raise Invalid({k: " ".join(v) for k, v in form.errors.items()})
+    result = accounting.export(
+        db.session(),
+        actor(),
+        form_library(),
+        client_id,
+        file_format=file_format,
+        since=form.since.data,
+        until=form.until.data,
+        part2=bool(form.part2.data),
+    )
+    if file_format is Shown.PDF:
+        return pdf_response(result.data, result.filename)
+    return csv_response(result.data, result.filename)
+
+
+def csv_response(data: bytes, filename: str) -> Response:
+    """A CSV download that no browser or proxy keeps."""
+    response = Response(data, mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _request_page(request_id: int, form: ExtensionForm, *, refusal: str | None = None) -> str:
+    found = requests.request_for(db.session(), actor(), request_id)
+    return render_template(
+        "compliance/accounting_request.html",
+        found=found,
+        note=requests.note_of(found),
+        reason=requests.extension_reason_of(found),
+        extension_form=form,
+        fulfil_form=FulfilForm(),
+        refusal=refusal,
+        today=now().date(),
+        new_due=found.due_on + requests.EXTENSION,
+    )
+
+
+def _client_choice() -> ClientChoiceForm:
+    form = ClientChoiceForm(formdata=request.args if request.args else None)
+    form.client_id.choices = [SelectChoice("", "Choose a client"), *_client_choices()]
+    return form
+
+
+def _client_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice(
+            str(c.id), f"{c.family_name}, {c.given_name} (born {c.birth_date.isoformat()})"
+        )
+        for c in accounting.clients_for_accounting(db.session(), actor())
+    ]
+
+
+def _download_args(form: AccountingFilterForm) -> dict[str, str]:
+    """The query parameters a download carries, so it holds what the page shows."""
+    args: dict[str, str] = {}
+    if form.since.data:
+        args["since"] = form.since.data.isoformat()
+    if form.until.data:
+        args["until"] = form.until.data.isoformat()
+    if form.part2.data:
+        args["part2"] = "y"
+    return args
+
+
+def due_words(found: AccountingRequest, today: date) -> str:
+    """'due in 12 days', 'due today', 'overdue by 3 days' (fulfilled requests say when)."""
+    if found.fulfilled_at is not None:
+        return f"fulfilled {found.fulfilled_at.date().isoformat()}"
+    days = (found.due - today).days
+    if days > 0:
+        return f"due in {days} day{'s' if days != 1 else ''}"
+    if days == 0:
+        return "due today"
+    return f"overdue by {-days} day{'s' if days != -1 else ''}"
+
+
+bp.add_app_template_global(due_words, "accounting_due_words")

@@ -1,0 +1,452 @@
+"""Accounting requests: record one, extend it once, fulfil it with a sealed report, list them.
+
+The rules are 45 CFR 164.528(c): act no later than 60 days after receipt; if that cannot be
+done, extend once by no more than 30 days, with a written statement of the reasons, given within
+the first 60 days; the first accounting in any 12-month period is free, later ones may carry a
+reasonable fee. A Part 2 request (42 CFR 2.25) covers at most the three years before it.
+
+Each step owns its transaction, with its audit entry (`accounting.requested`, `.extended`,
+`.fulfilled`). Compliance staff record, extend and fulfil for their organization's clients; a
+client may ask for their own accounting in the portal (`ask`) and download the answer.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.orm import Session, aliased
+
+from roi import audit, vault
+from roi.accounts.models import Client
+from roi.accounts.policy import Permission, require
+from roi.actor import Actor, Role
+from roi.audit import Action
+from roi.clock import now
+from roi.compliance.accounting import (
+    HIPAA_YEARS,
+    PART2_YEARS,
+    Period,
+    accounting_scope,
+    build,
+    client_for_accounting,
+    period_for,
+    to_pdf,
+    years_before,
+)
+from roi.compliance.models import AccountingRequest, Channel
+from roi.consent.library import FormLibrary
+from roi.db import new_uuid, unit_of_work
+from roi.errors import Forbidden, Invalid, NotFound, WrongState
+
+#: 164.528(c)(1): act no later than 60 days after receipt
+DEADLINE = timedelta(days=60)
+#: 164.528(c)(1)(ii): one extension of no more than 30 days
+EXTENSION = timedelta(days=30)
+#: 164.528(c)(2): the first accounting in any 12-month period is free
+FREE_MONTHS = 12
+MAX_NOTE = 2000
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """A request as staff record it: whose, when it arrived, how, and the range asked for."""
+
+    client_id: int
+    received_on: date
+    channel: Channel
+    #: None: the whole window (six years, Part 2: three) up to the day received
+    since: date | None = None
+    until: date | None = None
+    part2: bool = False
+    note: str | None = None
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` earlier (later, when negative), or that month's last day."""
+    index = day.year * 12 + (day.month - 1) - months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def months_after(day: date, months: int) -> date:
+    return months_before(day, -months)
+
+
+def record(session: Session, actor: Actor, new: NewRequest) -> AccountingRequest:
+    """Record a client's request for an accounting, received by letter, phone or the portal.
+
+    Raises:
+        Forbidden: the actor may not manage accounting requests (only compliance may).
+        NotFound: the client is not one of the actor's organization.
+        Invalid: a date is in the future, the range is backwards or reaches past the window,
+            or the note is too long.
+    """
+    require(actor, Permission.MANAGE_ACCOUNTING_REQUESTS)
+    return _create(session, actor, new)
+
+
+def ask(
+    session: Session,
+    actor: Actor,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    part2: bool = False,
+    note: str | None = None,
+) -> AccountingRequest:
+    """A client asks for their own full accounting in the portal; received today.
+
+    Raises:
+        Forbidden: the actor is not a client linked to a client record.
+        WrongState: an earlier request of theirs is still open.
+        Invalid: the range is backwards or reaches past the window, or the note is too long.
+    """
+    require(actor, Permission.VIEW_ACCOUNTING)
+    if actor.role is not Role.CLIENT or actor.client_id is None:
+        raise Forbidden("Only a client can ask for their own accounting here.")
+    pending = [
+        r for r in requests_for(session, actor, client_id=actor.client_id) if not r.fulfilled
+    ]
+    if pending:
+        raise WrongState(
+            f"You already asked for an accounting on {pending[0].received_on.isoformat()}; "
+            f"it is due by {pending[0].due.isoformat()}. You can ask again once it is ready."
+        )
+    new = NewRequest(
+        client_id=actor.client_id,
+        received_on=now().date(),
+        channel=Channel.PORTAL,
+        since=since,
+        until=until,
+        part2=part2,
+        note=note,
+    )
+    return _create(session, actor, new)
+
+
+def extend(session: Session, actor: Actor, request_id: int, reason: str) -> AccountingRequest:
+    """Extend the deadline once by 30 days, recording the written reason for the delay.
+
+    Raises:
+        Forbidden: the actor may not manage accounting requests.
+        NotFound: not a request of the actor's organization.
+        Invalid: no reason given, or a reason that is too long.
+        WrongState: already extended, already fulfilled, or the 60 days are over.
+    """
+    require(actor, Permission.MANAGE_ACCOUNTING_REQUESTS)
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(
+            {"reason": "Write the reason for the delay: the client must be told why in writing."}
+        )
+    if len(reason) > MAX_REASON:
+        raise Invalid({"reason": f"Keep the reason under {MAX_REASON} characters."})
+    with unit_of_work(session):
+        found = request_for(session, actor, request_id, lock=True)
+        today = now().date()
+        if found.fulfilled_at is not None:
+            raise WrongState(
+                f"Request #{found.id} is already fulfilled: there is nothing to extend."
+            )
+        if found.extended_to is not None:
+            raise WrongState(
+                f"Request #{found.id} was already extended once, to "
+                f"{found.extended_to.isoformat()}. The rule allows a single 30-day extension "
+                "(45 CFR 164.528(c)(1)(ii))."
+            )
+        if today > found.due_on:
+            raise WrongState(
+                f"Request #{found.id} was due on {found.due_on.isoformat()}. An extension must be "
+                "given within the first 60 days (45 CFR 164.528(c)(1)(ii))."
+            )
+        found.extended_to = found.due_on + EXTENSION
+        found.extended_at = now()
+        found.extended_by_id = actor.user_id
+        found.extension_reason_sealed = vault.seal(
+            reason.encode("utf-8"), _place(found, "extension_reason_sealed")
+        )
+        audit.record(
+            session,
+            actor,
+            Action.ACCOUNTING_EXTENDED,
+            client_id=found.client_id,
+            detail={
+                "accounting_request_id": found.id,
+                "extended_to": found.extended_to.isoformat(),
+            },
+        )
+    return found
+
+
+def fulfil(
+    session: Session, actor: Actor, library: FormLibrary, request_id: int
+) -> AccountingRequest:
+    """Generate the accounting for the range asked for and attach it, sealed, with its SHA-256.
+
+    Raises:
+        Forbidden: the actor may not manage accounting requests.
+        NotFound: not a request of the actor's organization.
+        WrongState: already fulfilled (a request is answered once).
+    """
+    require(actor, Permission.MANAGE_ACCOUNTING_REQUESTS)
+    found = request_for(session, actor, request_id)
+    _check_not_fulfilled(found)
+    # Rendered before the write transaction: a PDF takes a fraction of a second, and the write
+    # lock (on SQLite, the whole database's) should not wait for WeasyPrint.
+    accounting = build(
+        session,
+        library,
+        found.client,
+        Period(found.period_start, found.period_end),
+        part2=found.part2,
+    )
+    pdf = to_pdf(accounting, request_id=found.id)
+    digest = hashlib.sha256(pdf).hexdigest()
+    with unit_of_work(session):
+        found = request_for(session, actor, request_id, lock=True)
+        _check_not_fulfilled(found)  # a colleague may have fulfilled it meanwhile
+        found.report_sealed = vault.seal(pdf, _place(found, "report_sealed"))
+        found.report_sha256 = digest
+        found.report_entries = len(accounting.rows)
+        found.fulfilled_at = now()
+        found.fulfilled_by_id = actor.user_id
+        audit.record(
+            session,
+            actor,
+            Action.ACCOUNTING_FULFILLED,
+            client_id=found.client_id,
+            detail={
+                "accounting_request_id": found.id,
+                "since": found.period_start.isoformat(),
+                "until": found.period_end.isoformat(),
+                "part2": found.part2,
+                "entries": len(accounting.rows),
+                "sha256": digest,
+            },
+        )
+    return found
+
+
+def report(session: Session, actor: Actor, request_id: int) -> tuple[AccountingRequest, bytes]:
+    """The report a fulfilled request was answered with, byte for byte; audited as an export.
+
+    Raises:
+        NotFound: not a request the actor may see.
+        WrongState: not fulfilled yet.
+        IntegrityFailure: the stored report does not open, or is not the one given (fails closed).
+    """
+    require(actor, Permission.VIEW_ACCOUNTING)
+    with unit_of_work(session):
+        found = request_for(session, actor, request_id)
+        if found.report_sealed is None or found.report_sha256 is None:
+            raise WrongState(f"Request #{found.id} is not fulfilled yet: there is no report.")
+        place = _place(found, "report_sealed")
+        data = vault.open_sealed(found.report_sealed, place)
+        if hashlib.sha256(data).hexdigest() != found.report_sha256:
+            raise vault.IntegrityFailure(place)
+        audit.record(
+            session,
+            actor,
+            Action.AUDIT_EXPORTED,
+            client_id=found.client_id,
+            detail={
+                "accounting_request_id": found.id,
+                "since": found.period_start.isoformat(),
+                "until": found.period_end.isoformat(),
+                "part2": found.part2,
+                "format": "pdf",
+            },
+        )
+    return found, data
+
+
+def request_for(
+    session: Session, actor: Actor, request_id: int, *, lock: bool = False
+) -> AccountingRequest:
+    """A request the actor may see: compliance their organization's, a client their own.
+
+    Raises:
+        NotFound: no such request, or not one the actor may see.
+    """
+    require(actor, Permission.VIEW_ACCOUNTING)
+    query = _visible(actor).where(AccountingRequest.id == request_id)
+    if lock:
+        query = query.with_for_update(of=AccountingRequest)
+    found = session.scalar(query)
+    if found is None:
+        raise NotFound("accounting request")
+    return found
+
+
+def requests_for(
+    session: Session, actor: Actor, *, client_id: int | None = None
+) -> list[AccountingRequest]:
+    """The requests the actor may see (of one client, when given), newest first."""
+    require(actor, Permission.VIEW_ACCOUNTING)
+    query = _visible(actor)
+    if client_id is not None:
+        query = query.where(AccountingRequest.client_id == client_id)
+    return list(
+        session.scalars(
+            query.order_by(AccountingRequest.received_on.desc(), AccountingRequest.id.desc())
+        )
+    )
+
+
+def client_requests(session: Session, actor: Actor, client_id: int) -> list[AccountingRequest]:
+    """One client's requests, newest first.
+
+    Raises:
+        NotFound: not a client whose accounting the actor may see.
+    """
+    client = client_for_accounting(session, actor, client_id)
+    return requests_for(session, actor, client_id=client.id)
+
+
+def open_requests(session: Session, actor: Actor) -> list[AccountingRequest]:
+    """The requests not yet fulfilled, the soonest due first (the compliance dashboard)."""
+    require(actor, Permission.MANAGE_ACCOUNTING_REQUESTS)
+    due = func.coalesce(AccountingRequest.extended_to, AccountingRequest.due_on)
+    return list(
+        session.scalars(
+            _visible(actor)
+            .where(AccountingRequest.fulfilled_at.is_(None))
+            .order_by(due, AccountingRequest.id)
+        )
+    )
+
+
+def fulfilled_requests(session: Session, actor: Actor, limit: int = 50) -> list[AccountingRequest]:
+    """The latest fulfilled requests, newest first."""
+    require(actor, Permission.MANAGE_ACCOUNTING_REQUESTS)
+    return list(
+        session.scalars(
+            _visible(actor)
+            .where(AccountingRequest.fulfilled_at.is_not(None))
+            .order_by(AccountingRequest.fulfilled_at.desc(), AccountingRequest.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def note_of(found: AccountingRequest) -> str | None:
+    """Staff's note on the request, unsealed."""
+    if found.note_sealed is None:
+        return None
+    return vault.open_sealed(found.note_sealed, _place(found, "note_sealed")).decode("utf-8")
+
+
+def extension_reason_of(found: AccountingRequest) -> str | None:
+    """The written reason for the extension, unsealed (the client is told it too)."""
+    if found.extension_reason_sealed is None:
+        return None
+    place = _place(found, "extension_reason_sealed")
+    return vault.open_sealed(found.extension_reason_sealed, place).decode("utf-8")
+
+
+def _create(session: Session, actor: Actor, new: NewRequest) -> AccountingRequest:
+    period = _checked_period(new)
+    note = (new.note or "").strip() or None
+    if note is not None and len(note) > MAX_NOTE:
+        raise Invalid({"note": f"Keep the note under {MAX_NOTE} characters."})
+    with unit_of_work(session):
+        # The client row's lock makes two requests recorded at once take turns, so only one of
+        # them can be the free one.
+        client = client_for_accounting(session, actor, new.client_id, lock=True)
+        free = not _free_one_nearby(session, client.id, new.received_on)
+        found = AccountingRequest(
+            client_id=client.id,
+            received_on=new.received_on,
+            channel=new.channel,
+            period_start=period.since,
+            period_end=period.until,
+            part2=new.part2,
+            due_on=new.received_on + DEADLINE,
+            free=free,
+            recorded_by_id=actor.user_id,
+        )
+        found.uuid = new_uuid()
+        if note is not None:
+            found.note_sealed = vault.seal(note.encode("utf-8"), _place(found, "note_sealed"))
+        session.add(found)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            Action.ACCOUNTING_REQUESTED,
+            client_id=client.id,
+            detail={
+                "accounting_request_id": found.id,
+                "channel": new.channel.value,
+                "since": period.since.isoformat(),
+                "until": period.until.isoformat(),
+                "part2": new.part2,
+                "free": free,
+            },
+        )
+    return found
+
+
+def _checked_period(new: NewRequest) -> Period:
+    today = now().date()
+    if new.received_on > today:
+        raise Invalid({"received_on": "The day the request arrived cannot be in the future."})
+    years = PART2_YEARS if new.part2 else HIPAA_YEARS
+    period = period_for(new.since, new.until, part2=new.part2, today=new.received_on)
+    earliest = years_before(new.received_on, years)
+    if period.until > new.received_on:
+        raise Invalid(
+            {"until": "The accounting can only cover disclosures up to the day of the request."}
+        )
+    if period.since < earliest:
+        which = "Part 2 accounting covers" if new.part2 else "accounting covers"
+        raise Invalid(
+            {
+                "since": f"An {which} at most the {years} years before the request: start on "
+                f"{earliest.isoformat()} or later."
+            }
+        )
+    return period
+
+
+def _free_one_nearby(session: Session, client_id: int, received_on: date) -> bool:
+    """Whether another free request of this client falls within 12 months of `received_on`."""
+    other = aliased(AccountingRequest)
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    other.client_id == client_id,
+                    other.free.is_(True),
+                    other.received_on > months_before(received_on, FREE_MONTHS),
+                    other.received_on < months_after(received_on, FREE_MONTHS),
+                )
+            )
+        )
+    )
+
+
+def _visible(actor: Actor) -> Select[AccountingRequest]:
+    return (
+        select(AccountingRequest)
+        .join(Client, Client.id == AccountingRequest.client_id)
+        .where(accounting_scope(actor))
+    )
+
+
+def _check_not_fulfilled(found: AccountingRequest) -> None:
+    if found.fulfilled_at is not None:
+        raise WrongState(
+            f"Request #{found.id} was already fulfilled on "
+            f"{found.fulfilled_at.date().isoformat()}. Download its report again instead."
+        )
+
+
+def _place(found: AccountingRequest, column: str) -> vault.Place:
+    return vault.Place("accounting_requests", column, found.uuid)

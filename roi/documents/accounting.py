@@ -1,0 +1,51 @@
+"""The accounting of disclosures as a PDF (45 CFR 164.528; 42 CFR 2.25 for the Part 2 version).
+
+Plain data in, PDF bytes out, through the same locked WeasyPrint machinery as the consent PDF
+(`roi.documents.pdf.render`). Every string may hold typed text (a provider's name or address):
+the template autoescapes all of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from roi.documents.pdf import render
+
+ACCOUNTING_TEMPLATE = "accounting.html"
+
+
+@dataclass(frozen=True)
+class AccountingLine:
+    """One disclosure: when, to whom, what and why (164.528(b)(2))."""
+
+    at: datetime
+    recipient_name: str
+    recipient_organization: str
+    recipient_address: str
+    description: str
+    purpose: str
+
+
+@dataclass(frozen=True)
+class AccountingDocument:
+    """A client's accounting of disclosures over a range of dates (both ends included)."""
+
+    client_name: str
+    client_birth_date: date
+    practice: str
+    since: date
+    until: date
+    generated_at: datetime
+    #: True: only disclosures of substance use disorder records (42 CFR 2.25, three years)
+    part2: bool
+    lines: tuple[AccountingLine, ...]
+    #: the accounting request this document answers, when it answers one
+    request_id: int | None = None
+
+
+def render_accounting(doc: AccountingDocument) -> bytes:
+    """The accounting as PDF bytes; nothing is fetched from disk or network."""
+    if doc.generated_at.tzinfo is None:
+        raise ValueError("naive datetime given to a PDF")
+    return render(ACCOUNTING_TEMPLATE, {"doc": doc})

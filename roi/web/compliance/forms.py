@@ -1,0 +1,75 @@
+"""Compliance forms for the accounting of disclosures and accounting requests: shape only; the
+rules (windows, deadlines, one extension) are `roi.compliance.requests`'."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, RadioField, SelectChoice, SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from roi.compliance.models import Channel
+from roi.compliance.requests import MAX_NOTE, MAX_REASON
+
+CHANNEL_CHOICES = [
+    SelectChoice(Channel.WRITTEN.value, "In writing (letter, fax, form)"),
+    SelectChoice(Channel.PHONE.value, "By phone"),
+    SelectChoice(Channel.PORTAL.value, "In the client portal"),
+]
+
+
+class AccountingFilterForm(FlaskForm):
+    """Which disclosures to show, read from the query string (a GET form changes nothing)."""
+
+    class Meta:
+        # A CSRF token would put a secret into the URL, and there is nothing to protect.
+        csrf = False
+
+    since = DateField("From (UTC)", validators=[Optional()])
+    until = DateField("To (UTC, inclusive)", validators=[Optional()])
+    part2 = BooleanField("Part 2 disclosures only (42 CFR 2.25, three years by default)")
+
+
+class ClientChoiceForm(FlaskForm):
+    """Choose a client by name; the value sent is the client's id (no name in the URL)."""
+
+    class Meta:
+        csrf = False
+
+    client_id = SelectField("Client", choices=[], validators=[DataRequired()])
+
+
+class AccountingRequestForm(FlaskForm):
+    """A client's request for an accounting, as staff record it."""
+
+    client_id = SelectField("Client", choices=[], validators=[DataRequired()])
+    received_on = DateField("Received on", validators=[DataRequired()])
+    channel = RadioField("How it arrived", choices=CHANNEL_CHOICES, default=Channel.WRITTEN.value)
+    part2 = BooleanField("Part 2 accounting (substance use disorder records, three years at most)")
+    since = DateField(
+        "From",
+        validators=[Optional()],
+        description="Leave empty for the whole window: six years (Part 2: three) before receipt.",
+    )
+    until = DateField(
+        "To", validators=[Optional()], description="Leave empty for the day it was received."
+    )
+    note = TextAreaField(
+        "Note (optional)",
+        description="For staff: how the client wants to receive it, who took the call.",
+        validators=[Optional(), Length(max=MAX_NOTE)],
+    )
+
+
+class ExtensionForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason for the delay",
+        description=(
+            "The client is told this in writing, with the new date. One extension of 30 days "
+            "is allowed, given within the first 60 days."
+        ),
+        validators=[Length(max=MAX_REASON)],
+    )
+
+
+class FulfilForm(FlaskForm):
+    """No fields: the CSRF token is the point."""

@@ -1,0 +1,300 @@
+"""The accounting of disclosures read from the audit log (45 CFR 164.528, SECURITY G6)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from roi.accounts.models import Provider
+from roi.actor import Role
+from roi.audit import Action, AuditEntry
+from roi.clock import now
+from roi.compliance import accounting
+from roi.compliance.accounting import Period, Shown
+from roi.consent import lifecycle
+from roi.errors import ConsentRequired, Forbidden, Invalid, NotFound
+from tests.accounting.conftest import (
+    clock_at,
+    disclose,
+    permitted_entries,
+    sign_part2,
+    years_ago,
+)
+from tests.factories import make_client_user, make_user
+
+
+def ids(found: accounting.Accounting) -> list[int | None]:
+    return [row.message_id for row in found.rows]
+
+
+def test_default_window_is_six_years_an_entry_one_day_older_is_out(
+    session, library, referral, officer
+):
+    # Given a consent signed a little over six years ago, and disclosures just outside and just
+    # inside the six-year window, and one today
+    with clock_at(years_ago(6, days=5)):
+        referral.signed(session)
+    with clock_at(years_ago(6, days=1)):
+        too_old = disclose(session, referral, subject="too old")
+    with clock_at(years_ago(6, days=-1)):
+        inside = disclose(session, referral, subject="just inside")
+    referral.signed(session)
+    recent = disclose(session, referral, subject="today")
+    # When compliance asks for the accounting without a range
+    found = accounting.accounting(session, officer.actor, library, referral.client_id)
+    # Then it covers six years up to today: the oldest disclosure is out, the others in
+    assert found.period.until == now().date()
+    assert found.period.since == years_ago(6).date()
+    assert ids(found) == [inside.id, recent.id]
+    assert too_old.id not in ids(found)
+
+
+def test_a_chosen_range_lists_only_its_days_both_ends_included(session, library, referral, officer):
+    # Given disclosures on three different days
+    with clock_at(now() - timedelta(days=30)):
+        referral.signed(session)
+        first = disclose(session, referral)
+    with clock_at(now() - timedelta(days=20)):
+        second = disclose(session, referral)
+    with clock_at(now() - timedelta(days=10)):
+        third = disclose(session, referral)
+    day = lambda m: m.sent_at.date()  # noqa: E731
+    # When the range is exactly the second one's day, then the second and third's days
+    only_second = accounting.accounting(
+        session, officer.actor, library, referral.client_id, since=day(second), until=day(second)
+    )
+    later = accounting.accounting(
+        session, officer.actor, library, referral.client_id, since=day(second), until=day(third)
+    )
+    # Then each lists exactly the disclosures of its days
+    assert ids(only_second) == [second.id]
+    assert ids(later) == [second.id, third.id]
+    assert first.id not in ids(later)
+
+
+def test_g6_the_accounting_equals_the_permit_entries_for_the_client_in_the_range(
+    session, library, referral, second_referral, officer
+):
+    # Given disclosures of two clients over several months, denials and other audit traffic
+    with clock_at(now() - timedelta(days=200)):
+        referral.signed(session)
+        second_referral.signed(session)
+    sent = []
+    for days in (190, 150, 120, 90, 60, 30, 1):
+        with clock_at(now() - timedelta(days=days)):
+            sent.append(disclose(session, referral, categories=("diagnosis", "medications")))
+            disclose(session, second_referral)
+            with pytest.raises(ConsentRequired):
+                disclose(session, referral, categories=("assessments",))
+    since, until = (now() - timedelta(days=160)).date(), (now() - timedelta(days=45)).date()
+    # When compliance asks for the first client over a range in the middle
+    found = accounting.accounting(
+        session, officer.actor, library, referral.client_id, since=since, until=until
+    )
+    # Then the rows are exactly the permit entries for that client in that range, field by field
+    expected = permitted_entries(session, referral.client_id, since, until)
+    assert len(expected) == 4
+    assert [(r.seq, r.at, r.consent_id, r.message_id) for r in found.rows] == [
+        (e.seq, e.at, e.consent_id, e.message_id) for e in expected
+    ]
+    assert {r.recipient.provider_id for r in found.rows} == {referral.recipient_id}
+    assert set(ids(found)) == {m.id for m in sent[1:5]}
+
+
+def test_denied_disclosures_are_never_listed(session, library, referral, officer):
+    # Given a disclosure, then a revoked consent and a denied attempt
+    consent = referral.signed(session)
+    allowed = disclose(session, referral)
+    lifecycle.revoke(session, referral.client_person.actor, consent.id, reason=None)
+    with pytest.raises(ConsentRequired):
+        disclose(session, referral)
+    with pytest.raises(ConsentRequired):
+        disclose(session, referral, categories=("hiv",))
+    # When the accounting is made
+    found = accounting.accounting(session, officer.actor, library, referral.client_id)
+    # Then only the permitted disclosure is in it, though denials are in the log
+    assert ids(found) == [allowed.id]
+    session.rollback()
+    denied = session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.action == Action.DISCLOSURE_DENIED,
+            AuditEntry.client_id == referral.client_id,
+        )
+    ).all()
+    assert len(denied) == 2
+
+
+def test_another_clients_disclosures_are_never_listed(
+    session, library, referral, second_referral, officer
+):
+    # Given disclosures about two clients of the same practice to the same recipient
+    referral.signed(session)
+    second_referral.signed(session)
+    mine = disclose(session, referral)
+    theirs = disclose(session, second_referral)
+    # When each accounting is made
+    first = accounting.accounting(session, officer.actor, library, referral.client_id)
+    second = accounting.accounting(session, officer.actor, library, second_referral.client_id)
+    # Then each holds its own client's disclosure only
+    assert ids(first) == [mine.id]
+    assert ids(second) == [theirs.id]
+
+
+def test_rows_name_the_recipient_and_describe_what_and_why_without_opening_messages(
+    session, library, referral, officer, monkeypatch
+):
+    # Given a disclosure of two categories for treatment
+    referral.signed(session)
+    disclose(session, referral, categories=("medications", "diagnosis"))
+    session.rollback()
+    provider = session.get(Provider, referral.recipient_id)
+    provider.credentials = "MD"
+    provider.address = "400 River Road\nSpringfield, IL 62702"
+    session.commit()
+    # When the accounting is made, with message opening made impossible
+    from roi import vault
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the accounting opened a sealed value")
+
+    monkeypatch.setattr(vault, "open_sealed", refuse)
+    found = accounting.accounting(session, officer.actor, library, referral.client_id)
+    # Then the row says who, what and why in the form's words
+    (row,) = found.rows
+    assert row.recipient.name == "Samuel Okafor, MD"
+    assert row.recipient.organization == "Northgate Psychiatry"
+    assert row.recipient.address == "400 River Road\nSpringfield, IL 62702"
+    assert row.description == "Diagnosis and treatment summary; Medications and prescriptions"
+    assert row.purpose == "Your treatment and continuity of care"
+    assert row.part2 is False
+    assert found.client_name == "Jordan Avery"
+    assert found.practice == "Riverside Counseling"
+
+
+def test_part2_accounting_covers_three_years_and_only_sud_disclosures(
+    session, library, referral, officer
+):
+    # Given a Part 2 disclosure four years ago, then a general and a Part 2 one two years ago
+    with clock_at(years_ago(4)):
+        sign_part2(session, referral)
+        old_sud = disclose(session, referral, categories=("sud_diagnosis",))
+    with clock_at(years_ago(2)):
+        referral.signed(session)
+        sign_part2(session, referral)
+        general = disclose(session, referral, categories=("diagnosis",))
+        sud = disclose(session, referral, categories=("sud_treatment", "sud_diagnosis"))
+    # When the Part 2 accounting is made without a range
+    part2 = accounting.accounting(session, officer.actor, library, referral.client_id, part2=True)
+    # Then it covers three years and lists only the SUD disclosure inside them
+    assert part2.part2 is True
+    assert part2.period.since == years_ago(3).date()
+    assert ids(part2) == [sud.id]
+    assert part2.rows[0].description == (
+        "Substance use diagnosis; Substance use treatment and progress (42 CFR Part 2 records)"
+    )
+    # And the six-year accounting lists all three, the SUD ones marked
+    full = accounting.accounting(session, officer.actor, library, referral.client_id)
+    assert ids(full) == [old_sud.id, general.id, sud.id]
+    assert [row.part2 for row in full.rows] == [True, False, True]
+
+
+def test_access_compliance_of_the_org_yes_other_org_404_clinician_403_client_own_only(
+    session, library, referral, second_referral, officer, foreign_officer
+):
+    referral.signed(session)
+    disclose(session, referral)
+    client_id = referral.client_id
+    # compliance of the client's organization
+    assert len(accounting.accounting(session, officer.actor, library, client_id).rows) == 1
+    # compliance of another organization: not found, as if it did not exist
+    with pytest.raises(NotFound):
+        accounting.accounting(session, foreign_officer.actor, library, client_id)
+    with pytest.raises(NotFound):
+        accounting.accounting(session, officer.actor, library, 999_999)
+    # clinicians (even the client's own therapist) have no accounting
+    for clinician in (referral.therapist, referral.psychiatrist):
+        with pytest.raises(Forbidden):
+            accounting.accounting(session, clinician.actor, library, client_id)
+    # an administrator neither
+    admin = make_user(session, Role.ADMIN, org=None)
+    with pytest.raises(Forbidden):
+        accounting.accounting(session, admin.actor, library, client_id)
+    # the client themself: their own, and no one else's
+    own = accounting.accounting(session, referral.client_person.actor, library, client_id)
+    assert len(own.rows) == 1
+    with pytest.raises(NotFound):
+        accounting.accounting(
+            session, second_referral.client_person.actor, library, referral.client_id
+        )
+
+
+def test_clients_to_choose_are_the_officers_organizations_only(
+    session, referral, second_referral, officer, foreign_officer
+):
+    _, elsewhere = make_client_user(session, referral.psychiatrist, given_name="Noor")
+    mine = {c.id for c in accounting.clients_for_accounting(session, officer.actor)}
+    assert mine == {referral.client_id, second_referral.client_id}
+    theirs = {c.id for c in accounting.clients_for_accounting(session, foreign_officer.actor)}
+    assert theirs == {elsewhere.actor.client_id}
+
+
+def test_viewing_and_exporting_are_audited_with_ids_range_and_format_only(
+    session, library, referral, officer
+):
+    referral.signed(session)
+    disclose(session, referral)
+    since, until = (now() - timedelta(days=3)).date(), now().date()
+    accounting.accounting(
+        session, officer.actor, library, referral.client_id, since=since, until=until
+    )
+    accounting.export(
+        session,
+        officer.actor,
+        library,
+        referral.client_id,
+        file_format=Shown.CSV,
+        part2=True,
+    )
+    session.rollback()
+    viewed, exported = (
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq)
+        ).one()
+        for action in (Action.AUDIT_VIEWED, Action.AUDIT_EXPORTED)
+    )
+    assert viewed.client_id == exported.client_id == referral.client_id
+    assert viewed.actor_id == officer.user.id
+    assert viewed.detail == {
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "format": "page",
+        "part2": False,
+        "entries": 1,
+    }
+    assert exported.detail["format"] == "csv"
+    assert exported.detail["part2"] is True
+    assert exported.detail["entries"] == 0
+    assert "Jordan" not in str(exported.detail)
+    assert "Avery" not in str(viewed.detail)
+
+
+def test_a_backwards_range_is_refused(session, library, referral, officer):
+    with pytest.raises(Invalid) as refused:
+        accounting.accounting(
+            session,
+            officer.actor,
+            library,
+            referral.client_id,
+            since=now().date(),
+            until=now().date() - timedelta(days=1),
+        )
+    assert "since" in refused.value.fields
+
+
+def test_period_bounds_are_whole_utc_days():
+    day = now().date()
+    period = Period(day, day)
+    assert period.end - period.start == timedelta(days=1)
+    assert period.start.tzinfo is not None
