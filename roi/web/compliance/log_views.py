@@ -1,3 +1,184 @@
-"""The disclosure log, an entry's detail, its CSV export, and chain verification."""
+"""The disclosure log, an entry's detail, its CSV export, and chain verification.
+
+Filters travel as GET query parameters so a filtered view can be bookmarked and paged, and so
+they hold ids, codes and dates only: a client is chosen by name from a select box whose values
+are ids, and no name ever reaches a URL or an access log (SECURITY D4).
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
+from typing import Any
+
+from flask import Response, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectChoice, SelectField
+from wtforms.validators import NumberRange, Optional, ValidationError
+
+from roi.accounts.policy import Permission
+from roi.audit import Outcome
+from roi.audit.search import MAX_SEQ, EntryFilter
+from roi.compliance import log as disclosure_log
+from roi.compliance.log import GROUP_ACTIONS, GROUP_LABELS, ActionGroup, Choice, FilterChoices
+from roi.extensions import db
+from roi.web.compliance import bp
+from roi.web.security import actor, form_library, requires
+
+OUTCOME_LABELS: dict[str, str] = {
+    Outcome.PERMIT: "Permitted",
+    Outcome.DENY: "Denied",
+    Outcome.SUCCESS: "Succeeded",
+    Outcome.FAILURE: "Failed",
+}
+#: the query parameters a filtered view is made of (and that its links carry on)
+FILTER_PARAMS = ("client_id", "provider_id", "actor_id", "group", "outcome", "since", "until")
+
+
+class LogFilterForm(FlaskForm):
+    """The log's filters, read from the query string; shape only."""
+
+    class Meta:
+        # A GET form changes nothing, and a CSRF token would put a secret into the URL.
+        csrf = False
+
+    # default "": WTForms would otherwise coerce a missing value to the string "None"
+    client_id = SelectField("Client", choices=[SelectChoice("", "Any client")], default="")
+    provider_id = SelectField(
+        "Recipient provider", choices=[SelectChoice("", "Any recipient")], default=""
+    )
+    actor_id = SelectField("Done by", choices=[SelectChoice("", "Anyone")], default="")
+    group = SelectField(
+        "What happened",
+        choices=[SelectChoice(group.value, GROUP_LABELS[group]) for group in ActionGroup],
+        default=ActionGroup.ALL.value,
+    )
+    outcome = SelectField(
+        "Outcome",
+        choices=[
+            SelectChoice("", "Any outcome"),
+            *(SelectChoice(str(o), label) for o, label in OUTCOME_LABELS.items()),
+        ],
+        default="",
+    )
+    since = DateField("From (UTC)", validators=[Optional()])
+    until = DateField("To (UTC, inclusive)", validators=[Optional()])
+    before = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=MAX_SEQ)])
+
+    def validate_until(self, field: DateField) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            raise ValidationError("The end date is before the start date.")
+
+
+def _filter_form(choices: FilterChoices) -> LogFilterForm:
+    form = LogFilterForm(formdata=request.args)
+    form.client_id.choices = _options("Any client", choices.clients)
+    form.provider_id.choices = _options("Any recipient", choices.providers)
+    form.actor_id.choices = _options("Anyone", choices.staff)
+    return form
+
+
+def _options(anyone: str, choices: list[Choice]) -> list[SelectChoice]:
+    return [SelectChoice("", anyone), *(SelectChoice(str(c.id), c.label) for c in choices)]
+
+
+def _day_start(day: date | None) -> datetime | None:
+    return datetime.combine(day, time.min, tzinfo=UTC) if day else None
+
+
+def _entry_filter(form: LogFilterForm) -> EntryFilter:
+    """The form's choices as the log's filter; "to" includes the whole of its day."""
+    until = _day_start(form.until.data)
+    return EntryFilter(
+        client_id=int(form.client_id.data) if form.client_id.data else None,
+        recipient_provider_id=int(form.provider_id.data) if form.provider_id.data else None,
+        actor_id=int(form.actor_id.data) if form.actor_id.data else None,
+        actions=GROUP_ACTIONS[ActionGroup(form.group.data or ActionGroup.ALL)],
+        outcome=Outcome(form.outcome.data) if form.outcome.data else None,
+        since=_day_start(form.since.data),
+        until=until + timedelta(days=1) if until else None,
+    )
+
+
+def _filter_args(form: LogFilterForm) -> dict[str, str]:
+    """The valid filters as query parameters, for the CSV link and the next page's link."""
+    args: dict[str, str] = {}
+    for name in FILTER_PARAMS:
+        value = getattr(form, name).data
+        if value and not (name == "group" and value == ActionGroup.ALL.value):
+            args[name] = value.isoformat() if isinstance(value, date) else str(value)
+    return args
+
+
+def _labels() -> dict[str, Any]:
+    library = form_library()
+    return {
+        "category_labels": {c.code: c.label for c in library.categories()},
+        "purpose_labels": {p.code: p.label for p in library.purposes()},
+        "outcome_labels": OUTCOME_LABELS,
+        "reason_text": partial(disclosure_log.reason_sentence, library=library),
+    }
+
+
+def _log_page(form: LogFilterForm, **context: Any) -> str:
+    return render_template(
+        "compliance/log.html", form=form, filters=_filter_args(form), **_labels(), **context
+    )
+
+
+@bp.get("/log")
+@requires(Permission.VIEW_DISCLOSURE_LOG)
+def log() -> ResponseReturnValue:
+    """The disclosure log, newest first, filtered and a page at a time."""
+    me = actor()
+    form = _filter_form(disclosure_log.filter_choices(db.session(), me))
+    if not form.validate():
+        return _log_page(form, rows=None, next_before=None), 422
+    page = disclosure_log.log_page(
+        db.session(),
+        me,
+        _entry_filter(form),
+        before=form.before.data or None,
+        limit=disclosure_log.PAGE_SIZE,
+    )
+    return _log_page(form, rows=page.rows, next_before=page.next_before)
+
+
+@bp.get("/log/<int:seq>")
+@requires(Permission.VIEW_DISCLOSURE_LOG)
+def log_entry(seq: int) -> str:
+    """One entry: every field, the reasons in sentences, its consent and message (metadata)."""
+    detail = disclosure_log.log_entry(db.session(), actor(), seq, form_library())
+    return render_template("compliance/log_entry.html", detail=detail, **_labels())
+
+
+@bp.get("/log.csv")
+@requires(Permission.VIEW_DISCLOSURE_LOG)
+def log_csv() -> ResponseReturnValue:
+    """The filtered log as a CSV download (every matching entry, not one page)."""
+    me = actor()
+    form = _filter_form(disclosure_log.filter_choices(db.session(), me))
+    if not form.validate():
+        return _log_page(form, rows=None, next_before=None), 422
+    export = disclosure_log.export_csv(db.session(), me, _entry_filter(form), form_library())
+    response = Response(export.content, content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response.headers["Content-Length"] = str(len(export.content))
+    return response
+
+
+@bp.get("/verify")
+@requires(Permission.VERIFY_AUDIT_CHAIN)
+def verify_page() -> str:
+    """The last verification of the audit chain, and the button that runs one."""
+    last = disclosure_log.last_verification(db.session(), actor())
+    return render_template("compliance/verify.html", last=last, result=None)
+
+
+@bp.post("/verify")
+@requires(Permission.VERIFY_AUDIT_CHAIN)
+def verify_chain() -> str:
+    """Verify the whole chain now (recorded as audit.verified) and show the answer."""
+    result = disclosure_log.verify_chain(db.session(), actor())
+    return render_template("compliance/verify.html", last=None, result=result)
