@@ -1,0 +1,332 @@
+"""The compliance overview's figures: consents about to expire, disclosures the gate refused —
+by reason, by recipient, and week by week —, open accounting requests and the last chain
+verification, scoped to the officer's organization.
+
+An officer's scope is `roi.compliance.log.scope`: the audit entries their organization's people
+wrote, and every entry about one of their organization's clients (a clinician elsewhere trying to
+disclose about one of them counts too). The chart geometry is a pure function, so the page only
+draws what it is given.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from roi import audit
+from roi.accounts.models import Client, Provider
+from roi.accounts.policy import Permission, allows, require
+from roi.actor import Actor
+from roi.audit import Action, AuditEntry
+from roi.clock import now
+from roi.compliance import log, requests
+from roi.consent.models import Consent, ConsentStatus
+from roi.consent.queries import status_filter
+from roi.db import unit_of_work
+
+EXPIRING_WITHIN_DAYS = 30
+WEEKS_SHOWN = 12
+
+#: the gate's reason codes (roi.consent.gate), in words an officer reads at a glance
+REASON_LABELS: dict[str, str] = {
+    "no_consent": "No consent for this recipient",
+    "recipient_not_covered": "Recipient not named on any consent",
+    "direction_not_covered": "One-way consent, other direction",
+    "consent_not_sent": "Consent still a draft",
+    "consent_pending_signature": "Consent not signed yet",
+    "consent_revoked": "Consent revoked",
+    "consent_expired": "Consent expired",
+    "consent_voided": "Consent voided",
+    "consent_superseded": "Consent replaced by a newer version",
+    "category_not_covered": "Information not covered",
+    "purpose_not_covered": "Purpose not covered",
+    "category_needs_psychotherapy_notes_authorization": "Psychotherapy notes need own consent",
+    "category_needs_part2_consent": "Substance-use records need a Part 2 consent",
+    "categories_required": "No information named",
+    "purpose_required": "No purpose named",
+}
+UNKNOWN_RECIPIENT = "Recipient not recorded"
+
+
+@dataclass(frozen=True)
+class ExpiringConsent:
+    consent_id: int
+    client_name: str
+    recipient_name: str
+    expires_on: date
+    days_left: int
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One row of a breakdown: what is counted (a code or an id), its words, how many."""
+
+    key: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Week:
+    """A week from Monday (UTC) and the refusals in it."""
+
+    starts_on: date
+    count: int
+
+
+@dataclass(frozen=True)
+class Denials:
+    """Refused disclosures since `since`: each refusal is counted once in `total`, once per
+    recipient and once per week; a refusal with several reasons counts once under each."""
+
+    since: date
+    total: int
+    by_reason: list[Tally]
+    by_recipient: list[Tally]
+    by_week: list[Week]
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """An accounting request not yet answered (164.528(c): 60 days, one 30-day extension)."""
+
+    id: int
+    client_name: str
+    received_on: date
+    due: date
+    extended: bool
+    free: bool
+    #: days until due; negative once overdue
+    days_left: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything the compliance overview shows. `open_requests` and `last_verification` are
+    None for an officer whose role may not manage requests or verify the chain."""
+
+    today: date
+    expiring: list[ExpiringConsent]
+    denials: Denials
+    chart: Chart
+    open_requests: list[OpenRequest] | None
+    last_verification: log.LastVerification | None
+    may_verify: bool
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a bar chart, in the chart's own coordinates (origin top left)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    value: int
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: float
+    height: float
+    #: the y of the axis the bars stand on
+    baseline: float
+    bars: list[Bar]
+
+
+def overview(session: Session, actor: Actor, *, today: date | None = None) -> Overview:
+    """The compliance overview; looking at it is audited (`audit.viewed`, SECURITY G7).
+
+    Raises:
+        Forbidden: the actor may not read the disclosure log.
+    """
+    require(actor, Permission.VIEW_DISCLOSURE_LOG)
+    today = today or now().date()
+    found = denials(session, actor, today=today)
+    may_verify = allows(actor.role, Permission.VERIFY_AUDIT_CHAIN)
+    result = Overview(
+        today=today,
+        expiring=expiring_consents(session, actor, today=today),
+        denials=found,
+        chart=bar_chart([week.count for week in found.by_week]),
+        open_requests=(
+            open_accounting_requests(session, actor, today=today)
+            if allows(actor.role, Permission.MANAGE_ACCOUNTING_REQUESTS)
+            else None
+        ),
+        last_verification=log.last_verification(session, actor) if may_verify else None,
+        may_verify=may_verify,
+    )
+    with unit_of_work(session):
+        audit.record(session, actor, Action.AUDIT_VIEWED, detail={"view": "overview"})
+    return result
+
+
+def open_accounting_requests(
+    session: Session, actor: Actor, *, today: date | None = None
+) -> list[OpenRequest]:
+    """The organization's unanswered accounting requests, the soonest due first.
+
+    Raises:
+        Forbidden: the actor may not manage accounting requests.
+    """
+    today = today or now().date()
+    return [
+        OpenRequest(
+            id=found.id,
+            client_name=found.client.display_name,
+            received_on=found.received_on,
+            due=found.due,
+            extended=found.extended_to is not None,
+            free=found.free,
+            days_left=(found.due - today).days,
+        )
+        for found in requests.open_requests(session, actor)
+    ]
+
+
+def expiring_consents(
+    session: Session,
+    actor: Actor,
+    *,
+    today: date | None = None,
+    within_days: int = EXPIRING_WITHIN_DAYS,
+) -> list[ExpiringConsent]:
+    """The organization's active consents whose date falls in the next `within_days` days,
+    soonest first (a consent "expires on" a day: it stops permitting when that day begins).
+
+    Raises:
+        Forbidden: the actor may not read the disclosure log.
+    """
+    require(actor, Permission.VIEW_DISCLOSURE_LOG)
+    today = today or now().date()
+    last_day = today + timedelta(days=within_days)
+    rows = session.execute(
+        select(Consent.id, Consent.expires_on, Client.given_name, Client.family_name, Provider.name)
+        .join(Client, Client.id == Consent.client_id)
+        .join(Provider, Provider.id == Consent.recipient_provider_id)
+        .where(
+            Consent.organization_id == actor.organization_id,
+            status_filter(ConsentStatus.ACTIVE, today),
+            Consent.expires_on <= last_day,
+        )
+        .order_by(Consent.expires_on, Consent.id)
+    ).all()
+    return [
+        ExpiringConsent(
+            consent_id=row.id,
+            client_name=f"{row.given_name} {row.family_name}",
+            recipient_name=row.name,
+            expires_on=row.expires_on,
+            days_left=(row.expires_on - today).days,
+        )
+        for row in rows
+    ]
+
+
+def denials(
+    session: Session, actor: Actor, *, today: date | None = None, weeks: int = WEEKS_SHOWN
+) -> Denials:
+    """Disclosures the gate refused in the last `weeks` weeks (this week included), in scope.
+
+    Raises:
+        Forbidden: the actor may not read the disclosure log.
+    """
+    require(actor, Permission.VIEW_DISCLOSURE_LOG)
+    today = today or now().date()
+    first_monday = today - timedelta(days=today.weekday(), weeks=weeks - 1)
+    rows = session.execute(
+        select(AuditEntry.at, AuditEntry.reasons, AuditEntry.recipient_provider_id).where(
+            AuditEntry.action == Action.DISCLOSURE_DENIED,
+            AuditEntry.at >= datetime.combine(first_monday, time.min, tzinfo=UTC),
+            log.scope(actor),
+        )
+    ).all()
+    per_week = [0] * weeks
+    reasons: Counter[str] = Counter()
+    recipients: Counter[int | None] = Counter()
+    total = 0
+    for row in rows:
+        index = (_utc_day(row.at) - first_monday).days // 7
+        if index >= weeks:
+            continue  # a clock set back: never count an entry dated after today
+        total += 1
+        per_week[index] += 1
+        # "category_not_covered:diagnosis" is counted as "category_not_covered": the rule
+        reasons.update({code.partition(":")[0] for code in row.reasons or ()})
+        recipients[row.recipient_provider_id] += 1
+    return Denials(
+        since=first_monday,
+        total=total,
+        by_reason=_ranked((code, REASON_LABELS.get(code, code), n) for code, n in reasons.items()),
+        by_recipient=_ranked(
+            (str(key), name, recipients[key])
+            for key, name in _provider_names(session, recipients).items()
+        ),
+        by_week=[
+            Week(first_monday + timedelta(weeks=i), count) for i, count in enumerate(per_week)
+        ],
+    )
+
+
+def bar_chart(
+    values: Sequence[int],
+    *,
+    width: float = 600,
+    height: float = 200,
+    gap: float = 6,
+    top: float = 10,
+) -> Chart:
+    """Bars for `values`, side by side across `width`, scaled so the largest reaches `top`.
+
+    A zero is drawn as no bar at all; an empty chart (every value zero) keeps its baseline.
+    """
+    if any(v < 0 for v in values):
+        raise ValueError("a bar chart counts things: no negative values")
+    baseline = height
+    if not values:
+        return Chart(width, height, baseline, [])
+    slot = width / len(values)
+    bar_width = max(slot - gap, 1.0)
+    tallest = max(values) or 1
+    usable = height - top
+    bars = []
+    for i, value in enumerate(values):
+        bar_height = usable * value / tallest
+        bars.append(
+            Bar(
+                x=round(i * slot + (slot - bar_width) / 2, 2),
+                y=round(baseline - bar_height, 2),
+                width=round(bar_width, 2),
+                height=round(bar_height, 2),
+                value=value,
+            )
+        )
+    return Chart(width, height, baseline, bars)
+
+
+def _utc_day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+def _ranked(rows: Iterable[tuple[str, str, int]]) -> list[Tally]:
+    tallies = [Tally(key, label, count) for key, label, count in rows]
+    return sorted(tallies, key=lambda t: (-t.count, t.label.casefold()))
+
+
+def _provider_names(session: Session, counted: Counter[int | None]) -> dict[int | None, str]:
+    ids = [key for key in counted if key is not None]
+    names: dict[int | None, str] = {}
+    if ids:
+        for provider_id, name in session.execute(
+            select(Provider.id, Provider.name).where(Provider.id.in_(ids))
+        ):
+            names[provider_id] = name
+    for key in counted:
+        names.setdefault(key, UNKNOWN_RECIPIENT)
+    return names
