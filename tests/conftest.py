@@ -22,6 +22,9 @@ from roi.db import Base, configure_engine
 from roi.models import import_all
 from roi.vault.keyring import KEY_FILE, FileKeyProvider, KeyRing
 
+#: one Playwright session for every test folder (tests/browser_plugin.py)
+pytest_plugins = ("tests.browser_plugin",)
+
 POSTGRES_URL = os.environ.get("ROI_TEST_DATABASE_URL") or None
 #: cheap argon2 for speed (warehouse's memory_cost=1024); tests/accounts pins production values
 TEST_ARGON2 = Argon2Parameters(time_cost=1, memory_cost=1024, parallelism=1)

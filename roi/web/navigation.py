@@ -11,8 +11,17 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("clinician.messages", "Messages"),
         ("clinician.directory", "Provider directory"),
     ],
-    Role.CLIENT: [("portal.dashboard", "My releases")],
-    Role.COMPLIANCE: [("compliance.dashboard", "Overview")],
+    Role.CLIENT: [
+        ("portal.dashboard", "My releases"),
+        ("portal.accounting_page", "Who received my information"),
+    ],
+    Role.COMPLIANCE: [
+        ("compliance.dashboard", "Overview"),
+        ("compliance.log", "Disclosure log"),
+        ("compliance.accounting_start", "Accounting of disclosures"),
+        ("compliance.accounting_requests", "Accounting requests"),
+        ("compliance.verify_page", "Chain verification"),
+    ],
     Role.ADMIN: [
         ("admin.dashboard", "Overview"),
         ("admin.users", "Users"),

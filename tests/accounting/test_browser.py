@@ -12,13 +12,7 @@ from roi.clock import now
 from roi.compliance import requests
 from roi.compliance.models import Channel
 from tests.accounting.conftest import clock_at, disclose, sign_part2
-from tests.browser.conftest import (  # noqa: F401 - the browser fixtures, shared here
-    ACTION_TIMEOUT_MS,
-    browser,
-    live_url,
-    playwright,
-    sign_in,
-)
+from tests.browser_plugin import ACTION_TIMEOUT_MS, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,7 +20,7 @@ PHONE = {"width": 375, "height": 812}
 
 
 @pytest.fixture
-def phone(browser) -> Iterator[object]:  # noqa: F811 - the shared fixture, used here
+def phone(browser) -> Iterator[object]:
     """A phone-sized page with JavaScript off, as some people browse."""
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
@@ -35,7 +29,7 @@ def phone(browser) -> Iterator[object]:  # noqa: F811 - the shared fixture, used
 
 
 @pytest.fixture
-def measure(browser) -> Iterator[object]:  # noqa: F811
+def measure(browser) -> Iterator[object]:
     """A phone-sized page with JavaScript on, only to measure the layout."""
     context = browser.new_context(viewport=PHONE)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
@@ -60,7 +54,7 @@ def disclosed(session, referral) -> None:
 
 
 def test_compliance_pages_fit_a_phone_and_work_without_javascript(
-    live_url,  # noqa: F811
+    live_url,
     phone,
     measure,
     referral,
@@ -102,7 +96,7 @@ def test_compliance_pages_fit_a_phone_and_work_without_javascript(
 
 
 def test_portal_page_fits_a_phone_and_the_request_works_without_javascript(
-    live_url,  # noqa: F811
+    live_url,
     phone,
     measure,
     referral,

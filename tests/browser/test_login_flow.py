@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import sign_in
+from tests.browser_plugin import sign_in
 from tests.factories import make_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -15,7 +15,7 @@ from roi.accounts.models import Provider
 from roi.clock import now
 from roi.consent.models import Consent, ConsentStatus
 from roi.messaging.models import Message
-from tests.browser.conftest import ACTION_TIMEOUT_MS, sign_in
+from tests.browser_plugin import ACTION_TIMEOUT_MS, sign_in
 from tests.factories import make_client_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -16,7 +16,7 @@ import pytest
 
 from roi.clock import now
 from roi.consent.models import Consent, ConsentStatus
-from tests.browser.conftest import ACTION_TIMEOUT_MS, sign_in
+from tests.browser_plugin import ACTION_TIMEOUT_MS, sign_in
 from tests.factories import make_client_user, make_provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from roi.actor import Role
-from tests.browser.conftest import sign_in
+from tests.browser_plugin import sign_in
 from tests.factories import make_client, make_provider, make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
