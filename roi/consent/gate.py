@@ -56,6 +56,13 @@ class Decision:
         return self.consent.id if self.consent is not None else None
 
     @property
+    def nearest_consent_id(self) -> int | None:
+        """The permitting consent, or on a denial the one its reasons are about (if any)."""
+        if self.consent is not None:
+            return self.consent.id
+        return next((r.consent_id for r in self.reasons if r.consent_id is not None), None)
+
+    @property
     def reason_codes(self) -> list[str]:
         return list(dict.fromkeys(reason.code for reason in self.reasons))
 
@@ -113,17 +120,19 @@ def decide(
 def lock_candidates(
     session: Session, *, discloser: Provider, recipient: Provider, client: Client
 ) -> None:
-    """Share-lock every consent that could permit this pair; call it before taking `at`.
+    """Lock every consent that could permit this pair; call it before taking `at`.
 
-    A revocation locks its row for update, so it waits for sends holding this lock, and a send
+    A revocation locks its row for update, so it waits for a send holding this lock, and a send
     that locks after a revocation committed reads it (each statement of READ COMMITTED sees what
     committed before it). Taking `at` after the lock keeps every permitted send time before the
-    revocation time. On SQLite the write transaction (BEGIN IMMEDIATE) already serializes them.
+    revocation time. The lock is exclusive, not shared: shared locks would let a stream of sends
+    keep a waiting revocation out indefinitely, and sends take turns on the audit head anyway.
+    On SQLite the write transaction (BEGIN IMMEDIATE) already serializes them.
     """
     session.execute(
         select(Consent.id)
         .where(Consent.client_id == client.id, _names_pair(discloser, recipient))
-        .with_for_update(read=True)
+        .with_for_update()
     )
 
 

@@ -1,8 +1,9 @@
 """Scoped loaders for messages: a message is visible to its sender and its recipient only.
 
-Anyone else — another clinician, the client, compliance — gets NotFound, never told apart from a
-message that does not exist (SECURITY C1). Compliance sees that a message went out, and under which
-consent, in the audit log; not its content.
+Any other clinician gets NotFound, never told apart from a message that does not exist (SECURITY
+C1); clients and compliance may read no messages at all (Forbidden, whatever the id).
+Compliance sees that a message went out, and under which consent, in the audit log; not its
+content.
 """
 
 from __future__ import annotations

@@ -153,12 +153,14 @@ def envelope(library: FormLibrary, consent: Consent, outgoing: Outgoing) -> Enve
     template = library.get(consent.template_id, consent.template_version)
     labels = {c.code: c.label for c in library.categories()}
     purposes = {p.code: p.label for p in library.purposes()}
-    what = ", ".join(labels.get(code, code) for code in sorted(set(outgoing.categories)))
-    why = purposes.get(outgoing.purpose, outgoing.purpose)
+    # the scope of the consent, not of this message (42 CFR 2.32(b)): what the recipient may
+    # receive under it, and why
+    what = ", ".join(labels.get(code, code) for code in consent.categories)
+    why = "; ".join(f'"{purposes.get(code, code)}"' for code in consent.purposes)
     # purpose labels are written to the client ("Your treatment ..."), so they are quoted
     summary = (
-        f"Shared under consent #{consent.id} ({template.title}): {what}. Purpose the client "
-        f'agreed to: "{why}". Valid {gate.covers_until(consent)}.'
+        f"Shared under consent #{consent.id} ({template.title}), which covers: {what}. "
+        f"Purposes the client agreed to: {why}. Valid {gate.covers_until(consent)}."
     )
     carries_sud = any(
         c.substance_use_disorder for c in library.categories() if c.code in outgoing.categories
@@ -213,6 +215,7 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
                 Action.DISCLOSURE_DENIED,
                 outcome=Outcome.DENY,
                 client_id=parties.client.id,
+                consent_id=decision.nearest_consent_id,
                 recipient_provider_id=parties.recipient.id,
                 categories=outgoing.categories,
                 purpose=outgoing.purpose,
@@ -504,8 +507,9 @@ def _check_outgoing(library: FormLibrary, outgoing: Outgoing) -> None:
     problem = _attachment_problem(outgoing.attachments)
     if problem:
         problems["attachments"] = problem
-    if "\x00" in outgoing.subject + outgoing.body:
-        problems["body"] = "The message contains a character that cannot be stored."
+    for name, text in (("subject", outgoing.subject), ("body", outgoing.body)):
+        if "\x00" in text:
+            problems[name] = "This contains a character that cannot be stored."
     if problems:
         raise Invalid(problems)
 
