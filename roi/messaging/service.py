@@ -239,20 +239,7 @@ def open_message(session: Session, actor: Actor, message_id: int) -> Opened:
         IntegrityFailure: a sealed part does not open (fails closed).
     """
     with unit_of_work(session):
-        message = message_for(session, actor, message_id)
-        opened = _open(message)
-        if message.read_at is None and message.sender_user_id != actor.user_id:
-            message.read_at = now()
-        audit.record(
-            session,
-            actor,
-            Action.MESSAGE_READ,
-            client_id=message.client_id,
-            consent_id=message.consent_id,
-            recipient_provider_id=message.recipient_provider_id,
-            message_id=message.id,
-        )
-    return opened
+        return _read(session, actor, message_for(session, actor, message_id))
 
 
 def as_sent(message: Message, outgoing: Outgoing) -> Opened:
@@ -268,21 +255,7 @@ def as_sent(message: Message, outgoing: Outgoing) -> Opened:
 def open_messages(session: Session, actor: Actor, messages: Sequence[Message]) -> list[Opened]:
     """Open several messages at once (the API's list); each reading is audited."""
     with unit_of_work(session):
-        opened = []
-        for message in messages:
-            opened.append(_open(message))
-            if message.read_at is None and message.sender_user_id != actor.user_id:
-                message.read_at = now()
-            audit.record(
-                session,
-                actor,
-                Action.MESSAGE_READ,
-                client_id=message.client_id,
-                consent_id=message.consent_id,
-                recipient_provider_id=message.recipient_provider_id,
-                message_id=message.id,
-            )
-    return opened
+        return [_read(session, actor, message) for message in messages]
 
 
 def subject_of(message: Message) -> str:
@@ -306,16 +279,7 @@ def attachment_content(
         content = vault.open_sealed(
             found.content_sealed, vault.Place("message_attachments", "content_sealed", found.uuid)
         )
-        audit.record(
-            session,
-            actor,
-            Action.MESSAGE_READ,
-            client_id=message.client_id,
-            consent_id=message.consent_id,
-            recipient_provider_id=message.recipient_provider_id,
-            message_id=message.id,
-            detail={"attachment_id": found.id},
-        )
+        _audit_read(session, actor, message, detail={"attachment_id": found.id})
     return _opened_attachment(found), content
 
 
@@ -444,6 +408,31 @@ def _store(
             )
         )
     return message
+
+
+def _read(session: Session, actor: Actor, message: Message) -> Opened:
+    """Open a message inside the caller's transaction, audited; the recipient's first reading
+    is kept on the message."""
+    opened = _open(message)
+    if message.read_at is None and message.sender_user_id != actor.user_id:
+        message.read_at = now()
+    _audit_read(session, actor, message)
+    return opened
+
+
+def _audit_read(
+    session: Session, actor: Actor, message: Message, detail: dict[str, int] | None = None
+) -> None:
+    audit.record(
+        session,
+        actor,
+        Action.MESSAGE_READ,
+        client_id=message.client_id,
+        consent_id=message.consent_id,
+        recipient_provider_id=message.recipient_provider_id,
+        message_id=message.id,
+        detail=detail,
+    )
 
 
 def _place(message: Message, column: str) -> vault.Place:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Response
 
 
@@ -12,3 +14,15 @@ def pdf_response(data: bytes, filename: str) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Length"] = str(len(data))
     return response
+
+
+def period_args(since: date | None, until: date | None, part2: bool) -> dict[str, str]:
+    """The query parameters an accounting download carries, so it holds what the page shows."""
+    args: dict[str, str] = {}
+    if since:
+        args["since"] = since.isoformat()
+    if until:
+        args["until"] = until.isoformat()
+    if part2:
+        args["part2"] = "y"
+    return args

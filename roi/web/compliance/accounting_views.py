@@ -28,7 +28,7 @@ from roi.web.compliance.forms import (
     ExtensionForm,
     FulfilForm,
 )
-from roi.web.downloads import pdf_response
+from roi.web.downloads import pdf_response, period_args
 from roi.web.forms import apply_errors
 from roi.web.security import actor, form_library, requires
 
@@ -72,7 +72,9 @@ def accounting_client(client_id: int) -> ResponseReturnValue:
         client=client,
         form=form,
         found=found,
-        download_args=_download_args(form) if found else {},
+        download_args=(
+            period_args(form.since.data, form.until.data, form.part2.data) if found else {}
+        ),
         requests=requests.requests_for(db.session(), actor(), client_id=client_id),
         today=now().date(),
     ), status
@@ -245,18 +247,6 @@ def _client_choices() -> list[SelectChoice]:
         )
         for c in accounting.clients_for_accounting(db.session(), actor())
     ]
-
-
-def _download_args(form: AccountingFilterForm) -> dict[str, str]:
-    """The query parameters a download carries, so it holds what the page shows."""
-    args: dict[str, str] = {}
-    if form.since.data:
-        args["since"] = form.since.data.isoformat()
-    if form.until.data:
-        args["until"] = form.until.data.isoformat()
-    if form.part2.data:
-        args["part2"] = "y"
-    return args
 
 
 def due_words(found: AccountingRequest, today: date) -> str:

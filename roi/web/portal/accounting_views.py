@@ -16,7 +16,7 @@ from roi.compliance import accounting, requests
 from roi.compliance.accounting import Accounting, Shown
 from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
-from roi.web.downloads import pdf_response
+from roi.web.downloads import pdf_response, period_args
 from roi.web.forms import apply_errors
 from roi.web.portal import bp
 from roi.web.portal.accounting_forms import SCOPE_PART2, AskForm, PeriodForm
@@ -114,7 +114,9 @@ def _page(ask_form: AskForm, *, refusal: str | None = None) -> tuple[str, int]:
         "portal/accounting.html",
         form=form,
         found=found,
-        download_args=_download_args(form) if found else {},
+        download_args=(
+            period_args(form.since.data, form.until.data, form.part2.data) if found else {}
+        ),
         ask_form=ask_form,
         mine=mine,
         reasons={r.id: requests.extension_reason_of(r) for r in mine if r.extended_to},
@@ -129,14 +131,3 @@ def _own_client_id() -> int:
     if client_id is None:
         raise NotFound("client")
     return client_id
-
-
-def _download_args(form: PeriodForm) -> dict[str, str]:
-    args: dict[str, str] = {}
-    if form.since.data:
-        args["since"] = form.since.data.isoformat()
-    if form.until.data:
-        args["until"] = form.until.data.isoformat()
-    if form.part2.data:
-        args["part2"] = "y"
-    return args
