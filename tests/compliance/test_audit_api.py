@@ -67,7 +67,8 @@ def test_events_have_the_contract_shape(client, session, seeded, officer_token):
 def test_denials_carry_reason_codes(client, seeded, officer_token):
     items = events(client, officer_token, "?action=disclosure.denied&outcome=deny")["items"]
     assert [item["reasons"] for item in items] == [["category_not_covered:assessments"]]
-    assert items[0]["consent_id"] is None
+    # the denial names the consent its reasons are about: the one that does not cover it
+    assert items[0]["consent_id"] == seeded.consent_id
 
 
 @pytest.mark.parametrize(

@@ -223,7 +223,9 @@ def test_entry_detail_gives_reasons_consent_and_message_metadata(session, seeded
             "The release did not cover “Assessments and test results”.",
         )
     ]
-    assert detail.consent is None
+    # a denial links the consent its reasons are about, and no message (none was stored)
+    assert detail.consent is not None
+    assert detail.consent.id == seeded.consent_id
     assert detail.message is None
     # A disclosure: its consent (ours, signed) and its message's metadata, never its text
     sent = entries(session, Action.DISCLOSURE_PERMITTED)[0]

@@ -196,8 +196,9 @@ def test_a_denied_disclosure_says_why(client, session, referral, tokens, history
     event = AuditEvent.model_validate_json(audit_event(client, seq, tokens.officer).data)
     assert event.outcome == "4"
     assert "consent_revoked" in event.outcomeDesc
-    patient = next(e for e in event.entity if e.what and e.what.reference.startswith("Patient/"))
-    assert {d.type: d.valueString for d in patient.detail}["reasons"] == "consent_revoked"
+    # the reasons sit on the consent they are about (the revoked one)
+    consent = next(e for e in event.entity if e.what and e.what.reference.startswith("Consent/"))
+    assert {d.type: d.valueString for d in consent.detail}["reasons"] == "consent_revoked"
 
 
 def test_audit_events_are_for_compliance_of_the_practice_only(
