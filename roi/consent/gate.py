@@ -129,9 +129,11 @@ def lock_candidates(
     keep a waiting revocation out indefinitely, and sends take turns on the audit head anyway.
     On SQLite the write transaction (BEGIN IMMEDIATE) already serializes them.
     """
+    # in id order, as every path that locks several consents does, so two never deadlock
     session.execute(
         select(Consent.id)
         .where(Consent.client_id == client.id, _names_pair(discloser, recipient))
+        .order_by(Consent.id)
         .with_for_update()
     )
 

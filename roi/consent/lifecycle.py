@@ -372,7 +372,12 @@ def sign(
         location=consent.organization.name,
     )
     pdf_sha = hashlib.sha256(signed_pdf).hexdigest()
+    previous_id = consent.supersedes_id
     with unit_of_work(session):
+        if previous_id is not None:
+            # Consent rows are locked in id order everywhere (a send locks its candidates so),
+            # and the version replaced is older than this one: lock it first.
+            _load(session, previous_id, lock=True)
         consent = _load(session, consent_id, lock=True)
         if consent.status is not ConsentStatus.PENDING_SIGNATURE:
             raise WrongState(_state_message(consent, "signed"))
