@@ -20,23 +20,23 @@ import random
 import secrets
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scratch import on_each_database
 from roi import vault  # after the path fix: a checkout runs as is
 from roi.accounts.models import Client, Organization, Provider
 from roi.audit import Action, AuditEntry, Outcome
 from roi.compliance.accounting import build, period_for
 from roi.consent.library import FormLibrary
-from roi.db import Base, configure_engine
+from roi.db import Base
 from roi.models import import_all
 from roi.vault.keyring import KeyRing
 
@@ -214,30 +214,11 @@ def main() -> None:
     import_all()
     vault.use(KeyRing.generate())
 
-    with tempfile.TemporaryDirectory() as folder:
-        engine = create_engine(f"sqlite:///{folder}/bench.db")
-        configure_engine(engine)
+    def run(engine: Engine) -> None:
         Base.metadata.create_all(engine)
         bench(engine, args.entries, args.clients, args.runs)
-        engine.dispose()
 
-    if args.database_url:
-        schema = f"roi_bench_{secrets.token_hex(4)}"
-        admin = create_engine(args.database_url)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine = create_engine(
-            args.database_url, connect_args={"options": f"-c search_path={schema}"}
-        )
-        configure_engine(engine)
-        try:
-            Base.metadata.create_all(engine)
-            bench(engine, args.entries, args.clients, args.runs)
-        finally:
-            engine.dispose()
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+    on_each_database(args.database_url, run)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,7 @@ schema that is dropped afterwards, so a scratch database is enough and no roi ta
 from __future__ import annotations
 
 import argparse
-import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +23,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    create_engine,
     insert,
     text,
 )
@@ -33,10 +30,11 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scratch import on_each_database
 from roi import audit, vault  # after the path fix: a checkout runs as is
 from roi.actor import Actor, Role
 from roi.clock import now
-from roi.db import Base, configure_engine, unit_of_work
+from roi.db import Base, unit_of_work
 from roi.models import import_all
 from roi.vault.keyring import KeyRing
 
@@ -139,32 +137,12 @@ def main() -> None:
     import_all()
     vault.use(KeyRing.generate())
 
-    with tempfile.TemporaryDirectory() as folder:
-        engine = create_engine(f"sqlite:///{folder}/bench.db")
-        configure_engine(engine)
+    def run(engine: Engine) -> None:
         Base.metadata.create_all(engine)
         plain_metadata.create_all(engine)
         bench(engine, args.count)
-        engine.dispose()
 
-    if args.database_url:
-        schema = f"roi_bench_{secrets.token_hex(4)}"
-        admin = create_engine(args.database_url)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine = create_engine(
-            args.database_url, connect_args={"options": f"-c search_path={schema}"}
-        )
-        configure_engine(engine)
-        try:
-            Base.metadata.create_all(engine)
-            plain_metadata.create_all(engine)
-            bench(engine, args.count)
-        finally:
-            engine.dispose()
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+    on_each_database(args.database_url, run)
 
 
 if __name__ == "__main__":

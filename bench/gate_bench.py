@@ -21,15 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -46,7 +43,6 @@ from sqlalchemy import (
     Table,
     TextClause,
     bindparam,
-    create_engine,
     event,
     insert,
     inspect,
@@ -58,12 +54,13 @@ from sqlalchemy.orm import Session
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout
 
+from bench.scratch import postgres_engine, sqlite_engine  # noqa: E402
 from roi.accounts.models import Client, Organization, Provider, User  # noqa: E402
 from roi.clock import now  # noqa: E402
 from roi.consent import gate  # noqa: E402
 from roi.consent.library import FormLibrary  # noqa: E402
 from roi.consent.models import Consent  # noqa: E402
-from roi.db import Base, UTCDateTime, configure_engine  # noqa: E402
+from roi.db import Base, UTCDateTime  # noqa: E402
 from roi.models import import_all  # noqa: E402
 
 GOAL = 10.0
@@ -662,36 +659,6 @@ def explain(session: Session, statement: str, parameters: Any) -> str:
 
 
 # --- running -------------------------------------------------------------------------------------
-
-
-@contextmanager
-def sqlite_engine(keep: str | None) -> Iterator[Engine]:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(keep) if keep else Path(folder) / "bench.db"
-        engine = create_engine(f"sqlite:///{path}")
-        configure_engine(engine)
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-
-
-@contextmanager
-def postgres_engine(url: str, keep: str | None) -> Iterator[Engine]:
-    schema = keep or f"roi_bench_{secrets.token_hex(4)}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    engine = create_engine(url, connect_args={"options": f"-c search_path={schema}"})
-    configure_engine(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        if not keep:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def percentile(values: Sequence[int], share: float) -> float:

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import random
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,11 +25,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, create_engine, insert, text, update
+from sqlalchemy import Engine, bindparam, insert, text, update
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scratch import on_each_database
 from roi import vault  # after the path fix: a checkout runs as is
 from roi.accounts.models import Client, Organization, Provider, User
 from roi.actor import Actor, Role
@@ -40,7 +39,7 @@ from roi.audit.chain import CHAINED_FIELDS, entry_hash
 from roi.audit.schema import GENESIS_HASH, HEAD_ID
 from roi.audit.search import EntryFilter
 from roi.compliance import log
-from roi.db import Base, UTCDateTime, configure_engine
+from roi.db import Base, UTCDateTime
 from roi.models import import_all
 from roi.vault.keyring import KeyRing
 
@@ -331,30 +330,11 @@ def main() -> None:
     import_all()
     vault.use(KeyRing.generate())
 
-    with tempfile.TemporaryDirectory() as folder:
-        engine = create_engine(f"sqlite:///{folder}/bench.db")
-        configure_engine(engine)
+    def run(engine: Engine) -> None:
         Base.metadata.create_all(engine)
         bench(engine, args.entries, args.repeat)
-        engine.dispose()
 
-    if args.database_url:
-        schema = f"roi_bench_{secrets.token_hex(4)}"
-        admin = create_engine(args.database_url)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        engine = create_engine(
-            args.database_url, connect_args={"options": f"-c search_path={schema}"}
-        )
-        configure_engine(engine)
-        try:
-            Base.metadata.create_all(engine)
-            bench(engine, args.entries, args.repeat)
-        finally:
-            engine.dispose()
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+    on_each_database(args.database_url, run)
 
 
 if __name__ == "__main__":
