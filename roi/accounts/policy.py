@@ -126,6 +126,20 @@ def client_visibility(
     return false()
 
 
+def answerable_clients(actor: Actor) -> ColumnElement[bool]:
+    """Whose records `actor` answers for (accounting of disclosures, exports), as a SQL predicate
+    on `Client`: compliance staff their organization's clients, a client their own record.
+
+    Compliance has no client list in `client_visibility`: officers do not work with clients,
+    they answer for them.
+    """
+    if actor.role is Role.COMPLIANCE and actor.organization_id is not None:
+        return Client.organization_id == actor.organization_id
+    if actor.role is Role.CLIENT and actor.client_id is not None:
+        return Client.id == actor.client_id
+    return false()
+
+
 def consent_visibility(
     actor: Actor,
     *,

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, false, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from roi import audit
 from roi.accounts.models import Client, Provider
-from roi.accounts.policy import Permission, require
-from roi.actor import Actor, Role
+from roi.accounts.policy import Permission, answerable_clients, require
+from roi.actor import Actor
 from roi.audit import Action
 from roi.audit.accounting import PermittedDisclosure, permitted_disclosures
 from roi.clock import iso, now
@@ -179,16 +179,6 @@ def period_for(
     return Period(since, until)
 
 
-def accounting_scope(actor: Actor) -> ColumnElement[bool]:
-    """Whose accounting `actor` may see, as a SQL predicate on `Client`: compliance staff their
-    organization's clients, a client their own record, nobody else."""
-    if actor.role is Role.COMPLIANCE and actor.organization_id is not None:
-        return Client.organization_id == actor.organization_id
-    if actor.role is Role.CLIENT and actor.client_id is not None:
-        return Client.id == actor.client_id
-    return false()
-
-
 def client_for_accounting(
     session: Session, actor: Actor, client_id: int, *, lock: bool = False
 ) -> Client:
@@ -199,7 +189,7 @@ def client_for_accounting(
         NotFound: no such client, or not one the actor may see.
     """
     require(actor, Permission.VIEW_ACCOUNTING)
-    query = select(Client).where(Client.id == client_id, accounting_scope(actor))
+    query = select(Client).where(Client.id == client_id, answerable_clients(actor))
     if lock:
         query = query.with_for_update()
     client = session.scalar(query)
@@ -214,7 +204,7 @@ def clients_for_accounting(session: Session, actor: Actor) -> list[Client]:
     return list(
         session.scalars(
             select(Client)
-            .where(accounting_scope(actor))
+            .where(answerable_clients(actor))
             .order_by(Client.family_name, Client.given_name, Client.id)
         )
     )

@@ -34,7 +34,13 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from roi import audit, vault
 from roi.accounts.models import Client, Organization, Provider, User
-from roi.accounts.policy import Permission, allows, client_visibility, require
+from roi.accounts.policy import (
+    Permission,
+    allows,
+    answerable_clients,
+    client_visibility,
+    require,
+)
 from roi.actor import Actor, Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
@@ -257,13 +263,11 @@ def _still_shared_with(actor: Actor, consent: Consent) -> bool:
 
 
 def _client_for_export(session: Session, actor: Actor, client_id: int) -> Client:
-    # Compliance has no client list of its own (client_visibility says no): its officers answer
-    # for their organization's clients. Clinicians: their organization's clients only, not
-    # clients whose consent merely names them elsewhere.
-    if actor.role is Role.COMPLIANCE and actor.organization_id is not None:
-        visible = Client.organization_id == actor.organization_id
-    else:
-        visible = client_visibility(actor)
+    # Clinicians: their organization's clients only, not clients whose consent merely names
+    # them elsewhere; compliance and clients: the clients they answer for.
+    visible = (
+        client_visibility(actor) if actor.role is Role.CLINICIAN else answerable_clients(actor)
+    )
     client = session.scalar(select(Client).where(Client.id == client_id, visible))
     if client is None:
         raise NotFound("client")

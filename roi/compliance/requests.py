@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, aliased
 
 from roi import audit, vault
 from roi.accounts.models import Client
-from roi.accounts.policy import Permission, require
+from roi.accounts.policy import Permission, answerable_clients, require
 from roi.actor import Actor, Role
 from roi.audit import Action
 from roi.clock import now
@@ -30,7 +30,6 @@ from roi.compliance.accounting import (
     HIPAA_YEARS,
     PART2_YEARS,
     Period,
-    accounting_scope,
     build,
     client_for_accounting,
     period_for,
@@ -436,7 +435,7 @@ def _visible(actor: Actor) -> Select[AccountingRequest]:
     return (
         select(AccountingRequest)
         .join(Client, Client.id == AccountingRequest.client_id)
-        .where(accounting_scope(actor))
+        .where(answerable_clients(actor))
     )
 
 
