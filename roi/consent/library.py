@@ -271,6 +271,19 @@ class FormLibrary:
         """The latest version of each template, sorted by title."""
         return sorted(self._latest.values(), key=lambda t: (t.title.casefold(), t.id))
 
+    def template_for(self, categories: Iterable[str]) -> FormTemplate | None:
+        """The kind of release these categories need: psychotherapy notes and substance-use
+        records each need their own (164.508(a)(2), 42 CFR 2.31); anything else a general one."""
+        wanted = set(categories)
+        chosen = [c for c in self._categories if c.code in wanted]
+        if any(c.psychotherapy_notes for c in chosen):
+            kind = TemplateKind.PSYCHOTHERAPY_NOTES
+        elif any(c.substance_use_disorder for c in chosen):
+            kind = TemplateKind.PART2
+        else:
+            kind = TemplateKind.GENERAL
+        return next((t for t in self.all() if t.kind is kind), None)
+
     def categories(self) -> list[Category]:
         """Every category any form offers, by code (the newest form's wording), sorted by label.
 

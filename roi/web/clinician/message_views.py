@@ -21,7 +21,6 @@ from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission
 from roi.consent import gate
 from roi.consent import queries as consent_queries
-from roi.consent.library import FormLibrary, TemplateKind
 from roi.errors import ConsentRequired, Invalid
 from roi.extensions import db
 from roi.messaging import notices, queries, service
@@ -338,7 +337,8 @@ def _denied(
 ) -> Coverage:
     """A refusal with the gate's reasons and the way to a release that would cover it."""
     if client.organization_id == actor().organization_id:
-        template_id = _release_template(form_library(), outgoing.categories)
+        template = form_library().template_for(outgoing.categories)
+        template_id = template.id if template else None
         recipient = outgoing.recipient_provider_id or None
         link = url_for(
             "clinician.consent_new", client_id=client.id, recipient_provider_id=recipient
@@ -359,19 +359,6 @@ def _denied(
         release_hint=f"Only {client.organization.name} can prepare a release for this client: "
         "ask them, or the client.",
     )
-
-
-def _release_template(library: FormLibrary, categories: tuple[str, ...]) -> str | None:
-    """The kind of release the information needs: psychotherapy notes and substance-use records
-    each need their own (164.508(a)(2), 42 CFR 2.31)."""
-    flags = [c for c in library.categories() if c.code in categories]
-    if any(c.psychotherapy_notes for c in flags):
-        kind = TemplateKind.PSYCHOTHERAPY_NOTES
-    elif any(c.substance_use_disorder for c in flags):
-        kind = TemplateKind.PART2
-    else:
-        kind = TemplateKind.GENERAL
-    return next((t.id for t in library.all() if t.kind == kind), None)
 
 
 def _compose_page(
