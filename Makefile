@@ -21,12 +21,14 @@ $(VENV)/.dev: $(BIN)/roi
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-run: $(BIN)/roi  ## Install, initialize, seed the demo on an empty instance, serve on :8000
+run: $(BIN)/roi  ## Install, initialize, seed the demo on an empty instance, serve on :8000 with a mail worker
 	$(BIN)/roi init
 	$(BIN)/roi demo --if-empty
 	@if [ -f "$(ROI_INSTANCE_PATH)/demo_accounts.txt" ]; then \
 	  echo; echo "Demo accounts (role, email, password):"; cat "$(ROI_INSTANCE_PATH)/demo_accounts.txt"; echo; fi
-	$(BIN)/roi serve --host 127.0.0.1 --port $(PORT)
+	@# the worker delivers the outbox beside the web server, and stops with it
+	@$(BIN)/roi worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(BIN)/roi serve --host 127.0.0.1 --port $(PORT)
 
 test: $(VENV)/.dev  ## Run the suite on SQLite and PostgreSQL, then the linters
 	@./scripts/system-packages.sh

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -54,6 +55,8 @@ class Settings:
     mail_from: str = "roi@localhost"
     #: how long an emailed signing link stays valid
     invitation_lifetime: timedelta = timedelta(days=7)
+    #: the public address every emailed link starts with (never a request's Host header)
+    base_url: str = "http://127.0.0.1:8000"
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -97,6 +100,7 @@ class Settings:
             "proxy_hops": _int(environ, "ROI_PROXY_HOPS", 0),
             "smtp_url": environ.get("ROI_SMTP_URL") or None,
             "mail_from": environ.get("ROI_MAIL_FROM") or "roi@localhost",
+            "base_url": _check_base_url(environ.get("ROI_BASE_URL") or "http://127.0.0.1:8000"),
         }
         values.update(overrides)
         known = {f.name for f in dataclasses.fields(cls)}
@@ -127,6 +131,18 @@ def _check_database_url(url: str) -> str:
         parsed = parsed.set(drivername="postgresql+psycopg")
         return parsed.render_as_string(hide_password=False)
     return url
+
+
+def _check_base_url(url: str) -> str:
+    """ROI_BASE_URL without a trailing slash; only a scheme, a host and perhaps a path prefix."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(
+            "ROI_BASE_URL must be an http:// or https:// address, e.g. https://roi.example.org"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError("ROI_BASE_URL must not carry a query, a fragment or credentials")
+    return url.strip().rstrip("/")
 
 
 def _instance_secret(path: Path) -> str:

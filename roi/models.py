@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "roi.consent.models",
     "roi.documents.models",
     "roi.messaging.models",
+    "roi.mail.models",
 )
 
 

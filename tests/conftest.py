@@ -145,6 +145,8 @@ def app_overrides(instance_path: Path, database_url: str) -> dict[str, object]:
         "database_url": database_url,
         "secret_key": "test-secret-key-not-for-production",
         "argon2": TEST_ARGON2,
+        # every emailed link must start with this, whatever Host a request carried (SECURITY D6)
+        "base_url": "https://roi.example.test",
     }
 
 

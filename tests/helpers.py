@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import email
 import re
+from email.message import EmailMessage
+from email.policy import default
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -48,3 +52,20 @@ def api_token(client: FlaskClient, email: str, password: str) -> str:
     response = client.post("/api/v1/tokens", json={"email": email, "password": password})
     assert response.status_code == 201, response.get_json()
     return str(response.get_json()["token"])
+
+
+def delivered_mail(app: Flask) -> list[EmailMessage]:
+    """Deliver the outbox as `roi worker --once` does, then every mail delivered so far (oldest
+    first), read from the instance's outbox folder."""
+    from roi import mail
+    from roi.extensions import db
+
+    settings = app.config["ROI_SETTINGS"]
+    with app.app_context():
+        mail.deliver_due(db.session(), settings, limit=10_000)
+        db.session.remove()
+    files = sorted(
+        (settings.instance_path / "outbox").glob("*.eml"),
+        key=lambda path: (path.stat().st_mtime_ns, path.name),
+    )
+    return [email.message_from_bytes(path.read_bytes(), policy=default) for path in files]  # type: ignore[misc]

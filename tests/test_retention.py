@@ -351,6 +351,7 @@ def test_no_roi_command_lowers_the_retained_counts(
     run("keys", "remove", keyring.primary)
     run("audit", "verify")
     run("audit", "checkpoint", "--output", str(tmp_path / "checkpoint.json"))
+    run("worker", "--once")
     monkeypatch.setattr(os, "execv", lambda path, args: None)
     run("serve", "--port", "8123")
     # Then every command was run, none lowered a count, and the chain still verifies

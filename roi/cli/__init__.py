@@ -24,7 +24,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from roi.cli import audit, keys, setup, users
+    from roi.cli import audit, keys, setup, users, worker
 
     for command in (
         setup.init_command,
@@ -33,6 +33,7 @@ def _register() -> None:
         users.user_group,
         keys.keys_group,
         audit.audit_group,
+        worker.worker_command,
     ):
         roi_group.add_command(command)
 

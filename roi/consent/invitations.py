@@ -12,11 +12,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from roi import audit
+from roi import audit, mail
 from roi.actor import Actor, Role
 from roi.audit import Action, Outcome
 from roi.clock import now
-from roi.config import Settings
 from roi.consent import lifecycle
 from roi.consent.library import FormLibrary
 from roi.consent.models import Consent, ConsentStatus, SigningInvitation
@@ -71,8 +70,8 @@ def open_invitation(session: Session, token: str) -> Opened:
     return Opened(invitation, consent)
 
 
-def send_code(session: Session, token: str, settings: Settings) -> Mail:
-    """Make a one-time code for the link and return the mail that carries it to the client.
+def send_code(session: Session, token: str) -> None:
+    """Make a one-time code for the link and put the mail that carries it in the outbox.
 
     Raises:
         NotFound: the link is dead.
@@ -100,15 +99,19 @@ def send_code(session: Session, token: str, settings: Settings) -> Mail:
             client_id=client.id,
             consent_id=opened.consent.id,
         )
-    return Mail(
-        to=client.email,
-        subject="Your roi signing code",
-        body=(
-            f"Your code is {code}. It works for 10 minutes.\n\n"
-            "Enter it on the signing page together with your date of birth. If you did not ask "
-            "for this code, you can ignore this email."
-        ),
-    )
+        mail.enqueue(
+            session,
+            Mail(
+                to=client.email,
+                subject="Your roi signing code",
+                text=(
+                    f"Your code is {code}. It works for 10 minutes.\n\n"
+                    "Enter it on the signing page together with your date of birth. If you did "
+                    "not ask for this code, you can ignore this email."
+                ),
+            ),
+            organization_id=opened.consent.organization_id,
+        )
 
 
 def verify(

@@ -18,13 +18,14 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from roi import audit, vault
+from roi import audit, mail, vault
 from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, require
 from roi.accounts.service import NewProvider, check_provider, insert_provider
 from roi.actor import Actor, Role
 from roi.audit import Action
 from roi.clock import now
+from roi.consent import notices
 from roi.consent.elements import Draft, MissingElement, missing_elements
 from roi.consent.errors import IncompleteConsent
 from roi.consent.library import FormLibrary, FormTemplate
@@ -244,7 +245,8 @@ def send_for_signature(
     *,
     invitation_lifetime: timedelta,
 ) -> Sent:
-    """Send a complete draft for signature; a client with an email address also gets a link.
+    """Send a complete draft for signature; a client with an email address also gets a link,
+    written to the outbox in the same transaction.
 
     Raises:
         WrongState: the consent is not a draft.
@@ -271,6 +273,9 @@ def send_for_signature(
                     expires_at=at + invitation_lifetime,
                 )
             )
+            invitation = notices.invitation_mail(consent, token)
+            if invitation is not None:
+                mail.enqueue(session, invitation, organization_id=consent.organization_id)
         if consent.client.user_id:
             _notify(
                 session, consent.client.user_id, consent, "A release is waiting for your signature."
@@ -429,7 +434,8 @@ def sign(
 def revoke(
     session: Session, actor: Actor, consent_id: int, *, reason: str | None, method: str = "portal"
 ) -> Consent:
-    """The client takes a consent back; effective for every decision after this commits.
+    """The client takes a consent back; effective for every decision after this commits. The
+    preparing clinician and the recipient are told in the app and by mail (through the outbox).
 
     Raises:
         NotFound: not the actor's consent.
@@ -467,6 +473,8 @@ def revoke(
         )
         for user_id in _clinician_users(consent):
             _notify(session, user_id, consent, f"Release #{consent.id} was revoked by the client.")
+        for notice in notices.revocation_mails(consent):
+            mail.enqueue(session, notice, organization_id=consent.organization_id)
     return consent
 
 

@@ -1,14 +1,15 @@
 """The emails a consent's lifecycle sends. They name no client and no health information: they
-say that something happened and where to look."""
+say that something happened and where to look. The lifecycle writes them to the outbox in the
+transaction of the change itself."""
 
 from __future__ import annotations
 
 from roi.clock import iso
 from roi.consent.models import Consent
-from roi.mail import Mail
+from roi.mail import Mail, links
 
 
-def invitation_mail(consent: Consent, link: str) -> Mail | None:
+def invitation_mail(consent: Consent, token: str) -> Mail | None:
     """The email that brings the client to the signing page (None without an address)."""
     if not consent.client.email:
         return None
@@ -16,9 +17,12 @@ def invitation_mail(consent: Consent, link: str) -> Mail | None:
     return Mail(
         to=consent.client.email,
         subject=f"{organization}: a release is waiting for your signature",
-        body=(
+        text=(
             f"{organization} asks you to review and sign a release of information.\n\n"
-            f"Open this link to read it: {link}\n\n"
+            "Open this link to read it:"
+        ),
+        link=links.signing(token),
+        closing=(
             "To protect you, the page asks for your date of birth and a code we send to this "
             "address. The link works once and expires in 7 days. Nothing is shared until you "
             "sign, and you can take your permission back at any time."
@@ -34,11 +38,12 @@ def revocation_mails(consent: Consent) -> list[Mail]:
         Mail(
             to=address,
             subject=f"Release #{consent.id} was revoked",
-            body=(
+            text=(
                 f"Release #{consent.id} was revoked by the client at {when}. From that moment it "
                 "permits no further disclosure. Sign in to roi to see the details and the "
-                "revocation receipt."
+                "revocation receipt:"
             ),
+            link=links.sign_in(),
         )
         for address in sorted(a for a in addresses if a)
     ]

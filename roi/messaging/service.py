@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from roi import audit, vault
-from roi.accounts.models import Client, Provider
+from roi import audit, mail, vault
+from roi.accounts.models import Client, Provider, User
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action, Outcome
@@ -29,6 +29,7 @@ from roi.consent.models import Consent, Notification
 from roi.consent.queries import client_for_disclosure
 from roi.db import unit_of_work
 from roi.errors import ConsentRequired, Invalid, NotFound
+from roi.messaging import notices
 from roi.messaging.models import Attachment, Message
 from roi.messaging.queries import message_for
 
@@ -407,7 +408,22 @@ def _store(
                 text=f"New message from {parties.discloser.name}.",
             )
         )
+        _mail_recipient(session, parties)
     return message
+
+
+def _mail_recipient(session: Session, parties: _Parties) -> None:
+    """Tell the recipient's account by mail, in the send's transaction (through the outbox)."""
+    account = session.execute(
+        select(User.email, User.organization_id).where(User.id == parties.recipient.user_id)
+    ).one_or_none()
+    if account is None or not account.email:
+        return
+    mail.enqueue(
+        session,
+        notices.new_message_mail(account.email, parties.discloser.name),
+        organization_id=account.organization_id,
+    )
 
 
 def _read(session: Session, actor: Actor, message: Message) -> Opened:

@@ -5,12 +5,9 @@ revoke it. Screenshots of the phone pages go to the test's tmp folder."""
 
 from __future__ import annotations
 
-import email
 import hashlib
 import re
 from datetime import date, timedelta
-from email.policy import default
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +15,7 @@ from roi.clock import now
 from roi.consent.models import Consent, ConsentStatus
 from tests.browser_plugin import ACTION_TIMEOUT_MS, sign_in
 from tests.factories import make_client_user, make_provider
+from tests.helpers import delivered_mail
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,11 +23,9 @@ PHONE = {"width": 375, "height": 812}
 BIRTH_DATE = date(1984, 7, 9)
 
 
-def newest_mail(instance_path: Path, subject_contains: str) -> str:
-    """The plain-text body of the newest outbox mail whose subject contains the words."""
-    files = sorted((instance_path / "outbox").glob("*.eml"), key=lambda p: p.stat().st_mtime_ns)
-    for path in reversed(files):
-        message = email.message_from_bytes(path.read_bytes(), policy=default)
+def newest_mail(app, subject_contains: str) -> str:
+    """The plain-text body of the newest delivered mail whose subject contains the words."""
+    for message in reversed(delivered_mail(app)):
         if subject_contains.lower() in str(message["Subject"]).lower():
             body = message.get_body(preferencelist=("plain",))
             assert body is not None
@@ -62,7 +58,7 @@ def draw_signature(page) -> None:
 
 
 def test_a_release_is_sent_signed_on_a_phone_downloaded_and_revoked(
-    browser, live_url, session, clinician, instance_path, tmp_path
+    browser, app, live_url, session, clinician, instance_path, tmp_path
 ):
     # Given a client with an email address and an account, and a provider to refer to
     client_row, client_user = make_client_user(
@@ -103,9 +99,11 @@ def test_a_release_is_sent_signed_on_a_phone_downloaded_and_revoked(
     desk.close()
 
     # --- The client opens the emailed link on a phone -----------------------------------------
-    invitation = newest_mail(instance_path, "")
-    link = re.search(r"http://127\.0\.0\.1:\d+/sign/[A-Za-z0-9_-]+", invitation)
-    assert link, "the invitation mail carries no signing link"
+    invitation = newest_mail(app, "")
+    # the mail's link starts with ROI_BASE_URL; the test serves that path on its own port
+    found = re.search(r"https://roi\.example\.test(/sign/[A-Za-z0-9_-]+)", invitation)
+    assert found, "the invitation mail carries no signing link"
+    signing_link = live_url + found.group(1)
     phone = browser.new_context(
         viewport=PHONE, is_mobile=True, has_touch=True, accept_downloads=True
     )
@@ -115,17 +113,17 @@ def test_a_release_is_sent_signed_on_a_phone_downloaded_and_revoked(
         "console",
         lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None,
     )
-    token = link.group(0).rsplit("/", 1)[1]
+    token = signing_link.rsplit("/", 1)[1]
     visited: list[str] = []
     page.on("framenavigated", lambda frame: visited.append(frame.url))
-    page.goto(link.group(0))
+    page.goto(signing_link)
     # The token left the address bar at once
     assert page.url == f"{live_url}/sign/identity"
     fits_the_screen(page)
     with page.expect_navigation():
         page.get_by_role("button", name="Email me a code").click()
     assert "We emailed you a 6-digit code" in page.content()
-    code = re.search(r"\b(\d{6})\b", newest_mail(instance_path, "code")).group(1)
+    code = re.search(r"\b(\d{6})\b", newest_mail(app, "code")).group(1)
     page.get_by_label("Your date of birth", exact=True).fill(BIRTH_DATE.isoformat())
     page.get_by_label("The 6-digit code from your email", exact=True).fill(code)
     page.screenshot(path=str(tmp_path / "identity-375.png"), full_page=True)
@@ -171,7 +169,7 @@ def test_a_release_is_sent_signed_on_a_phone_downloaded_and_revoked(
     # The token appeared in no URL after the first
     assert [url for url in visited if token in url] == []
     # And the link is used up
-    page.goto(link.group(0))
+    page.goto(signing_link)
     assert "This link is no longer valid" in page.content()
     phone.close()
 

@@ -11,7 +11,7 @@ from roi.accounts.models import Provider
 from roi.clock import now
 from roi.consent.models import Consent, ConsentStatus
 from tests.factories import make_client
-from tests.helpers import csrf_token, login_as
+from tests.helpers import csrf_token, delivered_mail, login_as
 
 
 def recipient_id(session, person) -> int:
@@ -93,10 +93,10 @@ def test_a_draft_lists_what_is_missing_then_sends(
     assert sent.status_code == 302
     assert "Waiting for signature" in client.get(detail_url).get_data(as_text=True)
     # the client got an email with a link, and no health information in it
-    mails = list((instance_path / "outbox").glob("*.eml"))
+    mails = delivered_mail(client.application)
     assert len(mails) == 1
-    text = mails[0].read_text()
-    assert "/sign/" in text
+    text = mails[0].as_string()
+    assert "https://roi.example.test/sign/" in text
     assert "Diagnosis" not in text
     assert "medications" not in text.lower()
 

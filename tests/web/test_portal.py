@@ -21,7 +21,7 @@ from roi.consent import lifecycle
 from roi.consent.library import FormLibrary
 from roi.consent.models import Consent, ConsentStatus, SignerRelationship
 from tests.factories import Person, make_client_user, make_provider
-from tests.helpers import csrf_token, login_as
+from tests.helpers import csrf_token, delivered_mail, login_as
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 
@@ -373,6 +373,10 @@ def test_revoke_with_one_confirmation_shows_the_time_and_a_receipt(
     at = stored.revoked_at
     shown = f"{at:%B} {at.day}, {at.year} at {at:%H:%M} UTC"
     assert f"Revoked on {shown}" in page
+    # And the preparing clinician is told by mail, as after a revocation through the API
+    told = [m for m in delivered_mail(client.application) if "was revoked" in str(m["Subject"])]
+    assert [m["To"] for m in told] == [clinician.email]
+    assert f"Release #{consent.id} was revoked" in str(told[0]["Subject"])
     # And a second revocation is refused calmly, with 409
     again = client.post(
         f"{detail_url(consent.id)}/revoke", data={"csrf_token": token, "confirm": "y"}

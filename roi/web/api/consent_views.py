@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response as FlaskResponse
-from flask import request, url_for
+from flask import request
 from flask_smorest import Blueprint
 
-from roi import mail
 from roi.accounts.policy import Permission
 from roi.clock import iso, now
-from roi.consent import lifecycle, notices, queries
+from roi.consent import lifecycle, queries
 from roi.consent.library import FormTemplate
 from roi.consent.models import Consent, ConsentStatus, Direction, SignerRelationship
 from roi.extensions import db
@@ -159,11 +158,6 @@ def send_consent(consent_id: int) -> dict[str, Any]:
         form_library(),
         invitation_lifetime=settings().invitation_lifetime,
     )
-    if sent.invitation_token:
-        link = url_for("signing.start", token=sent.invitation_token, _external=True)
-        invitation = notices.invitation_mail(sent.consent, link)
-        if invitation:
-            mail.send(settings(), invitation)
     return consent_json(sent.consent)
 
 
@@ -219,8 +213,6 @@ def revoke_consent(body: dict[str, Any], consent_id: int) -> dict[str, Any]:
     revoked = lifecycle.revoke(
         db.session(), actor(), consent_id, reason=body.get("reason"), method="api"
     )
-    for notice in notices.revocation_mails(revoked):
-        mail.send(settings(), notice)
     return consent_json(revoked)
 
 

@@ -7,18 +7,16 @@ import binascii
 from typing import Any
 
 from flask import Response as FlaskResponse
-from flask import url_for
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from roi import mail
 from roi.accounts.policy import Permission
 from roi.clock import iso
 from roi.consent import gate
 from roi.extensions import db
-from roi.messaging import notices, queries, service
+from roi.messaging import queries, service
 from roi.web.api.schemas import ApiErrorSchema
-from roi.web.security import actor, form_library, requires, settings
+from roi.web.security import actor, form_library, requires
 
 PREFIX = "/api/v1"
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -208,12 +206,6 @@ def send_message(body: dict[str, Any]) -> dict[str, Any]:
         ),
     )
     message = service.send(db.session(), actor(), form_library(), outgoing)
-    # after the commit: the email says only that a message is waiting, and from whom
-    notice = notices.new_message_mail(
-        db.session(), message, url_for("clinician.messages", _external=True)
-    )
-    if notice is not None:
-        mail.send(settings(), notice)
     return message_json(service.as_sent(message, outgoing))
 
 

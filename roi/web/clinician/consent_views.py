@@ -8,11 +8,10 @@ from flask import Response as FlaskResponse
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from roi import mail
 from roi.accounts import service
 from roi.accounts.policy import Permission
 from roi.clock import now
-from roi.consent import lifecycle, notices, queries
+from roi.consent import lifecycle, queries
 from roi.consent.library import FormTemplate
 from roi.consent.models import Consent, ConsentStatus, Direction, SignerRelationship
 from roi.errors import Invalid, NotFound, WrongState
@@ -214,10 +213,6 @@ def consent_send(consent_id: int) -> Response:
         flash(error.message, "error")
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     if sent.invitation_token:
-        link = url_for("signing.start", token=sent.invitation_token, _external=True)
-        invitation = notices.invitation_mail(sent.consent, link)
-        if invitation:
-            mail.send(settings(), invitation)
         flash("Sent. The client has an email with a link to read and sign it.", "success")
     else:
         flash(

@@ -15,7 +15,6 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from roi import mail
 from roi.accounts import service as accounts
 from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission
@@ -23,12 +22,12 @@ from roi.consent import gate
 from roi.consent import queries as consent_queries
 from roi.errors import ConsentRequired, Invalid
 from roi.extensions import db
-from roi.messaging import notices, queries, service
+from roi.messaging import queries, service
 from roi.messaging.models import Message
 from roi.web.clinician import bp
 from roi.web.clinician.message_forms import ComposeForm, attachment_accept
 from roi.web.forms import apply_errors
-from roi.web.security import actor, form_library, requires, settings
+from roi.web.security import actor, form_library, requires
 
 #: the generic name a download gets: the real file name may name the client (PHI) and would
 #: otherwise land in a response header, the browser's download list and proxy logs
@@ -134,7 +133,6 @@ def message_compose() -> Response | str | tuple[str, int]:
     except Invalid as error:
         apply_errors(form, error)
         return _compose_page(form, dropped=outgoing.attachments), 422
-    _notify(message)
     flash(f"Sent to {message.recipient.name} under consent #{message.consent_id}.", "success")
     return redirect(url_for("clinician.message_detail", message_id=message.id))
 
@@ -382,12 +380,3 @@ def _compose_page(
         replying=form.reply_to_id() is not None,
         incomplete=INCOMPLETE,
     )
-
-
-def _notify(message: Message) -> None:
-    """Email the recipient that a message is waiting; no client, subject or body in it."""
-    notice = notices.new_message_mail(
-        db.session(), message, url_for("clinician.messages", _external=True)
-    )
-    if notice is not None:
-        mail.send(settings(), notice)

@@ -19,7 +19,6 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
-from roi import mail
 from roi.actor import Actor, Role
 from roi.clock import iso, now
 from roi.consent import invitations, lifecycle
@@ -29,7 +28,7 @@ from roi.extensions import db
 from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors
 from roi.web.portal.forms import signature_input
-from roi.web.security import client_ip, form_library, settings
+from roi.web.security import client_ip, form_library
 from roi.web.signing import bp
 from roi.web.signing.forms import CodeRequestForm, IdentityForm, SignatureForm
 
@@ -75,7 +74,7 @@ def send_code() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _identity_page(IdentityForm(), form), 422
     try:
-        message = invitations.send_code(db.session(), token, settings())
+        invitations.send_code(db.session(), token)
     except Throttled as error:
         db.session.rollback()
         flash(error.message, "info")
@@ -84,7 +83,6 @@ def send_code() -> ResponseReturnValue:
         db.session.rollback()
         apply_errors(form, error)
         return _identity_page(IdentityForm(), form), 422
-    mail.send(settings(), message)  # after the code is committed
     flash(
         "We emailed you a 6-digit code. It works for 10 minutes. "
         "If it has not arrived in a few minutes, check your spam folder.",

@@ -1,10 +1,11 @@
-"""Mail goes to the outbox by default and over SMTP when configured (a real local server)."""
+"""The transport: the outbox folder by default (mode 0600, one file per mail), SMTP when configured
+(a real local server)."""
 
 from __future__ import annotations
 
 import smtplib
 import socket
-import time
+from datetime import UTC, datetime
 from email import message_from_bytes
 
 import pytest
@@ -12,8 +13,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
 from roi.config import Settings
-from roi.mail import Mail, send
+from roi.mail import transport
 from tests.conftest import ORIGINAL_SMTP_CONNECT
+
+WRITTEN = datetime(2026, 11, 29, 9, 30, tzinfo=UTC)
 
 
 class Collect(Message):
@@ -46,15 +49,39 @@ def smtp_server(real_smtp):
     controller.stop()
 
 
-def test_mail_is_written_to_the_outbox_with_mode_0600(tmp_path):
+def composed(settings: Settings, body: str = "A release is waiting."):
+    return transport.compose(
+        settings,
+        ident="0b9e3c1e-0000-4000-8000-000000000001",
+        created_at=WRITTEN,
+        to="client@example.org",
+        subject="Hello",
+        body=body,
+    )
+
+
+def test_mail_is_written_to_the_outbox_folder_with_mode_0600(tmp_path):
     settings = Settings.from_env({}, {"instance_path": tmp_path, "secret_key": "x"})
-    send(settings, Mail("client@example.org", "Hello", "A release is waiting."))
+    transport.hand_over(settings, composed(settings), name="one")
     files = list((tmp_path / "outbox").glob("*.eml"))
-    assert len(files) == 1
+    assert [f.name for f in files] == ["one.eml"]
     assert files[0].stat().st_mode & 0o077 == 0
     parsed = message_from_bytes(files[0].read_bytes())
     assert parsed["To"] == "client@example.org"
     assert parsed["From"] == "roi@localhost"
+    assert parsed["Message-ID"] == "<0b9e3c1e-0000-4000-8000-000000000001@localhost>"
+
+
+def test_handing_the_same_mail_over_twice_leaves_one_file(tmp_path):
+    # Given a mail already in the folder (a worker died before recording the delivery)
+    settings = Settings.from_env({}, {"instance_path": tmp_path, "secret_key": "x"})
+    transport.hand_over(settings, composed(settings), name="one")
+    # When the next worker delivers it again
+    transport.hand_over(settings, composed(settings, "changed"), name="one")
+    # Then the folder still holds the first, whole, and no partial file is left behind
+    files = list((tmp_path / "outbox").iterdir())
+    assert [f.name for f in files] == ["one.eml"]
+    assert b"A release is waiting." in files[0].read_bytes()
 
 
 def test_mail_goes_over_smtp_when_configured(tmp_path, smtp_server):
@@ -66,22 +93,20 @@ def test_mail_goes_over_smtp_when_configured(tmp_path, smtp_server):
         },
         {"instance_path": tmp_path, "secret_key": "x"},
     )
-    send(settings, Mail("client@example.org", "Your code", "Your code is 123456."))
-    deadline = time.monotonic() + 5
-    while not handler.received and time.monotonic() < deadline:
-        time.sleep(0.05)
+    transport.hand_over(settings, composed(settings, "Your code is 123456."), name="one")
+    # the server has handled the message by the time it answers the DATA command
     assert len(handler.received) == 1
     parsed = message_from_bytes(handler.received[0])
     assert parsed["From"] == "roi@clinic.example"
+    assert parsed["Message-ID"] == "<0b9e3c1e-0000-4000-8000-000000000001@clinic.example>"
     assert "123456" in parsed.get_payload()
     assert not (tmp_path / "outbox").exists()
 
 
-def test_an_unreachable_smtp_server_does_not_raise(tmp_path, caplog, real_smtp):
+def test_an_unreachable_smtp_server_raises_a_delivery_error(tmp_path, real_smtp):
     settings = Settings.from_env(
         {"ROI_SMTP_URL": f"smtp://127.0.0.1:{free_port()}"},
         {"instance_path": tmp_path, "secret_key": "x"},
     )
-    send(settings, Mail("client@example.org", "Hello", "Body"))
-    assert "not delivered" in caplog.text
-    assert "client@example.org" not in caplog.text
+    with pytest.raises(transport.DELIVERY_ERRORS):
+        transport.hand_over(settings, composed(settings), name="one")
