@@ -295,8 +295,8 @@ class _Walker:
             if last < checkpoint.seq:
                 self.fail(
                     last + 1,
-                    f"the log ends at entry {last} but the checkpoint covers "
-                    f"{checkpoint.seq}: entries were cut from the end",
+                    f"entries {last + 1}..{checkpoint.seq} are missing (cut from the end): "
+                    f"the log ends at entry {last} but the checkpoint covers {checkpoint.seq}",
                 )
             elif self.checkpoint_hash != checkpoint.hash:
                 self.fail(checkpoint.seq, f"entry {checkpoint.seq} differs from the checkpoint")
