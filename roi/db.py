@@ -1,4 +1,4 @@
-"""Declarative base, the UTC datetime column type, and units of work.
+"""Declarative base, the UTC datetime column type, units of work, and the schema's migration state.
 
 Services own their transactions: `unit_of_work(session)` opens a write transaction, commits it when
 the block ends and rolls it back on any error, so an action and its audit entry land together or
@@ -8,14 +8,18 @@ that read first and writes later can fail with SQLITE_BUSY_SNAPSHOT instead of w
 
 from __future__ import annotations
 
+import functools
 import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any
 
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import DateTime, Engine, Enum, MetaData, event
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -123,3 +127,34 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         write = connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+class SchemaState(StrEnum):
+    """How the database's schema stands against this release's migrations."""
+
+    OK = "ok"
+    #: an older revision, or never migrated (no `alembic_version`): run `roi init`
+    BEHIND = "behind"
+    #: a revision this release does not know: a newer release migrated the database
+    UNKNOWN = "unknown"
+
+
+@functools.cache
+def _revisions(directory: str) -> tuple[frozenset[str], frozenset[str]]:
+    # Read once per process: the migration scripts do not change while it runs.
+    scripts = ScriptDirectory(directory)
+    known = frozenset(script.revision for script in scripts.walk_revisions())
+    return frozenset(scripts.get_heads()), known
+
+
+def schema_state(session: Session, migrations: Path) -> SchemaState:
+    """Whether the database is at the newest revision of the migration scripts in `migrations`.
+
+    Raises:
+        SQLAlchemyError: the database does not answer.
+    """
+    heads, known = _revisions(str(migrations))
+    current = frozenset(MigrationContext.configure(session.connection()).get_current_heads())
+    if current == heads:
+        return SchemaState.OK
+    return SchemaState.BEHIND if current <= known else SchemaState.UNKNOWN

@@ -12,6 +12,7 @@ from roi.audit.chain import (
     canonical_encoding,
     canonical_fields,
     canonical_json,
+    newest_entry_authentic,
     verify,
 )
 from roi.audit.checkpoint import Checkpoint, InvalidCheckpoint, export_checkpoint, make_checkpoint
@@ -35,6 +36,7 @@ __all__ = [
     "export_checkpoint",
     "install_statements",
     "make_checkpoint",
+    "newest_entry_authentic",
     "record",
     "verify",
 ]

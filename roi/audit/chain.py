@@ -168,6 +168,24 @@ def verify(
     return walker.finish(head)
 
 
+def newest_entry_authentic(session: Session) -> bool:
+    """Whether the loaded key ring's audit key made the newest entry's MAC (True for an empty log).
+
+    One row read by its primary key: a cheap sign that this ring belongs to this database.
+
+    Raises:
+        KeyRingError: no key ring is loaded.
+    """
+    seq = AuditEntry.__table__.c.seq
+    row = session.execute(select(*_raw_columns()).order_by(seq.desc()).limit(1)).one_or_none()
+    if row is None:
+        return True
+    try:
+        return bool(entry_hash(_stored_values(row), row.prev_hash) == row.hash)
+    except (ValueError, TypeError, KeyError):
+        return False
+
+
 def _raw_columns() -> list[Any]:
     # Read enum, time and JSON columns as the database has them: a forged row holding an unknown
     # action or a malformed time must be reported at its seq, not crash the verifier.
@@ -277,8 +295,8 @@ class _Walker:
             if last < checkpoint.seq:
                 self.fail(
                     last + 1,
-                    f"the log ends at entry {last} but the checkpoint covers "
-                    f"{checkpoint.seq}: entries were cut from the end",
+                    f"entries {last + 1}..{checkpoint.seq} are missing (cut from the end): "
+                    f"the log ends at entry {last} but the checkpoint covers {checkpoint.seq}",
                 )
             elif self.checkpoint_hash != checkpoint.hash:
                 self.fail(checkpoint.seq, f"entry {checkpoint.seq} differs from the checkpoint")

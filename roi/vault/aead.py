@@ -91,6 +91,19 @@ def open_sealed(blob: bytes, place: Place) -> bytes:
         raise IntegrityFailure(place) from None
 
 
+def self_test() -> None:
+    """Seal a random value under the primary key and open it again: the ring is loaded and works.
+
+    Raises:
+        KeyRingError: no key ring is loaded.
+        IntegrityFailure: the sealed value did not open to what was sealed.
+    """
+    place = Place("vault", "self_test", "-")
+    probe = os.urandom(16)
+    if open_sealed(seal(probe, place), place) != probe:
+        raise IntegrityFailure(place)
+
+
 def key_id_of(blob: bytes, place: Place) -> str:
     """The key id a blob names, from its header.
 

@@ -19,10 +19,12 @@ def register(app: Flask) -> None:
     from roi.web.auth import bp as auth_bp
     from roi.web.clinician import bp as clinician_bp
     from roi.web.compliance import bp as compliance_bp
+    from roi.web.health import bp as health_bp
     from roi.web.portal import bp as portal_bp
     from roi.web.signing import bp as signing_bp
 
-    for blueprint in (auth_bp, clinician_bp, portal_bp, signing_bp, compliance_bp, admin_bp):
+    blueprints = (auth_bp, clinician_bp, portal_bp, signing_bp, compliance_bp, admin_bp, health_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     init_api(app)
     security.install(app)

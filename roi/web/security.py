@@ -30,6 +30,9 @@ PUBLIC_ENDPOINTS = frozenset(
         "static",
         "api-docs.openapi_json",
         "tokens.create_token",
+        # for load balancers: they answer with words, never with data or secrets
+        "health.healthz",
+        "health.readyz",
         # the emailed signing link: the link, date of birth and a one-time code stand in for a
         # sign-in (roi.consent.invitations), for clients who have no account
         "signing.start",

@@ -49,8 +49,12 @@ def test_every_route_is_public_or_names_its_permission(app):
 
 def test_public_endpoints_are_few_and_known(app):
     assert {"auth.login", "auth.index", "static"} <= PUBLIC_ENDPOINTS
-    outside_signing = {e for e in PUBLIC_ENDPOINTS if not e.startswith("signing.")}
-    assert len(outside_signing) <= 5
+    assert {e for e in PUBLIC_ENDPOINTS if e.startswith("health.")} == {
+        "health.healthz",
+        "health.readyz",
+    }
+    others = {e for e in PUBLIC_ENDPOINTS if not e.startswith(("signing.", "health."))}
+    assert len(others) <= 5
 
 
 def test_a_role_without_permissions_reaches_nothing(app, client, session, clinician, own_client):
@@ -68,7 +72,7 @@ def test_a_role_without_permissions_reaches_nothing(app, client, session, clinic
     assert login_as(client, "nobody@example.org", PASSWORD).status_code == 302
     for url in concrete_get_urls(app, {"client_id": own_client.id}):
         response = client.get(url)
-        if url in {"/", "/login"}:
+        if url in {"/", "/login", "/healthz", "/readyz"}:
             continue
         assert response.status_code in (302, 403, 404), url
     token = api_token(client, "nobody@example.org", PASSWORD)
