@@ -119,29 +119,43 @@ def deliver_due(session: Session, settings: Settings, *, limit: int = BATCH) -> 
     """Deliver up to `limit` due mails; returns what happened to them."""
     sent = retried = failed = 0
     for claimed in _claim(session, limit):
-        mail = _open(claimed.uuid, claimed.message_sealed)
-        message = transport.compose(
-            settings,
-            ident=claimed.uuid,
-            created_at=claimed.created_at,
-            to=mail.to,
-            subject=mail.subject,
-            body=mail.body(settings.base_url),
-        )
-        name = f"{claimed.created_at:%Y%m%dT%H%M%S}-{claimed.uuid}"
-        try:
-            transport.hand_over(settings, message, name=name)
-        except transport.DELIVERY_ERRORS as error:
-            # the class only: an SMTP error's text can quote the address
-            logger.warning("outbox item %s not delivered: %s", claimed.id, type(error).__name__)
-            if _record_failure(session, claimed, type(error).__name__):
-                failed += 1
-            else:
-                retried += 1
-            continue
-        _record_sent(session, claimed.id)
-        sent += 1
+        error = _attempt(settings, claimed)
+        if error is None:
+            _record_sent(session, claimed.id)
+            sent += 1
+        elif _record_failure(session, claimed, error):
+            failed += 1
+        else:
+            retried += 1
     return Delivery(sent=sent, retried=retried, failed=failed)
+
+
+def _attempt(settings: Settings, claimed: _Claimed) -> str | None:
+    """Hand one claimed mail over; the class name of what went wrong, or None when it went out."""
+    try:
+        mail = _open(claimed.uuid, claimed.message_sealed)
+    except vault.VaultError as error:
+        # a key missing from this host's ring: the mail is retried and, if the ring stays wrong,
+        # shown to the administrator as failed; the other mail still goes out
+        logger.error("outbox item %s cannot be opened: %s", claimed.id, type(error).__name__)
+        return type(error).__name__
+    message = transport.compose(
+        settings,
+        ident=claimed.uuid,
+        created_at=claimed.created_at,
+        to=mail.to,
+        subject=mail.subject,
+        body=mail.body(settings.base_url),
+    )
+    try:
+        transport.hand_over(
+            settings, message, name=f"{claimed.created_at:%Y%m%dT%H%M%S}-{claimed.uuid}"
+        )
+    except transport.DELIVERY_ERRORS as error:
+        # the class only: an SMTP error's text can quote the address
+        logger.warning("outbox item %s not delivered: %s", claimed.id, type(error).__name__)
+        return type(error).__name__
+    return None
 
 
 def _claim(session: Session, limit: int) -> list[_Claimed]:

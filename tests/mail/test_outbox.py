@@ -192,3 +192,20 @@ def test_two_workers_deliver_each_mail_exactly_once(engine, settings, monkeypatc
     assert len(handed) == 60
     assert len(set(handed)) == 60
     assert len(delivered(settings)) == 60
+
+
+def test_a_mail_that_cannot_be_opened_is_retried_and_the_rest_still_goes_out(session, settings):
+    # Given two mails, one of them sealed for another row (as if copied from elsewhere)
+    write(session)
+    write(session, mail.Mail(to="robin@client.example", subject="Second", text="."))
+    with unit_of_work(session):
+        first, second = session.scalars(select(OutboxItem).order_by(OutboxItem.id)).all()
+        first.message_sealed = second.message_sealed
+    # When the worker runs
+    outcome = mail.deliver_due(session, settings)
+    # Then the good one is delivered, and the other waits for a retry, naming why
+    assert (outcome.sent, outcome.retried) == (1, 1)
+    assert [m["To"] for m in delivered(settings)] == ["robin@client.example"]
+    session.expire_all()
+    broken = session.get(OutboxItem, first.id)
+    assert (broken.status, broken.last_error) == (OutboxStatus.PENDING, "IntegrityFailure")
