@@ -25,11 +25,9 @@ from roi.actor import Actor
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.compliance import log, requests
-from roi.consent.models import Consent, ConsentStatus
-from roi.consent.queries import status_filter
+from roi.consent.models import EXPIRING_WITHIN_DAYS, Consent, ConsentStatus, has_status
 from roi.db import unit_of_work
 
-EXPIRING_WITHIN_DAYS = 30
 WEEKS_SHOWN = 12
 
 #: the gate's reason codes (roi.consent.gate), in words an officer reads at a glance
@@ -139,19 +137,21 @@ class Chart:
     bars: list[Bar]
 
 
-def overview(session: Session, actor: Actor, *, today: date | None = None) -> Overview:
-    """The compliance overview; looking at it is audited (`audit.viewed`, SECURITY G7).
+def overview(session: Session, actor: Actor, *, at: datetime | None = None) -> Overview:
+    """The compliance overview as of `at` (now); looking at it is audited (`audit.viewed`,
+    SECURITY G7).
 
     Raises:
         Forbidden: the actor may not read the disclosure log.
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
-    today = today or now().date()
+    at = at or now()
+    today = _utc_day(at)
     found = denials(session, actor, today=today)
     may_verify = allows(actor.role, Permission.VERIFY_AUDIT_CHAIN)
     result = Overview(
         today=today,
-        expiring=expiring_consents(session, actor, today=today),
+        expiring=expiring_consents(session, actor, at=at),
         denials=found,
         chart=bar_chart([week.count for week in found.by_week]),
         open_requests=(
@@ -194,17 +194,19 @@ def expiring_consents(
     session: Session,
     actor: Actor,
     *,
-    today: date | None = None,
+    at: datetime | None = None,
     within_days: int = EXPIRING_WITHIN_DAYS,
 ) -> list[ExpiringConsent]:
-    """The organization's active consents whose date falls in the next `within_days` days,
-    soonest first (a consent "expires on" a day: it stops permitting when that day begins).
+    """The organization's consents active at `at` (now) whose date falls in the next
+    `within_days` days, soonest first (a consent "expires on" a day: it stops permitting when
+    that day begins).
 
     Raises:
         Forbidden: the actor may not read the disclosure log.
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
-    today = today or now().date()
+    at = at or now()
+    today = _utc_day(at)
     last_day = today + timedelta(days=within_days)
     rows = session.execute(
         select(Consent.id, Consent.expires_on, Client.given_name, Client.family_name, Provider.name)
@@ -212,7 +214,7 @@ def expiring_consents(
         .join(Provider, Provider.id == Consent.recipient_provider_id)
         .where(
             Consent.organization_id == actor.organization_id,
-            status_filter(ConsentStatus.ACTIVE, today),
+            has_status(ConsentStatus.ACTIVE, at),
             Consent.expires_on <= last_day,
         )
         .order_by(Consent.expires_on, Consent.id)

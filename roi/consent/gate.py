@@ -9,8 +9,9 @@ reason has a stable code (stored in the audit log) and a sentence a clinician un
 
 Validity is half-open: a consent permits from the instant it was signed up to, not including,
 the instant it was revoked, superseded or its expiration event recorded, and up to 00:00 UTC of
-its "expires on" day. The state at `at` is read from those timestamps, so a decision about the
-past is answered as it would have been then.
+its "expires on" day. The state at `at` is read from those timestamps (`Consent.status_at`, the
+one definition of a consent's state), so a decision about the past is answered as it would have
+been then.
 
 There is no cache: every decision reads the consent rows. A sender calls `lock_candidates()` first,
 in its write transaction, so a disclosure and a revocation of the same consent take turns.
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from roi.accounts.models import Client, Provider
 from roi.consent.library import Category, FormLibrary, TemplateKind
-from roi.consent.models import Consent, ConsentStatus, Direction, expiry_instant
+from roi.consent.models import Consent, ConsentStatus, Direction
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def decide(
     _, reasons = min(
         assessed,
         key=lambda item: (
-            _state_at(item[0], at) is not ConsentStatus.ACTIVE,
+            item[0].status_at(at) is not ConsentStatus.ACTIVE,
             len(item[1]),
             -item[0].id,
         ),
@@ -136,11 +137,6 @@ def lock_candidates(
         .order_by(Consent.id)
         .with_for_update()
     )
-
-
-def state_at(consent: Consent, at: datetime) -> ConsentStatus:
-    """The consent's state at `at`, from its timestamps (half-open intervals, see the module)."""
-    return _state_at(consent, at)
 
 
 def covers_until(consent: Consent) -> str:
@@ -283,38 +279,11 @@ _STATE_REASONS = {
 
 
 def _state_failures(consent: Consent, at: datetime) -> list[Reason]:
-    state = _state_at(consent, at)
+    state = consent.status_at(at)
     if state is ConsentStatus.ACTIVE:
         return []
     code, words = _STATE_REASONS[state]
     return [Reason(code, f"Consent #{consent.id} {words}.", consent.id)]
-
-
-def _state_at(consent: Consent, at: datetime) -> ConsentStatus:
-    if consent.signed_at is None or at < consent.signed_at:
-        if consent.voided_at is not None and at >= consent.voided_at:
-            return ConsentStatus.VOIDED
-        if consent.sent_at is not None and at >= consent.sent_at:
-            return ConsentStatus.PENDING_SIGNATURE
-        return ConsentStatus.DRAFT
-    ends = [
-        (consent.revoked_at, ConsentStatus.REVOKED),
-        (consent.superseded_at, ConsentStatus.SUPERSEDED),
-        (consent.expired_at, ConsentStatus.EXPIRED),
-        (expiry_instant(consent.expires_on) if consent.expires_on else None, ConsentStatus.EXPIRED),
-    ]
-    ended = [(when, state) for when, state in ends if when is not None and at >= when]
-    if ended:
-        return min(ended, key=lambda item: item[0])[1]
-    if consent.status is not ConsentStatus.ACTIVE and not _ended_later(consent, at):
-        # a signed row that is no longer active but holds no end time after `at`: fail closed
-        return ConsentStatus(consent.status)
-    return ConsentStatus.ACTIVE
-
-
-def _ended_later(consent: Consent, at: datetime) -> bool:
-    ends = (consent.revoked_at, consent.superseded_at, consent.expired_at)
-    return any(when is not None and when > at for when in ends)
 
 
 def _deny(at: datetime, *reasons: Reason) -> Decision:
