@@ -103,20 +103,6 @@ def _client_predicate(actor: Actor) -> ColumnElement[bool]:
     return client_visibility(actor)
 
 
-def client_for(session: Session, actor: Actor, client_id: int) -> Client:
-    """A client the actor may see (CONTRACT.md: org clinicians, clinicians named on an active
-    consent, the client themself).
-
-    Raises:
-        NotFound: no such client, or not one the actor may see.
-    """
-    require(actor, Permission.VIEW_CLIENTS)
-    client = session.scalar(select(Client).where(Client.id == client_id, _client_predicate(actor)))
-    if client is None:
-        raise NotFound("client")
-    return client
-
-
 def client_for_disclosure(session: Session, actor: Actor, client_id: int) -> Client:
     """A client the actor may try to disclose about: one they may see, or one on a release that
     names them (in any state but draft), so a clinician whose consent was revoked is told why by
