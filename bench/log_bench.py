@@ -38,7 +38,7 @@ from roi.audit import Action, AuditEntry, AuditHead, Outcome
 from roi.audit.chain import CHAINED_FIELDS, entry_hash
 from roi.audit.schema import GENESIS_HASH, HEAD_ID
 from roi.audit.search import EntryFilter
-from roi.compliance import log
+from roi.compliance import log, verification
 from roi.db import Base, UTCDateTime
 from roi.models import import_all
 from roi.vault.keyring import KeyRing
@@ -309,7 +309,7 @@ def bench(engine: Engine, entries: int, repeat: int) -> None:
         scanned = raw_scan()
         scan_rate = scanned / (time.perf_counter() - start)
         start = time.perf_counter()
-        result = log.verify_chain(session, officer)
+        result = verification.verify_chain(session, officer)
         verify_rate = result.entries / (time.perf_counter() - start)
         if not result.ok:
             raise SystemExit(f"the benchmark's own chain does not verify: {result}")

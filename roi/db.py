@@ -2,8 +2,10 @@
 
 Services own their transactions: `unit_of_work(session)` opens a write transaction, commits it when
 the block ends and rolls it back on any error, so an action and its audit entry land together or
-not at all. On SQLite the write transaction starts with BEGIN IMMEDIATE: a deferred transaction
-that read first and writes later can fail with SQLITE_BUSY_SNAPSHOT instead of waiting its turn.
+not at all. Units of work do not nest: starting one inside another is refused, since it would
+commit the outer work half done. On SQLite the write transaction starts with BEGIN IMMEDIATE: a
+deferred transaction that read first and writes later can fail with SQLITE_BUSY_SNAPSHOT instead
+of waiting its turn.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ NAMING_CONVENTION = {
 }
 
 WRITE_OPTION = "roi_write"
+#: the `Session.info` key that marks a session inside `unit_of_work`
+_IN_UNIT_OF_WORK = "roi_in_unit_of_work"
 
 
 class Base(DeclarativeBase):
@@ -84,17 +88,29 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 @contextmanager
 def unit_of_work(session: Session) -> Iterator[Session]:
-    """Run one write transaction: commit when the block ends, roll back on any error."""
+    """Run one write transaction: commit when the block ends, roll back on any error.
+
+    Raises:
+        RuntimeError: the session is already in a unit of work. Starting another would commit
+            the outer work half done, so it is a programming error, refused before anything runs.
+    """
+    if session.info.get(_IN_UNIT_OF_WORK):
+        raise RuntimeError(
+            "unit_of_work started inside another one: do the inner work in the outer transaction"
+        )
     # End whatever read-only transaction the caller had open (a view loading the current user),
     # so the write transaction starts afresh and, on SQLite, takes the write lock at BEGIN.
     session.commit()
-    session.connection(execution_options={WRITE_OPTION: True})
+    session.info[_IN_UNIT_OF_WORK] = True
     try:
+        session.connection(execution_options={WRITE_OPTION: True})
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    finally:
+        del session.info[_IN_UNIT_OF_WORK]
 
 
 def _no_result_rows(record: logging.LogRecord) -> bool:

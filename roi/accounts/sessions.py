@@ -16,6 +16,7 @@ from roi.accounts.models import ApiToken, Client, LoginFailure, SessionRecord, U
 from roi.accounts.passwords import hash_password, needs_rehash, verify_password
 from roi.actor import Actor, Role
 from roi.audit import Action, Outcome
+from roi.audit.reasons import ReasonCode
 from roi.clock import now
 from roi.config import Settings
 from roi.db import unit_of_work
@@ -89,7 +90,11 @@ def authenticate(
                 Action.AUTH_LOGIN_FAILED,
                 outcome=Outcome.FAILURE,
                 subject_user_id=user.id if user else None,
-                reasons=["inactive_account" if user and valid else "bad_credentials"],
+                reasons=[
+                    ReasonCode.INACTIVE_ACCOUNT.stored()
+                    if user and valid
+                    else ReasonCode.BAD_CREDENTIALS.stored()
+                ],
             )
         raise InvalidCredentials()
     rehash = needs_rehash(user.password_hash, settings.argon2)

@@ -13,8 +13,6 @@ every export is audited, with ids, dates and the format only.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -30,6 +28,7 @@ from roi.actor import Actor
 from roi.audit import Action
 from roi.audit.accounting import PermittedDisclosure, permitted_disclosures
 from roi.clock import iso, now
+from roi.compliance.spreadsheet import csv_file
 from roi.consent.library import Category, FormLibrary
 from roi.db import unit_of_work
 from roi.documents import AccountingDocument, AccountingLine, render_accounting
@@ -40,8 +39,6 @@ HIPAA_YEARS = 6
 #: 42 CFR 2.25(a): the three years before the request
 PART2_YEARS = 3
 PART2_SUFFIX = " (42 CFR Part 2 records)"
-#: a spreadsheet runs a cell starting with one of these as a formula (CSV injection)
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_HEADER = (
     "Date (UTC)",
     "Recipient",
@@ -303,34 +300,23 @@ def to_pdf(found: Accounting, request_id: int | None = None) -> bytes:
 
 
 def to_csv(found: Accounting) -> bytes:
-    """The accounting as CSV: UTF-8 with a BOM (so spreadsheets read it as UTF-8), a header
-    row, one row per disclosure; no cell can start a formula."""
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for row in found.rows:
-        writer.writerow(
-            [
-                safe_cell(value)
-                for value in (
-                    iso(row.at),
-                    row.recipient.name,
-                    row.recipient.organization,
-                    row.recipient.address,
-                    row.description,
-                    row.purpose,
-                    "yes" if row.part2 else "no",
-                    "" if row.consent_id is None else str(row.consent_id),
-                    "" if row.message_id is None else str(row.message_id),
-                )
-            ]
+    """The accounting as CSV (`spreadsheet.csv_file`), one row per disclosure; no cell can
+    start a formula, and an address keeps its lines."""
+    rows = (
+        (
+            iso(row.at),
+            row.recipient.name,
+            row.recipient.organization,
+            row.recipient.address,
+            row.description,
+            row.purpose,
+            "yes" if row.part2 else "no",
+            row.consent_id,
+            row.message_id,
         )
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def safe_cell(value: str) -> str:
-    """`value`, with a leading `'` when a spreadsheet would read it as a formula."""
-    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+        for row in found.rows
+    )
+    return csv_file(CSV_HEADER, rows, multiline=True)
 
 
 def describe(codes: Sequence[str], categories: dict[str, Category]) -> tuple[str, bool]:

@@ -44,7 +44,7 @@ from roi.accounts.policy import (
 from roi.actor import Actor, Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
-from roi.compliance.log import scope as officer_scope
+from roi.compliance.scope import officer_scope
 from roi.consent.library import Category, FormLibrary
 from roi.consent.lifecycle import evidence_of
 from roi.consent.models import Consent, ConsentStatus, SignerRelationship, expiry_instant

@@ -1,9 +1,8 @@
 """The compliance officer's disclosure log: who received what about which client, under which
 consent, and what was blocked, read from the audit log and scoped to the officer's practice.
 
-Scope: the entries of the officer's organization's own people, and every entry about one of the
-organization's clients, whoever wrote it (a psychiatrist elsewhere opening a message about our
-client belongs in our log). Another practice's entry is "not found", never "forbidden".
+Its scope is `roi.compliance.scope`, its words `roi.compliance.wording`; the CSV export is
+`roi.compliance.log_csv` and chain verification `roi.compliance.verification`.
 
 Every look is itself audited (SECURITY G7): a page or an entry as `audit.viewed`, an export as
 `audit.exported`, a chain check as `audit.verified`, each in the same transaction as the reading,
@@ -12,35 +11,32 @@ so nothing is shown without its record. Those entries hold ids, codes and filter
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from roi import audit
 from roi.accounts.models import Client, Organization, Provider, User
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
-from roi.audit import Action, AuditEntry, Outcome, Verification, search
+from roi.audit import Action, AuditEntry, Outcome, search
 from roi.audit.chain import iso_micro
 from roi.audit.search import EntryFilter
-from roi.clock import iso, now
+from roi.clock import now
+from roi.compliance.scope import officer_scope
+from roi.compliance.wording import action_label, reason_sentence
 from roi.consent.library import FormLibrary
 from roi.consent.queries import consent_for
 from roi.db import unit_of_work
-from roi.errors import Invalid, NotFound
+from roi.errors import NotFound
 from roi.messaging.models import Message
 
 PAGE_SIZE = 50
-#: an export is built in memory inside one transaction; past this, ask for a narrower range
-MAX_EXPORT_ROWS = 100_000
-_EXPORT_BATCH = 1000
 
 
 class ActionGroup(StrEnum):
@@ -89,143 +85,7 @@ GROUP_ACTIONS: dict[ActionGroup, tuple[Action, ...]] = {
     ),
 }
 
-ACTION_LABELS: dict[Action, str] = {
-    Action.DISCLOSURE_PERMITTED: "Disclosure sent",
-    Action.DISCLOSURE_DENIED: "Disclosure blocked",
-    Action.DECISION_CHECKED: "Consent checked (nothing sent)",
-    Action.MESSAGE_READ: "Message opened",
-    Action.CONSENT_CREATED: "Release created",
-    Action.CONSENT_SENT: "Release sent for signature",
-    Action.CONSENT_SIGNED: "Release signed",
-    Action.CONSENT_REVOKED: "Release revoked",
-    Action.CONSENT_EXPIRED: "Release expired",
-    Action.CONSENT_VOIDED: "Release voided",
-    Action.CONSENT_SUPERSEDED: "Release superseded",
-    Action.SIGNING_CODE_SENT: "Signing code emailed",
-    Action.SIGNING_IDENTITY_VERIFIED: "Signer's identity confirmed",
-    Action.SIGNING_IDENTITY_FAILED: "Signer's identity check failed",
-    Action.AUTH_LOGIN: "Signed in",
-    Action.AUTH_LOGIN_FAILED: "Sign-in failed",
-    Action.AUTH_LOGOUT: "Signed out",
-    Action.AUTH_THROTTLED: "Sign-in throttled",
-    Action.AUTH_SESSION_EXPIRED: "Session expired",
-    Action.AUTH_TOKEN_ISSUED: "API token issued",
-    Action.AUTH_PASSWORD_CHANGED: "Password changed",
-    Action.AUTHZ_DENIED: "Access refused",
-    Action.RECORD_VIEWED: "Record viewed",
-    Action.DOCUMENT_DOWNLOADED: "Document downloaded",
-    Action.AUDIT_VIEWED: "Audit log viewed",
-    Action.AUDIT_EXPORTED: "Audit log exported",
-    Action.AUDIT_VERIFIED: "Audit chain verified",
-    Action.ACCOUNTING_REQUESTED: "Accounting requested",
-    Action.ACCOUNTING_EXTENDED: "Accounting deadline extended",
-    Action.ACCOUNTING_FULFILLED: "Accounting provided",
-}
-
-# The gate's reason codes (roi/consent/gate.py) in sentences about the past: the log reports
-# what was decided then, not what holds now.
-REASON_SENTENCES: dict[str, str] = {
-    "no_consent": "The client had not authorized this provider to share with this recipient.",
-    "recipient_not_covered": "No release for this client named this recipient.",
-    "direction_not_covered": (
-        "The only release between these providers was one-way, in the other direction."
-    ),
-    "consent_revoked": "The release had been revoked by the client.",
-    "consent_expired": "The release had expired.",
-    "consent_pending_signature": "The release was still waiting for the client's signature.",
-    "consent_not_sent": "The release was a draft that was never sent for signature.",
-    "consent_voided": "The release had been voided before it was signed.",
-    "consent_superseded": "The release had been replaced by a newer version.",
-    "purpose_not_covered": "The release did not cover the stated purpose.",
-    "categories_required": "No kind of information was named.",
-    "purpose_required": "No purpose was given.",
-    "bad_credentials": "Wrong email address or password.",
-    "inactive_account": "The account is disabled.",
-}
-_CATEGORY_REASON_SENTENCES: dict[str, str] = {
-    "category_not_covered": "The release did not cover “{label}”.",
-    "category_needs_psychotherapy_notes_authorization": (
-        "“{label}” are psychotherapy notes: they may only be shared under their own "
-        "psychotherapy-notes authorization (45 CFR 164.508(a)(2))."
-    ),
-    "category_needs_part2_consent": (
-        "“{label}” is a substance-use-disorder record: it may only be shared under a "
-        "42 CFR Part 2 consent."
-    ),
-}
-
-CSV_HEADER = (
-    "seq",
-    "at",
-    "action",
-    "event",
-    "outcome",
-    "actor_id",
-    "actor_name",
-    "actor_role",
-    "organization_id",
-    "client_id",
-    "client_name",
-    "consent_id",
-    "recipient_provider_id",
-    "recipient_name",
-    "message_id",
-    "subject_user_id",
-    "categories",
-    "purpose",
-    "reasons",
-    "reason_text",
-    "request_id",
-    "ip",
-    "hash",
-)
-#: a spreadsheet runs a cell starting with one of these as a formula (CSV injection)
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-#: control characters shown as escapes, so a crafted name cannot break a line or a terminal
-_CONTROL_ESCAPES = {
-    code: (
-        "\\n" if code == 10 else "\\r" if code == 13 else "\\t" if code == 9 else f"\\x{code:02x}"
-    )
-    for code in [*range(32), 127]
-}
-
-
-def action_label(action: str) -> str:
-    """An action as people say it ("Disclosure blocked"); the code itself when unnamed."""
-    try:
-        return ACTION_LABELS.get(Action(action), action)
-    except ValueError:
-        return action
-
-
-def reason_sentence(code: str, library: FormLibrary | None = None) -> str:
-    """A reason code as a sentence; a category reason names the category by its label."""
-    if code in REASON_SENTENCES:
-        return REASON_SENTENCES[code]
-    prefix, _, category = code.partition(":")
-    if category and prefix in _CATEGORY_REASON_SENTENCES:
-        return _CATEGORY_REASON_SENTENCES[prefix].format(label=_category_label(category, library))
-    return f"Reason code “{code}”."
-
-
-def _category_label(code: str, library: FormLibrary | None) -> str:
-    if library is not None:
-        for category in library.categories():
-            if category.code == code:
-                return category.label
-    return code
-
-
-# --- scope and names ------------------------------------------------------------------------------
-
-
-def scope(actor: Actor) -> ColumnElement[bool]:
-    """The entries an officer may see, as a SQL predicate on `AuditEntry`."""
-    organization_id = actor.organization_id
-    if organization_id is None:
-        return false()
-    own_clients = select(Client.id).where(Client.organization_id == organization_id)
-    return or_(AuditEntry.organization_id == organization_id, AuditEntry.client_id.in_(own_clients))
+# --- names ----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -265,7 +125,7 @@ def _names(
     return Names(client_names, provider_names, user_names)
 
 
-def _names_for(session: Session, entries: Sequence[AuditEntry]) -> Names:
+def names_for(session: Session, entries: Sequence[AuditEntry]) -> Names:
     return _names(
         session,
         client_ids=(e.client_id for e in entries),
@@ -341,7 +201,7 @@ class LogRow:
         return action_label(self.entry.action)
 
 
-def _row(entry: AuditEntry, names: Names) -> LogRow:
+def row_of(entry: AuditEntry, names: Names) -> LogRow:
     return LogRow(
         entry=LoggedEntry.of(entry),
         client_name=names.clients.get(entry.client_id) if entry.client_id else None,
@@ -361,7 +221,7 @@ def _actor_name(entry: AuditEntry, names: Names) -> str | None:
     return {"system": "roi (system)", "anonymous": "Not signed in"}.get(entry.actor_role)
 
 
-def _filter_detail(entry_filter: EntryFilter) -> dict[str, Any]:
+def filter_detail(entry_filter: EntryFilter) -> dict[str, Any]:
     """The filter as audit detail: ids, codes and times only."""
     detail: dict[str, Any] = {}
     for name in ("client_id", "recipient_provider_id", "actor_id"):
@@ -405,10 +265,12 @@ def log_page(
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
     with unit_of_work(session):
-        found = search.page(session, entry_filter, scope=scope(actor), before=before, limit=limit)
-        names = _names_for(session, found.entries)
-        rows = [_row(entry, names) for entry in found.entries]
-        detail = {"view": "disclosure_log", **_filter_detail(entry_filter), "rows": len(rows)}
+        found = search.page(
+            session, entry_filter, scope=officer_scope(actor), before=before, limit=limit
+        )
+        names = names_for(session, found.entries)
+        rows = [row_of(entry, names) for entry in found.entries]
+        detail = {"view": "disclosure_log", **filter_detail(entry_filter), "rows": len(rows)}
         if before is not None:
             detail["before"] = before
         audit.record(
@@ -468,10 +330,10 @@ def log_entry(
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
     with unit_of_work(session):
-        entry = search.by_seq(session, seq, scope=scope(actor))
+        entry = search.by_seq(session, seq, scope=officer_scope(actor))
         if entry is None:
             raise NotFound("audit entry")
-        names = _names_for(session, [entry])
+        names = names_for(session, [entry])
         organization_name = (
             session.scalar(
                 select(Organization.name).where(Organization.id == entry.organization_id)
@@ -480,7 +342,7 @@ def log_entry(
             else None
         )
         detail = EntryDetail(
-            row=_row(entry, names),
+            row=row_of(entry, names),
             organization_name=organization_name,
             reasons=[(code, reason_sentence(code, library)) for code in entry.reasons or []],
             consent=_consent_summary(session, actor, entry.consent_id, library),
@@ -559,102 +421,6 @@ def _message_summary(session: Session, entry: AuditEntry) -> MessageSummary | No
     )
 
 
-# --- export ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CsvExport:
-    """A CSV file: UTF-8 with a byte-order mark (so Excel reads it as UTF-8), a header row."""
-
-    filename: str
-    content: bytes
-    rows: int
-
-
-def safe_cell(value: object) -> str:
-    """A value as a spreadsheet cell that cannot run as a formula nor break a line.
-
-    A cell starting with = + - @, a tab or a carriage return gets a leading apostrophe (OWASP
-    "CSV injection"); control characters are written as visible escapes (SECURITY G5).
-    """
-    if value is None:
-        return ""
-    text = str(value)
-    if text.startswith(_FORMULA_STARTS):
-        text = "'" + text
-    return text.translate(_CONTROL_ESCAPES)
-
-
-def csv_values(row: LogRow, library: FormLibrary | None = None) -> list[object]:
-    """One log row as the CSV's columns (CSV_HEADER), before cell escaping."""
-    entry = row.entry
-    reasons = entry.reasons
-    return [
-        entry.seq,
-        iso(entry.at),
-        str(entry.action),
-        row.action_label,
-        str(entry.outcome),
-        entry.actor_id,
-        row.actor_name,
-        entry.actor_role,
-        entry.organization_id,
-        entry.client_id,
-        row.client_name,
-        entry.consent_id,
-        entry.recipient_provider_id,
-        row.recipient_name,
-        entry.message_id,
-        entry.subject_user_id,
-        ";".join(entry.categories or []),
-        entry.purpose,
-        ";".join(reasons),
-        " ".join(reason_sentence(code, library) for code in reasons),
-        entry.request_id,
-        entry.ip,
-        entry.hash,
-    ]
-
-
-def export_csv(
-    session: Session, actor: Actor, entry_filter: EntryFilter, library: FormLibrary | None = None
-) -> CsvExport:
-    """Every entry of the officer's log matching the filter, newest first, as CSV; audited.
-
-    Raises:
-        Forbidden: the actor may not view the disclosure log.
-        Invalid: more than MAX_EXPORT_ROWS entries match; nothing is exported.
-    """
-    require(actor, Permission.VIEW_DISCLOSURE_LOG)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_HEADER)
-    count = 0
-    with unit_of_work(session):
-        batches = search.walk(session, entry_filter, scope=scope(actor), batch_size=_EXPORT_BATCH)
-        for batch in batches:
-            count += len(batch)
-            if count > MAX_EXPORT_ROWS:
-                raise Invalid(
-                    {"since": f"More than {MAX_EXPORT_ROWS:,} entries match."},
-                    f"More than {MAX_EXPORT_ROWS:,} entries match: narrow the dates or filters "
-                    "and export in parts.",
-                )
-            names = _names_for(session, batch)
-            for entry in batch:
-                writer.writerow([safe_cell(v) for v in csv_values(_row(entry, names), library)])
-        audit.record(
-            session,
-            actor,
-            Action.AUDIT_EXPORTED,
-            client_id=entry_filter.client_id,
-            detail={"format": "csv", "rows": count, **_filter_detail(entry_filter)},
-        )
-    # Ids and a time only: a file name ends up in download folders and mail subjects.
-    filename = f"disclosure-log-{now():%Y%m%d-%H%M%S}.csv"
-    return CsvExport(filename, ("\ufeff" + buffer.getvalue()).encode("utf-8"), count)
-
-
 # --- filters --------------------------------------------------------------------------------------
 
 
@@ -700,67 +466,4 @@ def filter_choices(session: Session, actor: Actor) -> FilterChoices:
         clients=[Choice(r.id, f"{r.family_name}, {r.given_name}") for r in clients],
         providers=[Choice(r.id, f"{r.name} ({r.organization_name})") for r in providers],
         staff=[Choice(r.id, r.name) for r in staff],
-    )
-
-
-# --- chain verification ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LastVerification:
-    """The newest recorded chain verification (for the compliance overview)."""
-
-    seq: int
-    at: datetime
-    ok: bool
-    entries: int
-    head_hash: str
-    first_bad_seq: int | None
-
-
-def verify_chain(session: Session, actor: Actor) -> Verification:
-    """Verify the whole audit chain now and record that it was done, and the answer.
-
-    Raises:
-        Forbidden: the actor may not verify the chain.
-    """
-    require(actor, Permission.VERIFY_AUDIT_CHAIN)
-    # The walk reads outside the write transaction: on SQLite a write transaction holds the
-    # database's one write lock, and a million entries take about 25 s to walk.
-    result = audit.verify(session)
-    with unit_of_work(session):
-        audit.record(
-            session,
-            actor,
-            Action.AUDIT_VERIFIED,
-            outcome=Outcome.SUCCESS if result.ok else Outcome.FAILURE,
-            detail={
-                "ok": result.ok,
-                "entries": result.entries,
-                "head_hash": result.head_hash,
-                "first_bad_seq": result.first_bad_seq,
-            },
-        )
-    return result
-
-
-def last_verification(session: Session, actor: Actor) -> LastVerification | None:
-    """The newest chain verification anyone recorded (the chain is one for the installation).
-
-    Raises:
-        Forbidden: the actor may not verify the chain.
-    """
-    require(actor, Permission.VERIFY_AUDIT_CHAIN)
-    entry = search.newest(session, Action.AUDIT_VERIFIED)
-    if entry is None:
-        return None
-    detail = entry.detail or {}
-    first_bad = detail.get("first_bad_seq")
-    return LastVerification(
-        seq=entry.seq,
-        at=entry.at,
-        ok=detail.get("ok") is True,
-        entries=int(detail.get("entries") or 0),
-        head_hash=str(detail.get("head_hash") or ""),
-        first_bad_seq=first_bad if isinstance(first_bad, int) else None,
     )

@@ -2,7 +2,7 @@
 by reason, by recipient, and week by week —, open accounting requests and the last chain
 verification, scoped to the officer's organization.
 
-An officer's scope is `roi.compliance.log.scope`: the audit entries their organization's people
+An officer's scope is `roi.compliance.scope`: the audit entries their organization's people
 wrote, and every entry about one of their organization's clients (a clinician elsewhere trying to
 disclose about one of them counts too). The chart geometry is a pure function, so the page only
 draws what it is given.
@@ -23,33 +23,15 @@ from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, allows, require
 from roi.actor import Actor
 from roi.audit import Action, AuditEntry
+from roi.audit.reasons import ReasonCode
 from roi.clock import now
-from roi.compliance import log, requests
-from roi.consent.models import Consent, ConsentStatus
-from roi.consent.queries import status_filter
+from roi.compliance import requests, verification
+from roi.compliance.scope import officer_scope
+from roi.consent.models import EXPIRING_WITHIN_DAYS, Consent, ConsentStatus, has_status
 from roi.db import unit_of_work
 
-EXPIRING_WITHIN_DAYS = 30
 WEEKS_SHOWN = 12
 
-#: the gate's reason codes (roi.consent.gate), in words an officer reads at a glance
-REASON_LABELS: dict[str, str] = {
-    "no_consent": "No consent for this recipient",
-    "recipient_not_covered": "Recipient not named on any consent",
-    "direction_not_covered": "One-way consent, other direction",
-    "consent_not_sent": "Consent still a draft",
-    "consent_pending_signature": "Consent not signed yet",
-    "consent_revoked": "Consent revoked",
-    "consent_expired": "Consent expired",
-    "consent_voided": "Consent voided",
-    "consent_superseded": "Consent replaced by a newer version",
-    "category_not_covered": "Information not covered",
-    "purpose_not_covered": "Purpose not covered",
-    "category_needs_psychotherapy_notes_authorization": "Psychotherapy notes need own consent",
-    "category_needs_part2_consent": "Substance-use records need a Part 2 consent",
-    "categories_required": "No information named",
-    "purpose_required": "No purpose named",
-}
 UNKNOWN_RECIPIENT = "Recipient not recorded"
 
 
@@ -115,7 +97,7 @@ class Overview:
     denials: Denials
     chart: Chart
     open_requests: list[OpenRequest] | None
-    last_verification: log.LastVerification | None
+    last_verification: verification.LastVerification | None
     may_verify: bool
 
 
@@ -139,19 +121,21 @@ class Chart:
     bars: list[Bar]
 
 
-def overview(session: Session, actor: Actor, *, today: date | None = None) -> Overview:
-    """The compliance overview; looking at it is audited (`audit.viewed`, SECURITY G7).
+def overview(session: Session, actor: Actor, *, at: datetime | None = None) -> Overview:
+    """The compliance overview as of `at` (now); looking at it is audited (`audit.viewed`,
+    SECURITY G7).
 
     Raises:
         Forbidden: the actor may not read the disclosure log.
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
-    today = today or now().date()
+    at = at or now()
+    today = _utc_day(at)
     found = denials(session, actor, today=today)
     may_verify = allows(actor.role, Permission.VERIFY_AUDIT_CHAIN)
     result = Overview(
         today=today,
-        expiring=expiring_consents(session, actor, today=today),
+        expiring=expiring_consents(session, actor, at=at),
         denials=found,
         chart=bar_chart([week.count for week in found.by_week]),
         open_requests=(
@@ -159,7 +143,7 @@ def overview(session: Session, actor: Actor, *, today: date | None = None) -> Ov
             if allows(actor.role, Permission.MANAGE_ACCOUNTING_REQUESTS)
             else None
         ),
-        last_verification=log.last_verification(session, actor) if may_verify else None,
+        last_verification=verification.last_verification(session, actor) if may_verify else None,
         may_verify=may_verify,
     )
     with unit_of_work(session):
@@ -194,17 +178,19 @@ def expiring_consents(
     session: Session,
     actor: Actor,
     *,
-    today: date | None = None,
+    at: datetime | None = None,
     within_days: int = EXPIRING_WITHIN_DAYS,
 ) -> list[ExpiringConsent]:
-    """The organization's active consents whose date falls in the next `within_days` days,
-    soonest first (a consent "expires on" a day: it stops permitting when that day begins).
+    """The organization's consents active at `at` (now) whose date falls in the next
+    `within_days` days, soonest first (a consent "expires on" a day: it stops permitting when
+    that day begins).
 
     Raises:
         Forbidden: the actor may not read the disclosure log.
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
-    today = today or now().date()
+    at = at or now()
+    today = _utc_day(at)
     last_day = today + timedelta(days=within_days)
     rows = session.execute(
         select(Consent.id, Consent.expires_on, Client.given_name, Client.family_name, Provider.name)
@@ -212,7 +198,7 @@ def expiring_consents(
         .join(Provider, Provider.id == Consent.recipient_provider_id)
         .where(
             Consent.organization_id == actor.organization_id,
-            status_filter(ConsentStatus.ACTIVE, today),
+            has_status(ConsentStatus.ACTIVE, at),
             Consent.expires_on <= last_day,
         )
         .order_by(Consent.expires_on, Consent.id)
@@ -244,7 +230,7 @@ def denials(
         select(AuditEntry.at, AuditEntry.reasons, AuditEntry.recipient_provider_id).where(
             AuditEntry.action == Action.DISCLOSURE_DENIED,
             AuditEntry.at >= datetime.combine(first_monday, time.min, tzinfo=UTC),
-            log.scope(actor),
+            officer_scope(actor),
         )
     ).all()
     per_week = [0] * weeks
@@ -263,7 +249,7 @@ def denials(
     return Denials(
         since=first_monday,
         total=total,
-        by_reason=_ranked((code, REASON_LABELS.get(code, code), n) for code, n in reasons.items()),
+        by_reason=_ranked((code, ReasonCode.label_of(code), n) for code, n in reasons.items()),
         by_recipient=_ranked(
             (str(key), name, recipients[key])
             for key, name in _provider_names(session, recipients).items()

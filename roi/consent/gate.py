@@ -9,8 +9,9 @@ reason has a stable code (stored in the audit log) and a sentence a clinician un
 
 Validity is half-open: a consent permits from the instant it was signed up to, not including,
 the instant it was revoked, superseded or its expiration event recorded, and up to 00:00 UTC of
-its "expires on" day. The state at `at` is read from those timestamps, so a decision about the
-past is answered as it would have been then.
+its "expires on" day. The state at `at` is read from those timestamps (`Consent.status_at`, the
+one definition of a consent's state), so a decision about the past is answered as it would have
+been then.
 
 There is no cache: every decision reads the consent rows. A sender calls `lock_candidates()` first,
 in its write transaction, so a disclosure and a revocation of the same consent take turns.
@@ -26,13 +27,15 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from roi.accounts.models import Client, Provider
+from roi.audit.reasons import ReasonCode
 from roi.consent.library import Category, FormLibrary, TemplateKind
-from roi.consent.models import Consent, ConsentStatus, Direction, expiry_instant
+from roi.consent.models import Consent, ConsentStatus, Direction
 
 
 @dataclass(frozen=True)
 class Reason:
-    """Why a disclosure was denied: a stable `code` and a sentence for the clinician."""
+    """Why a disclosure was denied: a stable `code` (a `ReasonCode` as stored, with its category
+    for a category code) and a sentence for the clinician."""
 
     code: str
     message: str
@@ -83,9 +86,9 @@ def decide(
     Reads only; the caller audits the decision in its own transaction.
     """
     if not categories:
-        return _deny(at, Reason("categories_required", "Say which kinds of information you share."))
+        return _deny(at, _reason(ReasonCode.CATEGORIES_REQUIRED))
     if not purposes:
-        return _deny(at, Reason("purpose_required", "Say why you are sharing this information."))
+        return _deny(at, _reason(ReasonCode.PURPOSE_REQUIRED))
     query = (
         select(Consent)
         .where(Consent.client_id == client.id, _names_pair(discloser, recipient))
@@ -109,7 +112,7 @@ def decide(
     _, reasons = min(
         assessed,
         key=lambda item: (
-            _state_at(item[0], at) is not ConsentStatus.ACTIVE,
+            item[0].status_at(at) is not ConsentStatus.ACTIVE,
             len(item[1]),
             -item[0].id,
         ),
@@ -136,11 +139,6 @@ def lock_candidates(
         .order_by(Consent.id)
         .with_for_update()
     )
-
-
-def state_at(consent: Consent, at: datetime) -> ConsentStatus:
-    """The consent's state at `at`, from its timestamps (half-open intervals, see the module)."""
-    return _state_at(consent, at)
 
 
 def covers_until(consent: Consent) -> str:
@@ -193,24 +191,13 @@ def _missing_consent(
         .limit(1)
     )
     if one_way_back is not None:
-        return Reason(
-            "direction_not_covered",
-            f"Consent #{one_way_back} lets {recipient.name} share with you, not you with them: "
-            "it is one-way.",
-            one_way_back,
-        )
+        return _reason(ReasonCode.DIRECTION_NOT_COVERED, one_way_back, recipient=recipient.name)
     other_recipient = session.scalar(
         select(Consent.id).where(Consent.client_id == client.id, _is_party(discloser)).limit(1)
     )
     if other_recipient is not None:
-        return Reason(
-            "recipient_not_covered",
-            f"No release for this client names {recipient.name} as a recipient.",
-        )
-    return Reason(
-        "no_consent",
-        f"This client has not authorized you to share information with {recipient.name}.",
-    )
+        return _reason(ReasonCode.RECIPIENT_NOT_COVERED, recipient=recipient.name)
+    return _reason(ReasonCode.NO_CONSENT, recipient=recipient.name)
 
 
 def _failures(
@@ -227,11 +214,7 @@ def _failures(
     for code in sorted(set(purposes)):
         if code not in consent.purposes:
             failures.append(
-                Reason(
-                    "purpose_not_covered",
-                    f'Consent #{consent.id} does not cover the purpose "{labels.get(code, code)}".',
-                    consent.id,
-                )
+                _reason(ReasonCode.PURPOSE_NOT_COVERED, consent.id, label=labels.get(code, code))
             )
     return failures
 
@@ -240,81 +223,47 @@ def _category_failures(consent: Consent, code: str, category: Category | None) -
     label = category.label if category is not None else code
     pn = category is not None and category.psychotherapy_notes
     if pn and consent.kind != TemplateKind.PSYCHOTHERAPY_NOTES:
-        return [
-            Reason(
-                f"category_needs_psychotherapy_notes_authorization:{code}",
-                "Psychotherapy notes may only be shared under their own psychotherapy-notes "
-                f"authorization; consent #{consent.id} is not one.",
-                consent.id,
-            )
-        ]
+        reason = ReasonCode.CATEGORY_NEEDS_PSYCHOTHERAPY_NOTES_AUTHORIZATION
+        return [_reason(reason, consent.id, category=code, label=label)]
     sud = category is not None and category.substance_use_disorder
     if sud and consent.kind != TemplateKind.PART2:
         return [
-            Reason(
-                f"category_needs_part2_consent:{code}",
-                f'"{label}" is a substance-use-disorder record: it may only be shared under '
-                f"a 42 CFR Part 2 consent; consent #{consent.id} is not one.",
-                consent.id,
-            )
+            _reason(ReasonCode.CATEGORY_NEEDS_PART2_CONSENT, consent.id, category=code, label=label)
         ]
     if code not in consent.categories:
-        return [
-            Reason(
-                f"category_not_covered:{code}",
-                f'Consent #{consent.id} does not cover "{label}".',
-                consent.id,
-            )
-        ]
+        return [_reason(ReasonCode.CATEGORY_NOT_COVERED, consent.id, category=code, label=label)]
     return []
 
 
+#: why a consent in each state other than active does not permit
 _STATE_REASONS = {
-    ConsentStatus.DRAFT: ("consent_not_sent", "is a draft that was never sent for signature"),
-    ConsentStatus.PENDING_SIGNATURE: (
-        "consent_pending_signature",
-        "is waiting for the client's signature",
-    ),
-    ConsentStatus.REVOKED: ("consent_revoked", "was revoked by the client"),
-    ConsentStatus.EXPIRED: ("consent_expired", "has expired"),
-    ConsentStatus.VOIDED: ("consent_voided", "was voided before it was signed"),
-    ConsentStatus.SUPERSEDED: ("consent_superseded", "was replaced by a newer version"),
+    ConsentStatus.DRAFT: ReasonCode.CONSENT_NOT_SENT,
+    ConsentStatus.PENDING_SIGNATURE: ReasonCode.CONSENT_PENDING_SIGNATURE,
+    ConsentStatus.REVOKED: ReasonCode.CONSENT_REVOKED,
+    ConsentStatus.EXPIRED: ReasonCode.CONSENT_EXPIRED,
+    ConsentStatus.VOIDED: ReasonCode.CONSENT_VOIDED,
+    ConsentStatus.SUPERSEDED: ReasonCode.CONSENT_SUPERSEDED,
 }
 
 
 def _state_failures(consent: Consent, at: datetime) -> list[Reason]:
-    state = _state_at(consent, at)
+    state = consent.status_at(at)
     if state is ConsentStatus.ACTIVE:
         return []
-    code, words = _STATE_REASONS[state]
-    return [Reason(code, f"Consent #{consent.id} {words}.", consent.id)]
+    return [_reason(_STATE_REASONS[state], consent.id)]
 
 
-def _state_at(consent: Consent, at: datetime) -> ConsentStatus:
-    if consent.signed_at is None or at < consent.signed_at:
-        if consent.voided_at is not None and at >= consent.voided_at:
-            return ConsentStatus.VOIDED
-        if consent.sent_at is not None and at >= consent.sent_at:
-            return ConsentStatus.PENDING_SIGNATURE
-        return ConsentStatus.DRAFT
-    ends = [
-        (consent.revoked_at, ConsentStatus.REVOKED),
-        (consent.superseded_at, ConsentStatus.SUPERSEDED),
-        (consent.expired_at, ConsentStatus.EXPIRED),
-        (expiry_instant(consent.expires_on) if consent.expires_on else None, ConsentStatus.EXPIRED),
-    ]
-    ended = [(when, state) for when, state in ends if when is not None and at >= when]
-    if ended:
-        return min(ended, key=lambda item: item[0])[1]
-    if consent.status is not ConsentStatus.ACTIVE and not _ended_later(consent, at):
-        # a signed row that is no longer active but holds no end time after `at`: fail closed
-        return ConsentStatus(consent.status)
-    return ConsentStatus.ACTIVE
-
-
-def _ended_later(consent: Consent, at: datetime) -> bool:
-    ends = (consent.revoked_at, consent.superseded_at, consent.expired_at)
-    return any(when is not None and when > at for when in ends)
+def _reason(
+    code: ReasonCode,
+    consent_id: int | None = None,
+    *,
+    category: str | None = None,
+    recipient: str = "",
+    label: str = "",
+) -> Reason:
+    """A reason in its stored form, with the code's sentence for the clinician filled in."""
+    message = code.present.format(consent=consent_id, recipient=recipient, label=label)
+    return Reason(code.stored(category), message, consent_id)
 
 
 def _deny(at: datetime, *reasons: Reason) -> Decision:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -92,14 +92,6 @@ class Identity:
     signer_user_id: int | None = None
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """A committed step and the notices to send now that it has committed."""
-
-    consent: Consent
-    mail: list[tuple[str, str, str]] = field(default_factory=list)  # (to, subject, body)
-
-
 def description_place(consent: Consent) -> vault.Place:
     return vault.Place("consents", "information_description_sealed", consent.uuid)
 
@@ -138,38 +130,49 @@ def create(
         except Invalid as error:
             raise Invalid({f"new_provider_{k}": v for k, v in error.fields.items()}) from None
     with unit_of_work(session):
-        client = _own_client(session, actor, fields.client_id)
-        discloser = _discloser(session, actor)
-        recipient_id = (
-            insert_provider(session, actor, new_recipient).id
-            if new_recipient is not None
-            else fields.recipient_provider_id
-        )
-        recipient = _recipient(session, recipient_id, discloser)
-        consent = Consent(
-            client_id=client.id,
-            organization_id=actor.organization_id,
-            discloser_provider_id=discloser.id,
-            recipient_provider_id=recipient.id,
-            created_by_id=actor.user_id,
-            template_id=template.id,
-            template_version=template.version,
-            kind=template.kind.value,
-        )
-        _apply(consent, fields)
-        session.add(consent)
-        session.flush()
-        consent.information_description_sealed = _seal_description(consent, fields)
-        audit.record(
-            session,
-            actor,
-            Action.CONSENT_CREATED,
-            client_id=client.id,
-            consent_id=consent.id,
-            recipient_provider_id=recipient.id,
-            categories=consent.categories,
-            purpose=",".join(consent.purposes) or None,
-        )
+        return _insert_draft(session, actor, fields, template, new_recipient)
+
+
+def _insert_draft(
+    session: Session,
+    actor: Actor,
+    fields: ConsentFields,
+    template: FormTemplate,
+    new_recipient: NewProvider | None = None,
+) -> Consent:
+    """Insert a checked draft and its audit entry, in the caller's unit of work."""
+    client = _own_client(session, actor, fields.client_id)
+    discloser = _discloser(session, actor)
+    recipient_id = (
+        insert_provider(session, actor, new_recipient).id
+        if new_recipient is not None
+        else fields.recipient_provider_id
+    )
+    recipient = _recipient(session, recipient_id, discloser)
+    consent = Consent(
+        client_id=client.id,
+        organization_id=actor.organization_id,
+        discloser_provider_id=discloser.id,
+        recipient_provider_id=recipient.id,
+        created_by_id=actor.user_id,
+        template_id=template.id,
+        template_version=template.version,
+        kind=template.kind.value,
+    )
+    _apply(consent, fields)
+    session.add(consent)
+    session.flush()
+    consent.information_description_sealed = _seal_description(consent, fields)
+    audit.record(
+        session,
+        actor,
+        Action.CONSENT_CREATED,
+        client_id=client.id,
+        consent_id=consent.id,
+        recipient_provider_id=recipient.id,
+        categories=consent.categories,
+        purpose=",".join(consent.purposes) or None,
+    )
     return consent
 
 
@@ -493,6 +496,9 @@ def record_expiry_event(
         raise Invalid({"occurred_on": "The event cannot have happened in the future."})
     with unit_of_work(session):
         consent = _managed(session, actor, consent_id, lock=True)
+        # the state at an instant taken under the lock, so a revocation that committed while
+        # this waited is seen (its time is later than an instant taken before the lock)
+        at = now()
         if consent.status_at(at) is not ConsentStatus.ACTIVE:
             raise WrongState(_state_message(consent, "expired", at))
         consent.status = ConsentStatus.EXPIRED
@@ -535,31 +541,34 @@ def void(session: Session, actor: Actor, consent_id: int) -> Consent:
 
 
 def new_version(session: Session, actor: Actor, consent_id: int, library: FormLibrary) -> Consent:
-    """A new draft with the same content that, once signed, supersedes the active consent.
+    """A new draft with the same content that, once signed, supersedes the active consent; the
+    draft and its link to the consent it replaces are written in one transaction.
 
     Raises:
         WrongState: only an active consent can be amended.
     """
     require(actor, Permission.PREPARE_CONSENT)
-    previous = _managed(session, actor, consent_id)
-    if previous.status_at(now()) is not ConsentStatus.ACTIVE:
-        raise WrongState(_state_message(previous, "amended"))
-    template = library.get(previous.template_id)  # the newest version of the same form
-    fields = ConsentFields(
-        client_id=previous.client_id,
-        template_id=template.id,
-        recipient_provider_id=previous.recipient_provider_id,
-        categories=tuple(c for c in previous.categories if _offers(template, c)),
-        purposes=tuple(p for p in previous.purposes if p in {x.code for x in template.purposes}),
-        information_description=description_of(previous),
-        expires_on=previous.expires_on,
-        expiry_event=previous.expiry_event,
-        direction=Direction(previous.direction),
-        signer_relationship=SignerRelationship(previous.signer_relationship),
-    )
-    draft = create(session, actor, fields, library)
     with unit_of_work(session):
-        draft = consent_for(session, actor, draft.id, lock=True)
+        previous = _managed(session, actor, consent_id)
+        if previous.status_at(now()) is not ConsentStatus.ACTIVE:
+            raise WrongState(_state_message(previous, "amended"))
+        template = library.get(previous.template_id)  # the newest version of the same form
+        fields = ConsentFields(
+            client_id=previous.client_id,
+            template_id=template.id,
+            recipient_provider_id=previous.recipient_provider_id,
+            categories=tuple(c for c in previous.categories if _offers(template, c)),
+            purposes=tuple(
+                p for p in previous.purposes if p in {x.code for x in template.purposes}
+            ),
+            information_description=description_of(previous),
+            expires_on=previous.expires_on,
+            expiry_event=previous.expiry_event,
+            direction=Direction(previous.direction),
+            signer_relationship=SignerRelationship(previous.signer_relationship),
+        )
+        _check_fields(fields, template)
+        draft = _insert_draft(session, actor, fields, template)
         draft.supersedes_id = previous.id
     return draft
 

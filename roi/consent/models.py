@@ -8,15 +8,36 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    SQLColumnExpression,
+    String,
+    Text,
+    and_,
+    case,
+    cast,
+    literal,
+    or_,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from roi.accounts.models import Client, Organization, Provider, User
 from roi.clock import now
 from roi.db import Base, UTCDateTime, new_uuid, str_enum
 
 SEALED = {"sealed": True}
+#: a consent whose "expires on" day is at most this many days away is "expiring soon"
+EXPIRING_WITHIN_DAYS = 30
 
 
 class ConsentStatus(StrEnum):
@@ -101,19 +122,114 @@ class Consent(Base):
     revocation: Mapped[Revocation | None] = relationship(back_populates="consent", uselist=False)
 
     def status_at(self, at: datetime) -> ConsentStatus:
-        """The state at `at`: an active consent past its expiration date is expired (no job)."""
-        if (
-            self.status is ConsentStatus.ACTIVE
-            and self.expires_on is not None
-            and at >= expiry_instant(self.expires_on)
+        """The consent's state at `at`, read from its timestamps: the Python form of the rule.
+
+        Validity is half-open: a consent is active from the instant it was signed up to, not
+        including, the first of its revocation, its supersession, its recorded expiration event
+        and 00:00 UTC of its "expires on" day (on a tie, in that order). Before signing it is a
+        draft, then pending once sent, or voided once voided. `status_sql` is the SQL form.
+        """
+        if self.signed_at is None or at < self.signed_at:
+            if self.voided_at is not None and at >= self.voided_at:
+                return ConsentStatus.VOIDED
+            if self.sent_at is not None and at >= self.sent_at:
+                return ConsentStatus.PENDING_SIGNATURE
+            return ConsentStatus.DRAFT
+        ends = [
+            (self.revoked_at, ConsentStatus.REVOKED),
+            (self.superseded_at, ConsentStatus.SUPERSEDED),
+            (self.expired_at, ConsentStatus.EXPIRED),
+            (expiry_instant(self.expires_on) if self.expires_on else None, ConsentStatus.EXPIRED),
+        ]
+        ended = [(when, state) for when, state in ends if when is not None and at >= when]
+        if ended:
+            return min(ended, key=lambda item: item[0])[1]
+        recorded_ends = (self.revoked_at, self.superseded_at, self.expired_at)
+        if self.status is not ConsentStatus.ACTIVE and not any(
+            when is not None and when > at for when in recorded_ends
         ):
-            return ConsentStatus.EXPIRED
-        return ConsentStatus(self.status)
+            # a signed row that is no longer active but holds no end time after `at`: fail closed
+            return ConsentStatus(self.status)
+        return ConsentStatus.ACTIVE
 
 
 def expiry_instant(expires_on: date) -> datetime:
     """A consent "expires on" a date: it is valid up to, not including, that day (UTC)."""
     return datetime.combine(expires_on, time.min, tzinfo=UTC)
+
+
+#: a timestamp column, or an expression of one, in the SQL form of the state rule
+_Instant = SQLColumnExpression[datetime | None]
+
+
+class _ExpiryInstant(FunctionElement[datetime]):
+    """`expiry_instant(date)` in SQL: 00:00 UTC of that day, as a UTC timestamp."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(_ExpiryInstant, "postgresql")
+def _expiry_instant_postgresql(element: _ExpiryInstant, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP) AT TIME ZONE 'UTC')"
+
+
+@compiles(_ExpiryInstant, "sqlite")
+def _expiry_instant_sqlite(element: _ExpiryInstant, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps a date as "YYYY-MM-DD" and a UTCDateTime as "YYYY-MM-DD HH:MM:SS.ffffff"
+    # (SQLAlchemy's storage formats), so its midnight is the date with a zero time appended.
+    return f"({compiler.process(element.clauses, **kw)} || ' 00:00:00.000000')"
+
+
+def _after(end: _Instant, moment: _Instant) -> ColumnElement[bool]:
+    """`end` is recorded and later than `moment` (never NULL, so it can be negated)."""
+    return and_(end.is_not(None), end > moment)
+
+
+def _first_end(end: _Instant, *others: _Instant) -> ColumnElement[bool]:
+    """`end` comes no later than each recorded end in `others`."""
+    return and_(*(or_(other.is_(None), end <= other) for other in others))
+
+
+def status_sql(at: datetime) -> ColumnElement[str]:
+    """`Consent.status_at(at)` as a SQL expression over the consents table: the same rule."""
+    at = at.astimezone(UTC)
+    moment = literal(at, UTCDateTime())
+    c = Consent
+    expiry = _ExpiryInstant(c.expires_on)
+    date_passed = and_(c.expires_on.is_not(None), c.expires_on <= at.date())
+    revoked = and_(
+        c.revoked_at <= moment, _first_end(c.revoked_at, c.superseded_at, c.expired_at, expiry)
+    )
+    superseded = and_(
+        c.superseded_at <= moment,
+        # a tie with the revocation went to the revocation, the branch before this one
+        _first_end(c.superseded_at, c.revoked_at, c.expired_at, expiry),
+    )
+    ended_later = or_(
+        *(_after(end, moment) for end in (c.revoked_at, c.superseded_at, c.expired_at))
+    )
+    unsigned = case(
+        (c.voided_at <= moment, ConsentStatus.VOIDED.value),
+        (c.sent_at <= moment, ConsentStatus.PENDING_SIGNATURE.value),
+        else_=ConsentStatus.DRAFT.value,
+    )
+    return case(
+        (or_(c.signed_at.is_(None), c.signed_at > moment), unsigned),
+        (revoked, ConsentStatus.REVOKED.value),
+        (superseded, ConsentStatus.SUPERSEDED.value),
+        (or_(c.expired_at <= moment, date_passed), ConsentStatus.EXPIRED.value),
+        (
+            and_(c.status != ConsentStatus.ACTIVE, ~ended_later),
+            cast(c.status, String),
+        ),
+        else_=ConsentStatus.ACTIVE.value,
+    )
+
+
+def has_status(status: ConsentStatus, at: datetime) -> ColumnElement[bool]:
+    """Consents whose state at `at` is `status` (`status_sql`), as a WHERE clause."""
+    return status_sql(at) == status.value
 
 
 class Signature(Base):

@@ -6,7 +6,7 @@ found, and never told apart from one that does not exist.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, case, exists, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -15,7 +15,7 @@ from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, client_visibility, consent_visibility, require
 from roi.actor import Actor, Role
 from roi.clock import now
-from roi.consent.models import Consent, ConsentStatus, Notification, expiry_instant
+from roi.consent.models import Consent, ConsentStatus, Notification, has_status
 from roi.errors import NotFound
 
 #: the consent's recipient in the directory; built once, since building an alias per query
@@ -36,7 +36,7 @@ def _visible(actor: Actor) -> ColumnElement[bool]:
     # client who has agreed to nothing, and after revocation the client is out of their view
     # (SECURITY C7); they are told of the revocation by notice.
     recipient_while_active = case(
-        (status_filter(ConsentStatus.ACTIVE, now().date()), _recipient_user_id()), else_=None
+        (has_status(ConsentStatus.ACTIVE, now()), _recipient_user_id()), else_=None
     )
     visible = consent_visibility(
         actor,
@@ -80,33 +80,19 @@ def consents_for(
     if client_id is not None:
         query = query.where(Consent.client_id == client_id)
     if status is not None:
-        query = query.where(status_filter(status, (at or now()).date()))
+        query = query.where(has_status(status, at or now()))
     return list(session.scalars(query.order_by(Consent.created_at.desc(), Consent.id.desc())))
-
-
-def status_filter(status: ConsentStatus, today: date) -> ColumnElement[bool]:
-    """Consents in `status` today, counting active consents past their date as expired."""
-    past_date = and_(Consent.expires_on.is_not(None), Consent.expires_on <= today)
-    if status is ConsentStatus.ACTIVE:
-        return and_(Consent.status == ConsentStatus.ACTIVE, ~past_date)
-    if status is ConsentStatus.EXPIRED:
-        return or_(
-            Consent.status == ConsentStatus.EXPIRED,
-            and_(Consent.status == ConsentStatus.ACTIVE, past_date),
-        )
-    return Consent.status == status
 
 
 def _named_on_active_consent(actor: Actor) -> ColumnElement[bool]:
     """A clinician named as the recipient of one of the client's active consents sees the client."""
-    today = now().date()
     return exists(
         select(Consent.id)
         .join(_RECIPIENT, _RECIPIENT.id == Consent.recipient_provider_id)
         .where(
             Consent.client_id == Client.id,
             _RECIPIENT.user_id == actor.user_id,
-            status_filter(ConsentStatus.ACTIVE, today),
+            has_status(ConsentStatus.ACTIVE, now()),
         )
     )
 
@@ -115,20 +101,6 @@ def _client_predicate(actor: Actor) -> ColumnElement[bool]:
     if actor.role is Role.CLINICIAN:
         return client_visibility(actor, named_on_active_consent=_named_on_active_consent(actor))
     return client_visibility(actor)
-
-
-def client_for(session: Session, actor: Actor, client_id: int) -> Client:
-    """A client the actor may see (CONTRACT.md: org clinicians, clinicians named on an active
-    consent, the client themself).
-
-    Raises:
-        NotFound: no such client, or not one the actor may see.
-    """
-    require(actor, Permission.VIEW_CLIENTS)
-    client = session.scalar(select(Client).where(Client.id == client_id, _client_predicate(actor)))
-    if client is None:
-        raise NotFound("client")
-    return client
 
 
 def client_for_disclosure(session: Session, actor: Actor, client_id: int) -> Client:
@@ -167,11 +139,6 @@ def clients_for(session: Session, actor: Actor) -> list[Client]:
             .order_by(Client.family_name, Client.given_name, Client.id)
         )
     )
-
-
-def expires_before(consent: Consent) -> datetime | None:
-    """The instant an active consent stops permitting by date, or None."""
-    return expiry_instant(consent.expires_on) if consent.expires_on else None
 
 
 def notifications_for(session: Session, actor: Actor, limit: int = 8) -> list[Notification]:

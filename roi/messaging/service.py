@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from roi import audit, mail, vault
 from roi.accounts.models import Client, Provider, User
-from roi.accounts.policy import Permission, require
+from roi.accounts.policy import Permission, allows, require
+from roi.accounts.service import providers
 from roi.actor import Actor
 from roi.audit import Action, Outcome
 from roi.clock import now
@@ -321,15 +322,68 @@ def _parties(session: Session, actor: Actor, request: Request) -> _Parties:
     return _Parties(discloser=discloser, recipient=recipient, client=client)
 
 
+@dataclass(frozen=True)
+class Reply:
+    """A reply as it starts: to the other person in the conversation, about the same client,
+    carrying the same information for the same purpose, under "Re:" the same subject."""
+
+    reply_to_id: int
+    client_id: int
+    recipient_provider_id: int
+    categories: tuple[str, ...]
+    purpose: str
+    subject: str
+
+
+def reply(session: Session, actor: Actor, message_id: int) -> Reply:
+    """How a reply to message `message_id` starts (nothing is written).
+
+    Raises:
+        NotFound: not a message the actor sent or received.
+    """
+    original = message_for(session, actor, message_id)
+    subject = subject_of(original)
+    return Reply(
+        reply_to_id=original.id,
+        client_id=original.client_id,
+        recipient_provider_id=_other_party(original, actor),
+        categories=tuple(original.categories),
+        purpose=original.purpose,
+        subject=subject if subject.lower().startswith("re:") else f"Re: {subject}",
+    )
+
+
+def recipients(session: Session, actor: Actor) -> list[Provider]:
+    """Directory entries a message can go to: those with a roi account, except the actor's."""
+    return [
+        provider
+        for provider in providers(session, actor)
+        if provider.user_id is not None and provider.user_id != actor.user_id
+    ]
+
+
+def may_prepare_release(actor: Actor, client: Client) -> bool:
+    """Whether the actor's practice can prepare a release for `client` (only the client's own
+    practice does), so a refusal can lead straight to the missing release."""
+    return allows(actor.role, Permission.PREPARE_CONSENT) and (
+        client.organization_id == actor.organization_id
+    )
+
+
+def _other_party(message: Message, actor: Actor) -> int:
+    """The directory entry of the other person in a message's conversation."""
+    if message.sender_user_id == actor.user_id:
+        return message.recipient_provider_id
+    return message.sender_provider_id
+
+
 def _check_reply(session: Session, actor: Actor, outgoing: Outgoing, parties: _Parties) -> None:
     assert outgoing.reply_to_id is not None  # noqa: S101 - the caller checked
     original = message_for(session, actor, outgoing.reply_to_id)
-    other = (
-        original.sender_provider_id
-        if original.sender_user_id != actor.user_id
-        else original.recipient_provider_id
-    )
-    if original.client_id != parties.client.id or other != parties.recipient.id:
+    if (
+        original.client_id != parties.client.id
+        or _other_party(original, actor) != parties.recipient.id
+    ):
         raise Invalid(
             {
                 "reply_to_id": "A reply goes to the other person in that conversation, about the "

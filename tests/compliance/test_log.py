@@ -10,7 +10,8 @@ import time_machine
 from roi.audit import Action, Outcome
 from roi.audit.search import EntryFilter
 from roi.clock import now
-from roi.compliance import log
+from roi.compliance import log, log_csv, verification
+from roi.compliance.wording import reason_sentence
 from roi.consent import lifecycle
 from roi.errors import Forbidden, NotFound
 from tests.compliance.conftest import attempt_denied, disclose, entries
@@ -286,26 +287,26 @@ def test_revoked_consent_reason_reads_as_a_sentence(session, referral, officer):
     ],
 )
 def test_every_gate_reason_has_its_own_sentence(code):
-    sentence = log.reason_sentence(code)
+    sentence = reason_sentence(code)
     assert sentence.endswith(".")
     assert code not in sentence
-    assert sentence != log.reason_sentence("something_else")
+    assert sentence != reason_sentence("something_else")
 
 
 def test_category_reasons_name_the_category(library):
-    assert log.reason_sentence("category_not_covered:medications", library) == (
+    assert reason_sentence("category_not_covered:medications", library) == (
         "The release did not cover “Medications and prescriptions”."
     )
-    pn = log.reason_sentence(
+    pn = reason_sentence(
         "category_needs_psychotherapy_notes_authorization:psychotherapy_notes", library
     )
     assert "psychotherapy-notes authorization" in pn
-    part2 = log.reason_sentence("category_needs_part2_consent:sud_diagnosis", library)
+    part2 = reason_sentence("category_needs_part2_consent:sud_diagnosis", library)
     assert "Substance use diagnosis" in part2
     assert "42 CFR Part 2" in part2
     # Without the library, or for an unknown code, the code itself is shown, never dropped
-    assert "medications" in log.reason_sentence("category_not_covered:medications")
-    assert "mystery_code" in log.reason_sentence("mystery_code")
+    assert "medications" in reason_sentence("category_not_covered:medications")
+    assert "mystery_code" in reason_sentence("mystery_code")
 
 
 def test_only_compliance_reads_the_log(session, seeded):
@@ -316,9 +317,9 @@ def test_only_compliance_reads_the_log(session, seeded):
         with pytest.raises(Forbidden):
             log.log_entry(session, person.actor, 1)
         with pytest.raises(Forbidden):
-            log.export_csv(session, person.actor, EntryFilter())
+            log_csv.export_csv(session, person.actor, EntryFilter())
         with pytest.raises(Forbidden):
-            log.verify_chain(session, person.actor)
+            verification.verify_chain(session, person.actor)
 
 
 def test_filter_choices_list_our_clients_staff_and_the_directory(session, seeded, officer):
@@ -355,10 +356,10 @@ def test_names_are_loaded_in_bulk_not_per_row(session, referral, officer, engine
 
 
 def test_newest_verification_is_remembered(session, seeded, officer):
-    assert log.last_verification(session, officer.actor) is None
-    result = log.verify_chain(session, officer.actor)
+    assert verification.last_verification(session, officer.actor) is None
+    result = verification.verify_chain(session, officer.actor)
     assert result.ok
-    last = log.last_verification(session, officer.actor)
+    last = verification.last_verification(session, officer.actor)
     assert last is not None
     assert (last.ok, last.entries, last.head_hash, last.first_bad_seq) == (
         True,
@@ -385,13 +386,13 @@ def test_verification_names_the_first_tampered_entry(session, seeded, officer, i
     target = entries(session, Action.DISCLOSURE_PERMITTED)[0].seq
     tamper(session, is_postgres, f"UPDATE audit_entries SET client_id = 999 WHERE seq = {target}")
     # When the officer verifies the chain
-    result = log.verify_chain(session, officer.actor)
+    result = verification.verify_chain(session, officer.actor)
     # Then it is broken at that entry, and the failure is on record
     assert (result.ok, result.first_bad_seq, result.entries) == (False, target, target - 1)
     recorded = entries(session, Action.AUDIT_VERIFIED)[-1]
     assert recorded.outcome is Outcome.FAILURE
     assert recorded.detail["first_bad_seq"] == target
-    last = log.last_verification(session, officer.actor)
+    last = verification.last_verification(session, officer.actor)
     assert last is not None
     assert (last.ok, last.first_bad_seq) == (False, target)
 
@@ -428,7 +429,7 @@ def test_pages_of_a_group_of_actions_cover_each_entry_once(session, seeded, offi
 def test_an_export_too_large_is_refused_and_not_recorded(session, seeded, officer, monkeypatch):
     from roi.errors import Invalid
 
-    monkeypatch.setattr(log, "MAX_EXPORT_ROWS", 2)
+    monkeypatch.setattr(log_csv, "MAX_EXPORT_ROWS", 2)
     with pytest.raises(Invalid, match="narrow"):
-        log.export_csv(session, officer.actor, EntryFilter())
+        log_csv.export_csv(session, officer.actor, EntryFilter())
     assert entries(session, Action.AUDIT_EXPORTED) == []

@@ -343,9 +343,9 @@ def test_state_at_reads_the_timestamps(session, referral):
     revoked = lifecycle.revoke(session, referral.client_person.actor, consent.id, reason=None)
     assert revoked.signed_at is not None
     assert revoked.revoked_at is not None
-    assert gate.state_at(revoked, revoked.signed_at) is ConsentStatus.ACTIVE
-    assert gate.state_at(revoked, revoked.revoked_at) is ConsentStatus.REVOKED
-    assert gate.state_at(revoked, revoked.signed_at - ONE_MICROSECOND) is (
+    assert revoked.status_at(revoked.signed_at) is ConsentStatus.ACTIVE
+    assert revoked.status_at(revoked.revoked_at) is ConsentStatus.REVOKED
+    assert revoked.status_at(revoked.signed_at - ONE_MICROSECOND) is (
         ConsentStatus.PENDING_SIGNATURE
     )
 

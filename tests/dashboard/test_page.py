@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from roi.audit import Action, AuditEntry
 from roi.clock import now
-from roi.compliance import log, overview, requests
+from roi.compliance import overview, requests, verification
 from roi.compliance.models import Channel
 from roi.consent import lifecycle
 from roi.errors import ConsentRequired
@@ -158,7 +158,7 @@ def test_open_accounting_requests_show_when_they_are_due(client, session, referr
 def test_the_last_chain_verification_is_shown(client, session, officer):
     login_as(client, officer.email, officer.password)
     assert "has not been verified yet" in client.get("/compliance/").get_data(as_text=True)
-    log.verify_chain(session, officer.actor)
+    verification.verify_chain(session, officer.actor)
     html = client.get("/compliance/").get_data(as_text=True)
     facts = html[html.index('id="last-verification"') :]
     assert "Intact" in facts

@@ -21,6 +21,7 @@ from roi.audit import Action, Outcome
 from roi.audit.search import EntryFilter
 from roi.clock import iso
 from roi.compliance import log as disclosure_log
+from roi.compliance import verification
 from roi.compliance.log import LoggedEntry
 from roi.errors import Invalid
 from roi.extensions import db
@@ -212,7 +213,7 @@ def list_audit_events(args: dict[str, Any]) -> dict[str, Any]:
 @audit.doc(security=BEARER)
 def verify_audit_chain() -> dict[str, Any]:
     """Verify the whole hash chain now; the check is recorded (compliance)."""
-    result = disclosure_log.verify_chain(db.session(), actor())
+    result = verification.verify_chain(db.session(), actor())
     return {
         "ok": result.ok,
         "entries": result.entries,

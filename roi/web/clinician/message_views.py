@@ -15,8 +15,7 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from roi.accounts import service as accounts
-from roi.accounts.models import Client, Provider
+from roi.accounts.models import Client
 from roi.accounts.policy import Permission
 from roi.consent import gate
 from roi.consent import queries as consent_queries
@@ -193,20 +192,14 @@ def _prefill() -> dict[str, object]:
             "client_id": request.args.get("client_id", type=int) or 0,
             "recipient_provider_id": request.args.get("recipient_provider_id", type=int) or 0,
         }
-    me = actor()
-    original = queries.message_for(db.session(), me, reply_to)
-    mine = original.sender_user_id == me.user_id
-    subject = service.subject_of(original)
+    reply = service.reply(db.session(), actor(), reply_to)
     return {
-        "client_id": original.client_id,
-        # a reply goes to the other person in the conversation
-        "recipient_provider_id": (
-            original.recipient_provider_id if mine else original.sender_provider_id
-        ),
-        "categories": list(original.categories),
-        "purpose": original.purpose,
-        "subject": subject if subject.lower().startswith("re:") else f"Re: {subject}",
-        "reply_to": str(original.id),
+        "client_id": reply.client_id,
+        "recipient_provider_id": reply.recipient_provider_id,
+        "categories": list(reply.categories),
+        "purpose": reply.purpose,
+        "subject": reply.subject,
+        "reply_to": str(reply.reply_to_id),
     }
 
 
@@ -223,18 +216,9 @@ def _offer(form: ComposeForm) -> dict[int, Client]:
     if chosen and chosen not in clients:
         clients[chosen] = consent_queries.client_for_disclosure(session, me, chosen)
     library = form_library()
-    form.offer(list(clients.values()), _recipients(), library.categories(), library.purposes())
+    recipients = service.recipients(session, me)
+    form.offer(list(clients.values()), recipients, library.categories(), library.purposes())
     return clients
-
-
-def _recipients() -> list[Provider]:
-    """Directory entries that can receive a message: those with a roi account, except yours."""
-    me = actor()
-    return [
-        p
-        for p in accounts.providers(db.session(), me)
-        if p.user_id is not None and p.user_id != me.user_id
-    ]
 
 
 def _ready_to_check(form: ComposeForm) -> bool:
@@ -334,7 +318,7 @@ def _denied(
     client: Client, outgoing: service.Outgoing, reasons: list[dict[str, object]]
 ) -> Coverage:
     """A refusal with the gate's reasons and the way to a release that would cover it."""
-    if client.organization_id == actor().organization_id:
+    if service.may_prepare_release(actor(), client):
         template = form_library().template_for(outgoing.categories)
         template_id = template.id if template else None
         recipient = outgoing.recipient_provider_id or None

@@ -11,7 +11,7 @@ from roi.accounts import service
 from roi.accounts.policy import Permission
 from roi.clock import now
 from roi.consent import queries
-from roi.consent.models import ConsentStatus
+from roi.consent.models import EXPIRING_WITHIN_DAYS, ConsentStatus
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.messaging import queries as message_queries
@@ -30,7 +30,7 @@ def dashboard() -> str:
     clients = service.clients_for(db.session(), me)
     consents = queries.consents_for(db.session(), me)
     at = now()
-    soon = at + timedelta(days=30)
+    soon = at + timedelta(days=EXPIRING_WITHIN_DAYS)
     return render_template(
         "clinician/dashboard.html",
         client_count=len(clients),

@@ -21,6 +21,8 @@ from roi.accounts.policy import Permission
 from roi.audit import Outcome
 from roi.audit.search import MAX_SEQ, EntryFilter
 from roi.compliance import log as disclosure_log
+from roi.compliance import log_csv as csv_export
+from roi.compliance import verification, wording
 from roi.compliance.log import GROUP_ACTIONS, GROUP_LABELS, ActionGroup, Choice, FilterChoices
 from roi.extensions import db
 from roi.web.compliance import bp
@@ -117,7 +119,7 @@ def _labels() -> dict[str, Any]:
         "category_labels": {c.code: c.label for c in library.categories()},
         "purpose_labels": {p.code: p.label for p in library.purposes()},
         "outcome_labels": OUTCOME_LABELS,
-        "reason_text": partial(disclosure_log.reason_sentence, library=library),
+        "reason_text": partial(wording.reason_sentence, library=library),
     }
 
 
@@ -161,7 +163,7 @@ def log_csv() -> ResponseReturnValue:
     form = _filter_form(disclosure_log.filter_choices(db.session(), me))
     if not form.validate():
         return _log_page(form, rows=None, next_before=None), 422
-    export = disclosure_log.export_csv(db.session(), me, _entry_filter(form), form_library())
+    export = csv_export.export_csv(db.session(), me, _entry_filter(form), form_library())
     response = Response(export.content, content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response.headers["Content-Length"] = str(len(export.content))
@@ -172,7 +174,7 @@ def log_csv() -> ResponseReturnValue:
 @requires(Permission.VERIFY_AUDIT_CHAIN)
 def verify_page() -> str:
     """The last verification of the audit chain, and the button that runs one."""
-    last = disclosure_log.last_verification(db.session(), actor())
+    last = verification.last_verification(db.session(), actor())
     return render_template("compliance/verify.html", last=last, result=None)
 
 
@@ -180,5 +182,5 @@ def verify_page() -> str:
 @requires(Permission.VERIFY_AUDIT_CHAIN)
 def verify_chain() -> str:
     """Verify the whole chain now (recorded as audit.verified) and show the answer."""
-    result = disclosure_log.verify_chain(db.session(), actor())
+    result = verification.verify_chain(db.session(), actor())
     return render_template("compliance/verify.html", last=None, result=result)

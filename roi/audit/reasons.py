@@ -1,0 +1,174 @@
+"""Why something was refused: the stable reason codes audit entries store, and their words.
+
+Each code has its words here and nowhere else: `present`, the sentence the clinician is told at
+the time (a template: `{consent}` the consent's number, `{recipient}` the recipient's name,
+`{label}` the category's or purpose's label); `past`, the log's sentence about what was decided
+then (`{label}` the category's label); `label`, the compliance overview's words at a glance.
+
+A category code is stored with its category after a colon (`category_not_covered:diagnosis`,
+`ReasonCode.stored`): audit entries keep that form, and the API returns it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ReasonCode(StrEnum):
+    """A reason code and its words (see the module)."""
+
+    label: str
+    present: str
+    past: str
+    #: stored with ":<category>" after it
+    per_category: bool
+
+    def __new__(
+        cls, value: str, label: str, present: str, past: str, per_category: bool = False
+    ) -> ReasonCode:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        member.present = present
+        member.past = past
+        member.per_category = per_category
+        return member
+
+    # --- the gate (roi/consent/gate.py) ---
+    CATEGORIES_REQUIRED = (
+        "categories_required",
+        "No information named",
+        "Say which kinds of information you share.",
+        "No kind of information was named.",
+    )
+    PURPOSE_REQUIRED = (
+        "purpose_required",
+        "No purpose named",
+        "Say why you are sharing this information.",
+        "No purpose was given.",
+    )
+    NO_CONSENT = (
+        "no_consent",
+        "No consent for this recipient",
+        "This client has not authorized you to share information with {recipient}.",
+        "The client had not authorized this provider to share with this recipient.",
+    )
+    RECIPIENT_NOT_COVERED = (
+        "recipient_not_covered",
+        "Recipient not named on any consent",
+        "No release for this client names {recipient} as a recipient.",
+        "No release for this client named this recipient.",
+    )
+    DIRECTION_NOT_COVERED = (
+        "direction_not_covered",
+        "One-way consent, other direction",
+        "Consent #{consent} lets {recipient} share with you, not you with them: it is one-way.",
+        "The only release between these providers was one-way, in the other direction.",
+    )
+    CONSENT_NOT_SENT = (
+        "consent_not_sent",
+        "Consent still a draft",
+        "Consent #{consent} is a draft that was never sent for signature.",
+        "The release was a draft that was never sent for signature.",
+    )
+    CONSENT_PENDING_SIGNATURE = (
+        "consent_pending_signature",
+        "Consent not signed yet",
+        "Consent #{consent} is waiting for the client's signature.",
+        "The release was still waiting for the client's signature.",
+    )
+    CONSENT_REVOKED = (
+        "consent_revoked",
+        "Consent revoked",
+        "Consent #{consent} was revoked by the client.",
+        "The release had been revoked by the client.",
+    )
+    CONSENT_EXPIRED = (
+        "consent_expired",
+        "Consent expired",
+        "Consent #{consent} has expired.",
+        "The release had expired.",
+    )
+    CONSENT_VOIDED = (
+        "consent_voided",
+        "Consent voided",
+        "Consent #{consent} was voided before it was signed.",
+        "The release had been voided before it was signed.",
+    )
+    CONSENT_SUPERSEDED = (
+        "consent_superseded",
+        "Consent replaced by a newer version",
+        "Consent #{consent} was replaced by a newer version.",
+        "The release had been replaced by a newer version.",
+    )
+    PURPOSE_NOT_COVERED = (
+        "purpose_not_covered",
+        "Purpose not covered",
+        'Consent #{consent} does not cover the purpose "{label}".',
+        "The release did not cover the stated purpose.",
+    )
+    CATEGORY_NOT_COVERED = (
+        "category_not_covered",
+        "Information not covered",
+        'Consent #{consent} does not cover "{label}".',
+        "The release did not cover “{label}”.",
+        True,
+    )
+    CATEGORY_NEEDS_PSYCHOTHERAPY_NOTES_AUTHORIZATION = (
+        "category_needs_psychotherapy_notes_authorization",
+        "Psychotherapy notes need own consent",
+        "Psychotherapy notes may only be shared under their own psychotherapy-notes "
+        "authorization; consent #{consent} is not one.",
+        "“{label}” are psychotherapy notes: they may only be shared under their own "
+        "psychotherapy-notes authorization (45 CFR 164.508(a)(2)).",
+        True,
+    )
+    CATEGORY_NEEDS_PART2_CONSENT = (
+        "category_needs_part2_consent",
+        "Substance-use records need a Part 2 consent",
+        '"{label}" is a substance-use-disorder record: it may only be shared under a '
+        "42 CFR Part 2 consent; consent #{consent} is not one.",
+        "“{label}” is a substance-use-disorder record: it may only be shared under a "
+        "42 CFR Part 2 consent.",
+        True,
+    )
+    # --- signing in (roi/accounts/sessions.py) ---
+    BAD_CREDENTIALS = (
+        "bad_credentials",
+        "Wrong email address or password",
+        "Wrong email address or password.",
+        "Wrong email address or password.",
+    )
+    INACTIVE_ACCOUNT = (
+        "inactive_account",
+        "Account disabled",
+        "The account is disabled.",
+        "The account is disabled.",
+    )
+
+    def stored(self, category: str | None = None) -> str:
+        """The code as audit entries store it: with `:<category>` for a category code."""
+        if self.per_category != (category is not None):
+            raise ValueError(
+                f"{self.value} is stored {'with' if self.per_category else 'without'} a category"
+            )
+        return f"{self.value}:{category}" if category is not None else self.value
+
+    @classmethod
+    def parse(cls, stored: str) -> tuple[ReasonCode, str | None] | None:
+        """A stored code as (code, category), or None when it is not one of these codes."""
+        prefix, colon, category = stored.partition(":")
+        code = cls._value2member_map_.get(prefix)
+        if not isinstance(code, ReasonCode):
+            return None
+        if code.per_category and category:
+            return code, category
+        if not code.per_category and not colon:
+            return code, None
+        return None
+
+    @classmethod
+    def label_of(cls, code: str) -> str:
+        """The overview's words for a code without its category; the code itself when unknown."""
+        found = cls._value2member_map_.get(code)
+        return found.label if isinstance(found, ReasonCode) else code

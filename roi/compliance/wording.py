@@ -1,0 +1,70 @@
+"""The log's words: audit actions as people say them, reason codes as sentences about the past
+(the log reports what was decided then, not what holds now; `roi.audit.reasons` holds each
+code's words)."""
+
+from __future__ import annotations
+
+from roi.audit import Action
+from roi.audit.reasons import ReasonCode
+from roi.consent.library import FormLibrary
+
+ACTION_LABELS: dict[Action, str] = {
+    Action.DISCLOSURE_PERMITTED: "Disclosure sent",
+    Action.DISCLOSURE_DENIED: "Disclosure blocked",
+    Action.DECISION_CHECKED: "Consent checked (nothing sent)",
+    Action.MESSAGE_READ: "Message opened",
+    Action.CONSENT_CREATED: "Release created",
+    Action.CONSENT_SENT: "Release sent for signature",
+    Action.CONSENT_SIGNED: "Release signed",
+    Action.CONSENT_REVOKED: "Release revoked",
+    Action.CONSENT_EXPIRED: "Release expired",
+    Action.CONSENT_VOIDED: "Release voided",
+    Action.CONSENT_SUPERSEDED: "Release superseded",
+    Action.SIGNING_CODE_SENT: "Signing code emailed",
+    Action.SIGNING_IDENTITY_VERIFIED: "Signer's identity confirmed",
+    Action.SIGNING_IDENTITY_FAILED: "Signer's identity check failed",
+    Action.AUTH_LOGIN: "Signed in",
+    Action.AUTH_LOGIN_FAILED: "Sign-in failed",
+    Action.AUTH_LOGOUT: "Signed out",
+    Action.AUTH_THROTTLED: "Sign-in throttled",
+    Action.AUTH_SESSION_EXPIRED: "Session expired",
+    Action.AUTH_TOKEN_ISSUED: "API token issued",
+    Action.AUTH_PASSWORD_CHANGED: "Password changed",
+    Action.AUTHZ_DENIED: "Access refused",
+    Action.RECORD_VIEWED: "Record viewed",
+    Action.DOCUMENT_DOWNLOADED: "Document downloaded",
+    Action.AUDIT_VIEWED: "Audit log viewed",
+    Action.AUDIT_EXPORTED: "Audit log exported",
+    Action.AUDIT_VERIFIED: "Audit chain verified",
+    Action.ACCOUNTING_REQUESTED: "Accounting requested",
+    Action.ACCOUNTING_EXTENDED: "Accounting deadline extended",
+    Action.ACCOUNTING_FULFILLED: "Accounting provided",
+}
+
+
+def action_label(action: str) -> str:
+    """An action as people say it ("Disclosure blocked"); the code itself when unnamed."""
+    try:
+        return ACTION_LABELS.get(Action(action), action)
+    except ValueError:
+        return action
+
+
+def reason_sentence(code: str, library: FormLibrary | None = None) -> str:
+    """A stored reason code as the log's sentence about what was decided then; a category
+    reason names the category by its label. An unknown code is shown as itself, never dropped."""
+    parsed = ReasonCode.parse(code)
+    if parsed is None:
+        return f"Reason code “{code}”."
+    reason, category = parsed
+    if category is None:
+        return reason.past
+    return reason.past.format(label=_category_label(category, library))
+
+
+def _category_label(code: str, library: FormLibrary | None) -> str:
+    if library is not None:
+        for category in library.categories():
+            if category.code == code:
+                return category.label
+    return code
