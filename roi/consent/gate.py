@@ -93,6 +93,9 @@ def decide(
         select(Consent)
         .where(Consent.client_id == client.id, _names_pair(discloser, recipient))
         .order_by(Consent.id)
+        # fresh rows even when the session already holds these consents: the state read here
+        # is what a send re-checks under its lock
+        .execution_options(populate_existing=True)
     )
     candidates = list(session.scalars(query))
     if not candidates:

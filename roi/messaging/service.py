@@ -10,7 +10,8 @@ compose page and the API without disclosing anything, and is audited as `decisio
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,7 +29,7 @@ from roi.consent import gate
 from roi.consent.library import FormLibrary, TemplateKind
 from roi.consent.models import Consent, Notification
 from roi.consent.queries import client_for_disclosure
-from roi.db import unit_of_work
+from roi.db import new_uuid, unit_of_work
 from roi.errors import ConsentRequired, Invalid, NotFound
 from roi.messaging import notices
 from roi.messaging.models import Attachment, Message
@@ -195,7 +196,9 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
     parties = _parties(session, actor, outgoing.request())
     if outgoing.reply_to_id is not None:
         _check_reply(session, actor, outgoing, parties)
-    with unit_of_work(session):
+    # Sealed before the write transaction too: the row's uuid is all the seals bind to.
+    sealed = _sealed(outgoing)
+    with _kept_loaded(session), unit_of_work(session):
         gate.lock_candidates(
             session, discloser=parties.discloser, recipient=parties.recipient, client=parties.client
         )
@@ -225,7 +228,9 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
             )
             denied = decision
         else:
-            message = _store(session, actor, library, outgoing, parties, decision.consent, at)
+            message = _store(
+                session, actor, library, outgoing, parties, sealed, decision.consent, at
+            )
     if denied is not None:
         raise ConsentRequired([reason.as_json() for reason in denied.reasons])
     return message
@@ -392,17 +397,76 @@ def _check_reply(session: Session, actor: Actor, outgoing: Outgoing, parties: _P
         )
 
 
+@dataclass(frozen=True)
+class _Sealed:
+    """A message's sealed parts, bound to the row's uuid before the row is written."""
+
+    uuid: str
+    subject: bytes
+    body: bytes
+    attachments: list[Attachment]
+
+
+def _sealed(outgoing: Outgoing) -> _Sealed:
+    uuid = new_uuid()
+    attachments = []
+    for new in outgoing.attachments:
+        row = new_uuid()
+        attachments.append(
+            Attachment(
+                uuid=row,
+                content_type=new.content_type,
+                size=len(new.content),
+                sha256=hashlib.sha256(new.content).hexdigest(),
+                filename_sealed=vault.seal(
+                    new.filename.encode(),
+                    vault.Place("message_attachments", "filename_sealed", row),
+                ),
+                content_sealed=vault.seal(
+                    new.content, vault.Place("message_attachments", "content_sealed", row)
+                ),
+            )
+        )
+    return _Sealed(
+        uuid=uuid,
+        subject=vault.seal(
+            outgoing.subject.strip().encode(), vault.Place("messages", "subject_sealed", uuid)
+        ),
+        body=vault.seal(outgoing.body.encode(), vault.Place("messages", "body_sealed", uuid)),
+        attachments=attachments,
+    )
+
+
+@contextmanager
+def _kept_loaded(session: Session) -> Iterator[None]:
+    """Keep loaded objects loaded across the commits of a send.
+
+    The parties are read before the write transaction for their ids and names only, and the
+    message sent is answered from memory, so reloading them after each commit would only cost
+    statements. The consents, whose state is what the send re-checks, are read afresh under the
+    lock by the gate whatever the session holds.
+    """
+    expiring = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = expiring
+
+
 def _store(
     session: Session,
     actor: Actor,
     library: FormLibrary,
     outgoing: Outgoing,
     parties: _Parties,
+    sealed: _Sealed,
     consent: Consent,
     at: datetime,
 ) -> Message:
     carried = envelope(library, consent, outgoing)
     message = Message(
+        uuid=sealed.uuid,
         client_id=parties.client.id,
         consent_id=consent.id,
         sender_user_id=actor.user_id,
@@ -411,36 +475,27 @@ def _store(
         reply_to_id=outgoing.reply_to_id,
         categories=sorted(set(outgoing.categories)),
         purpose=outgoing.purpose,
-        subject_sealed=b"",
-        body_sealed=b"",
+        subject_sealed=sealed.subject,
+        body_sealed=sealed.body,
         scope_summary=carried.scope_summary,
         part2_notice=carried.part2_notice,
         sent_at=at,
+        read_at=None,
+        attachments=sealed.attachments,
     )
+    if parties.recipient.user_id is not None:
+        # first, while nothing waits to be flushed: it reads the recipient's account
+        _mail_recipient(session, parties)
+        # names the sender only: the notice is shown before anyone opens the message
+        session.add(
+            Notification(
+                user_id=parties.recipient.user_id,
+                consent_id=consent.id,
+                text=f"New message from {parties.discloser.name}.",
+            )
+        )
     session.add(message)
-    session.flush()
-    message.subject_sealed = vault.seal(
-        outgoing.subject.strip().encode(), _place(message, "subject_sealed")
-    )
-    message.body_sealed = vault.seal(outgoing.body.encode(), _place(message, "body_sealed"))
-    for new in outgoing.attachments:
-        attachment = Attachment(
-            message_id=message.id,
-            content_type=new.content_type,
-            size=len(new.content),
-            sha256=hashlib.sha256(new.content).hexdigest(),
-            filename_sealed=b"",
-            content_sealed=b"",
-        )
-        session.add(attachment)
-        session.flush()
-        attachment.filename_sealed = vault.seal(
-            new.filename.encode(),
-            vault.Place("message_attachments", "filename_sealed", attachment.uuid),
-        )
-        attachment.content_sealed = vault.seal(
-            new.content, vault.Place("message_attachments", "content_sealed", attachment.uuid)
-        )
+    session.flush()  # the message's id, for the audit entry; one flush writes every new row
     audit.record(
         session,
         actor,
@@ -453,16 +508,6 @@ def _store(
         categories=outgoing.categories,
         purpose=outgoing.purpose,
     )
-    if parties.recipient.user_id is not None:
-        # names the sender only: the notice is shown before anyone opens the message
-        session.add(
-            Notification(
-                user_id=parties.recipient.user_id,
-                consent_id=consent.id,
-                text=f"New message from {parties.discloser.name}.",
-            )
-        )
-        _mail_recipient(session, parties)
     return message
 
 
