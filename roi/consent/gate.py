@@ -19,11 +19,12 @@ in its write transaction, so a disclosure and a revocation of the same consent t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from roi.accounts.models import Client, Provider
@@ -89,17 +90,10 @@ def decide(
         return _deny(at, _reason(ReasonCode.CATEGORIES_REQUIRED))
     if not purposes:
         return _deny(at, _reason(ReasonCode.PURPOSE_REQUIRED))
-    query = (
-        select(Consent)
-        .where(Consent.client_id == client.id, _names_pair(discloser, recipient))
-        .order_by(Consent.id)
-        # fresh rows even when the session already holds these consents: the state read here
-        # is what a send re-checks under its lock
-        .execution_options(populate_existing=True)
-    )
-    candidates = list(session.scalars(query))
+    pair = _pair(discloser, recipient, client)
+    candidates = list(session.scalars(_candidates(*_shape(discloser, recipient)), pair))
     if not candidates:
-        return _deny(at, _missing_consent(session, discloser, recipient, client))
+        return _deny(at, _missing_consent(session, discloser, recipient, pair))
     terms = _Terms(
         categories={category.code: category for category in library.categories()},
         purposes={purpose.code: purpose.label for purpose in library.purposes()},
@@ -135,12 +129,8 @@ def lock_candidates(
     keep a waiting revocation out indefinitely, and sends take turns on the audit head anyway.
     On SQLite the write transaction (BEGIN IMMEDIATE) already serializes them.
     """
-    # in id order, as every path that locks several consents does, so two never deadlock
     session.execute(
-        select(Consent.id)
-        .where(Consent.client_id == client.id, _names_pair(discloser, recipient))
-        .order_by(Consent.id)
-        .with_for_update()
+        _candidates_locked(*_shape(discloser, recipient)), _pair(discloser, recipient, client)
     )
 
 
@@ -159,45 +149,104 @@ class _Terms:
     purposes: dict[str, str]
 
 
-def _names_pair(discloser: Provider, recipient: Provider) -> ColumnElement[bool]:
+# The statements are built once per shape and run with the pair's ids as parameters: building a
+# statement of this size costs more than running it on an indexed table.
+
+
+def _pair(discloser: Provider, recipient: Provider, client: Client) -> dict[str, int | None]:
+    return {
+        "client_id": client.id,
+        "discloser": discloser.id,
+        "discloser_org": discloser.organization_id,
+        "recipient": recipient.id,
+        "recipient_org": recipient.organization_id,
+    }
+
+
+def _shape(discloser: Provider, recipient: Provider) -> tuple[bool, bool]:
+    """Whether each side belongs to an organization (which adds its organization's consents)."""
+    return discloser.organization_id is not None, recipient.organization_id is not None
+
+
+@functools.cache
+def _candidates(discloser_org: bool, recipient_org: bool) -> Select[Consent]:
+    return (
+        select(Consent)
+        .where(
+            Consent.client_id == bindparam("client_id"), _names_pair(discloser_org, recipient_org)
+        )
+        .order_by(Consent.id)
+        # fresh rows even when the session already holds these consents: the state read here
+        # is what a send re-checks under its lock
+        .execution_options(populate_existing=True)
+    )
+
+
+@functools.cache
+def _candidates_locked(discloser_org: bool, recipient_org: bool) -> Select[int]:
+    # in id order, as every path that locks several consents does, so two never deadlock
+    return (
+        select(Consent.id)
+        .where(
+            Consent.client_id == bindparam("client_id"), _names_pair(discloser_org, recipient_org)
+        )
+        .order_by(Consent.id)
+        .with_for_update()
+    )
+
+
+def _names_pair(discloser_org: bool, recipient_org: bool) -> ColumnElement[bool]:
     forward = and_(
-        _is_party(discloser),
-        Consent.recipient_provider_id == recipient.id,
+        _is_party("discloser", discloser_org),
+        Consent.recipient_provider_id == bindparam("recipient"),
     )
     backward = and_(
         Consent.direction == Direction.TWO_WAY,
-        Consent.recipient_provider_id == discloser.id,
-        _is_party(recipient),
+        Consent.recipient_provider_id == bindparam("discloser"),
+        _is_party("recipient", recipient_org),
     )
     return or_(forward, backward)
 
 
-def _is_party(provider: Provider) -> ColumnElement[bool]:
+def _is_party(side: str, in_organization: bool) -> ColumnElement[bool]:
     """The consent's disclosing side is the clinician, or any clinician of that organization."""
-    by_clinician = Consent.discloser_provider_id == provider.id
-    if provider.organization_id is None:
+    by_clinician = Consent.discloser_provider_id == bindparam(side)
+    if not in_organization:
         return by_clinician
-    return or_(by_clinician, Consent.organization_id == provider.organization_id)
+    return or_(by_clinician, Consent.organization_id == bindparam(f"{side}_org"))
 
 
-def _missing_consent(
-    session: Session, discloser: Provider, recipient: Provider, client: Client
-) -> Reason:
-    one_way_back = session.scalar(
+@functools.cache
+def _one_way_back(recipient_org: bool) -> Select[int]:
+    return (
         select(Consent.id)
         .where(
-            Consent.client_id == client.id,
+            Consent.client_id == bindparam("client_id"),
             Consent.direction == Direction.ONE_WAY,
-            Consent.recipient_provider_id == discloser.id,
-            _is_party(recipient),
+            Consent.recipient_provider_id == bindparam("discloser"),
+            _is_party("recipient", recipient_org),
         )
         .limit(1)
     )
+
+
+@functools.cache
+def _to_someone_else(discloser_org: bool) -> Select[int]:
+    return (
+        select(Consent.id)
+        .where(Consent.client_id == bindparam("client_id"), _is_party("discloser", discloser_org))
+        .limit(1)
+    )
+
+
+def _missing_consent(
+    session: Session, discloser: Provider, recipient: Provider, pair: dict[str, int | None]
+) -> Reason:
+    discloser_org, recipient_org = _shape(discloser, recipient)
+    one_way_back = session.scalar(_one_way_back(recipient_org), pair)
     if one_way_back is not None:
         return _reason(ReasonCode.DIRECTION_NOT_COVERED, one_way_back, recipient=recipient.name)
-    other_recipient = session.scalar(
-        select(Consent.id).where(Consent.client_id == client.id, _is_party(discloser)).limit(1)
-    )
+    other_recipient = session.scalar(_to_someone_else(discloser_org), pair)
     if other_recipient is not None:
         return _reason(ReasonCode.RECIPIENT_NOT_COVERED, recipient=recipient.name)
     return _reason(ReasonCode.NO_CONSENT, recipient=recipient.name)
