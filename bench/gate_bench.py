@@ -8,8 +8,9 @@ PDFs): five practices using roi, clinicians with directory entries, outside prov
 lifecycle state, both directions and all three kinds of form. Then asks the same random requests
 (client, discloser, recipient, categories, purpose; a mix that permits and denies) of
 `roi.consent.gate.decide()` and of one raw SELECT that finds the active covering consent through
-`ix_consents_client_id_status`, alternating on the same session, and prints medians, p95 and the
-ratio (goal: decide() within 10 times the raw lookup). Both must give the same answer.
+`ix_consents_client_id_status`, alternating on the same session, and prints medians, p95 and
+their ratios (goals: decide() within 10 times the raw lookup at the median, within 20 times at
+p95). Both must give the same answer.
 
 SQLite runs in a temporary file unless --keep names one: a kept file is seeded once and reused
 when asked for the same sizes. With --database-url (PostgreSQL) everything happens in a fresh
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -64,6 +66,8 @@ from roi.db import Base, UTCDateTime  # noqa: E402
 from roi.models import import_all  # noqa: E402
 
 GOAL = 10.0
+#: the slow end: decide() at p95 within this multiple of the raw lookup at p95
+GOAL_P95 = 20.0
 ORGANIZATIONS = 5
 CLINICIANS_PER_ORGANIZATION = 8
 #: directory entries of practices that do not use roi (no account, no organization)
@@ -671,6 +675,10 @@ def report(
 ) -> None:
     name = engine.dialect.name
     print(f"\n== {name}: {shape.clients:,} clients, {shape.consents:,} consents")
+    # the tail is what a busy machine changes most: say how busy it was
+    print(
+        f"load average (1 min) after measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
     if took is None:
         print("seeding: reused the kept database")
     else:
@@ -690,12 +698,12 @@ def report(
     print(f"{'':16}{'median':>10}{'p95':>10}")
     print(f"{'raw SELECT':16}{raw_median:8.3f}ms{raw_p95:8.3f}ms")
     print(f"{'gate.decide()':16}{gate_median:8.3f}ms{gate_p95:8.3f}ms")
-    ratio = gate_median / raw_median
-    verdict = "PASS" if ratio <= GOAL else "MISS"
-    print(
-        f"ratio decide/raw: median {ratio:.1f}x (goal <= {GOAL:.0f}x) {verdict}; "
-        f"p95 {gate_p95 / raw_p95:.1f}x"
-    )
+    for label, ratio, goal in (
+        ("median", gate_median / raw_median, GOAL),
+        ("p95", gate_p95 / raw_p95, GOAL_P95),
+    ):
+        verdict = "PASS" if ratio <= goal else "MISS"
+        print(f"ratio decide/raw {label + ':':7} {ratio:5.1f}x (goal <= {goal:.0f}x) {verdict}")
     if results.disagreements:
         print(f"!! {len(results.disagreements)} answers differ, e.g. {results.disagreements[0]}")
     else:
