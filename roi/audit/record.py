@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -78,11 +78,7 @@ def record(
     values["at"] = now()
     values["prev_hash"] = head_hash
     values["hash"] = entry_hash(values, head_hash)
-    session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == HEAD_ID)
-        .values(seq=values["seq"], hash=values["hash"])
-    )
+    session.execute(_MOVE_HEAD, {"new_seq": values["seq"], "new_hash": values["hash"]})
     entry = AuditEntry(**values)
     session.add(entry)
     session.flush()
@@ -90,12 +86,20 @@ def record(
     return entry
 
 
+# Built once: every audited action runs both.
+_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update()
+_MOVE_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.id == HEAD_ID)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+
+
 def _lock_head(session: Session) -> tuple[int, str]:
-    query = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update()
-    head = session.execute(query).one_or_none()
+    head = session.execute(_HEAD).one_or_none()
     if head is None:
         ensure_head(session)
-        head = session.execute(query).one()
+        head = session.execute(_HEAD).one()
     return head.seq, head.hash
 
 

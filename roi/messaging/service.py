@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from roi import audit, mail, vault
@@ -298,8 +298,14 @@ def sender_provider(session: Session, actor: Actor) -> Provider:
     """
     provider = session.scalar(select(Provider).where(Provider.user_id == actor.user_id))
     if provider is None:
-        raise Invalid({"discloser": "Your account has no provider directory entry."})
+        raise Invalid({"discloser": _NO_DIRECTORY_ENTRY})
     return provider
+
+
+_NO_DIRECTORY_ENTRY = "Your account has no provider directory entry."
+_PARTY_PROVIDERS = select(Provider).where(
+    or_(Provider.user_id == bindparam("user_id"), Provider.id == bindparam("recipient_id"))
+)
 
 
 @dataclass(frozen=True)
@@ -310,9 +316,15 @@ class _Parties:
 
 
 def _parties(session: Session, actor: Actor, request: Request) -> _Parties:
-    discloser = sender_provider(session, actor)
+    # both directory entries in one statement: the actor's own, and the recipient
+    found = session.scalars(
+        _PARTY_PROVIDERS, {"user_id": actor.user_id, "recipient_id": request.recipient_provider_id}
+    ).all()
+    discloser = next((p for p in found if p.user_id == actor.user_id), None)
+    if discloser is None:
+        raise Invalid({"discloser": _NO_DIRECTORY_ENTRY})
     client = client_for_disclosure(session, actor, request.client_id)
-    recipient = session.get(Provider, request.recipient_provider_id)
+    recipient = next((p for p in found if p.id == request.recipient_provider_id), None)
     if recipient is None:
         raise Invalid({"recipient_provider_id": "No such provider in the directory."})
     if recipient.id == discloser.id:
