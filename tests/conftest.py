@@ -219,6 +219,14 @@ def client(app):
     return app.test_client()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests share one xdist worker, so Chromium starts once per run, not per worker."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 @pytest.fixture(autouse=True)
 def _no_smtp(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail any test that opens an SMTP connection it did not ask for (Indico disallow_emails)."""

@@ -1,4 +1,9 @@
-"""Concurrent writers never fork the chain nor leave a gap; a killed writer leaves no orphan."""
+"""Concurrent writers never fork the chain nor leave a gap; a killed writer leaves no orphan.
+
+Under pytest-xdist these run in the `concurrency` group (one worker, one after another, with the
+other race tests), so their 8 threads or 4 processes contend with each other, not with a second
+race test for the 2 cores.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from tests.audit.helpers import append
 ROOT = Path(__file__).resolve().parents[2]
 #: writers killed mid-work in the crash test (each commits at least once before it is killed)
 KILLS = 20
+pytestmark = pytest.mark.xdist_group("concurrency")
 
 
 def _assert_gapless_and_verified(session: Session, count: int) -> None:

@@ -275,6 +275,7 @@ def writes_between_batches(monkeypatch: pytest.MonkeyPatch, writer: Writer, batc
     monkeypatch.setattr(rotate_module, "reseal", reseal)
 
 
+@pytest.mark.xdist_group("concurrency")
 def test_concurrent_application_writes_are_never_lost(
     notes: Engine, keyring: KeyRing, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -333,6 +334,7 @@ print("finished", report.resealed, flush=True)
 """
 
 
+@pytest.mark.xdist_group("concurrency")
 @pytest.mark.subprocess
 def test_f4_rotation_survives_sigkill_and_concurrent_writes(
     notes: Engine, keyring: KeyRing, instance_path: Path
