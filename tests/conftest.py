@@ -4,7 +4,6 @@ when ROI_TEST_DATABASE_URL is set), a fresh key ring, the app, and autouse guard
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import smtplib
 from collections.abc import Iterator
@@ -26,6 +25,8 @@ from roi.vault.keyring import KEY_FILE, FileKeyProvider, KeyRing
 pytest_plugins = ("tests.browser_plugin",)
 
 POSTGRES_URL = os.environ.get("ROI_TEST_DATABASE_URL") or None
+#: this process's pytest-xdist worker ("gw0", ...), None when the suite runs in one process
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 #: cheap argon2 for speed (warehouse's memory_cost=1024); tests/accounts pins production values
 TEST_ARGON2 = Argon2Parameters(time_cost=1, memory_cost=1024, parallelism=1)
 
@@ -57,48 +58,52 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_schema() -> Iterator[str | None]:
     """The PostgreSQL database of this test process, with the schema, built once per session.
 
-    Under pytest-xdist each worker has its own database (`<name>_gw0`, ...), made here from
-    ROI_TEST_DATABASE_URL and dropped at the end, so workers never see each other's rows.
+    Under pytest-xdist each worker has its own database (`<name>_gw0`, ...), made from
+    ROI_TEST_DATABASE_URL, so workers never see each other's rows.
     """
     if POSTGRES_URL is None:
         yield None
         return
-    url, worker = POSTGRES_URL, os.environ.get("PYTEST_XDIST_WORKER")
-    if worker is not None:
-        url = _database(POSTGRES_URL, f"{make_url(POSTGRES_URL).database}_{worker}")
-        _create_database(url)
+    url = POSTGRES_URL
+    if WORKER is not None:
+        url = _fresh_database(POSTGRES_URL, f"{make_url(POSTGRES_URL).database}_{WORKER}")
     engine = make_engine(url)
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     engine.dispose()
     yield url
-    if url != POSTGRES_URL:
-        _drop_database(url)
 
 
-def _database(url: str, name: str) -> str:
-    """`url` with another database name."""
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
+def _fresh_database(url: str, name: str) -> str:
+    """The URL of database `name` beside `url`'s, with nothing in it.
 
-
-def _admin_engine(url: str) -> Engine:
-    """The cluster's `postgres` database, for creating and dropping test databases."""
-    return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-
-
-def _create_database(url: str) -> None:
-    _drop_database(url)
-    admin = _admin_engine(url)
+    Made once and then kept: later calls drop its `public` schema with everything in it and make
+    a new one, which leaves it as CREATE DATABASE does. CREATE and DROP DATABASE cost a
+    checkpoint of the whole cluster each, up to 20 s on a cluster others are writing to.
+    """
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{make_url(url).database}"'))
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if exists:
+            # connections a test left open would hold locks on what is dropped next
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+        else:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-
-
-def _drop_database(url: str) -> None:
-    admin = _admin_engine(url)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
+    fresh = make_url(url).set(database=name).render_as_string(hide_password=False)
+    if exists:
+        engine = create_engine(fresh)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    return fresh
 
 
 @pytest.fixture
@@ -142,14 +147,12 @@ def _empty_postgres(url: str) -> None:
 
 @pytest.fixture
 def empty_database_url(tmp_path) -> Iterator[str]:
-    """A database with nothing in it: a new SQLite file, or a new PostgreSQL database."""
+    """A database with nothing in it: a new SQLite file, or this process's empty PostgreSQL one."""
     if POSTGRES_URL is None:
         yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
-    url = _database(POSTGRES_URL, f"roi_migrations_{secrets.token_hex(4)}")
-    _create_database(url)
-    yield url
-    _drop_database(url)
+    name = f"{make_url(POSTGRES_URL).database}_empty_{WORKER or 'main'}"
+    yield _fresh_database(POSTGRES_URL, name)
 
 
 @pytest.fixture
