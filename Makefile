@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# pytest-xdist workers for the suite (one per core); tests of one xdist_group share a worker
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
 export ROI_INSTANCE_PATH ?= $(CURDIR)/instance
 
 .PHONY: help run test test-sqlite test-postgres lint fmt bench clean-venv
@@ -37,7 +40,7 @@ test: $(VENV)/.dev  ## Run the suite on SQLite and PostgreSQL, then the linters
 	$(MAKE) --no-print-directory lint
 
 test-sqlite: $(VENV)/.dev  ## Run the suite on SQLite only
-	ROI_TEST_DATABASE_URL= $(BIN)/pytest -q $(PYTEST_ARGS)
+	ROI_TEST_DATABASE_URL= $(BIN)/pytest -q $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test-postgres: $(VENV)/.dev  ## Run the suite on a fresh PostgreSQL database
 	@url=$$(./scripts/test-postgres.sh) || exit 1; \
@@ -45,7 +48,7 @@ test-postgres: $(VENV)/.dev  ## Run the suite on a fresh PostgreSQL database
 	  echo ""; echo "!!! PostgreSQL is not available: the suite ran on SQLite ONLY !!!"; echo ""; \
 	else \
 	  echo "running the suite on PostgreSQL"; \
-	  ROI_TEST_DATABASE_URL="$$url" $(BIN)/pytest -q $(PYTEST_ARGS); \
+	  ROI_TEST_DATABASE_URL="$$url" $(BIN)/pytest -q $(PYTEST_PARALLEL) $(PYTEST_ARGS); \
 	fi
 
 lint: $(VENV)/.dev  ## ruff check + ruff format --check + import-linter + mypy

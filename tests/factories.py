@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from unittest import mock
 
 from sqlalchemy.orm import Session
 
 from roi.accounts import service
 from roi.accounts.models import Client, Provider, User
 from roi.actor import Actor, Role
+from roi.documents import pdf, seal
+from roi.documents.model import ConsentDocument, Evidence, SignerBlock
 from tests.conftest import TEST_ARGON2
 
 PASSWORD = "correct horse battery staple"
@@ -87,3 +93,38 @@ def make_provider(session: Session, clinician: Person, name: str = "Helen Brooks
         clinician.actor,
         service.NewProvider(name, "MD", "Lakeside Family Medicine", "1 Lake St", None),
     )
+
+
+#: the first bytes of every stand-in document of record (`stand_in_documents`)
+STAND_IN_PDF = b"%PDF-1.7\n% roi test stand-in for a signed consent\n"
+
+
+@contextmanager
+def stand_in_documents() -> Iterator[None]:
+    """Consents signed in this block get a stand-in PDF of record: for tests not about documents.
+
+    The signing service runs unchanged (its checks, the row lock, the Signature row with every
+    sealed field, the state, the audit entry, the notices), so the gate and every page treat the
+    consent exactly as one signed for real. Only WeasyPrint's rendering and pyHanko's PAdES
+    signature (0.45 s a consent on 2 cores) are replaced: the stand-in is the consent's HTML
+    rendered by the same template, hashed, behind STAND_IN_PDF. Tests about documents and signing
+    (tests/documents, tests/consent/test_lifecycle.py, the web and browser signing flows) sign
+    for real. Fails loudly if signing no longer calls what this replaces.
+    """
+    rendered: list[bytes] = []
+
+    def render_consent(doc: ConsentDocument, *, signer: SignerBlock, evidence: Evidence) -> bytes:
+        html = pdf.consent_html(doc, signer=signer, evidence=evidence)
+        rendered.append(STAND_IN_PDF + hashlib.sha256(html.encode()).hexdigest().encode())
+        return rendered[-1]
+
+    def sign_pdf(document: bytes, identity: seal.SigningIdentity, **_: str) -> bytes:
+        assert document.startswith(STAND_IN_PDF), "a real PDF reached the stand-in signer"
+        return document
+
+    with (
+        mock.patch.object(pdf, "render_consent", render_consent),
+        mock.patch.object(seal, "sign_pdf", sign_pdf),
+    ):
+        yield
+    assert rendered, "signing no longer renders through pdf.render_consent: update this stand-in"

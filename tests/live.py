@@ -1,6 +1,8 @@
 """Real servers for tests that need a socket: the test app in a thread, or gunicorn in a process.
 
-Both listen on 127.0.0.1 only, on a free port, and are stopped at teardown within bounded time.
+Both listen on 127.0.0.1 only, on a port the kernel chose for a socket bound before the server
+starts (so parallel test processes never race for a port), and are stopped at teardown within
+bounded time.
 """
 
 from __future__ import annotations
@@ -28,16 +30,18 @@ STOP_TIMEOUT = 10.0
 SECRET_KEY = "live-test-secret-key-not-for-production"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+def listening_socket() -> socket.socket:
+    """A socket listening on 127.0.0.1 on a port the kernel chose."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((HOST, 0))
+    sock.listen(64)
+    return sock
 
 
 @contextmanager
 def serve_in_thread(app: Flask) -> Iterator[str]:
     """Serve `app` with werkzeug in a background thread; yields its base URL."""
-    server = make_server(HOST, free_port(), app, threaded=True)
+    server = make_server(HOST, 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
@@ -75,10 +79,14 @@ def gunicorn(
 ) -> Iterator[Gunicorn]:
     """Start `gunicorn roi:create_app()` on a free port and wait until it answers GET /login.
 
+    The parent binds the socket and gunicorn inherits it (`--bind fd://N`): no other process can
+    take the port between choosing it and gunicorn listening on it.
+
     The app runs with its production settings (argon2 cost, Secure cookies) on the test database
     and the test key ring in `instance_path`.
     """
-    port = free_port()
+    sock = listening_socket()
+    port = sock.getsockname()[1]
     env = {
         **os.environ,
         "ROI_INSTANCE_PATH": str(instance_path),
@@ -97,7 +105,7 @@ def gunicorn(
         "--workers",
         str(workers),
         "--bind",
-        f"{HOST}:{port}",
+        f"fd://{sock.fileno()}",
         "--timeout",
         "60",
         "--graceful-timeout",
@@ -105,9 +113,15 @@ def gunicorn(
         *extra_args,
         "roi:create_app()",
     ]
-    with stdout.open("wb") as out, stderr.open("wb") as err:
+    with stdout.open("wb") as out, stderr.open("wb") as err, sock:
         process = subprocess.Popen(
-            command, env=env, cwd=log_dir, stdout=out, stderr=err, start_new_session=True
+            command,
+            env=env,
+            cwd=log_dir,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+            pass_fds=(sock.fileno(),),
         )
     server = Gunicorn(f"http://{HOST}:{port}", process, stdout, stderr)
     try:

@@ -1,4 +1,9 @@
-"""Concurrent writers never fork the chain nor leave a gap; a killed writer leaves no orphan."""
+"""Concurrent writers never fork the chain nor leave a gap; a killed writer leaves no orphan.
+
+Under pytest-xdist these run in the `concurrency` group (one worker, one after another, with the
+other race tests), so their 8 threads or 4 processes contend with each other, not with a second
+race test for the 2 cores.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,9 @@ from roi.vault.keyring import KEY_FILE
 from tests.audit.helpers import append
 
 ROOT = Path(__file__).resolve().parents[2]
+#: writers killed mid-work in the crash test (each commits at least once before it is killed)
+KILLS = 20
+pytestmark = pytest.mark.xdist_group("concurrency")
 
 
 def _assert_gapless_and_verified(session: Session, count: int) -> None:
@@ -98,21 +106,31 @@ def test_killed_writer_leaves_no_orphans(
     database_url: str, instance_path: Path, session: Session, is_postgres: bool
 ) -> None:
     # Given a writer looping "organization + audit entry" in one unit of work, killed at random
-    # moments, again and again (SECURITY I1)
+    # moments, again and again (SECURITY I1); each writer is a fresh process forked by a server
+    server = _writer(database_url, instance_path, 0)
+    assert server.stdin is not None
+    assert server.stdout is not None
+    assert server.stdout.readline().strip() == "ready"
     rng = random.Random(os.getpid())
-    for _ in range(8 if is_postgres else 20):
-        child = _writer(database_url, instance_path, 0)
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "ready"
+    for _ in range(KILLS):
+        server.stdin.write("go\n")
+        server.stdin.flush()
+        word, pid = server.stdout.readline().split()
+        assert word == "writing"
         threading.Event().wait(rng.uniform(0, 0.05))
-        child.send_signal(signal.SIGKILL)
-        child.communicate(timeout=30)
+        os.kill(int(pid), signal.SIGKILL)
+        word, status = server.stdout.readline().split()
+        assert word == "ended"
+        assert os.WIFSIGNALED(int(status))
+        assert os.WTERMSIG(int(status)) == signal.SIGKILL
+    server.communicate(timeout=30)
+    assert server.returncode == 0
     # Then the database is sound and the chain verifies
     if not is_postgres:
         assert session.execute(text("PRAGMA integrity_check")).scalar() == "ok"
     result = audit.verify(session)
     assert result.ok, result
-    assert result.entries >= 20 if not is_postgres else result.entries >= 8
+    assert result.entries >= KILLS
     # And every organization has its entry, and every entry its organization
     organizations = set(session.scalars(select(Organization.id)))
     audited = {entry.detail["organization_id"] for entry in session.scalars(select(AuditEntry))}

@@ -15,7 +15,7 @@ from roi.clock import now
 from roi.consent import lifecycle
 from roi.consent.library import FormLibrary
 from roi.consent.models import Consent
-from tests.factories import Person, make_client_user, make_user
+from tests.factories import Person, make_client_user, make_user, stand_in_documents
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 
@@ -60,6 +60,12 @@ class Referral:
         ).consent
 
     def signed(self, session, **changes: object) -> Consent:
+        """A consent signed by the client, active; its PDF of record is a stand-in (fast)."""
+        with stand_in_documents():
+            return self.signed_with_document(session, **changes)
+
+    def signed_with_document(self, session, **changes: object) -> Consent:
+        """A consent signed by the client, with its PDF rendered and PAdES-signed for real."""
         consent = self.sent(session, **changes)
         return lifecycle.sign_as_client(
             session,

@@ -20,7 +20,7 @@ from roi.clock import now
 from roi.consent import gate, lifecycle
 from roi.consent.models import Consent, ConsentStatus, Direction, expiry_instant
 from tests.consent.conftest import Referral, identity, signature
-from tests.factories import Person, make_client, make_provider, make_user
+from tests.factories import Person, make_client, make_provider, make_user, stand_in_documents
 
 ONE_MICROSECOND = timedelta(microseconds=1)
 PART2_DESCRIPTION = "Diagnosis and medication for opioid use disorder since 2025."
@@ -73,14 +73,15 @@ def codes(decision: gate.Decision) -> list[str]:
 
 
 def sign(session: Session, referral: Referral, consent_id: int) -> Consent:
-    return lifecycle.sign_as_client(
-        session,
-        referral.client_person.actor,
-        consent_id,
-        signature(),
-        identity(referral.client_person),
-        referral.library,
-    )
+    with stand_in_documents():
+        return lifecycle.sign_as_client(
+            session,
+            referral.client_person.actor,
+            consent_id,
+            signature(),
+            identity(referral.client_person),
+            referral.library,
+        )
 
 
 def send_for_signature(session: Session, referral: Referral, consent_id: int) -> Consent:

@@ -197,7 +197,7 @@ def test_a_draft_cannot_be_signed_and_a_signed_one_cannot_change(session, referr
             identity(referral.client_person),
             referral.library,
         )
-    signed = referral.signed(session)
+    signed = referral.signed_with_document(session)
     # E4: immutable once signed
     with pytest.raises(WrongState):
         lifecycle.update_draft(
@@ -208,7 +208,7 @@ def test_a_draft_cannot_be_signed_and_a_signed_one_cannot_change(session, referr
 
 
 def test_revocation_is_effective_and_happens_once(session, referral):
-    consent = referral.signed(session)
+    consent = referral.signed_with_document(session)
     revoked = lifecycle.revoke(
         session, referral.client_person.actor, consent.id, reason="I changed my mind"
     )
@@ -227,7 +227,7 @@ def test_revocation_is_effective_and_happens_once(session, referral):
 
 
 def test_only_the_client_revokes_and_only_their_own(session, referral):
-    consent = referral.signed(session)
+    consent = referral.signed_with_document(session)
     with pytest.raises(Forbidden):
         lifecycle.revoke(session, referral.therapist.actor, consent.id, reason=None)
     from roi.actor import Role
@@ -242,7 +242,7 @@ def test_only_the_client_revokes_and_only_their_own(session, referral):
 def test_expiry_by_date_needs_no_job(session, referral):
     import time_machine
 
-    consent = referral.signed(session, expires_on=now().date() + timedelta(days=2))
+    consent = referral.signed_with_document(session, expires_on=now().date() + timedelta(days=2))
     assert consent.status_at(now()) is ConsentStatus.ACTIVE
     later = now() + timedelta(days=2)
     assert consent.status_at(later) is ConsentStatus.EXPIRED
@@ -256,7 +256,7 @@ def test_expiry_by_date_needs_no_job(session, referral):
 
 
 def test_expiry_event_is_recorded_by_the_clinician(session, referral):
-    consent = referral.signed(session, expiry_event="the end of treatment")
+    consent = referral.signed_with_document(session, expiry_event="the end of treatment")
     with pytest.raises(Invalid):
         lifecycle.record_expiry_event(
             session, referral.therapist.actor, consent.id, now().date() + timedelta(days=1)
@@ -284,7 +284,7 @@ def test_void_a_pending_consent(session, referral):
 
 
 def test_a_new_version_supersedes_when_signed(session, referral):
-    first = referral.signed(session)
+    first = referral.signed_with_document(session)
     draft = lifecycle.new_version(session, referral.therapist.actor, first.id, referral.library)
     assert draft.supersedes_id == first.id
     lifecycle.send_for_signature(
@@ -311,7 +311,7 @@ def test_a_new_version_supersedes_when_signed(session, referral):
 
 
 def test_the_recipient_sees_but_cannot_manage(session, referral):
-    consent = referral.signed(session)
+    consent = referral.signed_with_document(session)
     seen = queries.consent_for(session, referral.psychiatrist.actor, consent.id)
     assert seen.id == consent.id
     with pytest.raises(Forbidden):
@@ -354,7 +354,7 @@ def test_concurrent_signatures_make_exactly_one(engine, session, referral):
 
 
 def test_concurrent_revocations_make_exactly_one(engine, session, referral):
-    consent_id = referral.signed(session).id
+    consent_id = referral.signed_with_document(session).id
     actor = referral.client_person.actor
     results: list[str] = []
     barrier = threading.Barrier(2)

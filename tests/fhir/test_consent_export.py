@@ -19,7 +19,7 @@ from roi.compliance import fhir as export
 from roi.consent import lifecycle
 from roi.consent.models import ConsentStatus, expiry_instant
 from roi.documents.fhir import FHIR_STATUS, MEDIA_TYPE
-from tests.factories import make_client_user, make_user
+from tests.factories import make_client_user, make_user, stand_in_documents
 from tests.fhir.conftest import identity, signature
 from tests.helpers import api_token, bearer
 
@@ -138,14 +138,15 @@ def _in_state(session, referral, state: ConsentStatus):
     lifecycle.send_for_signature(
         session, therapist, draft.id, referral.library, invitation_lifetime=timedelta(days=7)
     )
-    lifecycle.sign_as_client(
-        session,
-        client,
-        draft.id,
-        signature(),
-        identity(referral.client_person),
-        referral.library,
-    )
+    with stand_in_documents():
+        lifecycle.sign_as_client(
+            session,
+            client,
+            draft.id,
+            signature(),
+            identity(referral.client_person),
+            referral.library,
+        )
     return active
 
 

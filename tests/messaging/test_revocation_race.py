@@ -15,6 +15,10 @@ set to PostgreSQL (the send share-locks K's row, the revocation locks it for upd
 asks 200 rounds; `ROI_RACE_ROUNDS` sets the count and defaults to 20, which keeps each database
 under a minute. A second test runs the same race between processes (4 senders, 1 revoker, a
 quarter as many rounds, at least 2).
+
+Under pytest-xdist both tests run in the `concurrency` group (one worker, one after another, as
+the other race tests do), so two races never share the 2 cores: each round keeps its 33 threads
+or 5 processes contending for K's row, not waiting for another test's.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from tests.consent.conftest import Referral
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = int(os.environ.get("ROI_RACE_ROUNDS", "20"))
 PROCESS_ROUNDS = max(2, ROUNDS // 4)
+pytestmark = pytest.mark.xdist_group("concurrency")
 SENDERS = 32
 SENDS_PER_SENDER = 2
 PROCESSES = 4

@@ -3,13 +3,13 @@ concurrent writes, and retiring a key only when nothing is under it."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -182,15 +182,22 @@ def test_a_key_leaves_the_ring_only_when_nothing_uses_it(
     assert sorted(tables.read_all(notes).values()) == [b"a", b"b"]
 
 
+#: how long a test waits for the writer thread before calling it hung (a failure, never a pass)
+HANG = 60.0
+
+
 class Writer(threading.Thread):
     """The application writing while rotation runs: updates and inserts, some of them by a
-    worker that still holds the old ring (sealing under the old key)."""
+    worker that still holds the old ring (sealing under the old key).
+
+    Tests synchronize with it on its count of writes (`wait_for_writes`), never on the clock."""
 
     def __init__(self, engine: Engine, old: KeyRing, uuids: list[str]) -> None:
         super().__init__(daemon=True)
         self.engine, self.old, self.uuids = engine, old, list(uuids)
         self.expected: dict[str, bytes] = {}
         self.writes = 0
+        self.wrote = threading.Condition()
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self.rng = random.Random(4)
@@ -200,7 +207,9 @@ class Writer(threading.Thread):
             while not self.stop.is_set():
                 self.write_once()
         except BaseException as exc:  # reported by the test
-            self.error = exc
+            with self.wrote:
+                self.error = exc
+                self.wrote.notify_all()
 
     def write_once(self) -> None:
         stale = self.rng.random() < 0.3
@@ -217,38 +226,73 @@ class Writer(threading.Thread):
             with self.engine.begin() as conn:
                 conn.execute(update(T).where(T.c.uuid == row_uuid).values(body=blob))
         self.expected[row_uuid] = plaintext
-        self.writes += 1
+        with self.wrote:
+            self.writes += 1
+            self.wrote.notify_all()
 
     def seal(self, plaintext: bytes, row_uuid: str, stale: bool) -> bytes:
         place = tables.place(row_uuid)
         return seal_with(self.old, plaintext, place) if stale else vault.seal(plaintext, place)
 
+    def wait_for_writes(self, more: int) -> None:
+        """Return once the writer has committed `more` further writes."""
+        with self.wrote:
+            target = self.writes + more
+            done = self.wrote.wait_for(
+                lambda: self.writes >= target or self.error is not None, timeout=HANG
+            )
+        if self.error is not None:
+            raise self.error
+        assert done, f"the writer made no write in {HANG} s"
+
     def __enter__(self) -> Writer:
         self.start()
-        deadline = time.monotonic() + 10
-        while self.writes < 20 and time.monotonic() < deadline:
-            time.sleep(0.005)
+        self.wait_for_writes(20)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
-        self.join(timeout=30)
+        self.join(timeout=HANG)
+        assert not self.is_alive(), "the writer did not stop"
         if self.error is not None:
             raise self.error
 
 
-def test_concurrent_application_writes_are_never_lost(notes: Engine, keyring: KeyRing) -> None:
+def writes_between_batches(monkeypatch: pytest.MonkeyPatch, writer: Writer, batch: int) -> None:
+    """Make rotation wait, before re-encrypting each batch, until the application has written
+    3 more times: the writes land while rotation is part-way, however the threads are scheduled
+    (a busy machine once let rotation finish before the writer wrote at all)."""
+    import roi.vault.rotate as rotate_module
+
+    real_reseal = rotate_module.reseal
+    calls = itertools.count()
+
+    def reseal(blob: bytes, place: Place) -> bytes | None:
+        if next(calls) % batch == 0:
+            writer.wait_for_writes(3)
+        return real_reseal(blob, place)
+
+    monkeypatch.setattr(rotate_module, "reseal", reseal)
+
+
+@pytest.mark.xdist_group("concurrency")
+def test_concurrent_application_writes_are_never_lost(
+    notes: Engine, keyring: KeyRing, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Given 2,000 rows under K1 and K2 as the new primary
     uuids = tables.insert_notes(notes, [f"original {i}".encode() for i in range(2000)])
     expected = {u: f"original {i}".encode() for i, u in enumerate(uuids)}
     ring2 = keyring.with_new_primary()
     vault.use(ring2)
-    # When rotation runs while the application updates and inserts rows
+    # When rotation runs in batches of 100 while the application updates and inserts rows,
+    # at least 3 writes before each batch is re-encrypted
     with Writer(notes, keyring, uuids) as writer:
+        writes_between_batches(monkeypatch, writer, 100)
         during = writer.writes
         first = rotate(notes, tables.columns(), batch_size=100)
         during = writer.writes - during
-    assert during > 0
+        monkeypatch.undo()
+    assert during >= 3 * 20
     # Then a second run (after stale workers restarted) finishes what they wrote under K1
     second = rotate(notes, tables.columns())
     assert rotate(notes, tables.columns()).resealed == 0
@@ -260,7 +304,7 @@ def test_concurrent_application_writes_are_never_lost(notes: Engine, keyring: Ke
 
 
 CHILD = """
-import sys, time
+import sys, threading
 from pathlib import Path
 from sqlalchemy import create_engine, event
 from roi import vault
@@ -272,22 +316,31 @@ from tests.vault import tables
 vault.use(FileKeyProvider(Path(sys.argv[1])).load())
 engine = create_engine(sys.argv[2], hide_parameters=True)
 configure_engine(engine)
+kill_at = int(sys.argv[3])
+updates = 0
 
 @event.listens_for(engine, "before_cursor_execute")
-def _slow(*args):
-    time.sleep(0.0003)  # so the parent can kill it part-way through
+def _pause(conn, cursor, statement, *args):
+    # Before its kill_at-th UPDATE, part-way through a batch's transaction, wait to be killed
+    global updates
+    if statement.lstrip().upper().startswith("UPDATE"):
+        updates += 1
+        if updates == kill_at:
+            print("paused", flush=True)
+            threading.Event().wait()
 
-report = rotate(engine, tables.columns(), batch_size=50)
+report = rotate(engine, tables.columns(), batch_size=BATCH)
 print("finished", report.resealed, flush=True)
 """
 
 
+@pytest.mark.xdist_group("concurrency")
 @pytest.mark.subprocess
 def test_f4_rotation_survives_sigkill_and_concurrent_writes(
     notes: Engine, keyring: KeyRing, instance_path: Path
 ) -> None:
     # Given 10,000 rows under K1, and K2 stored as the new primary
-    count = 10_000
+    count, batch = 10_000, 50
     uuids = tables.insert_notes(notes, [f"row {i}".encode() for i in range(count)])
     expected = {u: f"row {i}".encode() for i, u in enumerate(uuids)}
     ring2 = keyring.with_new_primary()
@@ -295,31 +348,36 @@ def test_f4_rotation_survives_sigkill_and_concurrent_writes(
     vault.use(ring2)
     k1, k2 = keyring.primary, ring2.primary
     columns = tables.columns()[:1]  # body only: titles are NULL here
-    # When a rotation process is SIGKILLed at a random row
+    # When a rotation process is SIGKILLed before a random row's UPDATE, inside its batch
     kill_at = random.randint(500, count - 2000)
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(instance_path / KEY_FILE), str(notes.url)],
+        [
+            sys.executable,
+            "-c",
+            CHILD.replace("BATCH", str(batch)),
+            str(instance_path / KEY_FILE),
+            str(notes.url),
+            str(kill_at),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 60
-        while status(notes, columns).get(k2, 0) < kill_at:
-            assert child.poll() is None, child.communicate()
-            assert time.monotonic() < deadline, "the rotation process made no progress"
-            time.sleep(0.01)
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        assert line == b"paused\n", (line, child.communicate(timeout=HANG))
         os.kill(child.pid, signal.SIGKILL)
     finally:
-        child.wait(timeout=30)
+        child.wait(timeout=HANG)
         child.stdout.close()
         child.stderr.close()
     assert child.returncode == -signal.SIGKILL
-    # Then it stopped part-way: every row opens, under K1 or K2, and K1 may not leave the ring
+    # Then the batches before it committed and the one it was in did not: every row opens,
+    # under K1 or K2, and K1 may not leave the ring
+    committed = (kill_at - 1) // batch * batch
     part_way = status(notes, columns)
-    assert part_way[k1] > 0
-    assert part_way[k2] >= kill_at
-    assert part_way[k1] + part_way[k2] == count
+    assert part_way == {k1: count - committed, k2: committed}
     assert tables.read_all(notes) == expected
     with pytest.raises(KeyInUse):
         retire_key(notes, columns, k1)
