@@ -19,10 +19,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from roi import audit, mail, vault
-from roi.accounts.models import Client, Provider
+from roi.accounts.models import Provider
 from roi.accounts.policy import Permission, require
 from roi.accounts.service import NewProvider, check_provider, insert_provider
-from roi.actor import Actor, Role
+from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import now
 from roi.consent import notices
@@ -39,12 +39,12 @@ from roi.consent.models import (
     SignerRelationship,
     SigningInvitation,
 )
-from roi.consent.queries import consent_for
+from roi.consent.queries import client_to_prepare_for, consent_for, managed_consent_for
 from roi.consent.rendering import consent_document
 from roi.db import unit_of_work
 from roi.documents import pdf, seal
 from roi.documents.model import Evidence, RevocationBlock, SignerBlock
-from roi.errors import Forbidden, Invalid, NotFound, WrongState
+from roi.errors import Invalid, NotFound, WrongState
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def _insert_draft(
     new_recipient: NewProvider | None = None,
 ) -> Consent:
     """Insert a checked draft and its audit entry, in the caller's unit of work."""
-    client = _own_client(session, actor, fields.client_id)
+    client = client_to_prepare_for(session, actor, fields.client_id)
     discloser = _discloser(session, actor)
     recipient_id = (
         insert_provider(session, actor, new_recipient).id
@@ -189,7 +189,7 @@ def update_draft(
     template = _template(library, fields.template_id)
     _check_fields(fields, template)
     with unit_of_work(session):
-        consent = _managed(session, actor, consent_id)
+        consent = managed_consent_for(session, actor, consent_id)
         if consent.status is not ConsentStatus.DRAFT:
             raise WrongState(_state_message(consent, "changed"))
         discloser = _discloser(session, actor) if consent.created_by_id == actor.user_id else None
@@ -258,7 +258,7 @@ def send_for_signature(
     require(actor, Permission.PREPARE_CONSENT)
     token = None
     with unit_of_work(session):
-        consent = _managed(session, actor, consent_id, lock=True)
+        consent = managed_consent_for(session, actor, consent_id, lock=True)
         if consent.status is not ConsentStatus.DRAFT:
             raise WrongState(_state_message(consent, "sent"))
         missing = completeness(consent, library)
@@ -319,10 +319,28 @@ def sign_as_client(
     """
     require(actor, Permission.SIGN_CONSENT)
     consent = consent_for(session, actor, consent_id)
-    return sign(session, actor, consent.id, signature, identity, library)
+    return _sign(session, actor, consent.id, signature, identity, library)
 
 
-def sign(
+def sign_for_verified_invitation(
+    session: Session,
+    invitation: SigningInvitation,
+    actor: Actor,
+    signature: SignatureInput,
+    identity: Identity,
+    library: FormLibrary,
+) -> Consent:
+    """Sign the consent of `invitation`, a signing link whose holder `invitations` has already
+    verified (date of birth and one-time code); `actor` is the client it was sent to.
+
+    Raises:
+        WrongState: the consent is not pending signature.
+        Invalid: the signature input is not acceptable.
+    """
+    return _sign(session, actor, invitation.consent_id, signature, identity, library)
+
+
+def _sign(
     session: Session,
     actor: Actor,
     consent_id: int,
@@ -495,7 +513,7 @@ def record_expiry_event(
     if occurred_on > at.date():
         raise Invalid({"occurred_on": "The event cannot have happened in the future."})
     with unit_of_work(session):
-        consent = _managed(session, actor, consent_id, lock=True)
+        consent = managed_consent_for(session, actor, consent_id, lock=True)
         # the state at an instant taken under the lock, so a revocation that committed while
         # this waited is seen (its time is later than an instant taken before the lock)
         at = now()
@@ -523,7 +541,7 @@ def void(session: Session, actor: Actor, consent_id: int) -> Consent:
     """
     require(actor, Permission.PREPARE_CONSENT)
     with unit_of_work(session):
-        consent = _managed(session, actor, consent_id, lock=True)
+        consent = managed_consent_for(session, actor, consent_id, lock=True)
         if consent.status not in (ConsentStatus.DRAFT, ConsentStatus.PENDING_SIGNATURE):
             raise WrongState(_state_message(consent, "voided"))
         at = now()
@@ -549,7 +567,7 @@ def new_version(session: Session, actor: Actor, consent_id: int, library: FormLi
     """
     require(actor, Permission.PREPARE_CONSENT)
     with unit_of_work(session):
-        previous = _managed(session, actor, consent_id)
+        previous = managed_consent_for(session, actor, consent_id)
         if previous.status_at(now()) is not ConsentStatus.ACTIVE:
             raise WrongState(_state_message(previous, "amended"))
         template = library.get(previous.template_id)  # the newest version of the same form
@@ -806,17 +824,6 @@ def _draft(consent: Consent) -> Draft:
     )
 
 
-def _own_client(session: Session, actor: Actor, client_id: int) -> Client:
-    client = session.scalar(
-        select(Client).where(
-            Client.id == client_id, Client.organization_id == actor.organization_id
-        )
-    )
-    if client is None:
-        raise NotFound("client")
-    return client
-
-
 def _discloser(session: Session, actor: Actor) -> Provider:
     provider = session.scalar(select(Provider).where(Provider.user_id == actor.user_id))
     if provider is None:
@@ -839,19 +846,6 @@ def _load(session: Session, consent_id: int, *, lock: bool = False) -> Consent:
     consent = session.scalar(query.with_for_update() if lock else query)
     if consent is None:
         raise NotFound("consent")
-    return consent
-
-
-def _managed(session: Session, actor: Actor, consent_id: int, *, lock: bool = False) -> Consent:
-    """A consent the actor's organization prepared (recipients may read but not manage it).
-
-    Raises:
-        NotFound: not visible to the actor.
-        Forbidden: visible (as recipient) but not the actor's to manage.
-    """
-    consent = consent_for(session, actor, consent_id, lock=lock)
-    if actor.role is not Role.CLINICIAN or consent.organization_id != actor.organization_id:
-        raise Forbidden("Only the practice that prepared this release can change it.")
     return consent
 
 
