@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, false, or_, true
+from sqlalchemy import ColumnElement, SQLColumnExpression, case, false, or_, select, true
 
 from roi.accounts.models import Client
 from roi.actor import Actor, Role
@@ -42,6 +42,8 @@ class Permission(StrEnum):
     #: record, extend and fulfil a client's request for an accounting (compliance's own
     #: workflow records; they change no consent, message or audit entry)
     MANAGE_ACCOUNTING_REQUESTS = "manage_accounting_requests"
+    #: ask for one's own accounting in the portal (compliance records requests instead)
+    REQUEST_OWN_ACCOUNTING = "request_own_accounting"
 
 
 _EVERYONE = {Permission.SIGNED_IN}
@@ -72,6 +74,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SIGN_CONSENT,
             Permission.REVOKE_CONSENT,
             Permission.VIEW_ACCOUNTING,
+            Permission.REQUEST_OWN_ACCOUNTING,
         }
     ),
     Role.COMPLIANCE: frozenset(
@@ -146,13 +149,22 @@ def consent_visibility(
     organization_id: SQLColumnExpression[int],
     client_id: SQLColumnExpression[int],
     recipient_user_id: SQLColumnExpression[int | None],
+    active: ColumnElement[bool],
 ) -> ColumnElement[bool]:
     """Which consents `actor` may see, given the consent's columns (this module knows no
-    consent model): a clinician those of their organization and those naming them as the
-    recipient; a client their own; compliance those of their organization.
+    consent model) and `active`, the consent's "active now" predicate: a clinician those of
+    their organization and, while it is active, those naming them as the recipient; a client
+    their own; compliance those of their organization.
+
+    The recipient sees a consent only while it lets them receive: before signing it names a
+    client who has agreed to nothing, and after revocation the client is out of their view
+    (SECURITY C7); they are told of the revocation by notice.
     """
     if actor.role is Role.CLINICIAN and actor.organization_id is not None:
-        return or_(organization_id == actor.organization_id, recipient_user_id == actor.user_id)
+        recipient_while_active = case((active, recipient_user_id), else_=None)
+        return or_(
+            organization_id == actor.organization_id, recipient_while_active == actor.user_id
+        )
     if actor.role is Role.CLIENT and actor.client_id is not None:
         return client_id == actor.client_id
     if actor.role is Role.COMPLIANCE and actor.organization_id is not None:
@@ -160,3 +172,63 @@ def consent_visibility(
     if actor.role is Role.SYSTEM:
         return true()
     return false()
+
+
+def _managing_organization(actor: Actor) -> int | None:
+    """The organization whose consents `actor` may change: a clinician's own; nobody else's."""
+    return actor.organization_id if actor.role is Role.CLINICIAN else None
+
+
+def manages_consent(actor: Actor, organization_id: int) -> bool:
+    """Whether `actor` may change a consent of `organization_id` (draft, send, void, a new
+    version, an expiry event): a clinician of the practice that prepared it. A recipient may
+    read a release but not manage it."""
+    managing = _managing_organization(actor)
+    return managing is not None and organization_id == managing
+
+
+def managed_consents(
+    actor: Actor, *, organization_id: SQLColumnExpression[int]
+) -> ColumnElement[bool]:
+    """`manages_consent` as a SQL predicate on the consent's organization column."""
+    managing = _managing_organization(actor)
+    return false() if managing is None else organization_id == managing
+
+
+def named_on_consent(
+    actor: Actor,
+    *,
+    organization_id: SQLColumnExpression[int],
+    recipient_user_id: SQLColumnExpression[int | None],
+) -> ColumnElement[bool]:
+    """Whether a consent's columns name the clinician `actor` on either side: their
+    organization discloses under it, or it names them as the recipient."""
+    if actor.role is not Role.CLINICIAN or actor.organization_id is None:
+        return false()
+    return or_(organization_id == actor.organization_id, recipient_user_id == actor.user_id)
+
+
+def exportable_clients(actor: Actor) -> ColumnElement[bool]:
+    """Whose consents `actor` may export as a FHIR bundle, as a SQL predicate on `Client`: a
+    clinician their organization's clients (not clients whose consent merely names them
+    elsewhere: a bundle is for the client's own practice); compliance and clients the clients
+    they answer for."""
+    if actor.role is Role.CLINICIAN:
+        return client_visibility(actor)
+    return answerable_clients(actor)
+
+
+def audit_entry_visibility(
+    actor: Actor,
+    *,
+    organization_id: SQLColumnExpression[int | None],
+    client_id: SQLColumnExpression[int | None],
+) -> ColumnElement[bool]:
+    """Which audit entries a compliance officer may see, given the entry's columns: those of
+    their organization's own people, and every entry about one of the organization's clients,
+    whoever wrote it (a psychiatrist elsewhere opening a message about our client belongs in our
+    log). Another practice's entry is "not found", never "forbidden"."""
+    if actor.role is not Role.COMPLIANCE or actor.organization_id is None:
+        return false()
+    own_clients = select(Client.id).where(Client.organization_id == actor.organization_id)
+    return or_(organization_id == actor.organization_id, client_id.in_(own_clients))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, func, or_, select
 from sqlalchemy.orm import Session
 
 from roi import audit
 from roi.accounts import sessions
 from roi.accounts.models import Client, Organization, Provider, User
 from roi.accounts.passwords import hash_password, password_problem, verify_password
-from roi.accounts.policy import Permission, client_visibility, require
+from roi.accounts.policy import Permission, require
 from roi.actor import Actor, Role
 from roi.audit import Action
 from roi.config import Argon2Parameters
@@ -254,34 +254,6 @@ def _client_problems(new: NewClient) -> dict[str, str]:
     return problems
 
 
-def client_for(session: Session, actor: Actor, client_id: int) -> Client:
-    """Load a client the actor may see.
-
-    Raises:
-        NotFound: no such client, or not one the actor may see (never told apart).
-    """
-    require(actor, Permission.VIEW_CLIENTS)
-    client = session.scalar(select(Client).where(Client.id == client_id, client_visibility(actor)))
-    if client is None:
-        raise NotFound("client")
-    return client
-
-
-def clients_for(session: Session, actor: Actor, search: str | None = None) -> list[Client]:
-    """The clients the actor may see, by family name; `search` matches either name."""
-    require(actor, Permission.VIEW_CLIENTS)
-    query = select(Client).where(client_visibility(actor))
-    if search:
-        pattern = f"%{_escape_like(search.strip().lower())}%"
-        query = query.where(
-            or_(
-                func.lower(Client.given_name).like(pattern, escape="\\"),
-                func.lower(Client.family_name).like(pattern, escape="\\"),
-            )
-        )
-    return list(session.scalars(query.order_by(Client.family_name, Client.given_name, Client.id)))
-
-
 def add_provider(session: Session, actor: Actor, new: NewProvider) -> Provider:
     """Add an entry to the shared provider directory.
 
@@ -334,13 +306,8 @@ def providers(session: Session, actor: Actor, search: str | None = None) -> list
     require(actor, Permission.VIEW_DIRECTORY)
     query = select(Provider)
     if search:
-        pattern = f"%{_escape_like(search.strip().lower())}%"
         query = query.where(
-            or_(
-                func.lower(Provider.name).like(pattern, escape="\\"),
-                func.lower(Provider.organization_name).like(pattern, escape="\\"),
-                func.lower(Provider.credentials).like(pattern, escape="\\"),
-            )
+            text_search(search, Provider.name, Provider.organization_name, Provider.credentials)
         )
     return list(session.scalars(query.order_by(Provider.name, Provider.id)))
 
@@ -354,6 +321,13 @@ def provider_for(session: Session, actor: Actor, provider_id: int) -> Provider:
     if provider is None:
         raise NotFound("provider")
     return provider
+
+
+def text_search(search: str, *columns: SQLColumnExpression[str]) -> ColumnElement[bool]:
+    """Whether any of `columns` contains `search`, ignoring case; `%` and `_` in `search` are
+    literal characters, not wildcards."""
+    pattern = f"%{_escape_like(search.strip().lower())}%"
+    return or_(*(func.lower(column).like(pattern, escape="\\") for column in columns))
 
 
 def _escape_like(text: str) -> str:

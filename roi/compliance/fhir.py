@@ -3,15 +3,15 @@ disclosures. This module loads the records the actor may see and turns them into
 data `roi.documents.fhir` builds (and validates) the resources from; every export is audited.
 
 Who may export what:
-- a consent: whoever may read it (`consent_for`), except that a clinician who sees it only as
-  its recipient gets it only while it is active: not before the client signed, and not once the
-  client revoked it (or it expired, or was replaced). The client's name must not reach the
-  recipient through this path then (SECURITY C7); the consent stays on record for the
-  discloser, the client and compliance.
-- a client's Bundle: the client themself, and the clinicians and compliance officers of the
-  client's organization. The disclosures in it (as AuditEvents) are the accounting of
-  disclosures (164.528), so they are included only for those who may read an accounting: the
-  client and compliance, not clinicians, who get the consents.
+- a consent: whoever may read it (`consent_for`); `policy.consent_visibility` shows a clinician
+  who sees it only as its recipient the consent only while it is active: not before the client
+  signed, and not once the client revoked it (or it expired, or was replaced). The client's
+  name must not reach the recipient through this path then (SECURITY C7); the consent stays on
+  record for the discloser, the client and compliance.
+- a client's Bundle (`policy.exportable_clients`): the client themself, and the clinicians and
+  compliance officers of the client's organization. The disclosures in it (as AuditEvents) are
+  the accounting of disclosures (164.528), so they are included only for those who may read an
+  accounting: the client and compliance, not clinicians, who get the consents.
 - an audit entry: compliance officers, for entries in their organization's scope.
 
 Auditing: a consent's export is `record.viewed` (detail `format: fhir`): it shows what
@@ -34,20 +34,14 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from roi import audit, vault
 from roi.accounts.models import Client, Organization, Provider, User
-from roi.accounts.policy import (
-    Permission,
-    allows,
-    answerable_clients,
-    client_visibility,
-    require,
-)
+from roi.accounts.policy import Permission, allows, exportable_clients, require
 from roi.actor import Actor, Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.compliance.scope import officer_scope
 from roi.consent.library import Category, FormLibrary
 from roi.consent.lifecycle import evidence_of
-from roi.consent.models import Consent, ConsentStatus, SignerRelationship, expiry_instant
+from roi.consent.models import Consent, SignerRelationship, expiry_instant
 from roi.consent.queries import consent_for, consents_for
 from roi.db import unit_of_work
 from roi.documents import fhir
@@ -71,8 +65,6 @@ def export_consent(
         NotFound: not a consent the actor may see (or no longer may, as its recipient).
     """
     consent = consent_for(session, actor, consent_id)
-    if not _still_shared_with(actor, consent):
-        raise NotFound("consent")
     facts = consent_facts(consent, library, document_url=document_url)
     body = fhir.to_json(fhir.consent_resource(facts))
     with unit_of_work(session):
@@ -104,9 +96,7 @@ def export_client(
     """
     require(actor, Permission.VIEW_CONSENTS)
     client = _client_for_export(session, actor, client_id)
-    consents = [
-        c for c in consents_for(session, actor, client_id=client.id) if _still_shared_with(actor, c)
-    ]
+    consents = consents_for(session, actor, client_id=client.id)
     consents.sort(key=lambda c: c.id)
     entries: list[tuple[str, Resource]] = []
     for consent in consents:
@@ -254,21 +244,8 @@ def audit_facts(
     ]
 
 
-def _still_shared_with(actor: Actor, consent: Consent) -> bool:
-    """SECURITY C7: a clinician who sees a consent only because it names them as its recipient
-    sees it while it is active, and not after it was revoked, expired or replaced."""
-    if actor.role is not Role.CLINICIAN or consent.organization_id == actor.organization_id:
-        return True
-    return consent.status_at(now()) is ConsentStatus.ACTIVE
-
-
 def _client_for_export(session: Session, actor: Actor, client_id: int) -> Client:
-    # Clinicians: their organization's clients only, not clients whose consent merely names
-    # them elsewhere; compliance and clients: the clients they answer for.
-    visible = (
-        client_visibility(actor) if actor.role is Role.CLINICIAN else answerable_clients(actor)
-    )
-    client = session.scalar(select(Client).where(Client.id == client_id, visible))
+    client = session.scalar(select(Client).where(Client.id == client_id, exportable_clients(actor)))
     if client is None:
         raise NotFound("client")
     return client

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, aliased
 
 from roi import audit, vault
 from roi.accounts.models import Client
-from roi.accounts.policy import Permission, answerable_clients, require
-from roi.actor import Actor, Role
+from roi.accounts.policy import Permission, allows, answerable_clients, require
+from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import now
 from roi.compliance.accounting import (
@@ -107,7 +107,7 @@ def ask(
         Invalid: the range is backwards or reaches past the window, or the note is too long.
     """
     require(actor, Permission.VIEW_ACCOUNTING)
-    if actor.role is not Role.CLIENT or actor.client_id is None:
+    if not allows(actor.role, Permission.REQUEST_OWN_ACCOUNTING) or actor.client_id is None:
         raise Forbidden("Only a client can ask for their own accounting here.")
     pending = [
         r for r in requests_for(session, actor, client_id=actor.client_id) if not r.fulfilled

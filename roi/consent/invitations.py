@@ -188,10 +188,10 @@ def sign(
     if verified_at is None or now() - verified_at > VERIFIED_WINDOW:
         raise Invalid({"code": "Confirm your date of birth and code again before signing."})
     consent = opened.consent
-    return lifecycle.sign(
+    return lifecycle.sign_for_verified_invitation(
         session,
+        opened.invitation,
         _client_actor(consent, ip),
-        consent.id,
         signature,
         lifecycle.Identity(
             method=METHOD,

@@ -8,15 +8,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from roi.accounts.models import Client, Provider
-from roi.accounts.policy import Permission, client_visibility, consent_visibility, require
+from roi.accounts.policy import (
+    Permission,
+    client_visibility,
+    consent_visibility,
+    managed_consents,
+    named_on_consent,
+    require,
+)
+from roi.accounts.service import text_search
 from roi.actor import Actor, Role
 from roi.clock import now
 from roi.consent.models import Consent, ConsentStatus, Notification, has_status
-from roi.errors import NotFound
+from roi.errors import Forbidden, NotFound
 
 #: the consent's recipient in the directory; built once, since building an alias per query
 #: costs more than the query itself (bench/messages_bench.py)
@@ -32,17 +40,12 @@ def _recipient_user_id() -> ColumnElement[int | None]:
 
 
 def _visible(actor: Actor) -> ColumnElement[bool]:
-    # The recipient sees a consent only while it lets them receive: before signing it names a
-    # client who has agreed to nothing, and after revocation the client is out of their view
-    # (SECURITY C7); they are told of the revocation by notice.
-    recipient_while_active = case(
-        (has_status(ConsentStatus.ACTIVE, now()), _recipient_user_id()), else_=None
-    )
     visible = consent_visibility(
         actor,
         organization_id=Consent.organization_id,
         client_id=Consent.client_id,
-        recipient_user_id=recipient_while_active,
+        recipient_user_id=_recipient_user_id(),
+        active=has_status(ConsentStatus.ACTIVE, now()),
     )
     if actor.role is Role.CLIENT:
         # a draft is the practice's work in progress: the client sees it once it is sent
@@ -66,6 +69,28 @@ def consent_for(session: Session, actor: Actor, consent_id: int, *, lock: bool =
     return consent
 
 
+def managed_consent_for(
+    session: Session, actor: Actor, consent_id: int, *, lock: bool = False
+) -> Consent:
+    """Load a consent the actor may change (`policy.managed_consents`): one their practice
+    prepared; `lock` takes the row lock a state change needs.
+
+    Raises:
+        NotFound: no such consent, or not one the actor may see.
+        Forbidden: one the actor may see (as its recipient) but not change.
+    """
+    require(actor, Permission.VIEW_CONSENTS)
+    query = select(Consent, managed_consents(actor, organization_id=Consent.organization_id))
+    query = query.where(Consent.id == consent_id, _visible(actor))
+    row = session.execute(query.with_for_update(of=Consent) if lock else query).one_or_none()
+    if row is None:
+        raise NotFound("consent")
+    consent, managed = row
+    if not managed:
+        raise Forbidden("Only the practice that prepared this release can change it.")
+    return consent
+
+
 def consents_for(
     session: Session,
     actor: Actor,
@@ -85,13 +110,17 @@ def consents_for(
 
 
 def _named_on_active_consent(actor: Actor) -> ColumnElement[bool]:
-    """A clinician named as the recipient of one of the client's active consents sees the client."""
+    """A clinician named on either side of one of the client's active consents sees the client."""
     return exists(
         select(Consent.id)
         .join(_RECIPIENT, _RECIPIENT.id == Consent.recipient_provider_id)
         .where(
             Consent.client_id == Client.id,
-            _RECIPIENT.user_id == actor.user_id,
+            named_on_consent(
+                actor,
+                organization_id=Consent.organization_id,
+                recipient_user_id=_RECIPIENT.user_id,
+            ),
             has_status(ConsentStatus.ACTIVE, now()),
         )
     )
@@ -101,6 +130,39 @@ def _client_predicate(actor: Actor) -> ColumnElement[bool]:
     if actor.role is Role.CLINICIAN:
         return client_visibility(actor, named_on_active_consent=_named_on_active_consent(actor))
     return client_visibility(actor)
+
+
+def client_for(session: Session, actor: Actor, client_id: int) -> Client:
+    """Load a client the actor may see (CONTRACT `GET /clients/{id}`): a clinician of the
+    client's organization, a clinician named on either side of one of the client's active
+    consents, the client themself.
+
+    Raises:
+        NotFound: no such client, or not one the actor may see (never told apart).
+    """
+    require(actor, Permission.VIEW_CLIENTS)
+    client = session.scalar(select(Client).where(Client.id == client_id, _client_predicate(actor)))
+    if client is None:
+        raise NotFound("client")
+    return client
+
+
+def client_to_prepare_for(session: Session, actor: Actor, client_id: int) -> Client:
+    """Load a client the actor may prepare a release for: one of their own practice
+    (`policy.managed_consents`), since the practice that prepares a release manages it.
+
+    Raises:
+        NotFound: no such client, or not one the actor's practice serves.
+    """
+    require(actor, Permission.PREPARE_CONSENT)
+    client = session.scalar(
+        select(Client).where(
+            Client.id == client_id, managed_consents(actor, organization_id=Client.organization_id)
+        )
+    )
+    if client is None:
+        raise NotFound("client")
+    return client
 
 
 def client_for_disclosure(session: Session, actor: Actor, client_id: int) -> Client:
@@ -129,16 +191,14 @@ def client_for_disclosure(session: Session, actor: Actor, client_id: int) -> Cli
     return client
 
 
-def clients_for(session: Session, actor: Actor) -> list[Client]:
-    """Every client the actor may see, by family name."""
+def clients_for(session: Session, actor: Actor, search: str | None = None) -> list[Client]:
+    """Every client the actor may see (as `client_for`), by family name; `search` matches
+    either name."""
     require(actor, Permission.VIEW_CLIENTS)
-    return list(
-        session.scalars(
-            select(Client)
-            .where(_client_predicate(actor))
-            .order_by(Client.family_name, Client.given_name, Client.id)
-        )
-    )
+    query = select(Client).where(_client_predicate(actor))
+    if search:
+        query = query.where(text_search(search, Client.given_name, Client.family_name))
+    return list(session.scalars(query.order_by(Client.family_name, Client.given_name, Client.id)))
 
 
 def notifications_for(session: Session, actor: Actor, limit: int = 8) -> list[Notification]:

@@ -11,6 +11,7 @@ from roi.accounts import service, sessions
 from roi.accounts.models import Client, Provider, SessionRecord, User
 from roi.actor import Actor, Role
 from roi.config import Settings
+from roi.consent import queries as consent_queries
 from roi.errors import Forbidden, Invalid, NotFound
 from tests.conftest import TEST_ARGON2
 from tests.factories import make_client, make_user
@@ -98,18 +99,19 @@ def test_clinicians_see_only_their_practice(session):
     theirs = make_user(session, Role.CLINICIAN, org="Northgate Psychiatry")
     a = make_client(session, mine, given_name="Ana")
     b = make_client(session, theirs, given_name="Bo")
-    assert [c.id for c in service.clients_for(session, mine.actor)] == [a.id]
+    assert [c.id for c in consent_queries.clients_for(session, mine.actor)] == [a.id]
     with pytest.raises(NotFound):
-        service.client_for(session, mine.actor, b.id)
+        consent_queries.client_for(session, mine.actor, b.id)
 
 
 def test_client_search_escapes_wildcards(session):
     clinician = make_user(session, Role.CLINICIAN)
     make_client(session, clinician, given_name="Ana", family_name="Lima")
     make_client(session, clinician, given_name="Bo", family_name="Ng")
-    assert [c.given_name for c in service.clients_for(session, clinician.actor, "lim")] == ["Ana"]
-    assert service.clients_for(session, clinician.actor, "%") == []
-    assert service.clients_for(session, clinician.actor, "_") == []
+    found = consent_queries.clients_for(session, clinician.actor, "lim")
+    assert [c.given_name for c in found] == ["Ana"]
+    assert consent_queries.clients_for(session, clinician.actor, "%") == []
+    assert consent_queries.clients_for(session, clinician.actor, "_") == []
 
 
 def test_disabling_a_user_ends_their_sessions_and_tokens(session, tmp_path):

@@ -19,11 +19,11 @@ a permitted one exactly one. Run time: about 30 s on SQLite (150 examples of 25 
 
 Shortcut, on purpose: signing through the lifecycle renders and signs a PDF (a fraction of a
 second each), so `grant` and `sign` write the consent rows with the ORM, setting status and
-timestamps as `lifecycle.send_for_signature` and `lifecycle.sign` do (pending: `sent_at`; active:
-`signed_at`, no Signature row, which the gate never reads). A few granted rows are deliberately
-ones the lifecycle would refuse — a psychotherapy-notes or substance-use category listed on the
-wrong kind of form — to show the gate does not lean on the form checks. Revocation, the
-expiration event and voiding go through the real lifecycle.
+timestamps as `lifecycle.send_for_signature` and `lifecycle.sign_as_client` do (pending:
+`sent_at`; active: `signed_at`, no Signature row, which the gate never reads). A few granted
+rows are deliberately ones the lifecycle would refuse — a psychotherapy-notes or substance-use
+category listed on the wrong kind of form — to show the gate does not lean on the form checks.
+Revocation, the expiration event and voiding go through the real lifecycle.
 """
 
 from __future__ import annotations

@@ -133,6 +133,22 @@ def test_the_recipient_gets_no_bundle_even_while_the_consent_is_active(
     assert bundle_of(client, referral.client_id, tokens.psychiatrist).status_code == 404
 
 
+def test_the_recipient_reads_the_client_record_but_not_the_bundle(
+    client, session, referral, tokens
+):
+    # CONTRACT GET /clients/{id}: a clinician named on an active consent sees the client; the
+    # bundle stays with the client's own practice, and the record goes when the consent does
+    consent = referral.signed(session)
+    record = f"/api/v1/clients/{referral.client_id}"
+    assert client.get(record, headers=bearer(tokens.psychiatrist)).status_code == 200
+    listed = client.get("/api/v1/clients", headers=bearer(tokens.psychiatrist)).get_json()
+    assert [c["id"] for c in listed] == [referral.client_id]
+    assert bundle_of(client, referral.client_id, tokens.psychiatrist).status_code == 404
+    lifecycle.revoke(session, referral.client_person.actor, consent.id, reason=None)
+    assert client.get(record, headers=bearer(tokens.psychiatrist)).status_code == 404
+    assert client.get("/api/v1/clients", headers=bearer(tokens.psychiatrist)).get_json() == []
+
+
 def test_other_practices_and_other_clients_get_not_found(
     client, session, referral, tokens, history
 ):

@@ -11,6 +11,7 @@ from roi.accounts import service, sessions
 from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission
 from roi.clock import iso
+from roi.consent import queries as consent_queries
 from roi.extensions import db
 from roi.web.api.schemas import (
     ApiErrorSchema,
@@ -71,7 +72,7 @@ def create_client(body: dict[str, Any]) -> Client:
 @clients.doc(security=BEARER)
 def list_clients() -> list[Client]:
     """The clients you may see (no name search here: names never go in a URL)."""
-    return service.clients_for(db.session(), actor())
+    return consent_queries.clients_for(db.session(), actor())
 
 
 @clients.route("/<int:client_id>", methods=["GET"])
@@ -81,7 +82,7 @@ def list_clients() -> list[Client]:
 @clients.doc(security=BEARER)
 def get_client(client_id: int) -> Client:
     """One client you may see."""
-    return service.client_for(db.session(), actor(), client_id)
+    return consent_queries.client_for(db.session(), actor(), client_id)
 
 
 @providers.route("", methods=["GET"])

@@ -9,7 +9,7 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
-from roi.accounts.policy import Permission
+from roi.accounts.policy import Permission, manages_consent
 from roi.clock import now
 from roi.consent import lifecycle, queries
 from roi.consent.library import FormTemplate
@@ -51,7 +51,7 @@ def consent_state(consent: Consent) -> str:
 @bp.get("/clients/<int:client_id>/consents/new")
 @requires(Permission.PREPARE_CONSENT)
 def consent_new(client_id: int) -> str:
-    client = service.client_for(db.session(), actor(), client_id)
+    client = queries.client_to_prepare_for(db.session(), actor(), client_id)
     library = form_library()
     chooser = TemplateChoiceForm(request.args)
     chooser.template_id.choices = [(t.id, t.title) for t in library.all()]
@@ -73,7 +73,7 @@ def consent_new(client_id: int) -> str:
 @bp.post("/clients/<int:client_id>/consents")
 @requires(Permission.PREPARE_CONSENT)
 def consent_create(client_id: int) -> Response | tuple[str, int]:
-    client = service.client_for(db.session(), actor(), client_id)
+    client = queries.client_to_prepare_for(db.session(), actor(), client_id)
     template = _template_or_404(request.form.get("template_id", ""))
     form = ConsentForm()
     form.offer(template, _recipients())
@@ -180,7 +180,7 @@ def consent_detail(consent_id: int) -> str:
         template=template,
         description=lifecycle.description_of(consent),
         missing=missing,
-        manages=consent.organization_id == actor().organization_id,
+        manages=manages_consent(actor(), consent.organization_id),
         action=ActionForm(),
         expiry_form=ExpiryEventForm(),
         status=consent.status_at(now()),

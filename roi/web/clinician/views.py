@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
-from roi.accounts.policy import Permission
+from roi.accounts.policy import Permission, manages_consent
 from roi.clock import now
 from roi.consent import queries
 from roi.consent.models import EXPIRING_WITHIN_DAYS, ConsentStatus
@@ -27,7 +27,7 @@ SEARCH_MAX = 100
 @requires(Permission.USE_CLINICIAN_WORKSPACE)
 def dashboard() -> str:
     me = actor()
-    clients = service.clients_for(db.session(), me)
+    clients = queries.clients_for(db.session(), me)
     consents = queries.consents_for(db.session(), me)
     at = now()
     soon = at + timedelta(days=EXPIRING_WITHIN_DAYS)
@@ -43,7 +43,7 @@ def dashboard() -> str:
             if c.status_at(at) is ConsentStatus.ACTIVE
             and c.status_at(soon) is ConsentStatus.EXPIRED
         ],
-        shared_with_me=[c for c in consents if c.organization_id != me.organization_id],
+        shared_with_me=[c for c in consents if not manages_consent(me, c.organization_id)],
         notices=queries.notifications_for(db.session(), me),
         unread=message_queries.unread_count(db.session(), me),
     )
@@ -54,7 +54,7 @@ def dashboard() -> str:
 def clients() -> str:
     # Searching is a POST: a client's name must never appear in a URL or an access log (D4).
     search = request.form.get("q", "")[:SEARCH_MAX] if request.method == "POST" else ""
-    found = service.clients_for(db.session(), actor(), search or None)
+    found = queries.clients_for(db.session(), actor(), search or None)
     return render_template("clinician/clients.html", clients=found, search=search)
 
 
@@ -85,7 +85,7 @@ def client_new() -> Response | str | tuple[str, int]:
 @bp.get("/clients/<int:client_id>")
 @requires(Permission.USE_CLINICIAN_WORKSPACE)
 def client_detail(client_id: int) -> str:
-    client = service.client_for(db.session(), actor(), client_id)
+    client = queries.client_for(db.session(), actor(), client_id)
     consents = queries.consents_for(db.session(), actor(), client_id=client.id)
     return render_template("clinician/client_detail.html", client=client, consents=consents)
 

@@ -11,7 +11,6 @@ from datetime import date, datetime
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from roi.accounts import service
 from roi.accounts.policy import Permission
 from roi.clock import now
 from roi.consent import lifecycle, queries
@@ -56,7 +55,7 @@ def client_time(value: datetime | None) -> str:
 def dashboard() -> str:
     """The client's releases: waiting for a signature first, then active, then ended."""
     me = actor()
-    client = service.client_for(db.session(), me, me.client_id) if me.client_id else None
+    client = queries.client_for(db.session(), me, me.client_id) if me.client_id else None
     consents = queries.consents_for(db.session(), me) if me.client_id else []
     at = now()
     groups: dict[ConsentStatus, list[Consent]] = {status: [] for status in ConsentStatus}

@@ -1,0 +1,67 @@
+"""The consent lifecycle: create, send for signature, sign, revoke, expire, void, supersede.
+
+Each step owns its transaction: the state change, its sealed fields and its audit entry commit
+together or not at all. State changes lock the consent row first (SELECT … FOR UPDATE; on SQLite
+the write transaction's BEGIN IMMEDIATE), so two concurrent signatures or revocations cannot both
+succeed: the second finds the new state and gets WrongState (409).
+
+The steps live in `drafting`, `sending`, `signing`, `ending` and `documents`; this package
+re-exports their public names, so callers write `lifecycle.revoke(...)`.
+"""
+
+from __future__ import annotations
+
+from roi.consent.lifecycle._shared import STATE_WORDS, description_of, description_place
+from roi.consent.lifecycle.documents import revocation_receipt, signed_pdf
+from roi.consent.lifecycle.drafting import (
+    MAX_DESCRIPTION,
+    MAX_EVENT,
+    ConsentFields,
+    check_draft,
+    completeness,
+    create,
+    new_version,
+    update_draft,
+    void,
+)
+from roi.consent.lifecycle.ending import MAX_REASON, record_expiry_event, revoke
+from roi.consent.lifecycle.sending import Sent, preview_html, send_for_signature
+from roi.consent.lifecycle.signing import (
+    MAX_DRAWN_SIGNATURE,
+    MIN_AUTHORITY,
+    Identity,
+    SignatureInput,
+    evidence_of,
+    sign_as_client,
+    sign_for_verified_invitation,
+)
+
+__all__ = [
+    "MAX_DESCRIPTION",
+    "MAX_DRAWN_SIGNATURE",
+    "MAX_EVENT",
+    "MAX_REASON",
+    "MIN_AUTHORITY",
+    "STATE_WORDS",
+    "ConsentFields",
+    "Identity",
+    "Sent",
+    "SignatureInput",
+    "check_draft",
+    "completeness",
+    "create",
+    "description_of",
+    "description_place",
+    "evidence_of",
+    "new_version",
+    "preview_html",
+    "record_expiry_event",
+    "revocation_receipt",
+    "revoke",
+    "send_for_signature",
+    "sign_as_client",
+    "sign_for_verified_invitation",
+    "signed_pdf",
+    "update_draft",
+    "void",
+]

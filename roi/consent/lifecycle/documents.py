@@ -1,0 +1,116 @@
+"""The documents of record: the signed PDF and the revocation receipt; every download is
+audited."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from roi import audit, vault
+from roi.actor import Actor
+from roi.audit import Action
+from roi.consent.library import FormLibrary, FormTemplate
+from roi.consent.lifecycle._shared import description_of
+from roi.consent.lifecycle.signing import evidence_of
+from roi.consent.models import (
+    Consent,
+    Signature,
+)
+from roi.consent.queries import consent_for
+from roi.consent.rendering import consent_document
+from roi.db import unit_of_work
+from roi.documents import pdf
+from roi.documents.model import Evidence, RevocationBlock, SignerBlock
+from roi.errors import NotFound
+
+
+def signed_pdf(session: Session, actor: Actor, consent_id: int) -> tuple[Consent, bytes]:
+    """The signed PDF exactly as signed; every download is audited.
+
+    Raises:
+        NotFound: not visible to the actor, or not signed (there is no document yet).
+    """
+    consent = consent_for(session, actor, consent_id)
+    signature = consent.signature
+    if signature is None:
+        raise NotFound("signed document")
+    document = vault.open_sealed(
+        signature.pdf_sealed, vault.Place("consent_signatures", "pdf_sealed", signature.uuid)
+    )
+    _audit_download(session, actor, consent, "signed_consent")
+    return consent, document
+
+
+def revocation_receipt(
+    session: Session, actor: Actor, consent_id: int, library: FormLibrary
+) -> tuple[Consent, bytes]:
+    """A PDF receipt that repeats the whole scope of the revoked consent.
+
+    Raises:
+        NotFound: not visible to the actor, or not revoked.
+    """
+    consent = consent_for(session, actor, consent_id)
+    revocation, signature = consent.revocation, consent.signature
+    if revocation is None or signature is None:
+        raise NotFound("revocation receipt")
+    template = library.get(consent.template_id, consent.template_version)
+    document = consent_document(consent, template, description_of(consent))
+    evidence = evidence_of(signature)
+    signer = SignerBlock(
+        name=evidence["signer_name"],
+        relationship=signature.relationship_to_client.value,
+        authority=evidence.get("representative_authority"),
+        signed_at=signature.signed_at,
+        drawn_signature_png=None,
+    )
+    reason = None
+    if revocation.reason_sealed:
+        reason = vault.open_sealed(
+            revocation.reason_sealed,
+            vault.Place("consent_revocations", "reason_sealed", revocation.uuid),
+        ).decode()
+    receipt = pdf.render_revocation_receipt(
+        document,
+        signer=signer,
+        evidence=_evidence_from(signature, evidence, consent=consent, template=template),
+        revocation=RevocationBlock(
+            revoked_at=revocation.revoked_at,
+            revoked_by="the client" if revocation.method != "written" else "the client, in writing",
+            method=revocation.method,
+            reason=reason,
+        ),
+    )
+    _audit_download(session, actor, consent, "revocation_receipt")
+    return consent, receipt
+
+
+def _audit_download(session: Session, actor: Actor, consent: Consent, document: str) -> None:
+    with unit_of_work(session):
+        audit.record(
+            session,
+            actor,
+            Action.DOCUMENT_DOWNLOADED,
+            client_id=consent.client_id,
+            consent_id=consent.id,
+            detail={"document": document},
+        )
+
+
+def _evidence_from(
+    signature: Signature,
+    evidence: dict[str, str],
+    *,
+    consent: Consent,
+    template: FormTemplate,
+) -> Evidence:
+    return Evidence(
+        signed_at=signature.signed_at,
+        ip=evidence.get("ip"),
+        user_agent=evidence.get("user_agent"),
+        identity_method=signature.identity_method,
+        assurance=evidence.get("assurance", ""),
+        template_id=template.id,
+        template_version=signature.template_version,
+        shown_document_sha256=signature.shown_document_sha256,
+        consent_uuid=consent.uuid,
+        organization=consent.organization.name,
+    )

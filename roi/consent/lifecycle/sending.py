@@ -1,0 +1,101 @@
+"""Sending a complete draft for signature (with its emailed link, through the outbox) and
+previewing the document the client will see."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from roi import audit, mail
+from roi.accounts.policy import Permission, require
+from roi.actor import Actor
+from roi.audit import Action
+from roi.clock import now
+from roi.consent import notices
+from roi.consent.errors import IncompleteConsent
+from roi.consent.library import FormLibrary
+from roi.consent.lifecycle._shared import _notify, _state_message, description_of
+from roi.consent.lifecycle.drafting import completeness
+from roi.consent.models import (
+    Consent,
+    ConsentStatus,
+    SigningInvitation,
+)
+from roi.consent.queries import consent_for, managed_consent_for
+from roi.consent.rendering import consent_document
+from roi.db import unit_of_work
+from roi.documents import pdf
+from roi.errors import WrongState
+
+
+@dataclass(frozen=True)
+class Sent:
+    consent: Consent
+    #: the emailed link's secret, when the client has an email address (None otherwise)
+    invitation_token: str | None
+
+
+def send_for_signature(
+    session: Session,
+    actor: Actor,
+    consent_id: int,
+    library: FormLibrary,
+    *,
+    invitation_lifetime: timedelta,
+) -> Sent:
+    """Send a complete draft for signature; a client with an email address also gets a link,
+    written to the outbox in the same transaction.
+
+    Raises:
+        WrongState: the consent is not a draft.
+        IncompleteConsent: a core element or required statement is missing (each is named).
+    """
+    require(actor, Permission.PREPARE_CONSENT)
+    token = None
+    with unit_of_work(session):
+        consent = managed_consent_for(session, actor, consent_id, lock=True)
+        if consent.status is not ConsentStatus.DRAFT:
+            raise WrongState(_state_message(consent, "sent"))
+        missing = completeness(consent, library)
+        if missing:
+            raise IncompleteConsent(missing)
+        at = now()
+        consent.status = ConsentStatus.PENDING_SIGNATURE
+        consent.sent_at = at
+        if consent.client.email:
+            token = secrets.token_urlsafe(32)
+            session.add(
+                SigningInvitation(
+                    consent_id=consent.id,
+                    token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+                    expires_at=at + invitation_lifetime,
+                )
+            )
+            invitation = notices.invitation_mail(consent, token)
+            if invitation is not None:
+                mail.enqueue(session, invitation, organization_id=consent.organization_id)
+        if consent.client.user_id:
+            _notify(
+                session, consent.client.user_id, consent, "A release is waiting for your signature."
+            )
+        audit.record(
+            session,
+            actor,
+            Action.CONSENT_SENT,
+            client_id=consent.client_id,
+            consent_id=consent.id,
+            recipient_provider_id=consent.recipient_provider_id,
+            detail={"emailed_link": token is not None},
+        )
+    return Sent(consent, token)
+
+
+def preview_html(session: Session, actor: Actor, consent_id: int, library: FormLibrary) -> str:
+    """The exact document the client will see, as HTML."""
+    consent = consent_for(session, actor, consent_id)
+    template = library.get(consent.template_id, consent.template_version)
+    return pdf.render_preview_html(consent_document(consent, template, description_of(consent)))

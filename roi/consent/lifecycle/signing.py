@@ -1,0 +1,282 @@
+"""Signing: by the client in the portal or through a verified emailed link; the PDF of record
+and its sealed evidence."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from roi import audit, vault
+from roi.accounts.policy import Permission, require
+from roi.actor import Actor
+from roi.audit import Action
+from roi.clock import now
+from roi.consent.library import FormLibrary
+from roi.consent.lifecycle._shared import (
+    _clinician_users,
+    _close_invitations,
+    _notify,
+    _state_message,
+    description_of,
+)
+from roi.consent.models import (
+    Consent,
+    ConsentStatus,
+    Signature,
+    SignerRelationship,
+    SigningInvitation,
+)
+from roi.consent.queries import consent_for
+from roi.consent.rendering import consent_document
+from roi.db import unit_of_work
+from roi.documents import pdf, seal
+from roi.documents.model import Evidence, SignerBlock
+from roi.errors import Invalid, NotFound, WrongState
+
+MIN_AUTHORITY = 10
+MAX_DRAWN_SIGNATURE = 300_000
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass(frozen=True)
+class SignatureInput:
+    signer_name: str
+    relationship: SignerRelationship
+    agree: bool
+    representative_authority: str | None = None
+    drawn_signature_png: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How the signer's identity was checked, and where the signature came from."""
+
+    method: str
+    assurance: str
+    ip: str | None
+    user_agent: str | None
+    signer_user_id: int | None = None
+
+
+def sign_as_client(
+    session: Session,
+    actor: Actor,
+    consent_id: int,
+    signature: SignatureInput,
+    identity: Identity,
+    library: FormLibrary,
+) -> Consent:
+    """The client (or their representative's account) signs a pending consent.
+
+    Raises:
+        NotFound: not the actor's consent.
+        WrongState: the consent is not waiting for a signature (signed twice → the second fails).
+        Invalid: no agreement, no name, or a representative without their authority.
+    """
+    require(actor, Permission.SIGN_CONSENT)
+    consent = consent_for(session, actor, consent_id)
+    return _sign(session, actor, consent.id, signature, identity, library)
+
+
+def sign_for_verified_invitation(
+    session: Session,
+    invitation: SigningInvitation,
+    actor: Actor,
+    signature: SignatureInput,
+    identity: Identity,
+    library: FormLibrary,
+) -> Consent:
+    """Sign the consent of `invitation`, a signing link whose holder `invitations` has already
+    verified (date of birth and one-time code); `actor` is the client it was sent to.
+
+    Raises:
+        WrongState: the consent is not pending signature.
+        Invalid: the signature input is not acceptable.
+    """
+    return _sign(session, actor, invitation.consent_id, signature, identity, library)
+
+
+def _sign(
+    session: Session,
+    actor: Actor,
+    consent_id: int,
+    signature: SignatureInput,
+    identity: Identity,
+    library: FormLibrary,
+) -> Consent:
+    """Sign consent `consent_id`; the caller has established who the signer is.
+
+    The PDF of record is rendered and digitally signed once, here, before the row lock is taken
+    (rendering takes a moment); the lock then re-checks the state, so a concurrent signature or a
+    void in between wins and this one is refused.
+
+    Raises:
+        WrongState: the consent is not pending signature.
+        Invalid: the signature input is not acceptable.
+    """
+    _check_signature(signature)
+    consent = _load(session, consent_id)
+    if consent.status is not ConsentStatus.PENDING_SIGNATURE:
+        raise WrongState(_state_message(consent, "signed"))
+    template = library.get(consent.template_id, consent.template_version)
+    document = consent_document(consent, template, description_of(consent))
+    signed_at = now()
+    shown_html = pdf.render_preview_html(document)
+    shown_sha = pdf.shown_document_sha256(document)
+    signer = SignerBlock(
+        name=signature.signer_name.strip(),
+        relationship=signature.relationship.value,
+        authority=(signature.representative_authority or "").strip() or None,
+        signed_at=signed_at,
+        drawn_signature_png=signature.drawn_signature_png,
+    )
+    evidence = Evidence(
+        signed_at=signed_at,
+        ip=identity.ip,
+        user_agent=(identity.user_agent or "")[:300] or None,
+        identity_method=identity.method,
+        assurance=identity.assurance,
+        template_id=template.id,
+        template_version=template.version,
+        shown_document_sha256=shown_sha,
+        consent_uuid=consent.uuid,
+        organization=consent.organization.name,
+    )
+    unsigned = pdf.render_consent(document, signer=signer, evidence=evidence)
+    identity_signer = seal.signing_identity(
+        session, consent.organization_id, consent.organization.name
+    )
+    session.commit()  # end the read transaction before the write one
+    signed_pdf = seal.sign_pdf(
+        unsigned,
+        identity_signer,
+        reason="Authorization signed by the client",
+        location=consent.organization.name,
+    )
+    pdf_sha = hashlib.sha256(signed_pdf).hexdigest()
+    previous_id = consent.supersedes_id
+    with unit_of_work(session):
+        if previous_id is not None:
+            # Consent rows are locked in id order everywhere (a send locks its candidates so),
+            # and the version replaced is older than this one: lock it first.
+            _load(session, previous_id, lock=True)
+        consent = _load(session, consent_id, lock=True)
+        if consent.status is not ConsentStatus.PENDING_SIGNATURE:
+            raise WrongState(_state_message(consent, "signed"))
+        row = Signature(
+            consent_id=consent.id,
+            signer_user_id=identity.signer_user_id,
+            relationship_to_client=signature.relationship,
+            signed_at=signed_at,
+            identity_method=identity.method,
+            template_version=template.version,
+            shown_document_sha256=shown_sha,
+            pdf_sha256=pdf_sha,
+            evidence_sealed=b"",
+            pdf_sealed=b"",
+            shown_document_sealed=b"",
+        )
+        session.add(row)
+        session.flush()
+        place = lambda column: vault.Place("consent_signatures", column, row.uuid)  # noqa: E731
+        row.evidence_sealed = vault.seal(
+            json.dumps(_evidence_record(signer, evidence)).encode(), place("evidence_sealed")
+        )
+        row.pdf_sealed = vault.seal(signed_pdf, place("pdf_sealed"))
+        row.shown_document_sealed = vault.seal(shown_html.encode(), place("shown_document_sealed"))
+        if signature.drawn_signature_png:
+            row.drawn_signature_sealed = vault.seal(
+                signature.drawn_signature_png, place("drawn_signature_sealed")
+            )
+        consent.status = ConsentStatus.ACTIVE
+        consent.signed_at = signed_at
+        consent.document_sha256 = pdf_sha
+        _close_invitations(session, consent.id, signed_at)
+        audit.record(
+            session,
+            actor,
+            Action.CONSENT_SIGNED,
+            client_id=consent.client_id,
+            consent_id=consent.id,
+            recipient_provider_id=consent.recipient_provider_id,
+            categories=consent.categories,
+            detail={"identity_method": identity.method, "document_sha256": pdf_sha},
+        )
+        _supersede_previous(session, actor, consent)
+        for user_id in _clinician_users(consent):
+            _notify(session, user_id, consent, f"Release #{consent.id} was signed and is active.")
+    return consent
+
+
+def evidence_of(signature: Signature) -> dict[str, str]:
+    """The sealed signing evidence (signer name, authority, IP, user agent, assurance)."""
+    raw = vault.open_sealed(
+        signature.evidence_sealed,
+        vault.Place("consent_signatures", "evidence_sealed", signature.uuid),
+    )
+    value: dict[str, str] = json.loads(raw)
+    return value
+
+
+def _evidence_record(signer: SignerBlock, evidence: Evidence) -> dict[str, str | None]:
+    return {
+        "signer_name": signer.name,
+        "representative_authority": signer.authority,
+        "ip": evidence.ip,
+        "user_agent": evidence.user_agent,
+        "assurance": evidence.assurance,
+    }
+
+
+def _supersede_previous(session: Session, actor: Actor, consent: Consent) -> None:
+    if consent.supersedes_id is None:
+        return
+    previous = session.scalar(
+        select(Consent).where(Consent.id == consent.supersedes_id).with_for_update()
+    )
+    if previous is None or previous.status is not ConsentStatus.ACTIVE:
+        return
+    previous.status = ConsentStatus.SUPERSEDED
+    previous.superseded_at = consent.signed_at
+    audit.record(
+        session,
+        actor,
+        Action.CONSENT_SUPERSEDED,
+        client_id=previous.client_id,
+        consent_id=previous.id,
+        detail={"superseded_by": consent.id},
+    )
+
+
+def _check_signature(signature: SignatureInput) -> None:
+    problems: dict[str, str] = {}
+    if not signature.agree:
+        problems["agree"] = "Tick the box to agree to sign electronically."
+    name = signature.signer_name.strip()
+    if not name or len(name) > 200:
+        problems["signer_name"] = "Type your full name."
+    authority = (signature.representative_authority or "").strip()
+    if signature.relationship is not SignerRelationship.SELF and len(authority) < MIN_AUTHORITY:
+        # 164.508(c)(1)(vi): a representative's signature comes with their authority to act
+        problems["representative_authority"] = (
+            "Describe your authority to sign for the client, for example "
+            "“parent of a minor child” or “court-appointed guardian, order no. …”."
+        )
+    png = signature.drawn_signature_png
+    if png is not None and (not png.startswith(PNG_MAGIC) or len(png) > MAX_DRAWN_SIGNATURE):
+        problems["drawn_signature"] = "The drawn signature could not be read; draw it again."
+    if problems:
+        raise Invalid(problems)
+
+
+def _load(session: Session, consent_id: int, *, lock: bool = False) -> Consent:
+    """A consent by id, for callers that have already established the right to act on it."""
+    query = select(Consent).where(Consent.id == consent_id)
+    consent = session.scalar(query.with_for_update() if lock else query)
+    if consent is None:
+        raise NotFound("consent")
+    return consent
