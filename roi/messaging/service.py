@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from roi import audit, mail, vault
 from roi.accounts.models import Client, Provider, User
-from roi.accounts.policy import Permission, allows, require
+from roi.accounts.policy import Permission, manages_consent, require
 from roi.accounts.service import providers
 from roi.actor import Actor
 from roi.audit import Action, Outcome
@@ -382,9 +382,7 @@ def recipients(session: Session, actor: Actor) -> list[Provider]:
 def may_prepare_release(actor: Actor, client: Client) -> bool:
     """Whether the actor's practice can prepare a release for `client` (only the client's own
     practice does), so a refusal can lead straight to the missing release."""
-    return allows(actor.role, Permission.PREPARE_CONSENT) and (
-        client.organization_id == actor.organization_id
-    )
+    return manages_consent(actor, client.organization_id)
 
 
 def _other_party(message: Message, actor: Actor) -> int:
