@@ -129,6 +129,19 @@ def client_visibility(
     return false()
 
 
+def disclosable_clients(
+    actor: Actor, *, named_on_sent_consent: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    """About which clients `actor` may attempt a disclosure (the gate then decides), as a SQL
+    predicate on `Client`: a clinician, for their organization's clients and for clients whose
+    release — sent, in any state since — names them, so a clinician whose consent was revoked is
+    told why rather than told the client does not exist. Nobody else discloses.
+    """
+    if actor.role is Role.CLINICIAN and actor.organization_id is not None:
+        return or_(Client.organization_id == actor.organization_id, named_on_sent_consent)
+    return false()
+
+
 def answerable_clients(actor: Actor) -> ColumnElement[bool]:
     """Whose records `actor` answers for (accounting of disclosures, exports), as a SQL predicate
     on `Client`: compliance staff their organization's clients, a client their own record.

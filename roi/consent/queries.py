@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from roi.accounts.models import Client, Provider
@@ -16,6 +16,7 @@ from roi.accounts.policy import (
     Permission,
     client_visibility,
     consent_visibility,
+    disclosable_clients,
     managed_consents,
     named_on_consent,
     require,
@@ -183,10 +184,13 @@ def client_for_disclosure(session: Session, actor: Actor, client_id: int) -> Cli
             Consent.status != ConsentStatus.DRAFT,
         )
     )
+    # one EXISTS: a release named on while active is also one named on since it was sent
     client = session.scalar(
-        select(Client).where(Client.id == client_id, or_(_client_predicate(actor), named))
+        select(Client).where(
+            Client.id == client_id, disclosable_clients(actor, named_on_sent_consent=named)
+        )
     )
-    if client is None or actor.role is not Role.CLINICIAN:
+    if client is None:
         raise NotFound("client")
     return client
 
