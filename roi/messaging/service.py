@@ -290,18 +290,7 @@ def attachment_content(
     return _opened_attachment(found), content
 
 
-def sender_provider(session: Session, actor: Actor) -> Provider:
-    """The actor's own directory entry: who a message is from.
-
-    Raises:
-        Invalid: the actor has no directory entry, so cannot disclose.
-    """
-    provider = session.scalar(select(Provider).where(Provider.user_id == actor.user_id))
-    if provider is None:
-        raise Invalid({"discloser": _NO_DIRECTORY_ENTRY})
-    return provider
-
-
+#: a clinician without a directory entry cannot be the sender of anything
 _NO_DIRECTORY_ENTRY = "Your account has no provider directory entry."
 _PARTY_PROVIDERS = select(Provider).where(
     or_(Provider.user_id == bindparam("user_id"), Provider.id == bindparam("recipient_id"))

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from roi.accounts.models import Provider
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.errors import ConsentRequired
@@ -102,7 +103,9 @@ def seeded(session, referral, officer, other_officer) -> Seeded:
     # And, at the other practice, a client of their own and an attempt about them with no consent
     before = last_seq(session)
     foreign = make_client(session, referral.psychiatrist, given_name="Ruth", family_name="Ellison")
-    therapist_provider = service.sender_provider(session, referral.therapist.actor)
+    therapist_provider = session.scalar(
+        select(Provider).where(Provider.user_id == referral.therapist.user.id)
+    )
     with pytest.raises(ConsentRequired):
         service.send(
             session,
