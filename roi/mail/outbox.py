@@ -209,8 +209,11 @@ def _record_failure(session: Session, claimed: _Claimed, error: str) -> bool:
     return gave_up
 
 
-def failed_mail(session: Session, organization_id: int) -> list[FailedMail]:
-    """The mails of one practice that the worker gave up on, newest first."""
+def failed_mail(session: Session, organization_id: int | None) -> list[FailedMail]:
+    """The mails of one practice that the worker gave up on, newest first (none for someone of
+    no practice)."""
+    if organization_id is None:
+        return []
     items = session.scalars(
         select(OutboxItem)
         .where(
@@ -231,12 +234,14 @@ def failed_mail(session: Session, organization_id: int) -> list[FailedMail]:
     return shown
 
 
-def retry(session: Session, item_id: int, *, organization_id: int) -> None:
+def retry(session: Session, item_id: int, *, organization_id: int | None) -> None:
     """Give a failed mail of this practice a fresh round of attempts.
 
     Raises:
-        NotFound: no failed mail of this practice has that id.
+        NotFound: no failed mail of this practice has that id (or there is no practice).
     """
+    if organization_id is None:
+        raise NotFound("mail")  # mail of no practice has no practice administrator
     with unit_of_work(session):
         item = session.scalar(
             select(OutboxItem)

@@ -9,7 +9,7 @@ from roi import mail
 from roi.accounts import service
 from roi.accounts.policy import Permission
 from roi.actor import Role
-from roi.errors import Invalid, NotFound
+from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.admin import bp
 from roi.web.admin.forms import ToggleForm, UserForm
@@ -21,34 +21,24 @@ from roi.web.security import actor, requires, settings
 @requires(Permission.MANAGE_USERS)
 def dashboard() -> str:
     users = service.list_users(db.session(), actor())
-    return render_template(
-        "admin/dashboard.html", user_count=len(users), failed_mail=len(_failed_mail())
-    )
+    failed = mail.failed_mail(db.session(), actor().organization_id)
+    return render_template("admin/dashboard.html", user_count=len(users), failed_mail=len(failed))
 
 
 @bp.get("/mail")
 @requires(Permission.MANAGE_USERS)
 def failed_mail() -> str:
     """Mail that could not be delivered after every retry, with a way to try again."""
-    return render_template("admin/mail.html", failed=_failed_mail(), form=ToggleForm())
+    failed = mail.failed_mail(db.session(), actor().organization_id)
+    return render_template("admin/mail.html", failed=failed, form=ToggleForm())
 
 
 @bp.post("/mail/<int:item_id>/retry")
 @requires(Permission.MANAGE_USERS)
 def mail_retry(item_id: int) -> Response:
-    organization_id = actor().organization_id
-    if organization_id is None:
-        raise NotFound("mail")
-    mail.retry(db.session(), item_id, organization_id=organization_id)
+    mail.retry(db.session(), item_id, organization_id=actor().organization_id)
     flash("The mail will be tried again within a minute.", "success")
     return redirect(url_for("admin.failed_mail"))
-
-
-def _failed_mail() -> list[mail.FailedMail]:
-    organization_id = actor().organization_id
-    if organization_id is None:
-        return []
-    return mail.failed_mail(db.session(), organization_id)
 
 
 @bp.get("/users")
