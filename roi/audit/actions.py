@@ -35,6 +35,12 @@ class Action(StrEnum):
     DECISION_CHECKED = "decision.checked"
     DISCLOSURE_PERMITTED = "disclosure.permitted"
     DISCLOSURE_DENIED = "disclosure.denied"
+    #: sent without a consent under an emergency basis (42 CFR 2.51, 45 CFR 164.512(j));
+    #: `detail` carries `basis` and `emergency_disclosure_id`
+    DISCLOSURE_EMERGENCY = "disclosure.emergency"
+    #: a disclosure made outside roi (phone, fax, mail, court), recorded by staff;
+    #: `detail` carries `basis` and `outside_disclosure_id`
+    DISCLOSURE_RECORDED = "disclosure.recorded"
     MESSAGE_READ = "message.read"
     ACCOUNTING_REQUESTED = "accounting.requested"
     ACCOUNTING_EXTENDED = "accounting.extended"
