@@ -1,11 +1,12 @@
-"""Account records. Nothing here is sealed: names and contact details are needed to search and to
-address mail, and carry no health information; free text that can is sealed where it is stored."""
+"""Account records. Names and contact details are not sealed: they are needed to search and to
+address mail, and carry no health information; free text that can is sealed where it is stored.
+The one sealed column here is a TOTP secret, which must be read back to check a code."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roi.actor import Role
@@ -20,6 +21,8 @@ class Organization(Base):
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    #: clinicians, compliance staff and admins must sign in with a second factor
+    mfa_required_for_staff: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class User(Base):
@@ -95,8 +98,13 @@ class SessionRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: logout | idle_timeout | absolute_timeout | password_changed | account_disabled
+    #: logout | idle_timeout | absolute_timeout | password_changed | account_disabled | mfa_failed
     end_reason: Mapped[str | None] = mapped_column(String(30))
+    #: while set, the password is checked and the second factor is not: `verify` (a code is
+    #: due) or `enrol` (a staff member must set one up first); the session can do nothing else
+    second_step: Mapped[str | None] = mapped_column(String(10))
+    #: wrong codes at the second step of this session; too many end it (SECURITY A5)
+    second_step_failures: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class ApiToken(Base):
@@ -130,12 +138,46 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
 
 
+class TotpCredential(Base):
+    """An authenticator app's shared secret (RFC 6238). Unconfirmed until a code from the app has
+    been checked; a user has at most one confirmed and one unconfirmed."""
+
+    __tablename__ = "totp_credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: sealed by roi.vault (Place("totp_credentials", "secret_sealed", uuid)): the base32 secret
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary, info={"sealed": True})
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the time step of the last code accepted; a code of that step or an earlier one is refused,
+    #: so a code works once (SECURITY A4, RFC 6238 section 5.2)
+    last_used_step: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+
+class RecoveryCode(Base):
+    """A single-use recovery code. Only its SHA-256 is stored: each code is 80 random bits, so no
+    one can search for it from the digest and a slow hash (tried against ten codes at every
+    attempt) would add cost and no safety, as for API tokens."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 __all__ = [
     "ApiToken",
     "Client",
     "LoginFailure",
     "Organization",
     "Provider",
+    "RecoveryCode",
     "SessionRecord",
+    "TotpCredential",
     "User",
 ]

@@ -13,6 +13,15 @@ class Action(StrEnum):
     AUTH_SESSION_EXPIRED = "auth.session_expired"
     AUTH_TOKEN_ISSUED = "auth.token_issued"  # noqa: S105 - an action name, not a secret
     AUTH_PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 - an action name
+    #: an authenticator app (or passkey: `detail.kind`) confirmed as a second factor
+    AUTH_MFA_ENROLLED = "auth.mfa_enrolled"
+    AUTH_MFA_VERIFIED = "auth.mfa_verified"
+    AUTH_MFA_FAILED = "auth.mfa_failed"
+    AUTH_MFA_RECOVERY_CODE_USED = "auth.mfa_recovery_code_used"
+    #: every second factor of a user removed, by an admin or the instance operator
+    AUTH_MFA_RESET = "auth.mfa_reset"
+    #: an admin turned "second factor required for staff" on or off (`detail.required`)
+    AUTH_MFA_POLICY_CHANGED = "auth.mfa_policy_changed"
     AUTHZ_DENIED = "authz.denied"
     USER_CREATED = "user.created"
     USER_DISABLED = "user.disabled"
