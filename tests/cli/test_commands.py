@@ -70,11 +70,15 @@ def test_demo_seeds_every_role_and_prints_logins(fresh_app, tmp_path):
     assert count(fresh_app, Provider) >= 3
     saved = tmp_path / "fresh" / "demo_accounts.txt"
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
-    # a printed login works
-    role, email, password = saved.read_text().splitlines()[0].split()
+    # a printed login works: a client's at once, a staff member's after setting up a second factor
+    assert "set up an authenticator app at their first sign-in" in result.output
+    logins = {line.split()[0]: line.split()[1:] for line in saved.read_text().splitlines()}
     client = fresh_app.test_client()
-    response = client.post("/api/v1/tokens", json={"email": email, "password": password})
-    assert response.status_code == 201
+    for role, status in (("client", 201), ("clinician", 401)):
+        email, password = logins[role]
+        response = client.post("/api/v1/tokens", json={"email": email, "password": password})
+        assert response.status_code == status
+    assert response.get_json()["error"] == "mfa_required"
     # and the demo is not added twice
     again = run(fresh_app, "demo")
     assert again.exit_code != 0

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from roi.accounts.passwords import MAX_LENGTH
@@ -42,3 +50,12 @@ class UserForm(FlaskForm):
 
 class ToggleForm(FlaskForm):
     """No fields: the CSRF token is the point."""
+
+
+class MfaPolicyForm(FlaskForm):
+    required = BooleanField(
+        "Second factor required for staff",
+        description="Clinicians, compliance officers and administrators confirm each sign-in "
+        "with an authenticator app, and set one up at their next sign-in. Clients may always "
+        "choose to use one.",
+    )

@@ -1,4 +1,5 @@
-"""Users: list, add, disable and re-enable; mail the outbox worker gave up on."""
+"""Users: list, add, disable and re-enable, reset a second factor; the practice's second-factor
+setting; mail the outbox worker gave up on."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from roi import mail
-from roi.accounts import service
+from roi.accounts import mfa, service
+from roi.accounts.models import Organization, User
 from roi.accounts.policy import Permission
 from roi.actor import Role
-from roi.errors import Invalid
+from roi.errors import Invalid, NotFound
 from roi.extensions import db
 from roi.web.admin import bp
-from roi.web.admin.forms import ToggleForm, UserForm
+from roi.web.admin.forms import MfaPolicyForm, ToggleForm, UserForm
 from roi.web.forms import apply_errors
 from roi.web.security import actor, requires, settings
 
@@ -97,3 +99,40 @@ def _set_active(user_id: int, *, active: bool) -> Response:
     else:
         flash(f"{user.name} is disabled and signed out everywhere.", "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def settings_page() -> Response | str:
+    """The practice's own settings: whether staff must use a second factor."""
+    org_id = actor().organization_id
+    organization = db.session.get(Organization, org_id) if org_id else None
+    form = MfaPolicyForm()
+    if organization is not None and form.validate_on_submit():
+        mfa.set_required_for_staff(db.session(), actor(), required=bool(form.required.data))
+        flash("The setting is saved.", "success")
+        return redirect(url_for("admin.settings_page"))
+    if organization is not None:
+        form.required.data = organization.mfa_required_for_staff
+    return render_template("admin/settings.html", form=form, organization=organization)
+
+
+@bp.route("/users/<int:user_id>/reset-second-factor", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def user_reset_mfa(user_id: int) -> Response | str:
+    """Remove a user's second factors after a confirmation (they lost their phone and their
+    recovery codes); they set one up again at their next sign-in."""
+    user = db.session.get(User, user_id)
+    if user is None or (
+        actor().organization_id is not None and user.organization_id != actor().organization_id
+    ):
+        raise NotFound("user")
+    form = ToggleForm()
+    if form.validate_on_submit():
+        mfa.reset(db.session(), actor(), user_id)
+        flash(
+            f"{user.name}'s second factor is removed. They set up a new one at their next sign-in.",
+            "success",
+        )
+        return redirect(url_for("admin.users"))
+    return render_template("admin/reset_mfa.html", user=user, form=form)

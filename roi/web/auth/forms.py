@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from roi.accounts.passwords import MAX_LENGTH
@@ -23,3 +23,19 @@ class PasswordChangeForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """No fields: the CSRF token is the point."""
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[DataRequired(), Length(max=40)],
+        description="The 6-digit code your authenticator app shows now, or a recovery code.",
+    )
+
+
+class TotpConfirmForm(FlaskForm):
+    code = StringField(
+        "Code from the app",
+        validators=[DataRequired(), Length(max=10)],
+        description="The 6-digit code the app shows for roi after you add it.",
+    )

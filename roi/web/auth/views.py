@@ -1,20 +1,37 @@
-"""Sign in, sign out, home, password change."""
+"""Sign in (password, then a second factor), sign out, home, password change, second factors."""
 
 from __future__ import annotations
 
+import segno
 from flask import flash, g, redirect, render_template, session, url_for
 from flask_login import current_user, login_user, logout_user
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from roi.accounts import service, sessions
-from roi.accounts.errors import InvalidCredentials, LoginThrottled
+from roi.accounts import mfa, service, sessions
+from roi.accounts.errors import (
+    InvalidCredentials,
+    LoginThrottled,
+    SecondFactorRejected,
+    SecondStepEnded,
+)
+from roi.accounts.models import User
 from roi.accounts.policy import Permission
 from roi.actor import Role
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.auth import bp
-from roi.web.auth.forms import LoginForm, PasswordChangeForm
-from roi.web.security import SESSION_TOKEN, SignedIn, actor, client_ip, requires, settings
+from roi.web.auth.forms import LoginForm, PasswordChangeForm, SecondFactorForm, TotpConfirmForm
+from roi.web.security import (
+    SECOND_STEP_PAGES,
+    SESSION_TOKEN,
+    SignedIn,
+    actor,
+    client_ip,
+    half_signed_in,
+    requires,
+    settings,
+)
 
 DASHBOARDS = {
     Role.CLINICIAN: "clinician.dashboard",
@@ -27,7 +44,8 @@ DASHBOARDS = {
 @bp.get("/")
 def index() -> Response:
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
+        step = half_signed_in()
+        return redirect(url_for(SECOND_STEP_PAGES[step] if step else "auth.login"))
     return redirect(url_for(DASHBOARDS[current_user.role]))
 
 
@@ -51,16 +69,96 @@ def login() -> Response | str | tuple[str, int]:
         return render_template("auth/login.html", form=form, error=error.message), 200
     except LoginThrottled as error:
         return render_template("auth/login.html", form=form, error=error.message), 429
+    step = mfa.required_step(db.session(), user)
     # A fresh session at sign-in: nothing from the anonymous session survives (SECURITY B1).
     session.clear()
-    session[SESSION_TOKEN] = sessions.start_session(db.session(), user)
+    session[SESSION_TOKEN] = sessions.start_session(db.session(), user, step)
+    if step is not None:
+        # Half-signed-in: not a Flask-Login user until the second step (SECURITY A6).
+        return redirect(url_for(SECOND_STEP_PAGES[step]))
     login_user(SignedIn(user), remember=False)
     return redirect(url_for("auth.index"))
+
+
+@bp.route("/login/second-factor", methods=["GET", "POST"])
+@requires(Permission.SIGNED_IN)
+def second_factor() -> Response | str | tuple[str, int]:
+    """The second step of signing in: a code from the authenticator app, or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.index"))
+    form = SecondFactorForm()
+    if not form.validate_on_submit():
+        return render_template("auth/second_factor.html", form=form)
+    token = session[SESSION_TOKEN]
+    try:
+        sessions.pass_second_step(db.session(), token, actor(), form.code.data or "", client_ip())
+    except SecondStepEnded as error:
+        session.clear()
+        flash(error.message, "error")
+        return redirect(url_for("auth.login"))
+    except SecondFactorRejected as error:
+        form.code.errors = [error.message]
+        return render_template("auth/second_factor.html", form=form), 401
+    _finish_sign_in()
+    return redirect(url_for("auth.index"))
+
+
+def _finish_sign_in() -> None:
+    user = db.session.get(User, actor().user_id)
+    assert user is not None  # noqa: S101 - the session resumed this user
+    login_user(SignedIn(user), remember=False)
+
+
+@bp.get("/account/security")
+@requires(Permission.SIGNED_IN)
+def security() -> str:
+    """The account's second factors: set one up, or see how many recovery codes are left."""
+    user = db.session.get(User, actor().user_id)
+    assert user is not None  # noqa: S101 - signed in
+    return render_template(
+        "auth/security.html",
+        enrolled=mfa.has_second_factor(db.session(), user.id),
+        required=mfa.required_by_practice(db.session(), user),
+        recovery_left=mfa.recovery_codes_left(db.session(), user.id),
+    )
+
+
+@bp.route("/account/mfa/totp", methods=["GET", "POST"])
+@requires(Permission.SIGNED_IN)
+def totp_setup() -> Response | str | tuple[str, int]:
+    """Set up an authenticator app: a QR code and the secret, a code to confirm, then the
+    recovery codes, shown once. A staff member whose practice requires a second factor lands
+    here right after the password and can do nothing else until done."""
+    user = db.session.get(User, actor().user_id)
+    assert user is not None  # noqa: S101 - signed in, or half-signed-in
+    form = TotpConfirmForm()
+    if form.validate_on_submit():
+        try:
+            codes = mfa.confirm_totp(db.session(), actor(), form.code.data or "")
+        except Invalid as error:
+            form.code.errors = list(error.fields.values())
+        else:
+            if not current_user.is_authenticated:
+                sessions.complete_second_step(db.session(), session[SESSION_TOKEN], actor())
+                _finish_sign_in()
+            return render_template("auth/recovery_codes.html", codes=codes)
+    enrolment = mfa.pending_totp(db.session(), actor(), user.email) or mfa.begin_totp(
+        db.session(), actor(), user.email
+    )
+    qr = segno.make(enrolment.otpauth_uri, error="m")
+    return render_template(
+        "auth/totp_setup.html",
+        form=form,
+        secret=enrolment.secret,
+        qr=Markup(qr.svg_inline(scale=5, light="#fff", title="QR code for your authenticator app")),  # noqa: S704 - segno's own SVG
+        forced=not current_user.is_authenticated,
+    ), (422 if form.errors else 200)
 
 
 @bp.post("/logout")
 @requires(Permission.SIGNED_IN)
 def logout() -> Response:
+    """Sign out, or give up a half-done sign-in."""
     token = session.get(SESSION_TOKEN)
     if token:
         sessions.end_session(db.session(), actor(), token)
