@@ -51,6 +51,7 @@ ALLOWED_DELETIONS = {
     # audit log keeps auth.mfa_enrolled and auth.mfa_reset)
     ("accounts/mfa.py", "TotpCredential"),
     ("accounts/mfa.py", "RecoveryCode"),
+    ("accounts/mfa.py", "PasskeyCredential"),
 }
 
 

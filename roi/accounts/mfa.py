@@ -1,4 +1,5 @@
-"""Second factors: an authenticator app (TOTP, RFC 6238) and single-use recovery codes.
+"""Second factors: an authenticator app (TOTP, RFC 6238) and single-use recovery codes
+(passkeys: roi.accounts.passkeys).
 
 A TOTP code is accepted once: the time step of the last accepted code is stored, and only a
 later step passes, set by a compare-and-set so two requests racing with one code cannot both win
@@ -18,7 +19,13 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from roi import audit, vault
-from roi.accounts.models import Organization, RecoveryCode, TotpCredential, User
+from roi.accounts.models import (
+    Organization,
+    PasskeyCredential,
+    RecoveryCode,
+    TotpCredential,
+    User,
+)
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor, Role
 from roi.audit import Action, Outcome
@@ -65,16 +72,12 @@ def _secret_of(credential: TotpCredential) -> str:
 
 
 def has_second_factor(session: Session, user_id: int) -> bool:
-    """Whether the user has a confirmed second factor."""
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    TotpCredential.user_id == user_id, TotpCredential.confirmed_at.is_not(None)
-                )
-            )
-        )
+    """Whether the user has a confirmed authenticator app or a passkey."""
+    totp = exists().where(
+        TotpCredential.user_id == user_id, TotpCredential.confirmed_at.is_not(None)
     )
+    passkey = exists().where(PasskeyCredential.user_id == user_id)
+    return bool(session.scalar(select(or_(totp, passkey))))
 
 
 def required_by_practice(session: Session, user: User) -> bool:
@@ -290,6 +293,7 @@ def reset(session: Session, actor: Actor, user_id: int) -> User:
             raise NotFound("user")
         session.execute(delete(TotpCredential).where(TotpCredential.user_id == user.id))
         session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        session.execute(delete(PasskeyCredential).where(PasskeyCredential.user_id == user.id))
         audit.record(session, actor, Action.AUTH_MFA_RESET, subject_user_id=user.id)
     return user
 

@@ -105,6 +105,8 @@ class SessionRecord(Base):
     second_step: Mapped[str | None] = mapped_column(String(10))
     #: wrong codes at the second step of this session; too many end it (SECURITY A5)
     second_step_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: the passkey challenge this session was last given (base64url), used up by its answer
+    passkey_challenge: Mapped[str | None] = mapped_column(String(100))
 
 
 class ApiToken(Base):
@@ -170,11 +172,30 @@ class RecoveryCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class PasskeyCredential(Base):
+    """A passkey (WebAuthn public key credential) registered as a second factor. The public key
+    is not secret, so nothing here is sealed."""
+
+    __tablename__ = "passkey_credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: base64url, as the browser names it
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the authenticator's counter at the last use; a lower one means a cloned authenticator
+    sign_count: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 __all__ = [
     "ApiToken",
     "Client",
     "LoginFailure",
     "Organization",
+    "PasskeyCredential",
     "Provider",
     "RecoveryCode",
     "SessionRecord",

@@ -230,14 +230,17 @@ def resume_session(session: Session, token: str, settings: Settings) -> Resumed:
     return Resumed(user, second_step=step)
 
 
-def pass_second_step(session: Session, token: str, actor: Actor, code: str, ip: str | None) -> None:
-    """Check a code for a half-signed-in session; a right one completes the sign-in.
+def pass_second_step(
+    session: Session, token: str, actor: Actor, passed: bool, ip: str | None
+) -> None:
+    """Count the outcome of a second factor checked for a half-signed-in session (by
+    `mfa.verify` or `passkeys.verify`); a pass completes the sign-in.
 
     Raises:
         SecondFactorRejected: the code is wrong or used; the session may try again.
         SecondStepEnded: that was the last wrong code this session may try; it has ended.
     """
-    if mfa.verify(session, actor, code):
+    if passed:
         complete_second_step(session, token, actor)
         return
     with unit_of_work(session):

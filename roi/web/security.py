@@ -50,7 +50,9 @@ SESSION_TOKEN = "sid"  # noqa: S105 - the session key that holds the token
 
 #: all a half-signed-in session may reach, by the step it still has to do (SECURITY A6)
 SECOND_STEP_ENDPOINTS: dict[SecondStep, frozenset[str]] = {
-    SecondStep.VERIFY: frozenset({"auth.second_factor", "auth.logout"}),
+    SecondStep.VERIFY: frozenset(
+        {"auth.second_factor", "auth.second_factor_passkey", "auth.logout"}
+    ),
     SecondStep.ENROL: frozenset({"auth.totp_setup", "auth.logout"}),
 }
 #: where a half-signed-in session is sent, by the step it still has to do

@@ -21,6 +21,8 @@ ALLOWED = {
     "auth.logout": "signing out",
     "auth.password": "changing one's own password",
     "auth.second_factor": "the second step of signing in",
+    "auth.second_factor_passkey": "the same, with a passkey",
+    "auth.passkeys_page": "adding one's own passkey",
     "auth.totp_setup": "setting up one's own authenticator app",
     "account.begin_totp": "the same, through the API",
     "account.confirm_totp": "the same, through the API",

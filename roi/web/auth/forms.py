@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Optional
 
 from roi.accounts.passwords import MAX_LENGTH
 
@@ -38,4 +38,15 @@ class TotpConfirmForm(FlaskForm):
         "Code from the app",
         validators=[DataRequired(), Length(max=10)],
         description="The 6-digit code the app shows for roi after you add it.",
+    )
+
+
+class PasskeyForm(FlaskForm):
+    """A browser's answer to a passkey challenge (filled in by static/js/passkeys.js)."""
+
+    credential = HiddenField(validators=[DataRequired(), Length(max=20_000)])
+    name = StringField(
+        "Name of this passkey",
+        validators=[Optional(), Length(max=100)],
+        description="So you can tell your passkeys apart, for example “work laptop”.",
     )

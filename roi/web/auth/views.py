@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import segno
-from flask import flash, g, redirect, render_template, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from roi.accounts import mfa, service, sessions
+from roi.accounts import mfa, passkeys, service, sessions
 from roi.accounts.errors import (
     InvalidCredentials,
     LoginThrottled,
@@ -21,7 +21,13 @@ from roi.actor import Role
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.auth import bp
-from roi.web.auth.forms import LoginForm, PasswordChangeForm, SecondFactorForm, TotpConfirmForm
+from roi.web.auth.forms import (
+    LoginForm,
+    PasskeyForm,
+    PasswordChangeForm,
+    SecondFactorForm,
+    TotpConfirmForm,
+)
 from roi.web.security import (
     SECOND_STEP_PAGES,
     SESSION_TOKEN,
@@ -88,19 +94,96 @@ def second_factor() -> Response | str | tuple[str, int]:
         return redirect(url_for("auth.index"))
     form = SecondFactorForm()
     if not form.validate_on_submit():
-        return render_template("auth/second_factor.html", form=form)
-    token = session[SESSION_TOKEN]
+        return _second_factor_page(form)
+    passed = mfa.verify(db.session(), actor(), form.code.data or "")
+    return _second_step_outcome(passed, form)
+
+
+@bp.post("/login/second-factor/passkey")
+@requires(Permission.SIGNED_IN)
+def second_factor_passkey() -> Response | str | tuple[str, int]:
+    """The second step with a passkey: the browser's answer to the page's challenge."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.index"))
+    answer = PasskeyForm()
+    if not answer.validate_on_submit():
+        return _second_factor_page(SecondFactorForm(formdata=None)), 400
+    passed = passkeys.verify(
+        db.session(), actor(), session[SESSION_TOKEN], relying_party(), answer.credential.data or ""
+    )
+    return _second_step_outcome(passed, SecondFactorForm(formdata=None))
+
+
+def _second_factor_page(form: SecondFactorForm) -> str:
+    """The second step's page; with a fresh passkey challenge when the person has a passkey."""
+    user = db.session.get(User, actor().user_id)
+    assert user is not None  # noqa: S101 - the session resumed this user
+    options = None
+    if passkeys.has_passkey(db.session(), user.id):
+        options = passkeys.authentication_options(
+            db.session(), user, session[SESSION_TOKEN], relying_party()
+        )
+    return render_template(
+        "auth/second_factor.html", form=form, passkey_options=options, passkey_form=PasskeyForm()
+    )
+
+
+def _second_step_outcome(passed: bool, form: SecondFactorForm) -> Response | tuple[str, int]:
     try:
-        sessions.pass_second_step(db.session(), token, actor(), form.code.data or "", client_ip())
+        sessions.pass_second_step(
+            db.session(), session[SESSION_TOKEN], actor(), passed, client_ip()
+        )
     except SecondStepEnded as error:
         session.clear()
         flash(error.message, "error")
         return redirect(url_for("auth.login"))
     except SecondFactorRejected as error:
         form.code.errors = [error.message]
-        return render_template("auth/second_factor.html", form=form), 401
+        return _second_factor_page(form), 401
     _finish_sign_in()
     return redirect(url_for("auth.index"))
+
+
+def relying_party() -> passkeys.RelyingParty:
+    """The host and origin this request came to: passkeys are bound to them by the browser."""
+    return passkeys.RelyingParty(
+        rp_id=request.host.rsplit(":", 1)[0], origin=request.host_url.rstrip("/")
+    )
+
+
+@bp.route("/account/passkeys", methods=["GET", "POST"])
+@requires(Permission.SIGNED_IN)
+def passkeys_page() -> Response | str | tuple[str, int]:
+    """The account's passkeys, and adding one: the browser creates it for the page's challenge."""
+    user = db.session.get(User, actor().user_id)
+    assert user is not None  # noqa: S101 - signed in
+    form = PasskeyForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            passkeys.register(
+                db.session(),
+                actor(),
+                session[SESSION_TOKEN],
+                relying_party(),
+                form.credential.data or "",
+                form.name.data or "",
+            )
+        except Invalid as error:
+            flash(" ".join(error.fields.values()), "error")
+            status = 422
+        else:
+            flash("Your passkey is added. Sign-ins can use it as the second step.", "success")
+            return redirect(url_for("auth.passkeys_page"))
+    options = passkeys.registration_options(
+        db.session(), user, session[SESSION_TOKEN], relying_party()
+    )
+    return render_template(
+        "auth/passkeys.html",
+        form=form,
+        options=options,
+        passkeys=passkeys.passkeys_of(db.session(), user.id),
+    ), status
 
 
 def _finish_sign_in() -> None:
@@ -117,6 +200,7 @@ def security() -> str:
     assert user is not None  # noqa: S101 - signed in
     return render_template(
         "auth/security.html",
+        passkey_count=len(passkeys.passkeys_of(db.session(), user.id)),
         enrolled=mfa.has_second_factor(db.session(), user.id),
         required=mfa.required_by_practice(db.session(), user),
         recovery_left=mfa.recovery_codes_left(db.session(), user.id),
