@@ -96,12 +96,17 @@ def sign_in(page, base: str, email: str, password: str) -> None:
     """Sign in through the form, as a person does; give an authenticator code when asked."""
     from tests.helpers import SECOND_STEP, totp_code
 
+    password_step(page, base, email, password)
+    if page.url.endswith(SECOND_STEP):
+        page.get_by_label("Code").fill(totp_code(LIVE_APPS[base], email))  # type: ignore[arg-type]
+        with page.expect_navigation():
+            page.get_by_role("button", name="Continue").click()
+
+
+def password_step(page, base: str, email: str, password: str) -> None:
+    """The first step of signing in: email and password through the form."""
     page.goto(f"{base}/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
-    if page.url.endswith(SECOND_STEP):
-        page.get_by_label("Code").fill(totp_code(LIVE_APPS[base], email))  # type: ignore[arg-type]
-        with page.expect_navigation():
-            page.get_by_role("button", name="Continue").click()

@@ -7,17 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from roi.audit import Action, AuditEntry
+from tests.browser_plugin import password_step
 from tests.helpers import totp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def password_step(page, base: str, email: str, password: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
 
 
 def test_a_passkey_is_added_and_signs_in(app, live_url, context, page, session, clinician):
@@ -74,3 +67,23 @@ def test_a_passkey_is_added_and_signs_in(app, live_url, context, page, session, 
     ]
     assert ("auth.mfa_enrolled", "passkey") in kinds
     assert ("auth.mfa_verified", "passkey") in kinds
+    # When the passkey is cloned with its counter turned back (SECURITY A11)
+    authenticator = {"authenticatorId": added["authenticatorId"]}
+    (original,) = cdp.send("WebAuthn.getCredentials", authenticator)["credentials"]
+    cdp.send("WebAuthn.clearCredentials", authenticator)
+    cdp.send(
+        "WebAuthn.addCredential", {**authenticator, "credential": {**original, "signCount": 0}}
+    )
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{base}/login")
+    password_step(page, base, clinician.email, clinician.password)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Use a passkey").click()
+    # Then the clone's answer is refused, and the refusal is audited
+    assert page.url == f"{base}/login/second-factor/passkey"
+    assert "not correct" in page.content()
+    session.rollback()
+    failed = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == Action.AUTH_MFA_FAILED)
+    ).all()
+    assert [(entry.detail or {}).get("kind") for entry in failed] == ["passkey"]
