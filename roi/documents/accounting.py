@@ -17,7 +17,8 @@ ACCOUNTING_TEMPLATE = "accounting.html"
 
 @dataclass(frozen=True)
 class AccountingLine:
-    """One disclosure: when, to whom, what and why (164.528(b)(2))."""
+    """One disclosure: when, to whom, what and why (164.528(b)(2)); or the first of repeated
+    ones, with how many and the date of the last (164.528(b)(3))."""
 
     at: datetime
     recipient_name: str
@@ -25,6 +26,14 @@ class AccountingLine:
     recipient_address: str
     description: str
     purpose: str
+    #: the basis, as the accounting states it
+    basis: str = ""
+    #: only the day is known (a disclosure made outside roi)
+    date_only: bool = False
+    count: int = 1
+    last_at: datetime | None = None
+    #: 'about every 12 days', for a summary
+    frequency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -39,9 +48,12 @@ class AccountingDocument:
     generated_at: datetime
     #: True: only disclosures of substance use disorder records (42 CFR 2.25, three years)
     part2: bool
+    #: what HIPAA requires in the accounting (the Part 2 version: what it lists)
     lines: tuple[AccountingLine, ...]
     #: the accounting request this document answers, when it answers one
     request_id: int | None = None
+    #: disclosures the client authorized: beyond what HIPAA requires (164.528(a)(1)(iv))
+    beyond: tuple[AccountingLine, ...] = ()
 
 
 def render_accounting(doc: AccountingDocument) -> bytes:

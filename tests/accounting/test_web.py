@@ -262,7 +262,7 @@ def test_another_client_sees_none_of_it(client, referral, second_referral, discl
     login_as(client, person.email, person.password)
     text = client.get("/portal/accounting").get_data(as_text=True)
     assert "Samuel Okafor" not in text
-    assert "Nothing was shared about you in this period." in text
+    assert "Nothing was shared about you this way in this period." in text
 
 
 def test_client_asks_for_a_full_accounting_and_gets_the_report(

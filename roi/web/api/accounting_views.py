@@ -13,7 +13,7 @@ from roi.accounts.policy import Permission
 from roi.clock import iso, now
 from roi.compliance import accounting as accounting_service
 from roi.compliance import requests
-from roi.compliance.accounting import Row, Shown
+from roi.compliance.accounting import Entry, Kind, Shown
 from roi.compliance.models import AccountingRequest, Channel
 from roi.extensions import db
 from roi.web.api.schemas import ApiErrorSchema
@@ -48,6 +48,13 @@ class AccountingQuerySchema(Schema):
         load_default=False,
         metadata={"description": "only Part 2 disclosures (42 CFR 2.25; default three years)"},
     )
+    summarize = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "repeated disclosures to one recipient for one purpose as one entry "
+            "with `count` and `last_at` (45 CFR 164.528(b)(3))"
+        },
+    )
 
 
 class RecipientSchema(Schema):
@@ -67,6 +74,16 @@ class DisclosureSchema(Schema):
     part2 = fields.Boolean(required=True)
     consent_id = fields.Integer(allow_none=True)
     message_id = fields.Integer(allow_none=True)
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in Kind]))
+    basis = fields.String(required=True)
+    required_by_hipaa = fields.Boolean(required=True)
+    #: an emergency or outside disclosure's own id
+    record_id = fields.Integer(allow_none=True)
+    date_only = fields.Boolean(required=True, metadata={"description": "only the day is known"})
+    count = fields.Integer(
+        required=True, metadata={"description": "disclosures this entry stands for"}
+    )
+    last_at = fields.String(allow_none=True, metadata={"format": "date-time"})
 
 
 class AccountingRequestInSchema(Schema):
@@ -109,8 +126,9 @@ class AccountingRequestSchema(Schema):
     note = fields.String(allow_none=True, metadata={"description": "staff only"})
 
 
-def disclosure_json(row: Row) -> dict[str, Any]:
-    """One disclosure as CONTRACT.md writes it, with a few extra fields."""
+def disclosure_json(entry: Entry) -> dict[str, Any]:
+    """One disclosure (or summary) as CONTRACT.md writes it, with a few extra fields."""
+    row = entry.row
     return {
         "at": iso(row.at),
         "recipient": {
@@ -126,6 +144,13 @@ def disclosure_json(row: Row) -> dict[str, Any]:
         "part2": row.part2,
         "consent_id": row.consent_id,
         "message_id": row.message_id,
+        "kind": row.kind.value,
+        "basis": row.basis,
+        "required_by_hipaa": row.required_by_hipaa,
+        "record_id": row.record_id,
+        "date_only": row.date_only,
+        "count": entry.count,
+        "last_at": iso(entry.last_at) if entry.last_at else None,
     }
 
 
@@ -168,8 +193,10 @@ def _staff() -> bool:
 @accounting.alt_response(422, schema=ApiErrorSchema, description="Invalid range")
 @accounting.doc(security=BEARER)
 def accounting_of_disclosures(args: dict[str, Any], client_id: int) -> list[dict[str, Any]]:
-    """Who received what about this client: every permitted disclosure in the range, oldest
-    first (six years by default). Compliance of the client's organization, or the client."""
+    """Who received what about this client, oldest first (six years by default): what HIPAA
+    requires (`required_by_hipaa`: emergency and 164.512 disclosures, through roi or outside
+    it), then the disclosures the client authorized. Compliance of the client's organization,
+    or the client."""
     found = accounting_service.accounting(
         db.session(),
         actor(),
@@ -178,9 +205,10 @@ def accounting_of_disclosures(args: dict[str, Any], client_id: int) -> list[dict
         since=args["since"],
         until=args["until"],
         part2=args["part2"],
+        summarized=args["summarize"],
         shown=Shown.JSON,
     )
-    return [disclosure_json(row) for row in found.rows]
+    return [disclosure_json(entry) for entry in (*found.required, *found.beyond)]
 
 
 @accounting.route("/<int:client_id>/accounting-requests", methods=["GET"])

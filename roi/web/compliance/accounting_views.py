@@ -30,6 +30,7 @@ from roi.web.compliance.forms import (
 )
 from roi.web.downloads import pdf_response, period_args
 from roi.web.forms import apply_errors
+from roi.web.outside_disclosures import record_page
 from roi.web.security import actor, form_library, requires
 
 
@@ -60,6 +61,7 @@ def accounting_client(client_id: int) -> ResponseReturnValue:
                 since=form.since.data,
                 until=form.until.data,
                 part2=bool(form.part2.data),
+                summarized=bool(form.summarize.data),
             )
         except Invalid as error:
             apply_errors(form, error)
@@ -73,11 +75,24 @@ def accounting_client(client_id: int) -> ResponseReturnValue:
         form=form,
         found=found,
         download_args=(
-            period_args(form.since.data, form.until.data, form.part2.data) if found else {}
+            period_args(
+                form.since.data, form.until.data, form.part2.data, bool(form.summarize.data)
+            )
+            if found
+            else {}
         ),
         requests=requests.requests_for(db.session(), actor(), client_id=client_id),
         today=now().date(),
     ), status
+
+
+@bp.route("/accounting/clients/<int:client_id>/disclosures/new", methods=["GET", "POST"])
+@requires(Permission.USE_COMPLIANCE_WORKSPACE)
+def outside_disclosure_new(client_id: int) -> ResponseReturnValue:
+    """Record a disclosure about this client made by phone, fax, mail or in court."""
+    return record_page(
+        client_id, endpoint="compliance.outside_disclosure_new", back="compliance.accounting_client"
+    )
 
 
 @bp.get("/accounting/clients/<int:client_id>/accounting.pdf")
@@ -204,6 +219,7 @@ def _export(client_id: int, file_format: Shown) -> Response:
         since=form.since.data,
         until=form.until.data,
         part2=bool(form.part2.data),
+        summarized=bool(form.summarize.data),
     )
     if file_format is Shown.PDF:
         return pdf_response(result.data, result.filename)

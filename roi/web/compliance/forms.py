@@ -27,6 +27,9 @@ class AccountingFilterForm(FlaskForm):
     since = DateField("From (UTC)", validators=[Optional()])
     until = DateField("To (UTC, inclusive)", validators=[Optional()])
     part2 = BooleanField("Part 2 disclosures only (42 CFR 2.25, three years by default)")
+    summarize = BooleanField(
+        "Summarize repeated disclosures to one recipient for one purpose (164.528(b)(3))"
+    )
 
 
 class ClientChoiceForm(FlaskForm):
