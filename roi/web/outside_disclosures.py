@@ -55,19 +55,24 @@ class OutsideDisclosureForm(FlaskForm):
     )
 
 
+def directory_choices(none: str) -> list[SelectChoice]:
+    """The directory as select options (values are ids), after an empty option `none`."""
+    return [
+        SelectChoice("", none),
+        *(
+            SelectChoice(str(p.id), f"{p.name}, {p.organization_name}".rstrip(", "))
+            for p in disclosures.directory(db.session(), actor())
+        ),
+    ]
+
+
 def record_page(client_id: int, *, endpoint: str, back: str) -> ResponseReturnValue:
     """GET: the empty form; POST: record the disclosure and go back to the `back` endpoint's
     page of the client (the page the form was opened from)."""
     action = url_for(endpoint, client_id=client_id)
     done = cancel = url_for(back, client_id=client_id)
     form = OutsideDisclosureForm()
-    form.recipient_provider_id.choices = [
-        SelectChoice("", "Not in the directory (type below)"),
-        *(
-            SelectChoice(str(p.id), f"{p.name}, {p.organization_name}".rstrip(", "))
-            for p in disclosures.directory(db.session(), actor())
-        ),
-    ]
+    form.recipient_provider_id.choices = directory_choices("Not in the directory (type below)")
     if request.method == "POST":
         if form.validate_on_submit():
             upload = request.files.get("request_document")

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from roi import audit
 from roi.actor import Role
-from roi.audit import Action, AuditEntry, Outcome
+from roi.audit import Action, Outcome
 from roi.clock import now
 from roi.compliance import accounting, disclosures
 from roi.compliance.accounting import Kind
@@ -21,26 +21,20 @@ from roi.compliance.models import OutsideDisclosure
 from roi.db import unit_of_work
 from roi.errors import Forbidden, Invalid, NotFound
 from roi.messaging.service import NewAttachment
-from tests.accounting.conftest import clock_at, disclose, pdf_text, sign_part2, squeeze
+from tests.accounting.conftest import (
+    SECRET_DESCRIPTION,
+    clock_at,
+    disclose,
+    disclosure_entries,
+    outside,
+    pdf_text,
+    sign_part2,
+    squeeze,
+)
 from tests.factories import make_user
 from tests.helpers import api_token, bearer, csrf_token, login_as
 
 SUBPOENA = b"%PDF-1.4\n% subpoena duces tecum for Jordan Avery\n%%EOF\n"
-SECRET_DESCRIPTION = "Treatment dates 2025-2026 and the intake assessment (Marker-7f3a)"
-
-
-def outside(referral, **changes):
-    values = {
-        "client_id": referral.client_id,
-        "disclosed_on": now().date() - timedelta(days=3),
-        "description": SECRET_DESCRIPTION,
-        "purpose": "Subpoena in Avery v. Avery, county family court",
-        "basis": "judicial",
-        "recipient_name": "Clerk of the Family Court",
-        "recipient_address": "100 Main St\nSpringfield",
-    }
-    values.update(changes)
-    return disclosures.NewOutsideDisclosure(**values)
 
 
 def emergency_entry(session, referral, *, basis="medical_emergency", message_id=None):
@@ -58,27 +52,6 @@ def emergency_entry(session, referral, *, basis="medical_emergency", message_id=
             purpose="treatment",
             detail={"basis": basis, "emergency_disclosure_id": 41},
         ).seq
-
-
-def disclosure_entries(session, client_id):
-    """The G6 reference: every disclosure entry about the client, straight from SQL."""
-    session.rollback()
-    return list(
-        session.scalars(
-            select(AuditEntry)
-            .where(
-                AuditEntry.client_id == client_id,
-                AuditEntry.action.in_(
-                    (
-                        Action.DISCLOSURE_PERMITTED,
-                        Action.DISCLOSURE_EMERGENCY,
-                        Action.DISCLOSURE_RECORDED,
-                    )
-                ),
-            )
-            .order_by(AuditEntry.seq)
-        )
-    )
 
 
 # --- recording ---------------------------------------------------------------------------------

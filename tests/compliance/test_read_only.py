@@ -28,6 +28,9 @@ ALLOWED = {
         "the accounting compliance answers for"
     ),
     "compliance.outside_disclosure_new": "the same, from the accounting page",
+    "accounting_suspensions.create_suspension": (
+        "recording an agency's statement that suspends its accounting entries (164.528(a)(2))"
+    ),
 }
 #: accounting requests are compliance's own workflow records (a colleague's routes)
 ACCOUNTING_REQUEST_ROUTES = (

@@ -12,9 +12,9 @@ from marshmallow import RAISE, Schema, fields, validate
 from roi.accounts.policy import Permission
 from roi.clock import iso, now
 from roi.compliance import accounting as accounting_service
-from roi.compliance import requests
+from roi.compliance import requests, suspensions
 from roi.compliance.accounting import Entry, Kind, Shown
-from roi.compliance.models import AccountingRequest, Channel
+from roi.compliance.models import AccountingRequest, AccountingSuspension, Channel
 from roi.extensions import db
 from roi.web.api.schemas import ApiErrorSchema
 from roi.web.downloads import pdf_response
@@ -36,7 +36,14 @@ accounting_requests = Blueprint(
     description="Accounting requests",
 )
 
-blueprints = (accounting, accounting_requests)
+accounting_suspensions = Blueprint(
+    "accounting_suspensions",
+    __name__,
+    url_prefix=f"{PREFIX}/accounting-suspensions",
+    description="Suspensions of the accounting (45 CFR 164.528(a)(2))",
+)
+
+blueprints = (accounting, accounting_requests, accounting_suspensions)
 
 
 class AccountingQuerySchema(Schema):
@@ -124,6 +131,42 @@ class AccountingRequestSchema(Schema):
     report_sha256 = fields.String(allow_none=True)
     report_entries = fields.Integer(allow_none=True)
     note = fields.String(allow_none=True, metadata={"description": "staff only"})
+
+
+class SuspensionInSchema(Schema):
+    agency = fields.String(required=True)
+    recipient_provider_id = fields.Integer(load_default=None, allow_none=True)
+    until = fields.Date(required=True)
+    written = fields.Boolean(required=True)
+    statement = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the statement; for an oral one, required: what and who"},
+    )
+
+
+class SuspensionSchema(Schema):
+    id = fields.Integer(required=True)
+    agency = fields.String(required=True)
+    recipient_provider_id = fields.Integer(allow_none=True)
+    until = fields.String(required=True, metadata={"format": "date"})
+    written = fields.Boolean(required=True)
+    statement = fields.String(allow_none=True)
+    recorded_at = fields.String(required=True, metadata={"format": "date-time"})
+    active = fields.Boolean(required=True)
+
+
+def suspension_json(found: AccountingSuspension) -> dict[str, Any]:
+    return {
+        "id": found.id,
+        "agency": found.agency,
+        "recipient_provider_id": found.recipient_provider_id,
+        "until": found.until.isoformat(),
+        "written": found.written,
+        "statement": suspensions.statement_of(found),
+        "recorded_at": iso(found.recorded_at),
+        "active": found.until >= now().date(),
+    }
 
 
 def disclosure_json(entry: Entry) -> dict[str, Any]:
@@ -303,3 +346,31 @@ def request_report(request_id: int) -> FlaskResponse:
     """The report a fulfilled request was answered with; its SHA-256 is `report_sha256`."""
     found, data = requests.report(db.session(), actor(), request_id)
     return pdf_response(data, f"accounting-request-{found.id}.pdf")
+
+
+@accounting_suspensions.route("", methods=["POST"])
+@requires(Permission.MANAGE_ACCOUNTING_SUSPENSIONS)
+@accounting_suspensions.arguments(SuspensionInSchema)
+@accounting_suspensions.response(201, SuspensionSchema)
+@accounting_suspensions.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
+@accounting_suspensions.doc(security=BEARER)
+def create_suspension(body: dict[str, Any]) -> dict[str, Any]:
+    """Record an agency's statement suspending its entries from accountings until `until`
+    (compliance); an oral one holds at most 30 days and must be documented."""
+    new = suspensions.NewSuspension(
+        agency=body["agency"],
+        until=body["until"],
+        written=body["written"],
+        recipient_provider_id=body["recipient_provider_id"],
+        statement=body["statement"],
+    )
+    return suspension_json(suspensions.suspend(db.session(), actor(), new))
+
+
+@accounting_suspensions.route("", methods=["GET"])
+@requires(Permission.MANAGE_ACCOUNTING_SUSPENSIONS)
+@accounting_suspensions.response(200, SuspensionSchema(many=True))
+@accounting_suspensions.doc(security=BEARER)
+def list_suspensions() -> list[dict[str, Any]]:
+    """The organization's suspensions, the latest ending first (compliance)."""
+    return [suspension_json(s) for s in suspensions.suspensions(db.session(), actor())]

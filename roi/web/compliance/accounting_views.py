@@ -15,7 +15,7 @@ from wtforms import SelectChoice
 
 from roi.accounts.policy import Permission
 from roi.clock import now
-from roi.compliance import accounting, requests
+from roi.compliance import accounting, requests, suspensions
 from roi.compliance.accounting import Shown
 from roi.compliance.models import AccountingRequest, Channel
 from roi.errors import Invalid, WrongState
@@ -27,10 +27,11 @@ from roi.web.compliance.forms import (
     ClientChoiceForm,
     ExtensionForm,
     FulfilForm,
+    SuspensionForm,
 )
 from roi.web.downloads import pdf_response, period_args
 from roi.web.forms import apply_errors
-from roi.web.outside_disclosures import record_page
+from roi.web.outside_disclosures import directory_choices, record_page
 from roi.web.security import actor, form_library, requires
 
 
@@ -93,6 +94,46 @@ def outside_disclosure_new(client_id: int) -> ResponseReturnValue:
     return record_page(
         client_id, endpoint="compliance.outside_disclosure_new", back="compliance.accounting_client"
     )
+
+
+@bp.route("/accounting/suspensions", methods=["GET", "POST"])
+@requires(Permission.MANAGE_ACCOUNTING_SUSPENSIONS)
+def accounting_suspensions() -> ResponseReturnValue:
+    """Agencies whose entries are suspended from accountings, and a form to add one."""
+    form = SuspensionForm()
+    form.recipient_provider_id.choices = directory_choices("None")
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            chosen = form.recipient_provider_id.data or ""
+            new = suspensions.NewSuspension(
+                agency=form.agency.data or "",
+                until=form.until.data,
+                written=form.written.data == "written",
+                recipient_provider_id=int(chosen) if chosen.isdigit() else None,
+                statement=form.statement.data,
+            )
+            try:
+                found = suspensions.suspend(db.session(), actor(), new)
+            except Invalid as error:
+                db.session.rollback()
+                apply_errors(form, error)
+            else:
+                flash(
+                    f"{found.agency}: its disclosures are left out of accountings until "
+                    f"{found.until.isoformat()}.",
+                    "success",
+                )
+                return redirect(url_for("compliance.accounting_suspensions"))
+    listed = suspensions.suspensions(db.session(), actor())
+    return render_template(
+        "compliance/accounting_suspensions.html",
+        form=form,
+        suspensions=listed,
+        statements={s.id: suspensions.statement_of(s) for s in listed},
+        today=now().date(),
+    ), status
 
 
 @bp.get("/accounting/clients/<int:client_id>/accounting.pdf")

@@ -4,7 +4,15 @@ rules (windows, deadlines, one extension) are `roi.compliance.requests`'."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, SelectChoice, SelectField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from roi.compliance.models import Channel
@@ -76,3 +84,28 @@ class ExtensionForm(FlaskForm):
 
 class FulfilForm(FlaskForm):
     """No fields: the CSRF token is the point."""
+
+
+class SuspensionForm(FlaskForm):
+    """An agency's statement suspending its entries (164.528(a)(2)); the rules are
+    `roi.compliance.suspensions`'."""
+
+    agency = StringField("Agency or official", validators=[DataRequired("Name the agency.")])
+    recipient_provider_id = SelectField(
+        "Its directory entry (when disclosures to it go through roi)",
+        validate_choice=False,
+        validators=[Optional()],
+    )
+    until = DateField("Suspended until (included)", validators=[DataRequired("Give the date.")])
+    written = RadioField(
+        "The statement was",
+        choices=[
+            SelectChoice("written", "In writing"),
+            SelectChoice("oral", "Oral (at most 30 days; document it below)"),
+        ],
+        default="written",
+    )
+    statement = TextAreaField(
+        "The statement",
+        description="For an oral statement: what was said, and the official who said it.",
+    )
