@@ -48,7 +48,7 @@ class Permission(StrEnum):
     #: organization, for the accounting
     RECORD_OUTSIDE_DISCLOSURE = "record_outside_disclosure"
     #: suspend an agency's entries from accountings (164.528(a)(2)), set the accounting fee
-    MANAGE_ACCOUNTING_SUSPENSIONS = "manage_accounting_suspensions"
+    MANAGE_ACCOUNTING_POLICY = "manage_accounting_policy"
 
 
 _EVERYONE = {Permission.SIGNED_IN}
@@ -93,7 +93,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_ACCOUNTING,
             Permission.MANAGE_ACCOUNTING_REQUESTS,
             Permission.RECORD_OUTSIDE_DISCLOSURE,
-            Permission.MANAGE_ACCOUNTING_SUSPENSIONS,
+            Permission.MANAGE_ACCOUNTING_POLICY,
         }
     ),
     Role.ADMIN: frozenset(

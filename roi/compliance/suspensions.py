@@ -55,7 +55,7 @@ def suspend(session: Session, actor: Actor, new: NewSuspension) -> AccountingSus
         Forbidden: the actor is not a compliance officer.
         Invalid: a field is missing or wrong, named in `fields`.
     """
-    require(actor, Permission.MANAGE_ACCOUNTING_SUSPENSIONS)
+    require(actor, Permission.MANAGE_ACCOUNTING_POLICY)
     agency = " ".join((new.agency or "").split())
     statement = (new.statement or "").replace("\x00", "").strip() or None
     _check(new, agency, statement)
@@ -96,7 +96,7 @@ def suspend(session: Session, actor: Actor, new: NewSuspension) -> AccountingSus
 
 def suspensions(session: Session, actor: Actor) -> list[AccountingSuspension]:
     """The organization's suspensions, the latest ending first."""
-    require(actor, Permission.MANAGE_ACCOUNTING_SUSPENSIONS)
+    require(actor, Permission.MANAGE_ACCOUNTING_POLICY)
     return list(
         session.scalars(
             select(AccountingSuspension)

@@ -28,6 +28,9 @@ ALLOWED = {
         "the accounting compliance answers for"
     ),
     "compliance.outside_disclosure_new": "the same, from the accounting page",
+    "accounting_settings.set_accounting_settings": (
+        "the practice's fee for a repeat accounting (164.528(c)(2)), told to clients in advance"
+    ),
     "accounting_suspensions.create_suspension": (
         "recording an agency's statement that suspends its accounting entries (164.528(a)(2))"
     ),

@@ -43,7 +43,14 @@ accounting_suspensions = Blueprint(
     description="Suspensions of the accounting (45 CFR 164.528(a)(2))",
 )
 
-blueprints = (accounting, accounting_requests, accounting_suspensions)
+accounting_settings = Blueprint(
+    "accounting_settings",
+    __name__,
+    url_prefix=f"{PREFIX}/accounting-settings",
+    description="The practice's accounting fee",
+)
+
+blueprints = (accounting, accounting_requests, accounting_suspensions, accounting_settings)
 
 
 class AccountingQuerySchema(Schema):
@@ -108,6 +115,19 @@ class ExtensionInSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(max=requests.MAX_REASON))
 
 
+class ChangeInSchema(Schema):
+    since = fields.Date(load_default=None, allow_none=True)
+    until = fields.Date(load_default=None, allow_none=True)
+    part2 = fields.Boolean(load_default=False)
+
+
+class SettingsSchema(Schema):
+    repeat_fee_cents = fields.Integer(
+        required=True,
+        metadata={"description": "the fee for a second accounting within 12 months, in cents"},
+    )
+
+
 class RequestListQuerySchema(Schema):
     status = fields.String(load_default="open", validate=validate.OneOf(["open", "fulfilled"]))
 
@@ -126,7 +146,18 @@ class AccountingRequestSchema(Schema):
     extension_reason = fields.String(allow_none=True)
     free = fields.Boolean(required=True)
     fee_may_apply = fields.Boolean(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(["open", "overdue", "fulfilled"]))
+    status = fields.String(
+        required=True, validate=validate.OneOf(["open", "overdue", "fulfilled", "withdrawn"])
+    )
+    fee_cents = fields.Integer(
+        allow_none=True, metadata={"description": "the fee the client was told in advance"}
+    )
+    awaiting_fee_answer = fields.Boolean(
+        required=True,
+        metadata={"description": "a fee was quoted: the client accepts, changes or withdraws"},
+    )
+    fee_accepted_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    withdrawn_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     fulfilled_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     report_sha256 = fields.String(allow_none=True)
     report_entries = fields.Integer(allow_none=True)
@@ -199,7 +230,10 @@ def disclosure_json(entry: Entry) -> dict[str, Any]:
 
 def request_json(found: AccountingRequest, *, staff: bool) -> dict[str, Any]:
     today = now().date()
-    status = "fulfilled" if found.fulfilled else ("overdue" if found.overdue(today) else "open")
+    if found.closed:
+        status = "fulfilled" if found.fulfilled else "withdrawn"
+    else:
+        status = "overdue" if found.overdue(today) else "open"
     return {
         "id": found.id,
         "client_id": found.client_id,
@@ -218,6 +252,10 @@ def request_json(found: AccountingRequest, *, staff: bool) -> dict[str, Any]:
         "fulfilled_at": iso(found.fulfilled_at) if found.fulfilled_at else None,
         "report_sha256": found.report_sha256,
         "report_entries": found.report_entries,
+        "fee_cents": found.fee_cents,
+        "awaiting_fee_answer": found.awaiting_fee_answer,
+        "fee_accepted_at": iso(found.fee_accepted_at) if found.fee_accepted_at else None,
+        "withdrawn_at": iso(found.withdrawn_at) if found.withdrawn_at else None,
         # the note is staff's own working text
         "note": requests.note_of(found) if staff else None,
     }
@@ -349,7 +387,7 @@ def request_report(request_id: int) -> FlaskResponse:
 
 
 @accounting_suspensions.route("", methods=["POST"])
-@requires(Permission.MANAGE_ACCOUNTING_SUSPENSIONS)
+@requires(Permission.MANAGE_ACCOUNTING_POLICY)
 @accounting_suspensions.arguments(SuspensionInSchema)
 @accounting_suspensions.response(201, SuspensionSchema)
 @accounting_suspensions.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
@@ -368,9 +406,98 @@ def create_suspension(body: dict[str, Any]) -> dict[str, Any]:
 
 
 @accounting_suspensions.route("", methods=["GET"])
-@requires(Permission.MANAGE_ACCOUNTING_SUSPENSIONS)
+@requires(Permission.MANAGE_ACCOUNTING_POLICY)
 @accounting_suspensions.response(200, SuspensionSchema(many=True))
 @accounting_suspensions.doc(security=BEARER)
 def list_suspensions() -> list[dict[str, Any]]:
     """The organization's suspensions, the latest ending first (compliance)."""
     return [suspension_json(s) for s in suspensions.suspensions(db.session(), actor())]
+
+
+@accounting_requests.route("/<int:request_id>/fee-acceptance", methods=["POST"])
+@requires(Permission.VIEW_ACCOUNTING)
+@accounting_requests.response(200, AccountingRequestSchema)
+@accounting_requests.alt_response(404, schema=ApiErrorSchema, description="Not found or not yours")
+@accounting_requests.alt_response(409, schema=ApiErrorSchema, description="No fee to accept")
+@accounting_requests.doc(security=BEARER)
+def accept_fee(request_id: int) -> dict[str, Any]:
+    """The client agrees to the fee they were told (or compliance records that they did)."""
+    return request_json(requests.accept_fee(db.session(), actor(), request_id), staff=_staff())
+
+
+@accounting_requests.route("/<int:request_id>/withdrawal", methods=["POST"])
+@requires(Permission.VIEW_ACCOUNTING)
+@accounting_requests.response(200, AccountingRequestSchema)
+@accounting_requests.alt_response(404, schema=ApiErrorSchema, description="Not found or not yours")
+@accounting_requests.alt_response(409, schema=ApiErrorSchema, description="Already closed")
+@accounting_requests.doc(security=BEARER)
+def withdraw_request(request_id: int) -> dict[str, Any]:
+    """The client withdraws the request (or compliance records that they did)."""
+    return request_json(requests.withdraw(db.session(), actor(), request_id), staff=_staff())
+
+
+@accounting_requests.route("/<int:request_id>/change", methods=["POST"])
+@requires(Permission.VIEW_ACCOUNTING)
+@accounting_requests.arguments(ChangeInSchema)
+@accounting_requests.response(200, AccountingRequestSchema)
+@accounting_requests.alt_response(404, schema=ApiErrorSchema, description="Not found or not yours")
+@accounting_requests.alt_response(409, schema=ApiErrorSchema, description="Already closed")
+@accounting_requests.alt_response(422, schema=ApiErrorSchema, description="Invalid range")
+@accounting_requests.doc(security=BEARER)
+def change_request(body: dict[str, Any], request_id: int) -> dict[str, Any]:
+    """The client changes the range or kind the request covers."""
+    found = requests.change(
+        db.session(),
+        actor(),
+        request_id,
+        since=body["since"],
+        until=body["until"],
+        part2=body["part2"],
+    )
+    return request_json(found, staff=_staff())
+
+
+@accounting_requests.route("/<int:request_id>/fee-letter.pdf", methods=["GET"])
+@requires(Permission.VIEW_ACCOUNTING)
+@accounting_requests.response(200, description="The letter telling the client the fee")
+@accounting_requests.alt_response(404, schema=ApiErrorSchema, description="Not found or not yours")
+@accounting_requests.alt_response(409, schema=ApiErrorSchema, description="No fee")
+@accounting_requests.doc(security=BEARER)
+def fee_letter(request_id: int) -> FlaskResponse:
+    """The letter telling the client the fee in advance (164.528(c)(2))."""
+    found, data = requests.fee_letter(db.session(), actor(), request_id)
+    return pdf_response(data, f"accounting-request-{found.id}-fee.pdf")
+
+
+@accounting_requests.route("/<int:request_id>/extension-letter.pdf", methods=["GET"])
+@requires(Permission.VIEW_ACCOUNTING)
+@accounting_requests.response(200, description="The written statement of the delay")
+@accounting_requests.alt_response(404, schema=ApiErrorSchema, description="Not found or not yours")
+@accounting_requests.alt_response(409, schema=ApiErrorSchema, description="Not extended")
+@accounting_requests.doc(security=BEARER)
+def extension_letter(request_id: int) -> FlaskResponse:
+    """The reasons for the delay and the new date, as a letter (164.528(c)(1)(ii)(A))."""
+    found, data = requests.extension_letter(db.session(), actor(), request_id)
+    return pdf_response(data, f"accounting-request-{found.id}-extension.pdf")
+
+
+@accounting_settings.route("", methods=["GET"])
+@requires(Permission.MANAGE_ACCOUNTING_POLICY)
+@accounting_settings.response(200, SettingsSchema)
+@accounting_settings.doc(security=BEARER)
+def get_accounting_settings() -> dict[str, Any]:
+    """The practice's fee for a repeat accounting (compliance)."""
+    organization_id = actor().organization_id or 0
+    return {"repeat_fee_cents": requests.repeat_fee(db.session(), organization_id)}
+
+
+@accounting_settings.route("", methods=["PUT"])
+@requires(Permission.MANAGE_ACCOUNTING_POLICY)
+@accounting_settings.arguments(SettingsSchema)
+@accounting_settings.response(200, SettingsSchema)
+@accounting_settings.alt_response(422, schema=ApiErrorSchema, description="Invalid amount")
+@accounting_settings.doc(security=BEARER)
+def set_accounting_settings(body: dict[str, Any]) -> dict[str, Any]:
+    """Set the fee quoted to requests recorded from now on (compliance)."""
+    found = requests.set_repeat_fee(db.session(), actor(), body["repeat_fee_cents"])
+    return {"repeat_fee_cents": found.repeat_fee_cents}

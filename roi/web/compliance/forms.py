@@ -7,13 +7,14 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    DecimalField,
     RadioField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from roi.compliance.models import Channel
 from roi.compliance.requests import MAX_NOTE, MAX_REASON
@@ -108,4 +109,13 @@ class SuspensionForm(FlaskForm):
     statement = TextAreaField(
         "The statement",
         description="For an oral statement: what was said, and the official who said it.",
+    )
+
+
+class FeeForm(FlaskForm):
+    fee = DecimalField(
+        "Fee for a repeat accounting within 12 months (US dollars)",
+        places=2,
+        description="Told to the client in advance; the first accounting in 12 months is free.",
+        validators=[DataRequired("Give an amount (0 for none)."), NumberRange(min=0)],
     )
