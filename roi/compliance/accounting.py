@@ -208,6 +208,9 @@ class Accounting:
     rows: tuple[Row, ...]
     #: repeated disclosures to one recipient for one purpose are summarized (164.528(b)(3))
     summarized: bool = False
+    #: entries left out under a suspension (164.528(a)(2)); staff see the number, the client
+    #: is not told (telling would defeat the agency's request)
+    withheld: int = 0
 
     @property
     def required(self) -> tuple[Entry, ...]:
@@ -339,10 +342,10 @@ def build(
             rows.append(made)
         else:
             rows.append(_row(entry, categories, purposes, recipients))
-    rows = _not_suspended(session, client.organization_id, rows, at)
-    rows.sort(key=lambda row: (row.at, row.seq))
     if part2:
         rows = [row for row in rows if row.part2 and row.kind is Kind.CONSENTED]
+    shown = _not_suspended(session, client.organization_id, rows, at)
+    shown.sort(key=lambda row: (row.at, row.seq))
     return Accounting(
         client_id=client.id,
         client_name=client.display_name,
@@ -351,8 +354,9 @@ def build(
         period=period,
         part2=part2,
         generated_at=at,
-        rows=tuple(rows),
+        rows=tuple(shown),
         summarized=summarized,
+        withheld=len(rows) - len(shown),
     )
 
 
@@ -620,5 +624,6 @@ def _audit(session: Session, actor: Actor, action: Action, found: Accounting, sh
                 "format": shown.value,
                 "part2": found.part2,
                 "entries": len(found.rows),
+                "withheld": found.withheld,
             },
         )

@@ -47,18 +47,20 @@ def kinds(found):
 def test_a_suspended_agency_is_left_out_until_the_date_then_listed(
     session, library, referral, officer, mixed
 ):
-    # Given the board's written statement, until 90 days from now, and one for the psychiatrist
+    # Given the board's written statement, until 90 days from now
     suspend(session, officer)
     # When the accounting is made now
     found = accounting.accounting(session, officer.actor, library, referral.client_id)
     # Then the board's entry (matched by name, whatever the case and spacing) is left out
     assert kinds(found) == ["consented"]
+    assert found.withheld == 1
     # And the log still holds it
     assert len(disclosure_entries(session, referral.client_id)) == 2
     # And an accounting produced after the date lists it again
     with clock_at(now() + timedelta(days=91)):
         later = accounting.accounting(session, officer.actor, library, referral.client_id)
     assert kinds(later) == ["consented", "outside"]
+    assert later.withheld == 0
 
 
 def test_a_suspension_by_directory_entry_covers_roi_disclosures(
@@ -156,6 +158,9 @@ def test_api_and_page(client, session, referral, officer):
     ]
     # the page lists it and records another
     login_as(client, officer.email, officer.password)
+    assert "left out under an agency" not in client.get(
+        f"/compliance/accounting/clients/{referral.client_id}"
+    ).get_data(as_text=True)
     page = client.get("/compliance/accounting/suspensions")
     assert BOARD in page.get_data(as_text=True)
     added = client.post(
@@ -172,3 +177,18 @@ def test_api_and_page(client, session, referral, officer):
     assert "County Sheriff" in client.get("/compliance/accounting/suspensions").get_data(
         as_text=True
     )
+
+
+def test_compliance_is_told_how_many_are_left_out_and_the_client_is_not(
+    client, session, referral, officer, mixed
+):
+    suspend(session, officer)
+    login_as(client, officer.email, officer.password)
+    staff_page = client.get(f"/compliance/accounting/clients/{referral.client_id}")
+    assert "1 left out under an agency" in staff_page.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(staff_page)})
+    login_as(client, referral.client_person.email, referral.client_person.password)
+    html = client.get("/portal/accounting").get_data(as_text=True)
+    assert "left out" not in html
+    assert "suspen" not in html.lower()
+    assert "Licensing Board" not in html
