@@ -184,15 +184,13 @@ class Entry:
 
     @property
     def frequency(self) -> str | None:
-        """'every 12 days on average' for a summary of several disclosures; None for one."""
+        """'about every 12 days' for a summary of several disclosures; None for one."""
         if self.count < 2 or self.last_at is None:
             return None
-        days = (self.last_at - self.row.at).days / (self.count - 1)
-        return (
-            f"about every {round(days)} day{'s' if round(days) != 1 else ''}"
-            if days >= 1
-            else ("several a day")
-        )
+        days = round((self.last_at - self.row.at).days / (self.count - 1))
+        if days < 1:
+            return "several a day"
+        return f"about every {days} day{'s' if days != 1 else ''}"
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ MAX_NAME = 200
 MAX_ADDRESS = 1000
 MAX_DESCRIPTION = 4000
 MAX_PURPOSE = 1000
-#: the 164.528(a)(1) window: an older disclosure would never be listed
+#: the accounting covers six years (164.528(a)(3)): an older disclosure would never be listed
 OLDEST_YEARS = 6
 TABLE = "outside_disclosures"
 
@@ -201,8 +201,10 @@ def _checked(new: NewOutsideDisclosure) -> dict[str, str | None]:
     today = now().date()
     if new.disclosed_on > today:
         problems["disclosed_on"] = "The day of the disclosure cannot be in the future."
-    elif new.disclosed_on.year < today.year - OLDEST_YEARS - 1:
-        problems["disclosed_on"] = "Give the day the information went out (YYYY-MM-DD)."
+    elif new.disclosed_on < date(today.year - OLDEST_YEARS, 1, 1):
+        problems["disclosed_on"] = (
+            "That is more than six years ago: no accounting covers it (45 CFR 164.528(a)(3))."
+        )
     if new.basis not in {b.value for b in DisclosureBasis}:
         problems["basis"] = "Choose one of: " + ", ".join(b.value for b in DisclosureBasis) + "."
     name = _clean(new.recipient_name)

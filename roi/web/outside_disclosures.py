@@ -42,7 +42,7 @@ class OutsideDisclosureForm(FlaskForm):
         "What was disclosed", validators=[DataRequired("Say what was disclosed.")]
     )
     purpose = TextAreaField(
-        "Why", description="The purpose, or a copy of the written request below."
+        "Why", description="The purpose, in words the client will read in their accounting."
     )
     basis = SelectField(
         "Basis",

@@ -5,7 +5,7 @@ accounting that lists them with emergency disclosures, separately from authorize
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -126,6 +126,11 @@ def test_refusals_name_the_field_and_scope_the_client(session, referral, officer
         with pytest.raises(Invalid) as refused:
             disclosures.record(session, referral.therapist.actor, new)
         assert field in refused.value.fields, field
+    # a day in year 2, or seven years ago: no accounting could ever list it
+    for day in (date(2, 1, 1), now().date() - timedelta(days=7 * 366)):
+        with pytest.raises(Invalid) as refused:
+            disclosures.record(session, officer.actor, outside(referral, disclosed_on=day))
+        assert "disclosed_on" in refused.value.fields
     assert session.scalars(select(OutsideDisclosure)).all() == []
     assert disclosure_entries(session, referral.client_id) == []
 
