@@ -78,9 +78,8 @@ def record(session: Session, actor: Actor, new: NewOutsideDisclosure) -> Outside
     texts = _checked(new)
     with unit_of_work(session):
         client = _client(session, actor, new.client_id)
-        if (
-            new.recipient_provider_id is not None
-            and session.get(Provider, new.recipient_provider_id) is None
+        if new.recipient_provider_id is not None and not known_provider(
+            session, new.recipient_provider_id
         ):
             raise Invalid({"recipient": "No such directory entry."})
         found = OutsideDisclosure(
@@ -165,6 +164,12 @@ def request_document(
             detail={"document": "outside_disclosure_request", "outside_disclosure_id": found.id},
         )
     return found, content
+
+
+def known_provider(session: Session, provider_id: int) -> bool:
+    """Whether the directory has this entry; an id beyond any row id (32 bits) names none,
+    and is not sent to a database that would refuse it with an error."""
+    return 0 < provider_id < 2**31 and session.get(Provider, provider_id) is not None
 
 
 def directory(session: Session, actor: Actor) -> list[Provider]:

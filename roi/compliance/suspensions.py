@@ -21,11 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from roi import audit, vault
-from roi.accounts.models import Provider
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import now
+from roi.compliance.disclosures import known_provider
 from roi.compliance.models import AccountingSuspension
 from roi.db import new_uuid, unit_of_work
 from roi.errors import Invalid
@@ -61,9 +61,8 @@ def suspend(session: Session, actor: Actor, new: NewSuspension) -> AccountingSus
     _check(new, agency, statement)
     assert actor.organization_id is not None  # noqa: S101 - compliance officers have one
     with unit_of_work(session):
-        if (
-            new.recipient_provider_id is not None
-            and session.get(Provider, new.recipient_provider_id) is None
+        if new.recipient_provider_id is not None and not known_provider(
+            session, new.recipient_provider_id
         ):
             raise Invalid({"recipient_provider_id": "No such directory entry."})
         found = AccountingSuspension(

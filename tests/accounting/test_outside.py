@@ -333,6 +333,10 @@ def test_api_refusals(client, session, referral, officer, foreign_officer):
     refused = post(officer, {**good, "basis": "because"})
     assert refused.status_code == 422
     assert "basis" in refused.get_json()["fields"]
+    # a directory id beyond any row id names nothing (422, not a database error)
+    huge = post(officer, {**good, "recipient": {"provider_id": 2**40}})
+    assert huge.status_code == 422
+    assert "recipient" in huge.get_json()["fields"]
     assert disclosure_entries(session, referral.client_id) == []
     # an unknown id: 404, the right officer: 201
     assert (

@@ -145,6 +145,13 @@ def test_api_and_page(client, session, referral, officer):
     )
     assert refused.status_code == 422
     assert "until" in refused.get_json()["fields"]
+    huge = client.post(
+        url,
+        json={**body, "written": True, "recipient_provider_id": 2**40},
+        headers=bearer(officer_token),
+    )
+    assert huge.status_code == 422
+    assert "recipient_provider_id" in huge.get_json()["fields"]
     # clinician and client: 403
     for person in (referral.therapist, referral.client_person):
         token = api_token(client, person.email, person.password)
