@@ -1,5 +1,6 @@
-"""API v1: a client's accounting of disclosures (CONTRACT.md, 45 CFR 164.528) and accounting
-requests (164.528(c)). Each view is one service call; the services scope and audit."""
+"""API v1: a client's accounting of disclosures (CONTRACT.md, 45 CFR 164.528), accounting
+requests with their fee and letters (164.528(c)), suspensions (164.528(a)(2)) and the practice's
+fee. Each view is one service call; the services scope and audit."""
 
 from __future__ import annotations
 
