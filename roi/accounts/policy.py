@@ -44,6 +44,11 @@ class Permission(StrEnum):
     MANAGE_ACCOUNTING_REQUESTS = "manage_accounting_requests"
     #: ask for one's own accounting in the portal (compliance records requests instead)
     REQUEST_OWN_ACCOUNTING = "request_own_accounting"
+    #: record a disclosure made outside roi (phone, fax, mail, court) about a client of one's
+    #: organization, for the accounting
+    RECORD_OUTSIDE_DISCLOSURE = "record_outside_disclosure"
+    #: suspend an agency's entries from accountings (164.528(a)(2)), set the accounting fee
+    MANAGE_ACCOUNTING_POLICY = "manage_accounting_policy"
 
 
 _EVERYONE = {Permission.SIGNED_IN}
@@ -63,6 +68,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CHECK_DISCLOSURE,
             Permission.SEND_MESSAGES,
             Permission.READ_MESSAGES,
+            Permission.RECORD_OUTSIDE_DISCLOSURE,
         }
     ),
     Role.CLIENT: frozenset(
@@ -86,6 +92,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VERIFY_AUDIT_CHAIN,
             Permission.VIEW_ACCOUNTING,
             Permission.MANAGE_ACCOUNTING_REQUESTS,
+            Permission.RECORD_OUTSIDE_DISCLOSURE,
+            Permission.MANAGE_ACCOUNTING_POLICY,
         }
     ),
     Role.ADMIN: frozenset(
@@ -153,6 +161,15 @@ def answerable_clients(actor: Actor) -> ColumnElement[bool]:
         return Client.organization_id == actor.organization_id
     if actor.role is Role.CLIENT and actor.client_id is not None:
         return Client.id == actor.client_id
+    return false()
+
+
+def organization_clients(actor: Actor) -> ColumnElement[bool]:
+    """The clients of the staff member's own organization, as a SQL predicate on `Client`: whose
+    disclosures made outside roi a clinician or compliance officer may record. Not clients whose
+    consent merely names a clinician elsewhere: the record belongs to the client's practice."""
+    if actor.role in (Role.CLINICIAN, Role.COMPLIANCE) and actor.organization_id is not None:
+        return Client.organization_id == actor.organization_id
     return false()
 
 

@@ -54,6 +54,16 @@ class Action(StrEnum):
     ACCOUNTING_REQUESTED = "accounting.requested"
     ACCOUNTING_EXTENDED = "accounting.extended"
     ACCOUNTING_FULFILLED = "accounting.fulfilled"
+    #: an agency's statement suspends its entries from accountings (164.528(a)(2))
+    ACCOUNTING_SUSPENDED = "accounting.suspended"
+    #: the practice set the fee for a repeat accounting (164.528(c)(2))
+    ACCOUNTING_FEE_SET = "accounting.fee_set"
+    #: the client agreed to the fee they were told in advance
+    ACCOUNTING_FEE_ACCEPTED = "accounting.fee_accepted"
+    #: the client changed the range or kind of a request that carries a fee
+    ACCOUNTING_CHANGED = "accounting.changed"
+    #: the client withdrew a request (to avoid the fee, or for any reason)
+    ACCOUNTING_WITHDRAWN = "accounting.withdrawn"
     #: a compliance officer looked at the log, an accounting or a FHIR export (SECURITY G7)
     AUDIT_VIEWED = "audit.viewed"
     DOCUMENT_DOWNLOADED = "document.downloaded"

@@ -44,6 +44,12 @@ ACTION_LABELS: dict[Action, str] = {
     Action.ACCOUNTING_REQUESTED: "Accounting requested",
     Action.ACCOUNTING_EXTENDED: "Accounting deadline extended",
     Action.ACCOUNTING_FULFILLED: "Accounting provided",
+    Action.DISCLOSURE_RECORDED: "Disclosure made outside roi recorded",
+    Action.ACCOUNTING_SUSPENDED: "Accounting suspended for an agency",
+    Action.ACCOUNTING_FEE_SET: "Accounting fee set",
+    Action.ACCOUNTING_FEE_ACCEPTED: "Accounting fee accepted",
+    Action.ACCOUNTING_CHANGED: "Accounting request changed",
+    Action.ACCOUNTING_WITHDRAWN: "Accounting request withdrawn",
 }
 
 

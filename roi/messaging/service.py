@@ -607,7 +607,7 @@ def _check_outgoing(library: FormLibrary, outgoing: Outgoing) -> None:
         problems["body"] = "Write the message."
     elif len(outgoing.body) > MAX_BODY:
         problems["body"] = f"Keep the message under {MAX_BODY:,} characters, or attach a file."
-    problem = _attachment_problem(outgoing.attachments)
+    problem = attachment_problem(outgoing.attachments)
     if problem:
         problems["attachments"] = problem
     for name, text in (("subject", outgoing.subject), ("body", outgoing.body)):
@@ -617,7 +617,8 @@ def _check_outgoing(library: FormLibrary, outgoing: Outgoing) -> None:
         raise Invalid(problems)
 
 
-def _attachment_problem(attachments: Sequence[NewAttachment]) -> str | None:
+def attachment_problem(attachments: Sequence[NewAttachment]) -> str | None:
+    """What is wrong with these files (count, size, name, type checked by content), or None."""
     if len(attachments) > MAX_ATTACHMENTS:
         return f"Attach at most {MAX_ATTACHMENTS} files."
     if sum(len(new.content) for new in attachments) > MAX_TOTAL_ATTACHMENT_BYTES:

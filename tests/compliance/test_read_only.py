@@ -29,6 +29,17 @@ ALLOWED = {
     "tokens.create_token": "getting an API token",
     "compliance.verify_chain": "verifying the audit chain (writes only its audit entry)",
     "audit.verify_audit_chain": "the same, through the API",
+    "outside_disclosures.record_disclosure": (
+        "recording a disclosure made outside roi (CONTRACT.md): it changes nothing but adds to "
+        "the accounting compliance answers for"
+    ),
+    "compliance.outside_disclosure_new": "the same, from the accounting page",
+    "accounting_settings.set_accounting_settings": (
+        "the practice's fee for a repeat accounting (164.528(c)(2)), told to clients in advance"
+    ),
+    "accounting_suspensions.create_suspension": (
+        "recording an agency's statement that suspends its accounting entries (164.528(a)(2))"
+    ),
 }
 #: accounting requests are compliance's own workflow records (a colleague's routes)
 ACCOUNTING_REQUEST_ROUTES = (

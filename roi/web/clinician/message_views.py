@@ -7,12 +7,10 @@ same page works without JavaScript: "Check and preview" posts the form and rende
 
 from __future__ import annotations
 
-import mimetypes
 from dataclasses import asdict, dataclass, field
 
 from flask import Response as FlaskResponse
 from flask import flash, jsonify, redirect, render_template, request, url_for
-from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from roi.accounts.models import Client
@@ -27,6 +25,7 @@ from roi.web.clinician import bp
 from roi.web.clinician.message_forms import ComposeForm, attachment_accept
 from roi.web.forms import apply_errors
 from roi.web.security import actor, form_library, requires
+from roi.web.uploads import uploaded
 
 #: the generic name a download gets: the real file name may name the client (PHI) and would
 #: otherwise land in a response header, the browser's download list and proxy logs
@@ -244,33 +243,8 @@ def _outgoing(form: ComposeForm, *, with_files: bool = True) -> service.Outgoing
 
 
 def _attachments() -> tuple[service.NewAttachment, ...]:
-    """The chosen files; each is read one byte past the limit so the service can refuse it."""
-    files = [f for f in request.files.getlist("attachments") if f.filename]
-    return tuple(
-        service.NewAttachment(
-            filename=_base_name(f.filename or ""),
-            content_type=_content_type(f),
-            content=f.stream.read(service.MAX_ATTACHMENT_BYTES + 1),
-        )
-        for f in files
-    )
-
-
-def _base_name(name: str) -> str:
-    # some browsers send the whole local path; only the last part is the file's name
-    return name.replace("\\", "/").rsplit("/", 1)[-1]
-
-
-def _content_type(upload: FileStorage) -> str:
-    """The type the browser declared, or the one the name suggests when the browser declared
-    none roi accepts; the service then checks the content against it."""
-    declared = upload.mimetype or ""
-    if declared in service.ATTACHMENT_TYPES:
-        return declared
-    guessed, _ = mimetypes.guess_type(upload.filename or "")
-    return (
-        guessed if guessed in service.ATTACHMENT_TYPES else declared or "application/octet-stream"
-    )
+    """The chosen files, as the service checks them."""
+    return tuple(uploaded(f) for f in request.files.getlist("attachments") if f.filename)
 
 
 def _check_and_preview(
