@@ -1,7 +1,7 @@
 """Disclosures made outside roi, accounting suspensions, the repeat-accounting fee
 
-Revision ID: 0007_disclosures
-Revises: 0006
+Revision ID: 0008_disclosures
+Revises: 0007_mfa
 Create Date: 2026-11-30 00:18:23
 
 """
@@ -12,8 +12,8 @@ import roi.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0007_disclosures'
-down_revision = '0006'
+revision = '0008_disclosures'
+down_revision = '0007_mfa'
 branch_labels = None
 depends_on = None
 
