@@ -19,3 +19,14 @@ class LoginThrottled(Throttled):
             f"Too many sign-in attempts. Wait {minutes} minutes, then try again.",
             retry_after_seconds,
         )
+
+
+class DeadLink(RoiError):
+    """A password link that is unknown, used or expired: one answer for all (SECURITY A7)."""
+
+    code, http_status = "link_invalid", 400
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This link has expired or was already used. Ask for a new one from the sign-in page."
+        )

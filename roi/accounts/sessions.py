@@ -23,6 +23,8 @@ from roi.db import unit_of_work
 
 #: how stale `last_seen_at` may get before a request writes it again (saves a write per request)
 TOUCH_INTERVAL = timedelta(seconds=60)
+#: how much of a User-Agent is kept: enough to name the browser and the system
+USER_AGENT_MAX = 300
 
 
 def current_time() -> datetime:
@@ -118,15 +120,23 @@ def _throttled_for(
     session: Session, key: str, ip: str | None, settings: Settings, at: datetime
 ) -> int | None:
     """Seconds to wait when the account or the address is over its limit; None when not."""
-    since = at - settings.throttle_window
-    limits = [("account", digest(key), settings.throttle_account_limit)]
+    limits = [("account", key, settings.throttle_account_limit)]
     if ip:
-        limits.append(("ip", digest(ip), settings.throttle_ip_limit))
-    for scope, hashed, limit in limits:
+        limits.append(("ip", ip, settings.throttle_ip_limit))
+    return throttle_wait(session, limits, settings, at)
+
+
+def throttle_wait(
+    session: Session, limits: list[tuple[str, str, int]], settings: Settings, at: datetime
+) -> int | None:
+    """Seconds to wait when any `(scope, key, limit)` has had `limit` attempts within the
+    throttle window; None when none has."""
+    since = at - settings.throttle_window
+    for scope, key, limit in limits:
         count, oldest = session.execute(
             select(func.count(LoginFailure.id), func.min(LoginFailure.at)).where(
                 LoginFailure.scope == scope,
-                LoginFailure.key_sha256 == hashed,
+                LoginFailure.key_sha256 == digest(key),
                 LoginFailure.at >= since,
             )
         ).one()
@@ -137,18 +147,28 @@ def _throttled_for(
 
 
 def _note_failure(session: Session, key: str, ip: str | None, at: datetime) -> None:
-    session.add(LoginFailure(scope="account", key_sha256=digest(key), at=at))
-    if ip:
-        session.add(LoginFailure(scope="ip", key_sha256=digest(ip), at=at))
-    # Old failures count for nothing; drop them so the table stays small.
+    note_attempts(session, [("account", key), *([("ip", ip)] if ip else [])], at)
+
+
+def note_attempts(session: Session, keys: list[tuple[str, str]], at: datetime) -> None:
+    """Count one attempt for each `(scope, key)` in the caller's transaction."""
+    for scope, key in keys:
+        session.add(LoginFailure(scope=scope, key_sha256=digest(key), at=at))
+    # Old attempts count for nothing; drop them so the table stays small.
     session.execute(delete(LoginFailure).where(LoginFailure.at < at - timedelta(days=1)))
 
 
-def start_session(session: Session, user: User) -> str:
+def start_session(session: Session, user: User, user_agent: str | None = None) -> str:
     """Open a server-side session for `user`; returns the token the cookie will carry."""
     token = secrets.token_urlsafe(32)
     with unit_of_work(session):
-        session.add(SessionRecord(token_sha256=digest(token), user_id=user.id))
+        session.add(
+            SessionRecord(
+                token_sha256=digest(token),
+                user_id=user.id,
+                user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
+            )
+        )
     return token
 
 

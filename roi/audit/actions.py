@@ -13,14 +13,24 @@ class Action(StrEnum):
     AUTH_SESSION_EXPIRED = "auth.session_expired"
     AUTH_TOKEN_ISSUED = "auth.token_issued"  # noqa: S105 - an action name, not a secret
     AUTH_PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 - an action name
+    #: a reset link was asked for; `subject_user_id` is empty when the address has no account
+    AUTH_PASSWORD_RESET_REQUESTED = "auth.password_reset_requested"  # noqa: S105 - an action name
+    AUTH_PASSWORD_RESET = "auth.password_reset"  # noqa: S105 - an action name
+    #: a user ended one of their own sessions from "Your sessions"
+    AUTH_SESSION_ENDED = "auth.session_ended"
     AUTHZ_DENIED = "authz.denied"
     USER_CREATED = "user.created"
     USER_DISABLED = "user.disabled"
     USER_ENABLED = "user.enabled"
+    #: an administrator changed a user's name or role; `detail` names the fields
+    USER_UPDATED = "user.updated"
+    #: an administrator sent a user a link to set their password
+    USER_INVITED = "user.invited"
     ORGANIZATION_CREATED = "organization.created"
     CLIENT_CREATED = "client.created"
     CLIENT_UPDATED = "client.updated"
     PROVIDER_CREATED = "provider.created"
+    PROVIDER_UPDATED = "provider.updated"
     RECORD_VIEWED = "record.viewed"
     CONSENT_CREATED = "consent.created"
     CONSENT_SENT = "consent.sent"

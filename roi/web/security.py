@@ -27,6 +27,9 @@ PUBLIC_ENDPOINTS = frozenset(
     {
         "auth.index",
         "auth.login",
+        # a forgotten password: the emailed single-use link stands in for a sign-in
+        "auth.password_reset",
+        "auth.password_reset_link",
         "static",
         "api-docs.openapi_json",
         "tokens.create_token",

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from roi.accounts import service, sessions
+from roi.accounts import recovery, service, sessions
 from roi.accounts.errors import InvalidCredentials, LoginThrottled
 from roi.accounts.policy import Permission
 from roi.actor import Role
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.auth import bp
-from roi.web.auth.forms import LoginForm, PasswordChangeForm
+from roi.web.auth.forms import LoginForm, NewPasswordForm, PasswordChangeForm, ResetRequestForm
+from roi.web.forms import apply_errors
 from roi.web.security import SESSION_TOKEN, SignedIn, actor, client_ip, requires, settings
 
 DASHBOARDS = {
@@ -53,7 +54,9 @@ def login() -> Response | str | tuple[str, int]:
         return render_template("auth/login.html", form=form, error=error.message), 429
     # A fresh session at sign-in: nothing from the anonymous session survives (SECURITY B1).
     session.clear()
-    session[SESSION_TOKEN] = sessions.start_session(db.session(), user)
+    session[SESSION_TOKEN] = sessions.start_session(
+        db.session(), user, request.headers.get("User-Agent")
+    )
     login_user(SignedIn(user), remember=False)
     return redirect(url_for("auth.index"))
 
@@ -91,3 +94,47 @@ def password() -> Response | str | tuple[str, int]:
         return render_template("auth/password.html", form=form), 422
     flash("Your password is changed. Your other sessions have been signed out.", "success")
     return redirect(url_for("auth.index"))
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+def password_reset() -> str:
+    """Ask for a reset link; the answer is the same whether or not the address has an account."""
+    form = ResetRequestForm()
+    if not form.validate_on_submit():
+        return render_template("auth/password_reset.html", form=form)
+    recovery.request_reset(
+        db.session(),
+        email=form.email.data or "",
+        ip=client_ip(),
+        request_id=g.request_id,
+        settings=settings(),
+    )
+    return render_template("auth/password_reset_sent.html")
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+def password_reset_link(token: str) -> Response | str | tuple[str, int]:
+    """Choose a new password through an emailed link; then sign in as usual."""
+    recovery.link_owner(db.session(), token)
+    form = NewPasswordForm()
+    if not form.validate_on_submit():
+        return render_template("auth/password_new.html", form=form, token=token)
+    try:
+        recovery.reset_password(
+            db.session(),
+            token=token,
+            password=form.password.data or "",
+            ip=client_ip(),
+            request_id=g.request_id,
+            argon2=settings().argon2,
+        )
+    except Invalid as error:
+        apply_errors(form, error)
+        return render_template("auth/password_new.html", form=form, token=token), 422
+    if current_user.is_authenticated:
+        logout_user()
+    session.clear()
+    flash(
+        "Your password is set, and every session of your account is signed out. Sign in.", "success"
+    )
+    return redirect(url_for("auth.login"))
