@@ -1,4 +1,10 @@
-"""A way back for a forgotten password: an emailed, single-use link to set a new one.
+"""Passwords after the first: a change by their owner, and a way back for a forgotten one.
+
+A change needs the current password, counted like sign-ins: after too many wrong ones the form
+refuses for a while and the owner is told by mail, so a stolen session cannot guess its way to
+the password (SECURITY A9).
+
+A forgotten password is reset through an emailed, single-use link.
 
 The request answers the same whether or not the address has an account, and takes the same
 shape of work either way (one argon2 computation, one throttle row, one audit entry); only a
@@ -26,7 +32,7 @@ from roi.audit import Action, Outcome
 from roi.clock import now
 from roi.config import Argon2Parameters, Settings
 from roi.db import unit_of_work
-from roi.errors import Invalid, Throttled
+from roi.errors import Invalid, NotFound, Throttled
 from roi.mail import Mail
 
 RESET_LIFETIME = timedelta(minutes=30)
@@ -218,3 +224,101 @@ def reset_password(
             outcome=Outcome.SUCCESS,
             subject_user_id=user.id,
         )
+
+
+def change_password(
+    session: Session,
+    actor: Actor,
+    *,
+    current: str,
+    new: str,
+    end_other_sessions: bool,
+    keep_session_token: str | None,
+    settings: Settings,
+) -> None:
+    """Change the actor's own password; with `end_other_sessions`, end every other session and
+    every API token.
+
+    Raises:
+        Throttled: too many wrong current passwords lately (checked first: the right one does
+            not get through either).
+        Invalid: the current password is wrong or the new one is not acceptable.
+    """
+    user = session.get(User, actor.user_id)
+    if user is None:
+        raise NotFound("account")
+    at = now()
+    limits = [("change", str(user.id), settings.throttle_account_limit)]
+    retry = sessions.throttle_wait(session, limits, settings, at)
+    if retry is not None:
+        with unit_of_work(session):
+            audit.record(
+                session,
+                actor,
+                Action.AUTH_THROTTLED,
+                outcome=Outcome.FAILURE,
+                subject_user_id=actor.user_id,
+                reasons=["password_change"],
+            )
+        raise Throttled("Too many wrong passwords. Wait a few minutes, then try again.", retry)
+    if not verify_password(user.password_hash, current, settings.argon2):
+        _wrong_current_password(session, actor, user, limits, settings, at)
+        raise Invalid({"current_password": "Your current password is not correct."})
+    why = password_problem(new, email=user.email, name=user.name)
+    if why:
+        raise Invalid({"new_password": why})
+    new_hash = hash_password(new, settings.argon2)
+    with unit_of_work(session):
+        session.execute(
+            update(User)
+            .where(User.id == actor.user_id)
+            .values(password_hash=new_hash, password_changed_at=now())
+        )
+        if end_other_sessions:
+            sessions.end_sessions_of(
+                session, actor.user_id or 0, "password_changed", keep=keep_session_token
+            )
+        audit.record(
+            session,
+            actor,
+            Action.AUTH_PASSWORD_CHANGED,
+            subject_user_id=actor.user_id,
+            detail={"ended_other_sessions": end_other_sessions},
+        )
+
+
+def _wrong_current_password(
+    session: Session,
+    actor: Actor,
+    user: User,
+    limits: list[tuple[str, str, int]],
+    settings: Settings,
+    at: datetime,
+) -> None:
+    """Count a wrong current password; the one that reaches the limit tells the owner by mail."""
+    to, organization_id = user.email, user.organization_id
+    with unit_of_work(session):
+        sessions.note_attempts(session, [(scope, key) for scope, key, _ in limits], at)
+        audit.record(
+            session,
+            actor,
+            Action.AUTH_PASSWORD_CHANGE_FAILED,
+            outcome=Outcome.FAILURE,
+            subject_user_id=actor.user_id,
+        )
+        if sessions.throttle_wait(session, limits, settings, at) is not None:
+            mail.enqueue(
+                session,
+                Mail(
+                    to=to,
+                    subject="Someone tried to change your roi password",
+                    text=(
+                        "Someone signed in as you gave a wrong current password on the "
+                        "password-change form many times, and the form is paused for a while. "
+                        "If this was not you, sign in, change your password, sign out your other "
+                        "sessions, and tell your practice's administrator."
+                    ),
+                    link=mail.links.sign_in(),
+                ),
+                organization_id=organization_id,
+            )

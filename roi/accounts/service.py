@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from roi import audit
 from roi.accounts import sessions
 from roi.accounts.models import Client, Organization, Provider, User
-from roi.accounts.passwords import hash_password, password_problem, verify_password
+from roi.accounts.passwords import hash_password, password_problem
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor, Role
 from roi.audit import Action
@@ -150,38 +150,6 @@ def _user_problems(
     if why:
         problems["password"] = why
     return problems
-
-
-def change_password(
-    session: Session,
-    actor: Actor,
-    *,
-    current: str,
-    new: str,
-    keep_session_token: str | None,
-    argon2: Argon2Parameters,
-) -> None:
-    """Change the actor's own password and end every other session and token.
-
-    Raises:
-        Invalid: the current password is wrong or the new one is not acceptable.
-    """
-    user = session.get(User, actor.user_id)
-    if user is None:
-        raise NotFound("account")
-    if not verify_password(user.password_hash, current, argon2):
-        raise Invalid({"current_password": "Your current password is not correct."})
-    why = password_problem(new, email=user.email, name=user.name)
-    if why:
-        raise Invalid({"new_password": why})
-    new_hash = hash_password(new, argon2)
-    with unit_of_work(session):
-        user = session.get(User, actor.user_id)
-        assert user is not None  # noqa: S101 - loaded just above, and users are never deleted
-        user.password_hash = new_hash
-        user.password_changed_at = sessions.current_time()
-        sessions.end_sessions_of(session, user.id, "password_changed", keep=keep_session_token)
-        audit.record(session, actor, Action.AUTH_PASSWORD_CHANGED, subject_user_id=user.id)
 
 
 def set_user_active(session: Session, actor: Actor, user_id: int, *, active: bool) -> User:

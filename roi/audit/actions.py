@@ -13,6 +13,8 @@ class Action(StrEnum):
     AUTH_SESSION_EXPIRED = "auth.session_expired"
     AUTH_TOKEN_ISSUED = "auth.token_issued"  # noqa: S105 - an action name, not a secret
     AUTH_PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 - an action name
+    #: a wrong current password on the change form (SECURITY A9)
+    AUTH_PASSWORD_CHANGE_FAILED = "auth.password_change_failed"  # noqa: S105 - an action name
     #: a reset link was asked for; `subject_user_id` is empty when the address has no account
     AUTH_PASSWORD_RESET_REQUESTED = "auth.password_reset_requested"  # noqa: S105 - an action name
     AUTH_PASSWORD_RESET = "auth.password_reset"  # noqa: S105 - an action name

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from roi.accounts import service, sessions
+from roi.accounts import recovery, service, sessions
 from roi.accounts.models import Client, Provider, SessionRecord, User
 from roi.actor import Actor, Role
 from roi.config import Settings
@@ -136,22 +136,24 @@ def test_changing_password_ends_other_sessions_only(session, tmp_path):
     here = sessions.start_session(session, person.user)
     elsewhere = sessions.start_session(session, person.user)
     with pytest.raises(Invalid) as wrong:
-        service.change_password(
+        recovery.change_password(
             session,
             person.actor,
             current="wrong",
             new="new passphrase words here",
+            end_other_sessions=True,
             keep_session_token=here,
-            argon2=TEST_ARGON2,
+            settings=settings,
         )
     assert "current_password" in wrong.value.fields
-    service.change_password(
+    recovery.change_password(
         session,
         person.actor,
         current=person.password,
         new="new passphrase words here",
+        end_other_sessions=True,
         keep_session_token=here,
-        argon2=TEST_ARGON2,
+        settings=settings,
     )
     assert sessions.resume_session(session, here, settings).user is not None
     assert sessions.resume_session(session, elsewhere, settings).user is None

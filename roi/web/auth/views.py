@@ -6,7 +6,7 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from roi.accounts import recovery, service, sessions
+from roi.accounts import recovery, sessions
 from roi.accounts.errors import InvalidCredentials, LoginThrottled
 from roi.accounts.policy import Permission
 from roi.actor import Role
@@ -80,19 +80,22 @@ def password() -> Response | str | tuple[str, int]:
     if not form.validate_on_submit():
         return render_template("auth/password.html", form=form)
     try:
-        service.change_password(
+        recovery.change_password(
             db.session(),
             actor(),
             current=form.current_password.data or "",
             new=form.new_password.data or "",
+            end_other_sessions=bool(form.end_other_sessions.data),
             keep_session_token=session.get(SESSION_TOKEN),
-            argon2=settings().argon2,
+            settings=settings(),
         )
     except Invalid as error:
-        for name, why in error.fields.items():
-            getattr(form, name).errors.append(why)
+        apply_errors(form, error)
         return render_template("auth/password.html", form=form), 422
-    flash("Your password is changed. Your other sessions have been signed out.", "success")
+    if form.end_other_sessions.data:
+        flash("Your password is changed. Your other sessions have been signed out.", "success")
+    else:
+        flash("Your password is changed.", "success")
     return redirect(url_for("auth.index"))
 
 
