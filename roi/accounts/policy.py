@@ -245,3 +245,41 @@ def audit_entry_visibility(
         return false()
     own_clients = select(Client.id).where(Client.organization_id == actor.organization_id)
     return or_(organization_id == actor.organization_id, client_id.in_(own_clients))
+
+
+def administered_organization(actor: Actor) -> int | None:
+    """The organization whose accounts and directory entries `actor` administers: an admin's
+    own; nobody else's. Work across practices is the instance operator's, with the `roi`
+    command on the server (the system actor)."""
+    return actor.organization_id if actor.role is Role.ADMIN else None
+
+
+def administers(actor: Actor, organization_id: int | None) -> bool:
+    """Whether `actor` may list, add, change, disable or enable the users and directory entries
+    of `organization_id` (SECURITY C9): an admin of that organization, or the system actor."""
+    if actor.role is Role.SYSTEM:
+        return True
+    own = administered_organization(actor)
+    return own is not None and organization_id == own
+
+
+def administered(
+    actor: Actor, *, organization_id: SQLColumnExpression[int | None]
+) -> ColumnElement[bool]:
+    """`administers` as a SQL predicate on a row's organization column: another practice's
+    user or entry is simply not found."""
+    if actor.role is Role.SYSTEM:
+        return true()
+    own = administered_organization(actor)
+    return false() if own is None else organization_id == own
+
+
+def directory_visibility(
+    actor: Actor, *, organization_id: SQLColumnExpression[int | None]
+) -> ColumnElement[bool]:
+    """Which directory entries `actor` sees, as a SQL predicate on the entry's organization
+    column: a clinician the whole shared directory (recipients are chosen from it); an admin
+    only the entries they administer."""
+    if actor.role is Role.CLINICIAN:
+        return true()
+    return administered(actor, organization_id=organization_id)

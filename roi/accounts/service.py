@@ -12,7 +12,13 @@ from roi import audit
 from roi.accounts import sessions
 from roi.accounts.models import Client, Organization, Provider, User
 from roi.accounts.passwords import hash_password, password_problem
-from roi.accounts.policy import Permission, require
+from roi.accounts.policy import (
+    Permission,
+    administered,
+    administers,
+    directory_visibility,
+    require,
+)
 from roi.actor import Actor, Role
 from roi.audit import Action
 from roi.config import Argon2Parameters
@@ -73,9 +79,18 @@ def create_user(
 ) -> User:
     """Create a user; a clinician also gets a directory entry, a client user is linked to a client.
 
+    An admin adds accounts to their own organization only (the field defaults to it and may name
+    no other, SECURITY C9); the system actor (the `roi` command) adds them anywhere, creating
+    the organization when it is new.
+
     Raises:
-        Invalid: a field is missing or unacceptable (the email is taken, the password too weak).
+        Forbidden: the actor may not manage users.
+        Invalid: a field is missing or unacceptable (the email is taken, the password too weak,
+            another organization or its client).
     """
+    if actor.role is not Role.SYSTEM:
+        require(actor, Permission.MANAGE_USERS)
+        organization = organization or own_organization_name(session, actor)
     problems = _user_problems(email, password, role, name, organization, client_id)
     if problems:
         raise Invalid(problems)
@@ -84,10 +99,15 @@ def create_user(
     with unit_of_work(session):
         if session.scalar(select(User.id).where(User.email_key == email_key(email))):
             raise Invalid({"email": "An account with this email address already exists."})
-        org = ensure_organization(session, actor, organization) if organization else None
+        org = _organization_for(session, actor, organization)
         client = None
         if role is Role.CLIENT:
-            client = session.get(Client, client_id)
+            client = session.scalar(
+                select(Client).where(
+                    Client.id == client_id,
+                    administered(actor, organization_id=Client.organization_id),
+                )
+            )
             if client is None:
                 raise Invalid({"client_id": "No client record has this id."})
             if client.user_id is not None:
@@ -127,6 +147,31 @@ def create_user(
     return user
 
 
+def own_organization_name(session: Session, actor: Actor) -> str | None:
+    """The name of the actor's organization; None when they have none."""
+    if actor.organization_id is None:
+        return None
+    return session.scalar(select(Organization.name).where(Organization.id == actor.organization_id))
+
+
+def _organization_for(session: Session, actor: Actor, name: str | None) -> Organization | None:
+    """The organization a new account joins, by name; only one the actor administers.
+
+    Raises:
+        Invalid: an admin named an organization that is not theirs.
+    """
+    if actor.role is Role.SYSTEM:
+        return ensure_organization(session, actor, name) if name else None
+    found = (
+        session.scalar(select(Organization).where(Organization.name == name.strip()))
+        if name
+        else None
+    )
+    if found is None or not administers(actor, found.id):
+        raise Invalid({"organization": "Add accounts to your own organization only."})
+    return found
+
+
 def _user_problems(
     email: str,
     password: str,
@@ -161,9 +206,7 @@ def set_user_active(session: Session, actor: Actor, user_id: int, *, active: boo
     """
     require(actor, Permission.MANAGE_USERS)
     with unit_of_work(session):
-        user = session.get(User, user_id)
-        if user is None:
-            raise NotFound("user")
+        user = administered_user(session, actor, user_id)
         if user.id == actor.user_id and not active:
             raise Invalid({"user": "You cannot disable your own account."})
         user.active = active
@@ -178,9 +221,32 @@ def set_user_active(session: Session, actor: Actor, user_id: int, *, active: boo
     return user
 
 
+def administered_user(session: Session, actor: Actor, user_id: int) -> User:
+    """A user of an organization the actor administers.
+
+    Raises:
+        NotFound: no such user, or another organization's (never told apart, SECURITY C9).
+    """
+    user = session.scalar(
+        select(User).where(
+            User.id == user_id, administered(actor, organization_id=User.organization_id)
+        )
+    )
+    if user is None:
+        raise NotFound("user")
+    return user
+
+
 def list_users(session: Session, actor: Actor) -> list[User]:
+    """The users of the organization the actor administers, by role and name."""
     require(actor, Permission.MANAGE_USERS)
-    return list(session.scalars(select(User).order_by(User.role, User.name)))
+    return list(
+        session.scalars(
+            select(User)
+            .where(administered(actor, organization_id=User.organization_id))
+            .order_by(User.role, User.name)
+        )
+    )
 
 
 def create_client(session: Session, actor: Actor, new: NewClient) -> Client:
@@ -252,8 +318,14 @@ def check_provider(actor: Actor, new: NewProvider) -> None:
 
 
 def insert_provider(session: Session, actor: Actor, new: NewProvider) -> Provider:
-    """Add a checked directory entry inside the caller's transaction (see `check_provider`)."""
+    """Add a checked directory entry inside the caller's transaction (see `check_provider`).
+
+    Raises:
+        Invalid: an admin named an organization other than their own (SECURITY C9).
+    """
     org = session.scalar(select(Organization).where(Organization.name == new.organization.strip()))
+    if actor.role is Role.ADMIN and (org is None or not administers(actor, org.id)):
+        raise Invalid({"organization": "Add entries of your own organization only."})
     provider = Provider(
         name=new.name.strip(),
         credentials=new.credentials.strip(),
@@ -270,9 +342,12 @@ def insert_provider(session: Session, actor: Actor, new: NewProvider) -> Provide
 
 
 def providers(session: Session, actor: Actor, search: str | None = None) -> list[Provider]:
-    """The shared directory, by name; `search` matches name, credentials or organization."""
+    """The directory as the actor sees it (`directory_visibility`), by name; `search` matches
+    name, credentials or organization."""
     require(actor, Permission.VIEW_DIRECTORY)
-    query = select(Provider)
+    query = select(Provider).where(
+        directory_visibility(actor, organization_id=Provider.organization_id)
+    )
     if search:
         query = query.where(
             text_search(search, Provider.name, Provider.organization_name, Provider.credentials)
@@ -285,7 +360,12 @@ def provider_for(session: Session, actor: Actor, provider_id: int) -> Provider:
     NotFound: no such directory entry.
     """
     require(actor, Permission.VIEW_DIRECTORY)
-    provider = session.get(Provider, provider_id)
+    provider = session.scalar(
+        select(Provider).where(
+            Provider.id == provider_id,
+            directory_visibility(actor, organization_id=Provider.organization_id),
+        )
+    )
     if provider is None:
         raise NotFound("provider")
     return provider

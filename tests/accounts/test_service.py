@@ -116,7 +116,7 @@ def test_client_search_escapes_wildcards(session):
 
 def test_disabling_a_user_ends_their_sessions_and_tokens(session, tmp_path):
     # B5 at the service level (the web test drives it through the admin page)
-    admin = make_user(session, Role.ADMIN, org=None)
+    admin = make_user(session, Role.ADMIN)
     target = make_user(session, Role.CLINICIAN)
     settings = Settings.from_env({}, {"instance_path": tmp_path, "argon2": TEST_ARGON2})
     token = sessions.start_session(session, target.user)

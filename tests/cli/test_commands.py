@@ -16,6 +16,7 @@ from roi.accounts.models import Client, Provider, User
 from roi.cli import roi_group
 from roi.extensions import db
 from tests.conftest import TEST_ARGON2
+from tests.helpers import login_as
 
 
 @pytest.fixture
@@ -75,6 +76,14 @@ def test_demo_seeds_every_role_and_prints_logins(fresh_app, tmp_path):
     client = fresh_app.test_client()
     response = client.post("/api/v1/tokens", json={"email": email, "password": password})
     assert response.status_code == 201
+    # and the demo's admin sees their own practice only (SECURITY C9)
+    logins = [line.split() for line in saved.read_text().splitlines()]
+    admin_email, admin_password = next((e, p) for r, e, p in logins if r == "admin")
+    browser = fresh_app.test_client()
+    login_as(browser, admin_email, admin_password)
+    users = browser.get("/admin/users").get_data(as_text=True)
+    assert "dana@riverside.example" in users
+    assert "okafor@northgate.example" not in users
     # and the demo is not added twice
     again = run(fresh_app, "demo")
     assert again.exit_code != 0

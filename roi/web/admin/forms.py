@@ -26,7 +26,10 @@ class UserForm(FlaskForm):
     organization = StringField(
         "Organization",
         validators=[Optional(), Length(max=200)],
-        description="Created if it does not exist yet. Required for clinicians and compliance.",
+        description=(
+            "Your organization. Accounts of another practice are added by the instance "
+            "operator with the roi command."
+        ),
     )
     client_id = IntegerField(
         "Client record number",

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from roi import mail
 from roi.accounts import service
-from roi.accounts.policy import Permission
+from roi.accounts.policy import Permission, administered_organization
 from roi.actor import Role
 from roi.errors import Invalid
 from roi.extensions import db
@@ -21,7 +21,7 @@ from roi.web.security import actor, requires, settings
 @requires(Permission.MANAGE_USERS)
 def dashboard() -> str:
     users = service.list_users(db.session(), actor())
-    failed = mail.failed_mail(db.session(), actor().organization_id)
+    failed = mail.failed_mail(db.session(), administered_organization(actor()))
     return render_template("admin/dashboard.html", user_count=len(users), failed_mail=len(failed))
 
 
@@ -29,14 +29,14 @@ def dashboard() -> str:
 @requires(Permission.MANAGE_USERS)
 def failed_mail() -> str:
     """Mail that could not be delivered after every retry, with a way to try again."""
-    failed = mail.failed_mail(db.session(), actor().organization_id)
+    failed = mail.failed_mail(db.session(), administered_organization(actor()))
     return render_template("admin/mail.html", failed=failed, form=ToggleForm())
 
 
 @bp.post("/mail/<int:item_id>/retry")
 @requires(Permission.MANAGE_USERS)
 def mail_retry(item_id: int) -> Response:
-    mail.retry(db.session(), item_id, organization_id=actor().organization_id)
+    mail.retry(db.session(), item_id, organization_id=administered_organization(actor()))
     flash("The mail will be tried again within a minute.", "success")
     return redirect(url_for("admin.failed_mail"))
 
@@ -53,6 +53,8 @@ def users() -> str:
 @requires(Permission.MANAGE_USERS)
 def user_new() -> Response | str | tuple[str, int]:
     form = UserForm()
+    if not form.is_submitted():
+        form.organization.data = service.own_organization_name(db.session(), actor())
     if not form.validate_on_submit():
         return render_template("admin/user_new.html", form=form)
     try:
