@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from roi import audit
+from roi.accounts import devices
 from roi.accounts.errors import InvalidCredentials, LoginThrottled
 from roi.accounts.models import ApiToken, Client, LoginFailure, SessionRecord, User
 from roi.accounts.passwords import hash_password, needs_rehash, verify_password
@@ -20,6 +21,7 @@ from roi.audit.reasons import ReasonCode
 from roi.clock import now
 from roi.config import Settings
 from roi.db import unit_of_work
+from roi.errors import NotFound
 
 #: how stale `last_seen_at` may get before a request writes it again (saves a write per request)
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -231,6 +233,73 @@ def end_session(session: Session, actor: Actor, token: str) -> None:
         )
         if ended.rowcount:  # type: ignore[attr-defined]
             audit.record(session, actor, Action.AUTH_LOGOUT, subject_user_id=actor.user_id)
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """One of a user's live sessions as "Your sessions" shows it."""
+
+    id: int
+    device: str
+    started_at: datetime
+    last_seen_at: datetime
+    #: the session of the request that asks
+    current: bool
+
+
+def live_sessions(
+    session: Session, user_id: int, settings: Settings, current_token: str | None
+) -> list[LiveSession]:
+    """The user's sessions that have neither ended nor timed out, most recently used first."""
+    at = now()
+    records = session.scalars(
+        select(SessionRecord)
+        .where(
+            SessionRecord.user_id == user_id,
+            SessionRecord.ended_at.is_(None),
+            SessionRecord.last_seen_at > at - settings.session_idle,
+            SessionRecord.created_at > at - settings.session_absolute,
+        )
+        .order_by(SessionRecord.last_seen_at.desc(), SessionRecord.id.desc())
+    )
+    current = digest(current_token) if current_token else None
+    return [
+        LiveSession(
+            id=record.id,
+            device=devices.describe(record.user_agent),
+            started_at=record.created_at,
+            last_seen_at=record.last_seen_at,
+            current=record.token_sha256 == current,
+        )
+        for record in records
+    ]
+
+
+def end_own_session(session: Session, actor: Actor, session_id: int) -> None:
+    """End one of the actor's own sessions (the device is signed out at its next request).
+
+    Raises:
+        NotFound: no live session of the actor has this id (another user's is not theirs).
+    """
+    with unit_of_work(session):
+        ended = session.execute(
+            update(SessionRecord)
+            .where(
+                SessionRecord.id == session_id,
+                SessionRecord.user_id == actor.user_id,
+                SessionRecord.ended_at.is_(None),
+            )
+            .values(ended_at=now(), end_reason="ended_by_user")
+        )
+        if not ended.rowcount:  # type: ignore[attr-defined]
+            raise NotFound("session")
+        audit.record(
+            session,
+            actor,
+            Action.AUTH_SESSION_ENDED,
+            subject_user_id=actor.user_id,
+            detail={"session_id": session_id},
+        )
 
 
 def end_sessions_of(session: Session, user_id: int, reason: str, keep: str | None = None) -> None:

@@ -175,7 +175,7 @@ def _signed_out_message() -> str:
         return f"You were signed out after {minutes} minutes without activity. Sign in again."
     if reason == "absolute_timeout":
         return "Your session reached its time limit. Sign in again."
-    if reason in {"password_changed", "account_disabled"}:
+    if reason in {"password_changed", "password_reset", "account_disabled", "ended_by_user"}:
         return "Your session has ended. Sign in again."
     return "Sign in to continue."
 

@@ -22,6 +22,7 @@ ALLOWED = {
     "auth.password": "changing one's own password",
     "auth.password_reset": "asking for a password reset link (mail only)",
     "auth.password_reset_link": "setting one's own password through an emailed link",
+    "auth.session_end": "ending one of one's own sessions",
     "tokens.create_token": "getting an API token",
     "compliance.verify_chain": "verifying the audit chain (writes only its audit entry)",
     "audit.verify_audit_chain": "the same, through the API",

@@ -141,3 +141,31 @@ def password_reset_link(token: str) -> Response | str | tuple[str, int]:
         "Your password is set, and every session of your account is signed out. Sign in.", "success"
     )
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/account/sessions")
+@requires(Permission.SIGNED_IN)
+def sessions_page() -> str:
+    """The signed-in user's live sessions, this one marked, each with a way to end it."""
+    live = sessions.live_sessions(
+        db.session(), current_user.id, settings(), session.get(SESSION_TOKEN)
+    )
+    return render_template("auth/sessions.html", sessions=live)
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@requires(Permission.SIGNED_IN)
+def session_end(session_id: int) -> Response:
+    """End one of one's own sessions; ending this one signs out here."""
+    live = sessions.live_sessions(
+        db.session(), current_user.id, settings(), session.get(SESSION_TOKEN)
+    )
+    this_one = any(s.id == session_id and s.current for s in live)
+    sessions.end_own_session(db.session(), actor(), session_id)
+    if this_one:
+        logout_user()
+        session.clear()
+        flash("You are signed out.", "info")
+        return redirect(url_for("auth.login"))
+    flash("That session is signed out.", "success")
+    return redirect(url_for("auth.sessions_page"))
