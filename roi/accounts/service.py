@@ -126,16 +126,7 @@ def create_user(
         if client is not None:
             client.user_id = user.id
         if role is Role.CLINICIAN and org is not None:
-            session.add(
-                Provider(
-                    name=user.name,
-                    organization_name=org.name,
-                    organization_id=org.id,
-                    email=user.email,
-                    user_id=user.id,
-                    created_by_id=actor.user_id,
-                )
-            )
+            session.add(directory_entry_of(actor, user, org))
         audit.record(
             session,
             actor,
@@ -145,6 +136,19 @@ def create_user(
             detail={"role": role.value},
         )
     return user
+
+
+def directory_entry_of(actor: Actor, user: User, org: Organization) -> Provider:
+    """A clinician's own directory entry, linked by `user_id`, so others can name them as a
+    recipient."""
+    return Provider(
+        name=user.name,
+        organization_name=org.name,
+        organization_id=org.id,
+        email=user.email,
+        user_id=user.id,
+        created_by_id=actor.user_id,
+    )
 
 
 def own_organization_name(session: Session, actor: Actor) -> str | None:
@@ -195,58 +199,6 @@ def _user_problems(
     if why:
         problems["password"] = why
     return problems
-
-
-def set_user_active(session: Session, actor: Actor, user_id: int, *, active: bool) -> User:
-    """Disable (ending every session and token at once) or re-enable an account.
-
-    Raises:
-        NotFound: no such user.
-        Invalid: an admin tried to disable their own account.
-    """
-    require(actor, Permission.MANAGE_USERS)
-    with unit_of_work(session):
-        user = administered_user(session, actor, user_id)
-        if user.id == actor.user_id and not active:
-            raise Invalid({"user": "You cannot disable your own account."})
-        user.active = active
-        if not active:
-            sessions.end_sessions_of(session, user.id, "account_disabled")
-        audit.record(
-            session,
-            actor,
-            Action.USER_DISABLED if not active else Action.USER_ENABLED,
-            subject_user_id=user.id,
-        )
-    return user
-
-
-def administered_user(session: Session, actor: Actor, user_id: int) -> User:
-    """A user of an organization the actor administers.
-
-    Raises:
-        NotFound: no such user, or another organization's (never told apart, SECURITY C9).
-    """
-    user = session.scalar(
-        select(User).where(
-            User.id == user_id, administered(actor, organization_id=User.organization_id)
-        )
-    )
-    if user is None:
-        raise NotFound("user")
-    return user
-
-
-def list_users(session: Session, actor: Actor) -> list[User]:
-    """The users of the organization the actor administers, by role and name."""
-    require(actor, Permission.MANAGE_USERS)
-    return list(
-        session.scalars(
-            select(User)
-            .where(administered(actor, organization_id=User.organization_id))
-            .order_by(User.role, User.name)
-        )
-    )
 
 
 def create_client(session: Session, actor: Actor, new: NewClient) -> Client:

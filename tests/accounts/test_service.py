@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from roi.accounts import recovery, service, sessions
+from roi.accounts import administration, recovery, service, sessions
 from roi.accounts.models import Client, Provider, SessionRecord, User
 from roi.actor import Actor, Role
 from roi.config import Settings
@@ -121,13 +121,13 @@ def test_disabling_a_user_ends_their_sessions_and_tokens(session, tmp_path):
     settings = Settings.from_env({}, {"instance_path": tmp_path, "argon2": TEST_ARGON2})
     token = sessions.start_session(session, target.user)
     api, _ = sessions.issue_token(session, target.user, settings)
-    service.set_user_active(session, admin.actor, target.user.id, active=False)
+    administration.set_user_active(session, admin.actor, target.user.id, active=False)
     assert sessions.resume_session(session, token, settings).user is None
     assert sessions.user_for_token(session, api) is None
     with pytest.raises(Invalid):
-        service.set_user_active(session, admin.actor, admin.user.id, active=False)
+        administration.set_user_active(session, admin.actor, admin.user.id, active=False)
     with pytest.raises(Forbidden):
-        service.set_user_active(session, target.actor, admin.user.id, active=False)
+        administration.set_user_active(session, target.actor, admin.user.id, active=False)
 
 
 def test_changing_password_ends_other_sessions_only(session, tmp_path):

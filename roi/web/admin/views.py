@@ -1,18 +1,19 @@
-"""Users: list, add, disable and re-enable; mail the outbox worker gave up on."""
+"""Users of the admin's practice: list, add, change, disable and re-enable, invite again, each
+change behind a confirmation page; mail the outbox worker gave up on."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from roi import mail
-from roi.accounts import service
+from roi.accounts import administration, service
 from roi.accounts.policy import Permission, administered_organization
 from roi.actor import Role
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.admin import bp
-from roi.web.admin.forms import ToggleForm, UserForm
+from roi.web.admin.forms import ToggleForm, UserEditForm, UserForm, role_choices
 from roi.web.forms import apply_errors
 from roi.web.security import actor, requires, settings
 
@@ -20,7 +21,7 @@ from roi.web.security import actor, requires, settings
 @bp.get("/")
 @requires(Permission.MANAGE_USERS)
 def dashboard() -> str:
-    users = service.list_users(db.session(), actor())
+    users = administration.list_users(db.session(), actor())
     failed = mail.failed_mail(db.session(), administered_organization(actor()))
     return render_template("admin/dashboard.html", user_count=len(users), failed_mail=len(failed))
 
@@ -45,7 +46,7 @@ def mail_retry(item_id: int) -> Response:
 @requires(Permission.MANAGE_USERS)
 def users() -> str:
     return render_template(
-        "admin/users.html", users=service.list_users(db.session(), actor()), form=ToggleForm()
+        "admin/users.html", users=administration.list_users(db.session(), actor())
     )
 
 
@@ -76,6 +77,80 @@ def user_new() -> Response | str | tuple[str, int]:
     return redirect(url_for("admin.users"))
 
 
+@bp.get("/users/<int:user_id>")
+@requires(Permission.MANAGE_USERS)
+def user_detail(user_id: int) -> str:
+    user = administration.administered_user(db.session(), actor(), user_id)
+    return render_template("admin/user_detail.html", user=user)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def user_edit(user_id: int) -> Response | str | tuple[str, int]:
+    """Change a name or role: the form, then a page that names the change, then the change."""
+    user = administration.administered_user(db.session(), actor(), user_id)
+    form = UserEditForm(obj=None if request.method == "POST" else user)
+    form.role.choices = role_choices(Role(user.role))
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("admin/user_edit.html", form=form, user=user), status
+    role = Role(form.role.data)
+    if not form.confirmed.data:
+        form.confirmed.data = "yes"
+        return render_template("admin/user_edit_confirm.html", form=form, user=user, role=role)
+    try:
+        administration.update_user(
+            db.session(), actor(), user_id, name=form.name.data or "", role=role
+        )
+    except Invalid as error:
+        form.confirmed.data = ""
+        apply_errors(form, error)
+        return render_template("admin/user_edit.html", form=form, user=user), 422
+    flash("The account is changed.", "success")
+    return redirect(url_for("admin.user_detail", user_id=user_id))
+
+
+#: what each confirmed action on a user is called on its confirmation page
+USER_ACTIONS = {
+    "disable": ("Disable {name}?", "They are signed out everywhere and cannot sign in.", "Disable"),
+    "enable": ("Enable {name}?", "They can sign in again with their password.", "Enable"),
+    "invite": (
+        "Send {name} a password link?",
+        "They get a mail with a link to choose a password, valid 7 days. Their current password "
+        "keeps working until they use it.",
+        "Send the link",
+    ),
+}
+
+
+@bp.get("/users/<int:user_id>/<any(disable, enable, invite):action>")
+@requires(Permission.MANAGE_USERS)
+def user_confirm(user_id: int, action: str) -> str:
+    """The confirmation page of an action on a user; the action itself is the POST."""
+    user = administration.administered_user(db.session(), actor(), user_id)
+    title, explanation, button = USER_ACTIONS[action]
+    return render_template(
+        "admin/user_confirm.html",
+        user=user,
+        title=title.format(name=user.name),
+        explanation=explanation,
+        button=button,
+        action=url_for(f"admin.user_{action}", user_id=user.id),
+    )
+
+
+@bp.post("/users/<int:user_id>/invite")
+@requires(Permission.MANAGE_USERS)
+def user_invite(user_id: int) -> Response:
+    try:
+        user = administration.resend_invitation(db.session(), actor(), user_id)
+    except Invalid as error:
+        flash(" ".join(error.fields.values()), "error")
+        return redirect(url_for("admin.user_detail", user_id=user_id))
+    flash(f"A password link is on its way to {user.email}.", "success")
+    return redirect(url_for("admin.user_detail", user_id=user_id))
+
+
 @bp.post("/users/<int:user_id>/disable")
 @requires(Permission.MANAGE_USERS)
 def user_disable(user_id: int) -> Response:
@@ -90,12 +165,12 @@ def user_enable(user_id: int) -> Response:
 
 def _set_active(user_id: int, *, active: bool) -> Response:
     try:
-        user = service.set_user_active(db.session(), actor(), user_id, active=active)
+        user = administration.set_user_active(db.session(), actor(), user_id, active=active)
     except Invalid as error:
         flash(" ".join(error.fields.values()), "error")
-        return redirect(url_for("admin.users"))
+        return redirect(url_for("admin.user_detail", user_id=user_id))
     if active:
         flash(f"{user.name} can sign in again.", "success")
     else:
         flash(f"{user.name} is disabled and signed out everywhere.", "success")
-    return redirect(url_for("admin.users"))
+    return redirect(url_for("admin.user_detail", user_id=user_id))
