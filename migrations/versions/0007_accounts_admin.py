@@ -1,4 +1,5 @@
-"""Password links (reset and invitation), and the browser of each session for "Your sessions".
+"""Password links (reset and invitation), the browser of each session for "Your sessions", and
+directory entries an admin can disable.
 
 Revision ID: 0007_accounts_admin
 Revises: 0006
@@ -37,8 +38,14 @@ def upgrade():
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('user_agent', sa.String(length=300), nullable=True))
 
+    with op.batch_alter_table('providers', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False))
+
 
 def downgrade():
+    with op.batch_alter_table('providers', schema=None) as batch_op:
+        batch_op.drop_column('active')
+
     with op.batch_alter_table('sessions', schema=None) as batch_op:
         batch_op.drop_column('user_agent')
 

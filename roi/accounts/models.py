@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roi.actor import Role
@@ -81,6 +81,8 @@ class Provider(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    #: a disabled entry is kept (releases name it) but can no longer be chosen as a recipient
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class SessionRecord(Base):

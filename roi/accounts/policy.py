@@ -23,6 +23,8 @@ class Permission(StrEnum):
     VIEW_DIRECTORY = "view_directory"
     ADD_PROVIDER = "add_provider"
     MANAGE_USERS = "manage_users"
+    #: change, disable and enable the directory entries of one's organization
+    MANAGE_DIRECTORY = "manage_directory"
     USE_CLINICIAN_WORKSPACE = "use_clinician_workspace"
     USE_PORTAL = "use_portal"
     USE_COMPLIANCE_WORKSPACE = "use_compliance_workspace"
@@ -89,7 +91,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.ADMIN: frozenset(
-        _EVERYONE | {Permission.MANAGE_USERS, Permission.VIEW_DIRECTORY, Permission.ADD_PROVIDER}
+        _EVERYONE
+        | {
+            Permission.MANAGE_USERS,
+            Permission.MANAGE_DIRECTORY,
+            Permission.VIEW_DIRECTORY,
+            Permission.ADD_PROVIDER,
+        }
     ),
 }
 
@@ -283,3 +291,9 @@ def directory_visibility(
     if actor.role is Role.CLINICIAN:
         return true()
     return administered(actor, organization_id=organization_id)
+
+
+def chooses_recipients(actor: Actor) -> bool:
+    """Whether `actor` sees the directory to choose recipients from (a clinician), so disabled
+    entries are left out; an admin sees them, to enable them again."""
+    return actor.role is Role.CLINICIAN

@@ -16,6 +16,7 @@ from roi.accounts.policy import (
     Permission,
     administered,
     administers,
+    chooses_recipients,
     directory_visibility,
     require,
 )
@@ -275,9 +276,7 @@ def insert_provider(session: Session, actor: Actor, new: NewProvider) -> Provide
     Raises:
         Invalid: an admin named an organization other than their own (SECURITY C9).
     """
-    org = session.scalar(select(Organization).where(Organization.name == new.organization.strip()))
-    if actor.role is Role.ADMIN and (org is None or not administers(actor, org.id)):
-        raise Invalid({"organization": "Add entries of your own organization only."})
+    org = _entry_organization(session, actor, new.organization)
     provider = Provider(
         name=new.name.strip(),
         credentials=new.credentials.strip(),
@@ -293,6 +292,81 @@ def insert_provider(session: Session, actor: Actor, new: NewProvider) -> Provide
     return provider
 
 
+def _entry_organization(session: Session, actor: Actor, name: str) -> Organization | None:
+    """The roi organization a directory entry names, if any.
+
+    Raises:
+        Invalid: an admin named an organization other than their own (SECURITY C9).
+    """
+    org = session.scalar(select(Organization).where(Organization.name == name.strip()))
+    if actor.role is Role.ADMIN and (org is None or not administers(actor, org.id)):
+        raise Invalid({"organization": "Add entries of your own organization only."})
+    return org
+
+
+def administered_provider(session: Session, actor: Actor, provider_id: int) -> Provider:
+    """A directory entry of an organization the actor administers.
+
+    Raises:
+        NotFound: no such entry, or another organization's (SECURITY C9).
+    """
+    provider = session.scalar(
+        select(Provider).where(
+            Provider.id == provider_id,
+            administered(actor, organization_id=Provider.organization_id),
+        )
+    )
+    if provider is None:
+        raise NotFound("provider")
+    return provider
+
+
+def update_provider(
+    session: Session, actor: Actor, provider_id: int, changes: NewProvider
+) -> Provider:
+    """Change a directory entry of the actor's organization; it stays in that organization.
+
+    Raises:
+        NotFound: no such entry in the actor's organization.
+        Invalid: a field is unacceptable, or names another organization.
+    """
+    require(actor, Permission.MANAGE_DIRECTORY)
+    check_provider(actor, changes)
+    with unit_of_work(session):
+        provider = administered_provider(session, actor, provider_id)
+        org = _entry_organization(session, actor, changes.organization)
+        provider.name = changes.name.strip()
+        provider.credentials = changes.credentials.strip()
+        provider.organization_name = changes.organization.strip()
+        provider.organization_id = org.id if org else provider.organization_id
+        provider.address = changes.address.strip()
+        provider.email = (changes.email or "").strip() or None
+        audit.record(session, actor, Action.PROVIDER_UPDATED, detail={"provider_id": provider.id})
+    return provider
+
+
+def set_provider_active(
+    session: Session, actor: Actor, provider_id: int, *, active: bool
+) -> Provider:
+    """Disable a directory entry (kept for the releases that name it, no longer offered as a
+    recipient) or enable it again.
+
+    Raises:
+        NotFound: no such entry in the actor's organization.
+    """
+    require(actor, Permission.MANAGE_DIRECTORY)
+    with unit_of_work(session):
+        provider = administered_provider(session, actor, provider_id)
+        provider.active = active
+        audit.record(
+            session,
+            actor,
+            Action.PROVIDER_UPDATED,
+            detail={"provider_id": provider.id, "active": active},
+        )
+    return provider
+
+
 def providers(session: Session, actor: Actor, search: str | None = None) -> list[Provider]:
     """The directory as the actor sees it (`directory_visibility`), by name; `search` matches
     name, credentials or organization."""
@@ -300,27 +374,13 @@ def providers(session: Session, actor: Actor, search: str | None = None) -> list
     query = select(Provider).where(
         directory_visibility(actor, organization_id=Provider.organization_id)
     )
+    if chooses_recipients(actor):
+        query = query.where(Provider.active.is_(True))
     if search:
         query = query.where(
             text_search(search, Provider.name, Provider.organization_name, Provider.credentials)
         )
     return list(session.scalars(query.order_by(Provider.name, Provider.id)))
-
-
-def provider_for(session: Session, actor: Actor, provider_id: int) -> Provider:
-    """Raises:
-    NotFound: no such directory entry.
-    """
-    require(actor, Permission.VIEW_DIRECTORY)
-    provider = session.scalar(
-        select(Provider).where(
-            Provider.id == provider_id,
-            directory_visibility(actor, organization_id=Provider.organization_id),
-        )
-    )
-    if provider is None:
-        raise NotFound("provider")
-    return provider
 
 
 def text_search(search: str, *columns: SQLColumnExpression[str]) -> ColumnElement[bool]:

@@ -14,6 +14,7 @@ from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.admin import bp
 from roi.web.admin.forms import ToggleForm, UserEditForm, UserForm, role_choices
+from roi.web.clinician.forms import ProviderForm
 from roi.web.forms import apply_errors
 from roi.web.security import actor, requires, settings
 
@@ -130,12 +131,13 @@ def user_confirm(user_id: int, action: str) -> str:
     user = administration.administered_user(db.session(), actor(), user_id)
     title, explanation, button = USER_ACTIONS[action]
     return render_template(
-        "admin/user_confirm.html",
-        user=user,
+        "admin/confirm.html",
         title=title.format(name=user.name),
         explanation=explanation,
+        summary=f"{user.name} · {user.email} · {user.role.value}",
         button=button,
         action=url_for(f"admin.user_{action}", user_id=user.id),
+        cancel=url_for("admin.user_detail", user_id=user.id),
     )
 
 
@@ -174,3 +176,67 @@ def _set_active(user_id: int, *, active: bool) -> Response:
     else:
         flash(f"{user.name} is disabled and signed out everywhere.", "success")
     return redirect(url_for("admin.user_detail", user_id=user_id))
+
+
+@bp.get("/directory")
+@requires(Permission.MANAGE_DIRECTORY)
+def directory() -> str:
+    """The practice's own directory entries, disabled ones too."""
+    return render_template(
+        "admin/directory.html", providers=service.providers(db.session(), actor())
+    )
+
+
+@bp.route("/directory/<int:provider_id>/edit", methods=["GET", "POST"])
+@requires(Permission.MANAGE_DIRECTORY)
+def provider_edit(provider_id: int) -> Response | str | tuple[str, int]:
+    provider = service.administered_provider(db.session(), actor(), provider_id)
+    form = ProviderForm(obj=None if request.method == "POST" else provider)
+    if request.method == "GET":
+        form.organization.data = provider.organization_name
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("admin/provider_edit.html", form=form, provider=provider), status
+    try:
+        service.update_provider(
+            db.session(),
+            actor(),
+            provider_id,
+            form.entry(),
+        )
+    except Invalid as error:
+        apply_errors(form, error)
+        return render_template("admin/provider_edit.html", form=form, provider=provider), 422
+    flash("The directory entry is changed.", "success")
+    return redirect(url_for("admin.directory"))
+
+
+@bp.get("/directory/<int:provider_id>/<any(disable, enable):action>")
+@requires(Permission.MANAGE_DIRECTORY)
+def provider_confirm(provider_id: int, action: str) -> str:
+    provider = service.administered_provider(db.session(), actor(), provider_id)
+    disable = action == "disable"
+    return render_template(
+        "admin/confirm.html",
+        title=f"{'Disable' if disable else 'Enable'} {provider.name}?",
+        explanation=(
+            "The entry stays on the releases that name it, but nobody can choose it as a "
+            "recipient any more."
+            if disable
+            else "Clinicians can choose the entry as a recipient again."
+        ),
+        summary=f"{provider.name} · {provider.organization_name}",
+        button="Disable" if disable else "Enable",
+        action=url_for("admin.provider_set_active", provider_id=provider.id, action=action),
+        cancel=url_for("admin.directory"),
+    )
+
+
+@bp.post("/directory/<int:provider_id>/<any(disable, enable):action>")
+@requires(Permission.MANAGE_DIRECTORY)
+def provider_set_active(provider_id: int, action: str) -> Response:
+    provider = service.set_provider_active(
+        db.session(), actor(), provider_id, active=action == "enable"
+    )
+    flash(f"{provider.name} is {action}d.", "success")
+    return redirect(url_for("admin.directory"))
