@@ -10,6 +10,7 @@ from datetime import timedelta
 import time_machine
 from sqlalchemy import select
 
+from roi.accounts import recovery
 from roi.accounts.models import PasswordLink, User
 from roi.audit import Action, AuditEntry
 from roi.clock import now
@@ -162,3 +163,13 @@ def test_requests_are_throttled_per_address_whether_known_or_not(app, clinician)
         assert refused.status_code == 429
         assert int(refused.headers["Retry-After"]) > 0
     assert len(reset_links(app, clinician.email)) == 5
+
+
+def test_requests_are_throttled_per_ip_across_addresses(app, monkeypatch):
+    monkeypatch.setattr(recovery, "RESET_IP_LIMIT", 3)
+    client = app.test_client()
+    for n in range(3):
+        assert ask_for_reset(client, f"someone{n}@example.org").status_code == 200
+    refused = ask_for_reset(client, "someone-else@example.org")
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
