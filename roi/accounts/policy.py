@@ -282,6 +282,19 @@ def administered(
     return false() if own is None else organization_id == own
 
 
+def keeps_entries_of(actor: Actor, organization_id: int | None) -> bool:
+    """Whether a directory entry `actor` adds or changes may belong to `organization_id` (None:
+    a practice outside roi). A practice that uses roi keeps its own entries: its admin, and its
+    clinicians; nobody else can list someone under it (the gate treats an organization's
+    entries as one party). An admin keeps their own organization's entries only; a clinician
+    may also add practices outside roi."""
+    if organization_id is None:
+        return actor.role in (Role.CLINICIAN, Role.SYSTEM)
+    if actor.role is Role.CLINICIAN:
+        return organization_id == actor.organization_id
+    return administers(actor, organization_id)
+
+
 def directory_visibility(
     actor: Actor, *, organization_id: SQLColumnExpression[int | None]
 ) -> ColumnElement[bool]:

@@ -18,6 +18,7 @@ from roi.accounts.policy import (
     administers,
     chooses_recipients,
     directory_visibility,
+    keeps_entries_of,
     require,
 )
 from roi.actor import Actor, Role
@@ -293,15 +294,20 @@ def insert_provider(session: Session, actor: Actor, new: NewProvider) -> Provide
 
 
 def _entry_organization(session: Session, actor: Actor, name: str) -> Organization | None:
-    """The roi organization a directory entry names, if any.
+    """The roi organization a directory entry names, if any (`policy.keeps_entries_of`).
 
     Raises:
-        Invalid: an admin named an organization other than their own (SECURITY C9).
+        Invalid: an admin named an organization other than their own (SECURITY C9), or a
+            clinician another practice that uses roi.
     """
     org = session.scalar(select(Organization).where(Organization.name == name.strip()))
-    if actor.role is Role.ADMIN and (org is None or not administers(actor, org.id)):
+    if keeps_entries_of(actor, org.id if org else None):
+        return org
+    if actor.role is Role.ADMIN:
         raise Invalid({"organization": "Add entries of your own organization only."})
-    return org
+    raise Invalid(
+        {"organization": "This practice uses roi: its own people keep its directory entries."}
+    )
 
 
 def administered_provider(session: Session, actor: Actor, provider_id: int) -> Provider:

@@ -41,6 +41,23 @@ def new_user(client, **fields):
     return post_form(client, "/admin/users/new", "/admin/users/new", data)
 
 
+def assert_entry_refused_then_added(client, session, token: str, *, own: str) -> dict:
+    """POST /providers naming the other practice: 422 and nothing added; naming `own`: 201."""
+    entry = {"name": "Dr Spoof", "credentials": "MD", "address": "", "email": None}
+    before = counts(session)
+    refused = client.post(
+        "/api/v1/providers", headers=bearer(token), json={**entry, "organization": OTHER_PRACTICE}
+    )
+    assert refused.status_code == 422
+    assert "organization" in refused.get_json()["fields"]
+    assert counts(session) == before
+    added = client.post(
+        "/api/v1/providers", headers=bearer(token), json={**entry, "organization": own}
+    )
+    assert added.status_code == 201
+    return dict(added.get_json())
+
+
 def test_the_user_list_shows_only_the_admins_practice(client, admin, clinician, other_clinician):
     login_as(client, admin.email, admin.password)
     page = client.get("/admin/users").get_data(as_text=True)
@@ -108,22 +125,7 @@ def test_the_api_directory_is_the_admins_practice_only(client, session, admin, o
     assert listed.status_code == 200
     assert {p["organization"] for p in listed.get_json()} <= {"Riverside Counseling"}
     assert other_clinician.user.name not in {p["name"] for p in listed.get_json()}
-    before = counts(session)
-    entry = {"name": "Dr Evil", "credentials": "MD", "address": "", "email": None}
-    refused = client.post(
-        "/api/v1/providers",
-        headers=bearer(token),
-        json={**entry, "organization": OTHER_PRACTICE},
-    )
-    assert refused.status_code == 422
-    assert "organization" in refused.get_json()["fields"]
-    assert counts(session) == before
-    added = client.post(
-        "/api/v1/providers",
-        headers=bearer(token),
-        json={**entry, "name": "Dr Good", "organization": "Riverside Counseling"},
-    )
-    assert added.status_code == 201
+    assert_entry_refused_then_added(client, session, token, own="Riverside Counseling")
 
 
 def test_the_web_directory_is_the_admins_practice_only(client, admin, clinician, other_clinician):
@@ -145,3 +147,16 @@ def test_clinicians_still_see_the_whole_directory(session, clinician, other_clin
 
     names = {p.name for p in service.providers(session, clinician.actor)}
     assert {clinician.user.name, other_clinician.user.name} <= names
+
+
+def test_nobody_lists_someone_under_another_practice_that_uses_roi(
+    client, session, clinician, other_clinician
+):
+    # The gate treats a practice's entries as one party, so an entry under Northgate made by
+    # a Riverside clinician would speak for Northgate
+    token = api_token(client, clinician.email, clinician.password)
+    # (a practice outside roi is still a clinician's to add, unlinked)
+    added = assert_entry_refused_then_added(client, session, token, own="Lakeside Family Medicine")
+    session.rollback()
+    outside = session.get(Provider, added["id"])
+    assert outside.organization_id is None
