@@ -41,3 +41,14 @@ class SecondStepEnded(RoiError):
 
     def __init__(self) -> None:
         super().__init__("Too many wrong codes. Sign in again with your password.")
+
+
+class DeadLink(RoiError):
+    """A password link that is unknown, used or expired: one answer for all (SECURITY A7)."""
+
+    code, http_status = "link_invalid", 400
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This link has expired or was already used. Ask for a new one from the sign-in page."
+        )

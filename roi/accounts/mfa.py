@@ -26,7 +26,7 @@ from roi.accounts.models import (
     TotpCredential,
     User,
 )
-from roi.accounts.policy import Permission, require
+from roi.accounts.policy import Permission, administered, require
 from roi.actor import Actor, Role
 from roi.audit import Action, Outcome
 from roi.clock import now
@@ -286,10 +286,12 @@ def reset(session: Session, actor: Actor, user_id: int) -> User:
     if actor.role is not Role.SYSTEM:
         require(actor, Permission.MANAGE_USERS)
     with unit_of_work(session):
-        user = session.get(User, user_id)
-        if user is None or (
-            actor.organization_id is not None and user.organization_id != actor.organization_id
-        ):
+        user = session.scalar(
+            select(User).where(
+                User.id == user_id, administered(actor, organization_id=User.organization_id)
+            )
+        )
+        if user is None:
             raise NotFound("user")
         session.execute(delete(TotpCredential).where(TotpCredential.user_id == user.id))
         session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))

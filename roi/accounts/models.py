@@ -84,6 +84,8 @@ class Provider(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    #: a disabled entry is kept (releases name it) but can no longer be chosen as a recipient
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class SessionRecord(Base):
@@ -98,8 +100,6 @@ class SessionRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: logout | idle_timeout | absolute_timeout | password_changed | account_disabled | mfa_failed
-    end_reason: Mapped[str | None] = mapped_column(String(30))
     #: while set, the password is checked and the second factor is not: `verify` (a code is
     #: due) or `enrol` (a staff member must set one up first); the session can do nothing else
     second_step: Mapped[str | None] = mapped_column(String(10))
@@ -107,6 +107,11 @@ class SessionRecord(Base):
     second_step_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     #: the passkey challenge this session was last given (base64url), used up by its answer
     passkey_challenge: Mapped[str | None] = mapped_column(String(100))
+    #: logout | idle_timeout | absolute_timeout | password_changed | password_reset |
+    #: account_disabled | ended_by_user | mfa_failed
+    end_reason: Mapped[str | None] = mapped_column(String(30))
+    #: the browser's User-Agent at sign-in, cut short; shown summarized on "Your sessions"
+    user_agent: Mapped[str | None] = mapped_column(String(300))
 
 
 class ApiToken(Base):
@@ -123,8 +128,29 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class PasswordLink(Base):
+    """An emailed link to set a password: a reset the user asked for, or an administrator's
+    invitation. Only the token's SHA-256 is stored (it is long and random, like an API token),
+    so the table never holds a working link; it works once, until `expires_at`."""
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: reset | invitation
+    purpose: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class LoginFailure(Base):
     """One failed sign-in, counted per account key and per IP within a window (SECURITY A2).
+
+    The same counter paces what an attacker could repeat against an account: reset requests
+    (scopes `reset`, `reset_ip`, counted whether or not they fail) and wrong current passwords
+    on the change form (scope `change`, keyed by the user id).
 
     Kept in the database so every gunicorn worker and host sees the same count. Keys are
     digests: the table never holds an email address or an IP in the clear.
@@ -134,7 +160,7 @@ class LoginFailure(Base):
     __table_args__ = (Index("ix_login_failures_scope_key_at", "scope", "key_sha256", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: account | ip
+    #: account | ip | reset | reset_ip | change
     scope: Mapped[str] = mapped_column(String(10))
     key_sha256: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
@@ -196,6 +222,7 @@ __all__ = [
     "LoginFailure",
     "Organization",
     "PasskeyCredential",
+    "PasswordLink",
     "Provider",
     "RecoveryCode",
     "SessionRecord",

@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from roi import audit
-from roi.accounts import mfa
+from roi.accounts import devices, mfa
 from roi.accounts.errors import (
     InvalidCredentials,
     LoginThrottled,
@@ -34,9 +34,12 @@ from roi.audit.reasons import ReasonCode
 from roi.clock import now
 from roi.config import Settings
 from roi.db import unit_of_work
+from roi.errors import NotFound
 
 #: how stale `last_seen_at` may get before a request writes it again (saves a write per request)
 TOUCH_INTERVAL = timedelta(seconds=60)
+#: how much of a User-Agent is kept: enough to name the browser and the system
+USER_AGENT_MAX = 300
 
 
 def current_time() -> datetime:
@@ -129,15 +132,23 @@ def _throttled_for(
     session: Session, key: str, ip: str | None, settings: Settings, at: datetime
 ) -> int | None:
     """Seconds to wait when the account or the address is over its limit; None when not."""
-    since = at - settings.throttle_window
-    limits = [("account", digest(key), settings.throttle_account_limit)]
+    limits = [("account", key, settings.throttle_account_limit)]
     if ip:
-        limits.append(("ip", digest(ip), settings.throttle_ip_limit))
-    for scope, hashed, limit in limits:
+        limits.append(("ip", ip, settings.throttle_ip_limit))
+    return throttle_wait(session, limits, settings, at)
+
+
+def throttle_wait(
+    session: Session, limits: list[tuple[str, str, int]], settings: Settings, at: datetime
+) -> int | None:
+    """Seconds to wait when any `(scope, key, limit)` has had `limit` attempts within the
+    throttle window; None when none has."""
+    since = at - settings.throttle_window
+    for scope, key, limit in limits:
         count, oldest = session.execute(
             select(func.count(LoginFailure.id), func.min(LoginFailure.at)).where(
                 LoginFailure.scope == scope,
-                LoginFailure.key_sha256 == hashed,
+                LoginFailure.key_sha256 == digest(key),
                 LoginFailure.at >= since,
             )
         ).one()
@@ -156,14 +167,23 @@ def _clear_failures(session: Session, key: str) -> None:
 
 
 def _note_failure(session: Session, key: str, ip: str | None, at: datetime) -> None:
-    session.add(LoginFailure(scope="account", key_sha256=digest(key), at=at))
-    if ip:
-        session.add(LoginFailure(scope="ip", key_sha256=digest(ip), at=at))
-    # Old failures count for nothing; drop them so the table stays small.
+    note_attempts(session, [("account", key), *([("ip", ip)] if ip else [])], at)
+
+
+def note_attempts(session: Session, keys: list[tuple[str, str]], at: datetime) -> None:
+    """Count one attempt for each `(scope, key)` in the caller's transaction."""
+    for scope, key in keys:
+        session.add(LoginFailure(scope=scope, key_sha256=digest(key), at=at))
+    # Old attempts count for nothing; drop them so the table stays small.
     session.execute(delete(LoginFailure).where(LoginFailure.at < at - timedelta(days=1)))
 
 
-def start_session(session: Session, user: User, second_step: mfa.SecondStep | None = None) -> str:
+def start_session(
+    session: Session,
+    user: User,
+    second_step: mfa.SecondStep | None = None,
+    user_agent: str | None = None,
+) -> str:
     """Open a server-side session for `user`, half-signed-in while `second_step` is due;
     returns the token the cookie will carry."""
     token = secrets.token_urlsafe(32)
@@ -173,6 +193,7 @@ def start_session(session: Session, user: User, second_step: mfa.SecondStep | No
                 token_sha256=digest(token),
                 user_id=user.id,
                 second_step=second_step.value if second_step else None,
+                user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
             )
         )
     return token
@@ -325,6 +346,73 @@ def end_session(session: Session, actor: Actor, token: str) -> None:
         )
         if ended.rowcount:  # type: ignore[attr-defined]
             audit.record(session, actor, Action.AUTH_LOGOUT, subject_user_id=actor.user_id)
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """One of a user's live sessions as "Your sessions" shows it."""
+
+    id: int
+    device: str
+    started_at: datetime
+    last_seen_at: datetime
+    #: the session of the request that asks
+    current: bool
+
+
+def live_sessions(
+    session: Session, user_id: int, settings: Settings, current_token: str | None
+) -> list[LiveSession]:
+    """The user's sessions that have neither ended nor timed out, most recently used first."""
+    at = now()
+    records = session.scalars(
+        select(SessionRecord)
+        .where(
+            SessionRecord.user_id == user_id,
+            SessionRecord.ended_at.is_(None),
+            SessionRecord.last_seen_at > at - settings.session_idle,
+            SessionRecord.created_at > at - settings.session_absolute,
+        )
+        .order_by(SessionRecord.last_seen_at.desc(), SessionRecord.id.desc())
+    )
+    current = digest(current_token) if current_token else None
+    return [
+        LiveSession(
+            id=record.id,
+            device=devices.describe(record.user_agent),
+            started_at=record.created_at,
+            last_seen_at=record.last_seen_at,
+            current=record.token_sha256 == current,
+        )
+        for record in records
+    ]
+
+
+def end_own_session(session: Session, actor: Actor, session_id: int) -> None:
+    """End one of the actor's own sessions (the device is signed out at its next request).
+
+    Raises:
+        NotFound: no live session of the actor has this id (another user's is not theirs).
+    """
+    with unit_of_work(session):
+        ended = session.execute(
+            update(SessionRecord)
+            .where(
+                SessionRecord.id == session_id,
+                SessionRecord.user_id == actor.user_id,
+                SessionRecord.ended_at.is_(None),
+            )
+            .values(ended_at=now(), end_reason="ended_by_user")
+        )
+        if not ended.rowcount:  # type: ignore[attr-defined]
+            raise NotFound("session")
+        audit.record(
+            session,
+            actor,
+            Action.AUTH_SESSION_ENDED,
+            subject_user_id=actor.user_id,
+            detail={"session_id": session_id},
+        )
 
 
 def end_sessions_of(session: Session, user_id: int, reason: str, keep: str | None = None) -> None:

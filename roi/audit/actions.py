@@ -22,14 +22,26 @@ class Action(StrEnum):
     AUTH_MFA_RESET = "auth.mfa_reset"
     #: an admin turned "second factor required for staff" on or off (`detail.required`)
     AUTH_MFA_POLICY_CHANGED = "auth.mfa_policy_changed"
+    #: a wrong current password on the change form (SECURITY A9)
+    AUTH_PASSWORD_CHANGE_FAILED = "auth.password_change_failed"  # noqa: S105 - an action name
+    #: a reset link was asked for; `subject_user_id` is empty when the address has no account
+    AUTH_PASSWORD_RESET_REQUESTED = "auth.password_reset_requested"  # noqa: S105 - an action name
+    AUTH_PASSWORD_RESET = "auth.password_reset"  # noqa: S105 - an action name
+    #: a user ended one of their own sessions from "Your sessions"
+    AUTH_SESSION_ENDED = "auth.session_ended"
     AUTHZ_DENIED = "authz.denied"
     USER_CREATED = "user.created"
     USER_DISABLED = "user.disabled"
     USER_ENABLED = "user.enabled"
+    #: an administrator changed a user's name or role; `detail` names the fields
+    USER_UPDATED = "user.updated"
+    #: an administrator sent a user a link to set their password
+    USER_INVITED = "user.invited"
     ORGANIZATION_CREATED = "organization.created"
     CLIENT_CREATED = "client.created"
     CLIENT_UPDATED = "client.updated"
     PROVIDER_CREATED = "provider.created"
+    PROVIDER_UPDATED = "provider.updated"
     RECORD_VIEWED = "record.viewed"
     CONSENT_CREATED = "consent.created"
     CONSENT_SENT = "consent.sent"

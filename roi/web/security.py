@@ -28,6 +28,9 @@ PUBLIC_ENDPOINTS = frozenset(
     {
         "auth.index",
         "auth.login",
+        # a forgotten password: the emailed single-use link stands in for a sign-in
+        "auth.password_reset",
+        "auth.password_reset_link",
         "static",
         "api-docs.openapi_json",
         "tokens.create_token",
@@ -209,7 +212,7 @@ def _signed_out_message() -> str:
         return "Your session reached its time limit. Sign in again."
     if reason == "mfa_failed":
         return "Too many wrong codes. Sign in again with your password."
-    if reason in {"password_changed", "account_disabled"}:
+    if reason in {"password_changed", "password_reset", "account_disabled", "ended_by_user"}:
         return "Your session has ended. Sign in again."
     return "Sign in to continue."
 

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectChoice,
@@ -15,6 +16,21 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from roi.accounts.passwords import MAX_LENGTH
+from roi.actor import Role
+
+ROLE_CHOICES = [
+    SelectChoice("clinician", "Clinician"),
+    SelectChoice("compliance", "Compliance officer"),
+    SelectChoice("admin", "Administrator"),
+    SelectChoice("client", "Client"),
+]
+
+
+def role_choices(current: Role) -> list[SelectChoice]:
+    """The roles an account may change to: a client account stays one; staff move among staff."""
+    if current is Role.CLIENT:
+        return [c for c in ROLE_CHOICES if c.value == "client"]
+    return [c for c in ROLE_CHOICES if c.value != "client"]
 
 
 class UserForm(FlaskForm):
@@ -22,19 +38,14 @@ class UserForm(FlaskForm):
     email = EmailField(
         "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
     )
-    role = SelectField(
-        "Role",
-        choices=[
-            SelectChoice("clinician", "Clinician"),
-            SelectChoice("compliance", "Compliance officer"),
-            SelectChoice("admin", "Administrator"),
-            SelectChoice("client", "Client"),
-        ],
-    )
+    role = SelectField("Role", choices=ROLE_CHOICES)
     organization = StringField(
         "Organization",
         validators=[Optional(), Length(max=200)],
-        description="Created if it does not exist yet. Required for clinicians and compliance.",
+        description=(
+            "Your organization. Accounts of another practice are added by the instance "
+            "operator with the roi command."
+        ),
     )
     client_id = IntegerField(
         "Client record number",
@@ -46,6 +57,13 @@ class UserForm(FlaskForm):
         validators=[DataRequired(), Length(max=MAX_LENGTH)],
         description="At least 12 characters. Share it with the person by a safe channel.",
     )
+
+
+class UserEditForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    #: empty on the form, "yes" on the confirmation page that repeats its values
+    confirmed = HiddenField()
 
 
 class ToggleForm(FlaskForm):

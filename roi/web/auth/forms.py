@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from roi.accounts.passwords import MAX_LENGTH
@@ -19,6 +19,15 @@ class PasswordChangeForm(FlaskForm):
     new_password = PasswordField(
         "New password", validators=[DataRequired(), Length(max=MAX_LENGTH)]
     )
+    end_other_sessions = BooleanField("Sign out my other sessions", default=True)
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired(), Length(max=MAX_LENGTH)])
 
 
 class LogoutForm(FlaskForm):

@@ -132,13 +132,7 @@ def provider_new() -> Response | str | tuple[str, int]:
         service.add_provider(
             db.session(),
             actor(),
-            service.NewProvider(
-                name=form.name.data or "",
-                credentials=form.credentials.data or "",
-                organization=form.organization.data or "",
-                address=form.address.data or "",
-                email=form.email.data,
-            ),
+            form.entry(),
         )
     except Invalid as error:
         apply_errors(form, error)
