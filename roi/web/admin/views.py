@@ -13,7 +13,7 @@ from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.admin import bp
 from roi.web.admin.forms import ToggleForm, UserForm
-from roi.web.forms import apply_errors
+from roi.web.forms import apply_errors, refused_status
 from roi.web.security import actor, requires, settings
 
 
@@ -54,7 +54,7 @@ def users() -> str:
 def user_new() -> Response | str | tuple[str, int]:
     form = UserForm()
     if not form.validate_on_submit():
-        return render_template("admin/user_new.html", form=form)
+        return render_template("admin/user_new.html", form=form), refused_status(form)
     try:
         service.create_user(
             db.session(),

@@ -16,7 +16,7 @@ from roi.compliance import requests
 from roi.compliance.accounting import Row, Shown
 from roi.compliance.models import AccountingRequest, Channel
 from roi.extensions import db
-from roi.web.api.schemas import ApiErrorSchema
+from roi.web.api.schemas import ApiErrorSchema, Day
 from roi.web.downloads import pdf_response
 from roi.web.security import actor, form_library, requires
 
@@ -40,10 +40,10 @@ blueprints = (accounting, accounting_requests)
 
 
 class AccountingQuerySchema(Schema):
-    since = fields.Date(
+    since = Day(
         load_default=None, metadata={"description": "first day (UTC); default six years ago"}
     )
-    until = fields.Date(load_default=None, metadata={"description": "last day (UTC), included"})
+    until = Day(load_default=None, metadata={"description": "last day (UTC), included"})
     part2 = fields.Boolean(
         load_default=False,
         metadata={"description": "only Part 2 disclosures (42 CFR 2.25; default three years)"},
@@ -70,10 +70,10 @@ class DisclosureSchema(Schema):
 
 
 class AccountingRequestInSchema(Schema):
-    received_on = fields.Date(required=True)
+    received_on = Day(required=True)
     channel = fields.String(required=True, validate=validate.OneOf([c.value for c in Channel]))
-    since = fields.Date(load_default=None, allow_none=True)
-    until = fields.Date(load_default=None, allow_none=True)
+    since = Day(load_default=None, allow_none=True)
+    until = Day(load_default=None, allow_none=True)
     part2 = fields.Boolean(load_default=False)
     note = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=requests.MAX_NOTE)

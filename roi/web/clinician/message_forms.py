@@ -25,6 +25,7 @@ from roi.messaging.service import (
     MAX_TOTAL_ATTACHMENT_BYTES,
 )
 from roi.web.clinician.consent_forms import CheckboxesField
+from roi.web.forms import record_id
 
 #: how the help text names each accepted type, and the file endings a browser may offer
 TYPE_NAMES = {
@@ -55,13 +56,13 @@ def attachment_accept() -> str:
 class ComposeForm(FlaskForm):
     client_id = SelectField(
         "Client",
-        coerce=int,
+        coerce=record_id,
         validate_choice=False,
         validators=[DataRequired("Choose the client this message is about.")],
     )
     recipient_provider_id = SelectField(
         "To",
-        coerce=int,
+        coerce=record_id,
         validate_choice=False,
         validators=[DataRequired("Choose who receives it.")],
         description="Providers with a roi account. Others are reached by a release and your "

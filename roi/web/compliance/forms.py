@@ -4,11 +4,12 @@ rules (windows, deadlines, one extension) are `roi.compliance.requests`'."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, SelectChoice, SelectField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from roi.compliance.models import Channel
 from roi.compliance.requests import MAX_NOTE, MAX_REASON
+from roi.web.forms import DayField
 
 CHANNEL_CHOICES = [
     SelectChoice(Channel.WRITTEN.value, "In writing (letter, fax, form)"),
@@ -24,8 +25,8 @@ class AccountingFilterForm(FlaskForm):
         # A CSRF token would put a secret into the URL, and there is nothing to protect.
         csrf = False
 
-    since = DateField("From (UTC)", validators=[Optional()])
-    until = DateField("To (UTC, inclusive)", validators=[Optional()])
+    since = DayField("From (UTC)", validators=[Optional()])
+    until = DayField("To (UTC, inclusive)", validators=[Optional()])
     part2 = BooleanField("Part 2 disclosures only (42 CFR 2.25, three years by default)")
 
 
@@ -42,15 +43,15 @@ class AccountingRequestForm(FlaskForm):
     """A client's request for an accounting, as staff record it."""
 
     client_id = SelectField("Client", choices=[], validators=[DataRequired()])
-    received_on = DateField("Received on", validators=[DataRequired()])
+    received_on = DayField("Received on", validators=[DataRequired()])
     channel = RadioField("How it arrived", choices=CHANNEL_CHOICES, default=Channel.WRITTEN.value)
     part2 = BooleanField("Part 2 accounting (substance use disorder records, three years at most)")
-    since = DateField(
+    since = DayField(
         "From",
         validators=[Optional()],
         description="Leave empty for the whole window: six years (Part 2: three) before receipt.",
     )
-    until = DateField(
+    until = DayField(
         "To", validators=[Optional()], description="Leave empty for the day it was received."
     )
     note = TextAreaField(
