@@ -11,8 +11,9 @@ import re
 import unicodedata
 from datetime import date
 
-#: every id column holds a signed 64-bit integer at most (BIGINT; SQLite's INTEGER)
-MAX_ID = 2**63 - 1
+#: a record's id column is INTEGER: 32-bit on PostgreSQL (whose driver binds it as such, so a
+#: larger number is an error there, not a miss), 64-bit on SQLite; the smaller bound holds for both
+MAX_ID = 2**31 - 1
 
 #: no record of roi's (a birth, a consent, a request, a log entry) lies outside these days
 FIRST_DAY = date(1900, 1, 1)

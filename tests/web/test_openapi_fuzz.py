@@ -5,11 +5,13 @@ its permissions do not allow. In process on the WSGI app; a fixed seed, a bounde
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -19,8 +21,10 @@ from roi.actor import Role
 from tests.factories import make_provider
 from tests.helpers import bearer
 
-#: examples per operation and generation mode: 33 operations x 2 modes x 4 roles stay < 40 s
-EXAMPLES = 6
+#: examples per operation and generation mode, for an operation the role may call
+EXAMPLES = 5
+#: for one it may not: it is refused (403) before anything is read, whatever the input
+REFUSED_EXAMPLES = 2
 ROLES = (Role.CLINICIAN, Role.CLIENT, Role.COMPLIANCE, Role.ADMIN)
 _PATH_PARAMETER = re.compile(r"\{[^}]+\}")
 
@@ -65,7 +69,12 @@ def test_every_answer_is_documented_and_none_is_a_server_error(app, people, role
     for result in schema.get_all_operations():
         operation = result.ok()
         allowed = permitted(app, role, operation.method.upper(), operation.path)
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+        modes = (
+            (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+            if allowed
+            else (GenerationMode.POSITIVE,)
+        )
+        for mode in modes:
             try:
                 _exercise(operation, mode, headers, allowed)
             except Exception as error:  # every operation is tried, and all failures reported
@@ -77,9 +86,10 @@ def test_every_answer_is_documented_and_none_is_a_server_error(app, people, role
 
 
 def _exercise(operation, mode: GenerationMode, headers: dict[str, str], allowed: bool) -> None:
-    @given(case=operation.as_strategy(generation_mode=mode))
+    # the token is fixed, not generated: a call without it is the 401 other tests check
+    @given(case=operation.as_strategy(generation_mode=mode, headers=headers))
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=EXAMPLES if allowed else REFUSED_EXAMPLES,
         derandomize=True,
         deadline=None,
         database=None,
@@ -87,13 +97,13 @@ def _exercise(operation, mode: GenerationMode, headers: dict[str, str], allowed:
         suppress_health_check=list(HealthCheck),
     )
     def call(case) -> None:
-        response = case.call(headers=headers)
+        response = case.call()
         # A call the document allows may still break a rule no schema states (a birth date in
         # the future, an unknown template): a 422 for it is right, so that check is left out.
-        case.validate_response(
-            response, headers=headers, excluded_checks=[positive_data_acceptance]
-        )
+        case.validate_response(response, excluded_checks=[positive_data_acceptance])
         if not allowed:
             assert response.status_code // 100 != 2, f"a 2xx for a forbidden call: {case.path}"
 
-    call()
+    # an operation with no input but the token has no invalid call to make
+    with contextlib.suppress(Unsatisfiable):
+        call()

@@ -19,7 +19,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from roi import inputs
 from roi.accounts.policy import Permission
 from roi.audit import Action, Outcome
-from roi.audit.search import EntryFilter
+from roi.audit.search import MAX_SEQ, EntryFilter
 from roi.clock import iso
 from roi.compliance import log as disclosure_log
 from roi.compliance import verification
@@ -56,28 +56,38 @@ class Instant(fields.Field):
         self.end_of_day = end_of_day
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        text = value.strip() if isinstance(value, str) else ""
-        moment = self._parse(text)
+        moment = self._parse(value.strip() if isinstance(value, str) else "")
         if moment is None:
             raise ValidationError(
                 "Give a date (YYYY-MM-DD) or a time (ISO 8601, e.g. 2026-03-04T14:05:00Z)."
             )
-        why = inputs.day_problem(moment.date())
-        if why is not None:
-            raise ValidationError(why)
         return moment
 
     def _parse(self, text: str) -> datetime | None:
+        """The instant `text` names; None if it names none.
+
+        Raises:
+            ValidationError: the day is outside the range of roi.inputs.
+        """
         try:
             if len(text) == 10:
-                day = datetime.combine(date.fromisoformat(text), time.min, tzinfo=UTC)
-                return day + timedelta(days=1) if self.end_of_day else day
+                day = _in_range(date.fromisoformat(text))
+                start = datetime.combine(day, time.min, tzinfo=UTC)
+                return start + timedelta(days=1) if self.end_of_day else start
             if 10 < len(text) <= 40:
                 moment = datetime.fromisoformat(text)
+                _in_range(moment.date())
                 return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-        except (ValueError, OverflowError):  # year 9999 has no next day, year 1 no earlier hour
+        except ValueError:
             pass
         return None
+
+
+def _in_range(day: date) -> date:
+    why = inputs.day_problem(day)
+    if why is not None:
+        raise ValidationError(why)
+    return day
 
 
 class AuditEventQuerySchema(Schema):
@@ -165,7 +175,7 @@ def decode_page(page: str | None) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
     found = _CURSOR.fullmatch(text)
-    if found is None or int(found.group(1)) > inputs.MAX_ID:
+    if found is None or int(found.group(1)) > MAX_SEQ:
         raise Invalid({"page": "Not a page this API gave out: start again without it."})
     return int(found.group(1))
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Response as FlaskResponse
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
 from roi.accounts.policy import Permission
 from roi.clock import iso
@@ -203,7 +203,8 @@ def send_message(body: dict[str, Any]) -> dict[str, Any]:
 
 @messages.route("", methods=["GET"])
 @requires(Permission.READ_MESSAGES)
-@messages.arguments(BoxQuerySchema, location="query")
+# a misspelt filter is refused, not silently ignored (the answer would be wider than asked)
+@messages.arguments(BoxQuerySchema, location="query", unknown=RAISE)
 @messages.response(200, MessageSchema(many=True))
 @messages.doc(security=BEARER)
 def list_messages(args: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import g
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from roi.accounts import service, sessions
 from roi.accounts.models import Client, Provider
@@ -87,7 +88,8 @@ def get_client(client_id: int) -> Client:
 
 @providers.route("", methods=["GET"])
 @requires(Permission.VIEW_DIRECTORY)
-@providers.arguments(SearchArgsSchema, location="query")
+# a misspelt filter is refused, not silently ignored (the answer would be wider than asked)
+@providers.arguments(SearchArgsSchema, location="query", unknown=RAISE)
 @providers.response(200, ProviderSchema(many=True))
 @providers.doc(security=BEARER)
 def list_providers(args: dict[str, Any]) -> list[Provider]:

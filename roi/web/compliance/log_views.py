@@ -148,7 +148,7 @@ def log() -> ResponseReturnValue:
     return _log_page(form, rows=page.rows, next_before=page.next_before)
 
 
-@bp.get("/log/<int:seq>")
+@bp.get(f"/log/<int(max={MAX_SEQ}):seq>")  # a seq is BIGINT, beyond a record id's range
 @requires(Permission.VIEW_DISCLOSURE_LOG)
 def log_entry(seq: int) -> str:
     """One entry: every field, the reasons in sentences, its consent and message (metadata)."""
