@@ -18,7 +18,13 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from roi.accounts import sessions
 from roi.accounts.policy import allows
 from roi.actor import Role
-from tests.factories import make_provider
+from roi.clock import now
+from roi.compliance import requests
+from roi.compliance.models import Channel
+from roi.messaging import service
+from roi.messaging.service import NewAttachment, Outgoing
+from tests.consent import conftest as consent_fixtures
+from tests.factories import make_user
 from tests.helpers import bearer
 
 #: examples per operation and generation mode, for an operation the role may call
@@ -26,19 +32,52 @@ EXAMPLES = 5
 #: for one it may not: it is refused (403) before anything is read, whatever the input
 REFUSED_EXAMPLES = 2
 ROLES = (Role.CLINICIAN, Role.CLIENT, Role.COMPLIANCE, Role.ADMIN)
+#: the consent tests' fixtures: a therapist, a psychiatrist elsewhere, their shared client
+library, referral = consent_fixtures.library, consent_fixtures.referral
 _PATH_PARAMETER = re.compile(r"\{[^}]+\}")
 
 
 @pytest.fixture
-def people(session, clinician, client_person, compliance, admin):
-    """One person per role, a provider in the directory, and a client record of the practice."""
-    make_provider(session, clinician)
-    return {
-        Role.CLINICIAN: clinician,
-        Role.CLIENT: client_person,
+def records(session, referral, library):
+    """One person per role and a record of each kind the API serves, so that calls with these
+    ids reach the answers (and their bodies), not only the 404s of random ids."""
+    compliance = make_user(session, Role.COMPLIANCE, name="Priya Raman")
+    admin = make_user(session, Role.ADMIN, name="Alex Morgan")
+    consent = referral.signed(session)
+    message = service.send(
+        session,
+        referral.therapist.actor,
+        library,
+        Outgoing(
+            client_id=referral.client_id,
+            recipient_provider_id=referral.recipient_id,
+            categories=("diagnosis",),
+            purpose="treatment",
+            subject="Referral",
+            body="Please review the dose.",
+            attachments=(NewAttachment("note.txt", "text/plain", b"a note"),),
+        ),
+    )
+    request = requests.record(
+        session,
+        compliance.actor,
+        requests.NewRequest(referral.client_id, now().date(), Channel.WRITTEN),
+    )
+    people = {
+        Role.CLINICIAN: referral.therapist,
+        Role.CLIENT: referral.client_person,
         Role.COMPLIANCE: compliance,
         Role.ADMIN: admin,
     }
+    ids = {
+        "client_id": referral.client_id,
+        "consent_id": consent.id,
+        "message_id": message.id,
+        "attachment_id": message.attachments[0].id,
+        "request_id": request.id,
+        "seq": 1,
+    }
+    return people, ids
 
 
 def token_for(app, person) -> str:
@@ -62,21 +101,22 @@ def permitted(app, role: Role, method: str, path: str) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("role", ROLES, ids=[role.value for role in ROLES])
-def test_every_answer_is_documented_and_none_is_a_server_error(app, people, role):
+def test_every_answer_is_documented_and_none_is_a_server_error(app, records, role):
+    people, ids = records
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     headers = bearer(token_for(app, people[role]))
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
         allowed = permitted(app, role, operation.method.upper(), operation.path)
-        modes = (
-            (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-            if allowed
-            else (GenerationMode.POSITIVE,)
-        )
-        for mode in modes:
+        # random ids, invalid input, and the ids of the records above
+        known = {name: ids[name] for name in re.findall(r"\{([^}]+)\}", operation.path)}
+        runs = [(GenerationMode.POSITIVE, None)]
+        if allowed:
+            runs += [(GenerationMode.NEGATIVE, None), (GenerationMode.POSITIVE, known or None)]
+        for mode, path_parameters in runs:
             try:
-                _exercise(operation, mode, headers, allowed)
+                _exercise(operation, mode, path_parameters, headers, allowed)
             except Exception as error:  # every operation is tried, and all failures reported
                 first = "\n".join(str(error).splitlines()[:14])
                 failures.append(
@@ -85,9 +125,13 @@ def test_every_answer_is_documented_and_none_is_a_server_error(app, people, role
     assert not failures, "\n\n".join(failures)
 
 
-def _exercise(operation, mode: GenerationMode, headers: dict[str, str], allowed: bool) -> None:
+def _exercise(operation, mode, path_parameters, headers: dict[str, str], allowed: bool) -> None:
     # the token is fixed, not generated: a call without it is the 401 other tests check
-    @given(case=operation.as_strategy(generation_mode=mode, headers=headers))
+    strategy = operation.as_strategy(
+        generation_mode=mode, path_parameters=path_parameters, headers=headers
+    )
+
+    @given(case=strategy)
     @settings(
         max_examples=EXAMPLES if allowed else REFUSED_EXAMPLES,
         derandomize=True,
