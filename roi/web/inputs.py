@@ -3,7 +3,6 @@ parser's recursion, and text no column can store never reach a view (SECURITY J3
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -17,9 +16,9 @@ from roi.inputs import MAX_ID, text_problem
 #: depth at which the json module's recursion gives out
 MAX_JSON_DEPTH = 32
 
-#: a JSON string (skipped whole, so brackets inside it do not count) or a bracket
-_JSON_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
-_OPENING = frozenset(b"[{")
+#: braces count as brackets: only the depth matters here, a mismatch is the parser's to find
+_AS_BRACKETS = bytes.maketrans(b"{}", b"[]")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 
 
 class RecordId(IntegerConverter):
@@ -37,17 +36,31 @@ def json_depth_exceeds(body: bytes, limit: int) -> bool:
     Counted on the raw bytes before parsing: the json module has no depth limit of its own and
     recurses once per level, so a body of 2,000 nested lists reaches RecursionError inside it.
     No installed library bounds depth without parsing (orjson's fixed limit is 1,024, and roi
-    does not depend on it), so the count is these few lines; a regular expression skips strings.
+    does not depend on it), so the count is written here, with bytes methods that run at C
+    speed whatever the body: a Python loop over a 16 MB body of small tokens took seconds.
     """
+    # escaped backslashes, then escaped quotes, go first; every quote left opens or closes a
+    # string, so every other piece between quotes is outside strings
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside = b"".join(unescaped.split(b'"')[::2])
+    brackets = outside.translate(_AS_BRACKETS, _NOT_BRACKETS)
+    # each pass takes away the innermost pairs, one level of every nesting
+    for _ in range(limit):
+        shorter = brackets.replace(b"[]", b"")
+        if shorter == brackets:
+            break
+        brackets = shorter
+    # a pair still there had more than `limit` levels inside it
+    if b"[]" in brackets:
+        return True
+    # what is left is unbalanced: openers never closed are nesting the parser would enter
     depth = 0
-    for token in _JSON_TOKEN.finditer(body):
-        first = token.group()[0]
-        if first in _OPENING:
-            depth += 1
-            if depth > limit:
-                return True
-        elif first != ord('"'):
-            depth -= 1
+    for byte in brackets:
+        depth += 1 if byte == ord("[") else -1
+        if depth > limit:
+            return True
+        if depth < 0:
+            return False
     return False
 
 
