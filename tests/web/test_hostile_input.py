@@ -116,11 +116,16 @@ def test_dates_outside_1900_to_2200_are_422_naming_the_field(
 
 
 def test_json_nested_2000_deep_is_400_before_it_is_parsed(client, clinician_token):
-    for path, headers in (("/api/v1/tokens", {}), ("/api/v1/clients", bearer(clinician_token))):
-        response = client.post(path, data=NESTED, headers=headers, content_type="application/json")
-        assert response.status_code == 400
-        assert response.get_json()["error"] == "malformed"
-        assert "nested" in response.get_json()["message"]
+    calls = (("/api/v1/tokens", {}), ("/api/v1/clients", bearer(clinician_token)))
+    # closed, never closed, and objects inside lists
+    for body in (NESTED, "[" * 2000, '{"a": [' * 1000):
+        for path, headers in calls:
+            response = client.post(
+                path, data=body, headers=headers, content_type="application/json"
+            )
+            assert response.status_code == 400
+            assert response.get_json()["error"] == "malformed"
+            assert "nested" in response.get_json()["message"]
     # brackets inside a string are text, not nesting
     text = client.post(
         "/api/v1/clients",
