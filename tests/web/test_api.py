@@ -161,7 +161,7 @@ def test_openapi_document_and_routes_agree(app, client):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1") or rule.endpoint.startswith("api-docs"):
             continue
-        path = re.sub(r"<(?:int:)?(\w+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:int(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)
         routed |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == routed
     assert "bearerAuth" in spec["components"]["securitySchemes"]
