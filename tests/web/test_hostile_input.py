@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from roi.accounts.models import Client
-from tests.helpers import api_token, bearer, csrf_token, login_as
+from tests.helpers import api_token, bearer, csrf_token, login_as, post_form
 
 HUGE_IDS = (2**31, 2**63, 2**64, 10**30)
 NEW_CLIENT = {"given_name": "Ana", "family_name": "Lima", "birth_date": "1988-02-29"}
@@ -222,6 +222,28 @@ def test_the_client_form_refuses_dates_outside_the_range(client, clinician, day)
     response = _client_form(client, birth_date=day)
     assert response.status_code == 422
     assert _error_of(response, "birth_date")
+
+
+def test_the_admin_and_accounting_forms_refuse_them_too(app, client, admin, compliance, own_client):
+    login_as(client, admin.email, admin.password)
+    user = {
+        "name": "Lee\u202ekraP",
+        "email": "lee\u200b@example.org",
+        "role": "client",
+        "client_id": str(2**63),
+        "password": "violet kettle harbor thunder",
+    }
+    response = post_form(client, "/admin/users/new", "/admin/users/new", user)
+    assert response.status_code == 422
+    assert all(_error_of(response, field) for field in ("name", "email", "client_id"))
+    officer = app.test_client()
+    login_as(officer, compliance.email, compliance.password)
+    request = {"client_id": str(own_client.id), "received_on": "0002-01-01", "channel": "written"}
+    new = "/compliance/accounting/requests/new"
+    response = post_form(officer, new, new, request)
+    assert response.status_code == 422
+    assert "1900-01-01" in _error_of(response, "received_on")
+    still_serving(client)
 
 
 def test_the_client_form_stores_names_in_nfc_and_bounds_ids(client, clinician, session):

@@ -37,7 +37,7 @@ class Refusals(BasePlugin):
             statuses = [HTTPStatus.BAD_REQUEST, HTTPStatus.UNPROCESSABLE_ENTITY]
             if operation.get("security"):
                 statuses += [HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN]
-            if "<" in (path or "") or "{" in (path or ""):
+            if "{" in (path or ""):
                 statuses.append(HTTPStatus.NOT_FOUND)
             responses = operation.setdefault("responses", {})
             for status in statuses:

@@ -41,7 +41,18 @@ blueprints = (tokens, clients, providers)
 @tokens.arguments(TokenRequestSchema)
 @tokens.response(201, TokenSchema)
 @tokens.alt_response(401, schema=ApiErrorSchema, description="Wrong email or password")
-@tokens.alt_response(429, schema=ApiErrorSchema, description="Too many failed attempts")
+@tokens.alt_response(
+    429,
+    schema=ApiErrorSchema,
+    description="Too many failed attempts",
+    headers={
+        "Retry-After": {
+            "description": "seconds to wait",
+            "required": True,
+            "schema": {"type": "integer"},
+        }
+    },
+)
 def create_token(body: dict[str, Any]) -> dict[str, str]:
     """Exchange an email and password for a bearer token."""
     user = sessions.authenticate(
