@@ -9,8 +9,6 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from roi import inputs
 
-NAME = validate.Length(min=1, max=100)
-
 
 class Id(fields.Integer):
     """A record's id: an integer an id column can hold (larger ones would overflow the driver)."""
