@@ -251,6 +251,15 @@ def test_the_client_form_stores_names_in_nfc_and_bounds_ids(client, clinician, s
     assert _client_form(client, given_name="Zoe\u0308").status_code == 302
     session.rollback()
     assert session.scalars(select(Client)).one().given_name == "Zo\u00eb"
+    # ids in the links that prefill a page are ignored when no record could have them
+    for query in ("reply_to", "client_id", "recipient_provider_id"):
+        assert client.get(f"/clinician/messages/new?{query}={2**64}").status_code == 200
+    client_id = session.scalars(select(Client.id)).one()
+    new_release = f"/clinician/clients/{client_id}/consents/new"
+    linked = client.get(
+        f"{new_release}?template_id=general-authorization&recipient_provider_id={2**64}"
+    )
+    assert linked.status_code == 200
     page = client.get("/clinician/messages/new")
     response = client.post(
         "/clinician/messages/new",
