@@ -260,12 +260,19 @@ def test_the_client_form_stores_names_in_nfc_and_bounds_ids(client, clinician, s
         f"{new_release}?template_id=general-authorization&recipient_provider_id={2**64}"
     )
     assert linked.status_code == 200
-    page = client.get("/clinician/messages/new")
-    response = client.post(
-        "/clinician/messages/new",
-        data={"csrf_token": csrf_token(page), "client_id": str(2**64), "subject": "s", "body": "b"},
-    )
-    assert response.status_code == 422
+    for reply_to in ("", str(2**64), "\u00b2"):  # "²" is a digit to str.isdigit, not to int
+        page = client.get("/clinician/messages/new")
+        response = client.post(
+            "/clinician/messages/new",
+            data={
+                "csrf_token": csrf_token(page),
+                "client_id": str(2**64),
+                "reply_to": reply_to,
+                "subject": "s",
+                "body": "b",
+            },
+        )
+        assert response.status_code == 422
     still_serving(client)
 
 

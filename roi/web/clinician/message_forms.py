@@ -105,8 +105,11 @@ class ComposeForm(FlaskForm):
         ]
 
     def reply_to_id(self) -> int | None:
-        value = (self.reply_to.data or "").strip()
-        return int(value) if value.isdigit() else None
+        # a tampered field (not a number, "²", beyond any id) is no reply, not a server error
+        try:
+            return record_id((self.reply_to.data or "").strip()) or None
+        except ValueError:
+            return None
 
 
 def provider_label(provider: Provider) -> str:
