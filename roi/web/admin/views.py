@@ -17,7 +17,7 @@ from roi.extensions import db
 from roi.web.admin import bp
 from roi.web.admin.forms import MfaPolicyForm, ToggleForm, UserEditForm, UserForm, role_choices
 from roi.web.clinician.forms import ProviderForm
-from roi.web.forms import apply_errors
+from roi.web.forms import apply_errors, refused_status
 from roi.web.security import actor, requires, settings
 
 
@@ -58,9 +58,9 @@ def users() -> str:
 def user_new() -> Response | str | tuple[str, int]:
     form = UserForm()
     if not form.is_submitted():
-        form.organization.data = service.own_organization_name(db.session(), actor())
+        form.organization.data = service.own_organization_name(db.session(), actor()) or ""
     if not form.validate_on_submit():
-        return render_template("admin/user_new.html", form=form)
+        return render_template("admin/user_new.html", form=form), refused_status(form)
     try:
         service.create_user(
             db.session(),

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response as FlaskResponse
 from flask import request
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from roi.accounts.policy import Permission
 from roi.clock import iso, now
@@ -120,7 +121,8 @@ def create_consent(body: dict[str, Any]) -> dict[str, Any]:
 
 @consents.route("", methods=["GET"])
 @requires(Permission.VIEW_CONSENTS)
-@consents.arguments(ConsentQuerySchema, location="query")
+# a misspelt filter is refused, not silently ignored (the answer would be wider than asked)
+@consents.arguments(ConsentQuerySchema, location="query", unknown=RAISE)
 @consents.response(200, ConsentSchema(many=True))
 @consents.doc(security=BEARER)
 def list_consents(args: dict[str, Any]) -> list[dict[str, Any]]:

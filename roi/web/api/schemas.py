@@ -3,16 +3,104 @@ OpenAPI document, so the two cannot drift apart."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
-NAME = validate.Length(min=1, max=100)
+from marshmallow import Schema, ValidationError, fields, validate
+
+from roi import inputs
+
+
+class Id(fields.Integer):
+    """A record's id: an integer an id column can hold (larger ones would overflow the driver)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Range(min=1, max=inputs.MAX_ID), **kwargs)
+
+
+class Day(fields.Date):
+    """A calendar date (`YYYY-MM-DD`) within the days a record of roi can hold."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"description": inputs.DAY_REASON, **kwargs.pop("metadata", {})}
+        super().__init__(validate=_checked(inputs.day_problem), metadata=metadata, **kwargs)
+
+
+class Name(fields.String):
+    """A person's or an organization's name: no invisible or direction-changing characters,
+    stored in NFC (roi.inputs)."""
+
+    def __init__(self, *, max_length: int, **kwargs: Any) -> None:
+        super().__init__(
+            validate=[validate.Length(min=1, max=max_length), _checked(inputs.name_problem)],
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return inputs.normal_name(super()._deserialize(value, attr, data, **kwargs))
+
+
+class EmailAddress(fields.Email):
+    """An email address with nothing hidden in it (roi.inputs)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            validate=[validate.Length(max=254), _checked(inputs.name_problem)], **kwargs
+        )
+
+
+def documented_rules(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """An apispec attribute function: each string field's roi.inputs rule as its `pattern` in
+    the OpenAPI document, so the document says what the API refuses."""
+    if isinstance(field, Day):
+        return {"pattern": inputs.DAY_PATTERN}
+    if isinstance(field, Name | EmailAddress):
+        return {"pattern": inputs.NAME_PATTERN}
+    if isinstance(field, fields.String):
+        return {"pattern": inputs.TEXT_PATTERN}
+    return {}
+
+
+def _checked(problem: Any) -> Any:
+    """A marshmallow validator from one of roi.inputs' rules."""
+
+    def check(value: Any) -> None:
+        why = problem(value)
+        if why is not None:
+            raise ValidationError(why)
+
+    return check
+
+
+class ReasonSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "stable code"})
+    message = fields.String(required=True, metadata={"description": "for the clinician"})
+    consent_id = fields.Integer(allow_none=True)
+
+
+class MissingSchema(Schema):
+    field = fields.String(required=True)
+    rule = fields.String(required=True)
+    message = fields.String(required=True)
 
 
 class ApiErrorSchema(Schema):
+    """Every refusal roi sends (roi.web.errors): a code, a sentence, and what it is about."""
+
     error = fields.String(required=True, metadata={"description": "stable code"})
     message = fields.String(required=True, metadata={"description": "for a person to read"})
     fields_ = fields.Dict(
-        data_key="fields", keys=fields.String(), values=fields.String(), required=False
+        data_key="fields",
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "on 422: each field that needs attention, with the reason"},
+    )
+    reasons = fields.List(
+        fields.Nested(ReasonSchema),
+        metadata={"description": "on 403 consent_required: why no consent covers it"},
+    )
+    missing = fields.List(
+        fields.Nested(MissingSchema),
+        metadata={"description": "on 422 incomplete: each missing element of the release"},
     )
 
 
@@ -44,10 +132,10 @@ class TokenSchema(Schema):
 
 
 class ClientInSchema(Schema):
-    given_name = fields.String(required=True, validate=NAME)
-    family_name = fields.String(required=True, validate=NAME)
-    birth_date = fields.Date(required=True)
-    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    given_name = Name(required=True, max_length=100)
+    family_name = Name(required=True, max_length=100)
+    birth_date = Day(required=True)
+    email = EmailAddress(load_default=None, allow_none=True)
 
 
 class ClientSchema(Schema):
@@ -60,11 +148,11 @@ class ClientSchema(Schema):
 
 
 class ProviderInSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Name(required=True, max_length=200)
     credentials = fields.String(load_default="", validate=validate.Length(max=100))
-    organization = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    organization = Name(required=True, max_length=200)
     address = fields.String(load_default="", validate=validate.Length(max=500))
-    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    email = EmailAddress(load_default=None, allow_none=True)
 
 
 class ProviderSchema(Schema):
@@ -99,13 +187,13 @@ CODES = fields.List(fields.String(validate=validate.Length(min=1, max=60)), load
 
 
 class ConsentInSchema(Schema):
-    client_id = fields.Integer(required=True, strict=True)
+    client_id = Id(required=True, strict=True)
     template_id = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    recipient_provider_id = fields.Integer(required=True, strict=True)
+    recipient_provider_id = Id(required=True, strict=True)
     categories = CODES
     purposes = CODES
     information_description = fields.String(load_default="", validate=validate.Length(max=4000))
-    expires_on = fields.Date(load_default=None, allow_none=True)
+    expires_on = Day(load_default=None, allow_none=True)
     expiry_event = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=300)
     )
@@ -152,7 +240,7 @@ class ConsentSchema(Schema):
 
 
 class ConsentQuerySchema(Schema):
-    client_id = fields.Integer(load_default=None)
+    client_id = Id(load_default=None)
     status = fields.String(
         load_default=None,
         validate=validate.OneOf(
@@ -170,7 +258,7 @@ class ConsentQuerySchema(Schema):
 
 
 class SignatureInSchema(Schema):
-    signer_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    signer_name = Name(required=True, max_length=200)
     signer_relationship = fields.String(
         required=True,
         validate=validate.OneOf(["self", "parent", "guardian", "personal_representative"]),
@@ -186,4 +274,4 @@ class RevocationInSchema(Schema):
 
 
 class ExpiryEventInSchema(Schema):
-    occurred_on = fields.Date(required=True)
+    occurred_on = Day(required=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import g
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from roi.accounts import mfa, service, sessions
 from roi.accounts.models import Client, Provider, User
@@ -51,7 +52,18 @@ blueprints = (tokens, clients, providers, account)
     description="Wrong email or password (`invalid_credentials`); a second factor is needed "
     "(`mfa_required`); the code is wrong or used (`mfa_failed`)",
 )
-@tokens.alt_response(429, schema=ApiErrorSchema, description="Too many failed attempts")
+@tokens.alt_response(
+    429,
+    schema=ApiErrorSchema,
+    description="Too many failed attempts",
+    headers={
+        "Retry-After": {
+            "description": "seconds to wait",
+            "required": True,
+            "schema": {"type": "integer"},
+        }
+    },
+)
 def create_token(body: dict[str, Any]) -> dict[str, str]:
     """Exchange an email, password and (with a second factor) `otp` for a bearer token."""
     token, expires_at = sessions.token_for(
@@ -121,7 +133,8 @@ def get_client(client_id: int) -> Client:
 
 @providers.route("", methods=["GET"])
 @requires(Permission.VIEW_DIRECTORY)
-@providers.arguments(SearchArgsSchema, location="query")
+# a misspelt filter is refused, not silently ignored (the answer would be wider than asked)
+@providers.arguments(SearchArgsSchema, location="query", unknown=RAISE)
 @providers.response(200, ProviderSchema(many=True))
 @providers.doc(security=BEARER)
 def list_providers(args: dict[str, Any]) -> list[Provider]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -18,6 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from roi.accounts.service import NewProvider
 from roi.consent.library import FormTemplate
 from roi.consent.lifecycle import MAX_DESCRIPTION, MAX_EVENT
+from roi.web.forms import DayField, NameField, plain_text, record_id
 
 
 class CheckboxesField(SelectMultipleField):
@@ -36,17 +36,17 @@ class TemplateChoiceForm(FlaskForm):
 
 class ConsentForm(FlaskForm):
     recipient_provider_id = SelectField(
-        "Who may receive the information", coerce=int, validators=[Optional()]
+        "Who may receive the information", coerce=record_id, validators=[Optional()]
     )
-    new_provider_name = StringField("Name", validators=[Optional(), Length(max=200)])
+    new_provider_name = NameField("Name", validators=[Optional(), Length(max=200)])
     new_provider_credentials = StringField(
         "Credentials", validators=[Optional(), Length(max=100)], description="e.g. MD, LCSW"
     )
-    new_provider_organization = StringField(
+    new_provider_organization = NameField(
         "Practice or organization", validators=[Optional(), Length(max=200)]
     )
     new_provider_address = StringField("Address", validators=[Optional(), Length(max=500)])
-    new_provider_email = StringField("Email", validators=[Optional(), Length(max=254)])
+    new_provider_email = StringField("Email", validators=[Optional(), Length(max=254), plain_text])
     direction = RadioField(
         "Direction",
         choices=[
@@ -63,7 +63,7 @@ class ConsentForm(FlaskForm):
         "since January 2026.",
     )
     purposes = CheckboxesField("Why it may be shared", validators=[Optional()])
-    expires_on = DateField("Expires on", validators=[Optional()])
+    expires_on = DayField("Expires on", validators=[Optional()])
     expiry_event = StringField(
         "…or expires at this event",
         validators=[Optional(), Length(max=MAX_EVENT)],
@@ -102,7 +102,7 @@ class ConsentForm(FlaskForm):
 
 
 class ExpiryEventForm(FlaskForm):
-    occurred_on = DateField("The event happened on", validators=[DataRequired()])
+    occurred_on = DayField("The event happened on", validators=[DataRequired()])
 
 
 class ActionForm(FlaskForm):

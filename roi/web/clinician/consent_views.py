@@ -24,7 +24,7 @@ from roi.web.clinician.consent_forms import (
     TemplateChoiceForm,
 )
 from roi.web.downloads import pdf_response
-from roi.web.forms import apply_errors
+from roi.web.forms import apply_errors, record_id
 from roi.web.security import actor, form_library, requires, settings
 
 STATUS_WORDS = {
@@ -62,7 +62,7 @@ def consent_new(client_id: int) -> str:
         )
     template = _template_or_404(template_id)
     # a refused message links here with its recipient, so the release names them already
-    recipient = request.args.get("recipient_provider_id", type=int)
+    recipient = request.args.get("recipient_provider_id", type=record_id)
     form = ConsentForm(data={"recipient_provider_id": recipient} if recipient else None)
     form.offer(template, _recipients())
     return render_template(

@@ -3,33 +3,35 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, StringField, TextAreaField
+from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from roi.accounts.service import NewProvider
+from roi.web.forms import DayField, NameField, plain_text
 
 
 class ClientForm(FlaskForm):
-    given_name = StringField("Given name", validators=[DataRequired(), Length(max=100)])
-    family_name = StringField("Family name", validators=[DataRequired(), Length(max=100)])
-    birth_date = DateField("Date of birth", validators=[DataRequired()])
+    given_name = NameField("Given name", validators=[DataRequired(), Length(max=100)])
+    family_name = NameField("Family name", validators=[DataRequired(), Length(max=100)])
+    birth_date = DayField("Date of birth", validators=[DataRequired()])
     email = EmailField(
         "Email (for signing releases online)",
-        validators=[Optional(), Email(check_deliverability=False), Length(max=254)],
+        validators=[Optional(), Email(check_deliverability=False), Length(max=254), plain_text],
     )
 
 
 class ProviderForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    name = NameField("Name", validators=[DataRequired(), Length(max=200)])
     credentials = StringField(
         "Credentials", validators=[Optional(), Length(max=100)], description="e.g. MD, LCSW"
     )
-    organization = StringField(
+    organization = NameField(
         "Practice or organization", validators=[DataRequired(), Length(max=200)]
     )
     address = TextAreaField("Address", validators=[Optional(), Length(max=500)])
     email = EmailField(
-        "Email", validators=[Optional(), Email(check_deliverability=False), Length(max=254)]
+        "Email",
+        validators=[Optional(), Email(check_deliverability=False), Length(max=254), plain_text],
     )
 
     def entry(self) -> NewProvider:

@@ -20,7 +20,7 @@ from roi.extensions import db
 from roi.messaging import queries as message_queries
 from roi.web.clinician import bp
 from roi.web.clinician.forms import ClientForm, ProviderForm
-from roi.web.forms import apply_errors
+from roi.web.forms import apply_errors, refused_status
 from roi.web.outside_disclosures import record_page
 from roi.web.security import actor, requires
 
@@ -67,7 +67,7 @@ def clients() -> str:
 def client_new() -> Response | str | tuple[str, int]:
     form = ClientForm()
     if not form.validate_on_submit():
-        return render_template("clinician/client_new.html", form=form)
+        return render_template("clinician/client_new.html", form=form), refused_status(form)
     try:
         client = service.create_client(
             db.session(),
@@ -127,7 +127,7 @@ def directory() -> str:
 def provider_new() -> Response | str | tuple[str, int]:
     form = ProviderForm()
     if not form.validate_on_submit():
-        return render_template("clinician/provider_new.html", form=form)
+        return render_template("clinician/provider_new.html", form=form), refused_status(form)
     try:
         service.add_provider(
             db.session(),
