@@ -19,7 +19,7 @@ from roi.accounts import sessions
 from roi.accounts.policy import allows
 from roi.actor import Role
 from roi.clock import now
-from roi.compliance import requests
+from roi.compliance import disclosures, requests
 from roi.compliance.models import Channel
 from roi.messaging import service
 from roi.messaging.service import NewAttachment, Outgoing
@@ -64,6 +64,20 @@ def records(session, referral, library):
         compliance.actor,
         requests.NewRequest(referral.client_id, now().date(), Channel.WRITTEN),
     )
+    outside = disclosures.record(
+        session,
+        compliance.actor,
+        disclosures.NewOutsideDisclosure(
+            client_id=referral.client_id,
+            disclosed_on=now().date(),
+            description="Attendance dates",
+            purpose="Subpoena response",
+            basis="judicial",
+            recipient_name="County Court Clerk",
+            recipient_address="1 Court Plaza",
+            request_document=NewAttachment("subpoena.txt", "text/plain", b"a subpoena"),
+        ),
+    )
     people = {
         Role.CLINICIAN: referral.therapist,
         Role.CLIENT: referral.client_person,
@@ -76,6 +90,7 @@ def records(session, referral, library):
         "message_id": message.id,
         "attachment_id": message.attachments[0].id,
         "request_id": request.id,
+        "disclosure_id": outside.id,
         "seq": 1,
     }
     return people, ids
