@@ -56,6 +56,8 @@ class Client(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    #: the day the clinician recorded the end of treatment (releases ending then expired with it)
+    discharged_on: Mapped[date | None] = mapped_column(Date)
 
     organization: Mapped[Organization] = relationship()
 

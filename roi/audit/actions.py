@@ -20,6 +20,8 @@ class Action(StrEnum):
     ORGANIZATION_CREATED = "organization.created"
     CLIENT_CREATED = "client.created"
     CLIENT_UPDATED = "client.updated"
+    #: the clinician recorded the end of treatment; `detail` carries `occurred_on`
+    CLIENT_DISCHARGED = "client.discharged"
     PROVIDER_CREATED = "provider.created"
     RECORD_VIEWED = "record.viewed"
     CONSENT_CREATED = "consent.created"

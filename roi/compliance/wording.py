@@ -39,6 +39,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.ACCOUNTING_REQUESTED: "Accounting requested",
     Action.ACCOUNTING_EXTENDED: "Accounting deadline extended",
     Action.ACCOUNTING_FULFILLED: "Accounting provided",
+    Action.CLIENT_DISCHARGED: "Discharge recorded",
 }
 
 

@@ -57,6 +57,18 @@ class Direction(StrEnum):
     TWO_WAY = "two_way"
 
 
+class ExpiryEventKind(StrEnum):
+    """The kind of a consent's expiration event (164.508(c)(1)(v)): one roi sees happen itself,
+    or another that a clinician records by hand."""
+
+    #: the release permits exactly one disclosure; the gate expires it with that disclosure
+    AFTER_FIRST_DISCLOSURE = "after_first_disclosure"
+    #: it ends when the clinician records the client's discharge
+    END_OF_TREATMENT = "end_of_treatment"
+    #: any other event, described in `expiry_event` and recorded by hand
+    OTHER = "other"
+
+
 class SignerRelationship(StrEnum):
     SELF = "self"
     PARENT = "parent"
@@ -91,6 +103,8 @@ class Consent(Base):
     information_description_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
     expires_on: Mapped[date | None] = mapped_column(Date)
     expiry_event: Mapped[str | None] = mapped_column(String(300))
+    #: what kind of event `expiry_event` is; None when the consent has only a date
+    expiry_event_kind: Mapped[ExpiryEventKind | None] = mapped_column(str_enum(ExpiryEventKind, 30))
     direction: Mapped[Direction] = mapped_column(str_enum(Direction, 10), default=Direction.ONE_WAY)
     #: who is expected to sign: the client, or a representative (then authority is required)
     signer_relationship: Mapped[SignerRelationship] = mapped_column(

@@ -28,6 +28,7 @@ from roi.consent.models import (
     Consent,
     ConsentStatus,
     Direction,
+    ExpiryEventKind,
     SignerRelationship,
 )
 from roi.consent.queries import client_to_prepare_for, managed_consent_for
@@ -50,8 +51,20 @@ class ConsentFields:
     information_description: str = ""
     expires_on: date | None = None
     expiry_event: str | None = None
+    #: None with an event means "other"; the two roi sees may leave `expiry_event` blank
+    expiry_event_kind: ExpiryEventKind | None = None
     direction: Direction = Direction.ONE_WAY
     signer_relationship: SignerRelationship = SignerRelationship.SELF
+
+
+def event_wording(kind: ExpiryEventKind | None, *, organization: str, recipient: str) -> str | None:
+    """The words a release prints for an expiration event roi sees itself (None for "other",
+    whose words the clinician writes)."""
+    if kind is ExpiryEventKind.AFTER_FIRST_DISCLOSURE:
+        return f"once the information has been sent to {recipient} one time"
+    if kind is ExpiryEventKind.END_OF_TREATMENT:
+        return f"the end of your treatment with {organization}"
+    return None
 
 
 def create(
@@ -108,7 +121,7 @@ def _insert_draft(
         template_version=template.version,
         kind=template.kind.value,
     )
-    _apply(consent, fields)
+    _apply(consent, fields, organization=discloser.organization_name, recipient=recipient.name)
     session.add(consent)
     session.flush()
     consent.information_description_sealed = _seal_description(consent, fields)
@@ -148,7 +161,7 @@ def update_draft(
         consent.recipient_provider_id = recipient.id
         consent.template_id, consent.template_version = template.id, template.version
         consent.kind = template.kind.value
-        _apply(consent, fields)
+        _apply(consent, fields, organization=consent.organization.name, recipient=recipient.name)
         consent.information_description_sealed = _seal_description(consent, fields)
     return consent
 
@@ -175,7 +188,8 @@ def check_draft(
         purposes=fields.purposes,
         information_description=fields.information_description,
         expires_on=fields.expires_on,
-        expiry_event=fields.expiry_event,
+        expiry_event=fields.expiry_event
+        or event_wording(fields.expiry_event_kind, organization="us", recipient="them"),
         discloser_provider_id=-1,  # the clinician filling the form
         recipient_provider_id=fields.recipient_provider_id or None,
     )
@@ -231,6 +245,7 @@ def new_version(session: Session, actor: Actor, consent_id: int, library: FormLi
             information_description=description_of(previous),
             expires_on=previous.expires_on,
             expiry_event=previous.expiry_event,
+            expiry_event_kind=previous.expiry_event_kind,
             direction=Direction(previous.direction),
             signer_relationship=SignerRelationship(previous.signer_relationship),
         )
@@ -275,11 +290,16 @@ def _check_fields(fields: ConsentFields, template: FormTemplate) -> None:
         raise Invalid(problems)
 
 
-def _apply(consent: Consent, fields: ConsentFields) -> None:
+def _apply(consent: Consent, fields: ConsentFields, *, organization: str, recipient: str) -> None:
     consent.categories = list(fields.categories)
     consent.purposes = list(fields.purposes)
     consent.expires_on = fields.expires_on
-    consent.expiry_event = (fields.expiry_event or "").strip() or None
+    kind = fields.expiry_event_kind
+    consent.expiry_event = (fields.expiry_event or "").strip() or event_wording(
+        kind, organization=organization, recipient=recipient
+    )
+    # an event written by hand is one a clinician records by hand
+    consent.expiry_event_kind = (kind or ExpiryEventKind.OTHER) if consent.expiry_event else None
     consent.direction = fields.direction
     consent.signer_relationship = fields.signer_relationship
 

@@ -12,7 +12,13 @@ from roi.accounts.policy import Permission
 from roi.clock import iso, now
 from roi.consent import lifecycle, queries
 from roi.consent.library import FormTemplate
-from roi.consent.models import Consent, ConsentStatus, Direction, SignerRelationship
+from roi.consent.models import (
+    Consent,
+    ConsentStatus,
+    Direction,
+    ExpiryEventKind,
+    SignerRelationship,
+)
 from roi.extensions import db
 from roi.web.api.schemas import (
     ApiErrorSchema,
@@ -74,6 +80,7 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "signer_relationship": consent.signer_relationship.value,
         "expires_on": consent.expires_on,
         "expiry_event": consent.expiry_event,
+        "expiry_event_kind": consent.expiry_event_kind.value if consent.expiry_event_kind else None,
         "created_at": at(consent.created_at),
         "sent_at": at(consent.sent_at),
         "signed_at": at(consent.signed_at),
@@ -112,6 +119,7 @@ def create_consent(body: dict[str, Any]) -> dict[str, Any]:
         information_description=body["information_description"],
         expires_on=body["expires_on"],
         expiry_event=body["expiry_event"],
+        expiry_event_kind=ExpiryEventKind(kind) if (kind := body["expiry_event_kind"]) else None,
         direction=Direction(body["direction"]),
         signer_relationship=SignerRelationship(body["signer_relationship"]),
     )

@@ -92,6 +92,11 @@ class ConsentInSchema(Schema):
     expiry_event = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=300)
     )
+    expiry_event_kind = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(["after_first_disclosure", "end_of_treatment", "other"]),
+    )
     direction = fields.String(
         load_default="one_way", validate=validate.OneOf(["one_way", "two_way"])
     )
@@ -124,6 +129,7 @@ class ConsentSchema(Schema):
     signer_relationship = fields.String(required=True)
     expires_on = fields.Date(allow_none=True)
     expiry_event = fields.String(allow_none=True)
+    expiry_event_kind = fields.String(allow_none=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     sent_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     signed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
@@ -170,3 +176,11 @@ class RevocationInSchema(Schema):
 
 class ExpiryEventInSchema(Schema):
     occurred_on = fields.Date(required=True)
+
+
+class DischargeInSchema(Schema):
+    on = fields.Date(required=True)
+
+
+class DischargeSchema(Schema):
+    expired_consent_ids = fields.List(fields.Integer(), required=True)

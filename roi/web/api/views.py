@@ -11,12 +11,15 @@ from roi.accounts import service, sessions
 from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission
 from roi.clock import iso
+from roi.consent import lifecycle
 from roi.consent import queries as consent_queries
 from roi.extensions import db
 from roi.web.api.schemas import (
     ApiErrorSchema,
     ClientInSchema,
     ClientSchema,
+    DischargeInSchema,
+    DischargeSchema,
     ProviderInSchema,
     ProviderSchema,
     SearchArgsSchema,
@@ -83,6 +86,20 @@ def list_clients() -> list[Client]:
 def get_client(client_id: int) -> Client:
     """One client you may see."""
     return consent_queries.client_for(db.session(), actor(), client_id)
+
+
+@clients.route("/<int:client_id>/discharge", methods=["POST"])
+@requires(Permission.PREPARE_CONSENT)
+@clients.arguments(DischargeInSchema)
+@clients.response(200, DischargeSchema)
+@clients.alt_response(404, schema=ApiErrorSchema, description="Not a client of your practice")
+@clients.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
+@clients.doc(security=BEARER)
+def record_discharge(body: dict[str, Any], client_id: int) -> dict[str, list[int]]:
+    """Record the end of the client's treatment: every active release that lasts until then
+    expires now."""
+    expired = lifecycle.record_discharge(db.session(), actor(), client_id, body["on"])
+    return {"expired_consent_ids": expired}
 
 
 @providers.route("", methods=["GET"])

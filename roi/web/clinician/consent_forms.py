@@ -64,10 +64,26 @@ class ConsentForm(FlaskForm):
     )
     purposes = CheckboxesField("Why it may be shared", validators=[Optional()])
     expires_on = DateField("Expires on", validators=[Optional()])
+    expiry_event_kind = RadioField(
+        "…or expires at an event",
+        choices=[
+            SelectChoice("", "No event: the date only"),
+            SelectChoice(
+                "after_first_disclosure", "After the first time it is shared (roi ends it then)"
+            ),
+            SelectChoice(
+                "end_of_treatment", "At the end of treatment (ends when you record the discharge)"
+            ),
+            SelectChoice("other", "Another event, described below (you record it when it happens)"),
+        ],
+        default="",
+        validators=[Optional()],
+    )
     expiry_event = StringField(
-        "…or expires at this event",
+        "The event, in words",
         validators=[Optional(), Length(max=MAX_EVENT)],
-        description="Give a date, an event, or both (whichever comes first).",
+        description="Give a date, an event, or both (whichever comes first). Left blank for the "
+        "first two events, roi words them.",
     )
     signer_relationship = SelectField(
         "Who will sign",
@@ -103,6 +119,10 @@ class ConsentForm(FlaskForm):
 
 class ExpiryEventForm(FlaskForm):
     occurred_on = DateField("The event happened on", validators=[DataRequired()])
+
+
+class DischargeForm(FlaskForm):
+    on = DateField("Treatment ended on", validators=[DataRequired()])
 
 
 class ActionForm(FlaskForm):

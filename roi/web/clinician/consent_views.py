@@ -9,11 +9,18 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
+from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, manages_consent
 from roi.clock import now
 from roi.consent import lifecycle, queries
 from roi.consent.library import FormTemplate
-from roi.consent.models import Consent, ConsentStatus, Direction, SignerRelationship
+from roi.consent.models import (
+    Consent,
+    ConsentStatus,
+    Direction,
+    ExpiryEventKind,
+    SignerRelationship,
+)
 from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
 from roi.web.clinician import bp
@@ -65,9 +72,7 @@ def consent_new(client_id: int) -> str:
     recipient = request.args.get("recipient_provider_id", type=int)
     form = ConsentForm(data={"recipient_provider_id": recipient} if recipient else None)
     form.offer(template, _recipients())
-    return render_template(
-        "clinician/consent_form.html", client=client, template=template, form=form, consent=None
-    )
+    return _form_page(client, template, form)
 
 
 @bp.post("/clients/<int:client_id>/consents")
@@ -91,9 +96,7 @@ def consent_create(client_id: int) -> Response | tuple[str, int]:
         else:
             flash("Draft saved. Check the list below, then send it for signature.", "success")
             return redirect(url_for("clinician.consent_detail", consent_id=consent.id))
-    return render_template(
-        "clinician/consent_form.html", client=client, template=template, form=form, consent=None
-    ), 422
+    return _form_page(client, template, form), 422
 
 
 @bp.post("/consents/check")
@@ -129,17 +132,12 @@ def consent_edit(consent_id: int) -> Response | str | tuple[str, int]:
                 "information_description": lifecycle.description_of(consent),
                 "expires_on": consent.expires_on,
                 "expiry_event": consent.expiry_event or "",
+                "expiry_event_kind": consent.expiry_event_kind or "",
                 "signer_relationship": consent.signer_relationship.value,
             }
         )
         form.offer(template, _recipients())
-        return render_template(
-            "clinician/consent_form.html",
-            client=consent.client,
-            template=template,
-            form=form,
-            consent=consent,
-        )
+        return _form_page(consent.client, template, form, consent)
     form = ConsentForm()
     form.offer(template, _recipients())
     if form.validate_on_submit():
@@ -156,13 +154,7 @@ def consent_edit(consent_id: int) -> Response | str | tuple[str, int]:
         else:
             flash("Draft saved.", "success")
             return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
-    return render_template(
-        "clinician/consent_form.html",
-        client=consent.client,
-        template=template,
-        form=form,
-        consent=consent,
-    ), 422
+    return _form_page(consent.client, template, form, consent), 422
 
 
 @bp.get("/consents/<int:consent_id>")
@@ -287,6 +279,31 @@ def _act(consent_id: int, step: object, done: str) -> Response:
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
 
 
+def _form_page(
+    client: Client, template: FormTemplate, form: ConsentForm, consent: Consent | None = None
+) -> str:
+    """The release form, its example expiration events worded with the real names."""
+    # the directory is shared, so any entry chosen may be named
+    chosen = form.recipient_provider_id.data
+    recipient = db.session().get(Provider, chosen) if chosen else None
+    examples = [
+        template.fill(
+            event,
+            discloser_organization=client.organization.name,
+            recipient_name=recipient.name if recipient else "the recipient",
+        )
+        for event in template.expiry_events
+    ]
+    return render_template(
+        "clinician/consent_form.html",
+        client=client,
+        template=template,
+        form=form,
+        consent=consent,
+        event_examples=examples,
+    )
+
+
 def _template_or_404(template_id: str) -> FormTemplate:
     try:
         return form_library().get(template_id)
@@ -314,6 +331,9 @@ def _fields(client_id: int, template: FormTemplate, form: ConsentForm) -> lifecy
         information_description=form.information_description.data or "",
         expires_on=form.expires_on.data,
         expiry_event=form.expiry_event.data or None,
+        expiry_event_kind=ExpiryEventKind(form.expiry_event_kind.data)
+        if form.expiry_event_kind.data
+        else None,
         direction=Direction(form.direction.data or "one_way"),
         signer_relationship=SignerRelationship(form.signer_relationship.data or "self"),
     )

@@ -10,12 +10,13 @@ from werkzeug.wrappers import Response
 from roi.accounts import service
 from roi.accounts.policy import Permission, manages_consent
 from roi.clock import now
-from roi.consent import queries
+from roi.consent import lifecycle, queries
 from roi.consent.models import EXPIRING_WITHIN_DAYS, ConsentStatus
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.messaging import queries as message_queries
 from roi.web.clinician import bp
+from roi.web.clinician.consent_forms import DischargeForm
 from roi.web.clinician.forms import ClientForm, ProviderForm
 from roi.web.forms import apply_errors
 from roi.web.security import actor, requires
@@ -85,9 +86,38 @@ def client_new() -> Response | str | tuple[str, int]:
 @bp.get("/clients/<int:client_id>")
 @requires(Permission.USE_CLINICIAN_WORKSPACE)
 def client_detail(client_id: int) -> str:
-    client = queries.client_for(db.session(), actor(), client_id)
-    consents = queries.consents_for(db.session(), actor(), client_id=client.id)
-    return render_template("clinician/client_detail.html", client=client, consents=consents)
+    me = actor()
+    client = queries.client_for(db.session(), me, client_id)
+    consents = queries.consents_for(db.session(), me, client_id=client.id)
+    own = manages_consent(me, client.organization_id)
+    return render_template(
+        "clinician/client_detail.html",
+        client=client,
+        consents=consents,
+        discharge=DischargeForm(data={"on": now().date()}) if own else None,
+    )
+
+
+@bp.post("/clients/<int:client_id>/discharge")
+@requires(Permission.PREPARE_CONSENT)
+def client_discharge(client_id: int) -> Response:
+    form = DischargeForm()
+    if not form.validate_on_submit() or form.on.data is None:
+        flash("Give the day treatment ended.", "error")
+        return redirect(url_for("clinician.client_detail", client_id=client_id))
+    try:
+        expired = lifecycle.record_discharge(db.session(), actor(), client_id, form.on.data)
+    except Invalid as error:
+        flash(" ".join(error.fields.values()), "error")
+    else:
+        ended = ", ".join(f"#{consent_id}" for consent_id in expired)
+        flash(
+            f"Discharge recorded. Releases ended with it: {ended}."
+            if expired
+            else "Discharge recorded. No active release lasted until the end of treatment.",
+            "success",
+        )
+    return redirect(url_for("clinician.client_detail", client_id=client_id))
 
 
 @bp.get("/directory")
