@@ -18,10 +18,15 @@ class Action(StrEnum):
     USER_DISABLED = "user.disabled"
     USER_ENABLED = "user.enabled"
     ORGANIZATION_CREATED = "organization.created"
+    #: an admin set the practice's state (whose law decides who signs for a minor)
+    ORGANIZATION_UPDATED = "organization.updated"
     CLIENT_CREATED = "client.created"
     CLIENT_UPDATED = "client.updated"
     #: the clinician recorded the end of treatment; `detail` carries `occurred_on`
     CLIENT_DISCHARGED = "client.discharged"
+    #: a personal representative (guardian or other) recorded with their authority document
+    CLIENT_REPRESENTATIVE_RECORDED = "client.representative_recorded"
+    CLIENT_REPRESENTATIVE_ENDED = "client.representative_ended"
     PROVIDER_CREATED = "provider.created"
     RECORD_VIEWED = "record.viewed"
     CONSENT_CREATED = "consent.created"
@@ -31,6 +36,8 @@ class Action(StrEnum):
     CONSENT_EXPIRED = "consent.expired"
     CONSENT_VOIDED = "consent.voided"
     CONSENT_SUPERSEDED = "consent.superseded"
+    #: a signature by someone the signer rule does not allow; `detail` carries the rule's code
+    CONSENT_SIGNATURE_REFUSED = "consent.signature_refused"
     SIGNING_CODE_SENT = "signing.code_sent"
     SIGNING_IDENTITY_VERIFIED = "signing.identity_verified"
     SIGNING_IDENTITY_FAILED = "signing.identity_failed"

@@ -40,6 +40,10 @@ ACTION_LABELS: dict[Action, str] = {
     Action.ACCOUNTING_EXTENDED: "Accounting deadline extended",
     Action.ACCOUNTING_FULFILLED: "Accounting provided",
     Action.CLIENT_DISCHARGED: "Discharge recorded",
+    Action.CONSENT_SIGNATURE_REFUSED: "Signature refused: not the required signer",
+    Action.CLIENT_REPRESENTATIVE_RECORDED: "Personal representative recorded",
+    Action.CLIENT_REPRESENTATIVE_ENDED: "Personal representative ended",
+    Action.ORGANIZATION_UPDATED: "Practice settings changed",
 }
 
 

@@ -69,6 +69,14 @@ class ExpiryEventKind(StrEnum):
     OTHER = "other"
 
 
+class RequiredSigner(StrEnum):
+    """Who must sign a release (`roi.consent.signers.required_signer`)."""
+
+    CLIENT = "client"
+    REPRESENTATIVE = "representative"
+    CLIENT_OR_REPRESENTATIVE = "client_or_representative"
+
+
 class SignerRelationship(StrEnum):
     SELF = "self"
     PARENT = "parent"
@@ -110,6 +118,8 @@ class Consent(Base):
     signer_relationship: Mapped[SignerRelationship] = mapped_column(
         str_enum(SignerRelationship, 30), default=SignerRelationship.SELF
     )
+    #: who had to sign, as decided at signing (`roi.consent.signers`); None before
+    required_signer: Mapped[RequiredSigner | None] = mapped_column(str_enum(RequiredSigner, 30))
     #: draft → pending_signature → active → revoked | expired | superseded; or voided
     status: Mapped[ConsentStatus] = mapped_column(
         str_enum(ConsentStatus, 30), default=ConsentStatus.DRAFT, index=True

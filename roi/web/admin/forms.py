@@ -42,3 +42,11 @@ class UserForm(FlaskForm):
 
 class ToggleForm(FlaskForm):
     """No fields: the CSRF token is the point."""
+
+
+class PracticeForm(FlaskForm):
+    state = SelectField(
+        "The practice's state",
+        description="Its law decides who signs a release for a minor (rules/signers.toml).",
+        validators=[Optional()],
+    )

@@ -1,18 +1,23 @@
-"""Users: list, add, disable and re-enable; mail the outbox worker gave up on."""
+"""Users: list, add, disable and re-enable; mail the outbox worker gave up on; the practice's
+settings (its state)."""
 
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from roi import mail
 from roi.accounts import service
+from roi.accounts.models import Organization
 from roi.accounts.policy import Permission
 from roi.actor import Role
+from roi.consent import representation
+from roi.consent.signers import shipped_rules
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.admin import bp
-from roi.web.admin.forms import ToggleForm, UserForm
+from roi.web.admin.forms import PracticeForm, ToggleForm, UserForm
 from roi.web.forms import apply_errors
 from roi.web.security import actor, requires, settings
 
@@ -39,6 +44,27 @@ def mail_retry(item_id: int) -> Response:
     mail.retry(db.session(), item_id, organization_id=actor().organization_id)
     flash("The mail will be tried again within a minute.", "success")
     return redirect(url_for("admin.failed_mail"))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def settings_page() -> Response | str | tuple[str, int]:
+    """The practice's settings: its state, whose law decides who signs for a minor."""
+    organization = db.session().get(Organization, actor().organization_id)
+    form = PracticeForm(data={"state": organization.state or ""} if organization else None)
+    form.state.choices = [
+        SelectChoice(code, name)
+        for code, name in [("", "Not set (conservative default)"), *shipped_rules().choices()]
+    ]
+    if not form.validate_on_submit():
+        return render_template("admin/settings.html", form=form, organization=organization)
+    try:
+        representation.set_practice_state(db.session(), actor(), form.state.data or None)
+    except Invalid as error:
+        apply_errors(form, error)
+        return render_template("admin/settings.html", form=form, organization=organization), 422
+    flash("Saved. Releases signed from now on follow this state's rules.", "success")
+    return redirect(url_for("admin.settings_page"))
 
 
 @bp.get("/users")

@@ -19,6 +19,7 @@ from roi.consent.models import (
     ExpiryEventKind,
     SignerRelationship,
 )
+from roi.consent.representation import signer_rule_of
 from roi.extensions import db
 from roi.web.api.schemas import (
     ApiErrorSchema,
@@ -78,6 +79,8 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "information_description": lifecycle.description_of(consent),
         "direction": consent.direction.value,
         "signer_relationship": consent.signer_relationship.value,
+        "required_signer": (rule := signer_rule_of(consent)).who.value,
+        "required_signer_reason": rule.reason,
         "expires_on": consent.expires_on,
         "expiry_event": consent.expiry_event,
         "expiry_event_kind": consent.expiry_event_kind.value if consent.expiry_event_kind else None,

@@ -127,6 +127,13 @@ class ConsentSchema(Schema):
     information_description = fields.String(required=True)
     direction = fields.String(required=True)
     signer_relationship = fields.String(required=True)
+    required_signer = fields.String(
+        required=True,
+        metadata={"description": "client | representative | client_or_representative"},
+    )
+    required_signer_reason = fields.String(
+        required=True, metadata={"description": "the rule that decides it, with its citations"}
+    )
     expires_on = fields.Date(allow_none=True)
     expiry_event = fields.String(allow_none=True)
     expiry_event_kind = fields.String(allow_none=True)

@@ -21,6 +21,7 @@ from roi.consent.models import (
     ExpiryEventKind,
     SignerRelationship,
 )
+from roi.consent.representation import signer_rule_of
 from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
 from roi.web.clinician import bp
@@ -176,6 +177,7 @@ def consent_detail(consent_id: int) -> str:
         action=ActionForm(),
         expiry_form=ExpiryEventForm(),
         status=consent.status_at(now()),
+        signer=signer_rule_of(consent),
     )
 
 

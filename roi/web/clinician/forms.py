@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 
@@ -28,4 +37,28 @@ class ProviderForm(FlaskForm):
     address = TextAreaField("Address", validators=[Optional(), Length(max=500)])
     email = EmailField(
         "Email", validators=[Optional(), Email(check_deliverability=False), Length(max=254)]
+    )
+
+
+class OwnCareForm(FlaskForm):
+    own_care_consent = BooleanField(
+        "This minor consented to their own care under state law",
+        description="Then a parent cannot sign releases for that care: the minor signs.",
+    )
+
+
+class RepresentativeForm(FlaskForm):
+    kind = RadioField(
+        "Kind",
+        choices=[
+            SelectChoice("guardian", "Court-appointed guardian (signs instead of the client)"),
+            SelectChoice(
+                "other", "Other personal representative, e.g. health-care power of attorney"
+            ),
+        ],
+        default="guardian",
+    )
+    name = StringField("Their full name", validators=[DataRequired(), Length(max=200)])
+    document = FileField(
+        "The document that gives them authority", description="PDF, PNG or JPEG, under 5 MB."
     )
