@@ -44,6 +44,8 @@ class Permission(StrEnum):
     MANAGE_ACCOUNTING_REQUESTS = "manage_accounting_requests"
     #: ask for one's own accounting in the portal (compliance records requests instead)
     REQUEST_OWN_ACCOUNTING = "request_own_accounting"
+    #: ask one's practice to share one's records with a provider (164.508(c)(1)(iv))
+    REQUEST_SHARING = "request_sharing"
 
 
 _EVERYONE = {Permission.SIGNED_IN}
@@ -75,6 +77,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVOKE_CONSENT,
             Permission.VIEW_ACCOUNTING,
             Permission.REQUEST_OWN_ACCOUNTING,
+            Permission.REQUEST_SHARING,
         }
     ),
     Role.COMPLIANCE: frozenset(

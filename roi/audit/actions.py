@@ -38,6 +38,8 @@ class Action(StrEnum):
     CONSENT_SUPERSEDED = "consent.superseded"
     #: a signature by someone the signer rule does not allow; `detail` carries the rule's code
     CONSENT_SIGNATURE_REFUSED = "consent.signature_refused"
+    #: a client asked, from the portal, to share their records; `detail` carries the request id
+    SHARE_REQUESTED = "share.requested"
     SIGNING_CODE_SENT = "signing.code_sent"
     SIGNING_IDENTITY_VERIFIED = "signing.identity_verified"
     SIGNING_IDENTITY_FAILED = "signing.identity_failed"

@@ -44,6 +44,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CLIENT_REPRESENTATIVE_RECORDED: "Personal representative recorded",
     Action.CLIENT_REPRESENTATIVE_ENDED: "Personal representative ended",
     Action.ORGANIZATION_UPDATED: "Practice settings changed",
+    Action.SHARE_REQUESTED: "Client asked to share their records",
 }
 
 

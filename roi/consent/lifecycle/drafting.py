@@ -3,7 +3,7 @@ active one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from roi.accounts.service import NewProvider, check_provider, insert_provider
 from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import now
+from roi.consent import share_requests
 from roi.consent.elements import Draft, MissingElement, missing_elements
 from roi.consent.library import FormLibrary, FormTemplate
 from roi.consent.lifecycle._shared import (
@@ -29,6 +30,7 @@ from roi.consent.models import (
     ConsentStatus,
     Direction,
     ExpiryEventKind,
+    ShareRequestStatus,
     SignerRelationship,
 )
 from roi.consent.queries import client_to_prepare_for, managed_consent_for
@@ -55,6 +57,8 @@ class ConsentFields:
     expiry_event_kind: ExpiryEventKind | None = None
     direction: Direction = Direction.ONE_WAY
     signer_relationship: SignerRelationship = SignerRelationship.SELF
+    #: the client's own request this release answers (`share_requests`)
+    share_request_id: int | None = None
 
 
 def event_wording(kind: ExpiryEventKind | None, *, organization: str, recipient: str) -> str | None:
@@ -122,6 +126,12 @@ def _insert_draft(
         kind=template.kind.value,
     )
     _apply(consent, fields, organization=discloser.organization_name, recipient=recipient.name)
+    if fields.share_request_id is not None:
+        request = share_requests.open_request_to_prepare(
+            session, actor, fields.share_request_id, client.id
+        )
+        request.status, request.prepared_at = ShareRequestStatus.PREPARED, now()
+        consent.share_request_id = request.id
     session.add(consent)
     session.flush()
     consent.information_description_sealed = _seal_description(consent, fields)
@@ -149,9 +159,10 @@ def update_draft(
     """
     require(actor, Permission.PREPARE_CONSENT)
     template = _template(library, fields.template_id)
-    _check_fields(fields, template)
     with unit_of_work(session):
         consent = managed_consent_for(session, actor, consent_id)
+        # a draft keeps the request it answers, whatever the edit form sends
+        _check_fields(replace(fields, share_request_id=consent.share_request_id), template)
         if consent.status is not ConsentStatus.DRAFT:
             raise WrongState(_state_message(consent, "changed"))
         discloser = _discloser(session, actor) if consent.created_by_id == actor.user_id else None
@@ -249,8 +260,10 @@ def new_version(session: Session, actor: Actor, consent_id: int, library: FormLi
             direction=Direction(previous.direction),
             signer_relationship=SignerRelationship(previous.signer_relationship),
         )
-        _check_fields(fields, template)
+        _check_fields(replace(fields, share_request_id=previous.share_request_id), template)
         draft = _insert_draft(session, actor, fields, template)
+        # the client's request carries over to the new version of the release it became
+        draft.share_request_id = previous.share_request_id
         draft.supersedes_id = previous.id
     return draft
 
@@ -282,6 +295,10 @@ def _check_fields(fields: ConsentFields, template: FormTemplate) -> None:
     bad = [p for p in fields.purposes if p not in purposes]
     if bad:
         problems["purposes"] = f"Not offered by this form: {', '.join(bad)}."
+    try:
+        share_requests.check_purposes(fields.purposes, fields.share_request_id)
+    except Invalid as error:
+        problems.update(error.fields)
     if len(fields.information_description) > MAX_DESCRIPTION:
         problems["information_description"] = f"Keep it under {MAX_DESCRIPTION} characters."
     if fields.expiry_event and len(fields.expiry_event) > MAX_EVENT:

@@ -91,6 +91,7 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "expired_at": at(consent.expired_at),
         "voided_at": at(consent.voided_at),
         "supersedes_id": consent.supersedes_id,
+        "share_request_id": consent.share_request_id,
         "document_sha256": consent.document_sha256,
     }
 
@@ -125,6 +126,7 @@ def create_consent(body: dict[str, Any]) -> dict[str, Any]:
         expiry_event_kind=ExpiryEventKind(kind) if (kind := body["expiry_event_kind"]) else None,
         direction=Direction(body["direction"]),
         signer_relationship=SignerRelationship(body["signer_relationship"]),
+        share_request_id=body["share_request_id"],
     )
     return consent_json(lifecycle.create(db.session(), actor(), fields, form_library()))
 

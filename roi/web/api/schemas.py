@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from roi.clock import iso
+
 NAME = validate.Length(min=1, max=100)
 
 
@@ -104,6 +106,12 @@ class ConsentInSchema(Schema):
         load_default="self",
         validate=validate.OneOf(["self", "parent", "guardian", "personal_representative"]),
     )
+    share_request_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        metadata={"description": "the client's request it answers (GET /share-requests)"},
+    )
 
 
 class DiscloserSchema(Schema):
@@ -144,6 +152,7 @@ class ConsentSchema(Schema):
     expired_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     voided_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     supersedes_id = fields.Integer(allow_none=True)
+    share_request_id = fields.Integer(allow_none=True)
     document_sha256 = fields.String(allow_none=True)
 
 
@@ -191,3 +200,20 @@ class DischargeInSchema(Schema):
 
 class DischargeSchema(Schema):
     expired_consent_ids = fields.List(fields.Integer(), required=True)
+
+
+class ShareRequestInSchema(Schema):
+    provider_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    provider_name = fields.String(load_default="", validate=validate.Length(max=200))
+    provider_address = fields.String(load_default="", validate=validate.Length(max=500))
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class ShareRequestSchema(Schema):
+    id = fields.Integer(required=True)
+    client_id = fields.Integer(required=True)
+    status = fields.String(required=True, metadata={"description": "open | prepared"})
+    provider_id = fields.Integer(allow_none=True)
+    provider_name = fields.String(attribute="recipient_name", required=True)
+    provider_address = fields.String(allow_none=True)
+    created_at = fields.Function(lambda r: iso(r.created_at), dump_only=True)

@@ -11,8 +11,9 @@ from roi.accounts import service, sessions
 from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission
 from roi.clock import iso
-from roi.consent import lifecycle
+from roi.consent import lifecycle, share_requests
 from roi.consent import queries as consent_queries
+from roi.consent.models import ShareRequest
 from roi.extensions import db
 from roi.web.api.schemas import (
     ApiErrorSchema,
@@ -23,6 +24,8 @@ from roi.web.api.schemas import (
     ProviderInSchema,
     ProviderSchema,
     SearchArgsSchema,
+    ShareRequestInSchema,
+    ShareRequestSchema,
     TokenRequestSchema,
     TokenSchema,
 )
@@ -36,7 +39,13 @@ clients = Blueprint("clients", __name__, url_prefix=f"{PREFIX}/clients", descrip
 providers = Blueprint(
     "providers", __name__, url_prefix=f"{PREFIX}/providers", description="Provider directory"
 )
-blueprints = (tokens, clients, providers)
+share = Blueprint(
+    "share_requests",
+    __name__,
+    url_prefix=f"{PREFIX}/share-requests",
+    description="A client's requests to share their records",
+)
+blueprints = (tokens, clients, providers, share)
 
 
 @tokens.route("", methods=["POST"])
@@ -121,3 +130,25 @@ def list_providers(args: dict[str, Any]) -> list[Provider]:
 def add_provider(body: dict[str, Any]) -> Provider:
     """Add an entry to the shared provider directory."""
     return service.add_provider(db.session(), actor(), service.NewProvider(**body))
+
+
+@share.route("", methods=["POST"])
+@requires(Permission.REQUEST_SHARING)
+@share.arguments(ShareRequestInSchema)
+@share.response(201, ShareRequestSchema)
+@share.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
+@share.doc(security=BEARER)
+def request_sharing(body: dict[str, Any]) -> ShareRequest:
+    """Ask your practice to share your records with a provider (clients)."""
+    return share_requests.request_sharing(
+        db.session(), actor(), share_requests.NewShareRequest(**body)
+    )
+
+
+@share.route("", methods=["GET"])
+@requires(Permission.VIEW_CONSENTS)
+@share.response(200, ShareRequestSchema(many=True))
+@share.doc(security=BEARER)
+def list_share_requests() -> list[ShareRequest]:
+    """A clinician's practice's requests, or a client's own, newest first."""
+    return share_requests.requests_for(db.session(), actor())

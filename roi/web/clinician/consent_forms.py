@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
+    HiddenField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -18,6 +19,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from roi.accounts.service import NewProvider
 from roi.consent.library import FormTemplate
 from roi.consent.lifecycle import MAX_DESCRIPTION, MAX_EVENT
+from roi.consent.share_requests import AT_REQUEST
 
 
 class CheckboxesField(SelectMultipleField):
@@ -35,6 +37,8 @@ class TemplateChoiceForm(FlaskForm):
 
 
 class ConsentForm(FlaskForm):
+    #: the client's request this release answers, when it answers one
+    share_request_id = HiddenField(validators=[Optional()])
     recipient_provider_id = SelectField(
         "Who may receive the information", coerce=int, validators=[Optional()]
     )
@@ -108,10 +112,17 @@ class ConsentForm(FlaskForm):
             email=self.new_provider_email.data or None,
         )
 
-    def offer(self, template: FormTemplate, recipients: list[tuple[int, str]]) -> None:
-        """Fill the choices from the chosen form template and the directory."""
+    def offer(
+        self, template: FormTemplate, recipients: list[tuple[int, str]], *, at_request: bool
+    ) -> None:
+        """Fill the choices from the chosen form template and the directory; "at the request of
+        the individual" is offered only on a release that answers the client's request."""
         self.categories.choices = [SelectChoice(c.code, c.label) for c in template.categories]
-        self.purposes.choices = [SelectChoice(p.code, p.label) for p in template.purposes]
+        self.purposes.choices = [
+            SelectChoice(p.code, p.label)
+            for p in template.purposes
+            if at_request or p.code != AT_REQUEST
+        ]
         self.recipient_provider_id.choices = [SelectChoice(0, "Choose a provider…")] + [
             SelectChoice(pid, label) for pid, label in recipients
         ]

@@ -12,7 +12,7 @@ from roi.accounts import service
 from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, manages_consent
 from roi.clock import now
-from roi.consent import lifecycle, queries
+from roi.consent import lifecycle, queries, share_requests
 from roi.consent.library import FormTemplate
 from roi.consent.models import (
     Consent,
@@ -71,9 +71,31 @@ def consent_new(client_id: int) -> str:
     template = _template_or_404(template_id)
     # a refused message links here with its recipient, so the release names them already
     recipient = request.args.get("recipient_provider_id", type=int)
-    form = ConsentForm(data={"recipient_provider_id": recipient} if recipient else None)
-    form.offer(template, _recipients())
+    asked = request.args.get("share_request_id", type=int)
+    form = ConsentForm(
+        data=_asked(client.id, asked)
+        if asked
+        else ({"recipient_provider_id": recipient} if recipient else None)
+    )
+    form.offer(template, _recipients(), at_request=asked is not None)
     return _form_page(client, template, form)
+
+
+def _asked(client_id: int, request_id: int) -> dict[str, object]:
+    """A release answering the client's request starts with its recipient and purpose."""
+    found = share_requests.request_for(db.session(), actor(), request_id)
+    if found.client_id != client_id:
+        raise NotFound("share request")
+    data: dict[str, object] = {
+        "share_request_id": str(found.id),
+        "purposes": [share_requests.AT_REQUEST],
+    }
+    if found.provider_id is not None:
+        data["recipient_provider_id"] = found.provider_id
+    else:
+        data["new_provider_name"] = found.provider_name
+        data["new_provider_address"] = found.provider_address
+    return data
 
 
 @bp.post("/clients/<int:client_id>/consents")
@@ -82,7 +104,7 @@ def consent_create(client_id: int) -> Response | tuple[str, int]:
     client = queries.client_to_prepare_for(db.session(), actor(), client_id)
     template = _template_or_404(request.form.get("template_id", ""))
     form = ConsentForm()
-    form.offer(template, _recipients())
+    form.offer(template, _recipients(), at_request=bool(form.share_request_id.data))
     if form.validate_on_submit():
         try:
             consent = lifecycle.create(
@@ -106,7 +128,7 @@ def consent_check() -> FlaskResponse:
     """The release form's live completeness check: what is still missing, as JSON."""
     template = _template_or_404(request.form.get("template_id", ""))
     form = ConsentForm()
-    form.offer(template, _recipients())
+    form.offer(template, _recipients(), at_request=bool(form.share_request_id.data))
     form.validate()  # shape only; the elements are checked below
     recipient = form.recipient_provider_id.data or (1 if form.new_recipient() else 0)
     fields = _fields(0, template, form)
@@ -137,10 +159,10 @@ def consent_edit(consent_id: int) -> Response | str | tuple[str, int]:
                 "signer_relationship": consent.signer_relationship.value,
             }
         )
-        form.offer(template, _recipients())
+        form.offer(template, _recipients(), at_request=consent.share_request_id is not None)
         return _form_page(consent.client, template, form, consent)
     form = ConsentForm()
-    form.offer(template, _recipients())
+    form.offer(template, _recipients(), at_request=consent.share_request_id is not None)
     if form.validate_on_submit():
         try:
             lifecycle.update_draft(
@@ -338,4 +360,7 @@ def _fields(client_id: int, template: FormTemplate, form: ConsentForm) -> lifecy
         else None,
         direction=Direction(form.direction.data or "one_way"),
         signer_relationship=SignerRelationship(form.signer_relationship.data or "self"),
+        share_request_id=int(form.share_request_id.data)
+        if (form.share_request_id.data or "").isdigit()
+        else None,
     )

@@ -12,9 +12,9 @@ from roi.accounts import service
 from roi.accounts.models import RepresentativeKind
 from roi.accounts.policy import Permission, manages_consent
 from roi.clock import now
-from roi.consent import lifecycle, queries, representation
+from roi.consent import lifecycle, queries, representation, share_requests
 from roi.consent.library import TemplateKind
-from roi.consent.models import EXPIRING_WITHIN_DAYS, ConsentStatus
+from roi.consent.models import EXPIRING_WITHIN_DAYS, ConsentStatus, ShareRequestStatus
 from roi.consent.signers import age_on, required_signer, shipped_rules
 from roi.errors import Invalid
 from roi.extensions import db
@@ -23,7 +23,7 @@ from roi.web.clinician import bp
 from roi.web.clinician.consent_forms import ActionForm, DischargeForm
 from roi.web.clinician.forms import ClientForm, OwnCareForm, ProviderForm, RepresentativeForm
 from roi.web.forms import apply_errors
-from roi.web.security import actor, requires
+from roi.web.security import actor, form_library, requires
 
 SEARCH_MAX = 100
 
@@ -51,6 +51,22 @@ def dashboard() -> str:
         shared_with_me=[c for c in consents if not manages_consent(me, c.organization_id)],
         notices=queries.notifications_for(db.session(), me),
         unread=message_queries.unread_count(db.session(), me),
+        share_requests=share_requests.requests_for(
+            db.session(), me, status=ShareRequestStatus.OPEN
+        ),
+    )
+
+
+@bp.get("/share-requests/<int:request_id>")
+@requires(Permission.PREPARE_CONSENT)
+def share_request(request_id: int) -> str:
+    """A client's request to share their records, to be turned into a release."""
+    found = share_requests.request_for(db.session(), actor(), request_id)
+    return render_template(
+        "clinician/share_request.html",
+        share_request=found,
+        note=share_requests.note_of(found),
+        templates=form_library().all(),
     )
 
 
