@@ -86,6 +86,7 @@ def test_the_portal_refuses_the_wrong_signer_with_the_rule(
     consent = sent_consent(session, clinician, library, recipient, client_person.actor.client_id)
     login_as(client, client_person.email, client_person.password)
     page = client.get(detail_url(consent.id))
+    assert 'data-required-signer="representative"' in page.get_data(as_text=True)
     refused = client.post(
         f"{detail_url(consent.id)}/sign",
         data={**sign_data(), "csrf_token": csrf_token(page)},
