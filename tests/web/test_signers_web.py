@@ -143,3 +143,24 @@ def test_the_clinician_records_a_guardian_with_the_sealed_document(
     assert PDF not in row.document_sealed
     place = vault.Place("client_representatives", "document_sealed", row.uuid)
     assert vault.open_sealed(row.document_sealed, place) == PDF
+
+
+def test_c1_another_practice_changes_nothing_on_a_client_by_id(
+    client, session, clinician, other_clinician, own_client
+):
+    # C1: every new client route, by another practice's clinician: not found, nothing changes
+    login_as(client, other_clinician.email, other_clinician.password)
+    token = csrf_token(client.get("/clinician/"))
+    base = f"/clinician/clients/{own_client.id}"
+    for path, data in (
+        (f"{base}/discharge", {"on": own_client.created_at.date().isoformat()}),
+        (f"{base}/own-care", {"own_care_consent": "y"}),
+        (f"{base}/representative/end", {}),
+    ):
+        assert client.post(path, data={"csrf_token": token, **data}).status_code == 404, path
+    # and the portal request page is for clients only
+    assert client.get("/portal/share").status_code == 403
+    session.rollback()
+    record = session.get(Client, own_client.id)
+    assert record.discharged_on is None
+    assert record.own_care_consent is False
