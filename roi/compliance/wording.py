@@ -50,6 +50,12 @@ ACTION_LABELS: dict[Action, str] = {
     Action.ACCOUNTING_FEE_ACCEPTED: "Accounting fee accepted",
     Action.ACCOUNTING_CHANGED: "Accounting request changed",
     Action.ACCOUNTING_WITHDRAWN: "Accounting request withdrawn",
+    Action.CLIENT_DISCHARGED: "Discharge recorded",
+    Action.CONSENT_SIGNATURE_REFUSED: "Signature refused: not the required signer",
+    Action.CLIENT_REPRESENTATIVE_RECORDED: "Personal representative recorded",
+    Action.CLIENT_REPRESENTATIVE_ENDED: "Personal representative ended",
+    Action.ORGANIZATION_UPDATED: "Practice settings changed",
+    Action.SHARE_REQUESTED: "Client asked to share their records",
 }
 
 

@@ -20,11 +20,17 @@ from roi.consent.lifecycle.drafting import (
     check_draft,
     completeness,
     create,
+    event_wording,
     new_version,
     update_draft,
     void,
 )
-from roi.consent.lifecycle.ending import MAX_REASON, record_expiry_event, revoke
+from roi.consent.lifecycle.ending import (
+    MAX_REASON,
+    record_discharge,
+    record_expiry_event,
+    revoke,
+)
 from roi.consent.lifecycle.sending import Sent, preview_html, send_for_signature
 from roi.consent.lifecycle.signing import (
     MAX_DRAWN_SIGNATURE,
@@ -50,11 +56,13 @@ __all__ = [
     "check_draft",
     "completeness",
     "create",
+    "event_wording",
     "description_of",
     "description_place",
     "evidence_of",
     "new_version",
     "preview_html",
+    "record_discharge",
     "record_expiry_event",
     "revocation_receipt",
     "revoke",

@@ -72,10 +72,15 @@ class ToggleForm(FlaskForm):
     """No fields: the CSRF token is the point."""
 
 
-class MfaPolicyForm(FlaskForm):
-    required = BooleanField(
+class PracticeForm(FlaskForm):
+    state = SelectField(
+        "The practice's state",
+        description="Its law decides who signs a release for a minor (rules/signers.toml).",
+        validators=[Optional()],
+    )
+    mfa_required = BooleanField(
         "Second factor required for staff",
         description="Clinicians, compliance officers and administrators confirm each sign-in "
-        "with an authenticator app, and set one up at their next sign-in. Clients may always "
-        "choose to use one.",
+        "with an authenticator app or a passkey, and set one up at their next sign-in. Clients "
+        "may always choose to use one.",
     )

@@ -13,7 +13,14 @@ from roi.accounts.policy import Permission
 from roi.clock import iso, now
 from roi.consent import lifecycle, queries
 from roi.consent.library import FormTemplate
-from roi.consent.models import Consent, ConsentStatus, Direction, SignerRelationship
+from roi.consent.models import (
+    Consent,
+    ConsentStatus,
+    Direction,
+    ExpiryEventKind,
+    SignerRelationship,
+)
+from roi.consent.representation import signer_rule_of
 from roi.extensions import db
 from roi.web.api.schemas import (
     ApiErrorSchema,
@@ -73,8 +80,11 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "information_description": lifecycle.description_of(consent),
         "direction": consent.direction.value,
         "signer_relationship": consent.signer_relationship.value,
+        "required_signer": (rule := signer_rule_of(consent)).who.value,
+        "required_signer_reason": rule.reason,
         "expires_on": consent.expires_on,
         "expiry_event": consent.expiry_event,
+        "expiry_event_kind": consent.expiry_event_kind.value if consent.expiry_event_kind else None,
         "created_at": at(consent.created_at),
         "sent_at": at(consent.sent_at),
         "signed_at": at(consent.signed_at),
@@ -82,6 +92,7 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "expired_at": at(consent.expired_at),
         "voided_at": at(consent.voided_at),
         "supersedes_id": consent.supersedes_id,
+        "share_request_id": consent.share_request_id,
         "document_sha256": consent.document_sha256,
     }
 
@@ -113,8 +124,10 @@ def create_consent(body: dict[str, Any]) -> dict[str, Any]:
         information_description=body["information_description"],
         expires_on=body["expires_on"],
         expiry_event=body["expiry_event"],
+        expiry_event_kind=ExpiryEventKind(kind) if (kind := body["expiry_event_kind"]) else None,
         direction=Direction(body["direction"]),
         signer_relationship=SignerRelationship(body["signer_relationship"]),
+        share_request_id=body["share_request_id"],
     )
     return consent_json(lifecycle.create(db.session(), actor(), fields, form_library()))
 

@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from roi import inputs
+from roi.clock import iso
 
 
 class Id(fields.Integer):
@@ -197,12 +198,23 @@ class ConsentInSchema(Schema):
     expiry_event = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=300)
     )
+    expiry_event_kind = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(["after_first_disclosure", "end_of_treatment", "other"]),
+    )
     direction = fields.String(
         load_default="one_way", validate=validate.OneOf(["one_way", "two_way"])
     )
     signer_relationship = fields.String(
         load_default="self",
         validate=validate.OneOf(["self", "parent", "guardian", "personal_representative"]),
+    )
+    share_request_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        metadata={"description": "the client's request it answers (GET /share-requests)"},
     )
 
 
@@ -227,8 +239,16 @@ class ConsentSchema(Schema):
     information_description = fields.String(required=True)
     direction = fields.String(required=True)
     signer_relationship = fields.String(required=True)
+    required_signer = fields.String(
+        required=True,
+        metadata={"description": "client | representative | client_or_representative"},
+    )
+    required_signer_reason = fields.String(
+        required=True, metadata={"description": "the rule that decides it, with its citations"}
+    )
     expires_on = fields.Date(allow_none=True)
     expiry_event = fields.String(allow_none=True)
+    expiry_event_kind = fields.String(allow_none=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     sent_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     signed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
@@ -236,6 +256,7 @@ class ConsentSchema(Schema):
     expired_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     voided_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     supersedes_id = fields.Integer(allow_none=True)
+    share_request_id = fields.Integer(allow_none=True)
     document_sha256 = fields.String(allow_none=True)
 
 
@@ -275,3 +296,30 @@ class RevocationInSchema(Schema):
 
 class ExpiryEventInSchema(Schema):
     occurred_on = Day(required=True)
+
+
+class DischargeInSchema(Schema):
+    on = Day(required=True)
+
+
+class DischargeSchema(Schema):
+    expired_consent_ids = fields.List(fields.Integer(), required=True)
+
+
+class ShareRequestInSchema(Schema):
+    provider_id = Id(load_default=None, allow_none=True, strict=True)
+    provider_name = fields.String(
+        load_default="", validate=[validate.Length(max=200), _checked(inputs.name_problem)]
+    )
+    provider_address = fields.String(load_default="", validate=validate.Length(max=500))
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class ShareRequestSchema(Schema):
+    id = fields.Integer(required=True)
+    client_id = fields.Integer(required=True)
+    status = fields.String(required=True, metadata={"description": "open | prepared"})
+    provider_id = fields.Integer(allow_none=True)
+    provider_name = fields.String(attribute="recipient_name", required=True)
+    provider_address = fields.String(allow_none=True)
+    created_at = fields.Function(lambda r: iso(r.created_at), dump_only=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    HiddenField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -17,6 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from roi.accounts.service import NewProvider
 from roi.consent.library import FormTemplate
 from roi.consent.lifecycle import MAX_DESCRIPTION, MAX_EVENT
+from roi.consent.share_requests import AT_REQUEST
 from roi.web.forms import DayField, NameField, plain_text, record_id
 
 
@@ -35,6 +37,8 @@ class TemplateChoiceForm(FlaskForm):
 
 
 class ConsentForm(FlaskForm):
+    #: the client's request this release answers, when it answers one
+    share_request_id = HiddenField(validators=[Optional()])
     recipient_provider_id = SelectField(
         "Who may receive the information", coerce=record_id, validators=[Optional()]
     )
@@ -64,10 +68,26 @@ class ConsentForm(FlaskForm):
     )
     purposes = CheckboxesField("Why it may be shared", validators=[Optional()])
     expires_on = DayField("Expires on", validators=[Optional()])
+    expiry_event_kind = RadioField(
+        "…or expires at an event",
+        choices=[
+            SelectChoice("", "No event: the date only"),
+            SelectChoice(
+                "after_first_disclosure", "After the first time it is shared (roi ends it then)"
+            ),
+            SelectChoice(
+                "end_of_treatment", "At the end of treatment (ends when you record the discharge)"
+            ),
+            SelectChoice("other", "Another event, described below (you record it when it happens)"),
+        ],
+        default="",
+        validators=[Optional()],
+    )
     expiry_event = StringField(
-        "…or expires at this event",
+        "The event, in words",
         validators=[Optional(), Length(max=MAX_EVENT)],
-        description="Give a date, an event, or both (whichever comes first).",
+        description="Give a date, an event, or both (whichever comes first). Left blank for the "
+        "first two events, roi words them.",
     )
     signer_relationship = SelectField(
         "Who will sign",
@@ -92,10 +112,17 @@ class ConsentForm(FlaskForm):
             email=self.new_provider_email.data or None,
         )
 
-    def offer(self, template: FormTemplate, recipients: list[tuple[int, str]]) -> None:
-        """Fill the choices from the chosen form template and the directory."""
+    def offer(
+        self, template: FormTemplate, recipients: list[tuple[int, str]], *, at_request: bool
+    ) -> None:
+        """Fill the choices from the chosen form template and the directory; "at the request of
+        the individual" is offered only on a release that answers the client's request."""
         self.categories.choices = [SelectChoice(c.code, c.label) for c in template.categories]
-        self.purposes.choices = [SelectChoice(p.code, p.label) for p in template.purposes]
+        self.purposes.choices = [
+            SelectChoice(p.code, p.label)
+            for p in template.purposes
+            if at_request or p.code != AT_REQUEST
+        ]
         self.recipient_provider_id.choices = [SelectChoice(0, "Choose a provider…")] + [
             SelectChoice(pid, label) for pid, label in recipients
         ]
@@ -103,6 +130,10 @@ class ConsentForm(FlaskForm):
 
 class ExpiryEventForm(FlaskForm):
     occurred_on = DayField("The event happened on", validators=[DataRequired()])
+
+
+class DischargeForm(FlaskForm):
+    on = DayField("Treatment ended on", validators=[DataRequired()])
 
 
 class ActionForm(FlaskForm):

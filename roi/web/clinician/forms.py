@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField, TextAreaField
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    RadioField,
+    SelectChoice,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from roi.accounts.service import NewProvider
@@ -43,3 +51,27 @@ class ProviderForm(FlaskForm):
             address=self.address.data or "",
             email=self.email.data,
         )
+
+
+class OwnCareForm(FlaskForm):
+    own_care_consent = BooleanField(
+        "This minor consented to their own care under state law",
+        description="Then a parent cannot sign releases for that care: the minor signs.",
+    )
+
+
+class RepresentativeForm(FlaskForm):
+    kind = RadioField(
+        "Kind",
+        choices=[
+            SelectChoice("guardian", "Court-appointed guardian (signs instead of the client)"),
+            SelectChoice(
+                "other", "Other personal representative, e.g. health-care power of attorney"
+            ),
+        ],
+        default="guardian",
+    )
+    name = NameField("Their full name", validators=[DataRequired(), Length(max=200)])
+    document = FileField(
+        "The document that gives them authority", description="PDF, PNG or JPEG, under 5 MB."
+    )
