@@ -20,6 +20,9 @@ class Organization(Base):
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    #: emergency disclosures one clinician may send in 24 hours; above it they are refused and
+    #: compliance is alerted (the practice sets it)
+    emergency_sends_per_day: Mapped[int] = mapped_column(default=3, server_default="3")
 
 
 class User(Base):

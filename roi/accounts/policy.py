@@ -44,6 +44,13 @@ class Permission(StrEnum):
     MANAGE_ACCOUNTING_REQUESTS = "manage_accounting_requests"
     #: ask for one's own accounting in the portal (compliance records requests instead)
     REQUEST_OWN_ACCOUNTING = "request_own_accounting"
+    #: list and review the emergency disclosures of one's organization (compliance)
+    REVIEW_EMERGENCY_DISCLOSURES = "review_emergency_disclosures"
+    #: ask that information not be shared (the client; staff on the client's behalf), see the
+    #: requests, and end an agreed restriction (164.522(a))
+    REQUEST_RESTRICTION = "request_restriction"
+    #: agree to or decline a client's restriction request (staff of the client's organization)
+    DECIDE_RESTRICTION = "decide_restriction"
 
 
 _EVERYONE = {Permission.SIGNED_IN}
@@ -63,6 +70,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CHECK_DISCLOSURE,
             Permission.SEND_MESSAGES,
             Permission.READ_MESSAGES,
+            Permission.REQUEST_RESTRICTION,
+            Permission.DECIDE_RESTRICTION,
         }
     ),
     Role.CLIENT: frozenset(
@@ -75,6 +84,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVOKE_CONSENT,
             Permission.VIEW_ACCOUNTING,
             Permission.REQUEST_OWN_ACCOUNTING,
+            Permission.REQUEST_RESTRICTION,
         }
     ),
     Role.COMPLIANCE: frozenset(
@@ -86,6 +96,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VERIFY_AUDIT_CHAIN,
             Permission.VIEW_ACCOUNTING,
             Permission.MANAGE_ACCOUNTING_REQUESTS,
+            Permission.REVIEW_EMERGENCY_DISCLOSURES,
+            Permission.REQUEST_RESTRICTION,
+            Permission.DECIDE_RESTRICTION,
         }
     ),
     Role.ADMIN: frozenset(
@@ -245,3 +258,15 @@ def audit_entry_visibility(
         return false()
     own_clients = select(Client.id).where(Client.organization_id == actor.organization_id)
     return or_(organization_id == actor.organization_id, client_id.in_(own_clients))
+
+
+def restriction_clients(actor: Actor) -> ColumnElement[bool]:
+    """Whose restrictions `actor` may see, ask for and (staff) decide, as a SQL predicate on
+    `Client`: a clinician or compliance officer their organization's clients, a client their
+    own record (164.522(a): the practice that holds the record agrees to a restriction)."""
+    staff = actor.role in (Role.CLINICIAN, Role.COMPLIANCE)
+    if staff and actor.organization_id is not None:
+        return Client.organization_id == actor.organization_id
+    if actor.role is Role.CLIENT and actor.client_id is not None:
+        return Client.id == actor.client_id
+    return false()

@@ -23,6 +23,8 @@ ALLOWED = {
     "tokens.create_token": "getting an API token",
     "compliance.verify_chain": "verifying the audit chain (writes only its audit entry)",
     "audit.verify_audit_chain": "the same, through the API",
+    "emergency_disclosures.review_emergency_disclosure": "reviewing an emergency disclosure "
+    "(compliance's own review record; it changes no message or consent)",
 }
 #: accounting requests are compliance's own workflow records (a colleague's routes)
 ACCOUNTING_REQUEST_ROUTES = (

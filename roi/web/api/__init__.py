@@ -15,7 +15,14 @@ from roi.extensions import csrf
 
 def init_api(app: Flask) -> Api:
     """One Api (and OpenAPI document) per app: the spec is built from that app's routes."""
-    from roi.web.api import accounting_views, audit_views, fhir_views, message_views, views
+    from roi.web.api import (
+        accounting_views,
+        audit_views,
+        emergency_views,
+        fhir_views,
+        message_views,
+        views,
+    )
     from roi.web.api.consent_views import consents, templates
 
     api = Api()
@@ -34,6 +41,7 @@ def init_api(app: Flask) -> Api:
         templates,
         consents,
         *message_views.blueprints,
+        *emergency_views.blueprints,
         *audit_views.blueprints,
         *accounting_views.blueprints,
         *fhir_views.blueprints,
