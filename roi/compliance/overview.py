@@ -25,7 +25,7 @@ from roi.actor import Actor
 from roi.audit import Action, AuditEntry
 from roi.audit.reasons import ReasonCode
 from roi.clock import now
-from roi.compliance import requests, verification
+from roi.compliance import emergencies, requests, verification
 from roi.compliance.scope import officer_scope
 from roi.consent.models import EXPIRING_WITHIN_DAYS, Consent, ConsentStatus, has_status
 from roi.db import unit_of_work
@@ -99,6 +99,10 @@ class Overview:
     open_requests: list[OpenRequest] | None
     last_verification: verification.LastVerification | None
     may_verify: bool
+    #: emergency disclosures waiting for review, and clinicians refused for the practice's
+    #: emergency rate (None for an officer who does not review them)
+    emergencies_waiting: int | None = None
+    emergency_rate_alerts: list[emergencies.RateAlert] | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,7 @@ def overview(session: Session, actor: Actor, *, at: datetime | None = None) -> O
     today = _utc_day(at)
     found = denials(session, actor, today=today)
     may_verify = allows(actor.role, Permission.VERIFY_AUDIT_CHAIN)
+    reviews = allows(actor.role, Permission.REVIEW_EMERGENCY_DISCLOSURES)
     result = Overview(
         today=today,
         expiring=expiring_consents(session, actor, at=at),
@@ -145,6 +150,8 @@ def overview(session: Session, actor: Actor, *, at: datetime | None = None) -> O
         ),
         last_verification=verification.last_verification(session, actor) if may_verify else None,
         may_verify=may_verify,
+        emergencies_waiting=emergencies.waiting_count(session, actor) if reviews else None,
+        emergency_rate_alerts=emergencies.rate_alerts(session, actor, at=at) if reviews else None,
     )
     with unit_of_work(session):
         audit.record(session, actor, Action.AUDIT_VIEWED, detail={"view": "overview"})

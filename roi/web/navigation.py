@@ -18,6 +18,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.COMPLIANCE: [
         ("compliance.dashboard", "Overview"),
         ("compliance.log", "Disclosure log"),
+        ("compliance.emergency_disclosures", "Emergency disclosures"),
         ("compliance.accounting_start", "Accounting of disclosures"),
         ("compliance.accounting_requests", "Accounting requests"),
         ("compliance.verify_page", "Chain verification"),

@@ -23,6 +23,7 @@ ALLOWED = {
     "tokens.create_token": "getting an API token",
     "compliance.verify_chain": "verifying the audit chain (writes only its audit entry)",
     "audit.verify_audit_chain": "the same, through the API",
+    "compliance.emergency_review": "reviewing an emergency disclosure with a note",
     "emergency_disclosures.review_emergency_disclosure": "reviewing an emergency disclosure "
     "(compliance's own review record; it changes no message or consent)",
 }

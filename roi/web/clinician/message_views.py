@@ -19,7 +19,7 @@ from roi.accounts.models import Client
 from roi.accounts.policy import Permission
 from roi.consent import gate
 from roi.consent import queries as consent_queries
-from roi.errors import ConsentRequired, Invalid
+from roi.errors import ConsentRequired, Invalid, Throttled
 from roi.extensions import db
 from roi.messaging import queries, service
 from roi.messaging.models import Message
@@ -109,7 +109,7 @@ def messages() -> str:
 
 @bp.route("/messages/new", methods=["GET", "POST"])
 @requires(Permission.SEND_MESSAGES)
-def message_compose() -> Response | str | tuple[str, int]:
+def message_compose() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Write a message (or a reply); it goes out only if a consent covers it when sent."""
     if request.method == "GET":
         form = ComposeForm(data=_prefill())
@@ -122,6 +122,11 @@ def message_compose() -> Response | str | tuple[str, int]:
     outgoing = _outgoing(form)
     if form.check.data:
         return _check_and_preview(form, clients, outgoing)
+    if outgoing.emergency is not None and not form.emergency_confirmed.data:
+        form.emergency_confirmed.errors = [
+            "Confirm the emergency: read what will be recorded, then tick the box."
+        ]
+        return _compose_page(form, dropped=outgoing.attachments), 422
     try:
         message = service.send(db.session(), actor(), form_library(), outgoing)
     except ConsentRequired as refusal:
@@ -130,9 +135,21 @@ def message_compose() -> Response | str | tuple[str, int]:
             form, coverage=coverage, refused=True, dropped=outgoing.attachments
         ), 403
     except Invalid as error:
-        apply_errors(form, error)
+        # the service names emergency fields "emergency.<name>", the form "emergency_<name>"
+        apply_errors(form, Invalid({k.replace(".", "_"): v for k, v in error.fields.items()}))
         return _compose_page(form, dropped=outgoing.attachments), 422
-    flash(f"Sent to {message.recipient.name} under consent #{message.consent_id}.", "success")
+    except Throttled as refusal:
+        form.form_errors.append(refusal.message)
+        page = _compose_page(form, dropped=outgoing.attachments)
+        return page, 429, {"Retry-After": str(refusal.retry_after_seconds)}
+    if message.emergency is not None:
+        flash(
+            f"Sent to {message.recipient.name} as an emergency disclosure "
+            f"({message.emergency.basis.citation}). Compliance will review it.",
+            "success",
+        )
+    else:
+        flash(f"Sent to {message.recipient.name} under consent #{message.consent_id}.", "success")
     return redirect(url_for("clinician.message_detail", message_id=message.id))
 
 
@@ -240,6 +257,16 @@ def _outgoing(form: ComposeForm, *, with_files: bool = True) -> service.Outgoing
         body=form.body.data or "",
         attachments=_attachments() if with_files else (),
         reply_to_id=form.reply_to_id(),
+        emergency=_emergency(form) if form.emergency.data else None,
+    )
+
+
+def _emergency(form: ComposeForm) -> service.EmergencyStatement:
+    return service.EmergencyStatement(
+        basis=form.emergency_basis.data or "",
+        nature=form.emergency_nature.data or "",
+        recipient_personnel=form.emergency_recipient_personnel.data or "",
+        client_not_told_reason=form.emergency_client_not_told_reason.data or "",
     )
 
 
