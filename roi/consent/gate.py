@@ -64,6 +64,10 @@ class Decision:
     consent: Consent | None = None
     reasons: tuple[Reason, ...] = field(default_factory=tuple)
     emergency: Emergency | None = None
+    #: restrictions the practice ended that would cover this disclosure: they still cover
+    #: information created or received before they ended (164.522(a)(2)(iii)), which roi cannot
+    #: tell apart, so the clinician is told
+    ended_by_practice: tuple[int, ...] = ()
 
     @property
     def consent_id(self) -> int | None:
@@ -104,13 +108,19 @@ def decide(
         return _deny(at, _reason(ReasonCode.PURPOSE_REQUIRED))
     if emergency is not None:
         return _emergency(discloser, client, emergency, at)
+    covering = [
+        restriction
+        for restriction in session.scalars(_RESTRICTIONS, {"client_id": client.id})
+        if restriction.covers(recipient.id, categories)
+    ]
     restricted = [
         _reason(ReasonCode.RESTRICTED_BY_AGREEMENT, restriction=restriction.id)
-        for restriction in session.scalars(_RESTRICTIONS, {"client_id": client.id})
-        if restriction.in_force(at) and restriction.covers(recipient.id, categories)
+        for restriction in covering
+        if restriction.in_force(at)
     ]
     if restricted:
         return _deny(at, *restricted)
+    ended = tuple(r.id for r in covering if r.terminated_by == "practice" and r.agreed_at)
     pair = _pair(discloser, recipient, client)
     candidates = list(session.scalars(_candidates(*_shape(discloser, recipient)), pair))
     if not candidates:
@@ -126,7 +136,7 @@ def decide(
     if permitting:
         # the most recently signed one: it is the consent the client last agreed to
         best = max(permitting, key=lambda c: (c.signed_at or at, c.id))
-        return Decision(permitted=True, at=at, consent=best)
+        return Decision(permitted=True, at=at, consent=best, ended_by_practice=ended)
     _, reasons = min(
         assessed,
         key=lambda item: (

@@ -24,6 +24,10 @@ ALLOWED = {
     "compliance.verify_chain": "verifying the audit chain (writes only its audit entry)",
     "audit.verify_audit_chain": "the same, through the API",
     "compliance.emergency_review": "reviewing an emergency disclosure with a note",
+    "client_restrictions.request_restriction": "recording a client's restriction request on "
+    "their behalf (164.522(a))",
+    "restrictions.decide_restriction": "agreeing to or declining a client's restriction",
+    "restrictions.terminate_restriction": "ending an agreed restriction, telling the client",
     "emergency_disclosures.review_emergency_disclosure": "reviewing an emergency disclosure "
     "(compliance's own review record; it changes no message or consent)",
 }

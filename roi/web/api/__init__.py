@@ -21,6 +21,7 @@ def init_api(app: Flask) -> Api:
         emergency_views,
         fhir_views,
         message_views,
+        restriction_views,
         views,
     )
     from roi.web.api.consent_views import consents, templates
@@ -42,6 +43,7 @@ def init_api(app: Flask) -> Api:
         consents,
         *message_views.blueprints,
         *emergency_views.blueprints,
+        *restriction_views.blueprints,
         *audit_views.blueprints,
         *accounting_views.blueprints,
         *fhir_views.blueprints,

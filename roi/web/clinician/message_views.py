@@ -70,6 +70,8 @@ class Coverage:
     scope_summary: str | None = None
     part2_notice: str | None = None
     message: str | None = None
+    #: on permit: restrictions the practice ended, which still cover older information
+    cautions: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -338,6 +340,11 @@ def _coverage(decision: gate.Decision, client: Client, outgoing: service.Outgoin
         until=gate.covers_until(decision.consent),
         scope_summary=carried.scope_summary,
         part2_notice=carried.part2_notice,
+        cautions=[
+            f"Restriction #{number} was ended by the practice: it still covers information "
+            "created or received before it ended. Share only newer information."
+            for number in decision.ended_by_practice
+        ],
     )
 
 
