@@ -56,9 +56,10 @@ def request(
         Invalid: no category and no recipient, an unknown one, or no description.
     """
     require(actor, Permission.REQUEST_RESTRICTION)
-    _check_new(session, library, new)
     with unit_of_work(session):
+        # whose first: a client not the actor's is "not found", whatever the fields say
         client = _client(session, actor, client_id)
+        _check_new(session, library, new)
         uuid = new_uuid()
         restriction = Restriction(
             uuid=uuid,

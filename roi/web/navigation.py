@@ -14,6 +14,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.CLIENT: [
         ("portal.dashboard", "My releases"),
         ("portal.accounting_page", "Who received my information"),
+        ("portal.restrictions_page", "What not to share"),
     ],
     Role.COMPLIANCE: [
         ("compliance.dashboard", "Overview"),

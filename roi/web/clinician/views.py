@@ -15,7 +15,7 @@ from roi.consent.models import EXPIRING_WITHIN_DAYS, ConsentStatus
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.messaging import queries as message_queries
-from roi.web.clinician import bp
+from roi.web.clinician import bp, restriction_views
 from roi.web.clinician.forms import ClientForm, ProviderForm
 from roi.web.forms import apply_errors
 from roi.web.security import actor, requires
@@ -85,9 +85,7 @@ def client_new() -> Response | str | tuple[str, int]:
 @bp.get("/clients/<int:client_id>")
 @requires(Permission.USE_CLINICIAN_WORKSPACE)
 def client_detail(client_id: int) -> str:
-    client = queries.client_for(db.session(), actor(), client_id)
-    consents = queries.consents_for(db.session(), actor(), client_id=client.id)
-    return render_template("clinician/client_detail.html", client=client, consents=consents)
+    return restriction_views.client_page(queries.client_for(db.session(), actor(), client_id))
 
 
 @bp.get("/directory")

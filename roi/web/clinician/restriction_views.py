@@ -1,0 +1,99 @@
+"""Restrictions on the client's page: staff of the client's practice record a request on the
+client's behalf, agree or decline it, and end an agreed one (the client is told)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from roi.accounts import service as accounts
+from roi.accounts.models import Client
+from roi.accounts.policy import Permission, manages_consent
+from roi.consent import queries, restrictions
+from roi.errors import Invalid, WrongState
+from roi.extensions import db
+from roi.web.clinician import bp
+from roi.web.forms import apply_errors
+from roi.web.restriction_forms import ReasonForm, RestrictionForm, rows
+from roi.web.security import actor, form_library, requires
+
+
+@bp.post("/clients/<int:client_id>/restrictions")
+@requires(Permission.USE_CLINICIAN_WORKSPACE)
+def restriction_new(client_id: int) -> Response | tuple[str, int]:
+    """Record a client's request for a restriction, made by phone, letter or in person."""
+    form = RestrictionForm()
+    client = queries.client_for(db.session(), actor(), client_id)
+    offer(form)
+    if form.validate_on_submit():
+        try:
+            restrictions.request(db.session(), actor(), form_library(), client.id, form.new())
+        except Invalid as error:
+            apply_errors(form, error)
+        else:
+            flash("Restriction request recorded. Agree to it or decline it below.", "success")
+            return redirect(
+                url_for("clinician.client_detail", client_id=client.id) + "#restrictions"
+            )
+    return client_page(client, restriction_form=form), 422
+
+
+@bp.post("/restrictions/<int:restriction_id>/decision")
+@requires(Permission.USE_CLINICIAN_WORKSPACE)
+def restriction_decision(restriction_id: int) -> Response:
+    """Agree to (the "agree" button) or decline (with a reason) a requested restriction."""
+    form = ReasonForm()
+    found = restrictions.restriction_for(db.session(), actor(), restriction_id)
+    client_id = found.client_id
+    if form.validate_on_submit():
+        agree = request.form.get("decision") == "agree"
+        try:
+            restrictions.decide(
+                db.session(), actor(), restriction_id, agree=agree, reason=form.reason.data
+            )
+        except (Invalid, WrongState) as error:
+            flash(" ".join(getattr(error, "fields", {}).values()) or error.message, "error")
+        else:
+            flash(f"Restriction #{restriction_id} {'agreed' if agree else 'declined'}.", "success")
+    return redirect(url_for("clinician.client_detail", client_id=client_id) + "#restrictions")
+
+
+@bp.post("/restrictions/<int:restriction_id>/termination")
+@requires(Permission.USE_CLINICIAN_WORKSPACE)
+def restriction_termination(restriction_id: int) -> Response:
+    """End an agreed restriction from now on; the client is told."""
+    form = ReasonForm()
+    found = restrictions.restriction_for(db.session(), actor(), restriction_id)
+    client_id = found.client_id
+    if form.validate_on_submit():
+        try:
+            restrictions.terminate(db.session(), actor(), restriction_id, reason=form.reason.data)
+        except (Invalid, WrongState) as error:
+            flash(" ".join(getattr(error, "fields", {}).values()) or error.message, "error")
+        else:
+            flash(f"Restriction #{restriction_id} ended. The client has been told.", "success")
+    return redirect(url_for("clinician.client_detail", client_id=client_id) + "#restrictions")
+
+
+def offer(form: RestrictionForm) -> None:
+    form.offer(form_library(), accounts.providers(db.session(), actor()))
+
+
+def client_page(client: Client, *, restriction_form: RestrictionForm | None = None) -> str:
+    """The client's page, with the restrictions section for the client's own practice."""
+    session, me = db.session(), actor()
+    own = manages_consent(me, client.organization_id)
+    form = restriction_form
+    if own and form is None:
+        form = RestrictionForm(formdata=None)
+        offer(form)
+    return render_template(
+        "clinician/client_detail.html",
+        client=client,
+        consents=queries.consents_for(session, me, client_id=client.id),
+        restrictions=rows(form_library(), restrictions.restrictions_for(session, me, client.id))
+        if own
+        else None,
+        restriction_form=form,
+        reason_form=ReasonForm(formdata=None),
+    )
