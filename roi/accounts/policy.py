@@ -51,6 +51,8 @@ class Permission(StrEnum):
     REQUEST_RESTRICTION = "request_restriction"
     #: agree to or decline a client's restriction request (staff of the client's organization)
     DECIDE_RESTRICTION = "decide_restriction"
+    #: change the practice's own settings (its emergency rate)
+    MANAGE_PRACTICE_SETTINGS = "manage_practice_settings"
 
 
 _EVERYONE = {Permission.SIGNED_IN}
@@ -102,7 +104,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.ADMIN: frozenset(
-        _EVERYONE | {Permission.MANAGE_USERS, Permission.VIEW_DIRECTORY, Permission.ADD_PROVIDER}
+        _EVERYONE
+        | {
+            Permission.MANAGE_USERS,
+            Permission.VIEW_DIRECTORY,
+            Permission.ADD_PROVIDER,
+            Permission.MANAGE_PRACTICE_SETTINGS,
+        }
     ),
 }
 

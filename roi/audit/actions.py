@@ -18,6 +18,8 @@ class Action(StrEnum):
     USER_DISABLED = "user.disabled"
     USER_ENABLED = "user.enabled"
     ORGANIZATION_CREATED = "organization.created"
+    #: an administrator changed a practice setting; `detail` names it and its new value
+    ORGANIZATION_UPDATED = "organization.updated"
     CLIENT_CREATED = "client.created"
     CLIENT_UPDATED = "client.updated"
     PROVIDER_CREATED = "provider.created"

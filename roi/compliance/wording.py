@@ -39,6 +39,13 @@ ACTION_LABELS: dict[Action, str] = {
     Action.ACCOUNTING_REQUESTED: "Accounting requested",
     Action.ACCOUNTING_EXTENDED: "Accounting deadline extended",
     Action.ACCOUNTING_FULFILLED: "Accounting provided",
+    Action.DISCLOSURE_EMERGENCY: "Emergency disclosure sent (no consent)",
+    Action.DISCLOSURE_EMERGENCY_RATE_EXCEEDED: "Emergency disclosure refused: rate reached",
+    Action.DISCLOSURE_EMERGENCY_REVIEWED: "Emergency disclosure reviewed",
+    Action.RESTRICTION_REQUESTED: "Restriction requested",
+    Action.RESTRICTION_AGREED: "Restriction agreed",
+    Action.RESTRICTION_DECLINED: "Restriction declined",
+    Action.RESTRICTION_TERMINATED: "Restriction ended",
 }
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from roi.actor import Role
+from roi.audit import Action, AuditEntry
 from roi.messaging.models import EmergencyDisclosure, Message
-from tests.helpers import login_as, logout
+from tests.factories import make_user
+from tests.helpers import csrf_token, login_as, logout
 from tests.web.test_messages_web import compose
 
 NATURE = "Client disclosed an overdose an hour ago and is in the emergency department."
@@ -80,3 +83,30 @@ def test_above_the_rate_the_page_says_so_with_429(client, session, referral):
     assert refused.status_code == 429
     assert refused.headers["Retry-After"]
     assert "Compliance has been alerted" in refused.get_data(as_text=True)
+
+
+def test_the_practice_sets_its_own_rate(client, session, referral):
+    # Given the practice's administrator lowers the rate to one a day
+    admin = make_user(session, Role.ADMIN, name="Alex Morgan")
+    login_as(client, admin.email, admin.password)
+    page = client.get("/admin/")
+    assert "Emergency disclosures one clinician may send in 24 hours" in page.get_data(as_text=True)
+    bad = client.post(
+        "/admin/emergency-rate",
+        data={"emergency_sends_per_day": "0", "csrf_token": csrf_token(page)},
+    )
+    assert bad.status_code == 422
+    saved = client.post(
+        "/admin/emergency-rate",
+        data={"emergency_sends_per_day": "1", "csrf_token": csrf_token(page)},
+    )
+    assert saved.status_code == 302
+    logout(client)
+    # Then the second emergency send of the day is refused
+    login_as(client, referral.therapist.email, referral.therapist.password)
+    assert compose(client, referral, **emergency_fields()).status_code == 302
+    assert compose(client, referral, **emergency_fields()).status_code == 429
+    session.rollback()
+    assert session.scalar(
+        select(AuditEntry.detail).where(AuditEntry.action == Action.ORGANIZATION_UPDATED)
+    ) == {"setting": "emergency_sends_per_day", "value": 1}

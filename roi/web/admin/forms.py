@@ -42,3 +42,11 @@ class UserForm(FlaskForm):
 
 class ToggleForm(FlaskForm):
     """No fields: the CSRF token is the point."""
+
+
+class EmergencyRateForm(FlaskForm):
+    emergency_sends_per_day = IntegerField(
+        "Emergency disclosures one clinician may send in 24 hours",
+        validators=[DataRequired("Give a number.")],
+        description="Above it, roi refuses the send and alerts compliance.",
+    )

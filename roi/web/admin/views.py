@@ -7,12 +7,13 @@ from werkzeug.wrappers import Response
 
 from roi import mail
 from roi.accounts import service
+from roi.accounts.models import Organization
 from roi.accounts.policy import Permission
 from roi.actor import Role
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.admin import bp
-from roi.web.admin.forms import ToggleForm, UserForm
+from roi.web.admin.forms import EmergencyRateForm, ToggleForm, UserForm
 from roi.web.forms import apply_errors
 from roi.web.security import actor, requires, settings
 
@@ -20,9 +21,42 @@ from roi.web.security import actor, requires, settings
 @bp.get("/")
 @requires(Permission.MANAGE_USERS)
 def dashboard() -> str:
-    users = service.list_users(db.session(), actor())
-    failed = mail.failed_mail(db.session(), actor().organization_id)
-    return render_template("admin/dashboard.html", user_count=len(users), failed_mail=len(failed))
+    return _dashboard(None)
+
+
+@bp.post("/emergency-rate")
+@requires(Permission.MANAGE_PRACTICE_SETTINGS)
+def emergency_rate() -> Response | tuple[str, int]:
+    """Set the practice's emergency rate per clinician."""
+    form = EmergencyRateForm()
+    if form.validate_on_submit():
+        try:
+            service.set_emergency_rate(
+                db.session(), actor(), form.emergency_sends_per_day.data or 0
+            )
+        except Invalid as error:
+            apply_errors(form, error)
+        else:
+            flash("Emergency rate saved.", "success")
+            return redirect(url_for("admin.dashboard"))
+    return _dashboard(form), 422
+
+
+def _dashboard(rate_form: EmergencyRateForm | None) -> str:
+    session, me = db.session(), actor()
+    users = service.list_users(session, me)
+    failed = mail.failed_mail(session, me.organization_id)
+    organization = session.get(Organization, me.organization_id) if me.organization_id else None
+    if rate_form is None and organization is not None:
+        rate_form = EmergencyRateForm(
+            formdata=None, emergency_sends_per_day=organization.emergency_sends_per_day
+        )
+    return render_template(
+        "admin/dashboard.html",
+        user_count=len(users),
+        failed_mail=len(failed),
+        rate_form=rate_form,
+    )
 
 
 @bp.get("/mail")
