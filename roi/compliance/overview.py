@@ -27,7 +27,14 @@ from roi.audit.reasons import ReasonCode
 from roi.clock import now
 from roi.compliance import emergencies, requests, verification
 from roi.compliance.scope import officer_scope
-from roi.consent.models import EXPIRING_WITHIN_DAYS, Consent, ConsentStatus, has_status
+from roi.consent import restrictions
+from roi.consent.models import (
+    EXPIRING_WITHIN_DAYS,
+    Consent,
+    ConsentStatus,
+    RestrictionStatus,
+    has_status,
+)
 from roi.db import unit_of_work
 
 WEEKS_SHOWN = 12
@@ -103,6 +110,8 @@ class Overview:
     #: emergency rate (None for an officer who does not review them)
     emergencies_waiting: int | None = None
     emergency_rate_alerts: list[emergencies.RateAlert] | None = None
+    #: restriction requests waiting for the practice's decision (None: not the officer's to make)
+    restrictions_waiting: int | None = None
 
 
 @dataclass(frozen=True)
@@ -152,10 +161,18 @@ def overview(session: Session, actor: Actor, *, at: datetime | None = None) -> O
         may_verify=may_verify,
         emergencies_waiting=emergencies.waiting_count(session, actor) if reviews else None,
         emergency_rate_alerts=emergencies.rate_alerts(session, actor, at=at) if reviews else None,
+        restrictions_waiting=_restrictions_waiting(session, actor)
+        if allows(actor.role, Permission.DECIDE_RESTRICTION)
+        else None,
     )
     with unit_of_work(session):
         audit.record(session, actor, Action.AUDIT_VIEWED, detail={"view": "overview"})
     return result
+
+
+def _restrictions_waiting(session: Session, actor: Actor) -> int:
+    waiting = RestrictionStatus.REQUESTED
+    return sum(r.status is waiting for r in restrictions.open_for_practice(session, actor))
 
 
 def open_accounting_requests(

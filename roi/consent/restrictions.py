@@ -195,6 +195,27 @@ def restrictions_for(session: Session, actor: Actor, client_id: int) -> list[Res
     )
 
 
+def open_for_practice(session: Session, actor: Actor) -> list[Restriction]:
+    """The practice's restrictions waiting for a decision, then those in force, oldest first.
+
+    Raises:
+        Forbidden: the actor does not decide restrictions.
+    """
+    require(actor, Permission.DECIDE_RESTRICTION)
+    waiting_first = Restriction.status != RestrictionStatus.REQUESTED
+    return list(
+        session.scalars(
+            select(Restriction)
+            .join(Client, Client.id == Restriction.client_id)
+            .where(
+                restriction_clients(actor),
+                Restriction.status.in_([RestrictionStatus.REQUESTED, RestrictionStatus.AGREED]),
+            )
+            .order_by(waiting_first, Restriction.requested_at, Restriction.id)
+        )
+    )
+
+
 def text_of(restriction: Restriction, column: str) -> str:
     """One sealed text of a restriction, opened ("" when none was given)."""
     sealed: bytes | None = getattr(restriction, column)

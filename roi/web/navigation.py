@@ -20,6 +20,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
         ("compliance.dashboard", "Overview"),
         ("compliance.log", "Disclosure log"),
         ("compliance.emergency_disclosures", "Emergency disclosures"),
+        ("compliance.restrictions_page", "Restrictions"),
         ("compliance.accounting_start", "Accounting of disclosures"),
         ("compliance.accounting_requests", "Accounting requests"),
         ("compliance.verify_page", "Chain verification"),

@@ -1,11 +1,13 @@
-"""Forms and rows for restrictions, shared by the portal (the client asks and ends) and the
-clinician's client page (staff record, agree or decline, and end): shape only, the rules are
-`roi.consent.restrictions`'."""
+"""Forms, rows and outcomes for restrictions, shared by the portal (the client asks and ends), the
+clinician's client page and compliance's list (staff record, agree or decline, and end): shape
+only, the rules are `roi.consent.restrictions`'."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -14,6 +16,7 @@ from roi.accounts.models import Provider
 from roi.consent import restrictions
 from roi.consent.library import FormLibrary
 from roi.consent.models import Restriction
+from roi.errors import Invalid, WrongState
 from roi.web.clinician.consent_forms import CheckboxesField
 
 
@@ -80,3 +83,15 @@ def rows(library: FormLibrary, found: list[Restriction]) -> list[Row]:
         )
         for r in found
     ]
+
+
+def flash_outcome(change: Callable[[], object], done: str) -> None:
+    """Make a decision or a termination, then say what happened or why it was refused."""
+    try:
+        change()
+    except Invalid as error:
+        flash(" ".join(error.fields.values()), "error")
+    except WrongState as error:
+        flash(error.message, "error")
+    else:
+        flash(done, "success")

@@ -27,6 +27,8 @@ ALLOWED = {
     "client_restrictions.request_restriction": "recording a client's restriction request on "
     "their behalf (164.522(a))",
     "restrictions.decide_restriction": "agreeing to or declining a client's restriction",
+    "compliance.restriction_decision": "the same, in the browser",
+    "compliance.restriction_termination": "ending an agreed restriction in the browser",
     "restrictions.terminate_restriction": "ending an agreed restriction, telling the client",
     "emergency_disclosures.review_emergency_disclosure": "reviewing an emergency disclosure "
     "(compliance's own review record; it changes no message or consent)",

@@ -116,3 +116,26 @@ def test_another_practice_sees_no_restriction_and_changes_none(client, session, 
         assert client.post(url, data={**data, "csrf_token": token}).status_code == 404
     session.rollback()
     assert session.get(Restriction, restriction_id).status is RestrictionStatus.REQUESTED
+
+
+def test_compliance_sees_the_waiting_requests_and_decides(client, session, referral, officer):
+    login_as(client, referral.client_person.email, referral.client_person.password)
+    page = client.get("/portal/restrictions")
+    client.post(
+        "/portal/restrictions",
+        data={"categories": ["hiv"], "description": "Private.", "csrf_token": csrf_token(page)},
+    )
+    logout(client)
+    session.rollback()
+    restriction_id = session.scalar(select(Restriction.id))
+    login_as(client, officer.email, officer.password)
+    assert 'id="restrictions-waiting">1<' in client.get("/compliance/").get_data(as_text=True)
+    page = client.get("/compliance/restrictions")
+    assert "Private." in page.get_data(as_text=True)
+    client.post(
+        f"/compliance/restrictions/{restriction_id}/decision",
+        data={"decision": "agree", "csrf_token": csrf_token(page)},
+    )
+    session.rollback()
+    assert session.get(Restriction, restriction_id).status is RestrictionStatus.AGREED
+    assert 'id="restrictions-waiting">0<' in client.get("/compliance/").get_data(as_text=True)

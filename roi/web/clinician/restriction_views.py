@@ -10,11 +10,11 @@ from roi.accounts import service as accounts
 from roi.accounts.models import Client
 from roi.accounts.policy import Permission, manages_consent
 from roi.consent import queries, restrictions
-from roi.errors import Invalid, WrongState
+from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.clinician import bp
 from roi.web.forms import apply_errors
-from roi.web.restriction_forms import ReasonForm, RestrictionForm, rows
+from roi.web.restriction_forms import ReasonForm, RestrictionForm, flash_outcome, rows
 from roi.web.security import actor, form_library, requires
 
 
@@ -47,14 +47,12 @@ def restriction_decision(restriction_id: int) -> Response:
     client_id = found.client_id
     if form.validate_on_submit():
         agree = request.form.get("decision") == "agree"
-        try:
-            restrictions.decide(
+        flash_outcome(
+            lambda: restrictions.decide(
                 db.session(), actor(), restriction_id, agree=agree, reason=form.reason.data
-            )
-        except (Invalid, WrongState) as error:
-            flash(" ".join(getattr(error, "fields", {}).values()) or error.message, "error")
-        else:
-            flash(f"Restriction #{restriction_id} {'agreed' if agree else 'declined'}.", "success")
+            ),
+            f"Restriction #{restriction_id} {'agreed' if agree else 'declined'}.",
+        )
     return redirect(url_for("clinician.client_detail", client_id=client_id) + "#restrictions")
 
 
@@ -66,12 +64,12 @@ def restriction_termination(restriction_id: int) -> Response:
     found = restrictions.restriction_for(db.session(), actor(), restriction_id)
     client_id = found.client_id
     if form.validate_on_submit():
-        try:
-            restrictions.terminate(db.session(), actor(), restriction_id, reason=form.reason.data)
-        except (Invalid, WrongState) as error:
-            flash(" ".join(getattr(error, "fields", {}).values()) or error.message, "error")
-        else:
-            flash(f"Restriction #{restriction_id} ended. The client has been told.", "success")
+        flash_outcome(
+            lambda: restrictions.terminate(
+                db.session(), actor(), restriction_id, reason=form.reason.data
+            ),
+            f"Restriction #{restriction_id} ended. The client has been told.",
+        )
     return redirect(url_for("clinician.client_detail", client_id=client_id) + "#restrictions")
 
 

@@ -10,5 +10,6 @@ from roi.web.compliance import (  # noqa: E402,F401 - registers the routes on bp
     accounting_views,
     emergency_views,
     log_views,
+    restriction_views,
     views,
 )
