@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import flash
+from flask import flash, request
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -17,7 +17,9 @@ from roi.consent import restrictions
 from roi.consent.library import FormLibrary
 from roi.consent.models import Restriction
 from roi.errors import Invalid, WrongState
+from roi.extensions import db
 from roi.web.clinician.consent_forms import CheckboxesField
+from roi.web.security import actor
 
 
 class RestrictionForm(FlaskForm):
@@ -85,8 +87,32 @@ def rows(library: FormLibrary, found: list[Restriction]) -> list[Row]:
     ]
 
 
-def flash_outcome(change: Callable[[], object], done: str) -> None:
-    """Make a decision or a termination, then say what happened or why it was refused."""
+def decide_from(form: ReasonForm, restriction_id: int) -> None:
+    """Agree or decline as the pressed button ("decision") says, and say how it went."""
+    if not form.validate_on_submit():
+        return
+    agree = request.form.get("decision") == "agree"
+    _flash_outcome(
+        lambda: restrictions.decide(
+            db.session(), actor(), restriction_id, agree=agree, reason=form.reason.data
+        ),
+        f"Restriction #{restriction_id} {'agreed' if agree else 'declined'}.",
+    )
+
+
+def terminate_from(form: ReasonForm, restriction_id: int) -> None:
+    """End a restriction from now on, and say how it went (the client is told)."""
+    if not form.validate_on_submit():
+        return
+    _flash_outcome(
+        lambda: restrictions.terminate(
+            db.session(), actor(), restriction_id, reason=form.reason.data
+        ),
+        f"Restriction #{restriction_id} ended. The client has been told.",
+    )
+
+
+def _flash_outcome(change: Callable[[], object], done: str) -> None:
     try:
         change()
     except Invalid as error:

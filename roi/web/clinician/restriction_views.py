@@ -3,7 +3,7 @@ client's behalf, agree or decline it, and end an agreed one (the client is told)
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from roi.accounts import service as accounts
@@ -14,7 +14,7 @@ from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.clinician import bp
 from roi.web.forms import apply_errors
-from roi.web.restriction_forms import ReasonForm, RestrictionForm, flash_outcome, rows
+from roi.web.restriction_forms import ReasonForm, RestrictionForm, decide_from, rows, terminate_from
 from roi.web.security import actor, form_library, requires
 
 
@@ -45,14 +45,7 @@ def restriction_decision(restriction_id: int) -> Response:
     form = ReasonForm()
     found = restrictions.restriction_for(db.session(), actor(), restriction_id)
     client_id = found.client_id
-    if form.validate_on_submit():
-        agree = request.form.get("decision") == "agree"
-        flash_outcome(
-            lambda: restrictions.decide(
-                db.session(), actor(), restriction_id, agree=agree, reason=form.reason.data
-            ),
-            f"Restriction #{restriction_id} {'agreed' if agree else 'declined'}.",
-        )
+    decide_from(form, restriction_id)
     return redirect(url_for("clinician.client_detail", client_id=client_id) + "#restrictions")
 
 
@@ -63,13 +56,7 @@ def restriction_termination(restriction_id: int) -> Response:
     form = ReasonForm()
     found = restrictions.restriction_for(db.session(), actor(), restriction_id)
     client_id = found.client_id
-    if form.validate_on_submit():
-        flash_outcome(
-            lambda: restrictions.terminate(
-                db.session(), actor(), restriction_id, reason=form.reason.data
-            ),
-            f"Restriction #{restriction_id} ended. The client has been told.",
-        )
+    terminate_from(form, restriction_id)
     return redirect(url_for("clinician.client_detail", client_id=client_id) + "#restrictions")
 
 

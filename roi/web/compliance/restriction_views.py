@@ -3,14 +3,14 @@ each agreed, declined (with a reason) or ended here as on the client's page."""
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from roi.accounts.policy import Permission
 from roi.consent import restrictions
 from roi.extensions import db
 from roi.web.compliance import bp
-from roi.web.restriction_forms import ReasonForm, flash_outcome, rows
+from roi.web.restriction_forms import ReasonForm, decide_from, rows, terminate_from
 from roi.web.security import actor, form_library, requires
 
 
@@ -31,14 +31,7 @@ def restrictions_page() -> str:
 def restriction_decision(restriction_id: int) -> Response:
     """Agree to or decline (with a reason) a requested restriction."""
     form = ReasonForm()
-    if form.validate_on_submit():
-        agree = request.form.get("decision") == "agree"
-        flash_outcome(
-            lambda: restrictions.decide(
-                db.session(), actor(), restriction_id, agree=agree, reason=form.reason.data
-            ),
-            f"Restriction #{restriction_id} {'agreed' if agree else 'declined'}.",
-        )
+    decide_from(form, restriction_id)
     return redirect(url_for("compliance.restrictions_page"))
 
 
@@ -47,11 +40,5 @@ def restriction_decision(restriction_id: int) -> Response:
 def restriction_termination(restriction_id: int) -> Response:
     """End an agreed restriction from now on; the client is told."""
     form = ReasonForm()
-    if form.validate_on_submit():
-        flash_outcome(
-            lambda: restrictions.terminate(
-                db.session(), actor(), restriction_id, reason=form.reason.data
-            ),
-            f"Restriction #{restriction_id} ended. The client has been told.",
-        )
+    terminate_from(form, restriction_id)
     return redirect(url_for("compliance.restrictions_page"))
