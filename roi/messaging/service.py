@@ -691,6 +691,11 @@ def _emergency_rate(
 ) -> Throttled | None:
     """The refusal when the sender reached the practice's emergency rate, with its alert to
     compliance written; None below it."""
+    # the sender's directory entry is locked first, so two sends of one clinician count in turn
+    # (after the consents and restrictions: the order every send locks in)
+    session.execute(
+        select(Provider.id).where(Provider.id == parties.discloser.id).with_for_update()
+    )
     limit = session.scalar(
         select(Organization.emergency_sends_per_day).where(
             Organization.id == parties.client.organization_id

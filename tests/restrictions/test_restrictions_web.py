@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from roi.actor import Role
 from roi.consent.models import Restriction, RestrictionStatus
+from tests.factories import make_client_user, make_user
 from tests.helpers import csrf_token, login_as, logout
 from tests.web.test_messages_web import check
 
@@ -139,3 +141,45 @@ def test_compliance_sees_the_waiting_requests_and_decides(client, session, refer
     session.rollback()
     assert session.get(Restriction, restriction_id).status is RestrictionStatus.AGREED
     assert 'id="restrictions-waiting">0<' in client.get("/compliance/").get_data(as_text=True)
+
+
+def test_another_client_or_officer_changes_no_restriction_in_the_browser(client, session, referral):
+    # C2: another client of the practice ends Jordan's restriction by id; C1: an officer of
+    # another practice decides it; C3: a clinician sets the practice's emergency rate
+    login_as(client, referral.client_person.email, referral.client_person.password)
+    page = client.get("/portal/restrictions")
+    client.post(
+        "/portal/restrictions",
+        data={"categories": ["hiv"], "description": "Private.", "csrf_token": csrf_token(page)},
+    )
+    logout(client)
+    session.rollback()
+    restriction_id = session.scalar(select(Restriction.id))
+    _, other = make_client_user(session, referral.therapist)
+    login_as(client, other.email, other.password)
+    page = client.get("/portal/restrictions")
+    assert "Private." not in page.get_data(as_text=True)
+    ended = client.post(
+        f"/portal/restrictions/{restriction_id}/end", data={"csrf_token": csrf_token(page)}
+    )
+    assert ended.status_code == 404
+    logout(client)
+    elsewhere = make_user(session, Role.COMPLIANCE, org="Northgate Psychiatry")
+    login_as(client, elsewhere.email, elsewhere.password)
+    page = client.get("/compliance/restrictions")
+    assert 'id="no-restrictions"' in page.get_data(as_text=True)
+    for action, data in (("decision", {"decision": "agree"}), ("termination", {})):
+        client.post(
+            f"/compliance/restrictions/{restriction_id}/{action}",
+            data={**data, "csrf_token": csrf_token(page)},
+        )
+    logout(client)
+    login_as(client, referral.therapist.email, referral.therapist.password)
+    page = client.get("/clinician/messages/new")
+    refused = client.post(
+        "/admin/emergency-rate",
+        data={"emergency_sends_per_day": "50", "csrf_token": csrf_token(page)},
+    )
+    assert refused.status_code == 403
+    session.rollback()
+    assert session.get(Restriction, restriction_id).status is RestrictionStatus.REQUESTED
