@@ -68,6 +68,8 @@ def test_an_emergency_goes_out_and_the_recipient_reads_the_banner(client, sessio
     message_id = session.scalar(select(Message.id))
     logout(client)
     login_as(client, referral.psychiatrist.email, referral.psychiatrist.password)
+    inbox = client.get("/clinician/messages").get_data(as_text=True)
+    assert 'class="badge badge-emergency"' in inbox
     page = client.get(f"/clinician/messages/{message_id}").get_data(as_text=True)
     assert "Emergency disclosure, without the client" in page
     assert "42 CFR 2.51" in page
