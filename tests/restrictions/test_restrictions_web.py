@@ -49,6 +49,8 @@ def test_asked_in_the_portal_agreed_by_staff_shown_before_sending_ended_by_the_c
     answer = check(client, referral).get_json()
     assert answer["decision"] == "deny"
     assert f"restriction #{restriction_id}" in answer["reasons"][0]["message"]
+    assert answer["release_url"] is None
+    assert "No release can cover this" in answer["release_hint"]
     logout(client)
     # And the client ends it whenever they like
     login_as(client, referral.client_person.email, referral.client_person.password)

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from roi.accounts.models import Client
 from roi.accounts.policy import Permission
+from roi.audit.reasons import ReasonCode
 from roi.consent import gate
 from roi.consent import queries as consent_queries
 from roi.errors import ConsentRequired, Invalid, Throttled
@@ -36,6 +37,7 @@ DOWNLOAD_ENDINGS = {
     "image/jpeg": "jpg",
     "text/plain": "txt",
 }
+RESTRICTED = ReasonCode.RESTRICTED_BY_AGREEMENT.value
 INCOMPLETE = (
     "Choose the client, the recipient, what the message carries and why, to see whether a "
     "signed release covers it."
@@ -352,6 +354,14 @@ def _denied(
     client: Client, outgoing: service.Outgoing, reasons: list[dict[str, object]]
 ) -> Coverage:
     """A refusal with the gate's reasons and the way to a release that would cover it."""
+    if reasons and all(r["code"] == RESTRICTED for r in reasons):
+        # no release helps: the client asked that this not be shared (164.522(a))
+        return Coverage(
+            "deny",
+            reasons=reasons,
+            release_hint="No release can cover this while the restriction holds. In an "
+            "emergency, see “In an emergency” below.",
+        )
     if service.may_prepare_release(actor(), client):
         template = form_library().template_for(outgoing.categories)
         template_id = template.id if template else None
