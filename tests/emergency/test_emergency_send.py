@@ -221,3 +221,19 @@ def _therapist_provider(session, referral) -> int:
 
     session.rollback()
     return session.scalar(select(Provider.id).where(Provider.user_id == referral.therapist.user.id))
+
+
+def test_concurrent_emergency_sends_never_pass_the_rate(app, session, referral, tokens):
+    # Given six emergency sends by one clinician at once, against a rate of three a day
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(_: int) -> int:
+        with app.test_client() as own:
+            return send(own, tokens["therapist"], message_body(referral)).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = sorted(pool.map(one, range(6)))
+    # Then exactly three went out and three were refused, each refusal an alert
+    assert statuses == [201, 201, 201, 429, 429, 429]
+    assert count(session, EmergencyDisclosure) == 3
+    assert len(entries(session, Action.DISCLOSURE_EMERGENCY_RATE_EXCEEDED)) == 3
