@@ -25,8 +25,8 @@ from roi.compliance.scope import officer_scope
 from roi.consent.emergency import EmergencyBasis
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound, WrongState
+from roi.messaging.emergencies import emergency_text
 from roi.messaging.models import EmergencyDisclosure
-from roi.messaging.service import emergency_text
 
 MAX_NOTE = 2000
 #: how far back the overview shows rate alerts

@@ -18,15 +18,16 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from roi import audit, mail, vault
-from roi.accounts.models import Client, Provider, User
+from roi import audit, vault
+from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, require, restriction_clients
 from roi.actor import Actor, Role
 from roi.audit import Action
 from roi.clock import now
 from roi.consent import notices
+from roi.consent.client_notices import tell_client
 from roi.consent.library import FormLibrary
-from roi.consent.models import Notification, Restriction, RestrictionStatus
+from roi.consent.models import Restriction, RestrictionStatus
 from roi.db import new_uuid, unit_of_work
 from roi.errors import Invalid, NotFound, WrongState
 
@@ -263,23 +264,13 @@ def _check_reason(reason: str) -> None:
 
 def _tell_client(session: Session, restriction: Restriction) -> None:
     """The practice ended a restriction: a portal notice and a mail with no health information."""
-    client = restriction.client
-    address = client.email
-    if client.user_id is not None:
-        session.add(
-            Notification(
-                user_id=client.user_id,
-                text=f"Your practice ended restriction #{restriction.id} you had asked for. "
-                "It still covers information from before today.",
-            )
-        )
-        address = address or session.scalar(select(User.email).where(User.id == client.user_id))
-    if address:
-        mail.enqueue(
-            session,
-            notices.restriction_ended_mail(address),
-            organization_id=restriction.organization_id,
-        )
+    tell_client(
+        session,
+        restriction.client,
+        f"Your practice ended restriction #{restriction.id} you had asked for. It still covers "
+        "information created or received before today.",
+        notices.restriction_ended_mail,
+    )
 
 
 def _audit(session: Session, actor: Actor, action: Action, restriction: Restriction) -> None:

@@ -19,13 +19,12 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from roi import audit, mail, vault
-from roi.accounts.models import Client, Organization, Provider, User
+from roi.accounts.models import Client, Provider, User
 from roi.accounts.policy import Permission, manages_consent, require
 from roi.accounts.service import providers
 from roi.actor import Actor
@@ -33,27 +32,21 @@ from roi.audit import Action, Outcome
 from roi.clock import now
 from roi.consent import gate
 from roi.consent.emergency import (
-    MAX_NATURE,
-    MAX_NOT_TOLD_REASON,
-    MAX_PERSONNEL,
     Emergency,
-    EmergencyBasis,
 )
 from roi.consent.library import FormLibrary, TemplateKind
 from roi.consent.models import Consent, Notification
 from roi.consent.queries import client_for_disclosure
 from roi.db import new_uuid, unit_of_work
 from roi.errors import ConsentRequired, Invalid, NotFound, Throttled
-from roi.messaging import notices
-from roi.messaging.models import Attachment, EmergencyDisclosure, Message
+from roi.messaging import emergencies, notices
+from roi.messaging.models import Attachment, Message
 from roi.messaging.queries import message_for
 
 MAX_SUBJECT = 200
 MAX_BODY = 20_000
 MAX_ATTACHMENTS = 5
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
-#: the window of the practice's emergency rate (`Organization.emergency_sends_per_day`)
-EMERGENCY_WINDOW = timedelta(hours=24)
 #: all files of one message together; base64 in the API stays under the 16 MB request limit
 MAX_TOTAL_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_FILENAME = 200
@@ -85,24 +78,6 @@ class Request:
 
 
 @dataclass(frozen=True)
-class EmergencyStatement:
-    """What a clinician states to send without a consent, as typed (checked by `send`): the
-    basis, the nature of the emergency, the receiving personnel, and why the client is not to
-    be told of it, if they are not."""
-
-    basis: str
-    nature: str
-    recipient_personnel: str
-    client_not_told_reason: str = ""
-
-    def emergency(self) -> Emergency:
-        """The gate's input; call after `_check_emergency` accepted the basis."""
-        return Emergency(
-            EmergencyBasis.of(self.basis), self.nature.strip(), self.recipient_personnel.strip()
-        )
-
-
-@dataclass(frozen=True)
 class Outgoing:
     """A message as the sender wrote it; `emergency` to send without a consent."""
 
@@ -114,7 +89,7 @@ class Outgoing:
     body: str
     attachments: tuple[NewAttachment, ...] = ()
     reply_to_id: int | None = None
-    emergency: EmergencyStatement | None = None
+    emergency: emergencies.EmergencyStatement | None = None
 
     def request(self) -> Request:
         return Request(self.client_id, self.recipient_provider_id, self.categories, (self.purpose,))
@@ -131,18 +106,6 @@ class Envelope:
 
 
 @dataclass(frozen=True)
-class OpenedEmergency:
-    """An emergency disclosure's record with its sealed parts opened."""
-
-    id: int
-    basis: EmergencyBasis
-    nature: str
-    recipient_personnel: str
-    at: datetime
-    client_told: bool
-
-
-@dataclass(frozen=True)
 class Opened:
     """A message with its sealed parts opened, for the sender or the recipient."""
 
@@ -150,7 +113,7 @@ class Opened:
     subject: str
     body: str
     attachments: list[OpenedAttachment] = field(default_factory=list)
-    emergency: OpenedEmergency | None = None
+    emergency: emergencies.OpenedEmergency | None = None
 
 
 @dataclass(frozen=True)
@@ -254,7 +217,14 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
         at = now()
         if emergency is not None:
             # refused before the gate is asked: the alert is the only thing written
-            throttled = _emergency_rate(session, actor, parties, at)
+            throttled = emergencies.rate_refusal(
+                session,
+                actor,
+                client=parties.client,
+                discloser=parties.discloser,
+                recipient=parties.recipient,
+                at=at,
+            )
         if throttled is None:
             decision = gate.decide(
                 session,
@@ -299,7 +269,7 @@ def as_sent(message: Message, outgoing: Outgoing) -> Opened:
         subject=outgoing.subject.strip(),
         body=outgoing.body,
         attachments=[_opened_attachment(a) for a in message.attachments],
-        emergency=open_emergency(message.emergency) if message.emergency else None,
+        emergency=emergencies.open_emergency(message.emergency) if message.emergency else None,
     )
 
 
@@ -543,8 +513,16 @@ def _store(
             )
         )
     session.add(message)
-    if decision.emergency is not None:
-        _record_emergency(session, actor, outgoing, parties, message, decision.emergency)
+    if outgoing.emergency is not None:
+        emergencies.record(
+            session,
+            actor,
+            message=message,
+            statement=outgoing.emergency,
+            client=parties.client,
+            discloser=parties.discloser,
+            recipient=parties.recipient,
+        )
         return message
     session.flush()  # the message's id, for the audit entry; one flush writes every new row
     audit.record(
@@ -606,126 +584,6 @@ def emergency_envelope(
     return Envelope(consent_id=None, scope_summary=emergency.basis.banner, part2_notice=notice)
 
 
-def _record_emergency(
-    session: Session,
-    actor: Actor,
-    outgoing: Outgoing,
-    parties: _Parties,
-    message: Message,
-    emergency: Emergency,
-) -> EmergencyDisclosure:
-    """The record 42 CFR 2.51(c) requires, its audit entry, and the client's notice unless the
-    clinician said why not; all in the send's transaction."""
-    assert outgoing.emergency is not None  # noqa: S101 - the caller sends in an emergency
-    uuid = new_uuid()
-    reason = outgoing.emergency.client_not_told_reason.strip()
-    told = not reason and _tell_client(session, parties)
-    record = EmergencyDisclosure(
-        uuid=uuid,
-        message=message,
-        client_id=parties.client.id,
-        organization_id=parties.client.organization_id,
-        sender_user_id=actor.user_id,
-        sender_provider_id=parties.discloser.id,
-        recipient_provider_id=parties.recipient.id,
-        basis=emergency.basis,
-        nature_sealed=vault.seal(
-            emergency.nature.encode(), vault.Place("emergency_disclosures", "nature_sealed", uuid)
-        ),
-        recipient_personnel_sealed=vault.seal(
-            emergency.recipient_personnel.encode(),
-            vault.Place("emergency_disclosures", "recipient_personnel_sealed", uuid),
-        ),
-        client_not_told_reason_sealed=vault.seal(
-            reason.encode(),
-            vault.Place("emergency_disclosures", "client_not_told_reason_sealed", uuid),
-        )
-        if reason
-        else None,
-        client_told=told,
-        at=message.sent_at,
-    )
-    session.add(record)
-    session.flush()  # the message's and the record's ids, for the audit entry
-    audit.record(
-        session,
-        actor,
-        Action.DISCLOSURE_EMERGENCY,
-        outcome=Outcome.PERMIT,
-        client_id=parties.client.id,
-        recipient_provider_id=parties.recipient.id,
-        message_id=message.id,
-        categories=outgoing.categories,
-        purpose=outgoing.purpose,
-        detail={"basis": emergency.basis.value, "emergency_disclosure_id": record.id},
-    )
-    return record
-
-
-def _tell_client(session: Session, parties: _Parties) -> bool:
-    """A portal notice and a PHI-free mail to the client that information about them was shared
-    in an emergency; whether there was anyone to tell."""
-    client = parties.client
-    address = client.email
-    if client.user_id is not None:
-        session.add(
-            Notification(
-                user_id=client.user_id,
-                text=f"{parties.discloser.organization_name} shared information about you "
-                "without your consent because of an emergency. It is listed in your record "
-                "of disclosures.",
-            )
-        )
-        address = address or session.scalar(select(User.email).where(User.id == client.user_id))
-    if address:
-        mail.enqueue(
-            session,
-            notices.emergency_disclosure_mail(address),
-            organization_id=client.organization_id,
-        )
-    return client.user_id is not None or bool(address)
-
-
-def _emergency_rate(
-    session: Session, actor: Actor, parties: _Parties, at: datetime
-) -> Throttled | None:
-    """The refusal when the sender reached the practice's emergency rate, with its alert to
-    compliance written; None below it."""
-    # the sender's directory entry is locked first, so two sends of one clinician count in turn
-    # (after the consents and restrictions: the order every send locks in)
-    session.execute(
-        select(Provider.id).where(Provider.id == parties.discloser.id).with_for_update()
-    )
-    limit = session.scalar(
-        select(Organization.emergency_sends_per_day).where(
-            Organization.id == parties.client.organization_id
-        )
-    )
-    since = at - EMERGENCY_WINDOW
-    sent, oldest = session.execute(
-        select(func.count(), func.min(EmergencyDisclosure.at)).where(
-            EmergencyDisclosure.sender_user_id == actor.user_id, EmergencyDisclosure.at > since
-        )
-    ).one()
-    if limit is None or sent < limit:
-        return None
-    audit.record(
-        session,
-        actor,
-        Action.DISCLOSURE_EMERGENCY_RATE_EXCEEDED,
-        outcome=Outcome.DENY,
-        client_id=parties.client.id,
-        recipient_provider_id=parties.recipient.id,
-        detail={"limit": limit, "sent": sent},
-    )
-    retry = max(int((oldest + EMERGENCY_WINDOW - at).total_seconds()) + 1, 1)
-    return Throttled(
-        f"You have sent {sent} emergency disclosures in the last 24 hours, your practice's "
-        "limit. Compliance has been alerted; ask them if this emergency cannot wait.",
-        retry,
-    )
-
-
 def _mail_recipient(session: Session, parties: _Parties) -> None:
     """Tell the recipient's account by mail, in the send's transaction (through the outbox)."""
     account = session.execute(
@@ -775,30 +633,8 @@ def _open(message: Message) -> Opened:
         subject=subject_of(message),
         body=vault.open_sealed(message.body_sealed, _place(message, "body_sealed")).decode(),
         attachments=[_opened_attachment(a) for a in message.attachments],
-        emergency=open_emergency(message.emergency) if message.emergency else None,
+        emergency=emergencies.open_emergency(message.emergency) if message.emergency else None,
     )
-
-
-def open_emergency(record: EmergencyDisclosure) -> OpenedEmergency:
-    """An emergency disclosure's record, its nature and receiving personnel opened."""
-    return OpenedEmergency(
-        id=record.id,
-        basis=record.basis,
-        nature=emergency_text(record, "nature_sealed"),
-        recipient_personnel=emergency_text(record, "recipient_personnel_sealed"),
-        at=record.at,
-        client_told=record.client_told,
-    )
-
-
-def emergency_text(record: EmergencyDisclosure, column: str) -> str:
-    """One sealed text of an emergency disclosure's record, opened ("" when none was given)."""
-    sealed: bytes | None = getattr(record, column)
-    if sealed is None:
-        return ""
-    return vault.open_sealed(
-        sealed, vault.Place("emergency_disclosures", column, record.uuid)
-    ).decode()
 
 
 def _opened_attachment(attachment: Attachment) -> OpenedAttachment:
@@ -853,37 +689,9 @@ def _check_outgoing(library: FormLibrary, outgoing: Outgoing) -> None:
         if "\x00" in text:
             problems[name] = "This contains a character that cannot be stored."
     if outgoing.emergency is not None:
-        problems.update(_emergency_problems(outgoing.emergency))
+        problems.update(emergencies.problems(outgoing.emergency))
     if problems:
         raise Invalid(problems)
-
-
-def _emergency_problems(statement: EmergencyStatement) -> dict[str, str]:
-    """What an emergency statement lacks, each under `emergency.<field>` (42 CFR 2.51(c))."""
-    problems: dict[str, str] = {}
-    if statement.basis not in {basis.value for basis in EmergencyBasis}:
-        problems["emergency.basis"] = (
-            "Choose the basis: a medical emergency (42 CFR 2.51) or a serious and imminent "
-            "threat (45 CFR 164.512(j))."
-        )
-    texts = (
-        ("nature", statement.nature, MAX_NATURE, "State the nature of the emergency."),
-        (
-            "recipient_personnel",
-            statement.recipient_personnel,
-            MAX_PERSONNEL,
-            "Name the personnel who receive the information.",
-        ),
-        ("client_not_told_reason", statement.client_not_told_reason, MAX_NOT_TOLD_REASON, ""),
-    )
-    for name, text, longest, missing in texts:
-        if missing and not text.strip():
-            problems[f"emergency.{name}"] = missing
-        elif len(text) > longest:
-            problems[f"emergency.{name}"] = f"Keep this under {longest:,} characters."
-        elif "\x00" in text:
-            problems[f"emergency.{name}"] = "This contains a character that cannot be stored."
-    return problems
 
 
 def _attachment_problem(attachments: Sequence[NewAttachment]) -> str | None:

@@ -15,7 +15,7 @@ from roi.clock import iso
 from roi.consent import gate
 from roi.consent.emergency import MAX_NATURE, MAX_NOT_TOLD_REASON, MAX_PERSONNEL, EmergencyBasis
 from roi.extensions import db
-from roi.messaging import queries, service
+from roi.messaging import emergencies, queries, service
 from roi.web.api.schemas import ApiErrorSchema
 from roi.web.security import actor, form_library, requires
 
@@ -186,7 +186,7 @@ def message_json(opened: service.Opened) -> dict[str, Any]:
     }
 
 
-def emergency_json(emergency: service.OpenedEmergency) -> dict[str, Any]:
+def emergency_json(emergency: emergencies.OpenedEmergency) -> dict[str, Any]:
     return {
         "id": emergency.id,
         "basis": emergency.basis.value,
@@ -252,7 +252,9 @@ def send_message(body: dict[str, Any]) -> dict[str, Any]:
             )
             for a in body["attachments"]
         ),
-        emergency=service.EmergencyStatement(**body["emergency"]) if body["emergency"] else None,
+        emergency=emergencies.EmergencyStatement(**body["emergency"])
+        if body["emergency"]
+        else None,
     )
     message = service.send(db.session(), actor(), form_library(), outgoing)
     return message_json(service.as_sent(message, outgoing))

@@ -22,7 +22,7 @@ from roi.consent import gate
 from roi.consent import queries as consent_queries
 from roi.errors import ConsentRequired, Invalid, Throttled
 from roi.extensions import db
-from roi.messaging import queries, service
+from roi.messaging import emergencies, queries, service
 from roi.messaging.models import Message
 from roi.web.clinician import bp
 from roi.web.clinician.message_forms import ComposeForm, attachment_accept
@@ -265,8 +265,8 @@ def _outgoing(form: ComposeForm, *, with_files: bool = True) -> service.Outgoing
     )
 
 
-def _emergency(form: ComposeForm) -> service.EmergencyStatement:
-    return service.EmergencyStatement(
+def _emergency(form: ComposeForm) -> emergencies.EmergencyStatement:
+    return emergencies.EmergencyStatement(
         basis=form.emergency_basis.data or "",
         nature=form.emergency_nature.data or "",
         recipient_personnel=form.emergency_recipient_personnel.data or "",
