@@ -47,3 +47,16 @@ def revocation_mails(consent: Consent) -> list[Mail]:
         )
         for address in sorted(a for a in addresses if a)
     ]
+
+
+def restriction_ended_mail(to: str) -> Mail:
+    """Tell the client their practice ended a restriction they had asked for (164.522(a)(2)(iii));
+    what it covered is behind the sign-in."""
+    return Mail(
+        to=to,
+        subject="Your practice ended a restriction you asked for",
+        text="Your practice ended a restriction on sharing your information that you had asked "
+        "for. It still covers information from before today. Sign in to see which one:",
+        link=links.portal(),
+        closing="To protect your privacy, this email does not say more.",
+    )
