@@ -128,6 +128,60 @@ def authenticate(
     return user
 
 
+def confirm_presence(
+    session: Session,
+    actor: Actor,
+    *,
+    password: str,
+    code: str,
+    ip: str | None,
+    settings: Settings,
+) -> None:
+    """The signed-in staff member proves they are back at their device: their password and,
+    when they have a second factor, a code; wrong answers count like failed sign-ins.
+
+    Raises:
+        LoginThrottled: too many recent failures for the account or the address (checked before
+            the password, as at sign-in).
+        InvalidCredentials: the password is wrong.
+        SecondFactorRejected: the account has a second factor and the code is wrong or used.
+    """
+    user = session.get(User, actor.user_id)
+    if user is None:
+        raise InvalidCredentials()
+    key, at = user.email_key, now()
+    retry = _throttled_for(session, key, ip, settings, at)
+    valid = verify_password(user.password_hash, password, settings.argon2)
+    if retry is not None:
+        with unit_of_work(session):
+            audit.record(
+                session,
+                actor,
+                Action.AUTH_THROTTLED,
+                outcome=Outcome.FAILURE,
+                subject_user_id=user.id,
+            )
+        raise LoginThrottled(retry)
+    if not valid:
+        with unit_of_work(session):
+            _note_failure(session, key, ip, at)
+            audit.record(
+                session,
+                actor,
+                Action.AUTH_LOGIN_FAILED,
+                outcome=Outcome.FAILURE,
+                subject_user_id=user.id,
+                reasons=[ReasonCode.BAD_CREDENTIALS.stored()],
+            )
+        raise InvalidCredentials()
+    if mfa.has_second_factor(session, user.id) and not mfa.verify(session, actor, code):
+        with unit_of_work(session):
+            _note_failure(session, key, ip, at)
+        raise SecondFactorRejected()
+    with unit_of_work(session):
+        _clear_failures(session, key)
+
+
 def _throttled_for(
     session: Session, key: str, ip: str | None, settings: Settings, at: datetime
 ) -> int | None:
