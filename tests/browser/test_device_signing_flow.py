@@ -50,9 +50,8 @@ def test_a_client_signs_on_the_clinicians_device_and_the_clinician_takes_it_back
     page.get_by_label("Type your full name").fill("Noor Haddad")
     draw_signature(page)
     page.get_by_label(re.compile("I agree to sign this form electronically")).check()
-    with stand_in_documents():
-        with page.expect_navigation():
-            page.get_by_role("button", name="Sign", exact=True).click()
+    with stand_in_documents(), page.expect_navigation():
+        page.get_by_role("button", name="Sign", exact=True).click()
     assert page.get_by_role("heading", name="Thank you, the release is signed").is_visible()
     # The clinician takes the device back with their password and a code
     with page.expect_navigation():
