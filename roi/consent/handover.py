@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from roi import audit
 from roi.accounts import sessions
-from roi.accounts.models import SessionRecord
+from roi.accounts.models import SessionRecord, User
 from roi.accounts.policy import Permission, manages_consent, require
 from roi.actor import Actor, Role
 from roi.audit import Action, Outcome
@@ -31,7 +31,8 @@ from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound, WrongState
 
 METHOD = "in_person"
-ASSURANCE = "In person, on the clinician's device; the client confirmed their date of birth"
+#: the assurance written into the evidence and the PDF of record, naming the clinician
+ASSURANCE = "In person, on the device of {clinician}; the client confirmed their date of birth"
 #: a minute without a request from the device locks its view
 IDLE_LOCK = timedelta(seconds=60)
 MAX_BIRTH_DATE_FAILURES = 3
@@ -135,8 +136,10 @@ def device_view(session: Session, handover: DeviceHandover, *, activity: bool = 
     return DeviceView(current, consent, current.locked_because)
 
 
-def confirm_birth_date(session: Session, handover: DeviceHandover, birth_date: date) -> None:
-    """The client confirms their date of birth against the client record.
+def confirm_birth_date(
+    session: Session, handover: DeviceHandover, birth_date: date, *, ip: str | None
+) -> None:
+    """The client confirms their date of birth against the client record; audited either way.
 
     Raises:
         WrongState: the view is locked, or the date was confirmed already.
@@ -146,9 +149,19 @@ def confirm_birth_date(session: Session, handover: DeviceHandover, birth_date: d
     view = device_view(session, handover)
     if view.stage != "identity":
         raise WrongState("This step is not open on this device.")
-    if birth_date == view.consent.client.birth_date:
+    consent, client = view.consent, client_actor(view.consent, ip)
+    detail = {"method": METHOD, "handover_id": view.handover.id}
+    if birth_date == consent.client.birth_date:
         with unit_of_work(session):
             _set(session, view.handover, birth_date_confirmed_at=now())
+            audit.record(
+                session,
+                client,
+                Action.SIGNING_IDENTITY_VERIFIED,
+                client_id=consent.client_id,
+                consent_id=consent.id,
+                detail=detail,
+            )
         return
     failures = view.handover.birth_date_failures + 1
     with unit_of_work(session):
@@ -157,6 +170,15 @@ def confirm_birth_date(session: Session, handover: DeviceHandover, birth_date: d
             view.handover,
             birth_date_failures=failures,
             locked_because=BIRTH_DATE if failures >= MAX_BIRTH_DATE_FAILURES else None,
+        )
+        audit.record(
+            session,
+            client,
+            Action.SIGNING_IDENTITY_FAILED,
+            outcome=Outcome.FAILURE,
+            client_id=consent.client_id,
+            consent_id=consent.id,
+            detail=detail,
         )
     left = MAX_BIRTH_DATE_FAILURES - failures
     if left <= 0:
@@ -190,7 +212,7 @@ def sign(
         signature,
         Identity(
             method=METHOD,
-            assurance=ASSURANCE,
+            assurance=ASSURANCE.format(clinician=_name_of(session, view.handover)),
             ip=ip,
             user_agent=user_agent,
             handed_over_by=view.handover.clinician_user_id,
@@ -250,6 +272,13 @@ def client_actor(consent: Consent, ip: str | None) -> Actor:
         ip=ip,
         client_id=consent.client_id,
     )
+
+
+def _name_of(session: Session, handover: DeviceHandover) -> str:
+    """The name of the clinician who handed the device over."""
+    clinician = session.get(User, handover.clinician_user_id)
+    assert clinician is not None  # noqa: S101 - users are never deleted
+    return clinician.name
 
 
 def _set(session: Session, handover: DeviceHandover, **values: object) -> None:

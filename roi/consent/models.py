@@ -274,7 +274,7 @@ class Signature(Base):
         str_enum(SignerRelationship, 30)
     )
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    #: password | email_link_dob_code
+    #: password | email_link_dob_code | in_person (on the clinician's device, roi.consent.handover)
     identity_method: Mapped[str] = mapped_column(String(40))
     template_version: Mapped[int]
     #: SHA-256 of the document the client was shown and agreed to

@@ -126,6 +126,7 @@ def test_the_client_confirms_their_birth_date_and_three_wrong_tries_lock_the_dev
     assert wrong.status_code == 422
     assert "2 tries left" in wrong.get_data(as_text=True)
     assert "Sign this release" not in client.get(DEVICE).get_data(as_text=True)
+    assert len(audited(session, Action.SIGNING_IDENTITY_FAILED)) == 1
     confirm_birth_date(client, date(1991, 5, 17))
     # The third wrong try locks the view: the right date no longer opens it
     confirm_birth_date(client, date(1989, 1, 1))
@@ -160,6 +161,8 @@ def test_the_client_signs_in_person_and_the_evidence_names_the_clinician(
     evidence = lifecycle.evidence_of(stored.signature)
     assert evidence["identity_method"] == "in_person"
     assert evidence["handed_over_by"] == clinician.user.id
+    assert clinician.user.name in evidence["assurance"]
+    assert audited(session, Action.SIGNING_IDENTITY_VERIFIED)
     [entry] = audited(session, Action.CONSENT_SIGNED)
     assert entry.detail["identity_method"] == "in_person"
     assert entry.detail["handed_over_by"] == clinician.user.id

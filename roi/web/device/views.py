@@ -50,7 +50,7 @@ def identity() -> ResponseReturnValue:
     if not form.validate_on_submit() or form.birth_date.data is None:
         return _page(handover.device_view(db.session(), found), "device/identity.html", form=form)
     try:
-        handover.confirm_birth_date(db.session(), found, form.birth_date.data)
+        handover.confirm_birth_date(db.session(), found, form.birth_date.data, ip=client_ip())
     except Invalid as error:
         db.session.rollback()
         apply_errors(form, error)
