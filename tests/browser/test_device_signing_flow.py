@@ -1,14 +1,17 @@
 """In-office signing in a real browser: the clinician hands their screen to the client, who sees
 only the release (no navigation), confirms their date of birth, draws and signs; the clinician
-takes the screen back with their password and an authenticator code."""
+takes the screen back with their password and an authenticator code, after a minute without a
+touch has locked it (static/js/device.js, with the page's clock and the server's moved on)."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+import time_machine
 
+from roi.clock import now
 from roi.consent.models import Consent, ConsentStatus
 from tests.browser.test_sign_flow import draw_signature
 from tests.browser_plugin import LIVE_APPS, sign_in
@@ -30,6 +33,7 @@ def test_a_client_signs_on_the_clinicians_device_and_the_clinician_takes_it_back
         "console",
         lambda message: problems.append(message.text) if message.type == "error" else None,
     )
+    page.clock.install()
     # The clinician opens the release and hands the device to the client
     sign_in(page, live_url, clinician.email, clinician.password)
     page.goto(f"{live_url}/clinician/consents/{consent.id}")
@@ -53,6 +57,12 @@ def test_a_client_signs_on_the_clinicians_device_and_the_clinician_takes_it_back
     with stand_in_documents(), page.expect_navigation():
         page.get_by_role("button", name="Sign", exact=True).click()
     assert page.get_by_role("heading", name="Thank you, the release is signed").is_visible()
+    # A minute without a touch locks the screen: only the hand-back is offered
+    with time_machine.travel(now() + timedelta(seconds=61)), page.expect_navigation():
+        page.clock.run_for(61_000)
+    assert page.get_by_role("heading", name="This screen is locked").is_visible()
+    page.goto(f"{live_url}/clinician/")
+    assert page.url == f"{live_url}/device"
     # The clinician takes the device back with their password and a code
     with page.expect_navigation():
         page.get_by_role("link", name="Hand back to clinician").first.click()
