@@ -25,7 +25,7 @@ BIRTH_DATE = date(1984, 7, 9)
 
 
 def test_a_client_signs_on_the_clinicians_device_and_the_clinician_takes_it_back(
-    page, live_url, session, clinician
+    page, live_url, session, clinician, tmp_path
 ):
     consent = pending(session, clinician, given_name="Noor", birth_date=BIRTH_DATE)
     problems: list[str] = []
@@ -51,6 +51,7 @@ def test_a_client_signs_on_the_clinicians_device_and_the_clinician_takes_it_back
         page.get_by_role("button", name="Continue").click()
     assert page.get_by_role("heading", name="Sign this release").is_visible()
     assert page.locator("canvas.pad").is_visible()
+    page.screenshot(path=str(tmp_path / "device-sign.png"))
     page.get_by_label("Type your full name").fill("Noor Haddad")
     draw_signature(page)
     page.get_by_label(re.compile("I agree to sign this form electronically")).check()
@@ -61,6 +62,7 @@ def test_a_client_signs_on_the_clinicians_device_and_the_clinician_takes_it_back
     with time_machine.travel(now() + timedelta(seconds=61)), page.expect_navigation():
         page.clock.run_for(61_000)
     assert page.get_by_role("heading", name="This screen is locked").is_visible()
+    page.screenshot(path=str(tmp_path / "device-locked.png"))
     page.goto(f"{live_url}/clinician/")
     assert page.url == f"{live_url}/device"
     # The clinician takes the device back with their password and a code

@@ -18,7 +18,14 @@ from roi.consent.models import Consent, ConsentStatus, DeviceHandover
 from roi.web.security import DEVICE_ENDPOINTS
 from tests.consent.conftest import FORMS
 from tests.factories import make_client, make_provider, make_user, stand_in_documents
-from tests.helpers import csrf_token, fresh_totp_code, login_as, routes_reached
+from tests.helpers import (
+    api_token,
+    bearer,
+    csrf_token,
+    fresh_totp_code,
+    login_as,
+    routes_reached,
+)
 
 DEVICE = "/device"
 BIRTH_DATE = date(1990, 5, 17)
@@ -114,6 +121,21 @@ def test_a_handed_over_browser_reaches_only_the_device_pages(app, client, sessio
     [entry] = audited(session, Action.CONSENT_HANDED_TO_CLIENT)
     assert entry.consent_id == consent.id
     assert entry.actor_id == clinician.user.id
+
+
+def test_an_api_call_with_the_handed_over_session_cookie_is_refused(
+    app, client, session, clinician
+):
+    # Given a token the clinician holds, and their browser handed to the client
+    consent = pending(session, clinician)
+    token = api_token(client, clinician.email, clinician.password)
+    hand_over(client, clinician, consent.id)
+    # When a call carries the handed-over session's cookie, it is refused, token or not
+    refused = client.get("/api/v1/clients", headers=bearer(token))
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]
+    # while the same token from elsewhere (no cookie) still works
+    assert app.test_client().get("/api/v1/clients", headers=bearer(token)).status_code == 200
 
 
 def test_the_client_confirms_their_birth_date_and_three_wrong_tries_lock_the_device(
