@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import time_machine
 from sqlalchemy import select
 
+from roi.accounts.models import Organization
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
@@ -241,6 +242,23 @@ def test_handing_back_needs_the_password_and_the_second_factor(client, session, 
     assert entry.consent_id == consent.id
     # The device pages are closed again
     assert client.get(DEVICE).headers["Location"].endswith("/")
+
+
+def test_without_a_second_factor_the_password_alone_hands_back(client, session):
+    # Given a practice that does not require a second factor, and a clinician who has none
+    clinician = make_user(session, Role.CLINICIAN, second_factor=False)
+    practice = session.get(Organization, clinician.user.organization_id)
+    practice.mfa_required_for_staff = False
+    session.commit()
+    consent = pending(session, clinician)
+    hand_over(client, clinician, consent.id)
+    # The hand-back asks for no code, and the password alone takes the device back
+    assert "Code from the authenticator app" not in client.get(f"{DEVICE}/hand-back").get_data(
+        as_text=True
+    )
+    assert hand_back(client, session, clinician, password="wrong", code=None).status_code == 401
+    back = hand_back(client, session, clinician, code=None)
+    assert back.headers["Location"].endswith(f"/clinician/consents/{consent.id}")
 
 
 def test_wrong_hand_back_passwords_are_throttled_like_sign_in(app, client, session, clinician):
