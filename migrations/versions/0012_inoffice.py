@@ -1,7 +1,7 @@
 """In-office signing: a release handed to the client on the clinician's device.
 
-Revision ID: 0011_inoffice
-Revises: 0010_signer
+Revision ID: 0012_inoffice
+Revises: 0011_emergency
 Create Date: 2026-11-30 01:30:00
 
 """
@@ -12,8 +12,8 @@ import roi.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0011_inoffice'
-down_revision = '0010_signer'
+revision = '0012_inoffice'
+down_revision = '0011_emergency'
 branch_labels = None
 depends_on = None
 
