@@ -60,6 +60,8 @@ def test_an_officer_traces_a_clients_disclosures_and_proves_the_log(
     page.get_by_role("link", name="Disclosure log", exact=True).click()
     page.get_by_label("Client", exact=True).select_option(str(referral.client_id))
     page.get_by_role("button", name="Show entries").click()
+    # the filtered page, not the one it replaces (counting does not wait for navigation)
+    page.wait_for_url(f"**client_id={referral.client_id}**")
     # Then both disclosures and the refusal are listed, naming the recipient
     rows = page.locator("table.log-table tbody tr")
     assert rows.filter(has_text="Samuel Okafor").count() >= 3
