@@ -7,7 +7,6 @@ same page works without JavaScript: "Check and preview" posts the form and rende
 
 from __future__ import annotations
 
-import mimetypes
 from dataclasses import asdict, dataclass, field
 
 from flask import Response as FlaskResponse
@@ -19,6 +18,7 @@ from roi.accounts.models import Client
 from roi.accounts.policy import Permission
 from roi.consent import gate
 from roi.consent import queries as consent_queries
+from roi.documents import attachments
 from roi.errors import ConsentRequired, Invalid
 from roi.extensions import db
 from roi.messaging import queries, service
@@ -262,15 +262,7 @@ def _base_name(name: str) -> str:
 
 
 def _content_type(upload: FileStorage) -> str:
-    """The type the browser declared, or the one the name suggests when the browser declared
-    none roi accepts; the service then checks the content against it."""
-    declared = upload.mimetype or ""
-    if declared in service.ATTACHMENT_TYPES:
-        return declared
-    guessed, _ = mimetypes.guess_type(upload.filename or "")
-    return (
-        guessed if guessed in service.ATTACHMENT_TYPES else declared or "application/octet-stream"
-    )
+    return attachments.declared_type(upload.filename or "", upload.mimetype or "")
 
 
 def _check_and_preview(
