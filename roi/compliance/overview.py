@@ -27,7 +27,14 @@ from roi.audit.reasons import ReasonCode
 from roi.clock import now
 from roi.compliance import requests, verification
 from roi.compliance.scope import officer_scope
-from roi.consent.models import EXPIRING_WITHIN_DAYS, Consent, ConsentStatus, has_status
+from roi.consent.models import (
+    EXPIRING_WITHIN_DAYS,
+    Consent,
+    ConsentStatus,
+    Revocation,
+    day_start_sql,
+    has_status,
+)
 from roi.db import unit_of_work
 
 WEEKS_SHOWN = 12
@@ -88,6 +95,22 @@ class OpenRequest:
 
 
 @dataclass(frozen=True)
+class DisclosureBeforeRecording:
+    """A disclosure made under a consent after the client's revocation had reached the
+    practice (outside roi) but before staff recorded it: it needs compliance's attention."""
+
+    consent_id: int
+    client_name: str
+    recipient_name: str
+    #: letter | fax | email | in_person | phone
+    method: str
+    received_on: date
+    recorded_at: datetime
+    disclosed_at: datetime
+    message_id: int | None
+
+
+@dataclass(frozen=True)
 class Overview:
     """Everything the compliance overview shows. `open_requests` and `last_verification` are
     None for an officer whose role may not manage requests or verify the chain."""
@@ -97,6 +120,8 @@ class Overview:
     denials: Denials
     chart: Chart
     open_requests: list[OpenRequest] | None
+    #: disclosures made between a revocation's arrival and its recording (SECURITY E10)
+    before_recording: list[DisclosureBeforeRecording]
     last_verification: verification.LastVerification | None
     may_verify: bool
 
@@ -136,6 +161,7 @@ def overview(session: Session, actor: Actor, *, at: datetime | None = None) -> O
     result = Overview(
         today=today,
         expiring=expiring_consents(session, actor, at=at),
+        before_recording=disclosures_before_recording(session, actor),
         denials=found,
         chart=bar_chart([week.count for week in found.by_week]),
         open_requests=(
@@ -210,6 +236,56 @@ def expiring_consents(
             recipient_name=row.name,
             expires_on=row.expires_on,
             days_left=(row.expires_on - today).days,
+        )
+        for row in rows
+    ]
+
+
+def disclosures_before_recording(session: Session, actor: Actor) -> list[DisclosureBeforeRecording]:
+    """Disclosures under the organization's consents made from the day a revocation received
+    outside roi arrived (00:00 UTC) up to the moment it was recorded, newest first: the
+    revocation was in the practice's hands, but roi did not know it yet.
+
+    Raises:
+        Forbidden: the actor may not read the disclosure log.
+    """
+    require(actor, Permission.VIEW_DISCLOSURE_LOG)
+    received_at = day_start_sql(Revocation.received_on)
+    rows = session.execute(
+        select(
+            Consent.id,
+            Client.given_name,
+            Client.family_name,
+            Provider.name,
+            Revocation.method,
+            Revocation.received_on,
+            Revocation.revoked_at,
+            AuditEntry.at,
+            AuditEntry.message_id,
+        )
+        .join(Revocation, Revocation.consent_id == Consent.id)
+        .join(Client, Client.id == Consent.client_id)
+        .join(AuditEntry, AuditEntry.consent_id == Consent.id)
+        .join(Provider, Provider.id == AuditEntry.recipient_provider_id)
+        .where(
+            Consent.organization_id == actor.organization_id,
+            Revocation.received_on.is_not(None),
+            AuditEntry.action == Action.DISCLOSURE_PERMITTED,
+            AuditEntry.at >= received_at,
+            AuditEntry.at < Revocation.revoked_at,
+        )
+        .order_by(AuditEntry.at.desc(), AuditEntry.seq.desc())
+    ).all()
+    return [
+        DisclosureBeforeRecording(
+            consent_id=row[0],
+            client_name=f"{row.given_name} {row.family_name}",
+            recipient_name=row.name,
+            method=row.method,
+            received_on=row.received_on,
+            recorded_at=row.revoked_at,
+            disclosed_at=row.at,
+            message_id=row.message_id,
         )
         for row in rows
     ]

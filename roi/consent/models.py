@@ -181,6 +181,12 @@ def _expiry_instant_sqlite(element: _ExpiryInstant, compiler: SQLCompiler, **kw:
     return f"({compiler.process(element.clauses, **kw)} || ' 00:00:00.000000')"
 
 
+def day_start_sql(day: SQLColumnExpression[date | None]) -> ColumnElement[datetime]:
+    """00:00 UTC of a date column, as a UTC timestamp in SQL (the SQL form of
+    `expiry_instant`)."""
+    return _ExpiryInstant(day)
+
+
 def _after(end: _Instant, moment: _Instant) -> ColumnElement[bool]:
     """`end` is recorded and later than `moment` (never NULL, so it can be negated)."""
     return and_(end.is_not(None), end > moment)
@@ -262,6 +268,23 @@ class Signature(Base):
 
     consent: Mapped[Consent] = relationship(back_populates="signature")
 
+    @property
+    def method(self) -> str:
+        """How the signature was given (CONTRACT.md `signature_method`): portal, link,
+        in_person or paper, read from how the signer's identity was checked."""
+        return SIGNATURE_METHODS.get(self.identity_method, self.identity_method)
+
+
+#: identity check → signing method (DESIGN.md "Signing method"): a password or an API token is
+#: the client's own account; the emailed link comes with date of birth and a code
+SIGNATURE_METHODS = {
+    "password": "portal",
+    "api_token": "portal",
+    "email_link_dob_code": "link",
+    "in_person": "in_person",
+    "paper": "paper",
+}
+
 
 class Revocation(Base):
     """Who took the consent back, when and how; effective for every decision after it commits."""
@@ -273,12 +296,37 @@ class Revocation(Base):
     consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), unique=True)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    #: portal | api | written (recorded by a clinician from a written request)
+    #: portal | api | link (by the client in roi); letter | fax | email | in_person | phone
+    #: (received outside roi and recorded by staff, `OUTSIDE_METHODS`)
     method: Mapped[str] = mapped_column(String(20))
     #: sealed by roi.vault, optional
     reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+    #: the day a revocation from outside roi reached the practice (None for one made in roi)
+    received_on: Mapped[date | None] = mapped_column(Date)
+    #: the scan of the letter, fax or email, sealed by roi.vault (Place("consent_revocations",
+    #: "document_sealed", uuid)); its type is one of roi.documents.attachments.SCAN_TYPES
+    document_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+    document_content_type: Mapped[str | None] = mapped_column(String(40))
+
+    @property
+    def from_outside(self) -> bool:
+        """Received outside roi (a letter, a call...) and recorded by staff."""
+        return self.method in OUTSIDE_METHODS
 
     consent: Mapped[Consent] = relationship(back_populates="revocation")
+
+
+class OutsideMethod(StrEnum):
+    """How a revocation received outside roi arrived (CONTRACT.md `method`)."""
+
+    LETTER = "letter"
+    FAX = "fax"
+    EMAIL = "email"
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+
+
+OUTSIDE_METHODS = frozenset(m.value for m in OutsideMethod)
 
 
 class SigningInvitation(Base):

@@ -23,6 +23,10 @@ ALLOWED = {
     "tokens.create_token": "getting an API token",
     "compliance.verify_chain": "verifying the audit chain (writes only its audit entry)",
     "audit.verify_audit_chain": "the same, through the API",
+    # CONTRACT.md: compliance of the disclosing practice records a revocation received outside
+    # roi (a letter, a fax...); it ends a consent, never grants one
+    "consents.revoke_consent": "recording a revocation received outside roi, through the API",
+    "clinician.consent_record_revocation": "the same, from the consent's page",
 }
 #: accounting requests are compliance's own workflow records (a colleague's routes)
 ACCOUNTING_REQUEST_ROUTES = (

@@ -24,7 +24,14 @@ from roi.consent.lifecycle.drafting import (
     update_draft,
     void,
 )
-from roi.consent.lifecycle.ending import MAX_REASON, record_expiry_event, revoke
+from roi.consent.lifecycle.ending import (
+    MAX_DOCUMENT_BYTES,
+    MAX_REASON,
+    ReceivedRevocation,
+    record_expiry_event,
+    record_revocation,
+    revoke,
+)
 from roi.consent.lifecycle.sending import Sent, preview_html, send_for_signature
 from roi.consent.lifecycle.signing import (
     MAX_DRAWN_SIGNATURE,
@@ -38,6 +45,7 @@ from roi.consent.lifecycle.signing import (
 
 __all__ = [
     "MAX_DESCRIPTION",
+    "MAX_DOCUMENT_BYTES",
     "MAX_DRAWN_SIGNATURE",
     "MAX_EVENT",
     "MAX_REASON",
@@ -45,6 +53,7 @@ __all__ = [
     "STATE_WORDS",
     "ConsentFields",
     "Identity",
+    "ReceivedRevocation",
     "Sent",
     "SignatureInput",
     "check_draft",
@@ -56,6 +65,7 @@ __all__ = [
     "new_version",
     "preview_html",
     "record_expiry_event",
+    "record_revocation",
     "revocation_receipt",
     "revoke",
     "send_for_signature",

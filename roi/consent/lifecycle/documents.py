@@ -8,13 +8,11 @@ from sqlalchemy.orm import Session
 from roi import audit, vault
 from roi.actor import Actor
 from roi.audit import Action
+from roi.consent import notices
 from roi.consent.library import FormLibrary, FormTemplate
 from roi.consent.lifecycle._shared import description_of
 from roi.consent.lifecycle.signing import evidence_of
-from roi.consent.models import (
-    Consent,
-    Signature,
-)
+from roi.consent.models import Consent, Revocation, Signature
 from roi.consent.queries import consent_for
 from roi.consent.rendering import consent_document
 from roi.db import unit_of_work
@@ -74,13 +72,21 @@ def revocation_receipt(
         evidence=_evidence_from(signature, evidence, consent=consent, template=template),
         revocation=RevocationBlock(
             revoked_at=revocation.revoked_at,
-            revoked_by="the client" if revocation.method != "written" else "the client, in writing",
-            method=revocation.method,
+            revoked_by="the client",
+            method=revocation_method_words(revocation),
             reason=reason,
         ),
     )
     _audit_download(session, actor, consent, "revocation_receipt")
     return consent, receipt
+
+
+def revocation_method_words(revocation: Revocation) -> str:
+    """How the revocation was made, for the receipt: "portal", or "by letter received on
+    2026-11-28, recorded in roi by staff"."""
+    if not revocation.from_outside:
+        return revocation.method
+    return f"{notices.revocation_words(revocation)}, recorded in roi by the practice"
 
 
 def _audit_download(session: Session, actor: Actor, consent: Consent, document: str) -> None:

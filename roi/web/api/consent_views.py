@@ -9,10 +9,19 @@ from flask import request
 from flask_smorest import Blueprint
 
 from roi.accounts.policy import Permission
+from roi.actor import Role
 from roi.clock import iso, now
 from roi.consent import lifecycle, queries
 from roi.consent.library import FormTemplate
-from roi.consent.models import Consent, ConsentStatus, Direction, SignerRelationship
+from roi.consent.models import (
+    Consent,
+    ConsentStatus,
+    Direction,
+    OutsideMethod,
+    Revocation,
+    SignerRelationship,
+)
+from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.api.schemas import (
     ApiErrorSchema,
@@ -23,6 +32,7 @@ from roi.web.api.schemas import (
     FormTemplateSchema,
     RevocationInSchema,
     SignatureInSchema,
+    upload_of,
 )
 from roi.web.downloads import pdf_response
 from roi.web.security import actor, client_ip, form_library, requires, settings
@@ -82,6 +92,18 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "voided_at": at(consent.voided_at),
         "supersedes_id": consent.supersedes_id,
         "document_sha256": consent.document_sha256,
+        "signature_method": consent.signature.method if consent.signature else None,
+        "revocation": _revocation_json(consent.revocation),
+    }
+
+
+def _revocation_json(revocation: Revocation | None) -> dict[str, Any] | None:
+    if revocation is None:
+        return None
+    return {
+        "method": revocation.method,
+        "received_on": revocation.received_on,
+        "recorded_by": revocation.revoked_by_id,
     }
 
 
@@ -203,17 +225,37 @@ def consent_document(consent_id: int) -> FlaskResponse:
 
 
 @consents.route("/<int:consent_id>/revocation", methods=["POST"])
-@requires(Permission.REVOKE_CONSENT)
+# the client revokes their own consent; staff of the disclosing practice record one received
+# outside roi: the services check which (REVOKE_CONSENT, RECORD_REVOCATION)
+@requires(Permission.VIEW_CONSENTS)
 @consents.arguments(RevocationInSchema)
 @consents.response(200, ConsentSchema)
 @consents.alt_response(409, schema=ApiErrorSchema, description="Not active")
+@consents.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
 @consents.doc(security=BEARER)
 def revoke_consent(body: dict[str, Any], consent_id: int) -> dict[str, Any]:
-    """Revoke your consent; effective at once."""
-    revoked = lifecycle.revoke(
-        db.session(), actor(), consent_id, reason=body.get("reason"), method="api"
+    """Revoke your consent (clients), or record a revocation received by letter, fax, email,
+    in person or by phone (clinicians and compliance of the disclosing practice); effective at
+    once."""
+    if actor().role is Role.CLIENT:
+        revoked = lifecycle.revoke(
+            db.session(), actor(), consent_id, reason=body.get("reason"), method="api"
+        )
+        return consent_json(revoked)
+    missing = {
+        name: "Required when staff record a revocation received outside roi."
+        for name in ("method", "received_on")
+        if body.get(name) is None
+    }
+    if missing:
+        raise Invalid(missing)
+    received = lifecycle.ReceivedRevocation(
+        method=OutsideMethod(body["method"]),
+        received_on=body["received_on"],
+        reason=body.get("reason"),
+        document=upload_of(body["document"]) if body.get("document") else None,
     )
-    return consent_json(revoked)
+    return consent_json(lifecycle.record_revocation(db.session(), actor(), consent_id, received))
 
 
 @consents.route("/<int:consent_id>/expiry-event", methods=["POST"])

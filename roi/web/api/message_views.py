@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from flask import Response as FlaskResponse
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, fields, validate
 
 from roi.accounts.policy import Permission
 from roi.clock import iso
 from roi.consent import gate
 from roi.extensions import db
 from roi.messaging import queries, service
-from roi.web.api.schemas import ApiErrorSchema
+from roi.web.api.schemas import ApiErrorSchema, AttachmentInSchema, upload_of
 from roi.web.security import actor, form_library, requires
 
 PREFIX = "/api/v1"
@@ -59,21 +57,6 @@ class DecisionSchema(Schema):
     covered_until = fields.String(
         allow_none=True, metadata={"description": "on permit: how long the consent lasts"}
     )
-
-
-class AttachmentInSchema(Schema):
-    filename = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    content_type = fields.String(
-        required=True, validate=validate.OneOf(sorted(service.ATTACHMENT_TYPES))
-    )
-    content_base64 = fields.String(required=True)
-
-    @validates("content_base64")
-    def _decodes(self, value: str, **_: Any) -> None:
-        try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise ValidationError("Not valid base64.") from error
 
 
 class MessageInSchema(Schema):
@@ -196,14 +179,7 @@ def send_message(body: dict[str, Any]) -> dict[str, Any]:
         subject=body["subject"],
         body=body["body"],
         reply_to_id=body["reply_to_id"],
-        attachments=tuple(
-            service.NewAttachment(
-                filename=a["filename"],
-                content_type=a["content_type"],
-                content=base64.b64decode(a["content_base64"]),
-            )
-            for a in body["attachments"]
-        ),
+        attachments=tuple(upload_of(a) for a in body["attachments"]),
     )
     message = service.send(db.session(), actor(), form_library(), outgoing)
     return message_json(service.as_sent(message, outgoing))

@@ -3,7 +3,14 @@ OpenAPI document, so the two cannot drift apart."""
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import base64
+import binascii
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from roi.consent.models import OutsideMethod
+from roi.documents import attachments
 
 NAME = validate.Length(min=1, max=100)
 
@@ -108,6 +115,12 @@ class DiscloserSchema(Schema):
     organization = fields.String(required=True)
 
 
+class RevocationSchema(Schema):
+    method = fields.String(required=True)
+    received_on = fields.Date(allow_none=True)
+    recorded_by = fields.Integer(allow_none=True)
+
+
 class ConsentSchema(Schema):
     id = fields.Integer(required=True)
     status = fields.String(required=True)
@@ -132,6 +145,10 @@ class ConsentSchema(Schema):
     voided_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     supersedes_id = fields.Integer(allow_none=True)
     document_sha256 = fields.String(allow_none=True)
+    signature_method = fields.String(
+        allow_none=True, metadata={"description": "portal, link, in_person or paper"}
+    )
+    revocation = fields.Nested(RevocationSchema, allow_none=True)
 
 
 class ConsentQuerySchema(Schema):
@@ -164,8 +181,40 @@ class SignatureInSchema(Schema):
     agree = fields.Boolean(required=True)
 
 
+class AttachmentInSchema(Schema):
+    """CONTRACT.md `attachment`; the content is checked against the type by the service."""
+
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    content_type = fields.String(required=True, validate=validate.OneOf(sorted(attachments.TYPES)))
+    content_base64 = fields.String(required=True)
+
+    @validates("content_base64")
+    def _decodes(self, value: str, **_: Any) -> None:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise ValidationError("Not valid base64.") from error
+
+
+def upload_of(attachment: dict[str, Any]) -> attachments.Upload:
+    """An attachment the schema has validated, decoded."""
+    return attachments.Upload(
+        filename=attachment["filename"],
+        content_type=attachment["content_type"],
+        content=base64.b64decode(attachment["content_base64"]),
+    )
+
+
 class RevocationInSchema(Schema):
+    """The client's body is `{"reason"?}`; staff recording a revocation received outside roi
+    add `method`, `received_on` and, optionally, the scanned `document`."""
+
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    method = fields.String(
+        load_default=None, validate=validate.OneOf([m.value for m in OutsideMethod])
+    )
+    received_on = fields.Date(load_default=None)
+    document = fields.Nested(AttachmentInSchema, load_default=None, allow_none=True)
 
 
 class ExpiryEventInSchema(Schema):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     DateField,
     RadioField,
@@ -17,7 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from roi.accounts.service import NewProvider
 from roi.consent.library import FormTemplate
-from roi.consent.lifecycle import MAX_DESCRIPTION, MAX_EVENT
+from roi.consent.lifecycle import MAX_DESCRIPTION, MAX_EVENT, MAX_REASON
 
 
 class CheckboxesField(SelectMultipleField):
@@ -103,6 +104,31 @@ class ConsentForm(FlaskForm):
 
 class ExpiryEventForm(FlaskForm):
     occurred_on = DateField("The event happened on", validators=[DataRequired()])
+
+
+class RevocationRecordForm(FlaskForm):
+    """A revocation received outside roi, as staff record it."""
+
+    method = SelectField(
+        "How it arrived",
+        choices=[
+            SelectChoice("letter", "Letter"),
+            SelectChoice("fax", "Fax"),
+            SelectChoice("email", "Email"),
+            SelectChoice("in_person", "In person, in writing"),
+            SelectChoice("phone", "Phone call"),
+        ],
+        validators=[DataRequired()],
+    )
+    received_on = DateField("Received on", validators=[DataRequired()])
+    reason = TextAreaField(
+        "Reason given (optional)", validators=[Optional(), Length(max=MAX_REASON)]
+    )
+    document = FileField(
+        "Scan of the letter, fax or email (PDF, PNG or JPEG)",
+        description="Optional for a phone call: the client is asked by email to confirm in "
+        "writing.",
+    )
 
 
 class ActionForm(FlaskForm):

@@ -9,11 +9,17 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
-from roi.accounts.policy import Permission, manages_consent
+from roi.accounts.policy import Permission, manages_consent, records_revocation
 from roi.clock import now
 from roi.consent import lifecycle, queries
 from roi.consent.library import FormTemplate
-from roi.consent.models import Consent, ConsentStatus, Direction, SignerRelationship
+from roi.consent.models import (
+    Consent,
+    ConsentStatus,
+    Direction,
+    OutsideMethod,
+    SignerRelationship,
+)
 from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
 from roi.web.clinician import bp
@@ -21,10 +27,11 @@ from roi.web.clinician.consent_forms import (
     ActionForm,
     ConsentForm,
     ExpiryEventForm,
+    RevocationRecordForm,
     TemplateChoiceForm,
 )
 from roi.web.downloads import pdf_response
-from roi.web.forms import apply_errors
+from roi.web.forms import apply_errors, uploaded_file
 from roi.web.security import actor, form_library, requires, settings
 
 STATUS_WORDS = {
@@ -183,6 +190,8 @@ def consent_detail(consent_id: int) -> str:
         manages=manages_consent(actor(), consent.organization_id),
         action=ActionForm(),
         expiry_form=ExpiryEventForm(),
+        revocation_form=RevocationRecordForm(),
+        records_revocation=records_revocation(actor(), consent.organization_id),
         status=consent.status_at(now()),
     )
 
@@ -240,6 +249,31 @@ def consent_expiry_event(consent_id: int) -> Response:
         consent_id,
         lambda: lifecycle.record_expiry_event(db.session(), actor(), consent_id, occurred_on),
         "The expiration event is recorded. This release no longer permits any disclosure.",
+    )
+
+
+@bp.post("/consents/<int:consent_id>/revocation")
+@requires(Permission.RECORD_REVOCATION)
+def consent_record_revocation(consent_id: int) -> Response:
+    """Record a revocation received by letter, fax, email, in person or by phone."""
+    form = RevocationRecordForm()
+    if not form.validate_on_submit() or form.received_on.data is None:
+        flash("Give how the revocation arrived and the day it was received.", "error")
+        return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+    method = OutsideMethod(form.method.data)
+    received = lifecycle.ReceivedRevocation(
+        method=method,
+        received_on=form.received_on.data,
+        reason=form.reason.data or None,
+        document=uploaded_file("document", lifecycle.MAX_DOCUMENT_BYTES),
+    )
+    done = "The revocation is recorded. This release permits no further disclosure."
+    if method is OutsideMethod.PHONE:
+        done += " The client is asked by email to confirm it in writing."
+    return _act(
+        consent_id,
+        lambda: lifecycle.record_revocation(db.session(), actor(), consent_id, received),
+        done,
     )
 
 

@@ -11,21 +11,19 @@ from dataclasses import asdict, dataclass, field
 
 from flask import Response as FlaskResponse
 from flask import flash, jsonify, redirect, render_template, request, url_for
-from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
 from roi.accounts.models import Client
 from roi.accounts.policy import Permission
 from roi.consent import gate
 from roi.consent import queries as consent_queries
-from roi.documents import attachments
 from roi.errors import ConsentRequired, Invalid
 from roi.extensions import db
 from roi.messaging import queries, service
 from roi.messaging.models import Message
 from roi.web.clinician import bp
 from roi.web.clinician.message_forms import ComposeForm, attachment_accept
-from roi.web.forms import apply_errors
+from roi.web.forms import apply_errors, upload_of
 from roi.web.security import actor, form_library, requires
 
 #: the generic name a download gets: the real file name may name the client (PHI) and would
@@ -246,23 +244,7 @@ def _outgoing(form: ComposeForm, *, with_files: bool = True) -> service.Outgoing
 def _attachments() -> tuple[service.NewAttachment, ...]:
     """The chosen files; each is read one byte past the limit so the service can refuse it."""
     files = [f for f in request.files.getlist("attachments") if f.filename]
-    return tuple(
-        service.NewAttachment(
-            filename=_base_name(f.filename or ""),
-            content_type=_content_type(f),
-            content=f.stream.read(service.MAX_ATTACHMENT_BYTES + 1),
-        )
-        for f in files
-    )
-
-
-def _base_name(name: str) -> str:
-    # some browsers send the whole local path; only the last part is the file's name
-    return name.replace("\\", "/").rsplit("/", 1)[-1]
-
-
-def _content_type(upload: FileStorage) -> str:
-    return attachments.declared_type(upload.filename or "", upload.mimetype or "")
+    return tuple(upload_of(f, service.MAX_ATTACHMENT_BYTES) for f in files)
 
 
 def _check_and_preview(

@@ -1,0 +1,30 @@
+"""Paper trail: revocations received outside roi (the day received, the sealed scan).
+
+Revision ID: 0007_paper
+Revises: 0006
+Create Date: 2026-11-30 00:40:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+
+# revision identifiers, used by Alembic.
+revision = '0007_paper'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('consent_revocations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('received_on', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('document_sealed', sa.LargeBinary(), nullable=True))
+        batch_op.add_column(sa.Column('document_content_type', sa.String(length=40), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('consent_revocations', schema=None) as batch_op:
+        batch_op.drop_column('document_content_type')
+        batch_op.drop_column('document_sealed')
+        batch_op.drop_column('received_on')

@@ -1,0 +1,191 @@
+"""The paper trail through API v1 and the clinician's pages: revocations received outside roi
+(the staff body of `POST /consents/{id}/revocation`), with their refusals (C1, C2)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from roi.audit import Action, AuditEntry
+from roi.clock import now
+from roi.consent.models import Consent, ConsentStatus
+from tests.factories import make_client_user, stand_in_documents
+from tests.helpers import api_token, bearer, login_as, post_form
+from tests.web.test_consent_api import create, setup  # noqa: F401 - `setup` is a fixture
+
+SCAN_PDF = b"%PDF-1.7\n" + b"1 0 obj << >> endobj\n" * 5
+
+
+def attachment(content: bytes = SCAN_PDF, content_type: str = "application/pdf", name="scan.pdf"):
+    return {
+        "filename": name,
+        "content_type": content_type,
+        "content_base64": base64.b64encode(content).decode(),
+    }
+
+
+def active(client, setup):  # noqa: F811
+    consent = create(client, setup)
+    sent = client.post(f"/api/v1/consents/{consent['id']}/send", headers=bearer(setup["clinician"]))
+    assert sent.status_code == 200, sent.get_json()
+    with stand_in_documents():
+        signed = client.post(
+            f"/api/v1/consents/{consent['id']}/signature",
+            headers=bearer(setup["client"]),
+            json={"signer_name": "Jordan Avery", "signer_relationship": "self", "agree": True},
+        )
+    assert signed.status_code == 200, signed.get_json()
+    return signed.get_json()
+
+
+def letter(**changes):
+    values = {
+        "method": "letter",
+        "received_on": now().date().isoformat(),
+        "document": attachment(),
+        "reason": "Changing providers",
+    }
+    values.update(changes)
+    return values
+
+
+def test_a_clinician_records_a_letter_of_revocation(client, session, setup, clinician):  # noqa: F811
+    consent = active(client, setup)
+    assert consent["signature_method"] == "portal"
+    assert consent["revocation"] is None
+    response = client.post(
+        f"/api/v1/consents/{consent['id']}/revocation",
+        headers=bearer(setup["clinician"]),
+        json=letter(),
+    )
+    assert response.status_code == 200, response.get_json()
+    revoked = response.get_json()
+    assert revoked["status"] == "revoked"
+    assert revoked["revoked_at"]
+    assert revoked["revocation"] == {
+        "method": "letter",
+        "received_on": now().date().isoformat(),
+        "recorded_by": clinician.user.id,
+    }
+    # and the recipient's next send is refused
+    refused = client.post(
+        "/api/v1/disclosure-decisions",
+        headers=bearer(setup["clinician"]),
+        json={
+            "client_id": setup["client_id"],
+            "recipient_provider_id": setup["recipient_id"],
+            "categories": ["diagnosis"],
+            "purposes": ["treatment"],
+        },
+    )
+    assert refused.get_json()["decision"] == "deny"
+
+
+def test_compliance_records_a_phone_call(client, session, setup, compliance):  # noqa: F811
+    consent = active(client, setup)
+    token = api_token(client, compliance.email, compliance.password)
+    response = client.post(
+        f"/api/v1/consents/{consent['id']}/revocation",
+        headers=bearer(token),
+        json={"method": "phone", "received_on": now().date().isoformat()},
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["revocation"]["method"] == "phone"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"method": None}, "method"),
+        ({"received_on": None}, "received_on"),
+        ({"method": "carrier_pigeon"}, "method"),
+        ({"document": attachment(b"GIF89a....", "image/png", "scan.png")}, "document"),
+        ({"document": attachment(b"I revoke", "text/plain", "note.txt")}, "document"),
+        ({"received_on": (now().date() + timedelta(days=3)).isoformat()}, "received_on"),
+    ],
+)
+def test_refusals_name_the_field(client, session, setup, body, field):  # noqa: F811
+    consent = active(client, setup)
+    values = {k: v for k, v in letter(**body).items() if v is not None}
+    response = client.post(
+        f"/api/v1/consents/{consent['id']}/revocation",
+        headers=bearer(setup["clinician"]),
+        json=values,
+    )
+    assert response.status_code == 422, response.get_json()
+    assert field in response.get_json()["fields"]
+    session.rollback()
+    assert session.get(Consent, consent["id"]).status is ConsentStatus.ACTIVE
+
+
+def test_another_practice_cannot_record_one(client, session, setup):  # noqa: F811
+    # C1: the recipient psychiatrist (another practice) sees the release but may not revoke it
+    consent = active(client, setup)
+    response = client.post(
+        f"/api/v1/consents/{consent['id']}/revocation",
+        headers=bearer(setup["psychiatrist"]),
+        json=letter(),
+    )
+    assert response.status_code == 404
+    session.rollback()
+    assert session.get(Consent, consent["id"]).status is ConsentStatus.ACTIVE
+    assert denied_probes(session, consent["id"]) == 1
+
+
+def denied_probes(session, consent_id):
+    return len(
+        session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == Action.AUTHZ_DENIED, AuditEntry.consent_id == consent_id
+            )
+        ).all()
+    )
+
+
+def test_another_client_cannot_revoke_it(client, session, setup, clinician):  # noqa: F811
+    # C2: client C2 revokes C1's release by id → 404, nothing changes, a probe on record
+    consent = active(client, setup)
+    _, stranger = make_client_user(session, clinician, given_name="Ana", email="ana@x.example")
+    token = api_token(client, stranger.email, stranger.password)
+    response = client.post(
+        f"/api/v1/consents/{consent['id']}/revocation", headers=bearer(token), json=letter()
+    )
+    assert response.status_code == 404
+    session.rollback()
+    assert session.get(Consent, consent["id"]).status is ConsentStatus.ACTIVE
+    assert denied_probes(session, consent["id"]) == 1
+
+
+def test_the_consent_page_records_a_letter_with_its_scan(client, session, setup, clinician):  # noqa: F811
+    consent = active(client, setup)
+    assert login_as(client, clinician.email, clinician.password).status_code == 302
+    page = f"/clinician/consents/{consent['id']}"
+    assert "Record a revocation received outside roi" in client.get(page).get_data(as_text=True)
+    received_on = now().date().isoformat()
+    response = post_form(
+        client,
+        page,
+        f"{page}/revocation",
+        {
+            "method": "letter",
+            "received_on": received_on,
+            "reason": "",
+            "document": (io.BytesIO(SCAN_PDF), "letter.pdf", "application/pdf"),
+        },
+    )
+    assert response.status_code == 302
+    shown = client.get(page).get_data(as_text=True)
+    assert "The revocation is recorded" in shown
+    assert f"Revocation received letter on {received_on}" in shown
+    session.rollback()
+    stored = session.get(Consent, consent["id"])
+    assert stored.status is ConsentStatus.REVOKED
+    assert stored.revocation.document_content_type == "application/pdf"
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == Action.CONSENT_REVOKED)
+    ).one()
+    assert entry.actor_id == clinician.user.id
