@@ -251,7 +251,7 @@ class Signature(Base):
         str_enum(SignerRelationship, 30)
     )
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    #: password | email_link_dob_code
+    #: password | api_token | email_link_dob_code | paper (`SIGNATURE_METHODS`)
     identity_method: Mapped[str] = mapped_column(String(40))
     template_version: Mapped[int]
     #: SHA-256 of the document the client was shown and agreed to
@@ -263,7 +263,8 @@ class Signature(Base):
     #: sealed signed PDF of record; its SHA-256 is `pdf_sha256` (= consents.document_sha256)
     pdf_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
     pdf_sha256: Mapped[str] = mapped_column(String(64))
-    #: sealed HTML of exactly what the client was shown
+    #: sealed HTML of exactly what the client was shown; for a release signed on paper, the
+    #: scan of the paper as uploaded (`shown_document_sha256` is then the scan's digest)
     shown_document_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
 
     consent: Mapped[Consent] = relationship(back_populates="signature")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.consent.models import Consent, ConsentStatus
 from tests.factories import make_client_user, stand_in_documents
-from tests.helpers import api_token, bearer, login_as, post_form
+from tests.helpers import api_token, bearer, login_as, logout, post_form
 from tests.web.test_consent_api import create, setup  # noqa: F401 - `setup` is a fixture
 
 SCAN_PDF = b"%PDF-1.7\n" + b"1 0 obj << >> endobj\n" * 5
@@ -189,3 +190,151 @@ def test_the_consent_page_records_a_letter_with_its_scan(client, session, setup,
         select(AuditEntry).where(AuditEntry.action == Action.CONSENT_REVOKED)
     ).one()
     assert entry.actor_id == clinician.user.id
+
+
+def paper_body(setup, **changes):  # noqa: F811
+    from tests.web.test_consent_api import body
+
+    values = body(
+        setup,
+        signed_on=now().date().isoformat(),
+        signer_name="Jordan Avery",
+        signer_relationship="self",
+        scan=attachment(scanned_pdf(), name="signed.pdf"),
+    )
+    values.update(changes)
+    return values
+
+
+def scanned_pdf():
+    from tests.consent.test_paper import scanned_pdf as make
+
+    return make()
+
+
+def test_the_api_records_a_paper_release(client, session, setup):  # noqa: F811
+    response = client.post(
+        "/api/v1/consents/paper", headers=bearer(setup["clinician"]), json=paper_body(setup)
+    )
+    assert response.status_code == 201, response.get_json()
+    consent = response.get_json()
+    assert consent["status"] == "active"
+    assert consent["signature_method"] == "paper"
+    document = client.get(
+        f"/api/v1/consents/{consent['id']}/document.pdf", headers=bearer(setup["client"])
+    )
+    assert document.status_code == 200
+    assert document.mimetype == "application/pdf"
+    assert hashlib.sha256(document.data).hexdigest() == consent["document_sha256"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"purposes": []}, "purposes"),
+        ({"information_description": ""}, "information_description"),
+        ({"scan": attachment(b"GIF89a not a scan", "image/png", "scan.png")}, "scan"),
+        ({"scan": attachment(b"signed", "text/plain", "scan.txt")}, "scan"),
+        ({"signed_on": None}, "signed_on"),
+    ],
+)
+def test_the_api_refuses_a_paper_release_naming_the_field(client, session, setup, changes, field):  # noqa: F811
+    values = {k: v for k, v in paper_body(setup, **changes).items() if v is not None}
+    response = client.post(
+        "/api/v1/consents/paper", headers=bearer(setup["clinician"]), json=values
+    )
+    assert response.status_code == 422, response.get_json()
+    assert field in response.get_json()["fields"]
+    session.rollback()
+    assert session.scalars(select(Consent)).all() == []
+
+
+def test_paper_releases_are_for_the_clients_own_practice(client, session, setup):  # noqa: F811
+    # C1: another practice's clinician names our client → 404; a client → 403
+    other = client.post(
+        "/api/v1/consents/paper", headers=bearer(setup["psychiatrist"]), json=paper_body(setup)
+    )
+    assert other.status_code == 404
+    own = client.post(
+        "/api/v1/consents/paper", headers=bearer(setup["client"]), json=paper_body(setup)
+    )
+    assert own.status_code == 403
+    session.rollback()
+    assert session.scalars(select(Consent)).all() == []
+
+
+def test_the_paper_form_records_a_release_and_prints_a_blank(
+    client,
+    session,
+    setup,  # noqa: F811
+    clinician,
+    other_clinician,
+):
+    assert login_as(client, clinician.email, clinician.password).status_code == 302
+    client_id = setup["client_id"]
+    form_page = (
+        f"/clinician/clients/{client_id}/consents/new?template_id=general-authorization&paper=1"
+    )
+    page = client.get(form_page)
+    assert page.status_code == 200
+    assert "Scan of the signed paper" in page.get_data(as_text=True)
+    fields = {
+        "template_id": "general-authorization",
+        "recipient_provider_id": str(setup["recipient_id"]),
+        "direction": "one_way",
+        "categories": ["diagnosis"],
+        "purposes": ["treatment"],
+        "information_description": "Diagnosis and treatment summary since 2025.",
+        "expires_on": (now().date() + timedelta(days=90)).isoformat(),
+        "signer_relationship": "self",
+        "signer_name": "Jordan Avery",
+        "signed_on": now().date().isoformat(),
+    }
+    action = f"/clinician/clients/{client_id}/consents/paper"
+    # a scan that is not what its name says is refused, naming the scan
+    refused = post_form(
+        client,
+        form_page,
+        action,
+        {**fields, "scan": (io.BytesIO(b"MZ not a pdf"), "signed.pdf", "application/pdf")},
+    )
+    assert refused.status_code == 422
+    assert "signed.pdf: the file is not the application/pdf" in refused.get_data(as_text=True)
+    # a missing element is refused, naming it
+    missing = post_form(
+        client,
+        form_page,
+        action,
+        {
+            **fields,
+            "purposes": [],
+            "scan": (io.BytesIO(scanned_pdf()), "signed.pdf", "application/pdf"),
+        },
+    )
+    assert missing.status_code == 422
+    assert "Give each purpose of the disclosure" in missing.get_data(as_text=True)
+    # the complete paper release is recorded and active
+    recorded = post_form(
+        client,
+        form_page,
+        action,
+        {**fields, "scan": (io.BytesIO(scanned_pdf()), "signed.pdf", "application/pdf")},
+    )
+    assert recorded.status_code == 302
+    detail = client.get(recorded.headers["Location"]).get_data(as_text=True)
+    assert "on paper; recorded from its scan" in detail
+    # a draft prints as a blank release for paper signing; another practice's is not found
+    draft = create(client, setup)
+    blank = client.get(f"/clinician/consents/{draft['id']}/blank.pdf")
+    assert blank.status_code == 200
+    assert blank.mimetype == "application/pdf"
+    logout(client)
+    assert login_as(client, other_clinician.email, other_clinician.password).status_code == 302
+    assert client.get(f"/clinician/consents/{draft['id']}/blank.pdf").status_code == 404
+    foreign = post_form(
+        client,
+        "/clinician/clients",
+        action,
+        {**fields, "scan": (io.BytesIO(scanned_pdf()), "signed.pdf", "application/pdf")},
+    )
+    assert foreign.status_code == 404

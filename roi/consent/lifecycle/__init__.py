@@ -5,7 +5,7 @@ together or not at all. State changes lock the consent row first (SELECT … FOR
 the write transaction's BEGIN IMMEDIATE), so two concurrent signatures or revocations cannot both
 succeed: the second finds the new state and gets WrongState (409).
 
-The steps live in `drafting`, `sending`, `signing`, `ending` and `documents`; this package
+The steps live in `drafting`, `sending`, `signing`, `paper`, `ending` and `documents`; this package
 re-exports their public names, so callers write `lifecycle.revoke(...)`.
 """
 
@@ -32,6 +32,12 @@ from roi.consent.lifecycle.ending import (
     record_revocation,
     revoke,
 )
+from roi.consent.lifecycle.paper import (
+    MAX_SCAN_BYTES,
+    PaperSignature,
+    blank_release,
+    record_paper,
+)
 from roi.consent.lifecycle.sending import Sent, preview_html, send_for_signature
 from roi.consent.lifecycle.signing import (
     MAX_DRAWN_SIGNATURE,
@@ -49,13 +55,16 @@ __all__ = [
     "MAX_DRAWN_SIGNATURE",
     "MAX_EVENT",
     "MAX_REASON",
+    "MAX_SCAN_BYTES",
     "MIN_AUTHORITY",
     "STATE_WORDS",
     "ConsentFields",
     "Identity",
+    "PaperSignature",
     "ReceivedRevocation",
     "Sent",
     "SignatureInput",
+    "blank_release",
     "check_draft",
     "completeness",
     "create",
@@ -65,6 +74,7 @@ __all__ = [
     "new_version",
     "preview_html",
     "record_expiry_event",
+    "record_paper",
     "record_revocation",
     "revocation_receipt",
     "revoke",

@@ -30,6 +30,7 @@ from roi.web.api.schemas import (
     ConsentSchema,
     ExpiryEventInSchema,
     FormTemplateSchema,
+    PaperConsentInSchema,
     RevocationInSchema,
     SignatureInSchema,
     upload_of,
@@ -125,7 +126,14 @@ def list_form_templates() -> list[dict[str, Any]]:
 @consents.doc(security=BEARER)
 def create_consent(body: dict[str, Any]) -> dict[str, Any]:
     """Create a draft release for a client of your organization."""
-    fields = lifecycle.ConsentFields(
+    return consent_json(
+        lifecycle.create(db.session(), actor(), consent_fields(body), form_library())
+    )
+
+
+def consent_fields(body: dict[str, Any]) -> lifecycle.ConsentFields:
+    """The release's own fields of a `POST /consents` (or `/consents/paper`) body."""
+    return lifecycle.ConsentFields(
         client_id=body["client_id"],
         template_id=body["template_id"],
         recipient_provider_id=body["recipient_provider_id"],
@@ -137,7 +145,29 @@ def create_consent(body: dict[str, Any]) -> dict[str, Any]:
         direction=Direction(body["direction"]),
         signer_relationship=SignerRelationship(body["signer_relationship"]),
     )
-    return consent_json(lifecycle.create(db.session(), actor(), fields, form_library()))
+
+
+@consents.route("/paper", methods=["POST"])
+@requires(Permission.PREPARE_CONSENT)
+@consents.arguments(PaperConsentInSchema)
+@consents.response(201, ConsentSchema)
+@consents.alt_response(422, schema=ApiErrorSchema, description="Missing elements, each named")
+@consents.alt_response(404, schema=ApiErrorSchema, description="No such client of yours")
+@consents.doc(security=BEARER)
+def record_paper_consent(body: dict[str, Any]) -> dict[str, Any]:
+    """Record a release signed on paper from its scan: active at once, signature_method
+    `paper`; refused, naming each missing element, as a send would be."""
+    paper = lifecycle.PaperSignature(
+        signed_on=body["signed_on"],
+        signer_name=body["signer_name"],
+        relationship=SignerRelationship(body["signer_relationship"]),
+        representative_authority=body.get("representative_authority"),
+        scan=upload_of(body["scan"]),
+    )
+    consent = lifecycle.record_paper(
+        db.session(), actor(), consent_fields(body), paper, form_library()
+    )
+    return consent_json(consent)
 
 
 @consents.route("", methods=["GET"])

@@ -15,6 +15,30 @@ from roi.documents import attachments
 NAME = validate.Length(min=1, max=100)
 
 
+class AttachmentInSchema(Schema):
+    """CONTRACT.md `attachment`; the content is checked against the type by the service."""
+
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    content_type = fields.String(required=True, validate=validate.OneOf(sorted(attachments.TYPES)))
+    content_base64 = fields.String(required=True)
+
+    @validates("content_base64")
+    def _decodes(self, value: str, **_: Any) -> None:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise ValidationError("Not valid base64.") from error
+
+
+def upload_of(attachment: dict[str, Any]) -> attachments.Upload:
+    """An attachment the schema has validated, decoded."""
+    return attachments.Upload(
+        filename=attachment["filename"],
+        content_type=attachment["content_type"],
+        content=base64.b64decode(attachment["content_base64"]),
+    )
+
+
 class ApiErrorSchema(Schema):
     error = fields.String(required=True, metadata={"description": "stable code"})
     message = fields.String(required=True, metadata={"description": "for a person to read"})
@@ -169,7 +193,9 @@ class ConsentQuerySchema(Schema):
     )
 
 
-class SignatureInSchema(Schema):
+class SignerInSchema(Schema):
+    """Who signed, as a signature and a paper release give it."""
+
     signer_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     signer_relationship = fields.String(
         required=True,
@@ -178,31 +204,18 @@ class SignatureInSchema(Schema):
     representative_authority = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=500)
     )
+
+
+class SignatureInSchema(SignerInSchema):
     agree = fields.Boolean(required=True)
 
 
-class AttachmentInSchema(Schema):
-    """CONTRACT.md `attachment`; the content is checked against the type by the service."""
+class PaperConsentInSchema(SignerInSchema, ConsentInSchema):
+    """`POST /consents/paper`: a release signed on paper, its elements and its scan (the
+    signer's fields are required here, as the first base class declares them)."""
 
-    filename = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    content_type = fields.String(required=True, validate=validate.OneOf(sorted(attachments.TYPES)))
-    content_base64 = fields.String(required=True)
-
-    @validates("content_base64")
-    def _decodes(self, value: str, **_: Any) -> None:
-        try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise ValidationError("Not valid base64.") from error
-
-
-def upload_of(attachment: dict[str, Any]) -> attachments.Upload:
-    """An attachment the schema has validated, decoded."""
-    return attachments.Upload(
-        filename=attachment["filename"],
-        content_type=attachment["content_type"],
-        content=base64.b64decode(attachment["content_base64"]),
-    )
+    signed_on = fields.Date(required=True)
+    scan = fields.Nested(AttachmentInSchema, required=True)
 
 
 class RevocationInSchema(Schema):

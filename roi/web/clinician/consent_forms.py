@@ -20,6 +20,9 @@ from roi.accounts.service import NewProvider
 from roi.consent.library import FormTemplate
 from roi.consent.lifecycle import MAX_DESCRIPTION, MAX_EVENT, MAX_REASON
 
+#: the file input's `accept` (a convenience for the browser; the content is checked)
+SCAN_ACCEPT = "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"
+
 
 class CheckboxesField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
@@ -102,6 +105,26 @@ class ConsentForm(FlaskForm):
         ]
 
 
+class PaperConsentForm(ConsentForm):
+    """A release signed on paper: its elements as on the paper, the signature, the scan."""
+
+    signed_on = DateField("Date written beside the signature", validators=[DataRequired()])
+    signer_name = StringField(
+        "Name of the person who signed", validators=[DataRequired(), Length(max=200)]
+    )
+    representative_authority = StringField(
+        "Their authority to sign for the client",
+        validators=[Optional(), Length(max=500)],
+        description="Only when a parent, guardian or personal representative signed.",
+    )
+    scan = FileField(
+        "Scan of the signed paper (PDF, PNG or JPEG)",
+        description="Every page, signature included. The scan is kept sealed, and roi's "
+        "record of the release carries it.",
+        render_kw={"accept": SCAN_ACCEPT},
+    )
+
+
 class ExpiryEventForm(FlaskForm):
     occurred_on = DateField("The event happened on", validators=[DataRequired()])
 
@@ -128,6 +151,7 @@ class RevocationRecordForm(FlaskForm):
         "Scan of the letter, fax or email (PDF, PNG or JPEG)",
         description="Optional for a phone call: the client is asked by email to confirm in "
         "writing.",
+        render_kw={"accept": SCAN_ACCEPT},
     )
 
 

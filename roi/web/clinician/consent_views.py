@@ -9,6 +9,7 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
+from roi.accounts.models import Client
 from roi.accounts.policy import Permission, manages_consent, records_revocation
 from roi.clock import now
 from roi.consent import lifecycle, queries
@@ -27,6 +28,7 @@ from roi.web.clinician.consent_forms import (
     ActionForm,
     ConsentForm,
     ExpiryEventForm,
+    PaperConsentForm,
     RevocationRecordForm,
     TemplateChoiceForm,
 )
@@ -70,11 +72,11 @@ def consent_new(client_id: int) -> str:
     template = _template_or_404(template_id)
     # a refused message links here with its recipient, so the release names them already
     recipient = request.args.get("recipient_provider_id", type=int)
-    form = ConsentForm(data={"recipient_provider_id": recipient} if recipient else None)
+    data = {"recipient_provider_id": recipient} if recipient else None
+    paper = request.args.get("paper") == "1"
+    form = PaperConsentForm(data=data) if paper else ConsentForm(data=data)
     form.offer(template, _recipients())
-    return render_template(
-        "clinician/consent_form.html", client=client, template=template, form=form, consent=None
-    )
+    return _form_page(client, template, form, None, paper=paper)
 
 
 @bp.post("/clients/<int:client_id>/consents")
@@ -98,9 +100,55 @@ def consent_create(client_id: int) -> Response | tuple[str, int]:
         else:
             flash("Draft saved. Check the list below, then send it for signature.", "success")
             return redirect(url_for("clinician.consent_detail", consent_id=consent.id))
-    return render_template(
-        "clinician/consent_form.html", client=client, template=template, form=form, consent=None
-    ), 422
+    return _form_page(client, template, form, None), 422
+
+
+@bp.post("/clients/<int:client_id>/consents/paper")
+@requires(Permission.PREPARE_CONSENT)
+def consent_paper_create(client_id: int) -> Response | tuple[str, int]:
+    """Record a release signed on paper from its scan; it is active at once."""
+    client = queries.client_to_prepare_for(db.session(), actor(), client_id)
+    template = _template_or_404(request.form.get("template_id", ""))
+    form = PaperConsentForm()
+    form.offer(template, _recipients())
+    scan = uploaded_file("scan", lifecycle.MAX_SCAN_BYTES)
+    if form.validate_on_submit() and form.signed_on.data is not None and scan is not None:
+        paper = lifecycle.PaperSignature(
+            signed_on=form.signed_on.data,
+            signer_name=form.signer_name.data or "",
+            relationship=SignerRelationship(form.signer_relationship.data or "self"),
+            representative_authority=form.representative_authority.data or None,
+            scan=scan,
+        )
+        try:
+            consent = lifecycle.record_paper(
+                db.session(), actor(), _fields(client.id, template, form), paper, form_library()
+            )
+        except Invalid as error:
+            db.session.rollback()
+            apply_errors(form, error)
+        else:
+            flash("The paper release is recorded and active.", "success")
+            return redirect(url_for("clinician.consent_detail", consent_id=consent.id))
+    if scan is None:
+        form.scan.errors = [*form.scan.errors, "Attach the scan of the signed paper."]
+    return _form_page(client, template, form, None, paper=True), 422
+
+
+@bp.get("/consents/<int:consent_id>/blank.pdf")
+@requires(Permission.PREPARE_CONSENT)
+def consent_blank(consent_id: int) -> FlaskResponse | Response:
+    """A draft, pre-filled, with empty lines to sign on paper."""
+    try:
+        consent, blank = lifecycle.blank_release(db.session(), actor(), consent_id, form_library())
+    except (Invalid, WrongState) as error:
+        db.session.rollback()
+        message = error.message if isinstance(error, WrongState) else "Complete it first: "
+        if isinstance(error, Invalid):
+            message += " ".join(error.fields.values())
+        flash(message, "error")
+        return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+    return pdf_response(blank, f"release-{consent.id}-for-signing.pdf")
 
 
 @bp.post("/consents/check")
@@ -140,13 +188,7 @@ def consent_edit(consent_id: int) -> Response | str | tuple[str, int]:
             }
         )
         form.offer(template, _recipients())
-        return render_template(
-            "clinician/consent_form.html",
-            client=consent.client,
-            template=template,
-            form=form,
-            consent=consent,
-        )
+        return _form_page(consent.client, template, form, consent)
     form = ConsentForm()
     form.offer(template, _recipients())
     if form.validate_on_submit():
@@ -163,13 +205,7 @@ def consent_edit(consent_id: int) -> Response | str | tuple[str, int]:
         else:
             flash("Draft saved.", "success")
             return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
-    return render_template(
-        "clinician/consent_form.html",
-        client=consent.client,
-        template=template,
-        form=form,
-        consent=consent,
-    ), 422
+    return _form_page(consent.client, template, form, consent), 422
 
 
 @bp.get("/consents/<int:consent_id>")
@@ -319,6 +355,25 @@ def _act(consent_id: int, step: object, done: str) -> Response:
     else:
         flash(done, "success")
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+
+
+def _form_page(
+    client: Client,
+    template: FormTemplate,
+    form: ConsentForm,
+    consent: Consent | None,
+    *,
+    paper: bool = False,
+) -> str:
+    """The release form: a new draft, an edit, or a release signed on paper (`paper`)."""
+    return render_template(
+        "clinician/consent_form.html",
+        client=client,
+        template=template,
+        form=form,
+        consent=consent,
+        paper=paper,
+    )
 
 
 def _template_or_404(template_id: str) -> FormTemplate:
