@@ -1,4 +1,5 @@
-"""Paper trail: revocations received outside roi (the day received, the sealed scan).
+"""Paper trail: revocations received outside roi (the day received, the sealed scan), and
+emailed links to a signed release (the signer's copy, revoking it) beside signing links.
 
 Revision ID: 0007_paper
 Revises: 0006
@@ -21,9 +22,14 @@ def upgrade():
         batch_op.add_column(sa.Column('received_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('document_sealed', sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column('document_content_type', sa.String(length=40), nullable=True))
+    with op.batch_alter_table('signing_invitations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('purpose', sa.Enum('sign', 'signed', name='linkpurpose', native_enum=False, length=10), server_default='sign', nullable=False))
 
 
 def downgrade():
+    with op.batch_alter_table('signing_invitations', schema=None) as batch_op:
+        batch_op.drop_column('purpose')
+
     with op.batch_alter_table('consent_revocations', schema=None) as batch_op:
         batch_op.drop_column('document_content_type')
         batch_op.drop_column('document_sealed')

@@ -29,6 +29,8 @@ class Action(StrEnum):
     CONSENT_EXPIRED = "consent.expired"
     CONSENT_VOIDED = "consent.voided"
     CONSENT_SUPERSEDED = "consent.superseded"
+    #: a clinician mailed the signer a new link to their signed copy (164.508(c)(4))
+    CONSENT_COPY_SENT = "consent.copy_sent"
     SIGNING_CODE_SENT = "signing.code_sent"
     SIGNING_IDENTITY_VERIFIED = "signing.identity_verified"
     SIGNING_IDENTITY_FAILED = "signing.identity_failed"

@@ -330,13 +330,26 @@ class OutsideMethod(StrEnum):
 OUTSIDE_METHODS = frozenset(m.value for m in OutsideMethod)
 
 
+class LinkPurpose(StrEnum):
+    """What an emailed link is for."""
+
+    #: read and sign a release waiting for a signature (single use)
+    SIGN = "sign"
+    #: the signer's copy of a signed release, and revoking it while it is active
+    SIGNED = "signed"
+
+
 class SigningInvitation(Base):
-    """An emailed signing link: single use, expiring, opened only with date of birth + a code."""
+    """An emailed link to a release, opened only with date of birth + a code: to sign it (single
+    use, expiring), or once signed, to download the signed copy and revoke it (30 days)."""
 
     __tablename__ = "signing_invitations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
+    purpose: Mapped[LinkPurpose] = mapped_column(
+        str_enum(LinkPurpose, 10), default=LinkPurpose.SIGN, server_default=LinkPurpose.SIGN.value
+    )
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

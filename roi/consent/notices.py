@@ -39,6 +39,26 @@ def invitation_mail(consent: Consent, token: str) -> Mail | None:
     )
 
 
+def copy_mail(consent: Consent, token: str) -> Mail:
+    """The signer's link to their copy of a signed release (164.508(c)(4)) and to revoking it;
+    the caller checks that the client has an address."""
+    organization = consent.organization.name
+    return Mail(
+        to=consent.client.email or "",
+        subject=f"{organization}: your copy of the release you signed",
+        text=(
+            f"Keep a copy of the release of information you signed for {organization}. Open "
+            "this link to download it, or to revoke it:"
+        ),
+        link=links.signing(token),
+        closing=(
+            "To protect you, the page asks for your date of birth and a code we send to this "
+            "address. The link works for 30 days; after that, ask your clinician to send a new "
+            "one."
+        ),
+    )
+
+
 def revocation_words(revocation: Revocation) -> str:
     """How a consent was revoked, after "was revoked": "by the client", "by letter received
     on 2026-11-28"."""

@@ -43,6 +43,10 @@ PUBLIC_ENDPOINTS = frozenset(
         "signing.sign",
         "signing.done",
         "signing.document",
+        # the signer's link to their signed copy: the same identity check as signing
+        "signing.copy",
+        "signing.copy_document",
+        "signing.revoke",
     }
 )
 SESSION_TOKEN = "sid"  # noqa: S105 - the session key that holds the token

@@ -53,10 +53,11 @@ def test_a_poisoned_host_never_reaches_a_mail(client, setup):  # noqa: F811
         json={},
     )
     assert revoked.status_code == 200, revoked.get_json()
-    # Then the invitation, the message notice and the revocation notices link to the base URL
+    # Then the invitation, the signer's copy link, the message notice and the revocation
+    # notices link to the base URL
     mails = delivered_mail(client.application)
     subjects = " | ".join(str(m["Subject"]) for m in mails)
-    for expected in ("waiting for your signature", "new message", "was revoked"):
+    for expected in ("waiting for your signature", "your copy", "new message", "was revoked"):
         assert expected in subjects
     for sent_mail in mails:
         text = sent_mail.as_string()

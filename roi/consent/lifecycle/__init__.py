@@ -12,7 +12,7 @@ re-exports their public names, so callers write `lifecycle.revoke(...)`.
 from __future__ import annotations
 
 from roi.consent.lifecycle._shared import STATE_WORDS, description_of, description_place
-from roi.consent.lifecycle.documents import revocation_receipt, signed_pdf
+from roi.consent.lifecycle.documents import resend_copy_link, revocation_receipt, signed_pdf
 from roi.consent.lifecycle.drafting import (
     MAX_DESCRIPTION,
     MAX_EVENT,
@@ -76,6 +76,7 @@ __all__ = [
     "record_expiry_event",
     "record_paper",
     "record_revocation",
+    "resend_copy_link",
     "revocation_receipt",
     "revoke",
     "send_for_signature",

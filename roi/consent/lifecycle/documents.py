@@ -1,24 +1,25 @@
-"""The documents of record: the signed PDF and the revocation receipt; every download is
-audited."""
+"""The documents of record: the signed PDF and the revocation receipt, every download audited;
+and the link that brings the signer their copy."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from roi import audit, vault
+from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action
 from roi.consent import notices
 from roi.consent.library import FormLibrary, FormTemplate
-from roi.consent.lifecycle._shared import description_of
+from roi.consent.lifecycle._shared import _mail_copy_link, description_of
 from roi.consent.lifecycle.signing import evidence_of
 from roi.consent.models import Consent, Revocation, Signature
-from roi.consent.queries import consent_for
+from roi.consent.queries import consent_for, managed_consent_for
 from roi.consent.rendering import consent_document
 from roi.db import unit_of_work
 from roi.documents import pdf
 from roi.documents.model import Evidence, RevocationBlock, SignerBlock
-from roi.errors import NotFound
+from roi.errors import Invalid, NotFound, WrongState
 
 
 def signed_pdf(session: Session, actor: Actor, consent_id: int) -> tuple[Consent, bytes]:
@@ -79,6 +80,32 @@ def revocation_receipt(
     )
     _audit_download(session, actor, consent, "revocation_receipt")
     return consent, receipt
+
+
+def resend_copy_link(session: Session, actor: Actor, consent_id: int) -> Consent:
+    """Mail the client a new link to their signed copy, valid 30 days (the first one goes out
+    when the release is signed).
+
+    Raises:
+        NotFound: not a consent of the actor's practice.
+        WrongState: the release is not signed: there is no copy yet.
+        Invalid: the client has no email address on file.
+    """
+    require(actor, Permission.PREPARE_CONSENT)
+    with unit_of_work(session):
+        consent = managed_consent_for(session, actor, consent_id)
+        if consent.signature is None:
+            raise WrongState("This release is not signed yet: there is no copy to send.")
+        if not _mail_copy_link(session, consent):
+            raise Invalid({"email": "The client has no email address on file."})
+        audit.record(
+            session,
+            actor,
+            Action.CONSENT_COPY_SENT,
+            client_id=consent.client_id,
+            consent_id=consent.id,
+        )
+    return consent
 
 
 def revocation_method_words(revocation: Revocation) -> str:

@@ -20,7 +20,13 @@ from roi.audit import Action
 from roi.clock import now
 from roi.consent.errors import IncompleteConsent
 from roi.consent.library import FormLibrary
-from roi.consent.lifecycle._shared import _clinician_users, _notify, _state_message, description_of
+from roi.consent.lifecycle._shared import (
+    _clinician_users,
+    _mail_copy_link,
+    _notify,
+    _state_message,
+    description_of,
+)
 from roi.consent.lifecycle.documents import _audit_download
 from roi.consent.lifecycle.drafting import (
     ConsentFields,
@@ -145,6 +151,8 @@ def record_paper(
         )
         for user_id in _clinician_users(consent):
             _notify(session, user_id, consent, f"Release #{consent.id} was signed and is active.")
+        # the client gets their copy of the paper release too (164.508(c)(4))
+        _mail_copy_link(session, consent)
     return consent
 
 

@@ -313,6 +313,17 @@ def consent_record_revocation(consent_id: int) -> Response:
     )
 
 
+@bp.post("/consents/<int:consent_id>/copy-link")
+@requires(Permission.PREPARE_CONSENT)
+def consent_copy_link(consent_id: int) -> Response:
+    """Mail the client a new link to their signed copy (valid 30 days)."""
+    return _act(
+        consent_id,
+        lambda: lifecycle.resend_copy_link(db.session(), actor(), consent_id),
+        "The client has an email with a link to their signed copy, valid for 30 days.",
+    )
+
+
 @bp.post("/consents/<int:consent_id>/new-version")
 @requires(Permission.PREPARE_CONSENT)
 def consent_new_version(consent_id: int) -> Response:
