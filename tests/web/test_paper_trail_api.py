@@ -338,3 +338,32 @@ def test_the_paper_form_records_a_release_and_prints_a_blank(
         {**fields, "scan": (io.BytesIO(scanned_pdf()), "signed.pdf", "application/pdf")},
     )
     assert foreign.status_code == 404
+
+
+def test_overview_lists_disclosures_before_recording(client, session, setup, compliance):  # noqa: F811
+    # Given a release used for a message today, and a letter of revocation received today
+    consent = active(client, setup)
+    message = client.post(
+        "/api/v1/messages",
+        headers=bearer(setup["clinician"]),
+        json={
+            "client_id": setup["client_id"],
+            "recipient_provider_id": setup["recipient_id"],
+            "categories": ["diagnosis"],
+            "purpose": "treatment",
+            "subject": "Referral",
+            "body": "Details follow.",
+        },
+    )
+    assert message.status_code == 201, message.get_json()
+    recorded = client.post(
+        f"/api/v1/consents/{consent['id']}/revocation",
+        headers=bearer(setup["clinician"]),
+        json=letter(document=None),
+    )
+    assert recorded.status_code == 200, recorded.get_json()
+    # Then the compliance overview lists the message as made after the letter arrived
+    assert login_as(client, compliance.email, compliance.password).status_code == 302
+    page = client.get("/compliance/").get_data(as_text=True)
+    assert "Disclosed after a revocation was received" in page
+    assert f"message #{message.get_json()['id']}" in page
