@@ -11,16 +11,23 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from roi import audit, mail
+from roi.accounts.models import Client
 from roi.actor import Actor, Role
 from roi.audit import Action, Outcome
 from roi.clock import now
 from roi.consent import lifecycle
 from roi.consent.library import FormLibrary
-from roi.consent.models import Consent, ConsentStatus, LinkPurpose, SigningInvitation
+from roi.consent.models import (
+    Consent,
+    ConsentStatus,
+    LinkPurpose,
+    SigningInvitation,
+    has_status,
+)
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound, Throttled
 from roi.mail import Mail
@@ -32,6 +39,9 @@ MAX_FAILED_ATTEMPTS = 5
 CODE_RESEND_INTERVAL = timedelta(seconds=60)
 ASSURANCE = "Emailed link, date of birth and a one-time code sent by email"
 METHOD = "email_link_dob_code"
+#: a signer's request for their links again is answered once per release in this time
+REQUEST_INTERVAL = timedelta(minutes=10)
+MAX_EMAIL = 254
 
 
 def new_token() -> str:
@@ -249,6 +259,56 @@ def _verified_copy_link(session: Session, token: str) -> Opened:
     if not is_verified(opened.invitation, now()):
         raise Invalid({"code": "Confirm your date of birth and code again first."})
     return opened
+
+
+def request_links(session: Session, email: str, *, ip: str | None) -> int:
+    """A signer asks for their links again: each active release signed for a client with this
+    email address gets a new link to its copy (and to revoking it), mailed to that address.
+    Returns how many were mailed; the page answers the same either way, so it tells nobody
+    whether an address is known. One request per release per ten minutes is answered.
+    """
+    address = email.strip().lower()
+    if not address or len(address) > MAX_EMAIL:
+        return 0
+    at = now()
+    with unit_of_work(session):
+        consents = session.scalars(
+            select(Consent)
+            .join(Client, Client.id == Consent.client_id)
+            .where(func.lower(Client.email) == address, has_status(ConsentStatus.ACTIVE, at))
+            .order_by(Consent.id)
+        ).all()
+        mailed = 0
+        for consent in consents:
+            if _asked_lately(session, consent.id, at) or not lifecycle.mail_copy_link(
+                session, consent
+            ):
+                continue
+            audit.record(
+                session,
+                _client_actor(consent, ip),
+                Action.CONSENT_COPY_SENT,
+                client_id=consent.client_id,
+                consent_id=consent.id,
+                detail={"asked_by": "signer"},
+            )
+            mailed += 1
+    return mailed
+
+
+def _asked_lately(session: Session, consent_id: int, at: datetime) -> bool:
+    return (
+        session.scalar(
+            select(SigningInvitation.id)
+            .where(
+                SigningInvitation.consent_id == consent_id,
+                SigningInvitation.purpose == LinkPurpose.SIGNED,
+                SigningInvitation.created_at > at - REQUEST_INTERVAL,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def is_verified(invitation: SigningInvitation, at: datetime) -> bool:

@@ -47,6 +47,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "signing.copy",
         "signing.copy_document",
         "signing.revoke",
+        # asking for that link again: the same answer whether or not the address is known
+        "signing.request_link",
     }
 )
 SESSION_TOKEN = "sid"  # noqa: S105 - the session key that holds the token

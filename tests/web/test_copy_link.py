@@ -132,3 +132,32 @@ def test_the_clinician_resends_the_copy_link(
     foreign = client.post(f"{page}/copy-link", data={"csrf_token": token})
     assert foreign.status_code == 404
     assert len(copy_links(app)) == 2
+
+
+def test_a_signer_asks_for_the_link_again(app, client, session, link, instance_path):
+    # Given a release the client signed through the link more than 30 days ago
+    with time_machine.travel(now() - timedelta(days=40), tick=False):
+        signed_through_the_link(app.test_client(), link, instance_path)
+    assert len(copy_links(app)) == 1
+    # When they ask for their links, with any letter case
+    page = client.get("/sign/request")
+    assert page.status_code == 200
+    answer = client.post(
+        "/sign/request", data={"email": "Casey@Client.example", "csrf_token": csrf_token(page)}
+    )
+    assert answer.status_code == 200
+    said = answer.get_data(as_text=True)
+    assert "we have emailed you a link" in said
+    # Then a new copy link arrives, and it opens behind the identity check
+    assert len(copy_links(app)) == 2
+    fresh = copy_links(app)[-1]
+    verified = open_copy(app.test_client(), fresh, instance_path)
+    assert verified.headers["Location"].endswith("/sign/copy")
+    # And asking again at once, or for an unknown address, mails nothing, with the same answer
+    for address in ("casey@client.example", "nobody@client.example"):
+        again = client.post(
+            "/sign/request",
+            data={"email": address, "csrf_token": csrf_token(client.get("/sign/request"))},
+        )
+        assert again.get_data(as_text=True) == said
+    assert len(copy_links(app)) == 2

@@ -11,7 +11,13 @@ re-exports their public names, so callers write `lifecycle.revoke(...)`.
 
 from __future__ import annotations
 
-from roi.consent.lifecycle._shared import STATE_WORDS, description_of, description_place
+from roi.consent.lifecycle._shared import (
+    COPY_LINK_LIFETIME,
+    STATE_WORDS,
+    description_of,
+    description_place,
+    mail_copy_link,
+)
 from roi.consent.lifecycle.documents import resend_copy_link, revocation_receipt, signed_pdf
 from roi.consent.lifecycle.drafting import (
     MAX_DESCRIPTION,
@@ -50,6 +56,7 @@ from roi.consent.lifecycle.signing import (
 )
 
 __all__ = [
+    "COPY_LINK_LIFETIME",
     "MAX_DESCRIPTION",
     "MAX_DOCUMENT_BYTES",
     "MAX_DRAWN_SIGNATURE",
@@ -71,6 +78,7 @@ __all__ = [
     "description_of",
     "description_place",
     "evidence_of",
+    "mail_copy_link",
     "new_version",
     "preview_html",
     "record_expiry_event",

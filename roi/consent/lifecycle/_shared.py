@@ -68,7 +68,7 @@ def _new_link(
     return token
 
 
-def _mail_copy_link(session: Session, consent: Consent) -> bool:
+def mail_copy_link(session: Session, consent: Consent) -> bool:
     """Mail the client a link to their signed copy (and to revoking it), valid 30 days, in the
     caller's unit of work; False when no address is on file."""
     if not consent.client.email:

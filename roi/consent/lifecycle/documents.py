@@ -11,7 +11,7 @@ from roi.actor import Actor
 from roi.audit import Action
 from roi.consent import notices
 from roi.consent.library import FormLibrary, FormTemplate
-from roi.consent.lifecycle._shared import _mail_copy_link, description_of
+from roi.consent.lifecycle._shared import description_of, mail_copy_link
 from roi.consent.lifecycle.signing import evidence_of
 from roi.consent.models import Consent, Revocation, Signature
 from roi.consent.queries import consent_for, managed_consent_for
@@ -96,7 +96,7 @@ def resend_copy_link(session: Session, actor: Actor, consent_id: int) -> Consent
         consent = managed_consent_for(session, actor, consent_id)
         if consent.signature is None:
             raise WrongState("This release is not signed yet: there is no copy to send.")
-        if not _mail_copy_link(session, consent):
+        if not mail_copy_link(session, consent):
             raise Invalid({"email": "The client has no email address on file."})
         audit.record(
             session,

@@ -22,10 +22,10 @@ from roi.consent.errors import IncompleteConsent
 from roi.consent.library import FormLibrary
 from roi.consent.lifecycle._shared import (
     _clinician_users,
-    _mail_copy_link,
     _notify,
     _state_message,
     description_of,
+    mail_copy_link,
 )
 from roi.consent.lifecycle.documents import _audit_download
 from roi.consent.lifecycle.drafting import (
@@ -152,7 +152,7 @@ def record_paper(
         for user_id in _clinician_users(consent):
             _notify(session, user_id, consent, f"Release #{consent.id} was signed and is active.")
         # the client gets their copy of the paper release too (164.508(c)(4))
-        _mail_copy_link(session, consent)
+        mail_copy_link(session, consent)
     return consent
 
 

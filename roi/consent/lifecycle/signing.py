@@ -20,10 +20,10 @@ from roi.consent.library import FormLibrary
 from roi.consent.lifecycle._shared import (
     _clinician_users,
     _close_invitations,
-    _mail_copy_link,
     _notify,
     _state_message,
     description_of,
+    mail_copy_link,
 )
 from roi.consent.models import (
     Consent,
@@ -190,7 +190,7 @@ def _sign(
         consent.signed_at = signed_at
         consent.document_sha256 = pdf_sha
         _close_invitations(session, consent.id, signed_at)
-        _mail_copy_link(session, consent)
+        mail_copy_link(session, consent)
         audit.record(
             session,
             actor,

@@ -31,7 +31,7 @@ from roi.web.forms import apply_errors
 from roi.web.portal.forms import RevokeForm, signature_input
 from roi.web.security import client_ip, form_library
 from roi.web.signing import bp
-from roi.web.signing.forms import CodeRequestForm, IdentityForm, SignatureForm
+from roi.web.signing.forms import CodeRequestForm, IdentityForm, LinkRequestForm, SignatureForm
 
 TOKEN_KEY = "signing_token"  # noqa: S105 - the session key, not a secret
 VERIFIED_KEY = "signing_verified"
@@ -235,6 +235,19 @@ def revoke() -> ResponseReturnValue:
         return redirect(url_for("signing.copy"))
     flash("Your release is revoked. Nothing more may be shared under it from now on.", "success")
     return redirect(url_for("signing.copy"))
+
+
+@bp.route("/request", methods=["GET", "POST"])
+def request_link() -> ResponseReturnValue:
+    """Ask for a new link to one's signed releases, to download a copy or revoke. The answer
+    is the same whether or not the address is known."""
+    form = LinkRequestForm()
+    if request.method == "GET":
+        return render_template("signing/request.html", form=form, sent=False)
+    if not form.validate_on_submit():
+        return render_template("signing/request.html", form=form, sent=False), 422
+    invitations.request_links(db.session(), form.email.data or "", ip=client_ip())
+    return render_template("signing/request.html", form=LinkRequestForm(), sent=True)
 
 
 def _after_identity(token: str) -> str:
