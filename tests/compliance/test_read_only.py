@@ -27,6 +27,8 @@ ALLOWED = {
     # roi (a letter, a fax...); it ends a consent, never grants one
     "consents.revoke_consent": "recording a revocation received outside roi, through the API",
     "clinician.consent_record_revocation": "the same, from the consent's page",
+    # public: a signer asks for the links to their signed copies; it changes no record
+    "signing.request_link": "asking for one's signed-copy links by email (public page)",
 }
 #: accounting requests are compliance's own workflow records (a colleague's routes)
 ACCOUNTING_REQUEST_ROUTES = (

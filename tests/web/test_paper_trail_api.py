@@ -190,6 +190,11 @@ def test_the_consent_page_records_a_letter_with_its_scan(client, session, setup,
         select(AuditEntry).where(AuditEntry.action == Action.CONSENT_REVOKED)
     ).one()
     assert entry.actor_id == clinician.user.id
+    # and the scan comes back exactly as uploaded, for the practice only
+    scan = client.get(f"{page}/revocation-document")
+    assert scan.status_code == 200
+    assert scan.mimetype == "application/pdf"
+    assert scan.data == SCAN_PDF
 
 
 def paper_body(setup, **changes):  # noqa: F811
@@ -367,3 +372,20 @@ def test_overview_lists_disclosures_before_recording(client, session, setup, com
     page = client.get("/compliance/").get_data(as_text=True)
     assert "Disclosed after a revocation was received" in page
     assert f"message #{message.get_json()['id']}" in page
+
+
+def test_another_practice_cannot_record_one_on_the_page(client, session, setup, other_clinician):  # noqa: F811
+    # C1: the recipient psychiatrist posts the form of the disclosing practice's release
+    consent = active(client, setup)
+    assert login_as(client, other_clinician.email, other_clinician.password).status_code == 302
+    response = post_form(
+        client,
+        "/clinician/clients",
+        f"/clinician/consents/{consent['id']}/revocation",
+        {"method": "letter", "received_on": now().date().isoformat(), "reason": ""},
+    )
+    assert response.status_code == 404
+    document = client.get(f"/clinician/consents/{consent['id']}/revocation-document")
+    assert document.status_code == 404
+    session.rollback()
+    assert session.get(Consent, consent["id"]).status is ConsentStatus.ACTIVE

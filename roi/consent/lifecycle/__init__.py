@@ -18,7 +18,12 @@ from roi.consent.lifecycle._shared import (
     description_place,
     mail_copy_link,
 )
-from roi.consent.lifecycle.documents import resend_copy_link, revocation_receipt, signed_pdf
+from roi.consent.lifecycle.documents import (
+    resend_copy_link,
+    revocation_document,
+    revocation_receipt,
+    signed_pdf,
+)
 from roi.consent.lifecycle.drafting import (
     MAX_DESCRIPTION,
     MAX_EVENT,
@@ -85,6 +90,7 @@ __all__ = [
     "record_paper",
     "record_revocation",
     "resend_copy_link",
+    "revocation_document",
     "revocation_receipt",
     "revoke",
     "send_for_signature",

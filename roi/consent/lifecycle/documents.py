@@ -14,7 +14,11 @@ from roi.consent.library import FormLibrary, FormTemplate
 from roi.consent.lifecycle._shared import description_of, mail_copy_link
 from roi.consent.lifecycle.signing import evidence_of
 from roi.consent.models import Consent, Revocation, Signature
-from roi.consent.queries import consent_for, managed_consent_for
+from roi.consent.queries import (
+    consent_for,
+    consent_to_record_revocation_for,
+    managed_consent_for,
+)
 from roi.consent.rendering import consent_document
 from roi.db import unit_of_work
 from roi.documents import pdf
@@ -80,6 +84,31 @@ def revocation_receipt(
     )
     _audit_download(session, actor, consent, "revocation_receipt")
     return consent, receipt
+
+
+def revocation_document(
+    session: Session, actor: Actor, consent_id: int
+) -> tuple[Consent, bytes, str]:
+    """The scan of a revocation received outside roi (its bytes and type), for staff of the
+    disclosing practice; every download is audited.
+
+    Raises:
+        NotFound: not a consent of the actor's practice, or no scan was recorded.
+    """
+    consent = consent_to_record_revocation_for(session, actor, consent_id)
+    revocation = consent.revocation
+    if (
+        revocation is None
+        or revocation.document_sealed is None
+        or revocation.document_content_type is None
+    ):
+        raise NotFound("revocation document")
+    content = vault.open_sealed(
+        revocation.document_sealed,
+        vault.Place("consent_revocations", "document_sealed", revocation.uuid),
+    )
+    _audit_download(session, actor, consent, "revocation_document")
+    return consent, content, revocation.document_content_type
 
 
 def resend_copy_link(session: Session, actor: Actor, consent_id: int) -> Consent:
