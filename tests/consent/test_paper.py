@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 from dataclasses import replace
 from datetime import timedelta
 
@@ -41,6 +42,20 @@ def scanned_pdf() -> bytes:
         string="<p>Another provider's form, page one</p>"
         "<p style='break-before: page'>Signature page: Jordan Avery</p>"
     ).write_pdf()
+
+
+def pixel_bomb() -> bytes:
+    header = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR"
+    return header + struct.pack(">IIBBBBB", 50_000, 50_000, 8, 2, 0, 0, 0) + b"\x00" * 64
+
+
+def encrypted_pdf() -> bytes:
+    import pikepdf
+
+    source = pikepdf.open(io.BytesIO(scanned_pdf()))
+    out = io.BytesIO()
+    source.save(out, encryption=pikepdf.Encryption(owner="o", user="u"))
+    return out.getvalue()
 
 
 def paper(**changes: object) -> lifecycle.PaperSignature:
@@ -143,6 +158,9 @@ def test_a_missing_element_is_refused_and_named(session, referral, changes, fiel
         ({"scan": Upload("release.pdf", "application/pdf", b"MZ\x90 an exe")}, "scan"),
         ({"scan": Upload("release.txt", "text/plain", b"signed")}, "scan"),
         ({"scan": Upload("release.pdf", "application/pdf", b"%PDF-1.7 broken")}, "scan"),
+        # a "pixel bomb": a small file whose header claims 50,000 × 50,000 pixels
+        ({"scan": Upload("release.png", "image/png", pixel_bomb())}, "scan"),
+        ({"scan": Upload("release.pdf", "application/pdf", encrypted_pdf())}, "scan"),
         ({"signed_on": now().date() + timedelta(days=2)}, "signed_on"),
         ({"signer_name": "  "}, "signer_name"),
         (
