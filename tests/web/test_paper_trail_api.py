@@ -377,6 +377,9 @@ def test_overview_lists_disclosures_before_recording(client, session, setup, com
     page = client.get("/compliance/").get_data(as_text=True)
     assert "Disclosed after a revocation was received" in page
     assert f"message #{message.get_json()['id']}" in page
+    # and the release's page, where compliance may also record revocations, is linked
+    assert f'href="/clinician/consents/{consent["id"]}"' in page
+    assert client.get(f"/clinician/consents/{consent['id']}").status_code == 200
 
 
 def test_another_practice_cannot_record_one_on_the_page(client, session, setup, other_clinician):  # noqa: F811
