@@ -22,6 +22,7 @@ def upgrade():
         batch_op.add_column(sa.Column('received_on', sa.Date(), nullable=True))
         batch_op.add_column(sa.Column('document_sealed', sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column('document_content_type', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('confirmed_on', sa.Date(), nullable=True))
     with op.batch_alter_table('signing_invitations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('purpose', sa.Enum('sign', 'signed', name='linkpurpose', native_enum=False, length=10), server_default='sign', nullable=False))
 
@@ -31,6 +32,7 @@ def downgrade():
         batch_op.drop_column('purpose')
 
     with op.batch_alter_table('consent_revocations', schema=None) as batch_op:
+        batch_op.drop_column('confirmed_on')
         batch_op.drop_column('document_content_type')
         batch_op.drop_column('document_sealed')
         batch_op.drop_column('received_on')

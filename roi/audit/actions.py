@@ -31,6 +31,8 @@ class Action(StrEnum):
     CONSENT_SUPERSEDED = "consent.superseded"
     #: a clinician mailed the signer a new link to their signed copy (164.508(c)(4))
     CONSENT_COPY_SENT = "consent.copy_sent"
+    #: the written confirmation of a revocation made by phone arrived and was recorded
+    CONSENT_REVOCATION_CONFIRMED = "consent.revocation_confirmed"
     SIGNING_CODE_SENT = "signing.code_sent"
     SIGNING_IDENTITY_VERIFIED = "signing.identity_verified"
     SIGNING_IDENTITY_FAILED = "signing.identity_failed"

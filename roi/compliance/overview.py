@@ -31,6 +31,7 @@ from roi.consent.models import (
     EXPIRING_WITHIN_DAYS,
     Consent,
     ConsentStatus,
+    OutsideMethod,
     Revocation,
     day_start_sql,
     has_status,
@@ -111,6 +112,16 @@ class DisclosureBeforeRecording:
 
 
 @dataclass(frozen=True)
+class AwaitedConfirmation:
+    """A revocation made by phone whose confirmation in writing has not arrived."""
+
+    consent_id: int
+    client_name: str
+    called_on: date
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
 class Overview:
     """Everything the compliance overview shows. `open_requests` and `last_verification` are
     None for an officer whose role may not manage requests or verify the chain."""
@@ -122,6 +133,8 @@ class Overview:
     open_requests: list[OpenRequest] | None
     #: disclosures made between a revocation's arrival and its recording (SECURITY E10)
     before_recording: list[DisclosureBeforeRecording]
+    #: revocations by phone still waiting for the client's confirmation in writing
+    awaiting_confirmation: list[AwaitedConfirmation]
     last_verification: verification.LastVerification | None
     may_verify: bool
 
@@ -162,6 +175,7 @@ def overview(session: Session, actor: Actor, *, at: datetime | None = None) -> O
         today=today,
         expiring=expiring_consents(session, actor, at=at),
         before_recording=disclosures_before_recording(session, actor),
+        awaiting_confirmation=phone_revocations_awaiting_confirmation(session, actor),
         denials=found,
         chart=bar_chart([week.count for week in found.by_week]),
         open_requests=(
@@ -286,6 +300,44 @@ def disclosures_before_recording(session: Session, actor: Actor) -> list[Disclos
             recorded_at=row.revoked_at,
             disclosed_at=row.at,
             message_id=row.message_id,
+        )
+        for row in rows
+    ]
+
+
+def phone_revocations_awaiting_confirmation(
+    session: Session, actor: Actor
+) -> list[AwaitedConfirmation]:
+    """The organization's revocations made by phone and not yet confirmed in writing, oldest
+    first (the client was asked by mail to confirm).
+
+    Raises:
+        Forbidden: the actor may not read the disclosure log.
+    """
+    require(actor, Permission.VIEW_DISCLOSURE_LOG)
+    rows = session.execute(
+        select(
+            Consent.id,
+            Client.given_name,
+            Client.family_name,
+            Revocation.received_on,
+            Revocation.revoked_at,
+        )
+        .join(Revocation, Revocation.consent_id == Consent.id)
+        .join(Client, Client.id == Consent.client_id)
+        .where(
+            Consent.organization_id == actor.organization_id,
+            Revocation.method == OutsideMethod.PHONE.value,
+            Revocation.confirmed_on.is_(None),
+        )
+        .order_by(Revocation.revoked_at, Consent.id)
+    ).all()
+    return [
+        AwaitedConfirmation(
+            consent_id=row[0],
+            client_name=f"{row.given_name} {row.family_name}",
+            called_on=row.received_on,
+            recorded_at=row.revoked_at,
         )
         for row in rows
     ]

@@ -308,6 +308,14 @@ class Revocation(Base):
     #: "document_sealed", uuid)); its type is one of roi.documents.attachments.SCAN_TYPES
     document_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
     document_content_type: Mapped[str | None] = mapped_column(String(40))
+    #: for a revocation by phone: the day its written confirmation arrived (its scan is then
+    #: `document_sealed`); None while it is awaited
+    confirmed_on: Mapped[date | None] = mapped_column(Date)
+
+    @property
+    def awaits_confirmation(self) -> bool:
+        """A revocation by phone whose confirmation in writing has not arrived yet."""
+        return self.method == OutsideMethod.PHONE.value and self.confirmed_on is None
 
     @property
     def from_outside(self) -> bool:

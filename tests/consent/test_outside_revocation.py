@@ -172,3 +172,40 @@ def test_a_revoked_release_cannot_be_revoked_again(session, referral):
     lifecycle.revoke(session, referral.client_person.actor, consent.id, reason=None)
     with pytest.raises(WrongState):
         lifecycle.record_revocation(session, referral.therapist.actor, consent.id, received())
+
+
+def test_the_letter_confirming_a_phone_call_completes_it(session, referral):
+    # Given a release revoked by phone, awaiting the client's letter
+    consent = referral.signed(session)
+    called = lifecycle.record_revocation(
+        session,
+        referral.therapist.actor,
+        consent.id,
+        received(method=OutsideMethod.PHONE, document=None),
+    )
+    revoked_at = called.revoked_at
+    officer = make_user(session, Role.COMPLIANCE)
+    awaiting = overview.phone_revocations_awaiting_confirmation(session, officer.actor)
+    assert [row.consent_id for row in awaiting] == [consent.id]
+    # When the letter arrives and is recorded with its scan
+    confirmed = lifecycle.record_revocation(
+        session, officer.actor, consent.id, received(method=OutsideMethod.LETTER)
+    )
+    # Then the revocation keeps the time of the call, and is confirmed
+    revocation = confirmed.revocation
+    assert confirmed.revoked_at == revoked_at
+    assert revocation.method == "phone"
+    assert revocation.confirmed_on == now().date()
+    assert revocation.document_content_type == "application/pdf"
+    assert overview.phone_revocations_awaiting_confirmation(session, officer.actor) == []
+    assert (
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.action == Action.CONSENT_REVOCATION_CONFIRMED)
+        )
+        .one()
+        .consent_id
+        == consent.id
+    )
+    # And nothing more can be recorded on it
+    with pytest.raises(WrongState):
+        lifecycle.record_revocation(session, officer.actor, consent.id, received())

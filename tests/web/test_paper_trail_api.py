@@ -72,6 +72,7 @@ def test_a_clinician_records_a_letter_of_revocation(client, session, setup, clin
         "method": "letter",
         "received_on": now().date().isoformat(),
         "recorded_by": clinician.user.id,
+        "confirmed_on": None,
     }
     # and the recipient's next send is refused
     refused = client.post(
@@ -397,3 +398,34 @@ def test_another_practice_cannot_record_one_on_the_page(client, session, setup, 
     assert document.status_code == 404
     session.rollback()
     assert session.get(Consent, consent["id"]).status is ConsentStatus.ACTIVE
+
+
+def test_a_phone_revocation_is_confirmed_on_the_page(client, session, setup, clinician):  # noqa: F811
+    consent = active(client, setup)
+    called = client.post(
+        f"/api/v1/consents/{consent['id']}/revocation",
+        headers=bearer(setup["clinician"]),
+        json={"method": "phone", "received_on": now().date().isoformat()},
+    )
+    assert called.status_code == 200, called.get_json()
+    assert login_as(client, clinician.email, clinician.password).status_code == 302
+    page = f"/clinician/consents/{consent['id']}"
+    assert "Record the written confirmation" in client.get(page).get_data(as_text=True)
+    response = post_form(
+        client,
+        page,
+        f"{page}/revocation",
+        {
+            "method": "letter",
+            "received_on": now().date().isoformat(),
+            "reason": "",
+            "document": (io.BytesIO(SCAN_PDF), "letter.pdf", "application/pdf"),
+        },
+    )
+    assert response.status_code == 302
+    shown = client.get(page).get_data(as_text=True)
+    assert "The written confirmation is recorded." in shown
+    assert f"Confirmed in writing on {now().date().isoformat()}" in shown
+    assert "Record the written confirmation" not in shown
+    api = client.get(f"/api/v1/consents/{consent['id']}", headers=bearer(setup["clinician"]))
+    assert api.get_json()["revocation"]["confirmed_on"] == now().date().isoformat()

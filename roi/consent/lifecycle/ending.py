@@ -69,9 +69,12 @@ def record_revocation(
     (`roi.compliance.overview`). A revocation by phone also asks the client, by mail, to
     confirm it in writing.
 
+    A letter, fax, email or visit that follows a revocation by phone is its confirmation in
+    writing: it is recorded on that revocation, which keeps its time.
+
     Raises:
         NotFound: not a consent of the actor's practice.
-        WrongState: the consent is not active.
+        WrongState: the consent is not active (nor revoked by phone awaiting confirmation).
         Invalid: the day is in the future or before the signature, the scan is not a PDF,
             PNG or JPEG, or the reason is too long.
     """
@@ -92,14 +95,15 @@ def record_revocation(
         consent = consent_to_record_revocation_for(session, actor, consent_id, lock=True)
         if consent.signed_at is not None and received.received_on < consent.signed_at.date():
             raise Invalid({"received_on": "The release was signed after that day."})
+        earlier = consent.revocation
+        if earlier is not None and earlier.awaits_confirmation:
+            if received.method is OutsideMethod.PHONE:
+                raise WrongState("This release was already revoked by phone.")
+            _confirm(session, actor, consent, earlier, received)
+            return consent
         revocation = Revocation(method=received.method.value, received_on=received.received_on)
         _end(session, actor, consent, revocation, received.reason)
-        if received.document is not None:
-            revocation.document_sealed = vault.seal(
-                received.document.content,
-                vault.Place("consent_revocations", "document_sealed", revocation.uuid),
-            )
-            revocation.document_content_type = received.document.content_type
+        _keep_document(revocation, received.document)
         if received.method is OutsideMethod.PHONE:
             # 164.508(b)(5) asks for a revocation in writing: a call stops disclosures at once,
             # and the client is asked to confirm it in writing
@@ -107,6 +111,39 @@ def record_revocation(
             if confirmation is not None:
                 mail.enqueue(session, confirmation, organization_id=consent.organization_id)
     return consent
+
+
+def _confirm(
+    session: Session,
+    actor: Actor,
+    consent: Consent,
+    revocation: Revocation,
+    received: ReceivedRevocation,
+) -> None:
+    """Record the written confirmation of a revocation made by phone: the revocation took
+    effect when the call was recorded, and stays so; the letter (and its scan) completes it."""
+    if received.received_on < (revocation.received_on or received.received_on):
+        raise Invalid({"received_on": "The confirmation cannot predate the call."})
+    revocation.confirmed_on = received.received_on
+    _keep_document(revocation, received.document)
+    audit.record(
+        session,
+        actor,
+        Action.CONSENT_REVOCATION_CONFIRMED,
+        client_id=consent.client_id,
+        consent_id=consent.id,
+        detail={"method": received.method.value, "received_on": received.received_on.isoformat()},
+    )
+
+
+def _keep_document(revocation: Revocation, document: attachments.Upload | None) -> None:
+    """Seal the scan of the revocation's letter, fax or email on its row."""
+    if document is None:
+        return
+    revocation.document_sealed = vault.seal(
+        document.content, vault.Place("consent_revocations", "document_sealed", revocation.uuid)
+    )
+    revocation.document_content_type = document.content_type
 
 
 def _end(

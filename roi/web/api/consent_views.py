@@ -105,6 +105,7 @@ def _revocation_json(revocation: Revocation | None) -> dict[str, Any] | None:
         "method": revocation.method,
         "received_on": revocation.received_on,
         "recorded_by": revocation.revoked_by_id,
+        "confirmed_on": revocation.confirmed_on,
     }
 
 

@@ -143,6 +143,10 @@ class RevocationSchema(Schema):
     method = fields.String(required=True)
     received_on = fields.Date(allow_none=True)
     recorded_by = fields.Integer(allow_none=True)
+    confirmed_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "a revocation by phone: when its written confirmation arrived"},
+    )
 
 
 class ConsentSchema(Schema):

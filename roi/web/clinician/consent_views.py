@@ -303,14 +303,20 @@ def consent_record_revocation(consent_id: int) -> Response:
         reason=form.reason.data or None,
         document=uploaded_file("document", lifecycle.MAX_DOCUMENT_BYTES),
     )
-    done = "The revocation is recorded. This release permits no further disclosure."
-    if method is OutsideMethod.PHONE:
-        done += " The client is asked by email to confirm it in writing."
-    return _act(
-        consent_id,
-        lambda: lifecycle.record_revocation(db.session(), actor(), consent_id, received),
-        done,
-    )
+    try:
+        consent = lifecycle.record_revocation(db.session(), actor(), consent_id, received)
+    except (WrongState, Invalid) as error:
+        db.session.rollback()
+        return _refused(consent_id, error)
+    revocation = consent.revocation
+    if revocation is not None and revocation.confirmed_on is not None:
+        flash("The written confirmation is recorded.", "success")
+    else:
+        done = "The revocation is recorded. This release permits no further disclosure."
+        if method is OutsideMethod.PHONE:
+            done += " The client is asked by email to confirm it in writing."
+        flash(done, "success")
+    return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
 
 
 @bp.get("/consents/<int:consent_id>/revocation-document")
@@ -370,12 +376,17 @@ def _act(consent_id: int, step: object, done: str) -> Response:
     try:
         step()  # type: ignore[operator]
     except (WrongState, Invalid) as error:
-        flash(
-            error.message if isinstance(error, WrongState) else " ".join(error.fields.values()),
-            "error",
-        )
-    else:
-        flash(done, "success")
+        return _refused(consent_id, error)
+    flash(done, "success")
+    return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+
+
+def _refused(consent_id: int, error: WrongState | Invalid) -> Response:
+    """Back to the release's page, saying why the step was refused."""
+    flash(
+        error.message if isinstance(error, WrongState) else " ".join(error.fields.values()),
+        "error",
+    )
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
 
 
