@@ -28,7 +28,8 @@ run: $(BIN)/roi  ## Install, initialize, seed the demo on an empty instance, ser
 	$(BIN)/roi init
 	$(BIN)/roi demo --if-empty
 	@if [ -f "$(ROI_INSTANCE_PATH)/demo_accounts.txt" ]; then \
-	  echo; echo "Demo accounts (role, email, password):"; cat "$(ROI_INSTANCE_PATH)/demo_accounts.txt"; echo; fi
+	  echo; echo "Demo accounts (role, email, password):"; cat "$(ROI_INSTANCE_PATH)/demo_accounts.txt"; \
+	  echo "Staff set up an authenticator app (second factor) at their first sign-in."; echo; fi
 	@# the worker delivers the outbox beside the web server, and stops with it
 	@$(BIN)/roi worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/roi serve --host 127.0.0.1 --port $(PORT)

@@ -12,14 +12,18 @@ from unittest import mock
 
 from sqlalchemy.orm import Session
 
-from roi.accounts import service
-from roi.accounts.models import Client, Provider, User
+from roi import vault
+from roi.accounts import mfa, service
+from roi.accounts.models import Client, Provider, TotpCredential, User
 from roi.actor import Actor, Role
 from roi.documents import pdf, seal
 from roi.documents.model import ConsentDocument, Evidence, SignerBlock
 from tests.conftest import TEST_ARGON2
 
 PASSWORD = "correct horse battery staple"
+#: the authenticator secret of every staff member the factories make (practices require a second
+#: factor of staff by default); tests/helpers.py signs in with its codes
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 _counter = itertools.count(1)
 
 
@@ -45,7 +49,10 @@ def make_user(
     email: str | None = None,
     client_id: int | None = None,
     password: str = PASSWORD,
+    second_factor: bool | None = None,
 ) -> Person:
+    """A user through `service.create_user`; staff get the test authenticator secret unless
+    `second_factor=False` (clients when `second_factor=True`)."""
     n = next(_counter)
     user = service.create_user(
         session,
@@ -58,8 +65,23 @@ def make_user(
         client_id=client_id,
         argon2=TEST_ARGON2,
     )
+    if second_factor if second_factor is not None else role in mfa.STAFF:
+        enrol_test_totp(session, user)
     actor = Actor(user.id, role, user.organization_id, client_id=client_id)
     return Person(user, actor, password)
+
+
+def enrol_test_totp(session: Session, user: User) -> None:
+    """Give `user` a confirmed authenticator with TEST_TOTP_SECRET, written directly rather than
+    through `mfa.confirm_totp`: that would add an audit entry for every staff member of every
+    test, and tests/accounts/test_mfa.py covers enrolment itself."""
+    credential = TotpCredential(uuid=f"test-totp-{user.id}", user_id=user.id)
+    credential.secret_sealed = vault.seal(
+        TEST_TOTP_SECRET.encode(), vault.Place("totp_credentials", "secret_sealed", credential.uuid)
+    )
+    credential.confirmed_at = user.created_at
+    session.add(credential)
+    session.commit()
 
 
 def make_client(

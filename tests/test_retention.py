@@ -47,6 +47,11 @@ ALLOWED_DELETIONS = {
     # failed sign-in counters: a successful sign-in clears them, and day-old ones count for
     # nothing (SECURITY A2); they are throttling state, not records
     ("accounts/sessions.py", "LoginFailure"),
+    # second factors replaced at enrolment or removed by a reset: credentials, not records (the
+    # audit log keeps auth.mfa_enrolled and auth.mfa_reset)
+    ("accounts/mfa.py", "TotpCredential"),
+    ("accounts/mfa.py", "RecoveryCode"),
+    ("accounts/mfa.py", "PasskeyCredential"),
 }
 
 
@@ -346,6 +351,7 @@ def test_no_roi_command_lowers_the_retained_counts(
         "user", "add", "--email", "new@example.org", "--password", "violet kettle harbor thunder",
         "--role", "clinician", "--name", "Ana", "--org", "Riverside Counseling",
     )  # fmt: skip
+    run("user", "mfa-reset", "--email", "dana@riverside.example")
     run("keys", "status")
     run("keys", "rotate")
     run("keys", "remove", keyring.primary)

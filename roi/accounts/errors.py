@@ -19,3 +19,36 @@ class LoginThrottled(Throttled):
             f"Too many sign-in attempts. Wait {minutes} minutes, then try again.",
             retry_after_seconds,
         )
+
+
+class MfaRequired(RoiError):
+    """The password was right, and the account needs a second factor it did not give."""
+
+    code, http_status = "mfa_required", 401
+
+
+class SecondFactorRejected(RoiError):
+    code, http_status = "mfa_failed", 401
+
+    def __init__(self, message: str = "That code is not correct, or it was used already.") -> None:
+        super().__init__(message)
+
+
+class SecondStepEnded(RoiError):
+    """Too many wrong codes: the half-signed-in session is over (SECURITY A5)."""
+
+    code, http_status = "mfa_failed", 401
+
+    def __init__(self) -> None:
+        super().__init__("Too many wrong codes. Sign in again with your password.")
+
+
+class DeadLink(RoiError):
+    """A password link that is unknown, used or expired: one answer for all (SECURITY A7)."""
+
+    code, http_status = "link_invalid", 400
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This link has expired or was already used. Ask for a new one from the sign-in page."
+        )

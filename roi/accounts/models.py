@@ -1,11 +1,12 @@
-"""Account records. Nothing here is sealed: names and contact details are needed to search and to
-address mail, and carry no health information; free text that can is sealed where it is stored."""
+"""Account records. Names and contact details are not sealed: they are needed to search and to
+address mail, and carry no health information; free text that can is sealed where it is stored.
+The one sealed column here is a TOTP secret, which must be read back to check a code."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roi.actor import Role
@@ -20,6 +21,8 @@ class Organization(Base):
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    #: clinicians, compliance staff and admins must sign in with a second factor
+    mfa_required_for_staff: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class User(Base):
@@ -81,6 +84,8 @@ class Provider(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    #: a disabled entry is kept (releases name it) but can no longer be chosen as a recipient
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class SessionRecord(Base):
@@ -95,8 +100,18 @@ class SessionRecord(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: logout | idle_timeout | absolute_timeout | password_changed | account_disabled
+    #: while set, the password is checked and the second factor is not: `verify` (a code is
+    #: due) or `enrol` (a staff member must set one up first); the session can do nothing else
+    second_step: Mapped[str | None] = mapped_column(String(10))
+    #: wrong codes at the second step of this session; too many end it (SECURITY A5)
+    second_step_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: the passkey challenge this session was last given (base64url), used up by its answer
+    passkey_challenge: Mapped[str | None] = mapped_column(String(100))
+    #: logout | idle_timeout | absolute_timeout | password_changed | password_reset |
+    #: account_disabled | ended_by_user | mfa_failed
     end_reason: Mapped[str | None] = mapped_column(String(30))
+    #: the browser's User-Agent at sign-in, cut short; shown summarized on "Your sessions"
+    user_agent: Mapped[str | None] = mapped_column(String(300))
 
 
 class ApiToken(Base):
@@ -113,8 +128,29 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class PasswordLink(Base):
+    """An emailed link to set a password: a reset the user asked for, or an administrator's
+    invitation. Only the token's SHA-256 is stored (it is long and random, like an API token),
+    so the table never holds a working link; it works once, until `expires_at`."""
+
+    __tablename__ = "password_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: reset | invitation
+    purpose: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class LoginFailure(Base):
     """One failed sign-in, counted per account key and per IP within a window (SECURITY A2).
+
+    The same counter paces what an attacker could repeat against an account: reset requests
+    (scopes `reset`, `reset_ip`, counted whether or not they fail) and wrong current passwords
+    on the change form (scope `change`, keyed by the user id).
 
     Kept in the database so every gunicorn worker and host sees the same count. Keys are
     digests: the table never holds an email address or an IP in the clear.
@@ -124,10 +160,60 @@ class LoginFailure(Base):
     __table_args__ = (Index("ix_login_failures_scope_key_at", "scope", "key_sha256", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: account | ip
+    #: account | ip | reset | reset_ip | change
     scope: Mapped[str] = mapped_column(String(10))
     key_sha256: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+
+class TotpCredential(Base):
+    """An authenticator app's shared secret (RFC 6238). Unconfirmed until a code from the app has
+    been checked; a user has at most one confirmed and one unconfirmed."""
+
+    __tablename__ = "totp_credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: sealed by roi.vault (Place("totp_credentials", "secret_sealed", uuid)): the base32 secret
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary, info={"sealed": True})
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the time step of the last code accepted; a code of that step or an earlier one is refused,
+    #: so a code works once (SECURITY A4, RFC 6238 section 5.2)
+    last_used_step: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+
+class RecoveryCode(Base):
+    """A single-use recovery code. Only its SHA-256 is stored: each code is 80 random bits, so no
+    one can search for it from the digest and a slow hash (tried against ten codes at every
+    attempt) would add cost and no safety, as for API tokens."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PasskeyCredential(Base):
+    """A passkey (WebAuthn public key credential) registered as a second factor. The public key
+    is not secret, so nothing here is sealed."""
+
+    __tablename__ = "passkey_credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: base64url, as the browser names it
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the authenticator's counter at the last use; a lower one means a cloned authenticator
+    sign_count: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 __all__ = [
@@ -135,7 +221,11 @@ __all__ = [
     "Client",
     "LoginFailure",
     "Organization",
+    "PasskeyCredential",
+    "PasswordLink",
     "Provider",
+    "RecoveryCode",
     "SessionRecord",
+    "TotpCredential",
     "User",
 ]

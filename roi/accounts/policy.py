@@ -23,6 +23,8 @@ class Permission(StrEnum):
     VIEW_DIRECTORY = "view_directory"
     ADD_PROVIDER = "add_provider"
     MANAGE_USERS = "manage_users"
+    #: change, disable and enable the directory entries of one's organization
+    MANAGE_DIRECTORY = "manage_directory"
     USE_CLINICIAN_WORKSPACE = "use_clinician_workspace"
     USE_PORTAL = "use_portal"
     USE_COMPLIANCE_WORKSPACE = "use_compliance_workspace"
@@ -46,6 +48,11 @@ class Permission(StrEnum):
     REQUEST_OWN_ACCOUNTING = "request_own_accounting"
     #: record a revocation received outside roi (letter, fax, email, in person, phone)
     RECORD_REVOCATION = "record_revocation"
+    #: record a disclosure made outside roi (phone, fax, mail, court) about a client of one's
+    #: organization, for the accounting
+    RECORD_OUTSIDE_DISCLOSURE = "record_outside_disclosure"
+    #: suspend an agency's entries from accountings (164.528(a)(2)), set the accounting fee
+    MANAGE_ACCOUNTING_POLICY = "manage_accounting_policy"
 
 
 _EVERYONE = {Permission.SIGNED_IN}
@@ -66,6 +73,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SEND_MESSAGES,
             Permission.READ_MESSAGES,
             Permission.RECORD_REVOCATION,
+            Permission.RECORD_OUTSIDE_DISCLOSURE,
         }
     ),
     Role.CLIENT: frozenset(
@@ -90,10 +98,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_ACCOUNTING,
             Permission.MANAGE_ACCOUNTING_REQUESTS,
             Permission.RECORD_REVOCATION,
+            Permission.RECORD_OUTSIDE_DISCLOSURE,
+            Permission.MANAGE_ACCOUNTING_POLICY,
         }
     ),
     Role.ADMIN: frozenset(
-        _EVERYONE | {Permission.MANAGE_USERS, Permission.VIEW_DIRECTORY, Permission.ADD_PROVIDER}
+        _EVERYONE
+        | {
+            Permission.MANAGE_USERS,
+            Permission.MANAGE_DIRECTORY,
+            Permission.VIEW_DIRECTORY,
+            Permission.ADD_PROVIDER,
+        }
     ),
 }
 
@@ -157,6 +173,15 @@ def answerable_clients(actor: Actor) -> ColumnElement[bool]:
         return Client.organization_id == actor.organization_id
     if actor.role is Role.CLIENT and actor.client_id is not None:
         return Client.id == actor.client_id
+    return false()
+
+
+def organization_clients(actor: Actor) -> ColumnElement[bool]:
+    """The clients of the staff member's own organization, as a SQL predicate on `Client`: whose
+    disclosures made outside roi a clinician or compliance officer may record. Not clients whose
+    consent merely names a clinician elsewhere: the record belongs to the client's practice."""
+    if actor.role in (Role.CLINICIAN, Role.COMPLIANCE) and actor.organization_id is not None:
+        return Client.organization_id == actor.organization_id
     return false()
 
 
@@ -269,3 +294,60 @@ def audit_entry_visibility(
         return false()
     own_clients = select(Client.id).where(Client.organization_id == actor.organization_id)
     return or_(organization_id == actor.organization_id, client_id.in_(own_clients))
+
+
+def administered_organization(actor: Actor) -> int | None:
+    """The organization whose accounts and directory entries `actor` administers: an admin's
+    own; nobody else's. Work across practices is the instance operator's, with the `roi`
+    command on the server (the system actor)."""
+    return actor.organization_id if actor.role is Role.ADMIN else None
+
+
+def administers(actor: Actor, organization_id: int | None) -> bool:
+    """Whether `actor` may list, add, change, disable or enable the users and directory entries
+    of `organization_id` (SECURITY C9): an admin of that organization, or the system actor."""
+    if actor.role is Role.SYSTEM:
+        return True
+    own = administered_organization(actor)
+    return own is not None and organization_id == own
+
+
+def administered(
+    actor: Actor, *, organization_id: SQLColumnExpression[int | None]
+) -> ColumnElement[bool]:
+    """`administers` as a SQL predicate on a row's organization column: another practice's
+    user or entry is simply not found."""
+    if actor.role is Role.SYSTEM:
+        return true()
+    own = administered_organization(actor)
+    return false() if own is None else organization_id == own
+
+
+def keeps_entries_of(actor: Actor, organization_id: int | None) -> bool:
+    """Whether a directory entry `actor` adds or changes may belong to `organization_id` (None:
+    a practice outside roi). A practice that uses roi keeps its own entries: its admin, and its
+    clinicians; nobody else can list someone under it (the gate treats an organization's
+    entries as one party). An admin keeps their own organization's entries only; a clinician
+    may also add practices outside roi."""
+    if organization_id is None:
+        return actor.role in (Role.CLINICIAN, Role.SYSTEM)
+    if actor.role is Role.CLINICIAN:
+        return organization_id == actor.organization_id
+    return administers(actor, organization_id)
+
+
+def directory_visibility(
+    actor: Actor, *, organization_id: SQLColumnExpression[int | None]
+) -> ColumnElement[bool]:
+    """Which directory entries `actor` sees, as a SQL predicate on the entry's organization
+    column: a clinician the whole shared directory (recipients are chosen from it); an admin
+    only the entries they administer."""
+    if actor.role is Role.CLINICIAN:
+        return true()
+    return administered(actor, organization_id=organization_id)
+
+
+def chooses_recipients(actor: Actor) -> bool:
+    """Whether `actor` sees the directory to choose recipients from (a clinician), so disabled
+    entries are left out; an admin sees them, to enable them again."""
+    return actor.role is Role.CLINICIAN

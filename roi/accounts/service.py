@@ -11,8 +11,16 @@ from sqlalchemy.orm import Session
 from roi import audit
 from roi.accounts import sessions
 from roi.accounts.models import Client, Organization, Provider, User
-from roi.accounts.passwords import hash_password, password_problem, verify_password
-from roi.accounts.policy import Permission, require
+from roi.accounts.passwords import hash_password, password_problem
+from roi.accounts.policy import (
+    Permission,
+    administered,
+    administers,
+    chooses_recipients,
+    directory_visibility,
+    keeps_entries_of,
+    require,
+)
 from roi.actor import Actor, Role
 from roi.audit import Action
 from roi.config import Argon2Parameters
@@ -73,9 +81,18 @@ def create_user(
 ) -> User:
     """Create a user; a clinician also gets a directory entry, a client user is linked to a client.
 
+    An admin adds accounts to their own organization only (the field defaults to it and may name
+    no other, SECURITY C9); the system actor (the `roi` command) adds them anywhere, creating
+    the organization when it is new.
+
     Raises:
-        Invalid: a field is missing or unacceptable (the email is taken, the password too weak).
+        Forbidden: the actor may not manage users.
+        Invalid: a field is missing or unacceptable (the email is taken, the password too weak,
+            another organization or its client).
     """
+    if actor.role is not Role.SYSTEM:
+        require(actor, Permission.MANAGE_USERS)
+        organization = organization or own_organization_name(session, actor)
     problems = _user_problems(email, password, role, name, organization, client_id)
     if problems:
         raise Invalid(problems)
@@ -84,10 +101,15 @@ def create_user(
     with unit_of_work(session):
         if session.scalar(select(User.id).where(User.email_key == email_key(email))):
             raise Invalid({"email": "An account with this email address already exists."})
-        org = ensure_organization(session, actor, organization) if organization else None
+        org = _organization_for(session, actor, organization)
         client = None
         if role is Role.CLIENT:
-            client = session.get(Client, client_id)
+            client = session.scalar(
+                select(Client).where(
+                    Client.id == client_id,
+                    administered(actor, organization_id=Client.organization_id),
+                )
+            )
             if client is None:
                 raise Invalid({"client_id": "No client record has this id."})
             if client.user_id is not None:
@@ -106,16 +128,7 @@ def create_user(
         if client is not None:
             client.user_id = user.id
         if role is Role.CLINICIAN and org is not None:
-            session.add(
-                Provider(
-                    name=user.name,
-                    organization_name=org.name,
-                    organization_id=org.id,
-                    email=user.email,
-                    user_id=user.id,
-                    created_by_id=actor.user_id,
-                )
-            )
+            session.add(directory_entry_of(actor, user, org))
         audit.record(
             session,
             actor,
@@ -125,6 +138,44 @@ def create_user(
             detail={"role": role.value},
         )
     return user
+
+
+def directory_entry_of(actor: Actor, user: User, org: Organization) -> Provider:
+    """A clinician's own directory entry, linked by `user_id`, so others can name them as a
+    recipient."""
+    return Provider(
+        name=user.name,
+        organization_name=org.name,
+        organization_id=org.id,
+        email=user.email,
+        user_id=user.id,
+        created_by_id=actor.user_id,
+    )
+
+
+def own_organization_name(session: Session, actor: Actor) -> str | None:
+    """The name of the actor's organization; None when they have none."""
+    if actor.organization_id is None:
+        return None
+    return session.scalar(select(Organization.name).where(Organization.id == actor.organization_id))
+
+
+def _organization_for(session: Session, actor: Actor, name: str | None) -> Organization | None:
+    """The organization a new account joins, by name; only one the actor administers.
+
+    Raises:
+        Invalid: an admin named an organization that is not theirs.
+    """
+    if actor.role is Role.SYSTEM:
+        return ensure_organization(session, actor, name) if name else None
+    found = (
+        session.scalar(select(Organization).where(Organization.name == name.strip()))
+        if name
+        else None
+    )
+    if found is None or not administers(actor, found.id):
+        raise Invalid({"organization": "Add accounts to your own organization only."})
+    return found
 
 
 def _user_problems(
@@ -150,69 +201,6 @@ def _user_problems(
     if why:
         problems["password"] = why
     return problems
-
-
-def change_password(
-    session: Session,
-    actor: Actor,
-    *,
-    current: str,
-    new: str,
-    keep_session_token: str | None,
-    argon2: Argon2Parameters,
-) -> None:
-    """Change the actor's own password and end every other session and token.
-
-    Raises:
-        Invalid: the current password is wrong or the new one is not acceptable.
-    """
-    user = session.get(User, actor.user_id)
-    if user is None:
-        raise NotFound("account")
-    if not verify_password(user.password_hash, current, argon2):
-        raise Invalid({"current_password": "Your current password is not correct."})
-    why = password_problem(new, email=user.email, name=user.name)
-    if why:
-        raise Invalid({"new_password": why})
-    new_hash = hash_password(new, argon2)
-    with unit_of_work(session):
-        user = session.get(User, actor.user_id)
-        assert user is not None  # noqa: S101 - loaded just above, and users are never deleted
-        user.password_hash = new_hash
-        user.password_changed_at = sessions.current_time()
-        sessions.end_sessions_of(session, user.id, "password_changed", keep=keep_session_token)
-        audit.record(session, actor, Action.AUTH_PASSWORD_CHANGED, subject_user_id=user.id)
-
-
-def set_user_active(session: Session, actor: Actor, user_id: int, *, active: bool) -> User:
-    """Disable (ending every session and token at once) or re-enable an account.
-
-    Raises:
-        NotFound: no such user.
-        Invalid: an admin tried to disable their own account.
-    """
-    require(actor, Permission.MANAGE_USERS)
-    with unit_of_work(session):
-        user = session.get(User, user_id)
-        if user is None:
-            raise NotFound("user")
-        if user.id == actor.user_id and not active:
-            raise Invalid({"user": "You cannot disable your own account."})
-        user.active = active
-        if not active:
-            sessions.end_sessions_of(session, user.id, "account_disabled")
-        audit.record(
-            session,
-            actor,
-            Action.USER_DISABLED if not active else Action.USER_ENABLED,
-            subject_user_id=user.id,
-        )
-    return user
-
-
-def list_users(session: Session, actor: Actor) -> list[User]:
-    require(actor, Permission.MANAGE_USERS)
-    return list(session.scalars(select(User).order_by(User.role, User.name)))
 
 
 def create_client(session: Session, actor: Actor, new: NewClient) -> Client:
@@ -284,8 +272,12 @@ def check_provider(actor: Actor, new: NewProvider) -> None:
 
 
 def insert_provider(session: Session, actor: Actor, new: NewProvider) -> Provider:
-    """Add a checked directory entry inside the caller's transaction (see `check_provider`)."""
-    org = session.scalar(select(Organization).where(Organization.name == new.organization.strip()))
+    """Add a checked directory entry inside the caller's transaction (see `check_provider`).
+
+    Raises:
+        Invalid: an admin named an organization other than their own (SECURITY C9).
+    """
+    org = _entry_organization(session, actor, new.organization)
     provider = Provider(
         name=new.name.strip(),
         credentials=new.credentials.strip(),
@@ -301,26 +293,100 @@ def insert_provider(session: Session, actor: Actor, new: NewProvider) -> Provide
     return provider
 
 
+def _entry_organization(session: Session, actor: Actor, name: str) -> Organization | None:
+    """The roi organization a directory entry names, if any (`policy.keeps_entries_of`).
+
+    Raises:
+        Invalid: an admin named an organization other than their own (SECURITY C9), or a
+            clinician another practice that uses roi.
+    """
+    org = session.scalar(select(Organization).where(Organization.name == name.strip()))
+    if keeps_entries_of(actor, org.id if org else None):
+        return org
+    if actor.role is Role.ADMIN:
+        raise Invalid({"organization": "Add entries of your own organization only."})
+    raise Invalid(
+        {"organization": "This practice uses roi: its own people keep its directory entries."}
+    )
+
+
+def administered_provider(session: Session, actor: Actor, provider_id: int) -> Provider:
+    """A directory entry of an organization the actor administers.
+
+    Raises:
+        NotFound: no such entry, or another organization's (SECURITY C9).
+    """
+    provider = session.scalar(
+        select(Provider).where(
+            Provider.id == provider_id,
+            administered(actor, organization_id=Provider.organization_id),
+        )
+    )
+    if provider is None:
+        raise NotFound("provider")
+    return provider
+
+
+def update_provider(
+    session: Session, actor: Actor, provider_id: int, changes: NewProvider
+) -> Provider:
+    """Change a directory entry of the actor's organization; it stays in that organization.
+
+    Raises:
+        NotFound: no such entry in the actor's organization.
+        Invalid: a field is unacceptable, or names another organization.
+    """
+    require(actor, Permission.MANAGE_DIRECTORY)
+    check_provider(actor, changes)
+    with unit_of_work(session):
+        provider = administered_provider(session, actor, provider_id)
+        org = _entry_organization(session, actor, changes.organization)
+        provider.name = changes.name.strip()
+        provider.credentials = changes.credentials.strip()
+        provider.organization_name = changes.organization.strip()
+        provider.organization_id = org.id if org else provider.organization_id
+        provider.address = changes.address.strip()
+        provider.email = (changes.email or "").strip() or None
+        audit.record(session, actor, Action.PROVIDER_UPDATED, detail={"provider_id": provider.id})
+    return provider
+
+
+def set_provider_active(
+    session: Session, actor: Actor, provider_id: int, *, active: bool
+) -> Provider:
+    """Disable a directory entry (kept for the releases that name it, no longer offered as a
+    recipient) or enable it again.
+
+    Raises:
+        NotFound: no such entry in the actor's organization.
+    """
+    require(actor, Permission.MANAGE_DIRECTORY)
+    with unit_of_work(session):
+        provider = administered_provider(session, actor, provider_id)
+        provider.active = active
+        audit.record(
+            session,
+            actor,
+            Action.PROVIDER_UPDATED,
+            detail={"provider_id": provider.id, "active": active},
+        )
+    return provider
+
+
 def providers(session: Session, actor: Actor, search: str | None = None) -> list[Provider]:
-    """The shared directory, by name; `search` matches name, credentials or organization."""
+    """The directory as the actor sees it (`directory_visibility`), by name; `search` matches
+    name, credentials or organization."""
     require(actor, Permission.VIEW_DIRECTORY)
-    query = select(Provider)
+    query = select(Provider).where(
+        directory_visibility(actor, organization_id=Provider.organization_id)
+    )
+    if chooses_recipients(actor):
+        query = query.where(Provider.active.is_(True))
     if search:
         query = query.where(
             text_search(search, Provider.name, Provider.organization_name, Provider.credentials)
         )
     return list(session.scalars(query.order_by(Provider.name, Provider.id)))
-
-
-def provider_for(session: Session, actor: Actor, provider_id: int) -> Provider:
-    """Raises:
-    NotFound: no such directory entry.
-    """
-    require(actor, Permission.VIEW_DIRECTORY)
-    provider = session.get(Provider, provider_id)
-    if provider is None:
-        raise NotFound("provider")
-    return provider
 
 
 def text_search(search: str, *columns: SQLColumnExpression[str]) -> ColumnElement[bool]:

@@ -1,4 +1,11 @@
-"""Signing in: credentials, the failed-attempt throttle, server-side sessions and API tokens."""
+"""Signing in: credentials, the failed-attempt throttle, server-side sessions and API tokens.
+
+An account with a second factor signs in in two steps: the password opens a half-signed-in
+session (`SessionRecord.second_step`) that can do nothing but give a code; the code completes it.
+A wrong code counts as a failed sign-in for the account throttle too, and the account's failures
+are cleared only when the second factor passes, so redoing the password step does not buy more
+guesses (SECURITY A5).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,14 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from roi import audit
-from roi.accounts.errors import InvalidCredentials, LoginThrottled
+from roi.accounts import devices, mfa
+from roi.accounts.errors import (
+    InvalidCredentials,
+    LoginThrottled,
+    MfaRequired,
+    SecondFactorRejected,
+    SecondStepEnded,
+)
 from roi.accounts.models import ApiToken, Client, LoginFailure, SessionRecord, User
 from roi.accounts.passwords import hash_password, needs_rehash, verify_password
 from roi.actor import Actor, Role
@@ -20,9 +34,12 @@ from roi.audit.reasons import ReasonCode
 from roi.clock import now
 from roi.config import Settings
 from roi.db import unit_of_work
+from roi.errors import NotFound
 
 #: how stale `last_seen_at` may get before a request writes it again (saves a write per request)
 TOUCH_INTERVAL = timedelta(seconds=60)
+#: how much of a User-Agent is kept: enough to name the browser and the system
+USER_AGENT_MAX = 300
 
 
 def current_time() -> datetime:
@@ -104,11 +121,8 @@ def authenticate(
         assert user is not None  # noqa: S101 - found above; users are never deleted
         if new_hash:
             user.password_hash = new_hash
-        session.execute(
-            delete(LoginFailure).where(
-                LoginFailure.scope == "account", LoginFailure.key_sha256 == digest(key)
-            )
-        )
+        if not mfa.has_second_factor(session, user.id):
+            _clear_failures(session, key)
         actor = actor_for(session, user, ip=ip, request_id=request_id)
         audit.record(session, actor, Action.AUTH_LOGIN, subject_user_id=user.id)
     return user
@@ -118,15 +132,23 @@ def _throttled_for(
     session: Session, key: str, ip: str | None, settings: Settings, at: datetime
 ) -> int | None:
     """Seconds to wait when the account or the address is over its limit; None when not."""
-    since = at - settings.throttle_window
-    limits = [("account", digest(key), settings.throttle_account_limit)]
+    limits = [("account", key, settings.throttle_account_limit)]
     if ip:
-        limits.append(("ip", digest(ip), settings.throttle_ip_limit))
-    for scope, hashed, limit in limits:
+        limits.append(("ip", ip, settings.throttle_ip_limit))
+    return throttle_wait(session, limits, settings, at)
+
+
+def throttle_wait(
+    session: Session, limits: list[tuple[str, str, int]], settings: Settings, at: datetime
+) -> int | None:
+    """Seconds to wait when any `(scope, key, limit)` has had `limit` attempts within the
+    throttle window; None when none has."""
+    since = at - settings.throttle_window
+    for scope, key, limit in limits:
         count, oldest = session.execute(
             select(func.count(LoginFailure.id), func.min(LoginFailure.at)).where(
                 LoginFailure.scope == scope,
-                LoginFailure.key_sha256 == hashed,
+                LoginFailure.key_sha256 == digest(key),
                 LoginFailure.at >= since,
             )
         ).one()
@@ -136,19 +158,44 @@ def _throttled_for(
     return None
 
 
+def _clear_failures(session: Session, key: str) -> None:
+    session.execute(
+        delete(LoginFailure).where(
+            LoginFailure.scope == "account", LoginFailure.key_sha256 == digest(key)
+        )
+    )
+
+
 def _note_failure(session: Session, key: str, ip: str | None, at: datetime) -> None:
-    session.add(LoginFailure(scope="account", key_sha256=digest(key), at=at))
-    if ip:
-        session.add(LoginFailure(scope="ip", key_sha256=digest(ip), at=at))
-    # Old failures count for nothing; drop them so the table stays small.
+    note_attempts(session, [("account", key), *([("ip", ip)] if ip else [])], at)
+
+
+def note_attempts(session: Session, keys: list[tuple[str, str]], at: datetime) -> None:
+    """Count one attempt for each `(scope, key)` in the caller's transaction."""
+    for scope, key in keys:
+        session.add(LoginFailure(scope=scope, key_sha256=digest(key), at=at))
+    # Old attempts count for nothing; drop them so the table stays small.
     session.execute(delete(LoginFailure).where(LoginFailure.at < at - timedelta(days=1)))
 
 
-def start_session(session: Session, user: User) -> str:
-    """Open a server-side session for `user`; returns the token the cookie will carry."""
+def start_session(
+    session: Session,
+    user: User,
+    second_step: mfa.SecondStep | None = None,
+    user_agent: str | None = None,
+) -> str:
+    """Open a server-side session for `user`, half-signed-in while `second_step` is due;
+    returns the token the cookie will carry."""
     token = secrets.token_urlsafe(32)
     with unit_of_work(session):
-        session.add(SessionRecord(token_sha256=digest(token), user_id=user.id))
+        session.add(
+            SessionRecord(
+                token_sha256=digest(token),
+                user_id=user.id,
+                second_step=second_step.value if second_step else None,
+                user_agent=(user_agent or "")[:USER_AGENT_MAX] or None,
+            )
+        )
     return token
 
 
@@ -157,6 +204,8 @@ class Resumed:
     user: User | None
     #: why the session is over, when it just ended: idle_timeout | absolute_timeout | …
     ended_because: str | None = None
+    #: set while the session is half-signed-in: what it still has to do
+    second_step: mfa.SecondStep | None = None
 
 
 def resume_session(session: Session, token: str, settings: Settings) -> Resumed:
@@ -198,7 +247,93 @@ def resume_session(session: Session, token: str, settings: Settings) -> Resumed:
                 update(SessionRecord).where(SessionRecord.id == record.id).values(last_seen_at=at)
             )
         user = session.get(User, record.user_id)
-    return Resumed(user)
+    step = mfa.SecondStep(record.second_step) if record.second_step else None
+    return Resumed(user, second_step=step)
+
+
+def pass_second_step(
+    session: Session, token: str, actor: Actor, passed: bool, ip: str | None
+) -> None:
+    """Count the outcome of a second factor checked for a half-signed-in session (by
+    `mfa.verify` or `passkeys.verify`); a pass completes the sign-in.
+
+    Raises:
+        SecondFactorRejected: the code is wrong or used; the session may try again.
+        SecondStepEnded: that was the last wrong code this session may try; it has ended.
+    """
+    if passed:
+        complete_second_step(session, token, actor)
+        return
+    with unit_of_work(session):
+        record = session.scalar(
+            select(SessionRecord).where(SessionRecord.token_sha256 == digest(token))
+        )
+        user = session.get(User, actor.user_id)
+        assert record is not None  # noqa: S101 - the caller resumed it
+        assert user is not None  # noqa: S101 - users are never deleted
+        _note_failure(session, user.email_key, ip, now())
+        record.second_step_failures += 1
+        if record.second_step_failures >= mfa.MAX_FAILURES:
+            record.ended_at, record.end_reason = now(), "mfa_failed"
+    if record.ended_at is not None:
+        raise SecondStepEnded()
+    raise SecondFactorRejected()
+
+
+def complete_second_step(session: Session, token: str, actor: Actor) -> None:
+    """The second factor passed (or was just set up): the session is fully signed in, and the
+    account's failed sign-ins are forgotten."""
+    with unit_of_work(session):
+        session.execute(
+            update(SessionRecord)
+            .where(SessionRecord.token_sha256 == digest(token))
+            .values(second_step=None)
+        )
+        user = session.get(User, actor.user_id)
+        if user is not None:
+            _clear_failures(session, user.email_key)
+
+
+def token_for(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    otp: str | None,
+    ip: str | None,
+    request_id: str | None,
+    settings: Settings,
+) -> tuple[str, datetime]:
+    """A bearer token for an email, password and, for an account with a second factor, a code.
+
+    Raises:
+        LoginThrottled, InvalidCredentials: as `authenticate`.
+        MfaRequired: no code was sent, or a staff member has not set up their second factor.
+        SecondFactorRejected: the code is wrong or used.
+    """
+    user = authenticate(
+        session, email=email, password=password, ip=ip, request_id=request_id, settings=settings
+    )
+    step = mfa.required_step(session, user)
+    if step is mfa.SecondStep.ENROL:
+        raise MfaRequired(
+            "Your practice requires a second factor for staff. Sign in on the web once to set "
+            'up an authenticator app, then send its code as "otp".'
+        )
+    if step is mfa.SecondStep.VERIFY:
+        if not otp:
+            raise MfaRequired(
+                'This account has a second factor: send "otp", a code from your authenticator '
+                "app or a recovery code."
+            )
+        actor = actor_for(session, user, ip=ip, request_id=request_id)
+        if not mfa.verify(session, actor, otp):
+            with unit_of_work(session):
+                _note_failure(session, user.email_key, ip, now())
+            raise SecondFactorRejected()
+        with unit_of_work(session):
+            _clear_failures(session, user.email_key)
+    return issue_token(session, user, settings)
 
 
 def end_session(session: Session, actor: Actor, token: str) -> None:
@@ -211,6 +346,73 @@ def end_session(session: Session, actor: Actor, token: str) -> None:
         )
         if ended.rowcount:  # type: ignore[attr-defined]
             audit.record(session, actor, Action.AUTH_LOGOUT, subject_user_id=actor.user_id)
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """One of a user's live sessions as "Your sessions" shows it."""
+
+    id: int
+    device: str
+    started_at: datetime
+    last_seen_at: datetime
+    #: the session of the request that asks
+    current: bool
+
+
+def live_sessions(
+    session: Session, user_id: int, settings: Settings, current_token: str | None
+) -> list[LiveSession]:
+    """The user's sessions that have neither ended nor timed out, most recently used first."""
+    at = now()
+    records = session.scalars(
+        select(SessionRecord)
+        .where(
+            SessionRecord.user_id == user_id,
+            SessionRecord.ended_at.is_(None),
+            SessionRecord.last_seen_at > at - settings.session_idle,
+            SessionRecord.created_at > at - settings.session_absolute,
+        )
+        .order_by(SessionRecord.last_seen_at.desc(), SessionRecord.id.desc())
+    )
+    current = digest(current_token) if current_token else None
+    return [
+        LiveSession(
+            id=record.id,
+            device=devices.describe(record.user_agent),
+            started_at=record.created_at,
+            last_seen_at=record.last_seen_at,
+            current=record.token_sha256 == current,
+        )
+        for record in records
+    ]
+
+
+def end_own_session(session: Session, actor: Actor, session_id: int) -> None:
+    """End one of the actor's own sessions (the device is signed out at its next request).
+
+    Raises:
+        NotFound: no live session of the actor has this id (another user's is not theirs).
+    """
+    with unit_of_work(session):
+        ended = session.execute(
+            update(SessionRecord)
+            .where(
+                SessionRecord.id == session_id,
+                SessionRecord.user_id == actor.user_id,
+                SessionRecord.ended_at.is_(None),
+            )
+            .values(ended_at=now(), end_reason="ended_by_user")
+        )
+        if not ended.rowcount:  # type: ignore[attr-defined]
+            raise NotFound("session")
+        audit.record(
+            session,
+            actor,
+            Action.AUTH_SESSION_ENDED,
+            subject_user_id=actor.user_id,
+            detail={"session_id": session_id},
+        )
 
 
 def end_sessions_of(session: Session, user_id: int, reason: str, keep: str | None = None) -> None:

@@ -13,14 +13,35 @@ class Action(StrEnum):
     AUTH_SESSION_EXPIRED = "auth.session_expired"
     AUTH_TOKEN_ISSUED = "auth.token_issued"  # noqa: S105 - an action name, not a secret
     AUTH_PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 - an action name
+    #: an authenticator app (or passkey: `detail.kind`) confirmed as a second factor
+    AUTH_MFA_ENROLLED = "auth.mfa_enrolled"
+    AUTH_MFA_VERIFIED = "auth.mfa_verified"
+    AUTH_MFA_FAILED = "auth.mfa_failed"
+    AUTH_MFA_RECOVERY_CODE_USED = "auth.mfa_recovery_code_used"
+    #: every second factor of a user removed, by an admin or the instance operator
+    AUTH_MFA_RESET = "auth.mfa_reset"
+    #: an admin turned "second factor required for staff" on or off (`detail.required`)
+    AUTH_MFA_POLICY_CHANGED = "auth.mfa_policy_changed"
+    #: a wrong current password on the change form (SECURITY A9)
+    AUTH_PASSWORD_CHANGE_FAILED = "auth.password_change_failed"  # noqa: S105 - an action name
+    #: a reset link was asked for; `subject_user_id` is empty when the address has no account
+    AUTH_PASSWORD_RESET_REQUESTED = "auth.password_reset_requested"  # noqa: S105 - an action name
+    AUTH_PASSWORD_RESET = "auth.password_reset"  # noqa: S105 - an action name
+    #: a user ended one of their own sessions from "Your sessions"
+    AUTH_SESSION_ENDED = "auth.session_ended"
     AUTHZ_DENIED = "authz.denied"
     USER_CREATED = "user.created"
     USER_DISABLED = "user.disabled"
     USER_ENABLED = "user.enabled"
+    #: an administrator changed a user's name or role; `detail` names the fields
+    USER_UPDATED = "user.updated"
+    #: an administrator sent a user a link to set their password
+    USER_INVITED = "user.invited"
     ORGANIZATION_CREATED = "organization.created"
     CLIENT_CREATED = "client.created"
     CLIENT_UPDATED = "client.updated"
     PROVIDER_CREATED = "provider.created"
+    PROVIDER_UPDATED = "provider.updated"
     RECORD_VIEWED = "record.viewed"
     CONSENT_CREATED = "consent.created"
     CONSENT_SENT = "consent.sent"
@@ -49,6 +70,16 @@ class Action(StrEnum):
     ACCOUNTING_REQUESTED = "accounting.requested"
     ACCOUNTING_EXTENDED = "accounting.extended"
     ACCOUNTING_FULFILLED = "accounting.fulfilled"
+    #: an agency's statement suspends its entries from accountings (164.528(a)(2))
+    ACCOUNTING_SUSPENDED = "accounting.suspended"
+    #: the practice set the fee for a repeat accounting (164.528(c)(2))
+    ACCOUNTING_FEE_SET = "accounting.fee_set"
+    #: the client agreed to the fee they were told in advance
+    ACCOUNTING_FEE_ACCEPTED = "accounting.fee_accepted"
+    #: the client changed the range or kind of a request that carries a fee
+    ACCOUNTING_CHANGED = "accounting.changed"
+    #: the client withdrew a request (to avoid the fee, or for any reason)
+    ACCOUNTING_WITHDRAWN = "accounting.withdrawn"
     #: a compliance officer looked at the log, an accounting or a FHIR export (SECURITY G7)
     AUDIT_VIEWED = "audit.viewed"
     DOCUMENT_DOWNLOADED = "document.downloaded"

@@ -86,6 +86,10 @@ def demo_command(if_empty: bool) -> None:
     click.echo(f"Demo accounts (also saved in {path}):")
     for role, email, password in logins:
         click.echo(f"  {role:<12} {email:<36} {password}")
+    click.echo(
+        "Staff accounts set up an authenticator app at their first sign-in: both practices "
+        "require a second factor of staff (an admin can change that under Practice settings)."
+    )
 
 
 def _seed_demo(session: Session, settings: Settings) -> list[tuple[str, str, str]]:

@@ -1,4 +1,4 @@
-"""`roi user add`."""
+"""`roi user add`, `roi user mfa-reset`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import json
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
-from roi.accounts import service
+from roi.accounts import mfa, service
+from roi.accounts.models import User
 from roi.actor import Actor, Role
 from roi.errors import Invalid
 from roi.extensions import db
@@ -53,3 +55,14 @@ def add_user(
             "; ".join(f"{field}: {why}" for field, why in error.fields.items())
         ) from None
     click.echo(json.dumps({"id": user.id}) if as_json else str(user.id))
+
+
+@user_group.command("mfa-reset")
+@click.option("--email", required=True)
+def mfa_reset(email: str) -> None:
+    """Remove a user's second factors (the way back in for a user who lost them); audited."""
+    user_id = db.session.scalar(select(User.id).where(User.email_key == service.email_key(email)))
+    if user_id is None:
+        raise click.ClickException(f"no user has the email address {email}")
+    mfa.reset(db.session(), Actor.system(), user_id)
+    click.echo(f"second factors of {email} removed; they set up a new one at their next sign-in")

@@ -1,10 +1,18 @@
 """A client's accounting of disclosures (45 CFR 164.528), and its Part 2 version (42 CFR 2.25).
 
-The rows are exactly the `disclosure.permitted` audit entries about the client in the range
-(SECURITY G6), read by `roi.audit.accounting`; this module adds what a person reads: the
-recipient's name and address from the provider directory (loaded in bulk), the category labels
-as the description, the purpose label. Message bodies are never opened: the audit entry says
-what was disclosed in the words of the release form.
+The rows are exactly the disclosure entries of the audit log about the client in the range
+(SECURITY G6), read by `roi.audit.accounting`: disclosures roi sent under a consent, sent in an
+emergency without one, and made outside roi and recorded by staff. This module adds what a
+person reads: the recipient's name and address from the provider directory (loaded in bulk) or
+as typed, the category labels or the recorded description, the purpose, the basis. Message
+bodies are never opened: the audit entry says what was disclosed in the words of the release form.
+
+HIPAA's accounting lists the disclosures made without the client's authorization (emergency and
+164.512 bases: `required_by_hipaa`); disclosures the client authorized are excluded by
+164.528(a)(1)(iv), so roi lists them in their own section, "beyond what HIPAA requires". The
+Part 2 accounting (42 CFR 2.25) lists the consented disclosures of SUD records. Entries to an
+agency whose statement suspends the accounting (164.528(a)(2)) are left out while it holds, and
+repeated disclosures to one recipient for one purpose may be summarized (164.528(b)(3)).
 
 Who may see it: compliance staff for their organization's clients, and the client their own
 (`client_for_accounting`, a SQL filter: anyone else's client is "not found"). Every view and
@@ -26,8 +34,10 @@ from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, answerable_clients, require
 from roi.actor import Actor
 from roi.audit import Action
-from roi.audit.accounting import PermittedDisclosure, permitted_disclosures
+from roi.audit.accounting import LoggedDisclosure, logged_disclosures
 from roi.clock import iso, now
+from roi.compliance import disclosures as outside
+from roi.compliance.models import AccountingSuspension, OutsideDisclosure
 from roi.compliance.spreadsheet import csv_file
 from roi.consent.library import Category, FormLibrary
 from roi.db import unit_of_work
@@ -49,7 +59,47 @@ CSV_HEADER = (
     "42 CFR Part 2",
     "Consent",
     "Message",
+    "Basis",
+    "Required by HIPAA",
+    "Disclosures summarized",
+    "Last of them (UTC)",
 )
+#: the basis of a disclosure made under the client's written authorization (a consent)
+AUTHORIZATION = "authorization"
+#: each basis as the accounting states it
+BASIS_LABELS = {
+    AUTHORIZATION: "The client's written authorization",
+    "medical_emergency": "Medical emergency (42 CFR 2.51)",
+    "serious_threat": "Serious and imminent threat to health or safety (45 CFR 164.512(j))",
+    "required_by_law": "Required by law (45 CFR 164.512(a))",
+    "public_health": "Public health activity (45 CFR 164.512(b))",
+    "abuse_neglect": "Report of abuse, neglect or domestic violence (45 CFR 164.512(c))",
+    "health_oversight": "Health oversight (45 CFR 164.512(d))",
+    "judicial": "Judicial or administrative proceeding (45 CFR 164.512(e))",
+    "law_enforcement": "Law enforcement (45 CFR 164.512(f))",
+    "decedents": "About a decedent (45 CFR 164.512(g))",
+    "research": "Research (45 CFR 164.512(i))",
+    "specialized_government": "Specialized government function (45 CFR 164.512(k))",
+    "workers_compensation": "Workers' compensation (45 CFR 164.512(l))",
+}
+
+
+class Kind(StrEnum):
+    """How a disclosure left the practice."""
+
+    #: sent through roi under a consent
+    CONSENTED = "consented"
+    #: sent through roi without a consent, under an emergency basis
+    EMERGENCY = "emergency"
+    #: made outside roi (phone, fax, mail, court) and recorded by staff
+    OUTSIDE = "outside"
+
+
+KINDS = {
+    Action.DISCLOSURE_PERMITTED: Kind.CONSENTED,
+    Action.DISCLOSURE_EMERGENCY: Kind.EMERGENCY,
+    Action.DISCLOSURE_RECORDED: Kind.OUTSIDE,
+}
 
 
 class Shown(StrEnum):
@@ -105,6 +155,42 @@ class Row:
     message_id: int | None
     #: the audit entry it comes from
     seq: int
+    kind: Kind = Kind.CONSENTED
+    #: `authorization`, an emergency basis or a 164.512 basis (CONTRACT.md)
+    basis: str = AUTHORIZATION
+    #: the outside or emergency disclosure's own record
+    record_id: int | None = None
+    #: only the day is known (a disclosure made outside roi)
+    date_only: bool = False
+
+    @property
+    def required_by_hipaa(self) -> bool:
+        """HIPAA's accounting must list it: made without the client's authorization."""
+        return self.basis != AUTHORIZATION
+
+    @property
+    def basis_label(self) -> str:
+        return BASIS_LABELS.get(self.basis, self.basis)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A line of the accounting: one disclosure, or the first of repeated ones to one recipient
+    for one purpose, with how many there were and the date of the last (164.528(b)(3))."""
+
+    row: Row
+    count: int = 1
+    last_at: datetime | None = None
+
+    @property
+    def frequency(self) -> str | None:
+        """'about every 12 days' for a summary of several disclosures; None for one."""
+        if self.count < 2 or self.last_at is None:
+            return None
+        days = round((self.last_at - self.row.at).days / (self.count - 1))
+        if days < 1:
+            return "several a day"
+        return f"about every {days} day{'s' if days != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -118,6 +204,26 @@ class Accounting:
     part2: bool
     generated_at: datetime
     rows: tuple[Row, ...]
+    #: repeated disclosures to one recipient for one purpose are summarized (164.528(b)(3))
+    summarized: bool = False
+    #: entries left out under a suspension (164.528(a)(2)); staff see the number, the client
+    #: is not told (telling would defeat the agency's request)
+    withheld: int = 0
+
+    @property
+    def required(self) -> tuple[Entry, ...]:
+        """What HIPAA requires in the accounting (the Part 2 version: every row it lists)."""
+        return self._entries([r for r in self.rows if self.part2 or r.required_by_hipaa])
+
+    @property
+    def beyond(self) -> tuple[Entry, ...]:
+        """Disclosures the client authorized: beyond what HIPAA requires (none in Part 2)."""
+        return self._entries([r for r in self.rows if not self.part2 and not r.required_by_hipaa])
+
+    def _entries(self, rows: Sequence[Row]) -> tuple[Entry, ...]:
+        if not self.summarized:
+            return tuple(Entry(row) for row in rows)
+        return summarize(rows)
 
     def document(self, request_id: int | None = None) -> AccountingDocument:
         """The plain data the PDF is rendered from."""
@@ -129,17 +235,8 @@ class Accounting:
             until=self.period.until,
             generated_at=self.generated_at,
             part2=self.part2,
-            lines=tuple(
-                AccountingLine(
-                    at=row.at,
-                    recipient_name=row.recipient.name,
-                    recipient_organization=row.recipient.organization,
-                    recipient_address=row.recipient.address,
-                    description=row.description,
-                    purpose=row.purpose,
-                )
-                for row in self.rows
-            ),
+            lines=tuple(_line(entry) for entry in self.required),
+            beyond=tuple(_line(entry) for entry in self.beyond),
             request_id=request_id,
         )
 
@@ -215,18 +312,38 @@ def build(
     *,
     part2: bool = False,
     at: datetime | None = None,
+    summarized: bool = False,
 ) -> Accounting:
     """The accounting of `client` over `period`; no authorization and no audit (callers do both).
 
-    `part2` keeps only disclosures whose categories include a substance-use-disorder one.
+    `part2` keeps only consented disclosures whose categories include a substance-use-disorder
+    one. Entries to an agency whose suspension holds at `at` (default now) are left out.
     """
-    entries = permitted_disclosures(session, client.id, start=period.start, end=period.end)
+    at = at or now()
+    entries = logged_disclosures(session, client.id, start=period.start, end=period.end)
+    records = outside.texts_of(
+        session, (e.record_id for e in entries if e.action is Action.DISCLOSURE_RECORDED)
+    )
     categories = {c.code: c for c in library.categories()}
     purposes = {p.code: p.label for p in library.purposes()}
-    recipients = _recipients(session, (e.recipient_provider_id for e in entries))
-    rows = [_row(entry, categories, purposes, recipients) for entry in entries]
+    recipients = _recipients(
+        session,
+        [e.recipient_provider_id for e in entries]
+        + [found.recipient_provider_id for found, _ in records.values()],
+    )
+    rows = []
+    for entry in entries:
+        if entry.action is Action.DISCLOSURE_RECORDED:
+            made = _outside_row(entry, records, recipients)
+            if made is None or not period.since <= made.at.date() <= period.until:
+                continue
+            rows.append(made)
+        else:
+            rows.append(_row(entry, categories, purposes, recipients))
     if part2:
-        rows = [row for row in rows if row.part2]
+        rows = [row for row in rows if row.part2 and row.kind is Kind.CONSENTED]
+    shown = _not_suspended(session, client.organization_id, rows, at)
+    shown.sort(key=lambda row: (row.at, row.seq))
     return Accounting(
         client_id=client.id,
         client_name=client.display_name,
@@ -234,8 +351,24 @@ def build(
         practice=client.organization.name,
         period=period,
         part2=part2,
-        generated_at=at or now(),
-        rows=tuple(rows),
+        generated_at=at,
+        rows=tuple(shown),
+        summarized=summarized,
+        withheld=len(rows) - len(shown),
+    )
+
+
+def summarize(rows: Sequence[Row]) -> tuple[Entry, ...]:
+    """Repeated disclosures to one recipient for one purpose under one basis as one entry: the
+    first in full, how many, and the date of the last (164.528(b)(3)); in order of the first."""
+    groups: dict[tuple[object, ...], list[Row]] = {}
+    for row in rows:
+        recipient = row.recipient
+        key = (recipient.provider_id, recipient.name, recipient.address, row.purpose, row.basis)
+        groups.setdefault(key, []).append(row)
+    return tuple(
+        Entry(group[0], len(group), group[-1].at if len(group) > 1 else None)
+        for group in groups.values()
     )
 
 
@@ -248,6 +381,7 @@ def accounting(
     since: date | None = None,
     until: date | None = None,
     part2: bool = False,
+    summarized: bool = False,
     shown: Shown = Shown.PAGE,
 ) -> Accounting:
     """A client's accounting to look at (a page, the API); audited as `audit.viewed`.
@@ -258,7 +392,8 @@ def accounting(
         Invalid: the start date is after the end date.
     """
     client = client_for_accounting(session, actor, client_id)
-    found = build(session, library, client, period_for(since, until, part2=part2), part2=part2)
+    period = period_for(since, until, part2=part2)
+    found = build(session, library, client, period, part2=part2, summarized=summarized)
     _audit(session, actor, Action.AUDIT_VIEWED, found, shown)
     return found
 
@@ -273,6 +408,7 @@ def export(
     since: date | None = None,
     until: date | None = None,
     part2: bool = False,
+    summarized: bool = False,
 ) -> Export:
     """A client's accounting as a PDF or CSV file; audited as `audit.exported`.
 
@@ -284,7 +420,8 @@ def export(
     if file_format not in (Shown.PDF, Shown.CSV):
         raise Invalid({"format": "Choose PDF or CSV."})
     client = client_for_accounting(session, actor, client_id)
-    found = build(session, library, client, period_for(since, until, part2=part2), part2=part2)
+    period = period_for(since, until, part2=part2)
+    found = build(session, library, client, period, part2=part2, summarized=summarized)
     name = f"accounting-client-{client_id}{'-part2' if part2 else ''}"
     if file_format is Shown.PDF:
         result = Export(to_pdf(found), f"{name}.pdf", "application/pdf")
@@ -300,11 +437,11 @@ def to_pdf(found: Accounting, request_id: int | None = None) -> bytes:
 
 
 def to_csv(found: Accounting) -> bytes:
-    """The accounting as CSV (`spreadsheet.csv_file`), one row per disclosure; no cell can
-    start a formula, and an address keeps its lines."""
+    """The accounting as CSV (`spreadsheet.csv_file`), one row per disclosure (or summary),
+    what HIPAA requires first; no cell can start a formula, and an address keeps its lines."""
     rows = (
         (
-            iso(row.at),
+            row.at.date().isoformat() if row.date_only else iso(row.at),
             row.recipient.name,
             row.recipient.organization,
             row.recipient.address,
@@ -313,8 +450,13 @@ def to_csv(found: Accounting) -> bytes:
             "yes" if row.part2 else "no",
             row.consent_id,
             row.message_id,
+            row.basis,
+            "yes" if row.required_by_hipaa else "no",
+            entry.count,
+            iso(entry.last_at) if entry.last_at else "",
         )
-        for row in found.rows
+        for entry in (*found.required, *found.beyond)
+        for row in (entry.row,)
     )
     return csv_file(CSV_HEADER, rows, multiline=True)
 
@@ -333,7 +475,7 @@ def describe(codes: Sequence[str], categories: dict[str, Category]) -> tuple[str
 
 
 def _row(
-    entry: PermittedDisclosure,
+    entry: LoggedDisclosure,
     categories: dict[str, Category],
     purposes: dict[str, str],
     recipients: dict[int, Recipient],
@@ -351,6 +493,85 @@ def _row(
         consent_id=entry.consent_id,
         message_id=entry.message_id,
         seq=entry.seq,
+        kind=KINDS[entry.action],
+        basis=entry.basis or AUTHORIZATION,
+        record_id=entry.record_id,
+    )
+
+
+def _outside_row(
+    entry: LoggedDisclosure,
+    records: dict[int, tuple[OutsideDisclosure, outside.OutsideText]],
+    recipients: dict[int, Recipient],
+) -> Row | None:
+    """A disclosure made outside roi, on the day it was made, in the words staff recorded."""
+    if entry.record_id not in records:
+        return None  # only a damaged database: the record and its entry are written together
+    found, text = records[entry.record_id]
+    if found.recipient_provider_id is not None:
+        recipient = _recipient(found.recipient_provider_id, recipients)
+    else:
+        recipient = Recipient(None, text.recipient_name or "", "", text.recipient_address or "")
+    return Row(
+        at=datetime.combine(found.disclosed_on, time.min, UTC),
+        recipient=recipient,
+        description=text.description,
+        purpose=text.purpose,
+        purpose_code=None,
+        categories=(),
+        part2=False,
+        consent_id=None,
+        message_id=None,
+        seq=entry.seq,
+        kind=Kind.OUTSIDE,
+        basis=found.basis.value,
+        record_id=found.id,
+        date_only=True,
+    )
+
+
+def _not_suspended(
+    session: Session, organization_id: int, rows: list[Row], at: datetime
+) -> list[Row]:
+    """The rows without those to an agency whose suspension holds at `at` (164.528(a)(2)): an
+    entry to its directory entry, or an outside one typed with the agency's name."""
+    suspensions = session.scalars(
+        select(AccountingSuspension).where(
+            AccountingSuspension.organization_id == organization_id,
+            AccountingSuspension.until >= at.date(),
+            AccountingSuspension.recorded_at <= at,
+        )
+    ).all()
+    if not suspensions:
+        return rows
+    providers = {s.recipient_provider_id for s in suspensions if s.recipient_provider_id}
+    agencies = {_folded(s.agency) for s in suspensions}
+    return [
+        row
+        for row in rows
+        if row.recipient.provider_id not in providers
+        and not (row.recipient.provider_id is None and _folded(row.recipient.name) in agencies)
+    ]
+
+
+def _folded(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def _line(entry: Entry) -> AccountingLine:
+    row = entry.row
+    return AccountingLine(
+        at=row.at,
+        recipient_name=row.recipient.name,
+        recipient_organization=row.recipient.organization,
+        recipient_address=row.recipient.address,
+        description=row.description,
+        purpose=row.purpose,
+        basis=row.basis_label,
+        date_only=row.date_only,
+        count=entry.count,
+        last_at=entry.last_at,
+        frequency=entry.frequency,
     )
 
 
@@ -401,5 +622,6 @@ def _audit(session: Session, actor: Actor, action: Action, found: Accounting, sh
                 "format": shown.value,
                 "part2": found.part2,
                 "entries": len(found.rows),
+                "withheld": found.withheld,
             },
         )

@@ -9,9 +9,10 @@ Who may export what:
   name must not reach the recipient through this path then (SECURITY C7); the consent stays on
   record for the discloser, the client and compliance.
 - a client's Bundle (`policy.exportable_clients`): the client themself, and the clinicians and
-  compliance officers of the client's organization. The disclosures in it (as AuditEvents) are
-  the accounting of disclosures (164.528), so they are included only for those who may read an
-  accounting: the client and compliance, not clinicians, who get the consents.
+  compliance officers of the client's organization. The disclosures in it (as AuditEvents:
+  consented, emergency and recorded outside roi, each with its basis) are the accounting of
+  disclosures (164.528), so they are included only for those who may read an accounting: the
+  client and compliance, not clinicians, who get the consents.
 - an audit entry: compliance officers, for entries in their organization's scope.
 
 Auditing: a consent's export is `record.viewed` (detail `format: fhir`): it shows what
@@ -37,6 +38,7 @@ from roi.accounts.models import Client, Organization, Provider, User
 from roi.accounts.policy import Permission, allows, exportable_clients, require
 from roi.actor import Actor, Role
 from roi.audit import Action, AuditEntry
+from roi.audit.accounting import DISCLOSURE_ACTIONS
 from roi.clock import now
 from roi.compliance.scope import officer_scope
 from roi.consent.library import Category, FormLibrary
@@ -109,7 +111,7 @@ def export_client(
                 select(AuditEntry)
                 .where(
                     AuditEntry.client_id == client.id,
-                    AuditEntry.action == Action.DISCLOSURE_PERMITTED,
+                    AuditEntry.action.in_(DISCLOSURE_ACTIONS),
                 )
                 .order_by(AuditEntry.seq)
             )
@@ -239,9 +241,19 @@ def audit_facts(
             purpose=entry.purpose,
             reasons=tuple(entry.reasons or ()),
             hash=entry.hash,
+            basis=_basis(entry),
         )
         for entry in entries
     ]
+
+
+def _basis(entry: AuditEntry) -> str | None:
+    """A disclosure's basis: from `detail` when sent in an emergency or made outside roi, else
+    the client's authorization (the consent it went out under)."""
+    if entry.action not in DISCLOSURE_ACTIONS:
+        return None
+    basis = (entry.detail or {}).get("basis")
+    return basis if isinstance(basis, str) else "authorization"
 
 
 def _client_for_export(session: Session, actor: Actor, client_id: int) -> Client:

@@ -1,9 +1,11 @@
-"""Accounting requests: a client's request for an accounting of disclosures, and its answer.
+"""Compliance's records: accounting requests, disclosures made outside roi, suspensions of the
+accounting, and the practice's accounting fee.
 
 45 CFR 164.528(c): act within 60 days of receipt, or extend once by at most 30 days with a
-written statement of the reasons; the first accounting in any 12 months is free. A request is
-the compliance officer's own workflow record: it changes no consent, message or audit entry.
-Free text (the note, the extension's reason) and the report itself are sealed by `roi.vault`.
+written statement of the reasons; the first accounting in any 12 months is free, a later one may
+carry a fee the client is told in advance. A request is the compliance officer's own workflow
+record: it changes no consent, message or audit entry. Free text (a note, a reason, what was
+disclosed, a typed recipient) and every document are sealed by `roi.vault`.
 """
 
 from __future__ import annotations
@@ -68,6 +70,12 @@ class AccountingRequest(Base):
     report_sha256: Mapped[str | None] = mapped_column(String(64))
     #: how many disclosures the report lists
     report_entries: Mapped[int | None]
+    #: the fee the client was told in advance, in cents (a request that is not free); None: free
+    fee_cents: Mapped[int | None]
+    #: when the client (or staff, for them) agreed to go ahead with the fee
+    fee_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: when the client withdrew the request (it is then closed, never fulfilled)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     client: Mapped[Client] = relationship()
 
@@ -80,11 +88,116 @@ class AccountingRequest(Base):
     def fulfilled(self) -> bool:
         return self.fulfilled_at is not None
 
+    @property
+    def withdrawn(self) -> bool:
+        return self.withdrawn_at is not None
+
+    @property
+    def closed(self) -> bool:
+        """Fulfilled or withdrawn: nothing more is done with it."""
+        return self.fulfilled or self.withdrawn
+
+    @property
+    def awaiting_fee_answer(self) -> bool:
+        """A fee was quoted and the client has not yet said whether to go ahead."""
+        return bool(self.fee_cents) and self.fee_accepted_at is None and not self.closed
+
     def overdue(self, today: date) -> bool:
-        return not self.fulfilled and today > self.due
+        return not self.closed and today > self.due
 
     def __repr__(self) -> str:
         return f"<AccountingRequest {self.id} client={self.client_id}>"
 
 
-__all__ = ["AccountingRequest", "Channel"]
+class DisclosureBasis(StrEnum):
+    """Why a disclosure was made without going through roi's consent gate (CONTRACT.md)."""
+
+    REQUIRED_BY_LAW = "required_by_law"
+    PUBLIC_HEALTH = "public_health"
+    ABUSE_NEGLECT = "abuse_neglect"
+    HEALTH_OVERSIGHT = "health_oversight"
+    JUDICIAL = "judicial"
+    LAW_ENFORCEMENT = "law_enforcement"
+    DECEDENTS = "decedents"
+    RESEARCH = "research"
+    SERIOUS_THREAT = "serious_threat"
+    SPECIALIZED_GOVERNMENT = "specialized_government"
+    WORKERS_COMPENSATION = "workers_compensation"
+    #: made under the client's written authorization (excluded from HIPAA's accounting,
+    #: 164.528(a)(1)(iv), listed by roi all the same)
+    AUTHORIZATION = "authorization"
+
+
+class OutsideDisclosure(Base):
+    """A disclosure made outside roi (phone, fax, mail, in court), recorded by staff."""
+
+    __tablename__ = "outside_disclosures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    #: the day the information went out (the accounting lists it on this day)
+    disclosed_on: Mapped[date] = mapped_column(Date)
+    #: the recipient's directory entry, when they have one; otherwise the typed name and address
+    recipient_provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    #: sealed by roi.vault (Place("outside_disclosures", "<column>", uuid))
+    recipient_name_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+    recipient_address_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+    description_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+    purpose_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+    basis: Mapped[DisclosureBasis] = mapped_column(str_enum(DisclosureBasis, 40))
+    #: the written request (a subpoena, an agency's letter), checked by content and sealed
+    request_content_type: Mapped[str | None] = mapped_column(String(100))
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
+    request_filename_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+    request_content_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    client: Mapped[Client] = relationship()
+
+
+class AccountingSuspension(Base):
+    """An agency's statement that an accounting would impede its work (164.528(a)(2)): its
+    disclosures stay out of the practice's accountings until `until`."""
+
+    __tablename__ = "accounting_suspensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    #: the agency or official, as its statement names it
+    agency: Mapped[str] = mapped_column(String(200))
+    #: the agency's directory entry, when disclosures to it go through roi
+    recipient_provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    #: the last day the suspension holds
+    until: Mapped[date] = mapped_column(Date)
+    #: a written statement; an oral one holds at most 30 days (164.528(a)(2)(ii))
+    written: Mapped[bool]
+    #: sealed by roi.vault (Place("accounting_suspensions", "statement_sealed", uuid)): the
+    #: statement, with the identity of the official who made an oral one
+    statement_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+
+class AccountingSettings(Base):
+    """A practice's own accounting settings: the fee for a repeat accounting."""
+
+    __tablename__ = "accounting_settings"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
+    #: a reasonable, cost-based fee for a second accounting within 12 months (164.528(c)(2))
+    repeat_fee_cents: Mapped[int] = mapped_column(default=0)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+
+__all__ = [
+    "AccountingRequest",
+    "AccountingSettings",
+    "AccountingSuspension",
+    "Channel",
+    "DisclosureBasis",
+    "OutsideDisclosure",
+]

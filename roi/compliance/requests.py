@@ -1,13 +1,18 @@
-"""Accounting requests: record one, extend it once, fulfil it with a sealed report, list them.
+"""Accounting requests: record one, extend it once, fulfil it with a sealed report, list them;
+the fee of a repeat request and the letters a client is sent.
 
 The rules are 45 CFR 164.528(c): act no later than 60 days after receipt; if that cannot be
-done, extend once by no more than 30 days, with a written statement of the reasons, given within
-the first 60 days; the first accounting in any 12-month period is free, later ones may carry a
-reasonable fee. A Part 2 request (42 CFR 2.25) covers at most the three years before it.
+done, extend once by no more than 30 days, with a written statement of the reasons and the new
+date (the extension letter), given within the first 60 days; the first accounting in any
+12-month period is free, a later one may carry the practice's reasonable fee, which the client
+is told in advance (the fee letter, and the portal) with the chance to withdraw or change the
+request; it is fulfilled once they agree. A Part 2 request (42 CFR 2.25) covers at most the
+three years before it.
 
 Each step owns its transaction, with its audit entry (`accounting.requested`, `.extended`,
-`.fulfilled`). Compliance staff record, extend and fulfil for their organization's clients; a
-client may ask for their own accounting in the portal (`ask`) and download the answer.
+`.fulfilled`, `.fee_set`, `.fee_accepted`, `.changed`, `.withdrawn`). Compliance staff record,
+extend and fulfil for their organization's clients; a client may ask for their own accounting in
+the portal (`ask`), answer the fee, and download the answer and the letters.
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ from roi.compliance.accounting import (
     to_pdf,
     years_before,
 )
-from roi.compliance.models import AccountingRequest, Channel
+from roi.compliance.models import AccountingRequest, AccountingSettings, Channel
 from roi.consent.library import FormLibrary
 from roi.db import new_uuid, unit_of_work
+from roi.documents import AccountingLetter, render_letter
 from roi.errors import Forbidden, Invalid, NotFound, WrongState
 
 #: 164.528(c)(1): act no later than 60 days after receipt
@@ -49,6 +55,8 @@ EXTENSION = timedelta(days=30)
 FREE_MONTHS = 12
 MAX_NOTE = 2000
 MAX_REASON = 2000
+#: $10,000: a fee above it is a typing mistake, not a cost-based fee
+MAX_FEE_CENTS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -109,9 +117,7 @@ def ask(
     require(actor, Permission.VIEW_ACCOUNTING)
     if not allows(actor.role, Permission.REQUEST_OWN_ACCOUNTING) or actor.client_id is None:
         raise Forbidden("Only a client can ask for their own accounting here.")
-    pending = [
-        r for r in requests_for(session, actor, client_id=actor.client_id) if not r.fulfilled
-    ]
+    pending = [r for r in requests_for(session, actor, client_id=actor.client_id) if not r.closed]
     if pending:
         raise WrongState(
             f"You already asked for an accounting on {pending[0].received_on.isoformat()}; "
@@ -149,9 +155,10 @@ def extend(session: Session, actor: Actor, request_id: int, reason: str) -> Acco
     with unit_of_work(session):
         found = request_for(session, actor, request_id, lock=True)
         today = now().date()
-        if found.fulfilled_at is not None:
+        if found.closed:
             raise WrongState(
-                f"Request #{found.id} is already fulfilled: there is nothing to extend."
+                f"Request #{found.id} is already {_closed_words(found)}: there is nothing to "
+                "extend."
             )
         if found.extended_to is not None:
             raise WrongState(
@@ -315,7 +322,9 @@ def open_requests(session: Session, actor: Actor) -> list[AccountingRequest]:
     return list(
         session.scalars(
             _visible(actor)
-            .where(AccountingRequest.fulfilled_at.is_(None))
+            .where(
+                AccountingRequest.fulfilled_at.is_(None), AccountingRequest.withdrawn_at.is_(None)
+            )
             .order_by(due, AccountingRequest.id)
         )
     )
@@ -359,7 +368,9 @@ def _create(session: Session, actor: Actor, new: NewRequest) -> AccountingReques
         # them can be the free one.
         client = client_for_accounting(session, actor, new.client_id, lock=True)
         free = not _free_one_nearby(session, client.id, new.received_on)
+        fee = None if free else (repeat_fee(session, client.organization_id) or None)
         found = AccountingRequest(
+            fee_cents=fee,
             client_id=client.id,
             received_on=new.received_on,
             channel=new.channel,
@@ -387,9 +398,239 @@ def _create(session: Session, actor: Actor, new: NewRequest) -> AccountingReques
                 "until": period.until.isoformat(),
                 "part2": new.part2,
                 "free": free,
+                "fee_cents": fee,
             },
         )
     return found
+
+
+def money(cents: int) -> str:
+    """'$25.00'."""
+    return f"${cents // 100:,}.{cents % 100:02d}"
+
+
+def repeat_fee(session: Session, organization_id: int) -> int:
+    """The practice's fee for a repeat accounting within 12 months, in cents (0: none set)."""
+    settings = session.get(AccountingSettings, organization_id)
+    return settings.repeat_fee_cents if settings is not None else 0
+
+
+def set_repeat_fee(session: Session, actor: Actor, cents: int) -> AccountingSettings:
+    """Set the organization's fee for a repeat accounting; requests recorded from now on are
+    quoted it (164.528(c)(2): a reasonable, cost-based fee). Audited as `accounting.fee_set`.
+
+    Raises:
+        Forbidden: the actor is not a compliance officer.
+        Invalid: a negative or implausible amount (`fee_cents`).
+    """
+    require(actor, Permission.MANAGE_ACCOUNTING_POLICY)
+    if cents < 0 or cents > MAX_FEE_CENTS:
+        raise Invalid({"fee_cents": f"Give an amount between $0 and {money(MAX_FEE_CENTS)}."})
+    assert actor.organization_id is not None  # noqa: S101 - compliance officers have one
+    with unit_of_work(session):
+        settings = session.get(AccountingSettings, actor.organization_id, with_for_update=True)
+        if settings is None:
+            settings = AccountingSettings(organization_id=actor.organization_id)
+            session.add(settings)
+        settings.repeat_fee_cents = cents
+        settings.updated_by_id = actor.user_id
+        settings.updated_at = now()
+        audit.record(session, actor, Action.ACCOUNTING_FEE_SET, detail={"fee_cents": cents})
+    return settings
+
+
+def accept_fee(session: Session, actor: Actor, request_id: int) -> AccountingRequest:
+    """The client agrees to the fee they were told; the request may then be fulfilled. The
+    client in the portal, or compliance on the client's word. Audited.
+
+    Raises:
+        NotFound: not a request the actor may see.
+        WrongState: no fee to accept, already accepted, or the request is closed.
+    """
+    with unit_of_work(session):
+        found = _answerable(session, actor, request_id)
+        if not found.awaiting_fee_answer:
+            raise WrongState(f"Request #{found.id} has no fee waiting for an answer.")
+        found.fee_accepted_at = now()
+        _audit_answer(session, actor, Action.ACCOUNTING_FEE_ACCEPTED, found)
+    return found
+
+
+def withdraw(session: Session, actor: Actor, request_id: int) -> AccountingRequest:
+    """The client withdraws the request (to avoid the fee, or for any reason): it is closed,
+    never fulfilled. The client, or compliance on the client's word. Audited.
+
+    Raises:
+        NotFound: not a request the actor may see.
+        WrongState: already fulfilled or withdrawn.
+    """
+    with unit_of_work(session):
+        found = _answerable(session, actor, request_id)
+        found.withdrawn_at = now()
+        _audit_answer(session, actor, Action.ACCOUNTING_WITHDRAWN, found)
+    return found
+
+
+def change(
+    session: Session,
+    actor: Actor,
+    request_id: int,
+    *,
+    since: date | None,
+    until: date | None,
+    part2: bool,
+) -> AccountingRequest:
+    """The client changes what the request covers (to reduce what is prepared, or the fee);
+    the dates and fee stay those of the request. Audited.
+
+    Raises:
+        NotFound: not a request the actor may see.
+        WrongState: already fulfilled or withdrawn.
+        Invalid: the range is backwards or reaches past the window.
+    """
+    with unit_of_work(session):
+        found = _answerable(session, actor, request_id)
+        period = _checked_period(
+            NewRequest(
+                client_id=found.client_id,
+                received_on=found.received_on,
+                channel=found.channel,
+                since=since,
+                until=until,
+                part2=part2,
+            )
+        )
+        found.period_start, found.period_end, found.part2 = period.since, period.until, part2
+        _audit_answer(session, actor, Action.ACCOUNTING_CHANGED, found)
+    return found
+
+
+def fee_letter(session: Session, actor: Actor, request_id: int) -> tuple[AccountingRequest, bytes]:
+    """The letter telling the client the fee in advance, and how to withdraw or change the
+    request; downloading it is audited.
+
+    Raises:
+        NotFound: not a request the actor may see.
+        WrongState: the request carries no fee.
+    """
+    found = request_for(session, actor, request_id)
+    if not found.fee_cents:
+        raise WrongState(f"Request #{found.id} is free: there is no fee to tell the client.")
+    fee = money(found.fee_cents)
+    letter = _letter(
+        found,
+        "The fee for your accounting of disclosures",
+        (
+            "You asked for an accounting of disclosures less than 12 months after an earlier "
+            "request. The first accounting in any 12 months is free; for this one the practice "
+            f"charges a fee of {fee} to cover its cost (45 CFR 164.528(c)(2)).",
+            "We tell you before we prepare it so you can decide. You may go ahead and accept "
+            "the fee, change your request (for example to a shorter period), or withdraw it at "
+            'no charge: in the client portal, under "Who received my information", or by '
+            "contacting the practice.",
+            "We will not prepare the accounting until you tell us to go ahead.",
+        ),
+        (("Fee", fee), ("Period asked for", _range_words(found))),
+    )
+    return found, _issued(session, actor, found, "fee_letter", letter)
+
+
+def extension_letter(
+    session: Session, actor: Actor, request_id: int
+) -> tuple[AccountingRequest, bytes]:
+    """The written statement of the reasons for the delay and the date by which the accounting
+    will be provided (164.528(c)(1)(ii)(A)); downloading it is audited.
+
+    Raises:
+        NotFound: not a request the actor may see.
+        WrongState: the request was not extended.
+    """
+    found = request_for(session, actor, request_id)
+    reason = extension_reason_of(found)
+    if found.extended_to is None or reason is None:
+        raise WrongState(f"Request #{found.id} was not extended: there is no delay to explain.")
+    letter = _letter(
+        found,
+        "Your accounting of disclosures will be delayed",
+        (
+            "We are not able to provide your accounting within 60 days of your request. The law "
+            "allows one extension of no more than 30 days, with a written statement of the "
+            "reasons and the date by which we will provide it (45 CFR 164.528(c)(1)(ii)).",
+            "The reasons for the delay:",
+            reason,
+        ),
+        (
+            ("First due on", _long(found.due_on)),
+            ("We will provide it by", _long(found.extended_to)),
+        ),
+    )
+    return found, _issued(session, actor, found, "extension_letter", letter)
+
+
+def _letter(
+    found: AccountingRequest,
+    subject: str,
+    paragraphs: tuple[str, ...],
+    facts: tuple[tuple[str, str], ...],
+) -> AccountingLetter:
+    return AccountingLetter(
+        practice=found.client.organization.name,
+        client_name=found.client.display_name,
+        written_on=now().date(),
+        request_id=found.id,
+        received_on=found.received_on,
+        subject=subject,
+        paragraphs=paragraphs,
+        facts=facts,
+    )
+
+
+def _issued(
+    session: Session, actor: Actor, found: AccountingRequest, kind: str, letter: AccountingLetter
+) -> bytes:
+    pdf = render_letter(letter)
+    with unit_of_work(session):
+        audit.record(
+            session,
+            actor,
+            Action.DOCUMENT_DOWNLOADED,
+            client_id=found.client_id,
+            detail={"document": kind, "accounting_request_id": found.id},
+        )
+    return pdf
+
+
+def _long(day: date) -> str:
+    return f"{day:%B} {day.day}, {day.year}"
+
+
+def _range_words(found: AccountingRequest) -> str:
+    words = f"{_long(found.period_start)} to {_long(found.period_end)}"
+    return words + (" (substance use disorder records only)" if found.part2 else "")
+
+
+def _answerable(session: Session, actor: Actor, request_id: int) -> AccountingRequest:
+    """An open request the client answers for themself, or compliance on their word; locked."""
+    if actor.client_id is None:
+        require(actor, Permission.MANAGE_ACCOUNTING_REQUESTS)
+    found = request_for(session, actor, request_id, lock=True)
+    _check_open(found)
+    return found
+
+
+def _audit_answer(session: Session, actor: Actor, action: Action, found: AccountingRequest) -> None:
+    audit.record(
+        session,
+        actor,
+        action,
+        client_id=found.client_id,
+        detail={
+            "accounting_request_id": found.id,
+            "since": found.period_start.isoformat(),
+            "until": found.period_end.isoformat(),
+            "part2": found.part2,
+        },
+    )
 
 
 def _checked_period(new: NewRequest) -> Period:
@@ -445,6 +686,22 @@ def _check_not_fulfilled(found: AccountingRequest) -> None:
             f"Request #{found.id} was already fulfilled on "
             f"{found.fulfilled_at.date().isoformat()}. Download its report again instead."
         )
+    if found.withdrawn_at is not None:
+        raise WrongState(f"Request #{found.id} was withdrawn by the client.")
+    if found.awaiting_fee_answer:
+        raise WrongState(
+            f"The client has not yet agreed to the fee of {money(found.fee_cents or 0)} for "
+            f"request #{found.id}: they may still withdraw or change it (45 CFR 164.528(c)(2))."
+        )
+
+
+def _check_open(found: AccountingRequest) -> None:
+    if found.closed:
+        raise WrongState(f"Request #{found.id} is already {_closed_words(found)}.")
+
+
+def _closed_words(found: AccountingRequest) -> str:
+    return "withdrawn" if found.withdrawn else "fulfilled"
 
 
 def _place(found: AccountingRequest, column: str) -> vault.Place:

@@ -30,6 +30,11 @@ ACTION_LABELS: dict[Action, str] = {
     Action.AUTH_SESSION_EXPIRED: "Session expired",
     Action.AUTH_TOKEN_ISSUED: "API token issued",
     Action.AUTH_PASSWORD_CHANGED: "Password changed",
+    Action.AUTH_MFA_ENROLLED: "Second factor set up",
+    Action.AUTH_MFA_VERIFIED: "Second factor confirmed",
+    Action.AUTH_MFA_FAILED: "Second factor refused",
+    Action.AUTH_MFA_RECOVERY_CODE_USED: "Recovery code used",
+    Action.AUTH_MFA_RESET: "Second factor reset",
     Action.AUTHZ_DENIED: "Access refused",
     Action.RECORD_VIEWED: "Record viewed",
     Action.DOCUMENT_DOWNLOADED: "Document downloaded",
@@ -39,6 +44,12 @@ ACTION_LABELS: dict[Action, str] = {
     Action.ACCOUNTING_REQUESTED: "Accounting requested",
     Action.ACCOUNTING_EXTENDED: "Accounting deadline extended",
     Action.ACCOUNTING_FULFILLED: "Accounting provided",
+    Action.DISCLOSURE_RECORDED: "Disclosure made outside roi recorded",
+    Action.ACCOUNTING_SUSPENDED: "Accounting suspended for an agency",
+    Action.ACCOUNTING_FEE_SET: "Accounting fee set",
+    Action.ACCOUNTING_FEE_ACCEPTED: "Accounting fee accepted",
+    Action.ACCOUNTING_CHANGED: "Accounting request changed",
+    Action.ACCOUNTING_WITHDRAWN: "Accounting request withdrawn",
 }
 
 

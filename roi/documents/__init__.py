@@ -6,7 +6,13 @@ no consent or account model: `roi.consent` hands it `roi.documents.model` datacl
 
 from __future__ import annotations
 
-from roi.documents.accounting import AccountingDocument, AccountingLine, render_accounting
+from roi.documents.accounting import (
+    AccountingDocument,
+    AccountingLetter,
+    AccountingLine,
+    render_accounting,
+    render_letter,
+)
 from roi.documents.model import ConsentDocument, Evidence, Party, RevocationBlock, SignerBlock
 from roi.documents.pdf import (
     consent_html,
@@ -28,6 +34,7 @@ from roi.documents.seal import (
 
 __all__ = [
     "AccountingDocument",
+    "AccountingLetter",
     "AccountingLine",
     "ConsentDocument",
     "Evidence",
@@ -42,6 +49,7 @@ __all__ = [
     "render",
     "render_accounting",
     "render_consent",
+    "render_letter",
     "render_preview_html",
     "render_revocation_receipt",
     "shown_document_sha256",

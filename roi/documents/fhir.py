@@ -76,6 +76,8 @@ ROI_STATE = "urn:roi:codes:consent-state"
 ROI_ROLE = "urn:roi:codes:role"
 ROI_USER = "urn:roi:ids:user"
 ROI_CHAIN_HASH = "urn:roi:fhir:audit-chain-hash"
+#: why a disclosure was made without roi's consent gate, or `authorization` (CONTRACT.md)
+ROI_DISCLOSURE_BASIS = "urn:roi:fhir:disclosure-basis"
 RFC3986 = "urn:ietf:rfc:3986"
 _AUDIT_NAMESPACE = uuid.UUID("5d6c1f0e-6f8e-4b49-9b1a-7a3e2f1b9c44")
 
@@ -218,6 +220,8 @@ class AuditFacts:
     purpose: str | None
     reasons: tuple[str, ...]
     hash: str
+    #: a disclosure's basis (emergency, 164.512 or `authorization`); None for other entries
+    basis: str | None = None
 
 
 def fhir_status(state: str) -> str:
@@ -259,7 +263,10 @@ def audit_event_resource(facts: AuditFacts) -> AuditEvent:
     purpose = _purpose_concept(facts.purpose) if facts.purpose else None
     return AuditEvent(
         id=str(facts.seq),
-        extension=[Extension(url=ROI_CHAIN_HASH, valueString=facts.hash)],
+        extension=[
+            Extension(url=ROI_CHAIN_HASH, valueString=facts.hash),
+            *([Extension(url=ROI_DISCLOSURE_BASIS, valueCode=facts.basis)] if facts.basis else []),
+        ],
         type=_coding(DICOM, event_code, event_display),
         subtype=[_coding(ROI_ACTION, facts.action, facts.action)],
         action=_crude(family, verb),

@@ -14,6 +14,11 @@ def signing(token: str) -> str:
     return f"/sign/{quote(token, safe='')}"
 
 
+def password_reset(token: str) -> str:
+    """The emailed link to set a new password (roi.web.auth `password_reset_link`)."""
+    return f"/password-reset/{quote(token, safe='')}"
+
+
 def messages() -> str:
     """A clinician's inbox (roi.web.clinician `messages`)."""
     return "/clinician/messages"

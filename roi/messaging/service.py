@@ -595,7 +595,7 @@ def _check_outgoing(library: FormLibrary, outgoing: Outgoing) -> None:
         problems["body"] = "Write the message."
     elif len(outgoing.body) > MAX_BODY:
         problems["body"] = f"Keep the message under {MAX_BODY:,} characters, or attach a file."
-    problem = _attachment_problem(outgoing.attachments)
+    problem = attachment_problem(outgoing.attachments)
     if problem:
         problems["attachments"] = problem
     for name, text in (("subject", outgoing.subject), ("body", outgoing.body)):
@@ -605,7 +605,9 @@ def _check_outgoing(library: FormLibrary, outgoing: Outgoing) -> None:
         raise Invalid(problems)
 
 
-def _attachment_problem(new_files: Sequence[NewAttachment]) -> str | None:
+def attachment_problem(new_files: Sequence[NewAttachment]) -> str | None:
+    """What is wrong with these files (count, size, then each file's name and type, checked
+    by content in roi.documents.attachments), or None."""
     if len(new_files) > MAX_ATTACHMENTS:
         return f"Attach at most {MAX_ATTACHMENTS} files."
     if sum(len(new.content) for new in new_files) > MAX_TOTAL_ATTACHMENT_BYTES:

@@ -16,7 +16,9 @@ def pdf_response(data: bytes, filename: str, mimetype: str = "application/pdf") 
     return response
 
 
-def period_args(since: date | None, until: date | None, part2: bool) -> dict[str, str]:
+def period_args(
+    since: date | None, until: date | None, part2: bool, summarize: bool = False
+) -> dict[str, str]:
     """The query parameters an accounting download carries, so it holds what the page shows."""
     args: dict[str, str] = {}
     if since:
@@ -25,4 +27,6 @@ def period_args(since: date | None, until: date | None, part2: bool) -> dict[str
         args["until"] = until.isoformat()
     if part2:
         args["part2"] = "y"
+    if summarize:
+        args["summarize"] = "y"
     return args

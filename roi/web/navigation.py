@@ -25,7 +25,7 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.ADMIN: [
         ("admin.dashboard", "Overview"),
         ("admin.users", "Users"),
-        ("clinician.directory", "Provider directory"),
+        ("admin.directory", "Directory entries"),
     ],
 }
 

@@ -12,6 +12,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from roi.accounts import sessions
+from roi.accounts.mfa import SecondStep
 from roi.accounts.models import User
 from roi.accounts.policy import Permission, allows
 from roi.actor import Actor, Role
@@ -27,6 +28,9 @@ PUBLIC_ENDPOINTS = frozenset(
     {
         "auth.index",
         "auth.login",
+        # a forgotten password: the emailed single-use link stands in for a sign-in
+        "auth.password_reset",
+        "auth.password_reset_link",
         "static",
         "api-docs.openapi_json",
         "tokens.create_token",
@@ -52,6 +56,16 @@ PUBLIC_ENDPOINTS = frozenset(
     }
 )
 SESSION_TOKEN = "sid"  # noqa: S105 - the session key that holds the token
+
+#: all a half-signed-in session may reach, by the step it still has to do (SECURITY A6)
+SECOND_STEP_ENDPOINTS: dict[SecondStep, frozenset[str]] = {
+    SecondStep.VERIFY: frozenset(
+        {"auth.second_factor", "auth.second_factor_passkey", "auth.logout"}
+    ),
+    SecondStep.ENROL: frozenset({"auth.totp_setup", "auth.logout"}),
+}
+#: where a half-signed-in session is sent, by the step it still has to do
+SECOND_STEP_PAGES = {SecondStep.VERIFY: "auth.second_factor", SecondStep.ENROL: "auth.totp_setup"}
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -123,6 +137,8 @@ def load_signed_in(user_id: str) -> SignedIn | None:
     if not token or is_api_request():
         return None
     resumed = sessions.resume_session(db.session(), token, settings())
+    if resumed.second_step is not None:
+        return None
     if resumed.user is None or str(resumed.user.id) != user_id:
         g.session_ended_because = resumed.ended_because
         session.clear()
@@ -143,6 +159,11 @@ def enforce_access() -> Response | None:
         raise Forbidden("This page is not available.")
     actor = _api_actor() if is_api_request() else _web_actor()
     if actor is None:
+        step = half_signed_in()
+        if step is not None:
+            if endpoint in SECOND_STEP_ENDPOINTS[step]:
+                return None
+            return redirect(url_for(SECOND_STEP_PAGES[step]))
         flash(_signed_out_message(), "info")
         return redirect(url_for("auth.login"))
     g.actor = actor
@@ -158,6 +179,23 @@ def _web_actor() -> Actor | None:
     if user is None:
         return None
     return sessions.actor_for(db.session(), user, ip=client_ip(), request_id=g.request_id)
+
+
+def half_signed_in() -> SecondStep | None:
+    """The step a half-signed-in web session still has to do; None for any other request.
+
+    Sets `g.actor` to the person signing in, for the few views that step may reach."""
+    token = session.get(SESSION_TOKEN)
+    if not token or is_api_request():
+        return None
+    resumed = sessions.resume_session(db.session(), token, settings())
+    if resumed.user is None or resumed.second_step is None:
+        g.session_ended_because = resumed.ended_because
+        return None
+    g.actor = sessions.actor_for(
+        db.session(), resumed.user, ip=client_ip(), request_id=g.request_id
+    )
+    return resumed.second_step
 
 
 def _api_actor() -> Actor:
@@ -178,7 +216,9 @@ def _signed_out_message() -> str:
         return f"You were signed out after {minutes} minutes without activity. Sign in again."
     if reason == "absolute_timeout":
         return "Your session reached its time limit. Sign in again."
-    if reason in {"password_changed", "account_disabled"}:
+    if reason == "mfa_failed":
+        return "Too many wrong codes. Sign in again with your password."
+    if reason in {"password_changed", "password_reset", "account_disabled", "ended_by_user"}:
         return "Your session has ended. Sign in again."
     return "Sign in to continue."
 

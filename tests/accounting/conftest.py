@@ -16,6 +16,7 @@ from sqlalchemy import select
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
+from roi.compliance import disclosures
 from roi.messaging import service
 from roi.messaging.models import Message
 from tests.consent.conftest import Referral, identity, library, referral, signature
@@ -91,6 +92,45 @@ def permitted_entries(session, client_id: int, since: date, until: date) -> list
                 AuditEntry.at >= start,
                 AuditEntry.at < end,
             )
+        )
+    )
+
+
+SECRET_DESCRIPTION = "Treatment dates 2025-2026 and the intake assessment (Marker-7f3a)"
+
+
+def outside(referral, **changes) -> disclosures.NewOutsideDisclosure:
+    """A subpoena answered by mail three days ago, as staff would record it."""
+    values = {
+        "client_id": referral.client_id,
+        "disclosed_on": now().date() - timedelta(days=3),
+        "description": SECRET_DESCRIPTION,
+        "purpose": "Subpoena in Avery v. Avery, county family court",
+        "basis": "judicial",
+        "recipient_name": "Clerk of the Family Court",
+        "recipient_address": "100 Main St\nSpringfield",
+    }
+    values.update(changes)
+    return disclosures.NewOutsideDisclosure(**values)
+
+
+def disclosure_entries(session, client_id):
+    """The G6 reference: every disclosure entry about the client, straight from SQL."""
+    session.rollback()
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.client_id == client_id,
+                AuditEntry.action.in_(
+                    (
+                        Action.DISCLOSURE_PERMITTED,
+                        Action.DISCLOSURE_EMERGENCY,
+                        Action.DISCLOSURE_RECORDED,
+                    )
+                ),
+            )
+            .order_by(AuditEntry.seq)
         )
     )
 

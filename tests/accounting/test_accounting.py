@@ -272,6 +272,7 @@ def test_viewing_and_exporting_are_audited_with_ids_range_and_format_only(
         "format": "page",
         "part2": False,
         "entries": 1,
+        "withheld": 0,
     }
     assert exported.detail["format"] == "csv"
     assert exported.detail["part2"] is True

@@ -122,3 +122,43 @@ def test_portal_page_fits_a_phone_and_the_request_works_without_javascript(
     # And the page fits the screen
     sign_in(measure, live_url, person.email, person.password)
     fits(measure, page_url, tmp_path, "portal")
+
+
+def test_compliance_records_a_subpoena_response_and_the_accounting_lists_it_first(
+    live_url,
+    phone,
+    measure,
+    referral,
+    officer,
+    disclosed,
+    tmp_path,
+):
+    # Given a compliance officer on a phone with JavaScript off, on the client's accounting
+    sign_in(phone, live_url, officer.email, officer.password)
+    page_url = f"{live_url}/compliance/accounting/clients/{referral.client_id}"
+    phone.goto(page_url)
+    # When they record the records mailed to a court in answer to a subpoena
+    with phone.expect_navigation():
+        phone.get_by_role("link", name="Record a disclosure made outside roi").click()
+    phone.get_by_label("Day it was disclosed").fill((now().date() - timedelta(days=1)).isoformat())
+    phone.get_by_label("Or the recipient's name").fill("Clerk of the Family Court")
+    phone.get_by_label("Their address").fill("100 Main St, Springfield")
+    phone.get_by_label("What was disclosed").fill("Treatment dates and the intake assessment")
+    phone.get_by_label("Why").fill("Subpoena duces tecum")
+    phone.get_by_label("Basis").select_option("judicial")
+    with phone.expect_navigation():
+        phone.get_by_role("button", name="Record the disclosure").click()
+    # Then they are back on the accounting, which lists it first, under what HIPAA requires,
+    # and the authorized disclosures beyond it
+    assert phone.url.endswith(f"/compliance/accounting/clients/{referral.client_id}")
+    required = phone.locator("section[aria-labelledby='required-heading']")
+    assert "Clerk of the Family Court" in required.inner_text()
+    assert "Judicial or administrative proceeding" in required.inner_text()
+    beyond = phone.locator("section[aria-labelledby='beyond-heading']")
+    assert "Samuel Okafor" in beyond.inner_text()
+    assert "Clerk of the Family Court" not in beyond.inner_text()
+    # And the new pages fit the screen
+    sign_in(measure, live_url, officer.email, officer.password)
+    fits(measure, page_url, tmp_path, "client-with-outside")
+    fits(measure, f"{page_url}/disclosures/new", tmp_path, "outside-form")
+    fits(measure, f"{live_url}/compliance/accounting/suspensions", tmp_path, "suspensions")

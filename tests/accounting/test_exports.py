@@ -34,13 +34,15 @@ def test_csv_has_a_header_and_one_row_per_disclosure(session, library, referral,
     rows = read_csv(result.data)
     assert rows[0] == list(CSV_HEADER)
     assert len(rows) == 3
-    when, name, org, address, what, why, part2, consent, message = rows[1]
+    when, name, org, address, what, why, part2, consent, message, *rest = rows[1]
     assert when == iso(first.sent_at)
     assert name == "Samuel Okafor"
     assert org == "Northgate Psychiatry"
     assert what == "Diagnosis and treatment summary; Medications and prescriptions"
     assert why == "Your treatment and continuity of care"
     assert (part2, consent, message) == ("no", str(first.consent_id), str(first.id))
+    # consented: beyond what HIPAA requires, one disclosure, no summary
+    assert rest == ["authorization", "no", "1", ""]
     assert rows[2][5] == "Coordinating care between your providers"
     assert rows[2][8] == str(second.id)
     # And its name carries ids only, and it is CSV
@@ -100,7 +102,7 @@ def test_pdf_lists_the_client_range_and_each_disclosure(session, library, referr
         "Northgate Psychiatry",
         "Diagnosis and treatment summary",
         "Your treatment and continuity of care",
-        "1 disclosure",
+        "1 entry",
         "Page 1 of 1",
     ):
         assert squeeze(expected) in text, expected
@@ -126,7 +128,9 @@ def test_an_empty_accounting_says_so(session, library, referral, officer):
     result = accounting.export(
         session, officer.actor, library, referral.client_id, file_format=Shown.PDF
     )
-    assert squeeze("No disclosures were made in this period.") in squeeze(pdf_text(result.data))
+    assert squeeze("No such disclosures were made in this period.") in squeeze(
+        pdf_text(result.data)
+    )
     csv_rows = read_csv(
         accounting.export(
             session, officer.actor, library, referral.client_id, file_format=Shown.CSV
@@ -143,5 +147,5 @@ def test_many_disclosures_run_over_pages_with_page_numbers(session, library, ref
     text = pdf_text(accounting.to_pdf(found))
     assert "Page 1 of" in text
     assert "Page 2 of" in text
-    assert squeeze("40 disclosures") in squeeze(text)
+    assert squeeze("40 entries") in squeeze(text)
     assert len(session.scalars(select(Provider)).all()) >= 2

@@ -172,7 +172,7 @@ def test_the_report_covers_the_range_asked_for(session, library, referral, offic
     done = requests.fulfil(session, officer.actor, library, found.id)
     assert done.report_entries == 1
     pdf = requests.report(session, officer.actor, found.id)[1]
-    assert squeeze("1 disclosure,") in squeeze(pdf_text(pdf))
+    assert squeeze("1 entry,") in squeeze(pdf_text(pdf))
     assert old.id != recent.id
 
 

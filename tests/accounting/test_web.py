@@ -177,7 +177,9 @@ def test_requests_workflow_in_the_pages(client, session, referral, officer, disc
     assert "Archive retrieval." in page
     assert "due in 40 days" in page
     # the form is gone, and a second extension posted anyway is refused with the rule
-    assert f"{request_url}/extension" not in page
+    assert f'"{request_url}/extension"' not in page
+    # and the letter to the client, with the reasons and the new date, is offered
+    assert f"{request_url}/extension-letter.pdf" in page
     token = csrf_token(client.get(request_url))
     again = client.post(f"{request_url}/extension", data={"reason": "More", "csrf_token": token})
     assert again.status_code == 409
@@ -262,7 +264,7 @@ def test_another_client_sees_none_of_it(client, referral, second_referral, discl
     login_as(client, person.email, person.password)
     text = client.get("/portal/accounting").get_data(as_text=True)
     assert "Samuel Okafor" not in text
-    assert "Nothing was shared about you in this period." in text
+    assert "Nothing was shared about you this way in this period." in text
 
 
 def test_client_asks_for_a_full_accounting_and_gets_the_report(

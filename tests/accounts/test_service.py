@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from roi.accounts import service, sessions
+from roi.accounts import administration, recovery, service, sessions
 from roi.accounts.models import Client, Provider, SessionRecord, User
 from roi.actor import Actor, Role
 from roi.config import Settings
@@ -116,18 +116,18 @@ def test_client_search_escapes_wildcards(session):
 
 def test_disabling_a_user_ends_their_sessions_and_tokens(session, tmp_path):
     # B5 at the service level (the web test drives it through the admin page)
-    admin = make_user(session, Role.ADMIN, org=None)
+    admin = make_user(session, Role.ADMIN)
     target = make_user(session, Role.CLINICIAN)
     settings = Settings.from_env({}, {"instance_path": tmp_path, "argon2": TEST_ARGON2})
     token = sessions.start_session(session, target.user)
     api, _ = sessions.issue_token(session, target.user, settings)
-    service.set_user_active(session, admin.actor, target.user.id, active=False)
+    administration.set_user_active(session, admin.actor, target.user.id, active=False)
     assert sessions.resume_session(session, token, settings).user is None
     assert sessions.user_for_token(session, api) is None
     with pytest.raises(Invalid):
-        service.set_user_active(session, admin.actor, admin.user.id, active=False)
+        administration.set_user_active(session, admin.actor, admin.user.id, active=False)
     with pytest.raises(Forbidden):
-        service.set_user_active(session, target.actor, admin.user.id, active=False)
+        administration.set_user_active(session, target.actor, admin.user.id, active=False)
 
 
 def test_changing_password_ends_other_sessions_only(session, tmp_path):
@@ -136,22 +136,24 @@ def test_changing_password_ends_other_sessions_only(session, tmp_path):
     here = sessions.start_session(session, person.user)
     elsewhere = sessions.start_session(session, person.user)
     with pytest.raises(Invalid) as wrong:
-        service.change_password(
+        recovery.change_password(
             session,
             person.actor,
             current="wrong",
             new="new passphrase words here",
+            end_other_sessions=True,
             keep_session_token=here,
-            argon2=TEST_ARGON2,
+            settings=settings,
         )
     assert "current_password" in wrong.value.fields
-    service.change_password(
+    recovery.change_password(
         session,
         person.actor,
         current=person.password,
         new="new passphrase words here",
+        end_other_sessions=True,
         keep_session_token=here,
-        argon2=TEST_ARGON2,
+        settings=settings,
     )
     assert sessions.resume_session(session, here, settings).user is not None
     assert sessions.resume_session(session, elsewhere, settings).user is None

@@ -16,6 +16,8 @@ from roi.accounts.models import Client, Provider, User
 from roi.cli import roi_group
 from roi.extensions import db
 from tests.conftest import TEST_ARGON2
+from tests.factories import enrol_test_totp
+from tests.helpers import login_as
 
 
 @pytest.fixture
@@ -70,11 +72,26 @@ def test_demo_seeds_every_role_and_prints_logins(fresh_app, tmp_path):
     assert count(fresh_app, Provider) >= 3
     saved = tmp_path / "fresh" / "demo_accounts.txt"
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
-    # a printed login works
-    role, email, password = saved.read_text().splitlines()[0].split()
+    # a printed login works: a client's at once, a staff member's after setting up a second factor
+    assert "set up an authenticator app at their first sign-in" in result.output
+    logins = {line.split()[0]: line.split()[1:] for line in saved.read_text().splitlines()}
     client = fresh_app.test_client()
-    response = client.post("/api/v1/tokens", json={"email": email, "password": password})
-    assert response.status_code == 201
+    for role, status in (("client", 201), ("clinician", 401)):
+        email, password = logins[role]
+        response = client.post("/api/v1/tokens", json={"email": email, "password": password})
+        assert response.status_code == status
+    assert response.get_json()["error"] == "mfa_required"
+    # and the demo's admin, once their authenticator is set up, sees their own practice only
+    # (SECURITY C9)
+    admin_email, admin_password = logins["admin"]
+    with fresh_app.app_context():
+        admin = db.session.scalars(select(User).where(User.email == admin_email)).one()
+        enrol_test_totp(db.session(), admin)
+    browser = fresh_app.test_client()
+    login_as(browser, admin_email, admin_password)
+    users = browser.get("/admin/users").get_data(as_text=True)
+    assert "dana@riverside.example" in users
+    assert "okafor@northgate.example" not in users
     # and the demo is not added twice
     again = run(fresh_app, "demo")
     assert again.exit_code != 0

@@ -20,6 +20,15 @@ ALLOWED = {
     "auth.login": "signing in (a signed-in person is sent to their overview)",
     "auth.logout": "signing out",
     "auth.password": "changing one's own password",
+    "auth.second_factor": "the second step of signing in",
+    "auth.second_factor_passkey": "the same, with a passkey",
+    "auth.passkeys_page": "adding one's own passkey",
+    "auth.totp_setup": "setting up one's own authenticator app",
+    "account.begin_totp": "the same, through the API",
+    "account.confirm_totp": "the same, through the API",
+    "auth.password_reset": "asking for a password reset link (mail only)",
+    "auth.password_reset_link": "setting one's own password through an emailed link",
+    "auth.session_end": "ending one of one's own sessions",
     "tokens.create_token": "getting an API token",
     "compliance.verify_chain": "verifying the audit chain (writes only its audit entry)",
     "audit.verify_audit_chain": "the same, through the API",
@@ -29,6 +38,17 @@ ALLOWED = {
     "clinician.consent_record_revocation": "the same, from the consent's page",
     # public: a signer asks for the links to their signed copies; it changes no record
     "signing.request_link": "asking for one's signed-copy links by email (public page)",
+    "outside_disclosures.record_disclosure": (
+        "recording a disclosure made outside roi (CONTRACT.md): it changes nothing but adds to "
+        "the accounting compliance answers for"
+    ),
+    "compliance.outside_disclosure_new": "the same, from the accounting page",
+    "accounting_settings.set_accounting_settings": (
+        "the practice's fee for a repeat accounting (164.528(c)(2)), told to clients in advance"
+    ),
+    "accounting_suspensions.create_suspension": (
+        "recording an agency's statement that suspends its accounting entries (164.528(a)(2))"
+    ),
 }
 #: accounting requests are compliance's own workflow records (a colleague's routes)
 ACCOUNTING_REQUEST_ROUTES = (

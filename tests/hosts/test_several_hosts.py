@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from roi.actor import Role
 from roi.mail.models import OutboxItem, OutboxStatus
@@ -32,7 +33,7 @@ from roi.vault.keyring import KEY_FILE
 from tests.conftest import POSTGRES_URL
 from tests.consent.conftest import Referral
 from tests.factories import Person, make_user
-from tests.helpers import CSRF_PATTERN, bearer
+from tests.helpers import CSRF_PATTERN, SECOND_STEP, bearer, fresh_totp_code
 from tests.live import SECRET_KEY, gunicorn
 
 pytestmark = [
@@ -130,10 +131,9 @@ def csrf(http: requests.Session, url: str) -> str:
     return match.group(1)
 
 
-def api_token(host: Host, email: str, password: str) -> requests.Response:
-    return requests.post(
-        f"{host.url}/api/v1/tokens", json={"email": email, "password": password}, timeout=TIMEOUT
-    )
+def api_token(host: Host, email: str, password: str, otp: str | None = None) -> requests.Response:
+    body = {"email": email, "password": password} | ({"otp": otp} if otp else {})
+    return requests.post(f"{host.url}/api/v1/tokens", json=body, timeout=TIMEOUT)
 
 
 def send(host: Host, token: str, referral: Referral, n: int) -> requests.Response:
@@ -152,7 +152,7 @@ def send(host: Host, token: str, referral: Referral, n: int) -> requests.Respons
     )
 
 
-def check_sessions_are_shared(a: Host, b: Host, person: Person) -> None:
+def check_sessions_are_shared(a: Host, b: Host, person: Person, session: Session) -> None:
     """A session started on A is a session on B; signing out on A ends it on B."""
     # Given a person signed in through host A's form, in a browser that sends its cookie to
     # both hosts (as behind one load balancer: cookies do not tell ports apart)
@@ -166,6 +166,17 @@ def check_sessions_are_shared(a: Host, b: Host, person: Person) -> None:
     )
     assert signed_in.status_code == 302, signed_in.text
     assert COOKIE in signed_in.cookies
+    # (and the second step, on A too)
+    second = browser.post(
+        f"{a.url}{SECOND_STEP}",
+        data={
+            "code": fresh_totp_code(session, person.email),
+            "csrf_token": csrf(browser, f"{a.url}{SECOND_STEP}"),
+        },
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
+    assert second.status_code == 302, second.text
     # When the next request, with the cookie A set, reaches host B
     on_b = browser.get(f"{b.url}/clinician/", allow_redirects=False, timeout=TIMEOUT)
     # Then B serves the person's dashboard
@@ -202,14 +213,15 @@ def check_the_throttle_counts_on_both(a: Host, b: Host, person: Person) -> None:
 
 
 def check_a_revocation_on_a_stops_a_send_on_b(
-    a: Host, b: Host, referral: Referral, consent_id: int
+    a: Host, b: Host, referral: Referral, consent_id: int, session: Session
 ) -> None:
     """Messages go out under the consent from both hosts until the client revokes it on A; the
     very next send on B is refused."""
     therapist = referral.therapist
     client = referral.client_person
     # Given the therapist's API token, issued by B and honoured by A as well
-    response = api_token(b, therapist.email, therapist.password)
+    otp = fresh_totp_code(session, therapist.email)
+    response = api_token(b, therapist.email, therapist.password, otp)
     assert response.status_code == 201, response.text
     token = response.json()["token"]
     # And messages sent under the active consent through both hosts (each mails the recipient)
@@ -284,9 +296,9 @@ def test_two_hosts_and_two_workers_on_one_database_behave_as_one_host(
         for log in logs:
             wait_for(lambda log=log: "delivering the outbox" in log.read_text(), f"{log} starts")
 
-        check_sessions_are_shared(a, b, referral.therapist)
+        check_sessions_are_shared(a, b, referral.therapist, session)
         check_the_throttle_counts_on_both(a, b, officer)
-        check_a_revocation_on_a_stops_a_send_on_b(a, b, referral, consent_id)
+        check_a_revocation_on_a_stops_a_send_on_b(a, b, referral, consent_id, session)
 
         # When every mail written so far has reached the mail server
         session.rollback()

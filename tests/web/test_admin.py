@@ -32,9 +32,7 @@ def test_admin_form_shows_reasons(client, admin):
         {"name": "Lee", "email": "lee@example.org", "role": "clinician", "password": "password"},
     )
     assert response.status_code == 422
-    text = response.get_data(as_text=True)
-    assert "Clinicians and compliance staff belong to an organization." in text
-    assert "Use at least 12 characters." in text
+    assert "Use at least 12 characters." in response.get_data(as_text=True)
 
 
 def test_disabling_a_user_kills_their_live_session(app, client, admin, clinician):

@@ -7,7 +7,7 @@ import re
 from sqlalchemy import func, select
 
 from roi.accounts.models import ApiToken, Client, Provider
-from tests.helpers import api_token, bearer
+from tests.helpers import api_token, bearer, totp_code
 
 NEW_CLIENT = {
     "given_name": "Ana",
@@ -18,8 +18,10 @@ NEW_CLIENT = {
 
 
 def test_token_is_issued_for_right_credentials(client, clinician, session):
+    otp = totp_code(client.application, clinician.email)
     response = client.post(
-        "/api/v1/tokens", json={"email": clinician.email, "password": clinician.password}
+        "/api/v1/tokens",
+        json={"email": clinician.email, "password": clinician.password, "otp": otp},
     )
     assert response.status_code == 201
     body = response.get_json()

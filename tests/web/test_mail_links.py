@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import url_for
 
 from roi.mail import links
-from tests.helpers import bearer, delivered_mail
+from tests.helpers import bearer, csrf_token, delivered_mail
 from tests.web.test_consent_api import create, setup  # noqa: F401 - `setup` is a fixture
 
 POISONED = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
@@ -18,9 +18,10 @@ def test_link_paths_are_the_routes_of_the_app(app):
         assert links.signing("abc-_1") == url_for("signing.start", token="abc-_1")
         assert links.messages() == url_for("clinician.messages")
         assert links.sign_in() == url_for("auth.login")
+        assert links.password_reset("abc-_1") == url_for("auth.password_reset_link", token="abc-_1")
 
 
-def test_a_poisoned_host_never_reaches_a_mail(client, setup):  # noqa: F811
+def test_a_poisoned_host_never_reaches_a_mail(client, setup, clinician):  # noqa: F811
     # Given a release sent, signed, used for a message and revoked, every call with a forged Host
     consent = create(client, setup)
     sent = client.post(
@@ -53,11 +54,26 @@ def test_a_poisoned_host_never_reaches_a_mail(client, setup):  # noqa: F811
         json={},
     )
     assert revoked.status_code == 200, revoked.get_json()
-    # Then the invitation, the signer's copy link, the message notice and the revocation
-    # notices link to the base URL
+    # And a password reset asked for with the same forged Host
+    visitor = client.application.test_client()
+    token = csrf_token(visitor.get("/password-reset", headers=POISONED))
+    reset = visitor.post(
+        "/password-reset",
+        data={"email": clinician.email, "csrf_token": token},
+        headers=POISONED,
+    )
+    assert reset.status_code == 200
+    # Then the invitation, the signer's copy link, the message notice, the revocation notices
+    # and the reset link all link to the base URL
     mails = delivered_mail(client.application)
     subjects = " | ".join(str(m["Subject"]) for m in mails)
-    for expected in ("waiting for your signature", "your copy", "new message", "was revoked"):
+    for expected in (
+        "waiting for your signature",
+        "your copy",
+        "new message",
+        "was revoked",
+        "Reset your",
+    ):
         assert expected in subjects
     for sent_mail in mails:
         text = sent_mail.as_string()

@@ -10,7 +10,7 @@ import requests
 import time_machine
 
 from roi.clock import now
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, totp_code
 from tests.live import gunicorn
 
 ACCOUNT_LIMIT = 10
@@ -36,7 +36,9 @@ def server(instance_path, database_url, tmp_path):
 
 @pytest.mark.subprocess
 @pytest.mark.slow
-def test_spoofed_forwarded_for_does_not_reset_the_account_throttle(server, clinician, compliance):
+def test_spoofed_forwarded_for_does_not_reset_the_account_throttle(
+    server, app, clinician, compliance
+):
     # Given gunicorn with 2 workers (the counter must be shared, not per process), and
     # 10 wrong passwords for account X, each claiming another client address
     tokens = f"{server.url}/api/v1/tokens"
@@ -61,8 +63,11 @@ def test_spoofed_forwarded_for_does_not_reset_the_account_throttle(server, clini
     assert "token" not in response.json()
     assert int(response.headers["Retry-After"]) > 0
     # And account Y, from the same client address, still signs in: no global lockout
+    otp = totp_code(app, compliance.email)
     response = requests.post(
-        tokens, json={"email": compliance.email, "password": compliance.password}, timeout=30
+        tokens,
+        json={"email": compliance.email, "password": compliance.password, "otp": otp},
+        timeout=30,
     )
     assert response.status_code == 201, response.text
     assert response.json()["token"]

@@ -310,7 +310,7 @@ def _discloser(session: Session, actor: Actor) -> Provider:
 
 def _recipient(session: Session, provider_id: int, discloser: Provider) -> Provider:
     recipient = session.get(Provider, provider_id)
-    if recipient is None:
+    if recipient is None or not recipient.active:
         raise Invalid({"recipient_provider_id": "No such provider in the directory."})
     if recipient.id == discloser.id:
         raise Invalid({"recipient_provider_id": "The recipient must be someone other than you."})

@@ -3,10 +3,34 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, PasswordField, SelectChoice, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from roi.accounts.passwords import MAX_LENGTH
+from roi.actor import Role
+
+ROLE_CHOICES = [
+    SelectChoice("clinician", "Clinician"),
+    SelectChoice("compliance", "Compliance officer"),
+    SelectChoice("admin", "Administrator"),
+    SelectChoice("client", "Client"),
+]
+
+
+def role_choices(current: Role) -> list[SelectChoice]:
+    """The roles an account may change to: a client account stays one; staff move among staff."""
+    if current is Role.CLIENT:
+        return [c for c in ROLE_CHOICES if c.value == "client"]
+    return [c for c in ROLE_CHOICES if c.value != "client"]
 
 
 class UserForm(FlaskForm):
@@ -14,19 +38,14 @@ class UserForm(FlaskForm):
     email = EmailField(
         "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
     )
-    role = SelectField(
-        "Role",
-        choices=[
-            SelectChoice("clinician", "Clinician"),
-            SelectChoice("compliance", "Compliance officer"),
-            SelectChoice("admin", "Administrator"),
-            SelectChoice("client", "Client"),
-        ],
-    )
+    role = SelectField("Role", choices=ROLE_CHOICES)
     organization = StringField(
         "Organization",
         validators=[Optional(), Length(max=200)],
-        description="Created if it does not exist yet. Required for clinicians and compliance.",
+        description=(
+            "Your organization. Accounts of another practice are added by the instance "
+            "operator with the roi command."
+        ),
     )
     client_id = IntegerField(
         "Client record number",
@@ -40,5 +59,21 @@ class UserForm(FlaskForm):
     )
 
 
+class UserEditForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    #: empty on the form, "yes" on the confirmation page that repeats its values
+    confirmed = HiddenField()
+
+
 class ToggleForm(FlaskForm):
     """No fields: the CSRF token is the point."""
+
+
+class MfaPolicyForm(FlaskForm):
+    required = BooleanField(
+        "Second factor required for staff",
+        description="Clinicians, compliance officers and administrators confirm each sign-in "
+        "with an authenticator app, and set one up at their next sign-in. Clients may always "
+        "choose to use one.",
+    )

@@ -1,18 +1,22 @@
-"""Users: list, add, disable and re-enable; mail the outbox worker gave up on."""
+"""Users of the admin's practice: list, add, change, disable and re-enable, invite again, reset
+a second factor, each change behind a confirmation page; the practice's directory entries and
+second-factor setting; mail the outbox worker gave up on."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from roi import mail
-from roi.accounts import service
-from roi.accounts.policy import Permission
+from roi.accounts import administration, mfa, service
+from roi.accounts.models import Organization
+from roi.accounts.policy import Permission, administered_organization
 from roi.actor import Role
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.admin import bp
-from roi.web.admin.forms import ToggleForm, UserForm
+from roi.web.admin.forms import MfaPolicyForm, ToggleForm, UserEditForm, UserForm, role_choices
+from roi.web.clinician.forms import ProviderForm
 from roi.web.forms import apply_errors
 from roi.web.security import actor, requires, settings
 
@@ -20,8 +24,8 @@ from roi.web.security import actor, requires, settings
 @bp.get("/")
 @requires(Permission.MANAGE_USERS)
 def dashboard() -> str:
-    users = service.list_users(db.session(), actor())
-    failed = mail.failed_mail(db.session(), actor().organization_id)
+    users = administration.list_users(db.session(), actor())
+    failed = mail.failed_mail(db.session(), administered_organization(actor()))
     return render_template("admin/dashboard.html", user_count=len(users), failed_mail=len(failed))
 
 
@@ -29,14 +33,14 @@ def dashboard() -> str:
 @requires(Permission.MANAGE_USERS)
 def failed_mail() -> str:
     """Mail that could not be delivered after every retry, with a way to try again."""
-    failed = mail.failed_mail(db.session(), actor().organization_id)
+    failed = mail.failed_mail(db.session(), administered_organization(actor()))
     return render_template("admin/mail.html", failed=failed, form=ToggleForm())
 
 
 @bp.post("/mail/<int:item_id>/retry")
 @requires(Permission.MANAGE_USERS)
 def mail_retry(item_id: int) -> Response:
-    mail.retry(db.session(), item_id, organization_id=actor().organization_id)
+    mail.retry(db.session(), item_id, organization_id=administered_organization(actor()))
     flash("The mail will be tried again within a minute.", "success")
     return redirect(url_for("admin.failed_mail"))
 
@@ -45,7 +49,7 @@ def mail_retry(item_id: int) -> Response:
 @requires(Permission.MANAGE_USERS)
 def users() -> str:
     return render_template(
-        "admin/users.html", users=service.list_users(db.session(), actor()), form=ToggleForm()
+        "admin/users.html", users=administration.list_users(db.session(), actor())
     )
 
 
@@ -53,6 +57,8 @@ def users() -> str:
 @requires(Permission.MANAGE_USERS)
 def user_new() -> Response | str | tuple[str, int]:
     form = UserForm()
+    if not form.is_submitted():
+        form.organization.data = service.own_organization_name(db.session(), actor())
     if not form.validate_on_submit():
         return render_template("admin/user_new.html", form=form)
     try:
@@ -74,6 +80,81 @@ def user_new() -> Response | str | tuple[str, int]:
     return redirect(url_for("admin.users"))
 
 
+@bp.get("/users/<int:user_id>")
+@requires(Permission.MANAGE_USERS)
+def user_detail(user_id: int) -> str:
+    user = administration.administered_user(db.session(), actor(), user_id)
+    return render_template("admin/user_detail.html", user=user)
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def user_edit(user_id: int) -> Response | str | tuple[str, int]:
+    """Change a name or role: the form, then a page that names the change, then the change."""
+    user = administration.administered_user(db.session(), actor(), user_id)
+    form = UserEditForm(obj=None if request.method == "POST" else user)
+    form.role.choices = role_choices(Role(user.role))
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("admin/user_edit.html", form=form, user=user), status
+    role = Role(form.role.data)
+    if not form.confirmed.data:
+        form.confirmed.data = "yes"
+        return render_template("admin/user_edit_confirm.html", form=form, user=user, role=role)
+    try:
+        administration.update_user(
+            db.session(), actor(), user_id, name=form.name.data or "", role=role
+        )
+    except Invalid as error:
+        form.confirmed.data = ""
+        apply_errors(form, error)
+        return render_template("admin/user_edit.html", form=form, user=user), 422
+    flash("The account is changed.", "success")
+    return redirect(url_for("admin.user_detail", user_id=user_id))
+
+
+#: what each confirmed action on a user is called on its confirmation page
+USER_ACTIONS = {
+    "disable": ("Disable {name}?", "They are signed out everywhere and cannot sign in.", "Disable"),
+    "enable": ("Enable {name}?", "They can sign in again with their password.", "Enable"),
+    "invite": (
+        "Send {name} a password link?",
+        "They get a mail with a link to choose a password, valid 7 days. Their current password "
+        "keeps working until they use it.",
+        "Send the link",
+    ),
+}
+
+
+@bp.get("/users/<int:user_id>/<any(disable, enable, invite):action>")
+@requires(Permission.MANAGE_USERS)
+def user_confirm(user_id: int, action: str) -> str:
+    """The confirmation page of an action on a user; the action itself is the POST."""
+    user = administration.administered_user(db.session(), actor(), user_id)
+    title, explanation, button = USER_ACTIONS[action]
+    return render_template(
+        "admin/confirm.html",
+        title=title.format(name=user.name),
+        explanation=explanation,
+        summary=f"{user.name} · {user.email} · {user.role.value}",
+        button=button,
+        action=url_for(f"admin.user_{action}", user_id=user.id),
+        cancel=url_for("admin.user_detail", user_id=user.id),
+    )
+
+
+@bp.post("/users/<int:user_id>/invite")
+@requires(Permission.MANAGE_USERS)
+def user_invite(user_id: int) -> Response:
+    try:
+        user = administration.resend_invitation(db.session(), actor(), user_id)
+    except Invalid as error:
+        flash(" ".join(error.fields.values()), "error")
+        return redirect(url_for("admin.user_detail", user_id=user_id))
+    flash(f"A password link is on its way to {user.email}.", "success")
+    return redirect(url_for("admin.user_detail", user_id=user_id))
+
+
 @bp.post("/users/<int:user_id>/disable")
 @requires(Permission.MANAGE_USERS)
 def user_disable(user_id: int) -> Response:
@@ -88,12 +169,109 @@ def user_enable(user_id: int) -> Response:
 
 def _set_active(user_id: int, *, active: bool) -> Response:
     try:
-        user = service.set_user_active(db.session(), actor(), user_id, active=active)
+        user = administration.set_user_active(db.session(), actor(), user_id, active=active)
     except Invalid as error:
         flash(" ".join(error.fields.values()), "error")
-        return redirect(url_for("admin.users"))
+        return redirect(url_for("admin.user_detail", user_id=user_id))
     if active:
         flash(f"{user.name} can sign in again.", "success")
     else:
         flash(f"{user.name} is disabled and signed out everywhere.", "success")
-    return redirect(url_for("admin.users"))
+    return redirect(url_for("admin.user_detail", user_id=user_id))
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def settings_page() -> Response | str:
+    """The practice's own settings: whether staff must use a second factor."""
+    org_id = administered_organization(actor())
+    organization = db.session.get(Organization, org_id) if org_id else None
+    form = MfaPolicyForm()
+    if organization is not None and form.validate_on_submit():
+        mfa.set_required_for_staff(db.session(), actor(), required=bool(form.required.data))
+        flash("The setting is saved.", "success")
+        return redirect(url_for("admin.settings_page"))
+    if organization is not None:
+        form.required.data = organization.mfa_required_for_staff
+    return render_template("admin/settings.html", form=form, organization=organization)
+
+
+@bp.route("/users/<int:user_id>/reset-second-factor", methods=["GET", "POST"])
+@requires(Permission.MANAGE_USERS)
+def user_reset_mfa(user_id: int) -> Response | str:
+    """Remove a user's second factors after a confirmation (they lost their phone and their
+    recovery codes); they set one up again at their next sign-in."""
+    user = administration.administered_user(db.session(), actor(), user_id)
+    form = ToggleForm()
+    if form.validate_on_submit():
+        mfa.reset(db.session(), actor(), user_id)
+        flash(
+            f"{user.name}'s second factor is removed. They set up a new one at their next sign-in.",
+            "success",
+        )
+        return redirect(url_for("admin.users"))
+    return render_template("admin/reset_mfa.html", user=user, form=form)
+
+
+@bp.get("/directory")
+@requires(Permission.MANAGE_DIRECTORY)
+def directory() -> str:
+    """The practice's own directory entries, disabled ones too."""
+    return render_template(
+        "admin/directory.html", providers=service.providers(db.session(), actor())
+    )
+
+
+@bp.route("/directory/<int:provider_id>/edit", methods=["GET", "POST"])
+@requires(Permission.MANAGE_DIRECTORY)
+def provider_edit(provider_id: int) -> Response | str | tuple[str, int]:
+    provider = service.administered_provider(db.session(), actor(), provider_id)
+    form = ProviderForm(obj=None if request.method == "POST" else provider)
+    if request.method == "GET":
+        form.organization.data = provider.organization_name
+    if not form.validate_on_submit():
+        status = 422 if form.is_submitted() else 200
+        return render_template("admin/provider_edit.html", form=form, provider=provider), status
+    try:
+        service.update_provider(
+            db.session(),
+            actor(),
+            provider_id,
+            form.entry(),
+        )
+    except Invalid as error:
+        apply_errors(form, error)
+        return render_template("admin/provider_edit.html", form=form, provider=provider), 422
+    flash("The directory entry is changed.", "success")
+    return redirect(url_for("admin.directory"))
+
+
+@bp.get("/directory/<int:provider_id>/<any(disable, enable):action>")
+@requires(Permission.MANAGE_DIRECTORY)
+def provider_confirm(provider_id: int, action: str) -> str:
+    provider = service.administered_provider(db.session(), actor(), provider_id)
+    disable = action == "disable"
+    return render_template(
+        "admin/confirm.html",
+        title=f"{'Disable' if disable else 'Enable'} {provider.name}?",
+        explanation=(
+            "The entry stays on the releases that name it, but nobody can choose it as a "
+            "recipient any more."
+            if disable
+            else "Clinicians can choose the entry as a recipient again."
+        ),
+        summary=f"{provider.name} · {provider.organization_name}",
+        button="Disable" if disable else "Enable",
+        action=url_for("admin.provider_set_active", provider_id=provider.id, action=action),
+        cancel=url_for("admin.directory"),
+    )
+
+
+@bp.post("/directory/<int:provider_id>/<any(disable, enable):action>")
+@requires(Permission.MANAGE_DIRECTORY)
+def provider_set_active(provider_id: int, action: str) -> Response:
+    provider = service.set_provider_active(
+        db.session(), actor(), provider_id, active=action == "enable"
+    )
+    flash(f"{provider.name} is {action}d.", "success")
+    return redirect(url_for("admin.directory"))

@@ -15,7 +15,14 @@ from roi.extensions import csrf
 
 def init_api(app: Flask) -> Api:
     """One Api (and OpenAPI document) per app: the spec is built from that app's routes."""
-    from roi.web.api import accounting_views, audit_views, fhir_views, message_views, views
+    from roi.web.api import (
+        accounting_views,
+        audit_views,
+        disclosure_views,
+        fhir_views,
+        message_views,
+        views,
+    )
     from roi.web.api.consent_views import consents, templates
 
     api = Api()
@@ -36,6 +43,7 @@ def init_api(app: Flask) -> Api:
         *message_views.blueprints,
         *audit_views.blueprints,
         *accounting_views.blueprints,
+        *disclosure_views.blueprints,
         *fhir_views.blueprints,
     ):
         csrf.exempt(blueprint)

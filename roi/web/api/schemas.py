@@ -50,6 +50,23 @@ class ApiErrorSchema(Schema):
 class TokenRequestSchema(Schema):
     email = fields.String(required=True, validate=validate.Length(min=1, max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    otp = fields.String(
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "a code from the authenticator app, or a recovery code"},
+    )
+
+
+class TotpEnrolmentSchema(Schema):
+    secret = fields.String(required=True, metadata={"description": "base32, for typing in"})
+    otpauth_uri = fields.String(required=True, metadata={"description": "for a QR code"})
+
+
+class OtpSchema(Schema):
+    otp = fields.String(required=True, validate=validate.Length(min=1, max=10))
+
+
+class RecoveryCodesSchema(Schema):
+    recovery_codes = fields.List(fields.String(), required=True)
 
 
 class TokenSchema(Schema):

@@ -7,8 +7,8 @@ from typing import Any
 from flask import g
 from flask_smorest import Blueprint
 
-from roi.accounts import service, sessions
-from roi.accounts.models import Client, Provider
+from roi.accounts import mfa, service, sessions
+from roi.accounts.models import Client, Provider, User
 from roi.accounts.policy import Permission
 from roi.clock import iso
 from roi.consent import queries as consent_queries
@@ -17,11 +17,14 @@ from roi.web.api.schemas import (
     ApiErrorSchema,
     ClientInSchema,
     ClientSchema,
+    OtpSchema,
     ProviderInSchema,
     ProviderSchema,
+    RecoveryCodesSchema,
     SearchArgsSchema,
     TokenRequestSchema,
     TokenSchema,
+    TotpEnrolmentSchema,
 )
 from roi.web.security import actor, client_ip, requires, settings
 
@@ -33,26 +36,57 @@ clients = Blueprint("clients", __name__, url_prefix=f"{PREFIX}/clients", descrip
 providers = Blueprint(
     "providers", __name__, url_prefix=f"{PREFIX}/providers", description="Provider directory"
 )
-blueprints = (tokens, clients, providers)
+account = Blueprint(
+    "account", __name__, url_prefix=f"{PREFIX}/account", description="Your own account"
+)
+blueprints = (tokens, clients, providers, account)
 
 
 @tokens.route("", methods=["POST"])
 @tokens.arguments(TokenRequestSchema)
 @tokens.response(201, TokenSchema)
-@tokens.alt_response(401, schema=ApiErrorSchema, description="Wrong email or password")
+@tokens.alt_response(
+    401,
+    schema=ApiErrorSchema,
+    description="Wrong email or password (`invalid_credentials`); a second factor is needed "
+    "(`mfa_required`); the code is wrong or used (`mfa_failed`)",
+)
 @tokens.alt_response(429, schema=ApiErrorSchema, description="Too many failed attempts")
 def create_token(body: dict[str, Any]) -> dict[str, str]:
-    """Exchange an email and password for a bearer token."""
-    user = sessions.authenticate(
+    """Exchange an email, password and (with a second factor) `otp` for a bearer token."""
+    token, expires_at = sessions.token_for(
         db.session(),
         email=body["email"],
         password=body["password"],
+        otp=body.get("otp"),
         ip=client_ip(),
         request_id=g.request_id,
         settings=settings(),
     )
-    token, expires_at = sessions.issue_token(db.session(), user, settings())
     return {"token": token, "expires_at": iso(expires_at)}
+
+
+@account.route("/mfa/totp", methods=["POST"])
+@requires(Permission.SIGNED_IN)
+@account.response(200, TotpEnrolmentSchema)
+@account.doc(security=BEARER)
+def begin_totp() -> mfa.TotpEnrolment:
+    """Start setting up an authenticator app: its secret, to confirm with a code."""
+    user = db.session.get(User, actor().user_id)
+    assert user is not None  # noqa: S101 - the token's owner
+    return mfa.begin_totp(db.session(), actor(), user.email)
+
+
+@account.route("/mfa/totp/confirm", methods=["POST"])
+@requires(Permission.SIGNED_IN)
+@account.arguments(OtpSchema)
+@account.response(200, RecoveryCodesSchema)
+@account.alt_response(422, schema=ApiErrorSchema, description="The code is not correct")
+@account.doc(security=BEARER)
+def confirm_totp(body: dict[str, str]) -> dict[str, list[str]]:
+    """Confirm the authenticator app; from then on tokens need `otp`. Returns 10 recovery
+    codes, each good once, shown this once."""
+    return {"recovery_codes": mfa.confirm_totp(db.session(), actor(), body["otp"])}
 
 
 @clients.route("", methods=["POST"])

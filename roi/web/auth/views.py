@@ -1,20 +1,46 @@
-"""Sign in, sign out, home, password change."""
+"""Sign in (password, then a second factor), sign out, home, password change, second factors."""
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, session, url_for
+import segno
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from roi.accounts import service, sessions
-from roi.accounts.errors import InvalidCredentials, LoginThrottled
+from roi.accounts import mfa, passkeys, recovery, sessions
+from roi.accounts.errors import (
+    InvalidCredentials,
+    LoginThrottled,
+    SecondFactorRejected,
+    SecondStepEnded,
+)
+from roi.accounts.models import User
 from roi.accounts.policy import Permission
 from roi.actor import Role
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.auth import bp
-from roi.web.auth.forms import LoginForm, PasswordChangeForm
-from roi.web.security import SESSION_TOKEN, SignedIn, actor, client_ip, requires, settings
+from roi.web.auth.forms import (
+    LoginForm,
+    NewPasswordForm,
+    PasskeyForm,
+    PasswordChangeForm,
+    ResetRequestForm,
+    SecondFactorForm,
+    TotpConfirmForm,
+)
+from roi.web.forms import apply_errors
+from roi.web.security import (
+    SECOND_STEP_PAGES,
+    SESSION_TOKEN,
+    SignedIn,
+    actor,
+    client_ip,
+    half_signed_in,
+    requires,
+    settings,
+)
 
 DASHBOARDS = {
     Role.CLINICIAN: "clinician.dashboard",
@@ -27,7 +53,8 @@ DASHBOARDS = {
 @bp.get("/")
 def index() -> Response:
     if not current_user.is_authenticated:
-        return redirect(url_for("auth.login"))
+        step = half_signed_in()
+        return redirect(url_for(SECOND_STEP_PAGES[step] if step else "auth.login"))
     return redirect(url_for(DASHBOARDS[current_user.role]))
 
 
@@ -51,16 +78,176 @@ def login() -> Response | str | tuple[str, int]:
         return render_template("auth/login.html", form=form, error=error.message), 200
     except LoginThrottled as error:
         return render_template("auth/login.html", form=form, error=error.message), 429
+    step = mfa.required_step(db.session(), user)
     # A fresh session at sign-in: nothing from the anonymous session survives (SECURITY B1).
     session.clear()
-    session[SESSION_TOKEN] = sessions.start_session(db.session(), user)
+    session[SESSION_TOKEN] = sessions.start_session(
+        db.session(), user, step, request.headers.get("User-Agent")
+    )
+    if step is not None:
+        # Half-signed-in: not a Flask-Login user until the second step (SECURITY A6).
+        return redirect(url_for(SECOND_STEP_PAGES[step]))
     login_user(SignedIn(user), remember=False)
     return redirect(url_for("auth.index"))
+
+
+@bp.route("/login/second-factor", methods=["GET", "POST"])
+@requires(Permission.SIGNED_IN)
+def second_factor() -> Response | str | tuple[str, int]:
+    """The second step of signing in: a code from the authenticator app, or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.index"))
+    form = SecondFactorForm()
+    if not form.validate_on_submit():
+        return _second_factor_page(form)
+    passed = mfa.verify(db.session(), actor(), form.code.data or "")
+    return _second_step_outcome(passed, form)
+
+
+@bp.post("/login/second-factor/passkey")
+@requires(Permission.SIGNED_IN)
+def second_factor_passkey() -> Response | str | tuple[str, int]:
+    """The second step with a passkey: the browser's answer to the page's challenge."""
+    if current_user.is_authenticated:
+        return redirect(url_for("auth.index"))
+    answer = PasskeyForm()
+    if not answer.validate_on_submit():
+        return _second_factor_page(SecondFactorForm(formdata=None)), 400
+    passed = passkeys.verify(
+        db.session(), actor(), session[SESSION_TOKEN], relying_party(), answer.credential.data or ""
+    )
+    return _second_step_outcome(passed, SecondFactorForm(formdata=None))
+
+
+def _second_factor_page(form: SecondFactorForm) -> str:
+    """The second step's page; with a fresh passkey challenge when the person has a passkey."""
+    user = db.session.get(User, actor().user_id)
+    assert user is not None  # noqa: S101 - the session resumed this user
+    options = None
+    if passkeys.has_passkey(db.session(), user.id):
+        options = passkeys.authentication_options(
+            db.session(), user, session[SESSION_TOKEN], relying_party()
+        )
+    return render_template(
+        "auth/second_factor.html", form=form, passkey_options=options, passkey_form=PasskeyForm()
+    )
+
+
+def _second_step_outcome(passed: bool, form: SecondFactorForm) -> Response | tuple[str, int]:
+    try:
+        sessions.pass_second_step(
+            db.session(), session[SESSION_TOKEN], actor(), passed, client_ip()
+        )
+    except SecondStepEnded as error:
+        session.clear()
+        flash(error.message, "error")
+        return redirect(url_for("auth.login"))
+    except SecondFactorRejected as error:
+        form.code.errors = [error.message]
+        return _second_factor_page(form), 401
+    _finish_sign_in()
+    return redirect(url_for("auth.index"))
+
+
+def relying_party() -> passkeys.RelyingParty:
+    """The host and origin this request came to: passkeys are bound to them by the browser."""
+    return passkeys.RelyingParty(
+        rp_id=request.host.rsplit(":", 1)[0], origin=request.host_url.rstrip("/")
+    )
+
+
+@bp.route("/account/passkeys", methods=["GET", "POST"])
+@requires(Permission.SIGNED_IN)
+def passkeys_page() -> Response | str | tuple[str, int]:
+    """The account's passkeys, and adding one: the browser creates it for the page's challenge."""
+    user = db.session.get(User, actor().user_id)
+    assert user is not None  # noqa: S101 - signed in
+    form = PasskeyForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            passkeys.register(
+                db.session(),
+                actor(),
+                session[SESSION_TOKEN],
+                relying_party(),
+                form.credential.data or "",
+                form.name.data or "",
+            )
+        except Invalid as error:
+            flash(" ".join(error.fields.values()), "error")
+            status = 422
+        else:
+            flash("Your passkey is added. Sign-ins can use it as the second step.", "success")
+            return redirect(url_for("auth.passkeys_page"))
+    options = passkeys.registration_options(
+        db.session(), user, session[SESSION_TOKEN], relying_party()
+    )
+    return render_template(
+        "auth/passkeys.html",
+        form=form,
+        options=options,
+        passkeys=passkeys.passkeys_of(db.session(), user.id),
+    ), status
+
+
+def _finish_sign_in() -> None:
+    user = db.session.get(User, actor().user_id)
+    assert user is not None  # noqa: S101 - the session resumed this user
+    login_user(SignedIn(user), remember=False)
+
+
+@bp.get("/account/security")
+@requires(Permission.SIGNED_IN)
+def security() -> str:
+    """The account's second factors: set one up, or see how many recovery codes are left."""
+    user = db.session.get(User, actor().user_id)
+    assert user is not None  # noqa: S101 - signed in
+    return render_template(
+        "auth/security.html",
+        passkey_count=len(passkeys.passkeys_of(db.session(), user.id)),
+        enrolled=mfa.has_second_factor(db.session(), user.id),
+        required=mfa.required_by_practice(db.session(), user),
+        recovery_left=mfa.recovery_codes_left(db.session(), user.id),
+    )
+
+
+@bp.route("/account/mfa/totp", methods=["GET", "POST"])
+@requires(Permission.SIGNED_IN)
+def totp_setup() -> Response | str | tuple[str, int]:
+    """Set up an authenticator app: a QR code and the secret, a code to confirm, then the
+    recovery codes, shown once. A staff member whose practice requires a second factor lands
+    here right after the password and can do nothing else until done."""
+    user = db.session.get(User, actor().user_id)
+    assert user is not None  # noqa: S101 - signed in, or half-signed-in
+    form = TotpConfirmForm()
+    if form.validate_on_submit():
+        try:
+            codes = mfa.confirm_totp(db.session(), actor(), form.code.data or "")
+        except Invalid as error:
+            form.code.errors = list(error.fields.values())
+        else:
+            if not current_user.is_authenticated:
+                sessions.complete_second_step(db.session(), session[SESSION_TOKEN], actor())
+                _finish_sign_in()
+            return render_template("auth/recovery_codes.html", codes=codes)
+    enrolment = mfa.pending_totp(db.session(), actor(), user.email) or mfa.begin_totp(
+        db.session(), actor(), user.email
+    )
+    qr = segno.make(enrolment.otpauth_uri, error="m")
+    return render_template(
+        "auth/totp_setup.html",
+        form=form,
+        secret=enrolment.secret,
+        qr=Markup(qr.svg_inline(scale=5, light="#fff", title="QR code for your authenticator app")),  # noqa: S704 - segno's own SVG
+        forced=not current_user.is_authenticated,
+    ), (422 if form.errors else 200)
 
 
 @bp.post("/logout")
 @requires(Permission.SIGNED_IN)
 def logout() -> Response:
+    """Sign out, or give up a half-done sign-in."""
     token = session.get(SESSION_TOKEN)
     if token:
         sessions.end_session(db.session(), actor(), token)
@@ -77,17 +264,92 @@ def password() -> Response | str | tuple[str, int]:
     if not form.validate_on_submit():
         return render_template("auth/password.html", form=form)
     try:
-        service.change_password(
+        recovery.change_password(
             db.session(),
             actor(),
             current=form.current_password.data or "",
             new=form.new_password.data or "",
+            end_other_sessions=bool(form.end_other_sessions.data),
             keep_session_token=session.get(SESSION_TOKEN),
+            settings=settings(),
+        )
+    except Invalid as error:
+        apply_errors(form, error)
+        return render_template("auth/password.html", form=form), 422
+    if form.end_other_sessions.data:
+        flash("Your password is changed. Your other sessions have been signed out.", "success")
+    else:
+        flash("Your password is changed.", "success")
+    return redirect(url_for("auth.index"))
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+def password_reset() -> str:
+    """Ask for a reset link; the answer is the same whether or not the address has an account."""
+    form = ResetRequestForm()
+    if not form.validate_on_submit():
+        return render_template("auth/password_reset.html", form=form)
+    recovery.request_reset(
+        db.session(),
+        email=form.email.data or "",
+        ip=client_ip(),
+        request_id=g.request_id,
+        settings=settings(),
+    )
+    return render_template("auth/password_reset_sent.html")
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+def password_reset_link(token: str) -> Response | str | tuple[str, int]:
+    """Choose a new password through an emailed link; then sign in as usual."""
+    recovery.link_owner(db.session(), token)
+    form = NewPasswordForm()
+    if not form.validate_on_submit():
+        return render_template("auth/password_new.html", form=form, token=token)
+    try:
+        recovery.reset_password(
+            db.session(),
+            token=token,
+            password=form.password.data or "",
+            ip=client_ip(),
+            request_id=g.request_id,
             argon2=settings().argon2,
         )
     except Invalid as error:
-        for name, why in error.fields.items():
-            getattr(form, name).errors.append(why)
-        return render_template("auth/password.html", form=form), 422
-    flash("Your password is changed. Your other sessions have been signed out.", "success")
-    return redirect(url_for("auth.index"))
+        apply_errors(form, error)
+        return render_template("auth/password_new.html", form=form, token=token), 422
+    if current_user.is_authenticated:
+        logout_user()
+    session.clear()
+    flash(
+        "Your password is set, and every session of your account is signed out. Sign in.", "success"
+    )
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/account/sessions")
+@requires(Permission.SIGNED_IN)
+def sessions_page() -> str:
+    """The signed-in user's live sessions, this one marked, each with a way to end it."""
+    live = sessions.live_sessions(
+        db.session(), current_user.id, settings(), session.get(SESSION_TOKEN)
+    )
+    return render_template("auth/sessions.html", sessions=live)
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@requires(Permission.SIGNED_IN)
+def session_end(session_id: int) -> Response:
+    """End one of one's own sessions; ending this one signs out here."""
+    live = sessions.live_sessions(
+        db.session(), current_user.id, settings(), session.get(SESSION_TOKEN)
+    )
+    this_one = any(s.id == session_id and s.current for s in live)
+    sessions.end_own_session(db.session(), actor(), session_id)
+    if this_one:
+        logout_user()
+        session.clear()
+        flash("You are signed out.", "info")
+        return redirect(url_for("auth.login"))
+    flash("That session is signed out.", "success")
+    return redirect(url_for("auth.sessions_page"))

@@ -33,8 +33,9 @@ from roi.web.clinician.consent_forms import (
     TemplateChoiceForm,
 )
 from roi.web.downloads import pdf_response
-from roi.web.forms import apply_errors, uploaded_file
+from roi.web.forms import apply_errors
 from roi.web.security import actor, form_library, requires, settings
+from roi.web.uploads import uploaded_file
 
 STATUS_WORDS = {
     ConsentStatus.DRAFT: "Draft",

@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
+from roi.accounts.service import NewProvider
+
 
 class ClientForm(FlaskForm):
     given_name = StringField("Given name", validators=[DataRequired(), Length(max=100)])
@@ -29,3 +31,13 @@ class ProviderForm(FlaskForm):
     email = EmailField(
         "Email", validators=[Optional(), Email(check_deliverability=False), Length(max=254)]
     )
+
+    def entry(self) -> NewProvider:
+        """The directory entry the form describes."""
+        return NewProvider(
+            name=self.name.data or "",
+            credentials=self.credentials.data or "",
+            organization=self.organization.data or "",
+            address=self.address.data or "",
+            email=self.email.data,
+        )

@@ -23,8 +23,9 @@ from roi.messaging import queries, service
 from roi.messaging.models import Message
 from roi.web.clinician import bp
 from roi.web.clinician.message_forms import ComposeForm, attachment_accept
-from roi.web.forms import apply_errors, upload_of
+from roi.web.forms import apply_errors
 from roi.web.security import actor, form_library, requires
+from roi.web.uploads import uploaded
 
 #: the generic name a download gets: the real file name may name the client (PHI) and would
 #: otherwise land in a response header, the browser's download list and proxy logs
@@ -242,9 +243,8 @@ def _outgoing(form: ComposeForm, *, with_files: bool = True) -> service.Outgoing
 
 
 def _attachments() -> tuple[service.NewAttachment, ...]:
-    """The chosen files; each is read one byte past the limit so the service can refuse it."""
-    files = [f for f in request.files.getlist("attachments") if f.filename]
-    return tuple(upload_of(f, service.MAX_ATTACHMENT_BYTES) for f in files)
+    """The chosen files, as the service checks them."""
+    return tuple(uploaded(f) for f in request.files.getlist("attachments") if f.filename)
 
 
 def _check_and_preview(

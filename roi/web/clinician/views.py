@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
 from roi.accounts.policy import Permission, manages_consent
 from roi.clock import now
+from roi.compliance import disclosures
+from roi.compliance.accounting import BASIS_LABELS
 from roi.consent import queries
 from roi.consent.models import EXPIRING_WITHIN_DAYS, ConsentStatus
 from roi.errors import Invalid
@@ -18,6 +21,7 @@ from roi.messaging import queries as message_queries
 from roi.web.clinician import bp
 from roi.web.clinician.forms import ClientForm, ProviderForm
 from roi.web.forms import apply_errors
+from roi.web.outside_disclosures import record_page
 from roi.web.security import actor, requires
 
 SEARCH_MAX = 100
@@ -87,7 +91,27 @@ def client_new() -> Response | str | tuple[str, int]:
 def client_detail(client_id: int) -> str:
     client = queries.client_for(db.session(), actor(), client_id)
     consents = queries.consents_for(db.session(), actor(), client_id=client.id)
-    return render_template("clinician/client_detail.html", client=client, consents=consents)
+    # outside disclosures belong to the client's practice: none to list for a client seen
+    # only through a release that names this clinician elsewhere
+    own = client.organization_id == actor().organization_id
+    recorded = disclosures.disclosures_of(db.session(), actor(), client.id) if own else []
+    return render_template(
+        "clinician/client_detail.html",
+        client=client,
+        consents=consents,
+        own=own,
+        recorded=recorded,
+        basis_labels=BASIS_LABELS,
+    )
+
+
+@bp.route("/clients/<int:client_id>/disclosures/new", methods=["GET", "POST"])
+@requires(Permission.USE_CLINICIAN_WORKSPACE)
+def outside_disclosure_new(client_id: int) -> ResponseReturnValue:
+    """Record a disclosure about this client made by phone, fax, mail or in court."""
+    return record_page(
+        client_id, endpoint="clinician.outside_disclosure_new", back="clinician.client_detail"
+    )
 
 
 @bp.get("/directory")
@@ -108,13 +132,7 @@ def provider_new() -> Response | str | tuple[str, int]:
         service.add_provider(
             db.session(),
             actor(),
-            service.NewProvider(
-                name=form.name.data or "",
-                credentials=form.credentials.data or "",
-                organization=form.organization.data or "",
-                address=form.address.data or "",
-                email=form.email.data,
-            ),
+            form.entry(),
         )
     except Invalid as error:
         apply_errors(form, error)

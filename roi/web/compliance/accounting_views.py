@@ -7,15 +7,19 @@ an accounting is audited by the service; requests are compliance's own workflow 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
 from roi.accounts.policy import Permission
+from roi.actor import Actor
 from roi.clock import now
-from roi.compliance import accounting, requests
+from roi.compliance import accounting, requests, suspensions
 from roi.compliance.accounting import Shown
 from roi.compliance.models import AccountingRequest, Channel
 from roi.errors import Invalid, WrongState
@@ -26,10 +30,13 @@ from roi.web.compliance.forms import (
     AccountingRequestForm,
     ClientChoiceForm,
     ExtensionForm,
+    FeeForm,
     FulfilForm,
+    SuspensionForm,
 )
 from roi.web.downloads import pdf_response, period_args
 from roi.web.forms import apply_errors
+from roi.web.outside_disclosures import directory_choices, record_page
 from roi.web.security import actor, form_library, requires
 
 
@@ -60,6 +67,7 @@ def accounting_client(client_id: int) -> ResponseReturnValue:
                 since=form.since.data,
                 until=form.until.data,
                 part2=bool(form.part2.data),
+                summarized=bool(form.summarize.data),
             )
         except Invalid as error:
             apply_errors(form, error)
@@ -73,9 +81,62 @@ def accounting_client(client_id: int) -> ResponseReturnValue:
         form=form,
         found=found,
         download_args=(
-            period_args(form.since.data, form.until.data, form.part2.data) if found else {}
+            period_args(
+                form.since.data, form.until.data, form.part2.data, bool(form.summarize.data)
+            )
+            if found
+            else {}
         ),
         requests=requests.requests_for(db.session(), actor(), client_id=client_id),
+        today=now().date(),
+    ), status
+
+
+@bp.route("/accounting/clients/<int:client_id>/disclosures/new", methods=["GET", "POST"])
+@requires(Permission.USE_COMPLIANCE_WORKSPACE)
+def outside_disclosure_new(client_id: int) -> ResponseReturnValue:
+    """Record a disclosure about this client made by phone, fax, mail or in court."""
+    return record_page(
+        client_id, endpoint="compliance.outside_disclosure_new", back="compliance.accounting_client"
+    )
+
+
+@bp.route("/accounting/suspensions", methods=["GET", "POST"])
+@requires(Permission.MANAGE_ACCOUNTING_POLICY)
+def accounting_suspensions() -> ResponseReturnValue:
+    """Agencies whose entries are suspended from accountings, and a form to add one."""
+    form = SuspensionForm()
+    form.recipient_provider_id.choices = directory_choices("None")
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            chosen = form.recipient_provider_id.data or ""
+            new = suspensions.NewSuspension(
+                agency=form.agency.data or "",
+                until=form.until.data,
+                written=form.written.data == "written",
+                recipient_provider_id=int(chosen) if chosen.isdigit() else None,
+                statement=form.statement.data,
+            )
+            try:
+                found = suspensions.suspend(db.session(), actor(), new)
+            except Invalid as error:
+                db.session.rollback()
+                apply_errors(form, error)
+            else:
+                flash(
+                    f"{found.agency}: its disclosures are left out of accountings until "
+                    f"{found.until.isoformat()}.",
+                    "success",
+                )
+                return redirect(url_for("compliance.accounting_suspensions"))
+    listed = suspensions.suspensions(db.session(), actor())
+    return render_template(
+        "compliance/accounting_suspensions.html",
+        form=form,
+        suspensions=listed,
+        statements={s.id: suspensions.statement_of(s) for s in listed},
         today=now().date(),
     ), status
 
@@ -99,10 +160,13 @@ def accounting_csv(client_id: int) -> Response:
 def accounting_requests() -> str:
     """Open requests by due date (overdue ones marked), then the latest fulfilled ones."""
     session = db.session()
+    fee_form = FeeForm()
+    fee_form.fee.data = Decimal(requests.repeat_fee(session, actor().organization_id or 0)) / 100
     return render_template(
         "compliance/accounting_requests.html",
         open_requests=requests.open_requests(session, actor()),
         fulfilled=requests.fulfilled_requests(session, actor()),
+        fee_form=fee_form,
         today=now().date(),
     )
 
@@ -183,6 +247,61 @@ def accounting_request_fulfil(request_id: int) -> ResponseReturnValue:
     return redirect(url_for("compliance.accounting_request", request_id=request_id))
 
 
+@bp.post("/accounting/requests/<int:request_id>/fee-acceptance")
+@requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
+def accounting_request_accept_fee(request_id: int) -> ResponseReturnValue:
+    """Record that the client agreed to the fee (by phone, by letter)."""
+    return _answer(
+        request_id, requests.accept_fee, "The client's agreement to the fee is recorded."
+    )
+
+
+@bp.post("/accounting/requests/<int:request_id>/withdrawal")
+@requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
+def accounting_request_withdraw(request_id: int) -> ResponseReturnValue:
+    """Record that the client withdrew the request."""
+    return _answer(request_id, requests.withdraw, "The request is withdrawn.")
+
+
+@bp.get("/accounting/requests/<int:request_id>/fee-letter.pdf")
+@requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
+def accounting_request_fee_letter(request_id: int) -> Response:
+    """The letter telling the client the fee in advance."""
+    found, data = requests.fee_letter(db.session(), actor(), request_id)
+    return pdf_response(data, f"accounting-request-{found.id}-fee.pdf")
+
+
+@bp.get("/accounting/requests/<int:request_id>/extension-letter.pdf")
+@requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
+def accounting_request_extension_letter(request_id: int) -> Response:
+    """The written statement of the reasons for the delay and the new date."""
+    found, data = requests.extension_letter(db.session(), actor(), request_id)
+    return pdf_response(data, f"accounting-request-{found.id}-extension.pdf")
+
+
+@bp.post("/accounting/settings")
+@requires(Permission.MANAGE_ACCOUNTING_POLICY)
+def accounting_settings() -> ResponseReturnValue:
+    """Set the fee for a repeat accounting within 12 months."""
+    form = FeeForm()
+    if form.validate_on_submit():
+        try:
+            found = requests.set_repeat_fee(
+                db.session(), actor(), round((form.fee.data or Decimal(0)) * 100)
+            )
+        except Invalid as error:
+            db.session.rollback()
+            flash(" ".join(error.fields.values()), "error")
+        else:
+            flash(
+                f"Repeat accountings are now quoted {requests.money(found.repeat_fee_cents)}.",
+                "success",
+            )
+    else:
+        flash("Give the fee in dollars, for example 25.00.", "error")
+    return redirect(url_for("compliance.accounting_requests"))
+
+
 @bp.get("/accounting/requests/<int:request_id>/report.pdf")
 @requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
 def accounting_request_report(request_id: int) -> Response:
@@ -204,6 +323,7 @@ def _export(client_id: int, file_format: Shown) -> Response:
         since=form.since.data,
         until=form.until.data,
         part2=bool(form.part2.data),
+        summarized=bool(form.summarize.data),
     )
     if file_format is Shown.PDF:
         return pdf_response(result.data, result.filename)
@@ -217,6 +337,23 @@ def csv_response(data: bytes, filename: str) -> Response:
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _answer(
+    request_id: int,
+    step: Callable[[Session, Actor, int], AccountingRequest],
+    done: str,
+) -> ResponseReturnValue:
+    """Record the client's answer about the fee, given outside roi."""
+    if not FulfilForm().validate_on_submit():
+        return _request_page(request_id, ExtensionForm()), 400
+    try:
+        step(db.session(), actor(), request_id)
+    except WrongState as error:
+        db.session.rollback()
+        return _request_page(request_id, ExtensionForm(), refusal=error.message), 409
+    flash(done, "success")
+    return redirect(url_for("compliance.accounting_request", request_id=request_id))
 
 
 def _request_page(request_id: int, form: ExtensionForm, *, refusal: str | None = None) -> str:
@@ -262,3 +399,4 @@ def due_words(found: AccountingRequest, today: date) -> str:
 
 
 bp.add_app_template_global(due_words, "accounting_due_words")
+bp.add_app_template_filter(requests.money, "money")

@@ -4,8 +4,17 @@ rules (windows, deadlines, one extension) are `roi.compliance.requests`'."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, SelectChoice, SelectField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from roi.compliance.models import Channel
 from roi.compliance.requests import MAX_NOTE, MAX_REASON
@@ -27,6 +36,9 @@ class AccountingFilterForm(FlaskForm):
     since = DateField("From (UTC)", validators=[Optional()])
     until = DateField("To (UTC, inclusive)", validators=[Optional()])
     part2 = BooleanField("Part 2 disclosures only (42 CFR 2.25, three years by default)")
+    summarize = BooleanField(
+        "Summarize repeated disclosures to one recipient for one purpose (164.528(b)(3))"
+    )
 
 
 class ClientChoiceForm(FlaskForm):
@@ -73,3 +85,37 @@ class ExtensionForm(FlaskForm):
 
 class FulfilForm(FlaskForm):
     """No fields: the CSRF token is the point."""
+
+
+class SuspensionForm(FlaskForm):
+    """An agency's statement suspending its entries (164.528(a)(2)); the rules are
+    `roi.compliance.suspensions`'."""
+
+    agency = StringField("Agency or official", validators=[DataRequired("Name the agency.")])
+    recipient_provider_id = SelectField(
+        "Its directory entry (when disclosures to it go through roi)",
+        validate_choice=False,
+        validators=[Optional()],
+    )
+    until = DateField("Suspended until (included)", validators=[DataRequired("Give the date.")])
+    written = RadioField(
+        "The statement was",
+        choices=[
+            SelectChoice("written", "In writing"),
+            SelectChoice("oral", "Oral (at most 30 days; document it below)"),
+        ],
+        default="written",
+    )
+    statement = TextAreaField(
+        "The statement",
+        description="For an oral statement: what was said, and the official who said it.",
+    )
+
+
+class FeeForm(FlaskForm):
+    fee = DecimalField(
+        "Fee for a repeat accounting within 12 months (US dollars)",
+        places=2,
+        description="Told to the client in advance; the first accounting in 12 months is free.",
+        validators=[DataRequired("Give an amount (0 for none)."), NumberRange(min=0)],
+    )

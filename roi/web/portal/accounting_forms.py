@@ -25,21 +25,19 @@ class PeriodForm(FlaskForm):
     part2 = BooleanField("Only substance use treatment records (42 CFR Part 2, three years)")
 
 
+SCOPES = [
+    SelectChoice(SCOPE_ALL, "Everything shared about me in the past six years"),
+    SelectChoice(
+        SCOPE_PART2,
+        "Only my substance use treatment records shared in the past three years (42 CFR Part 2)",
+    ),
+]
+
+
 class AskForm(FlaskForm):
     """Ask the practice for a full accounting of disclosures."""
 
-    scope = RadioField(
-        "What should it cover?",
-        choices=[
-            SelectChoice(SCOPE_ALL, "Everything shared about me in the past six years"),
-            SelectChoice(
-                SCOPE_PART2,
-                "Only my substance use treatment records shared in the past three years "
-                "(42 CFR Part 2)",
-            ),
-        ],
-        default=SCOPE_ALL,
-    )
+    scope = RadioField("What should it cover?", choices=SCOPES, default=SCOPE_ALL)
     note = TextAreaField(
         "Anything we should know? (optional)",
         description=(
@@ -47,3 +45,15 @@ class AskForm(FlaskForm):
         ),
         validators=[Optional(), Length(max=MAX_NOTE)],
     )
+
+
+class AnswerForm(FlaskForm):
+    """Go ahead with the fee, or withdraw: no fields, the CSRF token is the point."""
+
+
+class ChangeForm(FlaskForm):
+    """Change what a request covers (to reduce what is prepared)."""
+
+    scope = RadioField("What should it cover?", choices=SCOPES, default=SCOPE_ALL)
+    since = DateField("From (optional)", validators=[Optional()])
+    until = DateField("To (optional)", validators=[Optional()])

@@ -7,19 +7,30 @@ downloading are audited by the service, like a compliance officer's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session
 
 from roi.accounts.policy import Permission
+from roi.actor import Actor
 from roi.clock import now
 from roi.compliance import accounting, requests
 from roi.compliance.accounting import Accounting, Shown
+from roi.compliance.models import AccountingRequest
 from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
 from roi.web.downloads import pdf_response, period_args
 from roi.web.forms import apply_errors
 from roi.web.portal import bp
-from roi.web.portal.accounting_forms import SCOPE_PART2, AskForm, PeriodForm
+from roi.web.portal.accounting_forms import (
+    SCOPE_PART2,
+    AnswerForm,
+    AskForm,
+    ChangeForm,
+    PeriodForm,
+)
 from roi.web.security import actor, form_library, requires
 
 
@@ -79,12 +90,82 @@ def accounting_ask() -> ResponseReturnValue:
     return redirect(url_for("portal.accounting_page", _anchor="your-requests"))
 
 
+@bp.post("/accounting/requests/<int:request_id>/fee-acceptance")
+@requires(Permission.USE_PORTAL)
+def accounting_accept_fee(request_id: int) -> ResponseReturnValue:
+    """Go ahead with the request and its fee."""
+    return _answer(request_id, requests.accept_fee, "Thank you: your practice will prepare it.")
+
+
+@bp.post("/accounting/requests/<int:request_id>/withdrawal")
+@requires(Permission.USE_PORTAL)
+def accounting_withdraw(request_id: int) -> ResponseReturnValue:
+    """Withdraw the request; nothing is charged."""
+    return _answer(request_id, requests.withdraw, "Your request is withdrawn: nothing is charged.")
+
+
+@bp.post("/accounting/requests/<int:request_id>/change")
+@requires(Permission.USE_PORTAL)
+def accounting_change(request_id: int) -> ResponseReturnValue:
+    """Change what the request covers."""
+    form = ChangeForm()
+    if not form.validate_on_submit():
+        return _page(AskForm())[0], 422
+    try:
+        requests.change(
+            db.session(),
+            actor(),
+            request_id,
+            since=form.since.data,
+            until=form.until.data,
+            part2=form.scope.data == SCOPE_PART2,
+        )
+    except Invalid as error:
+        db.session.rollback()
+        return _page(AskForm(), refusal=" ".join(error.fields.values()))[0], 422
+    except WrongState as error:
+        db.session.rollback()
+        return _page(AskForm(), refusal=error.message)[0], 409
+    flash("Your request is changed.", "success")
+    return redirect(url_for("portal.accounting_page", _anchor="your-requests"))
+
+
+@bp.get("/accounting/requests/<int:request_id>/fee-letter.pdf")
+@requires(Permission.USE_PORTAL)
+def accounting_fee_letter(request_id: int) -> Response:
+    """The letter telling you the fee before anything is prepared."""
+    found, data = requests.fee_letter(db.session(), actor(), request_id)
+    return pdf_response(data, f"accounting-request-{found.id}-fee.pdf")
+
+
+@bp.get("/accounting/requests/<int:request_id>/extension-letter.pdf")
+@requires(Permission.USE_PORTAL)
+def accounting_extension_letter(request_id: int) -> Response:
+    """The letter giving the reasons for the delay and the new date."""
+    found, data = requests.extension_letter(db.session(), actor(), request_id)
+    return pdf_response(data, f"accounting-request-{found.id}-extension.pdf")
+
+
 @bp.get("/accounting/requests/<int:request_id>/report.pdf")
 @requires(Permission.USE_PORTAL)
 def accounting_report(request_id: int) -> Response:
     """The accounting your practice sent in answer to your request."""
     found, data = requests.report(db.session(), actor(), request_id)
     return pdf_response(data, f"accounting-request-{found.id}.pdf")
+
+
+def _answer(
+    request_id: int, step: Callable[[Session, Actor, int], AccountingRequest], done: str
+) -> ResponseReturnValue:
+    if not AnswerForm().validate_on_submit():
+        return _page(AskForm())[0], 400
+    try:
+        step(db.session(), actor(), request_id)
+    except WrongState as error:
+        db.session.rollback()
+        return _page(AskForm(), refusal=error.message)[0], 409
+    flash(done, "success")
+    return redirect(url_for("portal.accounting_page", _anchor="your-requests"))
 
 
 def _page(ask_form: AskForm, *, refusal: str | None = None) -> tuple[str, int]:
@@ -120,7 +201,8 @@ def _page(ask_form: AskForm, *, refusal: str | None = None) -> tuple[str, int]:
         ask_form=ask_form,
         mine=mine,
         reasons={r.id: requests.extension_reason_of(r) for r in mine if r.extended_to},
-        can_ask=me.client_id is not None and not any(not r.fulfilled for r in mine),
+        can_ask=me.client_id is not None and not any(not r.closed for r in mine),
+        change_form=ChangeForm(formdata=None),
         refusal=refusal,
         today=now().date(),
     ), status

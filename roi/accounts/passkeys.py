@@ -1,0 +1,221 @@
+"""Passkeys (WebAuthn) as a second factor, with the `webauthn` library.
+
+The relying party is the host the browser is on, and the expected origin is that page's
+origin: the browser signs the origin it really is on into every answer, and the authenticator
+signs the relying party it registered with, so a relaying site cannot make both match.
+Each challenge is kept with the server-side session and used up by the first answer to it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from webauthn import (
+    base64url_to_bytes,
+    generate_authentication_options,
+    generate_registration_options,
+    options_to_json,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import bytes_to_base64url
+from webauthn.helpers.exceptions import WebAuthnException
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+)
+
+from roi import audit
+from roi.accounts.models import PasskeyCredential, SessionRecord, User
+from roi.accounts.sessions import digest
+from roi.actor import Actor
+from roi.audit import Action, Outcome
+from roi.clock import now
+from roi.db import unit_of_work
+from roi.errors import Invalid
+
+RP_NAME = "roi"
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    """Where the browser is: the host (the relying party id) and the page's origin."""
+
+    rp_id: str
+    origin: str
+
+
+def _remember_challenge(session: Session, token: str, challenge: bytes) -> None:
+    session.execute(
+        update(SessionRecord)
+        .where(SessionRecord.token_sha256 == digest(token))
+        .values(passkey_challenge=bytes_to_base64url(challenge))
+    )
+
+
+def _take_challenge(session: Session, token: str) -> bytes | None:
+    """The session's last challenge, forgotten as it is read: an answer is checked once."""
+    record = session.scalar(
+        select(SessionRecord).where(SessionRecord.token_sha256 == digest(token))
+    )
+    if record is None or record.passkey_challenge is None:
+        return None
+    challenge = base64url_to_bytes(record.passkey_challenge)
+    record.passkey_challenge = None
+    return challenge
+
+
+def _descriptors(session: Session, user_id: int) -> list[PublicKeyCredentialDescriptor]:
+    ids = session.scalars(
+        select(PasskeyCredential.credential_id).where(PasskeyCredential.user_id == user_id)
+    )
+    return [PublicKeyCredentialDescriptor(id=base64url_to_bytes(i)) for i in ids]
+
+
+def has_passkey(session: Session, user_id: int) -> bool:
+    return bool(_descriptors(session, user_id))
+
+
+def passkeys_of(session: Session, user_id: int) -> list[PasskeyCredential]:
+    return list(
+        session.scalars(
+            select(PasskeyCredential)
+            .where(PasskeyCredential.user_id == user_id)
+            .order_by(PasskeyCredential.id)
+        )
+    )
+
+
+def registration_options(session: Session, user: User, token: str, rp: RelyingParty) -> str:
+    """The JSON a browser's navigator.credentials.create() takes, for a new passkey of `user`."""
+    options = generate_registration_options(
+        rp_id=rp.rp_id,
+        rp_name=RP_NAME,
+        user_name=user.email,
+        user_id=user.uuid.encode(),
+        user_display_name=user.name,
+        exclude_credentials=_descriptors(session, user.id),
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.PREFERRED
+        ),
+    )
+    with unit_of_work(session):
+        _remember_challenge(session, token, options.challenge)
+    return options_to_json(options)
+
+
+def register(
+    session: Session, actor: Actor, token: str, rp: RelyingParty, credential: str, name: str
+) -> PasskeyCredential:
+    """Keep the passkey the browser created in answer to this session's challenge.
+
+    Raises:
+        Invalid: no challenge is open, or the answer does not verify.
+    """
+    with unit_of_work(session):
+        challenge = _take_challenge(session, token)
+        if challenge is None:
+            raise Invalid({"credential": "Start adding a passkey again."})
+        try:
+            verified = verify_registration_response(
+                credential=credential,
+                expected_challenge=challenge,
+                expected_rp_id=rp.rp_id,
+                expected_origin=rp.origin,
+            )
+        except (WebAuthnException, ValueError, KeyError):
+            raise Invalid({"credential": "The passkey could not be checked. Try again."}) from None
+        passkey = PasskeyCredential(
+            user_id=actor.user_id,
+            credential_id=bytes_to_base64url(verified.credential_id),
+            public_key=verified.credential_public_key,
+            sign_count=verified.sign_count,
+            name=name.strip()[:100] or "Passkey",
+        )
+        session.add(passkey)
+        audit.record(
+            session,
+            actor,
+            Action.AUTH_MFA_ENROLLED,
+            subject_user_id=actor.user_id,
+            detail={"kind": "passkey"},
+        )
+    return passkey
+
+
+def authentication_options(session: Session, user: User, token: str, rp: RelyingParty) -> str:
+    """The JSON a browser's navigator.credentials.get() takes, for the passkeys of `user`."""
+    options = generate_authentication_options(
+        rp_id=rp.rp_id, allow_credentials=_descriptors(session, user.id)
+    )
+    with unit_of_work(session):
+        _remember_challenge(session, token, options.challenge)
+    return options_to_json(options)
+
+
+def verify(session: Session, actor: Actor, token: str, rp: RelyingParty, credential: str) -> bool:
+    """Check a passkey's answer to this session's challenge; audited either way. An answer for
+    another origin, to another challenge, or with a sign count that went back (a cloned
+    authenticator) is refused."""
+    with unit_of_work(session):
+        passed = _check(session, actor, token, rp, credential)
+        audit.record(
+            session,
+            actor,
+            Action.AUTH_MFA_VERIFIED if passed else Action.AUTH_MFA_FAILED,
+            outcome=Outcome.SUCCESS if passed else Outcome.FAILURE,
+            subject_user_id=actor.user_id,
+            detail={"kind": "passkey"},
+        )
+    return passed
+
+
+def _check(session: Session, actor: Actor, token: str, rp: RelyingParty, credential: str) -> bool:
+    challenge = _take_challenge(session, token)
+    if challenge is None:
+        return False
+    raw_id = _credential_id(credential)
+    if raw_id is None:
+        return False
+    passkey = session.scalar(
+        select(PasskeyCredential).where(
+            PasskeyCredential.user_id == actor.user_id, PasskeyCredential.credential_id == raw_id
+        )
+    )
+    if passkey is None:
+        return False
+    try:
+        verified = verify_authentication_response(
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=rp.rp_id,
+            expected_origin=rp.origin,
+            credential_public_key=passkey.public_key,
+            credential_current_sign_count=passkey.sign_count,
+        )
+    except (WebAuthnException, ValueError, KeyError):
+        return False
+    # Compare-and-set on the counter: two answers racing cannot both move it.
+    moved = session.execute(
+        update(PasskeyCredential)
+        .where(
+            PasskeyCredential.id == passkey.id, PasskeyCredential.sign_count == passkey.sign_count
+        )
+        .values(sign_count=verified.new_sign_count, last_used_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+
+def _credential_id(credential: str) -> str | None:
+    """The credential id an answer names, read before the library checks the rest."""
+    try:
+        parsed = json.loads(credential)
+    except (ValueError, RecursionError):
+        return None
+    found = parsed.get("id") if isinstance(parsed, dict) else None
+    return found if isinstance(found, str) else None

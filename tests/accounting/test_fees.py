@@ -1,0 +1,230 @@
+"""Fees and delays of accounting requests (issue 13 item 7): a request that is not the first in
+12 months is quoted the practice's fee in advance, and the client may go ahead, change or
+withdraw it (164.528(c)(2)); a 30-day extension comes with a letter giving the reasons and the
+new date (164.528(c)(1)(ii)(A))."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from roi.audit import Action, AuditEntry
+from roi.clock import now
+from roi.compliance import requests
+from roi.compliance.models import Channel
+from roi.errors import Forbidden, Invalid, NotFound, WrongState
+from tests.accounting.conftest import pdf_text, squeeze
+from tests.factories import make_client_user
+from tests.helpers import api_token, bearer, csrf_token, login_as
+
+
+def record(session, officer, client_id):
+    return requests.record(
+        session,
+        officer.actor,
+        requests.NewRequest(client_id=client_id, received_on=now().date(), channel=Channel.PHONE),
+    )
+
+
+def actions(session, client_id) -> list[str]:
+    session.rollback()
+    found = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.client_id == client_id).order_by(AuditEntry.seq)
+    )
+    return [str(a) for a in found if str(a).startswith("accounting.")]
+
+
+@pytest.fixture
+def repeat(session, referral, officer):
+    """The practice charges $25.00; the client's first request this year was fulfilled, and
+    a second one has just been recorded."""
+    requests.set_repeat_fee(session, officer.actor, 2500)
+    first = record(session, officer, referral.client_id)
+    requests.fulfil(session, officer.actor, referral.library, first.id)
+    return record(session, officer, referral.client_id)
+
+
+def test_a_repeat_request_is_quoted_the_fee_and_waits_for_the_client(
+    session, library, referral, officer, repeat
+):
+    assert repeat.free is False
+    assert repeat.fee_cents == 2500
+    assert repeat.awaiting_fee_answer
+    # It cannot be fulfilled before the client agrees
+    with pytest.raises(WrongState) as refused:
+        requests.fulfil(session, officer.actor, library, repeat.id)
+    assert "$25.00" in refused.value.message
+    # The client agrees, and then it can
+    accepted = requests.accept_fee(session, referral.client_person.actor, repeat.id)
+    assert accepted.fee_accepted_at is not None
+    assert requests.fulfil(session, officer.actor, library, repeat.id).fulfilled
+    assert actions(session, referral.client_id)[-3:] == [
+        "accounting.requested",
+        "accounting.fee_accepted",
+        "accounting.fulfilled",
+    ]
+
+
+def test_the_client_may_withdraw_or_change_the_request(session, library, referral, officer, repeat):
+    changed = requests.change(
+        session,
+        referral.client_person.actor,
+        repeat.id,
+        since=now().date() - timedelta(days=30),
+        until=None,
+        part2=True,
+    )
+    assert changed.part2 is True
+    assert changed.period_start == now().date() - timedelta(days=30)
+    withdrawn = requests.withdraw(session, referral.client_person.actor, repeat.id)
+    assert withdrawn.closed
+    assert repeat.id not in [r.id for r in requests.open_requests(session, officer.actor)]
+    with pytest.raises(WrongState):
+        requests.fulfil(session, officer.actor, library, repeat.id)
+    with pytest.raises(WrongState):
+        requests.accept_fee(session, referral.client_person.actor, repeat.id)
+    # and the client may ask again in the portal (the withdrawn one is not pending)
+    assert requests.ask(session, referral.client_person.actor).fee_cents == 2500
+    assert "accounting.changed" in actions(session, referral.client_id)
+    assert "accounting.withdrawn" in actions(session, referral.client_id)
+
+
+def test_no_fee_set_means_nothing_to_accept(session, library, referral, officer):
+    record(session, officer, referral.client_id)
+    second = record(session, officer, referral.client_id)
+    assert second.free is False
+    assert second.fee_cents is None
+    assert not second.awaiting_fee_answer
+    with pytest.raises(WrongState):
+        requests.fee_letter(session, officer.actor, second.id)
+    assert requests.fulfil(session, officer.actor, library, second.id).fulfilled
+
+
+def test_who_may_answer_and_set_the_fee(session, referral, officer, foreign_officer, repeat):
+    other_client, other_person = make_client_user(session, referral.therapist, given_name="Kim")
+    with pytest.raises(NotFound):
+        requests.accept_fee(session, other_person.actor, repeat.id)
+    with pytest.raises(NotFound):
+        requests.withdraw(session, foreign_officer.actor, repeat.id)
+    with pytest.raises(Forbidden):
+        requests.accept_fee(session, referral.therapist.actor, repeat.id)
+    for person in (referral.therapist, referral.client_person):
+        with pytest.raises(Forbidden):
+            requests.set_repeat_fee(session, person.actor, 100)
+    with pytest.raises(Invalid) as refused:
+        requests.set_repeat_fee(session, officer.actor, -1)
+    assert "fee_cents" in refused.value.fields
+    # compliance may record the client's answer given by phone
+    assert requests.accept_fee(session, officer.actor, repeat.id).fee_accepted_at is not None
+
+
+def test_the_fee_letter_tells_the_fee_and_how_to_withdraw(session, referral, officer, repeat):
+    found, pdf = requests.fee_letter(session, referral.client_person.actor, repeat.id)
+    text = squeeze(pdf_text(pdf))
+    for expected in (
+        "The fee for your accounting of disclosures",
+        "Jordan Avery",
+        "Riverside Counseling",
+        "$25.00",
+        "withdraw it at no charge",
+        f"request #{repeat.id}",
+    ):
+        assert squeeze(expected) in text, expected
+    session.rollback()
+    downloaded = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == Action.DOCUMENT_DOWNLOADED)
+    ).all()
+    assert downloaded[-1].detail == {"document": "fee_letter", "accounting_request_id": found.id}
+
+
+def test_the_extension_letter_gives_the_reasons_and_the_new_date(session, referral, officer):
+    found = record(session, officer, referral.client_id)
+    with pytest.raises(WrongState):
+        requests.extension_letter(session, officer.actor, found.id)
+    reason = "Our records from the old system are being retrieved from storage."
+    extended = requests.extend(session, officer.actor, found.id, reason)
+    _, pdf = requests.extension_letter(session, referral.client_person.actor, found.id)
+    text = squeeze(pdf_text(pdf))
+    new_date = extended.extended_to
+    assert squeeze(reason) in text
+    assert squeeze(f"{new_date:%B} {new_date.day}, {new_date.year}") in text
+    assert squeeze("45 CFR 164.528(c)(1)(ii)") in text
+
+
+def test_api_fee_answers_letters_and_settings(client, session, referral, officer, repeat):
+    officer_token = api_token(client, officer.email, officer.password)
+    client_token = api_token(client, referral.client_person.email, referral.client_person.password)
+    therapist_token = api_token(client, referral.therapist.email, referral.therapist.password)
+    base = f"/api/v1/accounting-requests/{repeat.id}"
+    shown = client.get(base, headers=bearer(client_token)).get_json()
+    assert (shown["fee_cents"], shown["awaiting_fee_answer"]) == (2500, True)
+    # fulfilment waits for the answer (409), the therapist may not answer (403)
+    assert client.post(f"{base}/fulfilment", headers=bearer(officer_token)).status_code == 409
+    assert client.post(f"{base}/fee-acceptance", headers=bearer(therapist_token)).status_code == 403
+    letter = client.get(f"{base}/fee-letter.pdf", headers=bearer(client_token))
+    assert letter.status_code == 200
+    assert letter.mimetype == "application/pdf"
+    assert (
+        client.get(f"{base}/extension-letter.pdf", headers=bearer(client_token)).status_code == 409
+    )
+    changed = client.post(f"{base}/change", json={"part2": True}, headers=bearer(client_token))
+    assert changed.status_code == 200
+    assert changed.get_json()["part2"] is True
+    accepted = client.post(f"{base}/fee-acceptance", headers=bearer(client_token))
+    assert accepted.status_code == 200
+    assert accepted.get_json()["awaiting_fee_answer"] is False
+    assert client.post(f"{base}/fulfilment", headers=bearer(officer_token)).status_code == 200
+    assert client.post(f"{base}/withdrawal", headers=bearer(client_token)).status_code == 409
+    # settings: compliance only, a negative fee names the field
+    settings = "/api/v1/accounting-settings"
+    assert client.get(settings, headers=bearer(officer_token)).get_json() == {
+        "repeat_fee_cents": 2500
+    }
+    for token in (client_token, therapist_token):
+        put = client.put(settings, json={"repeat_fee_cents": 1}, headers=bearer(token))
+        assert put.status_code == 403
+    bad = client.put(settings, json={"repeat_fee_cents": -5}, headers=bearer(officer_token))
+    assert bad.status_code == 422
+    assert "fee_cents" in bad.get_json()["fields"]
+
+
+def test_portal_shows_the_fee_and_the_client_goes_ahead(client, session, referral, repeat):
+    login_as(client, referral.client_person.email, referral.client_person.password)
+    page = client.get("/portal/accounting")
+    html = page.get_data(as_text=True)
+    assert "your practice charges a fee of <strong>$25.00</strong>" in html
+    assert "Withdraw my request" in html
+    done = client.post(
+        f"/portal/accounting/requests/{repeat.id}/fee-acceptance",
+        data={"csrf_token": csrf_token(page)},
+    )
+    assert done.status_code == 302
+    session.rollback()
+    assert requests.request_for(session, referral.client_person.actor, repeat.id).fee_accepted_at
+    assert "Withdraw my request" not in client.get("/portal/accounting").get_data(as_text=True)
+
+
+def test_compliance_sets_the_fee_and_records_a_withdrawal(client, session, referral, officer):
+    login_as(client, officer.email, officer.password)
+    page = client.get("/compliance/accounting/requests")
+    saved = client.post(
+        "/compliance/accounting/settings", data={"csrf_token": csrf_token(page), "fee": "12.50"}
+    )
+    assert saved.status_code == 302
+    session.rollback()
+    assert requests.repeat_fee(session, officer.actor.organization_id) == 1250
+    record(session, officer, referral.client_id)
+    second = record(session, officer, referral.client_id)
+    request_page = client.get(f"/compliance/accounting/requests/{second.id}")
+    html = request_page.get_data(as_text=True)
+    assert "$12.50" in html
+    assert "waiting for their answer" in html
+    withdrawn = client.post(
+        f"/compliance/accounting/requests/{second.id}/withdrawal",
+        data={"csrf_token": csrf_token(request_page)},
+    )
+    assert withdrawn.status_code == 302
+    session.rollback()
+    assert requests.request_for(session, officer.actor, second.id).withdrawn

@@ -1,0 +1,201 @@
+"""Suspensions of the accounting (45 CFR 164.528(a)(2), `POST /accounting-suspensions`): an
+agency's entries leave the accountings produced while its statement holds, and come back after."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from roi.clock import now
+from roi.compliance import accounting, disclosures, requests, suspensions
+from roi.compliance.models import Channel
+from roi.errors import Forbidden, Invalid
+from tests.accounting.conftest import clock_at, disclose, disclosure_entries, outside
+from tests.helpers import api_token, bearer, csrf_token, login_as
+
+BOARD = "State Licensing Board"
+
+
+def suspend(session, officer, **changes):
+    values = {
+        "agency": BOARD,
+        "until": now().date() + timedelta(days=90),
+        "written": True,
+    }
+    values.update(changes)
+    return suspensions.suspend(session, officer.actor, suspensions.NewSuspension(**values))
+
+
+@pytest.fixture
+def mixed(session, referral, officer):
+    """A consented disclosure to the psychiatrist, and a report to the board made outside roi."""
+    referral.signed(session)
+    message = disclose(session, referral)
+    report = disclosures.record(
+        session,
+        officer.actor,
+        outside(referral, recipient_name="state  licensing board", basis="health_oversight"),
+    )
+    return message, report
+
+
+def kinds(found):
+    return sorted(str(r.kind) for r in found.rows)
+
+
+def test_a_suspended_agency_is_left_out_until_the_date_then_listed(
+    session, library, referral, officer, mixed
+):
+    # Given the board's written statement, until 90 days from now
+    suspend(session, officer)
+    # When the accounting is made now
+    found = accounting.accounting(session, officer.actor, library, referral.client_id)
+    # Then the board's entry (matched by name, whatever the case and spacing) is left out
+    assert kinds(found) == ["consented"]
+    assert found.withheld == 1
+    # And the log still holds it
+    assert len(disclosure_entries(session, referral.client_id)) == 2
+    # And an accounting produced after the date lists it again
+    with clock_at(now() + timedelta(days=91)):
+        later = accounting.accounting(session, officer.actor, library, referral.client_id)
+    assert kinds(later) == ["consented", "outside"]
+    assert later.withheld == 0
+
+
+def test_a_suspension_by_directory_entry_covers_roi_disclosures(
+    session, library, referral, officer, mixed
+):
+    suspend(
+        session,
+        officer,
+        agency="Northgate Psychiatry",
+        recipient_provider_id=referral.recipient_id,
+    )
+    found = accounting.accounting(session, officer.actor, library, referral.client_id)
+    assert kinds(found) == ["outside"]
+
+
+def test_a_report_fulfilled_during_a_suspension_leaves_the_entry_out(
+    session, library, referral, officer, mixed
+):
+    suspend(session, officer)
+    made = requests.record(
+        session,
+        officer.actor,
+        requests.NewRequest(
+            client_id=referral.client_id, received_on=now().date(), channel=Channel.WRITTEN
+        ),
+    )
+    done = requests.fulfil(session, officer.actor, library, made.id)
+    assert done.report_entries == 1
+
+
+def test_another_practice_suspension_changes_nothing_here(
+    session, library, referral, officer, foreign_officer, mixed
+):
+    suspend(session, foreign_officer)
+    found = accounting.accounting(session, officer.actor, library, referral.client_id)
+    assert kinds(found) == ["consented", "outside"]
+
+
+def test_oral_statements_hold_30_days_at_most_and_are_documented(session, officer):
+    today = now().date()
+    with pytest.raises(Invalid) as too_long:
+        suspend(session, officer, written=False, until=today + timedelta(days=31), statement="x")
+    assert "until" in too_long.value.fields
+    with pytest.raises(Invalid) as undocumented:
+        suspend(session, officer, written=False, until=today + timedelta(days=30))
+    assert "statement" in undocumented.value.fields
+    with pytest.raises(Invalid) as past:
+        suspend(session, officer, until=today - timedelta(days=1))
+    assert "until" in past.value.fields
+    said = "Agent R. Diaz, by phone: an open investigation; please hold for 30 days."
+    found = suspend(
+        session, officer, written=False, until=today + timedelta(days=30), statement=said
+    )
+    assert suspensions.statement_of(found) == said
+    assert found.statement_sealed is not None
+    assert said.encode() not in found.statement_sealed
+
+
+def test_only_compliance_suspends(session, referral):
+    for person in (referral.therapist, referral.client_person):
+        with pytest.raises(Forbidden):
+            suspend(session, person)
+
+
+def test_api_and_page(client, session, referral, officer):
+    url = "/api/v1/accounting-suspensions"
+    body = {"agency": BOARD, "until": (now().date() + timedelta(days=10)).isoformat()}
+    officer_token = api_token(client, officer.email, officer.password)
+    made = client.post(url, json={**body, "written": True}, headers=bearer(officer_token))
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["active"] is True
+    # oral beyond 30 days: 422 naming the field
+    refused = client.post(
+        url,
+        json={
+            **body,
+            "until": (now().date() + timedelta(days=45)).isoformat(),
+            "written": False,
+            "statement": "by phone",
+        },
+        headers=bearer(officer_token),
+    )
+    assert refused.status_code == 422
+    assert "until" in refused.get_json()["fields"]
+    huge = client.post(
+        url,
+        json={**body, "written": True, "recipient_provider_id": 2**40},
+        headers=bearer(officer_token),
+    )
+    assert huge.status_code == 422
+    assert "recipient_provider_id" in huge.get_json()["fields"]
+    # clinician and client: 403
+    for person in (referral.therapist, referral.client_person):
+        token = api_token(client, person.email, person.password)
+        assert (
+            client.post(url, json={**body, "written": True}, headers=bearer(token)).status_code
+            == 403
+        )
+        assert client.get(url, headers=bearer(token)).status_code == 403
+    assert [s["agency"] for s in client.get(url, headers=bearer(officer_token)).get_json()] == [
+        BOARD
+    ]
+    # the page lists it and records another
+    login_as(client, officer.email, officer.password)
+    assert "left out under an agency" not in client.get(
+        f"/compliance/accounting/clients/{referral.client_id}"
+    ).get_data(as_text=True)
+    page = client.get("/compliance/accounting/suspensions")
+    assert BOARD in page.get_data(as_text=True)
+    added = client.post(
+        "/compliance/accounting/suspensions",
+        data={
+            "csrf_token": csrf_token(page),
+            "agency": "County Sheriff",
+            "until": (now().date() + timedelta(days=20)).isoformat(),
+            "written": "oral",
+            "statement": "Sgt. Ames, by phone, 20 days",
+        },
+    )
+    assert added.status_code == 302
+    assert "County Sheriff" in client.get("/compliance/accounting/suspensions").get_data(
+        as_text=True
+    )
+
+
+def test_compliance_is_told_how_many_are_left_out_and_the_client_is_not(
+    client, session, referral, officer, mixed
+):
+    suspend(session, officer)
+    login_as(client, officer.email, officer.password)
+    staff_page = client.get(f"/compliance/accounting/clients/{referral.client_id}")
+    assert "1 left out under an agency" in staff_page.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(staff_page)})
+    login_as(client, referral.client_person.email, referral.client_person.password)
+    html = client.get("/portal/accounting").get_data(as_text=True)
+    assert "left out" not in html
+    assert "suspen" not in html.lower()
+    assert "Licensing Board" not in html

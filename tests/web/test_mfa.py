@@ -1,0 +1,263 @@
+"""The second factor on the web and the API (SECURITY A4, A5, A6, A10): the password opens a
+half-signed-in session that can do nothing but give a code; staff set one up first."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+import time_machine
+from sqlalchemy import select
+
+from roi.accounts.models import Organization
+from roi.actor import Role
+from roi.audit import Action, AuditEntry
+from roi.clock import now
+from roi.web.security import PUBLIC_ENDPOINTS
+from tests.factories import TEST_TOTP_SECRET, make_user
+from tests.helpers import (
+    SECOND_STEP,
+    api_token,
+    bearer,
+    csrf_token,
+    login_as,
+    logout,
+    pass_second_step,
+    post_form,
+)
+
+SETUP = "/account/mfa/totp"
+SECRET_ON_PAGE = re.compile(r'<code class="secret">([A-Z2-7]+)</code>')
+RECOVERY_ON_PAGE = re.compile(r"<li><code>([a-z0-9-]{19})</code></li>")
+
+
+def password_step(client, person):
+    page = client.get("/login")
+    return client.post(
+        "/login",
+        data={"email": person.email, "password": person.password, "csrf_token": csrf_token(page)},
+    )
+
+
+def current_code() -> str:
+    return pyotp.TOTP(TEST_TOTP_SECRET).at(now())
+
+
+def actions(session, *wanted: Action) -> list[str]:
+    session.rollback()
+    query = select(AuditEntry.action).order_by(AuditEntry.seq)
+    return [a for a in session.scalars(query) if a in wanted]
+
+
+def test_a_code_is_accepted_once(client, clinician, session):
+    # A4: a valid code, sign out, the same code again within the same 30-second step
+    with time_machine.travel(now().replace(second=1), tick=False):
+        code = current_code()
+        assert password_step(client, clinician).headers["Location"].endswith(SECOND_STEP)
+        assert pass_second_step(client, clinician.email, code).status_code == 302
+        assert client.get("/clinician/").status_code == 200
+        logout(client)
+        password_step(client, clinician)
+        replayed = pass_second_step(client, clinician.email, code)
+    assert replayed.status_code == 401
+    assert "not correct, or it was used already" in replayed.get_data(as_text=True)
+    assert client.get("/clinician/").headers["Location"].endswith(SECOND_STEP)
+    assert actions(session, Action.AUTH_MFA_VERIFIED, Action.AUTH_MFA_FAILED) == [
+        "auth.mfa_verified",
+        "auth.mfa_failed",
+    ]
+
+
+def test_five_wrong_codes_end_the_half_signed_in_session(client, clinician, session):
+    # A5: 6 wrong codes after a correct password
+    password_step(client, clinician)
+    answers = [pass_second_step(client, clinician.email, "000000") for _ in range(5)]
+    assert [a.status_code for a in answers] == [401, 401, 401, 401, 302]
+    assert answers[-1].headers["Location"].endswith("/login")
+    # the sixth, and even the right code, go nowhere: the password step must be redone
+    sixth = client.get(SECOND_STEP)
+    assert sixth.status_code == 302
+    assert sixth.headers["Location"].endswith("/login")
+    assert client.get("/clinician/").headers["Location"].endswith("/login")
+    assert len(actions(session, Action.AUTH_MFA_FAILED)) == 5
+    # and a correct password plus code still works afterwards
+    assert login_as(client, clinician.email, clinician.password).status_code == 302
+    assert client.get("/clinician/").status_code == 200
+
+
+def test_wrong_codes_count_towards_the_account_throttle(client, clinician):
+    # redoing the password step does not buy unlimited guesses: 2 rounds of 5 hit the limit of 10
+    for _ in range(2):
+        password_step(client, clinician)
+        for _ in range(5):
+            pass_second_step(client, clinician.email, "000000")
+    assert password_step(client, clinician).status_code == 429
+
+
+def test_the_password_alone_reaches_no_authenticated_route(app, client, clinician, own_client):
+    # A6: every authenticated route from app.url_map, after the password step only
+    password_step(client, clinician)
+    reached = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS or rule.endpoint == "auth.second_factor":
+            continue
+        url = re.sub(r"<(?:\w+:)?\w+>", "1", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method)
+            if url.startswith("/api/"):
+                ok = response.status_code == 401
+            else:
+                ok = response.status_code == 302 and response.headers["Location"].endswith(
+                    SECOND_STEP
+                )
+            if not ok and not (method == "POST" and response.status_code == 400):
+                reached[f"{method} {url}"] = response.status_code
+    # a POST without a CSRF token is refused (400) before anything else, which is no entry either
+    assert reached == {}
+    assert client.get("/").headers["Location"].endswith(SECOND_STEP)
+
+
+def test_staff_without_a_second_factor_set_one_up_before_anything_else(client, session):
+    # Given a clinician of a practice that requires a second factor, who has none
+    person = make_user(session, Role.CLINICIAN, second_factor=False)
+    # When they give their password, they are taken to enrolment, and nothing else opens
+    assert password_step(client, person).headers["Location"].endswith(SETUP)
+    assert client.get("/clinician/").headers["Location"].endswith(SETUP)
+    assert client.get(SECOND_STEP).headers["Location"].endswith(SETUP)
+    page = client.get(SETUP).get_data(as_text=True)
+    assert "<svg" in page
+    assert "QR code for your authenticator app" in page
+    secret = SECRET_ON_PAGE.search(page).group(1)
+    # a wrong code is refused
+    wrong = post_form(client, SETUP, SETUP, {"code": "000000"})
+    assert wrong.status_code == 422
+    # When they confirm with a code from the app, they see 10 recovery codes once
+    done = post_form(client, SETUP, SETUP, {"code": pyotp.TOTP(secret).now()})
+    assert done.status_code == 200
+    codes = RECOVERY_ON_PAGE.findall(done.get_data(as_text=True))
+    assert len(set(codes)) == 10
+    # and are signed in
+    assert client.get("/clinician/").status_code == 200
+    assert actions(session, Action.AUTH_MFA_ENROLLED) == ["auth.mfa_enrolled"]
+    # From then on a sign-in asks for a code; a recovery code works once
+    logout(client)
+    password_step(client, person)
+    assert pass_second_step(client, person.email, codes[0].upper()).status_code == 302
+    logout(client)
+    password_step(client, person)
+    assert pass_second_step(client, person.email, codes[0]).status_code == 401
+    assert actions(session, Action.AUTH_MFA_RECOVERY_CODE_USED) == ["auth.mfa_recovery_code_used"]
+
+
+def test_the_qr_code_needs_no_outside_service(client, session):
+    person = make_user(session, Role.COMPLIANCE, second_factor=False)
+    password_step(client, person)
+    response = client.get(SETUP)
+    page = response.get_data(as_text=True)
+    assert "http" not in re.sub(
+        r'xmlns(:\w+)?="[^"]+"', "", page.split("<svg", 1)[1].split("</svg>")[0]
+    )
+    assert "img-src 'self' data:" in response.headers["Content-Security-Policy"]
+
+
+def test_no_token_without_the_second_factor(client, clinician, session):
+    # A10: password only, a wrong code, a used code, then a recovery code once
+    url = "/api/v1/tokens"
+    body = {"email": clinician.email, "password": clinician.password}
+    alone = client.post(url, json=body)
+    assert alone.status_code == 401
+    assert alone.get_json()["error"] == "mfa_required"
+    wrong = client.post(url, json={**body, "otp": "000000"})
+    assert wrong.status_code == 401
+    assert wrong.get_json()["error"] == "mfa_failed"
+    with time_machine.travel(now().replace(second=1), tick=False):
+        code = current_code()
+        assert client.post(url, json={**body, "otp": code}).status_code == 201
+        used = client.post(url, json={**body, "otp": code})
+    assert used.status_code == 401
+    assert used.get_json()["error"] == "mfa_failed"
+    assert "auth.mfa_failed" in actions(session, Action.AUTH_MFA_FAILED)
+
+
+def test_a_client_opts_in_through_the_api_and_a_recovery_code_works_once(client, client_person):
+    token = api_token(client, client_person.email, client_person.password)
+    begun = client.post("/api/v1/account/mfa/totp", headers=bearer(token))
+    assert begun.status_code == 200
+    assert set(begun.get_json()) == {"secret", "otpauth_uri"}
+    secret = begun.get_json()["secret"]
+    assert begun.get_json()["otpauth_uri"].startswith("otpauth://totp/")
+    confirm = "/api/v1/account/mfa/totp/confirm"
+    assert client.post(confirm, json={"otp": "000000"}, headers=bearer(token)).status_code == 422
+    confirmed = client.post(confirm, json={"otp": pyotp.TOTP(secret).now()}, headers=bearer(token))
+    assert confirmed.status_code == 200
+    codes = confirmed.get_json()["recovery_codes"]
+    assert len(set(codes)) == 10
+    url, body = "/api/v1/tokens", {"email": client_person.email, "password": client_person.password}
+    assert client.post(url, json=body).get_json()["error"] == "mfa_required"
+    assert client.post(url, json={**body, "otp": codes[3]}).status_code == 201
+    assert client.post(url, json={**body, "otp": codes[3]}).status_code == 401
+
+
+def test_staff_who_must_enrol_get_no_token_and_are_told_why(client, session):
+    person = make_user(session, Role.ADMIN, second_factor=False)
+    response = client.post(
+        "/api/v1/tokens", json={"email": person.email, "password": person.password}
+    )
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "mfa_required"
+    assert "requires a second factor for staff" in response.get_json()["message"]
+
+
+def test_admin_turns_the_practice_setting_off_and_on(client, admin, session):
+    # the admin of Riverside; a clinician there without a second factor
+    clinician = make_user(session, Role.CLINICIAN, second_factor=False)
+    login_as(client, admin.email, admin.password)
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert "Second factor required for staff" in page
+    assert "checked" in page
+    post_form(client, "/admin/settings", "/admin/settings", {})
+    logout(client)
+    session.rollback()
+    riverside = session.scalar(
+        select(Organization).where(Organization.name == "Riverside Counseling")
+    )
+    assert riverside.mfa_required_for_staff is False
+    # the clinician now signs in with the password alone
+    assert password_step(client, clinician).headers["Location"].endswith("/")
+    assert client.get("/clinician/").status_code == 200
+    assert actions(session, Action.AUTH_MFA_POLICY_CHANGED) == ["auth.mfa_policy_changed"]
+
+
+def test_admin_resets_a_second_factor_after_confirming(client, admin, clinician, session):
+    login_as(client, admin.email, admin.password)
+    url = f"/admin/users/{clinician.user.id}/reset-second-factor"
+    confirm = client.get(url)
+    assert confirm.status_code == 200
+    assert "Reset" in confirm.get_data(as_text=True)
+    assert client.post(url, data={"csrf_token": csrf_token(confirm)}).status_code == 302
+    logout(client)
+    # the clinician sets up a new one at their next sign-in
+    assert password_step(client, clinician).headers["Location"].endswith(SETUP)
+    assert actions(session, Action.AUTH_MFA_RESET) == ["auth.mfa_reset"]
+
+
+def test_admin_cannot_reset_another_practices_user(client, admin, other_clinician):
+    login_as(client, admin.email, admin.password)
+    url = f"/admin/users/{other_clinician.user.id}/reset-second-factor"
+    assert client.get(url).status_code == 404
+
+
+def test_cli_mfa_reset(app, clinician, session):
+    from roi.cli import roi_group
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(roi_group, ["user", "mfa-reset", "--email", clinician.email.upper()])
+    assert result.exit_code == 0, result.output
+    unknown = runner.invoke(roi_group, ["user", "mfa-reset", "--email", "nobody@example.org"])
+    assert unknown.exit_code != 0
+    client = app.test_client()
+    assert password_step(client, clinician).headers["Location"].endswith(SETUP)
+    session.rollback()
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == Action.AUTH_MFA_RESET))
+    assert entry is not None
+    assert entry.actor_role == "system"
