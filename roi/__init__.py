@@ -66,6 +66,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     from roi.consent.library import FormLibrary
 
     app.extensions["roi.forms"] = FormLibrary.load(root / "forms")
+    from roi.consent.signers import shipped_rules
+
+    shipped_rules()  # a broken rules file stops start-up, as a broken form does
 
     from roi.web import register
 

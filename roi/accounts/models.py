@@ -5,8 +5,9 @@ The one sealed column here is a TOTP secret, which must be read back to check a 
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, true
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, and_, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roi.actor import Role
@@ -23,6 +24,8 @@ class Organization(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     #: clinicians, compliance staff and admins must sign in with a second factor
     mfa_required_for_staff: Mapped[bool] = mapped_column(default=True, server_default=true())
+    #: two-letter code of the state whose law decides who signs for a minor (rules/signers.toml)
+    state: Mapped[str | None] = mapped_column(String(2))
 
 
 class User(Base):
@@ -59,12 +62,50 @@ class Client(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    #: the day the clinician recorded the end of treatment (releases ending then expired with it)
+    discharged_on: Mapped[date | None] = mapped_column(Date)
+    #: a minor who consented to their own care under state law (45 CFR 164.502(g)(3)(i))
+    own_care_consent: Mapped[bool] = mapped_column(default=False)
 
     organization: Mapped[Organization] = relationship()
+    #: the personal representative on record now (guardian or other), if any
+    representative: Mapped[ClientRepresentative | None] = relationship(
+        primaryjoin=lambda: and_(
+            ClientRepresentative.client_id == Client.id, ClientRepresentative.ended_at.is_(None)
+        ),
+        uselist=False,
+        viewonly=True,
+    )
 
     @property
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+
+class RepresentativeKind(StrEnum):
+    #: appointed by a court; signs instead of the adult client
+    GUARDIAN = "guardian"
+    #: any other personal representative (a health-care power of attorney, ...)
+    OTHER = "other"
+
+
+class ClientRepresentative(Base):
+    """A personal representative of a client, recorded by the clinician with the document that
+    gives their authority (sealed by roi.vault); ended, never deleted."""
+
+    __tablename__ = "client_representatives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    kind: Mapped[RepresentativeKind] = mapped_column(str_enum(RepresentativeKind, 20))
+    name: Mapped[str] = mapped_column(String(200))
+    #: the authority document (court order, power of attorney), sealed, and its type
+    document_sealed: Mapped[bytes] = mapped_column(LargeBinary, info={"sealed": True})
+    document_type: Mapped[str] = mapped_column(String(40))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Provider(Base):
@@ -219,12 +260,14 @@ class PasskeyCredential(Base):
 __all__ = [
     "ApiToken",
     "Client",
+    "ClientRepresentative",
     "LoginFailure",
     "Organization",
     "PasskeyCredential",
     "PasswordLink",
     "Provider",
     "RecoveryCode",
+    "RepresentativeKind",
     "SessionRecord",
     "TotpCredential",
     "User",

@@ -53,6 +53,8 @@ class Permission(StrEnum):
     RECORD_OUTSIDE_DISCLOSURE = "record_outside_disclosure"
     #: suspend an agency's entries from accountings (164.528(a)(2)), set the accounting fee
     MANAGE_ACCOUNTING_POLICY = "manage_accounting_policy"
+    #: ask one's practice to share one's records with a provider (164.508(c)(1)(iv))
+    REQUEST_SHARING = "request_sharing"
 
 
 _EVERYONE = {Permission.SIGNED_IN}
@@ -86,6 +88,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REVOKE_CONSENT,
             Permission.VIEW_ACCOUNTING,
             Permission.REQUEST_OWN_ACCOUNTING,
+            Permission.REQUEST_SHARING,
         }
     ),
     Role.COMPLIANCE: frozenset(

@@ -38,8 +38,15 @@ class Action(StrEnum):
     #: an administrator sent a user a link to set their password
     USER_INVITED = "user.invited"
     ORGANIZATION_CREATED = "organization.created"
+    #: an admin set the practice's state (whose law decides who signs for a minor)
+    ORGANIZATION_UPDATED = "organization.updated"
     CLIENT_CREATED = "client.created"
     CLIENT_UPDATED = "client.updated"
+    #: the clinician recorded the end of treatment; `detail` carries `occurred_on`
+    CLIENT_DISCHARGED = "client.discharged"
+    #: a personal representative (guardian or other) recorded with their authority document
+    CLIENT_REPRESENTATIVE_RECORDED = "client.representative_recorded"
+    CLIENT_REPRESENTATIVE_ENDED = "client.representative_ended"
     PROVIDER_CREATED = "provider.created"
     PROVIDER_UPDATED = "provider.updated"
     RECORD_VIEWED = "record.viewed"
@@ -54,6 +61,10 @@ class Action(StrEnum):
     CONSENT_COPY_SENT = "consent.copy_sent"
     #: the written confirmation of a revocation made by phone arrived and was recorded
     CONSENT_REVOCATION_CONFIRMED = "consent.revocation_confirmed"
+    #: a signature by someone the signer rule does not allow; `detail` carries the rule's code
+    CONSENT_SIGNATURE_REFUSED = "consent.signature_refused"
+    #: a client asked, from the portal, to share their records; `detail` carries the request id
+    SHARE_REQUESTED = "share.requested"
     SIGNING_CODE_SENT = "signing.code_sent"
     SIGNING_IDENTITY_VERIFIED = "signing.identity_verified"
     SIGNING_IDENTITY_FAILED = "signing.identity_failed"

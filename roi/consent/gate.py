@@ -15,6 +15,11 @@ been then.
 
 There is no cache: every decision reads the consent rows. A sender calls `lock_candidates()` first,
 in its write transaction, so a disclosure and a revocation of the same consent take turns.
+
+A consent that permits one disclosure (`after_first_disclosure`) is used up by it: the sender
+calls `use()` with the permitting decision in the same transaction, which expires the consent at
+the disclosure's instant. Under the same lock, the next send reads it expired ("once" is once,
+SECURITY E7).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from sqlalchemy.orm import Session
 from roi.accounts.models import Client, Provider
 from roi.audit.reasons import ReasonCode
 from roi.consent.library import Category, FormLibrary, TemplateKind
-from roi.consent.models import Consent, ConsentStatus, Direction
+from roi.consent.models import Consent, ConsentStatus, Direction, ExpiryEventKind
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,23 @@ def lock_candidates(
     session.execute(
         _candidates_locked(*_shape(discloser, recipient)), _pair(discloser, recipient, client)
     )
+
+
+def use(decision: Decision) -> Consent | None:
+    """Count the disclosure `decision` permitted against its consent; returns the consent when
+    that disclosure was its expiration event (the caller audits `consent.expired`).
+
+    Call it in the transaction that holds `lock_candidates()` and stores the disclosure. The
+    consent expires at the decision's instant: a decision at that instant or later denies with
+    `consent_expired`, even under a clock that did not move.
+    """
+    consent = decision.consent
+    if consent is None or consent.expiry_event_kind is not ExpiryEventKind.AFTER_FIRST_DISCLOSURE:
+        return None
+    consent.status = ConsentStatus.EXPIRED
+    consent.expired_at = decision.at
+    consent.expiry_event_occurred_on = decision.at.date()
+    return consent
 
 
 def covers_until(consent: Consent) -> str:

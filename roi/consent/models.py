@@ -57,6 +57,26 @@ class Direction(StrEnum):
     TWO_WAY = "two_way"
 
 
+class ExpiryEventKind(StrEnum):
+    """The kind of a consent's expiration event (164.508(c)(1)(v)): one roi sees happen itself,
+    or another that a clinician records by hand."""
+
+    #: the release permits exactly one disclosure; the gate expires it with that disclosure
+    AFTER_FIRST_DISCLOSURE = "after_first_disclosure"
+    #: it ends when the clinician records the client's discharge
+    END_OF_TREATMENT = "end_of_treatment"
+    #: any other event, described in `expiry_event` and recorded by hand
+    OTHER = "other"
+
+
+class RequiredSigner(StrEnum):
+    """Who must sign a release (`roi.consent.signers.required_signer`)."""
+
+    CLIENT = "client"
+    REPRESENTATIVE = "representative"
+    CLIENT_OR_REPRESENTATIVE = "client_or_representative"
+
+
 class SignerRelationship(StrEnum):
     SELF = "self"
     PARENT = "parent"
@@ -91,11 +111,15 @@ class Consent(Base):
     information_description_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
     expires_on: Mapped[date | None] = mapped_column(Date)
     expiry_event: Mapped[str | None] = mapped_column(String(300))
+    #: what kind of event `expiry_event` is; None when the consent has only a date
+    expiry_event_kind: Mapped[ExpiryEventKind | None] = mapped_column(str_enum(ExpiryEventKind, 30))
     direction: Mapped[Direction] = mapped_column(str_enum(Direction, 10), default=Direction.ONE_WAY)
     #: who is expected to sign: the client, or a representative (then authority is required)
     signer_relationship: Mapped[SignerRelationship] = mapped_column(
         str_enum(SignerRelationship, 30), default=SignerRelationship.SELF
     )
+    #: who had to sign, as decided at signing (`roi.consent.signers`); None before
+    required_signer: Mapped[RequiredSigner | None] = mapped_column(str_enum(RequiredSigner, 30))
     #: draft → pending_signature → active → revoked | expired | superseded; or voided
     status: Mapped[ConsentStatus] = mapped_column(
         str_enum(ConsentStatus, 30), default=ConsentStatus.DRAFT, index=True
@@ -110,6 +134,11 @@ class Consent(Base):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))
+    #: the id of the client's own request (`ShareRequest`) this release answers; only such a
+    #: release may use the purpose "at the request of the individual" (164.508(c)(1)(iv)). No
+    #: database constraint: SQLite adds one to a table only by rebuilding it, which the rows of
+    #: the tables that reference consents do not survive; drafting checks the request instead.
+    share_request_id: Mapped[int | None] = mapped_column()
     #: SHA-256 of the signed PDF exactly as stored (CONTRACT.md `document_sha256`)
     document_sha256: Mapped[str | None] = mapped_column(String(64))
 
@@ -367,6 +396,46 @@ class SigningInvitation(Base):
     code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_attempts: Mapped[int] = mapped_column(default=0)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ShareRequestStatus(StrEnum):
+    #: waiting for a clinician of the client's practice
+    OPEN = "open"
+    #: a clinician turned it into a release (the consent's `share_request_id` names it)
+    PREPARED = "prepared"
+
+
+class ShareRequest(Base):
+    """A client's request, from the portal, to share their records with a provider: a directory
+    entry, or a name and address they typed. Their note is sealed."""
+
+    __tablename__ = "share_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    #: the client's practice, whose clinicians see the request
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    #: as typed, when the provider is not in the directory
+    provider_name: Mapped[str | None] = mapped_column(String(200))
+    provider_address: Mapped[str | None] = mapped_column(Text)
+    #: sealed by roi.vault (Place("share_requests", "note_sealed", uuid)), optional
+    note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+    status: Mapped[ShareRequestStatus] = mapped_column(
+        str_enum(ShareRequestStatus, 20), default=ShareRequestStatus.OPEN
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    prepared_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    client: Mapped[Client] = relationship()
+    provider: Mapped[Provider | None] = relationship()
+
+    @property
+    def recipient_name(self) -> str:
+        """Who the client wants their records shared with, as the client named them."""
+        return self.provider.name if self.provider is not None else (self.provider_name or "")
 
 
 class Notification(Base):

@@ -13,7 +13,6 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
@@ -216,9 +215,7 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
             )
             denied = decision
         else:
-            message = _store(
-                session, actor, library, outgoing, parties, sealed, decision.consent, at
-            )
+            message = _store(session, actor, library, outgoing, parties, sealed, decision)
     if denied is not None:
         raise ConsentRequired([reason.as_json() for reason in denied.reasons])
     return message
@@ -448,9 +445,10 @@ def _store(
     outgoing: Outgoing,
     parties: _Parties,
     sealed: _Sealed,
-    consent: Consent,
-    at: datetime,
+    decision: gate.Decision,
 ) -> Message:
+    consent, at = decision.consent, decision.at
+    assert consent is not None  # noqa: S101 - only a permitting decision is stored
     carried = envelope(library, consent, outgoing)
     message = Message(
         uuid=sealed.uuid,
@@ -495,6 +493,17 @@ def _store(
         categories=outgoing.categories,
         purpose=outgoing.purpose,
     )
+    used_up = gate.use(decision)
+    if used_up is not None:
+        audit.record(
+            session,
+            actor,
+            Action.CONSENT_EXPIRED,
+            client_id=used_up.client_id,
+            consent_id=used_up.id,
+            message_id=message.id,
+            detail={"event": "after_first_disclosure", "occurred_on": at.date().isoformat()},
+        )
     return message
 
 

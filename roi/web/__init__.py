@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from roi.web import errors, security
+from roi.web import errors, inputs, security
 from roi.web.security import PUBLIC_ENDPOINTS
 
 __all__ = ["PUBLIC_ENDPOINTS", "register"]
@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
     from roi.web.portal import bp as portal_bp
     from roi.web.signing import bp as signing_bp
 
+    inputs.install(app)
     blueprints = (auth_bp, clinician_bp, portal_bp, signing_bp, compliance_bp, admin_bp, health_bp)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

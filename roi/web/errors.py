@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from roi import audit
 from roi.actor import Actor
@@ -76,7 +76,11 @@ def handle_http(error: HTTPException) -> Response:
     message = HTTP_MESSAGES.get(status) or error.description or "The request was refused."
     if status == 400 and is_api_request() and _invalid_json(error):
         message = "The body is not valid JSON."
-    return _render(status, HTTP_CODES.get(status, "error"), message)
+    response = _render(status, HTTP_CODES.get(status, "error"), message)
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        # RFC 9110 15.5.6: a 405 names the methods the address does accept
+        response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+    return response
 
 
 def handle_unexpected(error: Exception) -> Response:

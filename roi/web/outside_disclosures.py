@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from wtforms import DateField, FileField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import FileField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
 from roi.compliance import disclosures
@@ -18,7 +18,7 @@ from roi.compliance.accounting import BASIS_LABELS
 from roi.compliance.models import DisclosureBasis
 from roi.errors import Invalid
 from roi.extensions import db
-from roi.web.forms import apply_errors
+from roi.web.forms import DayField, NameField, apply_errors
 from roi.web.security import actor
 from roi.web.uploads import uploaded
 
@@ -26,13 +26,13 @@ TEMPLATE = "outside_disclosure_new.html"
 
 
 class OutsideDisclosureForm(FlaskForm):
-    disclosed_on = DateField(
+    disclosed_on = DayField(
         "Day it was disclosed", validators=[DataRequired("Give the day (YYYY-MM-DD).")]
     )
     recipient_provider_id = SelectField(
         "Recipient from the directory", validate_choice=False, validators=[Optional()]
     )
-    recipient_name = StringField(
+    recipient_name = NameField(
         "Or the recipient's name",
         description="A court, an agency, a person: as the request names them.",
         validators=[Optional()],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -55,6 +56,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "signing.request_link",
     }
 )
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 SESSION_TOKEN = "sid"  # noqa: S105 - the session key that holds the token
 
 #: all a half-signed-in session may reach, by the step it still has to do (SECURITY A6)
@@ -148,7 +150,9 @@ def load_signed_in(user_id: str) -> SignedIn | None:
 
 def enforce_access() -> Response | None:
     """Before every request: public, or signed in with the view's permission; else refuse."""
-    g.request_id = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
+    given = request.headers.get("X-Request-Id", "")
+    # the id is logged and audited: only a plain token of ours or the proxy's is taken
+    g.request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
     endpoint = request.endpoint
     if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
         return None
@@ -248,6 +252,9 @@ def secure_headers(response: FlaskResponse) -> FlaskResponse:
         headers["Pragma"] = "no-cache"
     if g.get("request_id"):
         headers["X-Request-Id"] = g.request_id
+    if response.status_code == 429 and "Retry-After" not in headers:
+        # every "too many" says when to come back (RFC 6585); a minute when the refusal gave none
+        headers["Retry-After"] = "60"
     return response
 
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from roi.accounts.models import Client
 from roi.audit import AuditEntry, verify
 from roi.clock import now
 from roi.consent import lifecycle, queries
@@ -146,6 +147,10 @@ def test_part2_consent_must_describe_substance_use_explicitly(session, referral)
 
 
 def test_a_representative_must_state_their_authority(session, referral):
+    # a minor's parent signs for them
+    client = session.get(Client, referral.client_id)
+    client.birth_date = now().date().replace(year=now().year - 15, day=1)
+    session.commit()
     consent = referral.sent(session, signer_relationship=SignerRelationship.PARENT)
     with pytest.raises(Invalid) as refused:
         lifecycle.sign_as_client(

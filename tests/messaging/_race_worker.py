@@ -1,12 +1,13 @@
 """A child process for the revocation race (SECURITY E2), one per sender or revoker:
 
-    python -m tests.messaging._race_worker URL KEYFILE send|revoke PARAMS_JSON
+    python -m tests.messaging._race_worker URL KEYFILE send|revoke|once PARAMS_JSON
 
 It connects, prints `ready`, then reads one line per round, `round CONSENT_ID SEED`, and answers
 with one JSON line. A sender sends `sends` messages under whatever the gate allows, each after a
 random pause, and reports the ids sent, the reasons of each refusal and any other error. The
 revoker waits until the first message of the round is stored, pauses at random, revokes the
-consent as the client and reports when. `exit` (or end of input) ends the process.
+consent as the client and reports when. A `once` sender (SECURITY E7) sends one message with no
+pause, so that it meets the other senders of its round. `exit` (or end of input) ends the process.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def send_round(
     refused: list[list[dict[str, object]]] = []
     errors: list[str] = []
     for _ in range(params["sends"]):
-        time.sleep(rng.uniform(0, 0.05))
+        if params.get("pause", True):
+            time.sleep(rng.uniform(0, 0.05))
         try:
             permitted.append(service.send(session, actor, library, outgoing).id)
         except ConsentRequired as refusal:
@@ -102,6 +104,8 @@ def main(url: str, key_file: str, role: str, raw_params: str) -> None:
             rng = random.Random(seed)
             if role == "send":
                 result = send_round(session, library, params, rng)
+            elif role == "once":
+                result = send_round(session, library, {**params, "sends": 1, "pause": False}, rng)
             else:
                 result = revoke_round(session, params, consent_id, rng)
             print(json.dumps(result), flush=True)

@@ -97,7 +97,7 @@ def test_client_fields_are_checked(client, clinician, session):
     assert body["error"] == "invalid"
     assert set(body["fields"]) == {"given_name", "family_name", "birth_date", "email", "status"}
     future = client.post(
-        "/api/v1/clients", headers=bearer(token), json={**NEW_CLIENT, "birth_date": "2999-01-01"}
+        "/api/v1/clients", headers=bearer(token), json={**NEW_CLIENT, "birth_date": "2199-01-01"}
     )
     assert future.status_code == 422
     assert "future" in future.get_json()["fields"]["birth_date"]
@@ -163,7 +163,7 @@ def test_openapi_document_and_routes_agree(app, client):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1") or rule.endpoint.startswith("api-docs"):
             continue
-        path = re.sub(r"<(?:int:)?(\w+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:int(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)
         routed |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert documented == routed
     assert "bearerAuth" in spec["components"]["securitySchemes"]

@@ -82,8 +82,9 @@ def test_login_form_throttles_an_account_without_telling_whether_it_exists(clien
             assert response.status_code == 200
         # When the right password is given
         known = post_login(client, clinician.email, clinician.password)
-        # Then it is refused with 429, and the person is not signed in
+        # Then it is refused with 429 saying when to come back, and the person is not signed in
         assert known.status_code == 429
+        assert int(known.headers["Retry-After"]) > 0
         assert client.get("/clinician/").status_code == 302
         # When an unknown email fails 10 times, then tries once more
         unknown_email = "nobody-here@example.org"

@@ -3,7 +3,7 @@ active one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from roi.accounts.service import NewProvider, check_provider, insert_provider
 from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import now
+from roi.consent import share_requests
 from roi.consent.elements import Draft, MissingElement, missing_elements
 from roi.consent.library import FormLibrary, FormTemplate
 from roi.consent.lifecycle._shared import (
@@ -28,6 +29,8 @@ from roi.consent.models import (
     Consent,
     ConsentStatus,
     Direction,
+    ExpiryEventKind,
+    ShareRequestStatus,
     SignerRelationship,
 )
 from roi.consent.queries import client_to_prepare_for, managed_consent_for
@@ -50,8 +53,22 @@ class ConsentFields:
     information_description: str = ""
     expires_on: date | None = None
     expiry_event: str | None = None
+    #: None with an event means "other"; the two roi sees may leave `expiry_event` blank
+    expiry_event_kind: ExpiryEventKind | None = None
     direction: Direction = Direction.ONE_WAY
     signer_relationship: SignerRelationship = SignerRelationship.SELF
+    #: the client's own request this release answers (`share_requests`)
+    share_request_id: int | None = None
+
+
+def event_wording(kind: ExpiryEventKind | None, *, organization: str, recipient: str) -> str | None:
+    """The words a release prints for an expiration event roi sees itself (None for "other",
+    whose words the clinician writes)."""
+    if kind is ExpiryEventKind.AFTER_FIRST_DISCLOSURE:
+        return f"once the information has been sent to {recipient} one time"
+    if kind is ExpiryEventKind.END_OF_TREATMENT:
+        return f"the end of your treatment with {organization}"
+    return None
 
 
 def create(
@@ -108,7 +125,13 @@ def _insert_draft(
         template_version=template.version,
         kind=template.kind.value,
     )
-    _apply(consent, fields)
+    _apply(consent, fields, organization=discloser.organization_name, recipient=recipient.name)
+    if fields.share_request_id is not None:
+        request = share_requests.open_request_to_prepare(
+            session, actor, fields.share_request_id, client.id
+        )
+        request.status, request.prepared_at = ShareRequestStatus.PREPARED, now()
+        consent.share_request_id = request.id
     session.add(consent)
     session.flush()
     consent.information_description_sealed = _seal_description(consent, fields)
@@ -136,9 +159,10 @@ def update_draft(
     """
     require(actor, Permission.PREPARE_CONSENT)
     template = _template(library, fields.template_id)
-    _check_fields(fields, template)
     with unit_of_work(session):
         consent = managed_consent_for(session, actor, consent_id)
+        # a draft keeps the request it answers, whatever the edit form sends
+        _check_fields(replace(fields, share_request_id=consent.share_request_id), template)
         if consent.status is not ConsentStatus.DRAFT:
             raise WrongState(_state_message(consent, "changed"))
         discloser = _discloser(session, actor) if consent.created_by_id == actor.user_id else None
@@ -148,7 +172,7 @@ def update_draft(
         consent.recipient_provider_id = recipient.id
         consent.template_id, consent.template_version = template.id, template.version
         consent.kind = template.kind.value
-        _apply(consent, fields)
+        _apply(consent, fields, organization=consent.organization.name, recipient=recipient.name)
         consent.information_description_sealed = _seal_description(consent, fields)
     return consent
 
@@ -175,7 +199,8 @@ def check_draft(
         purposes=fields.purposes,
         information_description=fields.information_description,
         expires_on=fields.expires_on,
-        expiry_event=fields.expiry_event,
+        expiry_event=fields.expiry_event
+        or event_wording(fields.expiry_event_kind, organization="us", recipient="them"),
         discloser_provider_id=-1,  # the clinician filling the form
         recipient_provider_id=fields.recipient_provider_id or None,
     )
@@ -231,11 +256,14 @@ def new_version(session: Session, actor: Actor, consent_id: int, library: FormLi
             information_description=description_of(previous),
             expires_on=previous.expires_on,
             expiry_event=previous.expiry_event,
+            expiry_event_kind=previous.expiry_event_kind,
             direction=Direction(previous.direction),
             signer_relationship=SignerRelationship(previous.signer_relationship),
         )
-        _check_fields(fields, template)
+        _check_fields(replace(fields, share_request_id=previous.share_request_id), template)
         draft = _insert_draft(session, actor, fields, template)
+        # the client's request carries over to the new version of the release it became
+        draft.share_request_id = previous.share_request_id
         draft.supersedes_id = previous.id
     return draft
 
@@ -267,6 +295,10 @@ def _check_fields(fields: ConsentFields, template: FormTemplate) -> None:
     bad = [p for p in fields.purposes if p not in purposes]
     if bad:
         problems["purposes"] = f"Not offered by this form: {', '.join(bad)}."
+    try:
+        share_requests.check_purposes(fields.purposes, fields.share_request_id)
+    except Invalid as error:
+        problems.update(error.fields)
     if len(fields.information_description) > MAX_DESCRIPTION:
         problems["information_description"] = f"Keep it under {MAX_DESCRIPTION} characters."
     if fields.expiry_event and len(fields.expiry_event) > MAX_EVENT:
@@ -275,11 +307,16 @@ def _check_fields(fields: ConsentFields, template: FormTemplate) -> None:
         raise Invalid(problems)
 
 
-def _apply(consent: Consent, fields: ConsentFields) -> None:
+def _apply(consent: Consent, fields: ConsentFields, *, organization: str, recipient: str) -> None:
     consent.categories = list(fields.categories)
     consent.purposes = list(fields.purposes)
     consent.expires_on = fields.expires_on
-    consent.expiry_event = (fields.expiry_event or "").strip() or None
+    kind = fields.expiry_event_kind
+    consent.expiry_event = (fields.expiry_event or "").strip() or event_wording(
+        kind, organization=organization, recipient=recipient
+    )
+    # an event written by hand is one a clinician records by hand
+    consent.expiry_event_kind = (kind or ExpiryEventKind.OTHER) if consent.expiry_event else None
     consent.direction = fields.direction
     consent.signer_relationship = fields.signer_relationship
 

@@ -1,11 +1,13 @@
 """Ending a consent: the client revokes it, staff record a revocation received outside roi
-(notices through the outbox), or its expiration event is recorded."""
+(notices through the outbox), its expiration event is recorded, or the client's discharge ends
+every release that lasts until the end of treatment."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from roi import audit, mail, vault
@@ -15,8 +17,15 @@ from roi.audit import Action
 from roi.clock import now
 from roi.consent import notices
 from roi.consent.lifecycle._shared import _clinician_users, _notify, _state_message
-from roi.consent.models import Consent, ConsentStatus, OutsideMethod, Revocation
+from roi.consent.models import (
+    Consent,
+    ConsentStatus,
+    ExpiryEventKind,
+    OutsideMethod,
+    Revocation,
+)
 from roi.consent.queries import (
+    client_to_prepare_for,
     consent_for,
     consent_to_record_revocation_for,
     managed_consent_for,
@@ -214,15 +223,70 @@ def record_expiry_event(
         at = now()
         if consent.status_at(at) is not ConsentStatus.ACTIVE:
             raise WrongState(_state_message(consent, "expired", at))
-        consent.status = ConsentStatus.EXPIRED
-        consent.expired_at = at
-        consent.expiry_event_occurred_on = occurred_on
+        _expire(session, actor, consent, at, occurred_on)
+    return consent
+
+
+def _expire(
+    session: Session,
+    actor: Actor,
+    consent: Consent,
+    at: datetime,
+    occurred_on: date,
+    event: ExpiryEventKind | None = None,
+) -> None:
+    """End a locked, active consent at `at` for its expiration event of `occurred_on`, audited."""
+    consent.status = ConsentStatus.EXPIRED
+    consent.expired_at = at
+    consent.expiry_event_occurred_on = occurred_on
+    detail = {"occurred_on": occurred_on.isoformat()}
+    if event is not None:
+        detail["event"] = event.value
+    audit.record(
+        session,
+        actor,
+        Action.CONSENT_EXPIRED,
+        client_id=consent.client_id,
+        consent_id=consent.id,
+        detail=detail,
+    )
+
+
+def record_discharge(session: Session, actor: Actor, client_id: int, on: date) -> list[int]:
+    """Record that the client's treatment ended on `on`: every active release of the client whose
+    expiration event is the end of treatment expires now, each audited; returns their ids.
+
+    Raises:
+        NotFound: not a client of the actor's practice.
+        Invalid: the day is in the future.
+    """
+    require(actor, Permission.PREPARE_CONSENT)
+    if on > now().date():
+        raise Invalid({"on": "The discharge cannot be in the future."})
+    with unit_of_work(session):
+        client = client_to_prepare_for(session, actor, client_id)
+        # locked in id order, as a send locks its candidates, so the two never deadlock
+        ending = session.scalars(
+            select(Consent)
+            .where(
+                Consent.client_id == client.id,
+                Consent.expiry_event_kind == ExpiryEventKind.END_OF_TREATMENT,
+                Consent.status == ConsentStatus.ACTIVE,
+            )
+            .order_by(Consent.id)
+            .with_for_update()
+        ).all()
+        # the instant is taken under the locks, as for a single expiry event
+        at = now()
+        expired = [c for c in ending if c.status_at(at) is ConsentStatus.ACTIVE]
+        for consent in expired:
+            _expire(session, actor, consent, at, on, ExpiryEventKind.END_OF_TREATMENT)
+        client.discharged_on = on
         audit.record(
             session,
             actor,
-            Action.CONSENT_EXPIRED,
-            client_id=consent.client_id,
-            consent_id=consent.id,
-            detail={"occurred_on": occurred_on.isoformat()},
+            Action.CLIENT_DISCHARGED,
+            client_id=client.id,
+            detail={"occurred_on": on.isoformat(), "expired_consents": len(expired)},
         )
-    return consent
+    return [consent.id for consent in expired]

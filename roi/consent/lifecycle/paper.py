@@ -39,6 +39,8 @@ from roi.consent.lifecycle.signing import SignatureInput, _check_signature, stor
 from roi.consent.models import Consent, ConsentStatus, Signature, SignerRelationship
 from roi.consent.queries import managed_consent_for
 from roi.consent.rendering import consent_document
+from roi.consent.representation import signer_rule
+from roi.consent.signers import check_signer
 from roi.db import unit_of_work
 from roi.documents import attachments, pdf, scans, seal
 from roi.documents.model import PaperRecord
@@ -78,7 +80,8 @@ def record_paper(
     Raises:
         Forbidden: the actor is not a clinician.
         NotFound: the client is not one of the actor's practice.
-        Invalid: a field, the signer or the scan is not acceptable (each named).
+        Invalid: a field, the signer or the scan is not acceptable (each named); the signer
+            is not the one the signer rule asks for (the reason names the rule).
         IncompleteConsent: a core element is missing (each named, as when sending).
     """
     require(actor, Permission.PREPARE_CONSENT)
@@ -90,6 +93,12 @@ def record_paper(
         missing = completeness(consent, library)
         if missing:
             raise IncompleteConsent(missing)
+        # the right signer (164.502(g), 42 CFR 2.14), on the day the paper was signed
+        rule = signer_rule(consent, paper.signed_on)
+        wrong_signer = check_signer(rule, paper.relationship)
+        if wrong_signer is not None:
+            raise Invalid({"signer_relationship": wrong_signer})
+        consent.required_signer = rule.who
         at = now()
         scan_sha = hashlib.sha256(paper.scan.content).hexdigest()
         recorder = session.get(User, actor.user_id)

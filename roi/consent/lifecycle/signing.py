@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from roi import audit, vault
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
-from roi.audit import Action
+from roi.audit import Action, Outcome
 from roi.clock import now
 from roi.consent.library import FormLibrary
 from roi.consent.lifecycle._shared import (
@@ -34,6 +34,8 @@ from roi.consent.models import (
 )
 from roi.consent.queries import consent_for
 from roi.consent.rendering import consent_document
+from roi.consent.representation import signer_rule
+from roi.consent.signers import SignerRule, check_signer
 from roi.db import unit_of_work
 from roi.documents import pdf, seal
 from roi.documents.model import Evidence, SignerBlock
@@ -124,6 +126,7 @@ def _sign(
     consent = _load(session, consent_id)
     if consent.status is not ConsentStatus.PENDING_SIGNATURE:
         raise WrongState(_state_message(consent, "signed"))
+    rule = _check_signer(session, actor, consent, signature)
     template = library.get(consent.template_id, consent.template_version)
     document = consent_document(consent, template, description_of(consent))
     signed_at = now()
@@ -188,6 +191,7 @@ def _sign(
         )
         consent.status = ConsentStatus.ACTIVE
         consent.signed_at = signed_at
+        consent.required_signer = rule.who
         consent.document_sha256 = pdf_sha
         _close_invitations(session, consent.id, signed_at)
         mail_copy_link(session, consent)
@@ -232,6 +236,37 @@ def store_signature(
     if drawn:
         row.drawn_signature_sealed = vault.seal(drawn, place("drawn_signature_sealed"))
     return row
+
+
+def _check_signer(
+    session: Session, actor: Actor, consent: Consent, signature: SignatureInput
+) -> SignerRule:
+    """The signer rule of `consent` today; a signer it does not allow is refused, audited.
+
+    Raises:
+        Invalid: the signer's relationship is not the one the rule asks for (the reason names
+            the rule).
+    """
+    rule = signer_rule(consent, now().date())
+    problem = check_signer(rule, signature.relationship)
+    if problem is None:
+        return rule
+    session.rollback()  # end the read transaction; the refusal is written in its own
+    with unit_of_work(session):
+        audit.record(
+            session,
+            actor,
+            Action.CONSENT_SIGNATURE_REFUSED,
+            outcome=Outcome.FAILURE,
+            client_id=consent.client_id,
+            consent_id=consent.id,
+            detail={
+                "rule": rule.code,
+                "relationship": signature.relationship.value,
+                "required": rule.who.value,
+            },
+        )
+    raise Invalid({"signer_relationship": problem})
 
 
 def evidence_of(signature: Signature) -> dict[str, str]:

@@ -11,12 +11,13 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
-    StringField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from roi.accounts.passwords import MAX_LENGTH
 from roi.actor import Role
+from roi.inputs import MAX_ID
+from roi.web.forms import NameField, plain_text
 
 ROLE_CHOICES = [
     SelectChoice("clinician", "Clinician"),
@@ -34,12 +35,13 @@ def role_choices(current: Role) -> list[SelectChoice]:
 
 
 class UserForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    name = NameField("Name", validators=[DataRequired(), Length(max=200)])
     email = EmailField(
-        "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
+        "Email",
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=254), plain_text],
     )
     role = SelectField("Role", choices=ROLE_CHOICES)
-    organization = StringField(
+    organization = NameField(
         "Organization",
         validators=[Optional(), Length(max=200)],
         description=(
@@ -49,7 +51,7 @@ class UserForm(FlaskForm):
     )
     client_id = IntegerField(
         "Client record number",
-        validators=[Optional()],
+        validators=[Optional(), NumberRange(min=1, max=MAX_ID)],
         description="Only for client accounts: the client record this account belongs to.",
     )
     password = PasswordField(
@@ -60,7 +62,7 @@ class UserForm(FlaskForm):
 
 
 class UserEditForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
+    name = NameField("Name", validators=[DataRequired(), Length(max=200)])
     role = SelectField("Role", choices=ROLE_CHOICES)
     #: empty on the form, "yes" on the confirmation page that repeats its values
     confirmed = HiddenField()
@@ -70,10 +72,15 @@ class ToggleForm(FlaskForm):
     """No fields: the CSRF token is the point."""
 
 
-class MfaPolicyForm(FlaskForm):
-    required = BooleanField(
+class PracticeForm(FlaskForm):
+    state = SelectField(
+        "The practice's state",
+        description="Its law decides who signs a release for a minor (rules/signers.toml).",
+        validators=[Optional()],
+    )
+    mfa_required = BooleanField(
         "Second factor required for staff",
         description="Clinicians, compliance officers and administrators confirm each sign-in "
-        "with an authenticator app, and set one up at their next sign-in. Clients may always "
-        "choose to use one.",
+        "with an authenticator app or a passkey, and set one up at their next sign-in. Clients "
+        "may always choose to use one.",
     )

@@ -1,23 +1,26 @@
 """Users of the admin's practice: list, add, change, disable and re-enable, invite again, reset
 a second factor, each change behind a confirmation page; the practice's directory entries and
-second-factor setting; mail the outbox worker gave up on."""
+settings (its state, whether staff need a second factor); mail the outbox worker gave up on."""
 
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from roi import mail
 from roi.accounts import administration, mfa, service
 from roi.accounts.models import Organization
 from roi.accounts.policy import Permission, administered_organization
 from roi.actor import Role
+from roi.consent import representation
+from roi.consent.signers import shipped_rules
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.admin import bp
-from roi.web.admin.forms import MfaPolicyForm, ToggleForm, UserEditForm, UserForm, role_choices
+from roi.web.admin.forms import PracticeForm, ToggleForm, UserEditForm, UserForm, role_choices
 from roi.web.clinician.forms import ProviderForm
-from roi.web.forms import apply_errors
+from roi.web.forms import apply_errors, refused_status
 from roi.web.security import actor, requires, settings
 
 
@@ -58,9 +61,9 @@ def users() -> str:
 def user_new() -> Response | str | tuple[str, int]:
     form = UserForm()
     if not form.is_submitted():
-        form.organization.data = service.own_organization_name(db.session(), actor())
+        form.organization.data = service.own_organization_name(db.session(), actor()) or ""
     if not form.validate_on_submit():
-        return render_template("admin/user_new.html", form=form)
+        return render_template("admin/user_new.html", form=form), refused_status(form)
     try:
         service.create_user(
             db.session(),
@@ -182,18 +185,41 @@ def _set_active(user_id: int, *, active: bool) -> Response:
 
 @bp.route("/settings", methods=["GET", "POST"])
 @requires(Permission.MANAGE_USERS)
-def settings_page() -> Response | str:
-    """The practice's own settings: whether staff must use a second factor."""
+def settings_page() -> Response | str | tuple[str, int]:
+    """The practice's own settings: its state, whose law decides who signs for a minor, and
+    whether staff must use a second factor."""
     org_id = administered_organization(actor())
     organization = db.session.get(Organization, org_id) if org_id else None
-    form = MfaPolicyForm()
-    if organization is not None and form.validate_on_submit():
-        mfa.set_required_for_staff(db.session(), actor(), required=bool(form.required.data))
-        flash("The setting is saved.", "success")
-        return redirect(url_for("admin.settings_page"))
-    if organization is not None:
-        form.required.data = organization.mfa_required_for_staff
-    return render_template("admin/settings.html", form=form, organization=organization)
+    if organization is None:
+        return render_template("admin/settings.html", form=None, organization=None)
+    form = PracticeForm(
+        data={
+            "state": organization.state or "",
+            "mfa_required": organization.mfa_required_for_staff,
+        }
+        if request.method == "GET"
+        else None
+    )
+    form.state.choices = [
+        SelectChoice(code, name)
+        for code, name in [("", "Not set (conservative default)"), *shipped_rules().choices()]
+    ]
+    if not form.validate_on_submit():
+        return render_template(
+            "admin/settings.html", form=form, organization=organization
+        ), refused_status(form)
+    state = form.state.data or None
+    try:
+        if state != organization.state:
+            representation.set_practice_state(db.session(), actor(), state)
+    except Invalid as error:
+        apply_errors(form, error)
+        return render_template("admin/settings.html", form=form, organization=organization), 422
+    required = bool(form.mfa_required.data)
+    if required != organization.mfa_required_for_staff:
+        mfa.set_required_for_staff(db.session(), actor(), required=required)
+    flash("Saved. Releases signed from now on follow this state's rules.", "success")
+    return redirect(url_for("admin.settings_page"))
 
 
 @bp.route("/users/<int:user_id>/reset-second-factor", methods=["GET", "POST"])

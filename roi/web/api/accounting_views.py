@@ -17,7 +17,7 @@ from roi.compliance import requests, suspensions
 from roi.compliance.accounting import Entry, Kind, Shown
 from roi.compliance.models import AccountingRequest, AccountingSuspension, Channel
 from roi.extensions import db
-from roi.web.api.schemas import ApiErrorSchema
+from roi.web.api.schemas import ApiErrorSchema, Day
 from roi.web.downloads import pdf_response
 from roi.web.security import actor, form_library, requires
 
@@ -55,10 +55,10 @@ blueprints = (accounting, accounting_requests, accounting_suspensions, accountin
 
 
 class AccountingQuerySchema(Schema):
-    since = fields.Date(
+    since = Day(
         load_default=None, metadata={"description": "first day (UTC); default six years ago"}
     )
-    until = fields.Date(load_default=None, metadata={"description": "last day (UTC), included"})
+    until = Day(load_default=None, metadata={"description": "last day (UTC), included"})
     part2 = fields.Boolean(
         load_default=False,
         metadata={"description": "only Part 2 disclosures (42 CFR 2.25; default three years)"},
@@ -102,10 +102,10 @@ class DisclosureSchema(Schema):
 
 
 class AccountingRequestInSchema(Schema):
-    received_on = fields.Date(required=True)
+    received_on = Day(required=True)
     channel = fields.String(required=True, validate=validate.OneOf([c.value for c in Channel]))
-    since = fields.Date(load_default=None, allow_none=True)
-    until = fields.Date(load_default=None, allow_none=True)
+    since = Day(load_default=None, allow_none=True)
+    until = Day(load_default=None, allow_none=True)
     part2 = fields.Boolean(load_default=False)
     note = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=requests.MAX_NOTE)

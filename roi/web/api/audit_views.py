@@ -16,9 +16,10 @@ from typing import Any
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from roi import inputs
 from roi.accounts.policy import Permission
 from roi.audit import Action, Outcome
-from roi.audit.search import EntryFilter
+from roi.audit.search import MAX_SEQ, EntryFilter
 from roi.clock import iso
 from roi.compliance import log as disclosure_log
 from roi.compliance import verification
@@ -31,8 +32,6 @@ from roi.web.security import actor, requires
 PREFIX = "/api/v1"
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 PAGE_SIZE = 100
-#: ids are 64-bit in the database; a bigger number is refused here rather than by the driver
-MAX_ID = 2**63 - 1
 
 audit_events = Blueprint(
     "audit_events", __name__, url_prefix=f"{PREFIX}/audit-events", description="Audit log"
@@ -42,7 +41,7 @@ audit = Blueprint("audit", __name__, url_prefix=f"{PREFIX}/audit", description="
 blueprints = (audit_events, audit)
 
 _CURSOR = re.compile(r"before:([1-9][0-9]{0,18})")
-_ID = validate.Range(min=1, max=MAX_ID)
+_ID = validate.Range(min=1, max=inputs.MAX_ID)
 
 
 class Instant(fields.Field):
@@ -57,19 +56,38 @@ class Instant(fields.Field):
         self.end_of_day = end_of_day
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        text = value.strip() if isinstance(value, str) else ""
+        moment = self._parse(value.strip() if isinstance(value, str) else "")
+        if moment is None:
+            raise ValidationError(
+                "Give a date (YYYY-MM-DD) or a time (ISO 8601, e.g. 2026-03-04T14:05:00Z)."
+            )
+        return moment
+
+    def _parse(self, text: str) -> datetime | None:
+        """The instant `text` names; None if it names none.
+
+        Raises:
+            ValidationError: the day is outside the range of roi.inputs.
+        """
         try:
             if len(text) == 10:
-                day = datetime.combine(date.fromisoformat(text), time.min, tzinfo=UTC)
-                return day + timedelta(days=1) if self.end_of_day else day
+                day = _in_range(date.fromisoformat(text))
+                start = datetime.combine(day, time.min, tzinfo=UTC)
+                return start + timedelta(days=1) if self.end_of_day else start
             if 10 < len(text) <= 40:
                 moment = datetime.fromisoformat(text)
+                _in_range(moment.date())
                 return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
         except ValueError:
             pass
-        raise ValidationError(
-            "Give a date (YYYY-MM-DD) or a time (ISO 8601, e.g. 2026-03-04T14:05:00Z)."
-        )
+        return None
+
+
+def _in_range(day: date) -> date:
+    why = inputs.day_problem(day)
+    if why is not None:
+        raise ValidationError(why)
+    return day
 
 
 class AuditEventQuerySchema(Schema):
@@ -157,7 +175,7 @@ def decode_page(page: str | None) -> int | None:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
     found = _CURSOR.fullmatch(text)
-    if found is None or int(found.group(1)) > MAX_ID:
+    if found is None or int(found.group(1)) > MAX_SEQ:
         raise Invalid({"page": "Not a page this API gave out: start again without it."})
     return int(found.group(1))
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response as FlaskResponse
 from flask import request
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from roi.accounts.policy import Permission
 from roi.actor import Role
@@ -17,10 +18,12 @@ from roi.consent.models import (
     Consent,
     ConsentStatus,
     Direction,
+    ExpiryEventKind,
     OutsideMethod,
     Revocation,
     SignerRelationship,
 )
+from roi.consent.representation import signer_rule_of
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.api.schemas import (
@@ -83,8 +86,11 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "information_description": lifecycle.description_of(consent),
         "direction": consent.direction.value,
         "signer_relationship": consent.signer_relationship.value,
+        "required_signer": (rule := signer_rule_of(consent)).who.value,
+        "required_signer_reason": rule.reason,
         "expires_on": consent.expires_on,
         "expiry_event": consent.expiry_event,
+        "expiry_event_kind": consent.expiry_event_kind.value if consent.expiry_event_kind else None,
         "created_at": at(consent.created_at),
         "sent_at": at(consent.sent_at),
         "signed_at": at(consent.signed_at),
@@ -92,6 +98,7 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "expired_at": at(consent.expired_at),
         "voided_at": at(consent.voided_at),
         "supersedes_id": consent.supersedes_id,
+        "share_request_id": consent.share_request_id,
         "document_sha256": consent.document_sha256,
         "signature_method": consent.signature.method if consent.signature else None,
         "revocation": _revocation_json(consent.revocation),
@@ -143,8 +150,10 @@ def consent_fields(body: dict[str, Any]) -> lifecycle.ConsentFields:
         information_description=body["information_description"],
         expires_on=body["expires_on"],
         expiry_event=body["expiry_event"],
+        expiry_event_kind=ExpiryEventKind(kind) if (kind := body["expiry_event_kind"]) else None,
         direction=Direction(body["direction"]),
         signer_relationship=SignerRelationship(body["signer_relationship"]),
+        share_request_id=body["share_request_id"],
     )
 
 
@@ -173,7 +182,8 @@ def record_paper_consent(body: dict[str, Any]) -> dict[str, Any]:
 
 @consents.route("", methods=["GET"])
 @requires(Permission.VIEW_CONSENTS)
-@consents.arguments(ConsentQuerySchema, location="query")
+# a misspelt filter is refused, not silently ignored (the answer would be wider than asked)
+@consents.arguments(ConsentQuerySchema, location="query", unknown=RAISE)
 @consents.response(200, ConsentSchema(many=True))
 @consents.doc(security=BEARER)
 def list_consents(args: dict[str, Any]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields
 
 from roi.accounts.policy import Permission
+from roi.audit.search import MAX_SEQ
 from roi.compliance import fhir as export
 from roi.documents.fhir import MEDIA_TYPE
 from roi.extensions import db
@@ -92,7 +93,8 @@ def client_bundle(client_id: int) -> Response:
     )
 
 
-@fhir.route("/audit-events/<int:seq>/fhir", methods=["GET"])
+# an audit entry's seq is BIGINT, beyond a record id's range
+@fhir.route(f"/audit-events/<int(max={MAX_SEQ}):seq>/fhir", methods=["GET"])
 @requires(Permission.VIEW_DISCLOSURE_LOG)
 @fhir.response(200, FhirResourceSchema, content_type=MEDIA_TYPE, description="A FHIR R4 AuditEvent")
 @fhir.alt_response(404, schema=ApiErrorSchema, description="Not found or not in your scope")

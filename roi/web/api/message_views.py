@@ -6,14 +6,14 @@ from typing import Any
 
 from flask import Response as FlaskResponse
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from roi.accounts.policy import Permission
 from roi.clock import iso
 from roi.consent import gate
 from roi.extensions import db
 from roi.messaging import queries, service
-from roi.web.api.schemas import ApiErrorSchema, AttachmentInSchema, upload_of
+from roi.web.api.schemas import ApiErrorSchema, AttachmentInSchema, Id, ReasonSchema, upload_of
 from roi.web.security import actor, form_library, requires
 
 PREFIX = "/api/v1"
@@ -37,15 +37,9 @@ messages = Blueprint(
 blueprints = (decisions, messages)
 
 
-class ReasonSchema(Schema):
-    code = fields.String(required=True, metadata={"description": "stable code"})
-    message = fields.String(required=True, metadata={"description": "for the clinician"})
-    consent_id = fields.Integer(allow_none=True)
-
-
 class DecisionInSchema(Schema):
-    client_id = fields.Integer(required=True)
-    recipient_provider_id = fields.Integer(required=True)
+    client_id = Id(required=True)
+    recipient_provider_id = Id(required=True)
     categories = CODES
     purposes = CODES
 
@@ -60,13 +54,13 @@ class DecisionSchema(Schema):
 
 
 class MessageInSchema(Schema):
-    client_id = fields.Integer(required=True)
-    recipient_provider_id = fields.Integer(required=True)
+    client_id = Id(required=True)
+    recipient_provider_id = Id(required=True)
     categories = CODES
     purpose = fields.String(required=True, validate=validate.Length(min=1, max=60))
     subject = fields.String(required=True, validate=validate.Length(min=1, max=service.MAX_SUBJECT))
     body = fields.String(required=True, validate=validate.Length(min=1, max=service.MAX_BODY))
-    reply_to_id = fields.Integer(load_default=None, allow_none=True)
+    reply_to_id = Id(load_default=None, allow_none=True)
     attachments = fields.List(
         fields.Nested(AttachmentInSchema),
         load_default=list,
@@ -99,15 +93,11 @@ class MessageSchema(Schema):
     attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
 
 
-class ConsentRequiredSchema(ApiErrorSchema):
-    reasons = fields.List(fields.Nested(ReasonSchema), required=True)
-
-
 class BoxQuerySchema(Schema):
     box = fields.String(
         load_default="inbox", validate=validate.OneOf([b.value for b in queries.Box])
     )
-    client_id = fields.Integer(load_default=None)
+    client_id = Id(load_default=None)
 
 
 def message_json(opened: service.Opened) -> dict[str, Any]:
@@ -165,7 +155,9 @@ def check_disclosure(body: dict[str, Any]) -> dict[str, Any]:
 @requires(Permission.SEND_MESSAGES)
 @messages.arguments(MessageInSchema)
 @messages.response(201, MessageSchema)
-@messages.alt_response(403, schema=ConsentRequiredSchema, description="No consent covers it")
+@messages.alt_response(
+    403, schema=ApiErrorSchema, description="No consent covers it (`reasons` says why)"
+)
 @messages.alt_response(404, schema=ApiErrorSchema, description="No such client of yours")
 @messages.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
 @messages.doc(security=BEARER)
@@ -187,7 +179,8 @@ def send_message(body: dict[str, Any]) -> dict[str, Any]:
 
 @messages.route("", methods=["GET"])
 @requires(Permission.READ_MESSAGES)
-@messages.arguments(BoxQuerySchema, location="query")
+# a misspelt filter is refused, not silently ignored (the answer would be wider than asked)
+@messages.arguments(BoxQuerySchema, location="query", unknown=RAISE)
 @messages.response(200, MessageSchema(many=True))
 @messages.doc(security=BEARER)
 def list_messages(args: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,10 +9,83 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from roi import inputs
+from roi.clock import iso
 from roi.consent.models import OutsideMethod
 from roi.documents import attachments
 
-NAME = validate.Length(min=1, max=100)
+
+class Id(fields.Integer):
+    """A record's id: an integer an id column can hold (larger ones would overflow the driver)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Range(min=1, max=inputs.MAX_ID), **kwargs)
+
+
+class Day(fields.Date):
+    """A calendar date (`YYYY-MM-DD`) within the days a record of roi can hold."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"description": inputs.DAY_REASON, **kwargs.pop("metadata", {})}
+        super().__init__(validate=_checked(inputs.day_problem), metadata=metadata, **kwargs)
+
+
+class Name(fields.String):
+    """A person's or an organization's name: no invisible or direction-changing characters,
+    stored in NFC (roi.inputs)."""
+
+    def __init__(self, *, max_length: int, **kwargs: Any) -> None:
+        super().__init__(
+            validate=[validate.Length(min=1, max=max_length), _checked(inputs.name_problem)],
+            **kwargs,
+        )
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return inputs.normal_name(super()._deserialize(value, attr, data, **kwargs))
+
+
+class EmailAddress(fields.Email):
+    """An email address with nothing hidden in it (roi.inputs)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            validate=[validate.Length(max=254), _checked(inputs.name_problem)], **kwargs
+        )
+
+
+def documented_rules(converter: Any, field: fields.Field, **kwargs: Any) -> dict[str, Any]:
+    """An apispec attribute function: each string field's roi.inputs rule as its `pattern` in
+    the OpenAPI document, so the document says what the API refuses."""
+    if isinstance(field, Day):
+        return {"pattern": inputs.DAY_PATTERN}
+    if isinstance(field, Name | EmailAddress):
+        return {"pattern": inputs.NAME_PATTERN}
+    if isinstance(field, fields.String):
+        return {"pattern": inputs.TEXT_PATTERN}
+    return {}
+
+
+def _checked(problem: Any) -> Any:
+    """A marshmallow validator from one of roi.inputs' rules."""
+
+    def check(value: Any) -> None:
+        why = problem(value)
+        if why is not None:
+            raise ValidationError(why)
+
+    return check
+
+
+class ReasonSchema(Schema):
+    code = fields.String(required=True, metadata={"description": "stable code"})
+    message = fields.String(required=True, metadata={"description": "for the clinician"})
+    consent_id = fields.Integer(allow_none=True)
+
+
+class MissingSchema(Schema):
+    field = fields.String(required=True)
+    rule = fields.String(required=True)
+    message = fields.String(required=True)
 
 
 class AttachmentInSchema(Schema):
@@ -40,10 +113,23 @@ def upload_of(attachment: dict[str, Any]) -> attachments.Upload:
 
 
 class ApiErrorSchema(Schema):
+    """Every refusal roi sends (roi.web.errors): a code, a sentence, and what it is about."""
+
     error = fields.String(required=True, metadata={"description": "stable code"})
     message = fields.String(required=True, metadata={"description": "for a person to read"})
     fields_ = fields.Dict(
-        data_key="fields", keys=fields.String(), values=fields.String(), required=False
+        data_key="fields",
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "on 422: each field that needs attention, with the reason"},
+    )
+    reasons = fields.List(
+        fields.Nested(ReasonSchema),
+        metadata={"description": "on 403 consent_required: why no consent covers it"},
+    )
+    missing = fields.List(
+        fields.Nested(MissingSchema),
+        metadata={"description": "on 422 incomplete: each missing element of the release"},
     )
 
 
@@ -75,10 +161,10 @@ class TokenSchema(Schema):
 
 
 class ClientInSchema(Schema):
-    given_name = fields.String(required=True, validate=NAME)
-    family_name = fields.String(required=True, validate=NAME)
-    birth_date = fields.Date(required=True)
-    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    given_name = Name(required=True, max_length=100)
+    family_name = Name(required=True, max_length=100)
+    birth_date = Day(required=True)
+    email = EmailAddress(load_default=None, allow_none=True)
 
 
 class ClientSchema(Schema):
@@ -91,11 +177,11 @@ class ClientSchema(Schema):
 
 
 class ProviderInSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = Name(required=True, max_length=200)
     credentials = fields.String(load_default="", validate=validate.Length(max=100))
-    organization = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    organization = Name(required=True, max_length=200)
     address = fields.String(load_default="", validate=validate.Length(max=500))
-    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    email = EmailAddress(load_default=None, allow_none=True)
 
 
 class ProviderSchema(Schema):
@@ -130,15 +216,20 @@ CODES = fields.List(fields.String(validate=validate.Length(min=1, max=60)), load
 
 
 class ConsentInSchema(Schema):
-    client_id = fields.Integer(required=True, strict=True)
+    client_id = Id(required=True, strict=True)
     template_id = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    recipient_provider_id = fields.Integer(required=True, strict=True)
+    recipient_provider_id = Id(required=True, strict=True)
     categories = CODES
     purposes = CODES
     information_description = fields.String(load_default="", validate=validate.Length(max=4000))
-    expires_on = fields.Date(load_default=None, allow_none=True)
+    expires_on = Day(load_default=None, allow_none=True)
     expiry_event = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=300)
+    )
+    expiry_event_kind = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(["after_first_disclosure", "end_of_treatment", "other"]),
     )
     direction = fields.String(
         load_default="one_way", validate=validate.OneOf(["one_way", "two_way"])
@@ -146,6 +237,12 @@ class ConsentInSchema(Schema):
     signer_relationship = fields.String(
         load_default="self",
         validate=validate.OneOf(["self", "parent", "guardian", "personal_representative"]),
+    )
+    share_request_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        metadata={"description": "the client's request it answers (GET /share-requests)"},
     )
 
 
@@ -180,8 +277,16 @@ class ConsentSchema(Schema):
     information_description = fields.String(required=True)
     direction = fields.String(required=True)
     signer_relationship = fields.String(required=True)
+    required_signer = fields.String(
+        required=True,
+        metadata={"description": "client | representative | client_or_representative"},
+    )
+    required_signer_reason = fields.String(
+        required=True, metadata={"description": "the rule that decides it, with its citations"}
+    )
     expires_on = fields.Date(allow_none=True)
     expiry_event = fields.String(allow_none=True)
+    expiry_event_kind = fields.String(allow_none=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
     sent_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     signed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
@@ -189,6 +294,7 @@ class ConsentSchema(Schema):
     expired_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     voided_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     supersedes_id = fields.Integer(allow_none=True)
+    share_request_id = fields.Integer(allow_none=True)
     document_sha256 = fields.String(allow_none=True)
     signature_method = fields.String(
         allow_none=True, metadata={"description": "portal, link, in_person or paper"}
@@ -197,7 +303,7 @@ class ConsentSchema(Schema):
 
 
 class ConsentQuerySchema(Schema):
-    client_id = fields.Integer(load_default=None)
+    client_id = Id(load_default=None)
     status = fields.String(
         load_default=None,
         validate=validate.OneOf(
@@ -217,7 +323,7 @@ class ConsentQuerySchema(Schema):
 class SignerInSchema(Schema):
     """Who signed, as a signature and a paper release give it."""
 
-    signer_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    signer_name = Name(required=True, max_length=200)
     signer_relationship = fields.String(
         required=True,
         validate=validate.OneOf(["self", "parent", "guardian", "personal_representative"]),
@@ -252,4 +358,31 @@ class RevocationInSchema(Schema):
 
 
 class ExpiryEventInSchema(Schema):
-    occurred_on = fields.Date(required=True)
+    occurred_on = Day(required=True)
+
+
+class DischargeInSchema(Schema):
+    on = Day(required=True)
+
+
+class DischargeSchema(Schema):
+    expired_consent_ids = fields.List(fields.Integer(), required=True)
+
+
+class ShareRequestInSchema(Schema):
+    provider_id = Id(load_default=None, allow_none=True, strict=True)
+    provider_name = fields.String(
+        load_default="", validate=[validate.Length(max=200), _checked(inputs.name_problem)]
+    )
+    provider_address = fields.String(load_default="", validate=validate.Length(max=500))
+    note = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class ShareRequestSchema(Schema):
+    id = fields.Integer(required=True)
+    client_id = fields.Integer(required=True)
+    status = fields.String(required=True, metadata={"description": "open | prepared"})
+    provider_id = fields.Integer(allow_none=True)
+    provider_name = fields.String(attribute="recipient_name", required=True)
+    provider_address = fields.String(allow_none=True)
+    created_at = fields.Function(lambda r: iso(r.created_at), dump_only=True)

@@ -6,22 +6,29 @@ from typing import Any
 
 from flask import g
 from flask_smorest import Blueprint
+from marshmallow import RAISE
 
 from roi.accounts import mfa, service, sessions
 from roi.accounts.models import Client, Provider, User
 from roi.accounts.policy import Permission
 from roi.clock import iso
+from roi.consent import lifecycle, share_requests
 from roi.consent import queries as consent_queries
+from roi.consent.models import ShareRequest
 from roi.extensions import db
 from roi.web.api.schemas import (
     ApiErrorSchema,
     ClientInSchema,
     ClientSchema,
+    DischargeInSchema,
+    DischargeSchema,
     OtpSchema,
     ProviderInSchema,
     ProviderSchema,
     RecoveryCodesSchema,
     SearchArgsSchema,
+    ShareRequestInSchema,
+    ShareRequestSchema,
     TokenRequestSchema,
     TokenSchema,
     TotpEnrolmentSchema,
@@ -39,7 +46,13 @@ providers = Blueprint(
 account = Blueprint(
     "account", __name__, url_prefix=f"{PREFIX}/account", description="Your own account"
 )
-blueprints = (tokens, clients, providers, account)
+share = Blueprint(
+    "share_requests",
+    __name__,
+    url_prefix=f"{PREFIX}/share-requests",
+    description="A client's requests to share their records",
+)
+blueprints = (tokens, clients, providers, account, share)
 
 
 @tokens.route("", methods=["POST"])
@@ -51,7 +64,18 @@ blueprints = (tokens, clients, providers, account)
     description="Wrong email or password (`invalid_credentials`); a second factor is needed "
     "(`mfa_required`); the code is wrong or used (`mfa_failed`)",
 )
-@tokens.alt_response(429, schema=ApiErrorSchema, description="Too many failed attempts")
+@tokens.alt_response(
+    429,
+    schema=ApiErrorSchema,
+    description="Too many failed attempts",
+    headers={
+        "Retry-After": {
+            "description": "seconds to wait",
+            "required": True,
+            "schema": {"type": "integer"},
+        }
+    },
+)
 def create_token(body: dict[str, Any]) -> dict[str, str]:
     """Exchange an email, password and (with a second factor) `otp` for a bearer token."""
     token, expires_at = sessions.token_for(
@@ -119,9 +143,24 @@ def get_client(client_id: int) -> Client:
     return consent_queries.client_for(db.session(), actor(), client_id)
 
 
+@clients.route("/<int:client_id>/discharge", methods=["POST"])
+@requires(Permission.PREPARE_CONSENT)
+@clients.arguments(DischargeInSchema)
+@clients.response(200, DischargeSchema)
+@clients.alt_response(404, schema=ApiErrorSchema, description="Not a client of your practice")
+@clients.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
+@clients.doc(security=BEARER)
+def record_discharge(body: dict[str, Any], client_id: int) -> dict[str, list[int]]:
+    """Record the end of the client's treatment: every active release that lasts until then
+    expires now."""
+    expired = lifecycle.record_discharge(db.session(), actor(), client_id, body["on"])
+    return {"expired_consent_ids": expired}
+
+
 @providers.route("", methods=["GET"])
 @requires(Permission.VIEW_DIRECTORY)
-@providers.arguments(SearchArgsSchema, location="query")
+# a misspelt filter is refused, not silently ignored (the answer would be wider than asked)
+@providers.arguments(SearchArgsSchema, location="query", unknown=RAISE)
 @providers.response(200, ProviderSchema(many=True))
 @providers.doc(security=BEARER)
 def list_providers(args: dict[str, Any]) -> list[Provider]:
@@ -138,3 +177,25 @@ def list_providers(args: dict[str, Any]) -> list[Provider]:
 def add_provider(body: dict[str, Any]) -> Provider:
     """Add an entry to the shared provider directory."""
     return service.add_provider(db.session(), actor(), service.NewProvider(**body))
+
+
+@share.route("", methods=["POST"])
+@requires(Permission.REQUEST_SHARING)
+@share.arguments(ShareRequestInSchema)
+@share.response(201, ShareRequestSchema)
+@share.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
+@share.doc(security=BEARER)
+def request_sharing(body: dict[str, Any]) -> ShareRequest:
+    """Ask your practice to share your records with a provider (clients)."""
+    return share_requests.request_sharing(
+        db.session(), actor(), share_requests.NewShareRequest(**body)
+    )
+
+
+@share.route("", methods=["GET"])
+@requires(Permission.VIEW_CONSENTS)
+@share.response(200, ShareRequestSchema(many=True))
+@share.doc(security=BEARER)
+def list_share_requests() -> list[ShareRequest]:
+    """A clinician's practice's requests, or a client's own, newest first."""
+    return share_requests.requests_for(db.session(), actor())

@@ -7,6 +7,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, String
 from wtforms.validators import DataRequired, Length, Optional
 
 from roi.accounts.passwords import MAX_LENGTH
+from roi.web.forms import NameField
 
 
 class LoginForm(FlaskForm):
@@ -54,7 +55,7 @@ class PasskeyForm(FlaskForm):
     """A browser's answer to a passkey challenge (filled in by static/js/passkeys.js)."""
 
     credential = HiddenField(validators=[DataRequired(), Length(max=20_000)])
-    name = StringField(
+    name = NameField(
         "Name of this passkey",
         validators=[Optional(), Length(max=100)],
         description="So you can tell your passkeys apart, for example “work laptop”.",

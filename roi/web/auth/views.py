@@ -59,7 +59,7 @@ def index() -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | str | tuple[str, int]:
+def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     if current_user.is_authenticated:
         return redirect(url_for("auth.index"))
     form = LoginForm()
@@ -77,7 +77,8 @@ def login() -> Response | str | tuple[str, int]:
     except InvalidCredentials as error:
         return render_template("auth/login.html", form=form, error=error.message), 200
     except LoginThrottled as error:
-        return render_template("auth/login.html", form=form, error=error.message), 429
+        wait = {"Retry-After": str(error.retry_after_seconds)}
+        return render_template("auth/login.html", form=form, error=error.message), 429, wait
     step = mfa.required_step(db.session(), user)
     # A fresh session at sign-in: nothing from the anonymous session survives (SECURITY B1).
     session.clear()

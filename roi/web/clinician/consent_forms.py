@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
-    DateField,
+    HiddenField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -19,6 +19,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from roi.accounts.service import NewProvider
 from roi.consent.library import FormTemplate
 from roi.consent.lifecycle import MAX_DESCRIPTION, MAX_EVENT, MAX_REASON
+from roi.consent.share_requests import AT_REQUEST
+from roi.web.forms import DayField, NameField, plain_text, record_id
 
 #: the file input's `accept` (a convenience for the browser; the content is checked)
 SCAN_ACCEPT = "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"
@@ -39,18 +41,20 @@ class TemplateChoiceForm(FlaskForm):
 
 
 class ConsentForm(FlaskForm):
+    #: the client's request this release answers, when it answers one
+    share_request_id = HiddenField(validators=[Optional()])
     recipient_provider_id = SelectField(
-        "Who may receive the information", coerce=int, validators=[Optional()]
+        "Who may receive the information", coerce=record_id, validators=[Optional()]
     )
-    new_provider_name = StringField("Name", validators=[Optional(), Length(max=200)])
+    new_provider_name = NameField("Name", validators=[Optional(), Length(max=200)])
     new_provider_credentials = StringField(
         "Credentials", validators=[Optional(), Length(max=100)], description="e.g. MD, LCSW"
     )
-    new_provider_organization = StringField(
+    new_provider_organization = NameField(
         "Practice or organization", validators=[Optional(), Length(max=200)]
     )
     new_provider_address = StringField("Address", validators=[Optional(), Length(max=500)])
-    new_provider_email = StringField("Email", validators=[Optional(), Length(max=254)])
+    new_provider_email = StringField("Email", validators=[Optional(), Length(max=254), plain_text])
     direction = RadioField(
         "Direction",
         choices=[
@@ -67,11 +71,27 @@ class ConsentForm(FlaskForm):
         "since January 2026.",
     )
     purposes = CheckboxesField("Why it may be shared", validators=[Optional()])
-    expires_on = DateField("Expires on", validators=[Optional()])
+    expires_on = DayField("Expires on", validators=[Optional()])
+    expiry_event_kind = RadioField(
+        "…or expires at an event",
+        choices=[
+            SelectChoice("", "No event: the date only"),
+            SelectChoice(
+                "after_first_disclosure", "After the first time it is shared (roi ends it then)"
+            ),
+            SelectChoice(
+                "end_of_treatment", "At the end of treatment (ends when you record the discharge)"
+            ),
+            SelectChoice("other", "Another event, described below (you record it when it happens)"),
+        ],
+        default="",
+        validators=[Optional()],
+    )
     expiry_event = StringField(
-        "…or expires at this event",
+        "The event, in words",
         validators=[Optional(), Length(max=MAX_EVENT)],
-        description="Give a date, an event, or both (whichever comes first).",
+        description="Give a date, an event, or both (whichever comes first). Left blank for the "
+        "first two events, roi words them.",
     )
     signer_relationship = SelectField(
         "Who will sign",
@@ -96,10 +116,17 @@ class ConsentForm(FlaskForm):
             email=self.new_provider_email.data or None,
         )
 
-    def offer(self, template: FormTemplate, recipients: list[tuple[int, str]]) -> None:
-        """Fill the choices from the chosen form template and the directory."""
+    def offer(
+        self, template: FormTemplate, recipients: list[tuple[int, str]], *, at_request: bool
+    ) -> None:
+        """Fill the choices from the chosen form template and the directory; "at the request of
+        the individual" is offered only on a release that answers the client's request."""
         self.categories.choices = [SelectChoice(c.code, c.label) for c in template.categories]
-        self.purposes.choices = [SelectChoice(p.code, p.label) for p in template.purposes]
+        self.purposes.choices = [
+            SelectChoice(p.code, p.label)
+            for p in template.purposes
+            if at_request or p.code != AT_REQUEST
+        ]
         self.recipient_provider_id.choices = [SelectChoice(0, "Choose a provider…")] + [
             SelectChoice(pid, label) for pid, label in recipients
         ]
@@ -108,8 +135,8 @@ class ConsentForm(FlaskForm):
 class PaperConsentForm(ConsentForm):
     """A release signed on paper: its elements as on the paper, the signature, the scan."""
 
-    signed_on = DateField("Date written beside the signature", validators=[DataRequired()])
-    signer_name = StringField(
+    signed_on = DayField("Date written beside the signature", validators=[DataRequired()])
+    signer_name = NameField(
         "Name of the person who signed", validators=[DataRequired(), Length(max=200)]
     )
     representative_authority = StringField(
@@ -126,7 +153,11 @@ class PaperConsentForm(ConsentForm):
 
 
 class ExpiryEventForm(FlaskForm):
-    occurred_on = DateField("The event happened on", validators=[DataRequired()])
+    occurred_on = DayField("The event happened on", validators=[DataRequired()])
+
+
+class DischargeForm(FlaskForm):
+    on = DayField("Treatment ended on", validators=[DataRequired()])
 
 
 class RevocationRecordForm(FlaskForm):
@@ -143,7 +174,7 @@ class RevocationRecordForm(FlaskForm):
         ],
         validators=[DataRequired()],
     )
-    received_on = DateField("Received on", validators=[DataRequired()])
+    received_on = DayField("Received on", validators=[DataRequired()])
     reason = TextAreaField(
         "Reason given (optional)", validators=[Optional(), Length(max=MAX_REASON)]
     )

@@ -9,18 +9,20 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
-from roi.accounts.models import Client
+from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, manages_consent, records_revocation
 from roi.clock import now
-from roi.consent import lifecycle, queries
+from roi.consent import lifecycle, queries, share_requests
 from roi.consent.library import FormTemplate
 from roi.consent.models import (
     Consent,
     ConsentStatus,
     Direction,
+    ExpiryEventKind,
     OutsideMethod,
     SignerRelationship,
 )
+from roi.consent.representation import signer_rule_of
 from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
 from roi.web.clinician import bp
@@ -33,7 +35,7 @@ from roi.web.clinician.consent_forms import (
     TemplateChoiceForm,
 )
 from roi.web.downloads import pdf_response
-from roi.web.forms import apply_errors
+from roi.web.forms import apply_errors, record_id
 from roi.web.security import actor, form_library, requires, settings
 from roi.web.uploads import uploaded_file
 
@@ -72,12 +74,34 @@ def consent_new(client_id: int) -> str:
         )
     template = _template_or_404(template_id)
     # a refused message links here with its recipient, so the release names them already
-    recipient = request.args.get("recipient_provider_id", type=int)
-    data = {"recipient_provider_id": recipient} if recipient else None
+    recipient = request.args.get("recipient_provider_id", type=record_id)
+    asked = request.args.get("share_request_id", type=record_id)
+    data = (
+        _asked(client.id, asked)
+        if asked
+        else ({"recipient_provider_id": recipient} if recipient else None)
+    )
     paper = request.args.get("paper") == "1"
     form = PaperConsentForm(data=data) if paper else ConsentForm(data=data)
-    form.offer(template, _recipients())
-    return _form_page(client, template, form, None, paper=paper)
+    form.offer(template, _recipients(), at_request=asked is not None)
+    return _form_page(client, template, form, paper=paper)
+
+
+def _asked(client_id: int, request_id: int) -> dict[str, object]:
+    """A release answering the client's request starts with its recipient and purpose."""
+    found = share_requests.request_for(db.session(), actor(), request_id)
+    if found.client_id != client_id:
+        raise NotFound("share request")
+    data: dict[str, object] = {
+        "share_request_id": str(found.id),
+        "purposes": [share_requests.AT_REQUEST],
+    }
+    if found.provider_id is not None:
+        data["recipient_provider_id"] = found.provider_id
+    else:
+        data["new_provider_name"] = found.provider_name
+        data["new_provider_address"] = found.provider_address
+    return data
 
 
 @bp.post("/clients/<int:client_id>/consents")
@@ -86,7 +110,7 @@ def consent_create(client_id: int) -> Response | tuple[str, int]:
     client = queries.client_to_prepare_for(db.session(), actor(), client_id)
     template = _template_or_404(request.form.get("template_id", ""))
     form = ConsentForm()
-    form.offer(template, _recipients())
+    form.offer(template, _recipients(), at_request=bool(form.share_request_id.data))
     if form.validate_on_submit():
         try:
             consent = lifecycle.create(
@@ -101,7 +125,7 @@ def consent_create(client_id: int) -> Response | tuple[str, int]:
         else:
             flash("Draft saved. Check the list below, then send it for signature.", "success")
             return redirect(url_for("clinician.consent_detail", consent_id=consent.id))
-    return _form_page(client, template, form, None), 422
+    return _form_page(client, template, form), 422
 
 
 @bp.post("/clients/<int:client_id>/consents/paper")
@@ -111,7 +135,7 @@ def consent_paper_create(client_id: int) -> Response | tuple[str, int]:
     client = queries.client_to_prepare_for(db.session(), actor(), client_id)
     template = _template_or_404(request.form.get("template_id", ""))
     form = PaperConsentForm()
-    form.offer(template, _recipients())
+    form.offer(template, _recipients(), at_request=False)
     scan = uploaded_file("scan", lifecycle.MAX_SCAN_BYTES)
     if form.validate_on_submit() and form.signed_on.data is not None and scan is not None:
         paper = lifecycle.PaperSignature(
@@ -133,7 +157,7 @@ def consent_paper_create(client_id: int) -> Response | tuple[str, int]:
             return redirect(url_for("clinician.consent_detail", consent_id=consent.id))
     if scan is None:
         form.scan.errors = [*form.scan.errors, "Attach the scan of the signed paper."]
-    return _form_page(client, template, form, None, paper=True), 422
+    return _form_page(client, template, form, paper=True), 422
 
 
 @bp.get("/consents/<int:consent_id>/blank.pdf")
@@ -158,7 +182,7 @@ def consent_check() -> FlaskResponse:
     """The release form's live completeness check: what is still missing, as JSON."""
     template = _template_or_404(request.form.get("template_id", ""))
     form = ConsentForm()
-    form.offer(template, _recipients())
+    form.offer(template, _recipients(), at_request=bool(form.share_request_id.data))
     form.validate()  # shape only; the elements are checked below
     recipient = form.recipient_provider_id.data or (1 if form.new_recipient() else 0)
     fields = _fields(0, template, form)
@@ -185,13 +209,14 @@ def consent_edit(consent_id: int) -> Response | str | tuple[str, int]:
                 "information_description": lifecycle.description_of(consent),
                 "expires_on": consent.expires_on,
                 "expiry_event": consent.expiry_event or "",
+                "expiry_event_kind": consent.expiry_event_kind or "",
                 "signer_relationship": consent.signer_relationship.value,
             }
         )
-        form.offer(template, _recipients())
+        form.offer(template, _recipients(), at_request=consent.share_request_id is not None)
         return _form_page(consent.client, template, form, consent)
     form = ConsentForm()
-    form.offer(template, _recipients())
+    form.offer(template, _recipients(), at_request=consent.share_request_id is not None)
     if form.validate_on_submit():
         try:
             lifecycle.update_draft(
@@ -230,6 +255,7 @@ def consent_detail(consent_id: int) -> str:
         revocation_form=RevocationRecordForm(),
         records_revocation=records_revocation(actor(), consent.organization_id),
         status=consent.status_at(now()),
+        signer=signer_rule_of(consent),
     )
 
 
@@ -395,11 +421,23 @@ def _form_page(
     client: Client,
     template: FormTemplate,
     form: ConsentForm,
-    consent: Consent | None,
+    consent: Consent | None = None,
     *,
     paper: bool = False,
 ) -> str:
-    """The release form: a new draft, an edit, or a release signed on paper (`paper`)."""
+    """The release form (a new draft, an edit, or a release signed on paper: `paper`), its
+    example expiration events worded with the real names."""
+    # the directory is shared, so any entry chosen may be named
+    chosen = form.recipient_provider_id.data
+    recipient = db.session().get(Provider, chosen) if chosen else None
+    examples = [
+        template.fill(
+            event,
+            discloser_organization=client.organization.name,
+            recipient_name=recipient.name if recipient else "the recipient",
+        )
+        for event in template.expiry_events
+    ]
     return render_template(
         "clinician/consent_form.html",
         client=client,
@@ -407,6 +445,7 @@ def _form_page(
         form=form,
         consent=consent,
         paper=paper,
+        event_examples=examples,
     )
 
 
@@ -437,6 +476,12 @@ def _fields(client_id: int, template: FormTemplate, form: ConsentForm) -> lifecy
         information_description=form.information_description.data or "",
         expires_on=form.expires_on.data,
         expiry_event=form.expiry_event.data or None,
+        expiry_event_kind=ExpiryEventKind(form.expiry_event_kind.data)
+        if form.expiry_event_kind.data
+        else None,
         direction=Direction(form.direction.data or "one_way"),
         signer_relationship=SignerRelationship(form.signer_relationship.data or "self"),
+        share_request_id=int(form.share_request_id.data)
+        if (form.share_request_id.data or "").isdigit()
+        else None,
     )

@@ -25,6 +25,7 @@ from roi.messaging.service import (
     MAX_TOTAL_ATTACHMENT_BYTES,
 )
 from roi.web.clinician.consent_forms import CheckboxesField
+from roi.web.forms import record_id
 
 #: how the help text names each accepted type, and the file endings a browser may offer
 TYPE_NAMES = {
@@ -55,13 +56,13 @@ def attachment_accept() -> str:
 class ComposeForm(FlaskForm):
     client_id = SelectField(
         "Client",
-        coerce=int,
+        coerce=record_id,
         validate_choice=False,
         validators=[DataRequired("Choose the client this message is about.")],
     )
     recipient_provider_id = SelectField(
         "To",
-        coerce=int,
+        coerce=record_id,
         validate_choice=False,
         validators=[DataRequired("Choose who receives it.")],
         description="Providers with a roi account. Others are reached by a release and your "
@@ -104,8 +105,11 @@ class ComposeForm(FlaskForm):
         ]
 
     def reply_to_id(self) -> int | None:
-        value = (self.reply_to.data or "").strip()
-        return int(value) if value.isdigit() else None
+        # a tampered field (not a number, "²", beyond any id) is no reply, not a server error
+        try:
+            return record_id((self.reply_to.data or "").strip()) or None
+        except ValueError:
+            return None
 
 
 def provider_label(provider: Provider) -> str:

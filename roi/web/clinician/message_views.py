@@ -23,7 +23,7 @@ from roi.messaging import queries, service
 from roi.messaging.models import Message
 from roi.web.clinician import bp
 from roi.web.clinician.message_forms import ComposeForm, attachment_accept
-from roi.web.forms import apply_errors
+from roi.web.forms import apply_errors, record_id
 from roi.web.security import actor, form_library, requires
 from roi.web.uploads import uploaded
 
@@ -185,11 +185,11 @@ def message_attachment(message_id: int, attachment_id: int) -> FlaskResponse:
 
 def _prefill() -> dict[str, object]:
     """What the compose page starts with: a reply's conversation, or ids from the link."""
-    reply_to = request.args.get("reply_to", type=int)
+    reply_to = request.args.get("reply_to", type=record_id)
     if reply_to is None:
         return {
-            "client_id": request.args.get("client_id", type=int) or 0,
-            "recipient_provider_id": request.args.get("recipient_provider_id", type=int) or 0,
+            "client_id": request.args.get("client_id", type=record_id) or 0,
+            "recipient_provider_id": request.args.get("recipient_provider_id", type=record_id) or 0,
         }
     reply = service.reply(db.session(), actor(), reply_to)
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
@@ -9,20 +10,24 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
+from roi.accounts.models import RepresentativeKind
 from roi.accounts.policy import Permission, manages_consent
 from roi.clock import now
 from roi.compliance import disclosures
 from roi.compliance.accounting import BASIS_LABELS
-from roi.consent import queries
-from roi.consent.models import EXPIRING_WITHIN_DAYS, ConsentStatus
+from roi.consent import lifecycle, queries, representation, share_requests
+from roi.consent.library import TemplateKind
+from roi.consent.models import EXPIRING_WITHIN_DAYS, ConsentStatus, ShareRequestStatus
+from roi.consent.signers import age_on, required_signer, shipped_rules
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.messaging import queries as message_queries
 from roi.web.clinician import bp
-from roi.web.clinician.forms import ClientForm, ProviderForm
-from roi.web.forms import apply_errors
+from roi.web.clinician.consent_forms import ActionForm, DischargeForm
+from roi.web.clinician.forms import ClientForm, OwnCareForm, ProviderForm, RepresentativeForm
+from roi.web.forms import apply_errors, refused_status
 from roi.web.outside_disclosures import record_page
-from roi.web.security import actor, requires
+from roi.web.security import actor, form_library, requires
 
 SEARCH_MAX = 100
 
@@ -50,6 +55,22 @@ def dashboard() -> str:
         shared_with_me=[c for c in consents if not manages_consent(me, c.organization_id)],
         notices=queries.notifications_for(db.session(), me),
         unread=message_queries.unread_count(db.session(), me),
+        share_requests=share_requests.requests_for(
+            db.session(), me, status=ShareRequestStatus.OPEN
+        ),
+    )
+
+
+@bp.get("/share-requests/<int:request_id>")
+@requires(Permission.PREPARE_CONSENT)
+def share_request(request_id: int) -> str:
+    """A client's request to share their records, to be turned into a release."""
+    found = share_requests.request_for(db.session(), actor(), request_id)
+    return render_template(
+        "clinician/share_request.html",
+        share_request=found,
+        note=share_requests.note_of(found),
+        templates=form_library().all(),
     )
 
 
@@ -67,7 +88,7 @@ def clients() -> str:
 def client_new() -> Response | str | tuple[str, int]:
     form = ClientForm()
     if not form.validate_on_submit():
-        return render_template("clinician/client_new.html", form=form)
+        return render_template("clinician/client_new.html", form=form), refused_status(form)
     try:
         client = service.create_client(
             db.session(),
@@ -89,20 +110,110 @@ def client_new() -> Response | str | tuple[str, int]:
 @bp.get("/clients/<int:client_id>")
 @requires(Permission.USE_CLINICIAN_WORKSPACE)
 def client_detail(client_id: int) -> str:
-    client = queries.client_for(db.session(), actor(), client_id)
-    consents = queries.consents_for(db.session(), actor(), client_id=client.id)
+    me = actor()
+    client = queries.client_for(db.session(), me, client_id)
+    consents = queries.consents_for(db.session(), me, client_id=client.id)
+    own = manages_consent(me, client.organization_id)
+    state = shipped_rules().for_state(client.organization.state)
+    today = now().date()
     # outside disclosures belong to the client's practice: none to list for a client seen
     # only through a release that names this clinician elsewhere
-    own = client.organization_id == actor().organization_id
-    recorded = disclosures.disclosures_of(db.session(), actor(), client.id) if own else []
+    recorded = disclosures.disclosures_of(db.session(), me, client.id) if own else []
     return render_template(
         "clinician/client_detail.html",
         client=client,
         consents=consents,
+        discharge=DischargeForm(data={"on": today}) if own else None,
         own=own,
+        state=state,
+        age=age_on(client.birth_date, today),
+        signers={kind: required_signer(kind, client, state, today) for kind in TemplateKind},
+        own_care=OwnCareForm(data={"own_care_consent": client.own_care_consent}),
+        representative=RepresentativeForm(),
         recorded=recorded,
         basis_labels=BASIS_LABELS,
     )
+
+
+@bp.post("/clients/<int:client_id>/own-care")
+@requires(Permission.PREPARE_CONSENT)
+def client_own_care(client_id: int) -> Response:
+    form = OwnCareForm()
+    if form.validate_on_submit():
+        value = bool(form.own_care_consent.data)
+        _client_step(
+            client_id,
+            lambda: representation.set_own_care_consent(db.session(), actor(), client_id, value),
+            "Recorded: the minor signs releases for their own care."
+            if value
+            else "Recorded: a parent or guardian signs for this minor.",
+        )
+    return redirect(url_for("clinician.client_detail", client_id=client_id))
+
+
+@bp.post("/clients/<int:client_id>/representative")
+@requires(Permission.PREPARE_CONSENT)
+def client_representative(client_id: int) -> Response:
+    form = RepresentativeForm()
+    if not form.validate_on_submit():
+        flash("Give the representative's name and their authority document.", "error")
+        return redirect(url_for("clinician.client_detail", client_id=client_id))
+    upload = form.document.data
+    new = representation.NewRepresentative(
+        kind=RepresentativeKind(form.kind.data),
+        name=form.name.data or "",
+        document=upload.read() if upload else b"",
+        document_type=(upload.mimetype if upload else "") or "",
+    )
+    _client_step(
+        client_id,
+        lambda: representation.record_representative(db.session(), actor(), client_id, new),
+        "The personal representative is recorded, with their authority document.",
+    )
+    return redirect(url_for("clinician.client_detail", client_id=client_id))
+
+
+@bp.post("/clients/<int:client_id>/representative/end")
+@requires(Permission.PREPARE_CONSENT)
+def client_representative_end(client_id: int) -> Response:
+    if ActionForm().validate_on_submit():
+        _client_step(
+            client_id,
+            lambda: representation.end_representative(db.session(), actor(), client_id),
+            "The personal representative no longer acts for this client.",
+        )
+    return redirect(url_for("clinician.client_detail", client_id=client_id))
+
+
+def _client_step(client_id: int, step: Callable[[], object], done: str) -> None:
+    try:
+        step()
+    except Invalid as error:
+        flash(" ".join(error.fields.values()), "error")
+    else:
+        flash(done, "success")
+
+
+@bp.post("/clients/<int:client_id>/discharge")
+@requires(Permission.PREPARE_CONSENT)
+def client_discharge(client_id: int) -> Response:
+    form = DischargeForm()
+    if not form.validate_on_submit() or form.on.data is None:
+        flash("Give the day treatment ended.", "error")
+        return redirect(url_for("clinician.client_detail", client_id=client_id))
+    try:
+        expired = lifecycle.record_discharge(db.session(), actor(), client_id, form.on.data)
+    except Invalid as error:
+        flash(" ".join(error.fields.values()), "error")
+    else:
+        ended = ", ".join(f"#{consent_id}" for consent_id in expired)
+        flash(
+            f"Discharge recorded. Releases ended with it: {ended}."
+            if expired
+            else "Discharge recorded. No active release lasted until the end of treatment.",
+            "success",
+        )
+    return redirect(url_for("clinician.client_detail", client_id=client_id))
 
 
 @bp.route("/clients/<int:client_id>/disclosures/new", methods=["GET", "POST"])
@@ -127,7 +238,7 @@ def directory() -> str:
 def provider_new() -> Response | str | tuple[str, int]:
     form = ProviderForm()
     if not form.validate_on_submit():
-        return render_template("clinician/provider_new.html", form=form)
+        return render_template("clinician/provider_new.html", form=form), refused_status(form)
     try:
         service.add_provider(
             db.session(),

@@ -6,18 +6,17 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
     RadioField,
     SelectChoice,
     SelectField,
-    StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from roi.compliance.models import Channel
 from roi.compliance.requests import MAX_NOTE, MAX_REASON
+from roi.web.forms import DayField, NameField
 
 CHANNEL_CHOICES = [
     SelectChoice(Channel.WRITTEN.value, "In writing (letter, fax, form)"),
@@ -33,8 +32,8 @@ class AccountingFilterForm(FlaskForm):
         # A CSRF token would put a secret into the URL, and there is nothing to protect.
         csrf = False
 
-    since = DateField("From (UTC)", validators=[Optional()])
-    until = DateField("To (UTC, inclusive)", validators=[Optional()])
+    since = DayField("From (UTC)", validators=[Optional()])
+    until = DayField("To (UTC, inclusive)", validators=[Optional()])
     part2 = BooleanField("Part 2 disclosures only (42 CFR 2.25, three years by default)")
     summarize = BooleanField(
         "Summarize repeated disclosures to one recipient for one purpose (164.528(b)(3))"
@@ -54,15 +53,15 @@ class AccountingRequestForm(FlaskForm):
     """A client's request for an accounting, as staff record it."""
 
     client_id = SelectField("Client", choices=[], validators=[DataRequired()])
-    received_on = DateField("Received on", validators=[DataRequired()])
+    received_on = DayField("Received on", validators=[DataRequired()])
     channel = RadioField("How it arrived", choices=CHANNEL_CHOICES, default=Channel.WRITTEN.value)
     part2 = BooleanField("Part 2 accounting (substance use disorder records, three years at most)")
-    since = DateField(
+    since = DayField(
         "From",
         validators=[Optional()],
         description="Leave empty for the whole window: six years (Part 2: three) before receipt.",
     )
-    until = DateField(
+    until = DayField(
         "To", validators=[Optional()], description="Leave empty for the day it was received."
     )
     note = TextAreaField(
@@ -91,13 +90,13 @@ class SuspensionForm(FlaskForm):
     """An agency's statement suspending its entries (164.528(a)(2)); the rules are
     `roi.compliance.suspensions`'."""
 
-    agency = StringField("Agency or official", validators=[DataRequired("Name the agency.")])
+    agency = NameField("Agency or official", validators=[DataRequired("Name the agency.")])
     recipient_provider_id = SelectField(
         "Its directory entry (when disclosures to it go through roi)",
         validate_choice=False,
         validators=[Optional()],
     )
-    until = DateField("Suspended until (included)", validators=[DataRequired("Give the date.")])
+    until = DayField("Suspended until (included)", validators=[DataRequired("Give the date.")])
     written = RadioField(
         "The statement was",
         choices=[

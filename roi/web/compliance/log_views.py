@@ -14,7 +14,7 @@ from typing import Any
 from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectChoice, SelectField
+from wtforms import IntegerField, SelectChoice, SelectField
 from wtforms.validators import NumberRange, Optional, ValidationError
 
 from roi.accounts.policy import Permission
@@ -26,6 +26,7 @@ from roi.compliance import verification, wording
 from roi.compliance.log import GROUP_ACTIONS, GROUP_LABELS, ActionGroup, Choice, FilterChoices
 from roi.extensions import db
 from roi.web.compliance import bp
+from roi.web.forms import DayField
 from roi.web.security import actor, form_library, requires
 
 OUTCOME_LABELS: dict[str, str] = {
@@ -64,11 +65,11 @@ class LogFilterForm(FlaskForm):
         ],
         default="",
     )
-    since = DateField("From (UTC)", validators=[Optional()])
-    until = DateField("To (UTC, inclusive)", validators=[Optional()])
+    since = DayField("From (UTC)", validators=[Optional()])
+    until = DayField("To (UTC, inclusive)", validators=[Optional()])
     before = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=MAX_SEQ)])
 
-    def validate_until(self, field: DateField) -> None:
+    def validate_until(self, field: DayField) -> None:
         if field.data and self.since.data and field.data < self.since.data:
             raise ValidationError("The end date is before the start date.")
 
@@ -147,7 +148,7 @@ def log() -> ResponseReturnValue:
     return _log_page(form, rows=page.rows, next_before=page.next_before)
 
 
-@bp.get("/log/<int:seq>")
+@bp.get(f"/log/<int(max={MAX_SEQ}):seq>")  # a seq is BIGINT, beyond a record id's range
 @requires(Permission.VIEW_DISCLOSURE_LOG)
 def log_entry(seq: int) -> str:
     """One entry: every field, the reasons in sentences, its consent and message (metadata)."""

@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
-from roi.web.portal import accounting_views, views  # noqa: E402,F401 - registers the routes on bp
+from roi.web.portal import accounting_views, share_views, views  # noqa: E402,F401 - registers the routes on bp

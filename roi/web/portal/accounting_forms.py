@@ -4,10 +4,11 @@ full accounting. Shape only; the windows and the one-open-request rule are the s
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, SelectChoice, TextAreaField
+from wtforms import BooleanField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Length, Optional
 
 from roi.compliance.requests import MAX_NOTE
+from roi.web.forms import DayField
 
 SCOPE_ALL = "all"
 SCOPE_PART2 = "part2"
@@ -20,8 +21,8 @@ class PeriodForm(FlaskForm):
         # A CSRF token would put a secret into the URL, and there is nothing to protect.
         csrf = False
 
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
+    since = DayField("From", validators=[Optional()])
+    until = DayField("To", validators=[Optional()])
     part2 = BooleanField("Only substance use treatment records (42 CFR Part 2, three years)")
 
 
@@ -55,5 +56,5 @@ class ChangeForm(FlaskForm):
     """Change what a request covers (to reduce what is prepared)."""
 
     scope = RadioField("What should it cover?", choices=SCOPES, default=SCOPE_ALL)
-    since = DateField("From (optional)", validators=[Optional()])
-    until = DateField("To (optional)", validators=[Optional()])
+    since = DayField("From (optional)", validators=[Optional()])
+    until = DayField("To (optional)", validators=[Optional()])

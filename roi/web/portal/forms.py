@@ -16,7 +16,6 @@ from wtforms import (
     HiddenField,
     RadioField,
     SelectChoice,
-    StringField,
     TextAreaField,
 )
 from wtforms.validators import Length, Optional
@@ -24,6 +23,7 @@ from wtforms.validators import Length, Optional
 from roi.consent.lifecycle import MAX_DRAWN_SIGNATURE, MAX_REASON, SignatureInput
 from roi.consent.models import SignerRelationship
 from roi.errors import Invalid
+from roi.web.forms import NameField
 
 #: the only drawn-signature encoding accepted: what `canvas.toDataURL("image/png")` produces
 PNG_DATA_URL = "data:image/png;base64,"
@@ -55,7 +55,7 @@ class SignatureForm(FlaskForm):
         ),
         validators=[Optional(), Length(max=500)],
     )
-    signer_name = StringField(
+    signer_name = NameField(
         "Type your full name",
         description="Typing your name is your legal signature.",
         validators=[Length(max=200)],

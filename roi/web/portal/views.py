@@ -16,6 +16,7 @@ from roi.clock import now
 from roi.consent import lifecycle, queries
 from roi.consent.library import FormLibrary
 from roi.consent.models import Consent, ConsentStatus
+from roi.consent.representation import signer_rule_of
 from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
 from roi.web.downloads import pdf_response
@@ -204,6 +205,7 @@ def _detail(
         signature_form=sign_form,
         revoke_form=revoke_form,
         refusal=refusal,
+        signer=signer_rule_of(consent) if status is ConsentStatus.PENDING_SIGNATURE else None,
     )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
+from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
+from roi.web.forms import DayField
 from roi.web.portal.forms import SignatureForm
 
 __all__ = ["CodeRequestForm", "IdentityForm", "LinkRequestForm", "SignatureForm"]
@@ -18,7 +19,7 @@ class CodeRequestForm(FlaskForm):
 class IdentityForm(FlaskForm):
     """Date of birth and the one-time code: with the link, they stand in for a sign-in."""
 
-    birth_date = DateField(
+    birth_date = DayField(
         "Your date of birth",
         validators=[InputRequired("Enter your date of birth.")],
         render_kw={"autocomplete": "bday"},

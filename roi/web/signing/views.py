@@ -24,6 +24,7 @@ from roi.actor import Actor, Role
 from roi.clock import iso, now
 from roi.consent import invitations, lifecycle
 from roi.consent.models import Consent, LinkPurpose, SigningInvitation
+from roi.consent.representation import signer_rule_of
 from roi.errors import Invalid, NotFound, Throttled, WrongState
 from roi.extensions import db
 from roi.web.downloads import pdf_response
@@ -366,4 +367,5 @@ def _review_page(consent: Consent, form: SignatureForm) -> str:
             db.session(), _link_actor(consent.client_id), consent.id, library
         ),
         form=form,
+        signer=signer_rule_of(consent),
     )

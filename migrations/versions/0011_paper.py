@@ -1,8 +1,8 @@
 """Paper trail: revocations received outside roi (the day received, the sealed scan), and
 emailed links to a signed release (the signer's copy, revoking it) beside signing links.
 
-Revision ID: 0010_paper
-Revises: 0009_accounts_admin
+Revision ID: 0011_paper
+Revises: 0010_signer
 Create Date: 2026-11-30 00:40:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0010_paper'
-down_revision = '0009_accounts_admin'
+revision = '0011_paper'
+down_revision = '0010_signer'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,202 @@
+"""What decides who signs, as the practice records it: its state (an admin), and on a client
+record whether a minor consented to their own care and who their personal representative is
+(the clinician, with the authority document sealed). Every change is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from roi import audit, vault
+from roi.accounts.models import Client, ClientRepresentative, Organization, RepresentativeKind
+from roi.accounts.policy import Permission, require
+from roi.actor import Actor
+from roi.audit import Action
+from roi.clock import now
+from roi.consent.models import Consent
+from roi.consent.queries import client_to_prepare_for
+from roi.consent.signers import SignerRule, SignerRules, age_on, required_signer, shipped_rules
+from roi.db import unit_of_work
+from roi.errors import Invalid, NotFound
+
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+#: what an authority document may be, checked on its first bytes
+DOCUMENT_TYPES = {
+    "application/pdf": b"%PDF-",
+    "image/png": b"\x89PNG\r\n\x1a\n",
+    "image/jpeg": b"\xff\xd8\xff",
+}
+
+
+@dataclass(frozen=True)
+class NewRepresentative:
+    kind: RepresentativeKind
+    name: str
+    document: bytes
+    document_type: str
+
+
+def signer_rule(consent: Consent, day: date, rules: SignerRules | None = None) -> SignerRule:
+    """Who must sign `consent` on `day`, under its practice's state."""
+    state = (rules or shipped_rules()).for_state(consent.organization.state)
+    return required_signer(consent.kind, consent.client, state, day)
+
+
+def signer_rule_of(consent: Consent) -> SignerRule:
+    """The signer rule of `consent` as it stands: on its signing day once signed, else today."""
+    rule = signer_rule(consent, (consent.signed_at or now()).date())
+    if consent.required_signer is None or consent.required_signer is rule.who:
+        return rule
+    # the record changed since signing (a representative, a birthday): keep what was decided
+    return SignerRule(consent.required_signer, rule.code, "As decided when it was signed.")
+
+
+def set_practice_state(
+    session: Session, actor: Actor, state: str | None, rules: SignerRules | None = None
+) -> Organization:
+    """An admin sets the state whose law decides who signs for the practice's minors.
+
+    Raises:
+        Forbidden: not an admin.
+        Invalid: a state the rules file does not list.
+    """
+    require(actor, Permission.MANAGE_USERS)
+    code = (state or "").strip().upper() or None
+    if code is not None and code not in (rules or shipped_rules()).states:
+        raise Invalid({"state": "Choose one of the listed states, or none (the default rule)."})
+    with unit_of_work(session):
+        organization = session.get(Organization, actor.organization_id)
+        if organization is None:
+            raise NotFound("organization")
+        organization.state = code
+        audit.record(session, actor, Action.ORGANIZATION_UPDATED, detail={"state": code or ""})
+    return organization
+
+
+def set_own_care_consent(
+    session: Session, actor: Actor, client_id: int, value: bool, rules: SignerRules | None = None
+) -> Client:
+    """Record whether a minor client consented to their own care under state law.
+
+    Raises:
+        NotFound: not a client of the actor's practice.
+        Invalid: the client is an adult, or state law lets no minor of this age consent (the
+            statute is named).
+    """
+    require(actor, Permission.PREPARE_CONSENT)
+    with unit_of_work(session):
+        client = client_to_prepare_for(session, actor, client_id)
+        if value:
+            _check_own_care(client, (rules or shipped_rules()), now().date())
+        client.own_care_consent = value
+        audit.record(
+            session,
+            actor,
+            Action.CLIENT_UPDATED,
+            client_id=client.id,
+            detail={"own_care_consent": value},
+        )
+    return client
+
+
+def record_representative(
+    session: Session, actor: Actor, client_id: int, new: NewRepresentative
+) -> ClientRepresentative:
+    """Record the client's personal representative with their authority document (sealed); it
+    replaces the one on record.
+
+    Raises:
+        NotFound: not a client of the actor's practice.
+        Invalid: no name, or the document is missing, too large or not a PDF, PNG or JPEG.
+    """
+    require(actor, Permission.PREPARE_CONSENT)
+    _check_representative(new)
+    with unit_of_work(session):
+        client = client_to_prepare_for(session, actor, client_id)
+        _end_current(session, client.id)
+        row = ClientRepresentative(
+            client_id=client.id,
+            kind=new.kind,
+            name=new.name.strip(),
+            document_sealed=b"",
+            document_type=new.document_type,
+            recorded_by_id=actor.user_id,
+        )
+        session.add(row)
+        session.flush()
+        row.document_sealed = vault.seal(
+            new.document, vault.Place("client_representatives", "document_sealed", row.uuid)
+        )
+        audit.record(
+            session,
+            actor,
+            Action.CLIENT_REPRESENTATIVE_RECORDED,
+            client_id=client.id,
+            detail={"kind": new.kind.value, "representative_id": row.id},
+        )
+    return row
+
+
+def end_representative(session: Session, actor: Actor, client_id: int) -> None:
+    """The client's personal representative no longer acts for them (kept on record, ended).
+
+    Raises:
+        NotFound: not a client of the actor's practice.
+    """
+    require(actor, Permission.PREPARE_CONSENT)
+    with unit_of_work(session):
+        client = client_to_prepare_for(session, actor, client_id)
+        _end_current(session, client.id)
+        audit.record(session, actor, Action.CLIENT_REPRESENTATIVE_ENDED, client_id=client.id)
+
+
+def _end_current(session: Session, client_id: int) -> None:
+    session.execute(
+        update(ClientRepresentative)
+        .where(ClientRepresentative.client_id == client_id, ClientRepresentative.ended_at.is_(None))
+        .values(ended_at=now())
+    )
+
+
+def _check_own_care(client: Client, rules: SignerRules, day: date) -> None:
+    state = rules.for_state(client.organization.state)
+    age = age_on(client.birth_date, day)
+    if age >= state.age_of_majority:
+        raise Invalid(
+            {"own_care_consent": f"{client.given_name} is an adult: adults sign for themselves."}
+        )
+    laws = [
+        (minimum, citation)
+        for minimum, citation in (
+            (state.mental_health_age, state.mental_health_citation),
+            (state.substance_use_age, state.substance_use_citation),
+        )
+        if minimum is not None
+    ]
+    if not any(age >= minimum for minimum, _ in laws):
+        cited = "; ".join(f"from {minimum}: {citation}" for minimum, citation in laws)
+        raise Invalid(
+            {
+                "own_care_consent": f"State law in {state.name} does not let a minor of "
+                f"{age} consent to their own care"
+                + (f" ({cited})." if cited else " (no minor may, under this rule).")
+            }
+        )
+
+
+def _check_representative(new: NewRepresentative) -> None:
+    problems: dict[str, str] = {}
+    if not new.name.strip() or len(new.name.strip()) > 200:
+        problems["name"] = "Give the representative's full name."
+    magic = DOCUMENT_TYPES.get(new.document_type)
+    if not new.document:
+        problems["document"] = "Attach the document that gives them authority."
+    elif magic is None or not new.document.startswith(magic):
+        problems["document"] = "Attach the authority document as a PDF, PNG or JPEG file."
+    elif len(new.document) > MAX_DOCUMENT_BYTES:
+        problems["document"] = "The document must be under 5 MB."
+    if problems:
+        raise Invalid(problems)

@@ -1,0 +1,247 @@
+"""Who must sign a release: the client, a personal representative, or either (issue 12 item 5).
+
+`required_signer()` is the one rule. It reads the form's kind, the client's age on the day of
+signing, the practice's state (`rules/signers.toml`, data like `forms/`) and what the clinician
+recorded on the client:
+
+- an adult signs for themself (45 CFR 164.502(g)(1)); under guardianship the guardian signs, and
+  with another personal representative either may (164.502(g)(2));
+- for a minor a parent or guardian signs (164.502(g)(3)), unless the minor consented to their
+  own care under state law: then the parent is not their personal representative for that care
+  and only the minor signs (164.502(g)(3)(i));
+- a 42 CFR Part 2 consent of a minor whom state law lets consent to substance-use treatment is
+  signed by the minor alone (42 CFR 2.14(a)); otherwise by a parent or guardian (2.14(b), which
+  also asks for the minor's own signature: roi records the parent's).
+
+Signing compares the signer's relationship with it (`check_signer`), and refuses the wrong person
+with a reason that names the rule.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from roi.accounts.models import Client, RepresentativeKind
+from roi.consent.library import TemplateKind
+from roi.consent.models import RequiredSigner, SignerRelationship
+from roi.errors import ConfigError
+
+RULES_FILE = Path("rules") / "signers.toml"
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class StateRule:
+    """One state's ages and their statutes (`rules/signers.toml`)."""
+
+    code: str
+    name: str
+    age_of_majority: int
+    age_of_majority_citation: str
+    mental_health_age: int | None = None
+    mental_health_citation: str | None = None
+    substance_use_age: int | None = None
+    substance_use_citation: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class SignerRule:
+    """Who must sign, the stable code of the rule that decided it, and the rule in words."""
+
+    who: RequiredSigner
+    code: str
+    reason: str
+
+
+class SignerRulesError(ConfigError):
+    """The rules file breaks its schema; the message names the file and the field."""
+
+
+class SignerRules:
+    """Every state's rule, by two-letter code, and the conservative default."""
+
+    def __init__(self, default: StateRule, states: Mapping[str, StateRule]) -> None:
+        self.default = default
+        self.states = dict(states)
+
+    @classmethod
+    def load(cls, path: Path) -> SignerRules:
+        """Read and check the rules file.
+
+        Raises:
+            SignerRulesError: the file is missing or a field is wrong (named).
+        """
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as error:
+            raise SignerRulesError(f"{path}: {error}") from None
+        default = _state(path, "default", "", data.get("default"))
+        raw = data.get("states", {})
+        if not isinstance(raw, dict):
+            raise SignerRulesError(f"{path}: states: must be a table of [states.XX] tables")
+        states = {code: _state(path, f"states.{code}", code, table) for code, table in raw.items()}
+        return cls(default, states)
+
+    def for_state(self, code: str | None) -> StateRule:
+        """The rule of state `code`, or the default when it is unset or not listed."""
+        return self.states.get(code or "", self.default)
+
+    def choices(self) -> list[tuple[str, str]]:
+        """(code, name) of every listed state, by name."""
+        return sorted(((c, s.name) for c, s in self.states.items()), key=lambda item: item[1])
+
+
+@functools.cache
+def shipped_rules() -> SignerRules:
+    """The rules file beside the package (a checkout) or inside it (a wheel: roi/_share)."""
+    for root in (_PACKAGE.parent, _PACKAGE / "_share"):
+        if (root / RULES_FILE).is_file():
+            return SignerRules.load(root / RULES_FILE)
+    raise SignerRulesError(f"{RULES_FILE} not found beside {_PACKAGE}")
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Completed years of life on `day` (someone born on 29 February turns a year older on
+    1 March in common years)."""
+    had_birthday = (day.month, day.day) >= (birth_date.month, birth_date.day)
+    return day.year - birth_date.year - (0 if had_birthday else 1)
+
+
+def required_signer(
+    kind: TemplateKind | str, client: Client, state: StateRule, day: date
+) -> SignerRule:
+    """Who must sign a release of `kind` for `client` on `day`, under `state`'s law."""
+    age = age_on(client.birth_date, day)
+    if age >= state.age_of_majority:
+        return _adult(client, state)
+    minor = (
+        f"{client.given_name} is {age}, under the age of majority in {state.name} "
+        f"({state.age_of_majority}, {state.age_of_majority_citation})"
+    )
+    if TemplateKind(kind) is TemplateKind.PART2:
+        if state.substance_use_age is not None and age >= state.substance_use_age:
+            return SignerRule(
+                RequiredSigner.CLIENT,
+                "minor_part2_alone",
+                f"{minor}, but state law lets a minor of this age consent to substance-use "
+                f"treatment ({state.substance_use_citation}), so only the minor may sign a "
+                "Part 2 consent (42 CFR 2.14(a)).",
+            )
+        return SignerRule(
+            RequiredSigner.REPRESENTATIVE,
+            "minor_part2_parent",
+            f"{minor}, and state law does not let them consent alone to substance-use treatment, "
+            "so a parent or guardian signs (42 CFR 2.14(b)).",
+        )
+    if client.own_care_consent:
+        return SignerRule(
+            RequiredSigner.CLIENT,
+            "minor_own_care",
+            f"{minor}, but they consented to their own care under state law, so a parent is not "
+            "their personal representative for it and only the minor may sign "
+            "(45 CFR 164.502(g)(3)(i)).",
+        )
+    return SignerRule(
+        RequiredSigner.REPRESENTATIVE,
+        "minor_parent_signs",
+        f"{minor}, so a parent or guardian signs as their personal representative "
+        "(45 CFR 164.502(g)(3)).",
+    )
+
+
+def check_signer(rule: SignerRule, relationship: SignerRelationship) -> str | None:
+    """Why a signer with `relationship` may not sign under `rule`; None when they may."""
+    if rule.who is RequiredSigner.CLIENT and relationship is not SignerRelationship.SELF:
+        return f"Only the client can sign this release. {rule.reason}"
+    if rule.who is RequiredSigner.REPRESENTATIVE and relationship is SignerRelationship.SELF:
+        return f"The client cannot sign this release alone. {rule.reason}"
+    return None
+
+
+def _adult(client: Client, state: StateRule) -> SignerRule:
+    adult = f"{client.given_name} is an adult in {state.name} ({state.age_of_majority_citation})"
+    representative = client.representative
+    if representative is None:
+        return SignerRule(
+            RequiredSigner.CLIENT,
+            "adult_signs",
+            f"{adult} and signs for themself (45 CFR 164.502(g)(1)).",
+        )
+    if representative.kind is RepresentativeKind.GUARDIAN:
+        return SignerRule(
+            RequiredSigner.REPRESENTATIVE,
+            "adult_under_guardianship",
+            f"{adult} under guardianship: the guardian, {representative.name}, signs as their "
+            "personal representative (45 CFR 164.502(g)(2)).",
+        )
+    return SignerRule(
+        RequiredSigner.CLIENT_OR_REPRESENTATIVE,
+        "adult_with_representative",
+        f"{adult}; {representative.name} is also their personal representative, so either may "
+        "sign (45 CFR 164.502(g)(2)).",
+    )
+
+
+_STATE_KEYS = frozenset(
+    {
+        "name",
+        "age_of_majority",
+        "age_of_majority_citation",
+        "mental_health_age",
+        "mental_health_citation",
+        "substance_use_age",
+        "substance_use_citation",
+        "note",
+    }
+)
+
+
+def _state(path: Path, where: str, code: str, table: Any) -> StateRule:
+    def fail(field: str, problem: str) -> SignerRulesError:
+        return SignerRulesError(f"{path}: {where}.{field}: {problem}" if field else problem)
+
+    if not isinstance(table, dict):
+        raise SignerRulesError(f"{path}: {where}: must be a table")
+    if code and (len(code) != 2 or not code.isalpha() or not code.isupper()):
+        raise SignerRulesError(f"{path}: {where}: a state is its two-letter code, like WA")
+    unknown = sorted(set(table) - _STATE_KEYS)
+    if unknown:
+        raise fail(unknown[0], "unknown key")
+    for key in ("name", "age_of_majority_citation"):
+        if not isinstance(table.get(key), str) or not table[key].strip():
+            raise fail(key, "is required text")
+    ages: dict[str, int | None] = {}
+    for key in ("age_of_majority", "mental_health_age", "substance_use_age"):
+        value = table.get(key)
+        if value is None and key != "age_of_majority":
+            ages[key] = None
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 21:
+            raise fail(key, "must be an age from 0 to 21")
+        ages[key] = value
+    for age, citation in (
+        ("mental_health_age", "mental_health_citation"),
+        ("substance_use_age", "substance_use_citation"),
+    ):
+        if (ages[age] is None) != (table.get(citation) is None):
+            raise fail(citation, f"give it exactly when {age} is given")
+    majority = ages["age_of_majority"]
+    assert majority is not None  # noqa: S101 - checked above
+    return StateRule(
+        code=code,
+        name=table["name"],
+        age_of_majority=majority,
+        age_of_majority_citation=table["age_of_majority_citation"],
+        mental_health_age=ages["mental_health_age"],
+        mental_health_citation=table.get("mental_health_citation"),
+        substance_use_age=ages["substance_use_age"],
+        substance_use_citation=table.get("substance_use_citation"),
+        note=table.get("note"),
+    )

@@ -1,0 +1,110 @@
+"""Expiration events roi sees itself (issue 12 item 8): a release that permits one disclosure,
+and releases that end with the client's discharge."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from roi.audit import AuditEntry
+from roi.clock import now
+from roi.consent import lifecycle
+from roi.consent.models import ConsentStatus, ExpiryEventKind
+from roi.errors import ConsentRequired, Invalid, NotFound
+from roi.messaging import service
+
+ONCE = ExpiryEventKind.AFTER_FIRST_DISCLOSURE
+END = ExpiryEventKind.END_OF_TREATMENT
+
+
+def outgoing(referral) -> service.Outgoing:
+    return service.Outgoing(
+        client_id=referral.client_id,
+        recipient_provider_id=referral.recipient_id,
+        categories=("diagnosis",),
+        purpose="treatment",
+        subject="Referral",
+        body="Summary attached.",
+    )
+
+
+def send(session, referral):
+    return service.send(session, referral.therapist.actor, referral.library, outgoing(referral))
+
+
+def test_a_release_for_one_disclosure_is_worded_and_permits_exactly_one(session, referral):
+    # Given a release that lasts until it has been shared once, with no date
+    consent = referral.signed(session, expiry_event_kind=ONCE, expires_on=None)
+    assert consent.expiry_event == "once the information has been sent to Samuel Okafor one time"
+    # When the therapist sends twice
+    first = send(session, referral)
+    with pytest.raises(ConsentRequired) as refused:
+        send(session, referral)
+    # Then the first went out under it, the second is refused because it expired with the first
+    assert first.consent_id == consent.id
+    assert [(r["code"], r["consent_id"]) for r in refused.value.reasons] == [
+        ("consent_expired", consent.id)
+    ]
+    session.refresh(consent)
+    assert consent.status_at(now()) is ConsentStatus.EXPIRED
+    assert consent.expired_at == first.sent_at
+    expired = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "consent.expired")
+    ).all()
+    assert [(e.consent_id, e.message_id) for e in expired] == [(consent.id, first.id)]
+
+
+def test_an_ordinary_release_is_not_used_up(session, referral):
+    referral.signed(session)
+    send(session, referral)
+    send(session, referral)
+
+
+def test_discharge_ends_exactly_the_releases_that_last_until_the_end_of_treatment(
+    session, referral
+):
+    # Given two releases until the end of treatment, one until another event, one with a date
+    ending = [referral.signed(session, expiry_event_kind=END, expires_on=None) for _ in range(2)]
+    other = referral.signed(session, expiry_event="the end of the court case", expires_on=None)
+    dated = referral.signed(session)
+    pending = referral.sent(session, expiry_event_kind=END, expires_on=None)
+    assert ending[0].expiry_event == "the end of your treatment with Riverside Counseling"
+    assert other.expiry_event_kind is ExpiryEventKind.OTHER
+    # When the therapist records the discharge
+    today = now().date()
+    expired = lifecycle.record_discharge(
+        session, referral.therapist.actor, referral.client_id, today
+    )
+    # Then exactly those two expired, at once, on that day; the others are untouched
+    assert expired == [c.id for c in ending]
+    for consent in ending:
+        session.refresh(consent)
+        assert consent.status_at(now()) is ConsentStatus.EXPIRED
+        assert consent.expiry_event_occurred_on == today
+    for consent in (other, dated):
+        session.refresh(consent)
+        assert consent.status_at(now()) is ConsentStatus.ACTIVE
+    session.refresh(pending)
+    assert pending.status is ConsentStatus.PENDING_SIGNATURE
+    assert pending.client.discharged_on == today
+    actions = session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.client_id == referral.client_id)
+        .order_by(AuditEntry.seq)
+    ).all()
+    assert actions.count("consent.expired") == 2
+    assert actions[-1] == "client.discharged"
+
+
+def test_discharge_is_refused_in_the_future_and_outside_the_practice(session, referral):
+    with pytest.raises(Invalid) as future:
+        lifecycle.record_discharge(
+            session, referral.therapist.actor, referral.client_id, now().date() + timedelta(1)
+        )
+    assert set(future.value.fields) == {"on"}
+    with pytest.raises(NotFound):
+        lifecycle.record_discharge(
+            session, referral.psychiatrist.actor, referral.client_id, now().date()
+        )

@@ -1,0 +1,257 @@
+"""The right signer (issue 12 item 5, SECURITY E9): the rules file, the one rule, and signing
+refusing the wrong person with a reason that names the rule, for each form kind."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from roi.accounts.models import Client, Organization, RepresentativeKind
+from roi.actor import Role
+from roi.audit import AuditEntry
+from roi.clock import now
+from roi.consent import lifecycle, representation
+from roi.consent.models import Consent, ConsentStatus, RequiredSigner, SignerRelationship
+from roi.consent.signers import SignerRules, SignerRulesError, age_on, required_signer
+from roi.errors import Forbidden, Invalid, NotFound
+from tests.consent.conftest import identity, signature
+from tests.factories import make_user, stand_in_documents
+
+SELF = SignerRelationship.SELF
+PARENT = SignerRelationship.PARENT
+GUARDIAN = SignerRelationship.GUARDIAN
+PDF = b"%PDF-1.7\n% letters of guardianship\n"
+#: the three form kinds, with a category and a description each accepts
+KINDS = {
+    "general-authorization": ("diagnosis", "Diagnosis and a treatment summary since 2025."),
+    "psychotherapy-notes": ("psychotherapy_notes", "Psychotherapy notes of sessions since 2025."),
+    "part2-consent": (
+        "sud_diagnosis",
+        "Diagnosis and medication for opioid use disorder since 2025.",
+    ),
+}
+
+
+def years_ago(years: int) -> date:
+    today = now().date()
+    return today.replace(year=today.year - years, day=1)
+
+
+def test_the_shipped_rules_list_the_states_with_their_statutes():
+    from roi.consent.signers import shipped_rules
+
+    rules = shipped_rules()
+    assert {"WA", "OR", "CA", "NY", "TX", "FL", "IL", "MA"} <= set(rules.states)
+    wa = rules.for_state("WA")
+    assert (wa.age_of_majority, wa.mental_health_age, wa.substance_use_age) == (18, 13, 13)
+    assert "RCW 71.34.530" in (wa.mental_health_citation or "")
+    assert rules.for_state("CA").mental_health_age == 12
+    # unset or unlisted: the conservative default, under which no minor signs alone
+    assert rules.for_state(None) is rules.default is rules.for_state("ZZ")
+    assert rules.default.mental_health_age is None
+    assert rules.default.substance_use_age is None
+
+
+def test_a_broken_rules_file_names_the_field(tmp_path: Path):
+    path = tmp_path / "signers.toml"
+    path.write_text(
+        '[default]\nname = "D"\nage_of_majority = 18\nage_of_majority_citation = "x"\n'
+        '[states.WA]\nname = "W"\nage_of_majority = 18\nage_of_majority_citation = "x"\n'
+        "mental_health_age = 13\n"
+    )
+    with pytest.raises(SignerRulesError, match=r"states\.WA\.mental_health_citation"):
+        SignerRules.load(path)
+
+
+def test_age_counts_completed_years():
+    assert age_on(date(2010, 6, 15), date(2023, 6, 14)) == 12
+    assert age_on(date(2010, 6, 15), date(2023, 6, 15)) == 13
+    assert age_on(date(2008, 2, 29), date(2026, 2, 28)) == 17
+
+
+def test_the_rule_for_minors_adults_and_part2():
+    from roi.consent.signers import shipped_rules
+
+    wa = shipped_rules().for_state("WA")
+    today = now().date()
+
+    def rule(kind: str, age: int, **record: object):
+        client = Client(given_name="Sam", birth_date=years_ago(age), **record)
+        return required_signer(kind, client, wa, today)
+
+    assert rule("general", 12).who is RequiredSigner.REPRESENTATIVE
+    assert "164.502(g)(3)" in rule("general", 12).reason
+    assert rule("psychotherapy_notes", 15, own_care_consent=True).who is RequiredSigner.CLIENT
+    assert rule("part2", 14).who is RequiredSigner.CLIENT
+    assert "42 CFR 2.14(a)" in rule("part2", 14).reason
+    assert "RCW 71.34.530" in rule("part2", 14).reason
+    assert rule("part2", 12).who is RequiredSigner.REPRESENTATIVE
+    assert rule("general", 30).who is RequiredSigner.CLIENT
+    default = shipped_rules().default
+    minor = Client(given_name="Sam", birth_date=years_ago(16), own_care_consent=False)
+    assert required_signer("part2", minor, default, today).who is RequiredSigner.REPRESENTATIVE
+
+
+# --- E9: signing refuses the wrong person ---------------------------------------------------
+
+
+@pytest.fixture
+def washington(session, referral):
+    """The therapist's practice applies Washington law; its admin set it."""
+    admin = make_user(session, Role.ADMIN, name="Alex Morgan")
+    representation.set_practice_state(session, admin.actor, "WA")
+    return referral
+
+
+def make_minor(session, referral, age: int, *, own_care: bool = False) -> None:
+    client = session.get(Client, referral.client_id)
+    client.birth_date = years_ago(age)
+    session.commit()
+    if own_care:
+        representation.set_own_care_consent(
+            session, referral.therapist.actor, referral.client_id, True
+        )
+
+
+def add_guardian(session, referral) -> None:
+    representation.record_representative(
+        session,
+        referral.therapist.actor,
+        referral.client_id,
+        representation.NewRepresentative(
+            RepresentativeKind.GUARDIAN, "Maria Avery", PDF, "application/pdf"
+        ),
+    )
+
+
+def sign(session, referral, consent_id: int, relationship: SignerRelationship):
+    authority = None if relationship is SELF else "Parent or court-appointed guardian of Jordan"
+    with stand_in_documents():
+        return lifecycle.sign_as_client(
+            session,
+            referral.client_person.actor,
+            consent_id,
+            signature(relationship=relationship, representative_authority=authority),
+            identity(referral.client_person),
+            referral.library,
+        )
+
+
+def release(session, referral, template_id: str):
+    category, description = KINDS[template_id]
+    return referral.sent(
+        session,
+        template_id=template_id,
+        categories=(category,),
+        purposes=("treatment",),
+        information_description=description,
+    )
+
+
+def assert_refused(session, referral, consent_id, relationship, *rule_words: str) -> None:
+    with pytest.raises(Invalid) as refused:
+        sign(session, referral, consent_id, relationship)
+    reason = refused.value.fields["signer_relationship"]
+    for words in rule_words:
+        assert words in reason
+    session.rollback()
+    consent = session.get(Consent, consent_id)
+    assert consent.status is ConsentStatus.PENDING_SIGNATURE
+    entry = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == "consent.signature_refused")
+        .order_by(AuditEntry.seq.desc())
+    ).first()
+    assert entry is not None
+    assert entry.consent_id == consent_id
+
+
+# (situation, form) -> the relationship refused with the rule's words, and the one that signs
+E9 = {
+    ("minor", "general-authorization"): (SELF, ("164.502(g)(3)", "RCW 26.28.010"), PARENT),
+    ("minor", "psychotherapy-notes"): (SELF, ("164.502(g)(3)",), PARENT),
+    ("minor", "part2-consent"): (SELF, ("42 CFR 2.14(b)",), PARENT),
+    ("own_care", "general-authorization"): (PARENT, ("164.502(g)(3)(i)",), SELF),
+    ("own_care", "psychotherapy-notes"): (PARENT, ("164.502(g)(3)(i)",), SELF),
+    ("own_care", "part2-consent"): (PARENT, ("42 CFR 2.14(a)", "RCW 71.34.530"), SELF),
+    ("guardian", "general-authorization"): (SELF, ("164.502(g)(2)", "Maria Avery"), GUARDIAN),
+    ("guardian", "psychotherapy-notes"): (SELF, ("164.502(g)(2)",), GUARDIAN),
+    ("guardian", "part2-consent"): (SELF, ("164.502(g)(2)",), GUARDIAN),
+}
+
+
+@pytest.mark.parametrize(("situation", "template_id"), sorted(E9))
+def test_e9_the_wrong_signer_is_refused_naming_the_rule_and_the_right_one_signs(
+    session, washington, situation, template_id
+):
+    referral = washington
+    # Given a client who is 12 (a minor in WA, too young to consent alone to anything), or 15
+    # and consented to their own care, or an adult under guardianship
+    if situation == "minor":
+        make_minor(session, referral, 12)
+    elif situation == "own_care":
+        make_minor(session, referral, 15, own_care=True)
+    else:
+        add_guardian(session, referral)
+    consent = release(session, referral, template_id)
+    wrong, words, right = E9[(situation, template_id)]
+    # When the wrong person signs, it is refused with the rule named, and audited
+    assert_refused(session, referral, consent.id, wrong, *words)
+    # Then the right person signs
+    signed = sign(session, referral, consent.id, right)
+    assert signed.status is ConsentStatus.ACTIVE
+    assert signed.required_signer is not None
+    assert signed.required_signer is not RequiredSigner.CLIENT_OR_REPRESENTATIVE
+
+
+def test_an_adult_with_another_representative_may_sign_or_have_them_sign(session, referral):
+    representation.record_representative(
+        session,
+        referral.therapist.actor,
+        referral.client_id,
+        representation.NewRepresentative(
+            RepresentativeKind.OTHER, "Lee Avery", PDF, "application/pdf"
+        ),
+    )
+    first = sign(session, referral, referral.sent(session).id, SELF)
+    second = sign(
+        session, referral, referral.sent(session).id, SignerRelationship.PERSONAL_REPRESENTATIVE
+    )
+    assert (
+        first.required_signer is second.required_signer is RequiredSigner.CLIENT_OR_REPRESENTATIVE
+    )
+
+
+def test_own_care_is_refused_where_state_law_does_not_allow_it(session, washington):
+    make_minor(session, washington, 11)
+    with pytest.raises(Invalid) as refused:
+        representation.set_own_care_consent(
+            session, washington.therapist.actor, washington.client_id, True
+        )
+    assert "RCW 71.34.530" in refused.value.fields["own_care_consent"]
+
+
+def test_only_the_clients_practice_records_representatives_and_only_an_admin_the_state(
+    session, referral
+):
+    new = representation.NewRepresentative(
+        RepresentativeKind.GUARDIAN, "Maria Avery", b"not a pdf", "application/pdf"
+    )
+    with pytest.raises(Invalid) as bad:
+        representation.record_representative(
+            session, referral.therapist.actor, referral.client_id, new
+        )
+    assert "document" in bad.value.fields
+    with pytest.raises(NotFound):
+        representation.set_own_care_consent(
+            session, referral.psychiatrist.actor, referral.client_id, False
+        )
+    with pytest.raises(Forbidden):
+        representation.set_practice_state(session, referral.therapist.actor, "WA")
+    admin = make_user(session, Role.ADMIN, name="Alex Morgan")
+    with pytest.raises(Invalid):
+        representation.set_practice_state(session, admin.actor, "ZZ")
+    assert session.get(Organization, admin.actor.organization_id).state is None
