@@ -8,7 +8,7 @@ import hashlib
 import io
 import struct
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from PIL import Image, ImageDraw
@@ -26,7 +26,7 @@ from roi.documents import seal
 from roi.documents.attachments import Upload
 from roi.errors import Forbidden, Invalid, NotFound
 from tests.documents.conftest import pdf_text
-from tests.factories import make_user
+from tests.factories import make_client, make_user
 
 
 def scanned_png(text: str = "SIGNED BY JORDAN AVERY") -> bytes:
@@ -200,3 +200,32 @@ def test_a_blank_release_is_printed_for_paper_signing(session, referral):
     incomplete = referral.draft(session, purposes=())
     with pytest.raises(IncompleteConsent):
         lifecycle.blank_release(session, referral.therapist.actor, incomplete.id, referral.library)
+
+
+def test_a_paper_release_signed_by_the_wrong_person_is_refused(session, referral):
+    # Given a ten-year-old client (E9: the signer rule applies to paper too)
+    child = make_client(
+        session,
+        referral.therapist,
+        given_name="Sam",
+        birth_date=date(now().year - 10, 1, 15),
+    )
+    fields = referral.fields(client_id=child.id)
+    # When the paper is signed by the child themself, it is refused, naming the rule
+    with pytest.raises(Invalid) as refused:
+        lifecycle.record_paper(session, referral.therapist.actor, fields, paper(), referral.library)
+    assert "signer_relationship" in refused.value.fields
+    # And a parent's signature, with their authority, is recorded
+    consent = lifecycle.record_paper(
+        session,
+        referral.therapist.actor,
+        fields,
+        paper(
+            signer_name="Alex Rivera",
+            relationship=SignerRelationship.PARENT,
+            representative_authority="Parent of the minor client, with custody",
+        ),
+        referral.library,
+    )
+    assert consent.status_at(now()) is ConsentStatus.ACTIVE
+    assert consent.required_signer is not None
