@@ -1,6 +1,7 @@
 """Alembic environment for roi (Flask-Migrate): the app's engine and the models' metadata."""
 
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
@@ -35,8 +36,31 @@ def run_migrations_online() -> None:
     conf_args.setdefault("process_revision_directives", skip_empty)
     with target_db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
-        with context.begin_transaction():
+        with _sqlite_foreign_keys_off(connection), context.begin_transaction():
             context.run_migrations()
+            if connection.dialect.name == "sqlite":
+                # checked before the commit: a broken reference rolls the migrations back
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migrations left {len(broken)} broken references")
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection):
+    """On SQLite, batch mode alters a table by copying it to a new one and dropping the old: with
+    foreign keys enforced, that drop fails on every row another table references. So, as SQLite's
+    own procedure for altering a table says, enforcement is off while migrations run (set on the
+    driver's connection outside any transaction, the only place it takes effect), and the
+    references are checked before the commit instead."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

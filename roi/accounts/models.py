@@ -26,6 +26,9 @@ class Organization(Base):
     mfa_required_for_staff: Mapped[bool] = mapped_column(default=True, server_default=true())
     #: two-letter code of the state whose law decides who signs for a minor (rules/signers.toml)
     state: Mapped[str | None] = mapped_column(String(2))
+    #: emergency disclosures one clinician may send in 24 hours; above it they are refused and
+    #: compliance is alerted (the practice sets it)
+    emergency_sends_per_day: Mapped[int] = mapped_column(default=3, server_default="3")
 
 
 class User(Base):

@@ -55,6 +55,15 @@ class Permission(StrEnum):
     MANAGE_ACCOUNTING_POLICY = "manage_accounting_policy"
     #: ask one's practice to share one's records with a provider (164.508(c)(1)(iv))
     REQUEST_SHARING = "request_sharing"
+    #: list and review the emergency disclosures of one's organization (compliance)
+    REVIEW_EMERGENCY_DISCLOSURES = "review_emergency_disclosures"
+    #: ask that information not be shared (the client; staff on the client's behalf), see the
+    #: requests, and end an agreed restriction (164.522(a))
+    REQUEST_RESTRICTION = "request_restriction"
+    #: agree to or decline a client's restriction request (staff of the client's organization)
+    DECIDE_RESTRICTION = "decide_restriction"
+    #: change the practice's own settings (its emergency rate)
+    MANAGE_PRACTICE_SETTINGS = "manage_practice_settings"
 
 
 _EVERYONE = {Permission.SIGNED_IN}
@@ -76,6 +85,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_MESSAGES,
             Permission.RECORD_REVOCATION,
             Permission.RECORD_OUTSIDE_DISCLOSURE,
+            Permission.REQUEST_RESTRICTION,
+            Permission.DECIDE_RESTRICTION,
         }
     ),
     Role.CLIENT: frozenset(
@@ -89,6 +100,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VIEW_ACCOUNTING,
             Permission.REQUEST_OWN_ACCOUNTING,
             Permission.REQUEST_SHARING,
+            Permission.REQUEST_RESTRICTION,
         }
     ),
     Role.COMPLIANCE: frozenset(
@@ -103,6 +115,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RECORD_REVOCATION,
             Permission.RECORD_OUTSIDE_DISCLOSURE,
             Permission.MANAGE_ACCOUNTING_POLICY,
+            Permission.REVIEW_EMERGENCY_DISCLOSURES,
+            Permission.REQUEST_RESTRICTION,
+            Permission.DECIDE_RESTRICTION,
         }
     ),
     Role.ADMIN: frozenset(
@@ -112,6 +127,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_DIRECTORY,
             Permission.VIEW_DIRECTORY,
             Permission.ADD_PROVIDER,
+            Permission.MANAGE_PRACTICE_SETTINGS,
         }
     ),
 }
@@ -354,3 +370,15 @@ def chooses_recipients(actor: Actor) -> bool:
     """Whether `actor` sees the directory to choose recipients from (a clinician), so disabled
     entries are left out; an admin sees them, to enable them again."""
     return actor.role is Role.CLINICIAN
+
+
+def restriction_clients(actor: Actor) -> ColumnElement[bool]:
+    """Whose restrictions `actor` may see, ask for and (staff) decide, as a SQL predicate on
+    `Client`: a clinician or compliance officer their organization's clients, a client their
+    own record (164.522(a): the practice that holds the record agrees to a restriction)."""
+    staff = actor.role in (Role.CLINICIAN, Role.COMPLIANCE)
+    if staff and actor.organization_id is not None:
+        return Client.organization_id == actor.organization_id
+    if actor.role is Role.CLIENT and actor.client_id is not None:
+        return Client.id == actor.client_id
+    return false()

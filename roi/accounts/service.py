@@ -203,6 +203,46 @@ def _user_problems(
     return problems
 
 
+#: the bounds of a practice's emergency rate: at least one a day, and few enough to mean a limit
+EMERGENCY_RATE_RANGE = range(1, 51)
+
+
+def organization_of(session: Session, actor: Actor) -> Organization:
+    """The actor's own organization.
+
+    Raises:
+        NotFound: the actor belongs to none.
+    """
+    found = session.get(Organization, actor.organization_id) if actor.organization_id else None
+    if found is None:
+        raise NotFound("organization")
+    return found
+
+
+def set_emergency_rate(session: Session, actor: Actor, per_day: int) -> Organization:
+    """Set how many emergency disclosures one clinician of the practice may send in 24 hours.
+
+    Raises:
+        Forbidden: the actor does not manage the practice's settings.
+        NotFound: the actor belongs to no organization.
+        Invalid: outside EMERGENCY_RATE_RANGE.
+    """
+    require(actor, Permission.MANAGE_PRACTICE_SETTINGS)
+    if per_day not in EMERGENCY_RATE_RANGE:
+        low, high = EMERGENCY_RATE_RANGE[0], EMERGENCY_RATE_RANGE[-1]
+        raise Invalid({"emergency_sends_per_day": f"Choose a number from {low} to {high}."})
+    with unit_of_work(session):
+        organization = organization_of(session, actor)
+        organization.emergency_sends_per_day = per_day
+        audit.record(
+            session,
+            actor,
+            Action.ORGANIZATION_UPDATED,
+            detail={"setting": "emergency_sends_per_day", "value": per_day},
+        )
+    return organization
+
+
 def create_client(session: Session, actor: Actor, new: NewClient) -> Client:
     """Add a client to the clinician's organization.
 

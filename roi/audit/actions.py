@@ -38,7 +38,7 @@ class Action(StrEnum):
     #: an administrator sent a user a link to set their password
     USER_INVITED = "user.invited"
     ORGANIZATION_CREATED = "organization.created"
-    #: an admin set the practice's state (whose law decides who signs for a minor)
+    #: an administrator changed a practice setting; `detail` names it and its new value
     ORGANIZATION_UPDATED = "organization.updated"
     CLIENT_CREATED = "client.created"
     CLIENT_UPDATED = "client.updated"
@@ -77,6 +77,15 @@ class Action(StrEnum):
     #: a disclosure made outside roi (phone, fax, mail, court), recorded by staff;
     #: `detail` carries `basis` and `outside_disclosure_id`
     DISCLOSURE_RECORDED = "disclosure.recorded"
+    #: a clinician reached the practice's emergency rate: the send was refused, and this entry
+    #: is compliance's alert
+    DISCLOSURE_EMERGENCY_RATE_EXCEEDED = "disclosure.emergency_rate_exceeded"
+    #: compliance reviewed an emergency disclosure; `detail` carries `emergency_disclosure_id`
+    DISCLOSURE_EMERGENCY_REVIEWED = "disclosure.emergency_reviewed"
+    RESTRICTION_REQUESTED = "restriction.requested"
+    RESTRICTION_AGREED = "restriction.agreed"
+    RESTRICTION_DECLINED = "restriction.declined"
+    RESTRICTION_TERMINATED = "restriction.terminated"
     MESSAGE_READ = "message.read"
     ACCOUNTING_REQUESTED = "accounting.requested"
     ACCOUNTING_EXTENDED = "accounting.extended"

@@ -132,6 +132,34 @@ class ReasonCode(StrEnum):
         "42 CFR Part 2 consent.",
         True,
     )
+    RESTRICTED_BY_AGREEMENT = (
+        "restricted_by_agreement",
+        "Restricted at the client's request",
+        "The client asked that this not be shared and the practice agreed (restriction "
+        "#{restriction}): no consent overrides it.",
+        "The client had asked that this not be shared, and the practice had agreed "
+        "(45 CFR 164.522(a)).",
+    )
+    EMERGENCY_NOT_OWN_CLIENT = (
+        "emergency_not_own_client",
+        "Emergency sent by another practice",
+        "Only a clinician of the client's own practice may disclose without a consent in an "
+        "emergency.",
+        "Only a clinician of the client's own practice may disclose without a consent in an "
+        "emergency.",
+    )
+    EMERGENCY_NATURE_REQUIRED = (
+        "emergency_nature_required",
+        "Emergency without its nature",
+        "State the nature of the emergency.",
+        "The nature of the emergency was not stated (42 CFR 2.51(c)).",
+    )
+    EMERGENCY_PERSONNEL_REQUIRED = (
+        "emergency_personnel_required",
+        "Emergency without receiving personnel",
+        "Name the personnel who receive the information.",
+        "The receiving personnel were not named (42 CFR 2.51(c)).",
+    )
     # --- signing in (roi/accounts/sessions.py) ---
     BAD_CREDENTIALS = (
         "bad_credentials",

@@ -25,13 +25,15 @@ from roi.actor import Actor
 from roi.audit import Action, AuditEntry
 from roi.audit.reasons import ReasonCode
 from roi.clock import now
-from roi.compliance import requests, verification
+from roi.compliance import emergencies, requests, verification
 from roi.compliance.scope import officer_scope
+from roi.consent import restrictions
 from roi.consent.models import (
     EXPIRING_WITHIN_DAYS,
     Consent,
     ConsentStatus,
     OutsideMethod,
+    RestrictionStatus,
     Revocation,
     day_start_sql,
     has_status,
@@ -137,6 +139,12 @@ class Overview:
     awaiting_confirmation: list[AwaitedConfirmation]
     last_verification: verification.LastVerification | None
     may_verify: bool
+    #: emergency disclosures waiting for review, and clinicians refused for the practice's
+    #: emergency rate (None for an officer who does not review them)
+    emergencies_waiting: int | None = None
+    emergency_rate_alerts: list[emergencies.RateAlert] | None = None
+    #: restriction requests waiting for the practice's decision (None: not the officer's to make)
+    restrictions_waiting: int | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,7 @@ def overview(session: Session, actor: Actor, *, at: datetime | None = None) -> O
     today = _utc_day(at)
     found = denials(session, actor, today=today)
     may_verify = allows(actor.role, Permission.VERIFY_AUDIT_CHAIN)
+    reviews = allows(actor.role, Permission.REVIEW_EMERGENCY_DISCLOSURES)
     result = Overview(
         today=today,
         expiring=expiring_consents(session, actor, at=at),
@@ -185,10 +194,20 @@ def overview(session: Session, actor: Actor, *, at: datetime | None = None) -> O
         ),
         last_verification=verification.last_verification(session, actor) if may_verify else None,
         may_verify=may_verify,
+        emergencies_waiting=emergencies.waiting_count(session, actor) if reviews else None,
+        emergency_rate_alerts=emergencies.rate_alerts(session, actor, at=at) if reviews else None,
+        restrictions_waiting=_restrictions_waiting(session, actor)
+        if allows(actor.role, Permission.DECIDE_RESTRICTION)
+        else None,
     )
     with unit_of_work(session):
         audit.record(session, actor, Action.AUDIT_VIEWED, detail={"view": "overview"})
     return result
+
+
+def _restrictions_waiting(session: Session, actor: Actor) -> int:
+    waiting = RestrictionStatus.REQUESTED
+    return sum(r.status is waiting for r in restrictions.open_for_practice(session, actor))
 
 
 def open_accounting_requests(

@@ -75,6 +75,13 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CLIENT_REPRESENTATIVE_ENDED: "Personal representative ended",
     Action.ORGANIZATION_UPDATED: "Practice settings changed",
     Action.SHARE_REQUESTED: "Client asked to share their records",
+    Action.DISCLOSURE_EMERGENCY: "Emergency disclosure sent (no consent)",
+    Action.DISCLOSURE_EMERGENCY_RATE_EXCEEDED: "Emergency disclosure refused: rate reached",
+    Action.DISCLOSURE_EMERGENCY_REVIEWED: "Emergency disclosure reviewed",
+    Action.RESTRICTION_REQUESTED: "Restriction requested",
+    Action.RESTRICTION_AGREED: "Restriction agreed",
+    Action.RESTRICTION_DECLINED: "Restriction declined",
+    Action.RESTRICTION_TERMINATED: "Restriction ended",
 }
 
 

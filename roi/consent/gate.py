@@ -7,6 +7,13 @@ and every purpose. Psychotherapy notes pass only under a psychotherapy-notes aut
 substance-use-disorder records only under a 42 CFR Part 2 consent. Otherwise it denies, and every
 reason has a stable code (stored in the audit log) and a sentence a clinician understands.
 
+An agreed restriction (45 CFR 164.522(a), 42 CFR 2.26) that covers the recipient or a category
+wins over every consent: the gate denies with `restricted_by_agreement`. The one way past a
+restriction and past a missing consent is an emergency (`roi.consent.emergency`): given an
+emergency basis, the gate permits without a consent when the discloser is a clinician of the
+client's own practice and the nature of the emergency and the receiving personnel are stated,
+restrictions or not (the emergency-treatment exception of 164.522(a)(1)(iii)).
+
 Validity is half-open: a consent permits from the instant it was signed up to, not including,
 the instant it was revoked, superseded or its expiration event recorded, and up to 00:00 UTC of
 its "expires on" day. The state at `at` is read from those timestamps (`Consent.status_at`, the
@@ -34,8 +41,16 @@ from sqlalchemy.orm import Session
 
 from roi.accounts.models import Client, Provider
 from roi.audit.reasons import ReasonCode
+from roi.consent.emergency import Emergency
 from roi.consent.library import Category, FormLibrary, TemplateKind
-from roi.consent.models import Consent, ConsentStatus, Direction, ExpiryEventKind
+from roi.consent.models import (
+    Consent,
+    ConsentStatus,
+    Direction,
+    ExpiryEventKind,
+    Restriction,
+    RestrictionStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -53,12 +68,18 @@ class Reason:
 
 @dataclass(frozen=True)
 class Decision:
-    """The gate's answer. `consent` is the consent that permits; None when denied."""
+    """The gate's answer. `consent` is the consent that permits; None when denied, and when an
+    `emergency` permits without one."""
 
     permitted: bool
     at: datetime
     consent: Consent | None = None
     reasons: tuple[Reason, ...] = field(default_factory=tuple)
+    emergency: Emergency | None = None
+    #: restrictions the practice ended that would cover this disclosure: they still cover
+    #: information created or received before they ended (164.522(a)(2)(iii)), which roi cannot
+    #: tell apart, so the clinician is told
+    ended_by_practice: tuple[int, ...] = ()
 
     @property
     def consent_id(self) -> int | None:
@@ -86,8 +107,10 @@ def decide(
     categories: Collection[str],
     purposes: Collection[str],
     at: datetime,
+    emergency: Emergency | None = None,
 ) -> Decision:
-    """May `discloser` disclose `categories` about `client` to `recipient` for `purposes` at `at`?
+    """May `discloser` disclose `categories` about `client` to `recipient` for `purposes` at `at`,
+    under a consent or, given `emergency`, under that emergency basis?
 
     Reads only; the caller audits the decision in its own transaction.
     """
@@ -95,6 +118,21 @@ def decide(
         return _deny(at, _reason(ReasonCode.CATEGORIES_REQUIRED))
     if not purposes:
         return _deny(at, _reason(ReasonCode.PURPOSE_REQUIRED))
+    if emergency is not None:
+        return _emergency(discloser, client, emergency, at)
+    covering = [
+        restriction
+        for restriction in session.scalars(_RESTRICTIONS, {"client_id": client.id})
+        if restriction.covers(recipient.id, categories)
+    ]
+    restricted = [
+        _reason(ReasonCode.RESTRICTED_BY_AGREEMENT, restriction=restriction.id)
+        for restriction in covering
+        if restriction.in_force(at)
+    ]
+    if restricted:
+        return _deny(at, *restricted)
+    ended = tuple(r.id for r in covering if r.terminated_by == "practice" and r.agreed_at)
     pair = _pair(discloser, recipient, client)
     candidates = list(session.scalars(_candidates(*_shape(discloser, recipient)), pair))
     if not candidates:
@@ -110,7 +148,7 @@ def decide(
     if permitting:
         # the most recently signed one: it is the consent the client last agreed to
         best = max(permitting, key=lambda c: (c.signed_at or at, c.id))
-        return Decision(permitted=True, at=at, consent=best)
+        return Decision(permitted=True, at=at, consent=best, ended_by_practice=ended)
     _, reasons = min(
         assessed,
         key=lambda item: (
@@ -132,11 +170,14 @@ def lock_candidates(
     committed before it). Taking `at` after the lock keeps every permitted send time before the
     revocation time. The lock is exclusive, not shared: shared locks would let a stream of sends
     keep a waiting revocation out indefinitely, and sends take turns on the audit head anyway.
-    On SQLite the write transaction (BEGIN IMMEDIATE) already serializes them.
+    On SQLite the write transaction (BEGIN IMMEDIATE) already serializes them. The client's
+    restrictions are locked too, after the consents (the order every path takes), so an
+    agreement and a send take turns as a revocation and a send do.
     """
     session.execute(
         _candidates_locked(*_shape(discloser, recipient)), _pair(discloser, recipient, client)
     )
+    session.execute(_RESTRICTIONS_LOCKED, {"client_id": client.id})
 
 
 def use(decision: Decision) -> Consent | None:
@@ -202,6 +243,24 @@ def _candidates(discloser_org: bool, recipient_org: bool) -> Select[Consent]:
         # is what a send re-checks under its lock
         .execution_options(populate_existing=True)
     )
+
+
+#: the client's restrictions that were ever agreed; fresh rows, as for the consents
+_RESTRICTIONS = (
+    select(Restriction)
+    .where(
+        Restriction.client_id == bindparam("client_id"),
+        Restriction.status.in_([RestrictionStatus.AGREED, RestrictionStatus.TERMINATED]),
+    )
+    .order_by(Restriction.id)
+    .execution_options(populate_existing=True)
+)
+_RESTRICTIONS_LOCKED = (
+    select(Restriction.id)
+    .where(Restriction.client_id == bindparam("client_id"))
+    .order_by(Restriction.id)
+    .with_for_update()
+)
 
 
 @functools.cache
@@ -274,6 +333,21 @@ def _missing_consent(
     return _reason(ReasonCode.NO_CONSENT, recipient=recipient.name)
 
 
+def _emergency(discloser: Provider, client: Client, emergency: Emergency, at: datetime) -> Decision:
+    """The rules of an emergency disclosure (42 CFR 2.51, 45 CFR 164.512(j)): the client's own
+    practice discloses, and says what the emergency is and who receives the information."""
+    failures = []
+    if discloser.organization_id is None or discloser.organization_id != client.organization_id:
+        failures.append(_reason(ReasonCode.EMERGENCY_NOT_OWN_CLIENT))
+    if not emergency.nature.strip():
+        failures.append(_reason(ReasonCode.EMERGENCY_NATURE_REQUIRED))
+    if not emergency.recipient_personnel.strip():
+        failures.append(_reason(ReasonCode.EMERGENCY_PERSONNEL_REQUIRED))
+    if failures:
+        return _deny(at, *failures)
+    return Decision(permitted=True, at=at, emergency=emergency)
+
+
 def _failures(
     consent: Consent,
     categories: Iterable[str],
@@ -334,9 +408,12 @@ def _reason(
     category: str | None = None,
     recipient: str = "",
     label: str = "",
+    restriction: int | None = None,
 ) -> Reason:
     """A reason in its stored form, with the code's sentence for the clinician filled in."""
-    message = code.present.format(consent=consent_id, recipient=recipient, label=label)
+    message = code.present.format(
+        consent=consent_id, recipient=recipient, label=label, restriction=restriction
+    )
     return Reason(code.stored(category), message, consent_id)
 
 

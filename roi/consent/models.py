@@ -6,6 +6,7 @@ consent is immutable; changing one means a new consent that supersedes it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
@@ -449,3 +450,78 @@ class Notification(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RestrictionStatus(StrEnum):
+    REQUESTED = "requested"
+    AGREED = "agreed"
+    DECLINED = "declined"
+    TERMINATED = "terminated"
+
+
+class Restriction(Base):
+    """What a client asked roi not to share (45 CFR 164.522(a), 42 CFR 2.26): some categories,
+    to one recipient, or both. Once agreed it wins over every consent, from `agreed_at` until
+    `terminated_at` (half-open, as a consent's validity)."""
+
+    __tablename__ = "restrictions"
+    __table_args__ = (Index("ix_restrictions_client_id_status", "client_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    #: the client's organization, which agrees or declines
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    #: not to this recipient; None: to anyone
+    recipient_provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    #: these categories; empty: everything (then a recipient is named)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: the care was paid in full out of pocket and the recipient is a health plan: the practice
+    #: must agree (164.522(a)(1)(vi))
+    paid_out_of_pocket: Mapped[bool] = mapped_column(default=False)
+    #: sealed by roi.vault (Place("restrictions", "description_sealed", uuid)): the client's words
+    description_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+    status: Mapped[RestrictionStatus] = mapped_column(
+        str_enum(RestrictionStatus, 20), default=RestrictionStatus.REQUESTED
+    )
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: portal (the client) | staff (recorded on the client's behalf)
+    requested_via: Mapped[str] = mapped_column(String(10))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: sealed, optional (Place("restrictions", "decision_reason_sealed", uuid))
+    decision_reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+    terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    terminated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: client | practice: a practice's termination holds only for what comes after it
+    terminated_by: Mapped[str | None] = mapped_column(String(10))
+    #: sealed, optional (Place("restrictions", "termination_reason_sealed", uuid))
+    termination_reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+
+    client: Mapped[Client] = relationship()
+    recipient: Mapped[Provider | None] = relationship()
+
+    @property
+    def agreed_at(self) -> datetime | None:
+        return self.decided_at if self.status in _AGREED_ONCE else None
+
+    def in_force(self, at: datetime) -> bool:
+        """Agreed at or before `at` and not terminated by then."""
+        agreed = self.agreed_at
+        if agreed is None or at < agreed:
+            return False
+        return self.terminated_at is None or at < self.terminated_at
+
+    def covers(self, recipient_provider_id: int, categories: Collection[str]) -> bool:
+        """Whether a disclosure of `categories` to this recipient is one the client asked not
+        to be made."""
+        if self.recipient_provider_id is not None and (
+            self.recipient_provider_id != recipient_provider_id
+        ):
+            return False
+        return not self.categories or bool(set(self.categories) & set(categories))
+
+
+#: a terminated restriction was agreed before (only agreed ones can be terminated)
+_AGREED_ONCE = frozenset({RestrictionStatus.AGREED, RestrictionStatus.TERMINATED})

@@ -106,3 +106,16 @@ def written_confirmation_mail(consent: Consent) -> Mail | None:
             "visit. If you did not make this request, contact us."
         ),
     )
+
+
+def restriction_ended_mail(to: str) -> Mail:
+    """Tell the client their practice ended a restriction they had asked for (164.522(a)(2)(iii));
+    what it covered is behind the sign-in."""
+    return Mail(
+        to=to,
+        subject="Your practice ended a restriction you asked for",
+        text="Your practice ended a restriction on sharing your information that you had asked "
+        "for. It still covers information from before today. Sign in to see which one:",
+        link=links.portal(),
+        closing="To protect your privacy, this email does not say more.",
+    )

@@ -27,3 +27,8 @@ def messages() -> str:
 def sign_in() -> str:
     """The sign-in page (roi.web.auth `login`)."""
     return "/login"
+
+
+def portal() -> str:
+    """A client's portal (roi.web.portal `dashboard`)."""
+    return "/portal/"

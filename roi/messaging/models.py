@@ -1,8 +1,10 @@
 """Messages between providers about a client, and their attachments.
 
 A message exists only because the gate permitted it: `consent_id` is the consent it went out
-under, and `scope_summary` and `part2_notice` are what the recipient was shown with it, fixed at
-the moment it was sent. Subject, body, attachment names and contents are sealed by `roi.vault`.
+under, or, for an emergency disclosure, its `EmergencyDisclosure` says under which basis of law it
+went out without one; `scope_summary` and `part2_notice` are what the recipient was shown with
+it, fixed at the moment it was sent. Subject, body, attachment names and contents are sealed by
+`roi.vault`, and so are the emergency's nature and receiving personnel (they can hold PHI).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roi.accounts.models import Client, Provider, User
+from roi.consent.emergency import EmergencyBasis
 from roi.consent.models import Consent
-from roi.db import Base, UTCDateTime, new_uuid
+from roi.db import Base, UTCDateTime, new_uuid, str_enum
 
 SEALED = {"sealed": True}
 
@@ -29,8 +32,8 @@ class Message(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
-    #: the consent the gate permitted this message under
-    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
+    #: the consent the gate permitted this message under; None for an emergency disclosure
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"), index=True)
     sender_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     sender_provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
     recipient_provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
@@ -50,12 +53,15 @@ class Message(Base):
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     client: Mapped[Client] = relationship()
-    consent: Mapped[Consent] = relationship()
+    consent: Mapped[Consent | None] = relationship()
     sender: Mapped[User] = relationship()
     sender_provider: Mapped[Provider] = relationship(foreign_keys=[sender_provider_id])
     recipient: Mapped[Provider] = relationship(foreign_keys=[recipient_provider_id])
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", order_by="Attachment.id"
+    )
+    emergency: Mapped[EmergencyDisclosure | None] = relationship(
+        back_populates="message", uselist=False
     )
 
 
@@ -74,3 +80,46 @@ class Attachment(Base):
     content_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
 
     message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class EmergencyDisclosure(Base):
+    """A message sent without a consent under an emergency basis: what 42 CFR 2.51(c) requires
+    documented (basis, nature, receiving personnel, sender, date and time), written in the
+    message's transaction with its `disclosure.emergency` audit entry, then reviewed by
+    compliance of the sender's organization."""
+
+    __tablename__ = "emergency_disclosures"
+    __table_args__ = (
+        Index(
+            "ix_emergency_disclosures_organization_id_reviewed_at", "organization_id", "reviewed_at"
+        ),
+        Index("ix_emergency_disclosures_sender_user_id_at", "sender_user_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    #: the sender's organization (the client's: only its clinicians disclose in an emergency)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    sender_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    sender_provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    recipient_provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    basis: Mapped[EmergencyBasis] = mapped_column(str_enum(EmergencyBasis, 30))
+    #: sealed by roi.vault (Place("emergency_disclosures", "<column>", uuid))
+    nature_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+    recipient_personnel_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: why the client is not told of it, when the clinician recorded why (sealed); otherwise the
+    #: client got a portal notice and a mail in the send's transaction
+    client_not_told_reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+    client_told: Mapped[bool] = mapped_column(default=False)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: the compliance officer's note (sealed: it may discuss the emergency)
+    review_note_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+
+    message: Mapped[Message] = relationship(back_populates="emergency")
+    client: Mapped[Client] = relationship()
+    sender_provider: Mapped[Provider] = relationship(foreign_keys=[sender_provider_id])
+    recipient: Mapped[Provider] = relationship(foreign_keys=[recipient_provider_id])

@@ -19,3 +19,17 @@ def new_message_mail(to: str, sender: str) -> Mail:
             "is about."
         ),
     )
+
+
+def emergency_disclosure_mail(to: str) -> Mail:
+    """The client's notice that information about them was shared without their consent in an
+    emergency; what, with whom and why is behind the sign-in."""
+    return Mail(
+        to=to,
+        subject="A disclosure was recorded in your file in roi",
+        text="Your provider shared information about you without your consent because of an "
+        "emergency, as the law allows. Sign in to see the record of what was shared, with whom "
+        "and why:",
+        link=links.portal(),
+        closing="To protect your privacy, this email does not say more.",
+    )

@@ -45,7 +45,7 @@ def message_for(session: Session, actor: Actor, message_id: int) -> Message:
     message = session.scalar(
         select(Message)
         .where(Message.id == message_id, _visible(actor))
-        .options(selectinload(Message.attachments))
+        .options(selectinload(Message.attachments), selectinload(Message.emergency))
     )
     if message is None:
         raise NotFound("message")
@@ -63,7 +63,7 @@ def messages_for(
         query = query.where(Message.client_id == client_id)
     return list(
         session.scalars(
-            query.options(selectinload(Message.attachments))
+            query.options(selectinload(Message.attachments), selectinload(Message.emergency))
             .order_by(Message.sent_at.desc(), Message.id.desc())
             .limit(limit)
         )

@@ -5,6 +5,12 @@ the sealed message with its `disclosure.permitted` audit entry, or record `discl
 the reasons and store nothing. The two commit together or not at all (SECURITY G3), and a
 revocation that committed first denies the send (E2, E5). `check()` asks the same gate for the
 compose page and the API without disclosing anything, and is audited as `decision.checked`.
+
+An emergency send passes the emergency basis to the same gate. When it permits, the message, its
+`EmergencyDisclosure` record and the `disclosure.emergency` audit entry commit together, with the
+client's notice unless the clinician recorded why not. A clinician above the practice's emergency
+rate is refused before the gate is asked, and compliance is alerted by the audit entry
+`disclosure.emergency_rate_exceeded`.
 """
 
 from __future__ import annotations
@@ -25,13 +31,16 @@ from roi.actor import Actor
 from roi.audit import Action, Outcome
 from roi.clock import now
 from roi.consent import gate
+from roi.consent.emergency import (
+    Emergency,
+)
 from roi.consent.library import FormLibrary, TemplateKind
 from roi.consent.models import Consent, Notification
 from roi.consent.queries import client_for_disclosure
 from roi.db import new_uuid, unit_of_work
 from roi.documents import attachments
-from roi.errors import ConsentRequired, Invalid, NotFound
-from roi.messaging import notices
+from roi.errors import ConsentRequired, Invalid, NotFound, Throttled
+from roi.messaging import emergencies, notices
 from roi.messaging.models import Attachment, Message
 from roi.messaging.queries import message_for
 
@@ -58,7 +67,7 @@ class Request:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A message as the sender wrote it."""
+    """A message as the sender wrote it; `emergency` to send without a consent."""
 
     client_id: int
     recipient_provider_id: int
@@ -68,6 +77,7 @@ class Outgoing:
     body: str
     attachments: tuple[NewAttachment, ...] = ()
     reply_to_id: int | None = None
+    emergency: emergencies.EmergencyStatement | None = None
 
     def request(self) -> Request:
         return Request(self.client_id, self.recipient_provider_id, self.categories, (self.purpose,))
@@ -78,7 +88,7 @@ class Envelope:
     """What travels with a message for the recipient: the consent's id and scope, and the
     42 CFR 2.32 notice when it carries substance-use-disorder records."""
 
-    consent_id: int
+    consent_id: int | None
     scope_summary: str
     part2_notice: str | None
 
@@ -91,6 +101,7 @@ class Opened:
     subject: str
     body: str
     attachments: list[OpenedAttachment] = field(default_factory=list)
+    emergency: emergencies.OpenedEmergency | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +188,9 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
     """
     require(actor, Permission.SEND_MESSAGES)
     _check_outgoing(library, outgoing)
+    emergency = outgoing.emergency.emergency() if outgoing.emergency else None
     denied: gate.Decision | None = None
+    throttled: Throttled | None = None
     # Who is involved is resolved before the write transaction, which on SQLite holds the
     # database's one write lock: only the decision and the writes need to be inside it.
     parties = _parties(session, actor, outgoing.request())
@@ -190,32 +203,35 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
             session, discloser=parties.discloser, recipient=parties.recipient, client=parties.client
         )
         at = now()
-        decision = gate.decide(
-            session,
-            library,
-            discloser=parties.discloser,
-            recipient=parties.recipient,
-            client=parties.client,
-            categories=outgoing.categories,
-            purposes=(outgoing.purpose,),
-            at=at,
-        )
-        if decision.consent is None:
-            audit.record(
+        if emergency is not None:
+            # refused before the gate is asked: the alert is the only thing written
+            throttled = emergencies.rate_refusal(
                 session,
                 actor,
-                Action.DISCLOSURE_DENIED,
-                outcome=Outcome.DENY,
-                client_id=parties.client.id,
-                consent_id=decision.nearest_consent_id,
-                recipient_provider_id=parties.recipient.id,
-                categories=outgoing.categories,
-                purpose=outgoing.purpose,
-                reasons=decision.reason_codes,
+                client=parties.client,
+                discloser=parties.discloser,
+                recipient=parties.recipient,
+                at=at,
             )
-            denied = decision
-        else:
-            message = _store(session, actor, library, outgoing, parties, sealed, decision)
+        if throttled is None:
+            decision = gate.decide(
+                session,
+                library,
+                discloser=parties.discloser,
+                recipient=parties.recipient,
+                client=parties.client,
+                categories=outgoing.categories,
+                purposes=(outgoing.purpose,),
+                at=at,
+                emergency=emergency,
+            )
+            if decision.permitted:
+                message = _store(session, actor, library, outgoing, parties, sealed, decision)
+            else:
+                _audit_denied(session, actor, outgoing, parties, decision)
+                denied = decision
+    if throttled is not None:
+        raise throttled
     if denied is not None:
         raise ConsentRequired([reason.as_json() for reason in denied.reasons])
     return message
@@ -241,6 +257,7 @@ def as_sent(message: Message, outgoing: Outgoing) -> Opened:
         subject=outgoing.subject.strip(),
         body=outgoing.body,
         attachments=[_opened_attachment(a) for a in message.attachments],
+        emergency=emergencies.open_emergency(message.emergency) if message.emergency else None,
     )
 
 
@@ -447,13 +464,17 @@ def _store(
     sealed: _Sealed,
     decision: gate.Decision,
 ) -> Message:
-    consent, at = decision.consent, decision.at
-    assert consent is not None  # noqa: S101 - only a permitting decision is stored
-    carried = envelope(library, consent, outgoing)
+    if decision.consent is not None:
+        carried = envelope(library, decision.consent, outgoing)
+    else:
+        assert decision.emergency is not None  # noqa: S101 - the gate permits with one or other
+        carried = emergency_envelope(
+            library, decision.emergency, outgoing.categories, parties.discloser, parties.recipient
+        )
     message = Message(
         uuid=sealed.uuid,
         client_id=parties.client.id,
-        consent_id=consent.id,
+        consent_id=decision.consent_id,
         sender_user_id=actor.user_id,
         sender_provider_id=parties.discloser.id,
         recipient_provider_id=parties.recipient.id,
@@ -464,7 +485,7 @@ def _store(
         body_sealed=sealed.body,
         scope_summary=carried.scope_summary,
         part2_notice=carried.part2_notice,
-        sent_at=at,
+        sent_at=decision.at,
         read_at=None,
         attachments=sealed.attachments,
     )
@@ -475,11 +496,22 @@ def _store(
         session.add(
             Notification(
                 user_id=parties.recipient.user_id,
-                consent_id=consent.id,
+                consent_id=decision.consent_id,
                 text=f"New message from {parties.discloser.name}.",
             )
         )
     session.add(message)
+    if outgoing.emergency is not None:
+        emergencies.record(
+            session,
+            actor,
+            message=message,
+            statement=outgoing.emergency,
+            client=parties.client,
+            discloser=parties.discloser,
+            recipient=parties.recipient,
+        )
+        return message
     session.flush()  # the message's id, for the audit entry; one flush writes every new row
     audit.record(
         session,
@@ -487,7 +519,7 @@ def _store(
         Action.DISCLOSURE_PERMITTED,
         outcome=Outcome.PERMIT,
         client_id=parties.client.id,
-        consent_id=consent.id,
+        consent_id=decision.consent_id,
         recipient_provider_id=parties.recipient.id,
         message_id=message.id,
         categories=outgoing.categories,
@@ -502,9 +534,56 @@ def _store(
             client_id=used_up.client_id,
             consent_id=used_up.id,
             message_id=message.id,
-            detail={"event": "after_first_disclosure", "occurred_on": at.date().isoformat()},
+            detail={
+                "event": "after_first_disclosure",
+                "occurred_on": decision.at.date().isoformat(),
+            },
         )
     return message
+
+
+def _audit_denied(
+    session: Session,
+    actor: Actor,
+    outgoing: Outgoing,
+    parties: _Parties,
+    decision: gate.Decision,
+) -> None:
+    emergency = outgoing.emergency
+    audit.record(
+        session,
+        actor,
+        Action.DISCLOSURE_DENIED,
+        outcome=Outcome.DENY,
+        client_id=parties.client.id,
+        consent_id=decision.nearest_consent_id,
+        recipient_provider_id=parties.recipient.id,
+        categories=outgoing.categories,
+        purpose=outgoing.purpose,
+        reasons=decision.reason_codes,
+        detail={"basis": emergency.basis} if emergency else None,
+    )
+
+
+def emergency_envelope(
+    library: FormLibrary,
+    emergency: Emergency,
+    categories: Sequence[str],
+    discloser: Provider,
+    recipient: Provider,
+) -> Envelope:
+    """The banner an emergency message carries, and the 42 CFR 2.32 notice when it carries
+    substance-use-disorder records (the notice goes with every such disclosure, consented or
+    not)."""
+    notice = None
+    form = library.template_for(categories)
+    if form is not None and form.kind == TemplateKind.PART2:
+        notice = form.fill(
+            form.statement("part2_notice").text,
+            discloser_organization=discloser.organization_name,
+            recipient_name=recipient.name,
+        )
+    return Envelope(consent_id=None, scope_summary=emergency.basis.banner, part2_notice=notice)
 
 
 def _mail_recipient(session: Session, parties: _Parties) -> None:
@@ -556,6 +635,7 @@ def _open(message: Message) -> Opened:
         subject=subject_of(message),
         body=vault.open_sealed(message.body_sealed, _place(message, "body_sealed")).decode(),
         attachments=[_opened_attachment(a) for a in message.attachments],
+        emergency=emergencies.open_emergency(message.emergency) if message.emergency else None,
     )
 
 
@@ -610,6 +690,8 @@ def _check_outgoing(library: FormLibrary, outgoing: Outgoing) -> None:
     for name, text in (("subject", outgoing.subject), ("body", outgoing.body)):
         if "\x00" in text:
             problems[name] = "This contains a character that cannot be stored."
+    if outgoing.emergency is not None:
+        problems.update(emergencies.problems(outgoing.emergency))
     if problems:
         raise Invalid(problems)
 

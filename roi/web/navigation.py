@@ -14,10 +14,13 @@ NAVIGATION: dict[Role, list[tuple[str, str]]] = {
     Role.CLIENT: [
         ("portal.dashboard", "My releases"),
         ("portal.accounting_page", "Who received my information"),
+        ("portal.restrictions_page", "What not to share"),
     ],
     Role.COMPLIANCE: [
         ("compliance.dashboard", "Overview"),
         ("compliance.log", "Disclosure log"),
+        ("compliance.emergency_disclosures", "Emergency disclosures"),
+        ("compliance.restrictions_page", "Restrictions"),
         ("compliance.accounting_start", "Accounting of disclosures"),
         ("compliance.accounting_requests", "Accounting requests"),
         ("compliance.verify_page", "Chain verification"),

@@ -39,6 +39,9 @@
       line.appendChild(link);
       line.appendChild(document.createTextNode(" " + data.until + "."));
       nodes.push(line);
+      (data.cautions || []).forEach(function (caution) {
+        nodes.push(element("p", "hint coverage-caution", caution));
+      });
     } else if (data.decision === "deny") {
       nodes.push(paragraph("coverage-line coverage-no", "Not covered.", " This message cannot be sent:"));
       var list = element("ul", "reasons");

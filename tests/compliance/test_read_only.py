@@ -49,6 +49,15 @@ ALLOWED = {
     "accounting_suspensions.create_suspension": (
         "recording an agency's statement that suspends its accounting entries (164.528(a)(2))"
     ),
+    "compliance.emergency_review": "reviewing an emergency disclosure with a note",
+    "client_restrictions.request_restriction": "recording a client's restriction request on "
+    "their behalf (164.522(a))",
+    "restrictions.decide_restriction": "agreeing to or declining a client's restriction",
+    "compliance.restriction_decision": "the same, in the browser",
+    "compliance.restriction_termination": "ending an agreed restriction in the browser",
+    "restrictions.terminate_restriction": "ending an agreed restriction, telling the client",
+    "emergency_disclosures.review_emergency_disclosure": "reviewing an emergency disclosure "
+    "(compliance's own review record; it changes no message or consent)",
 }
 #: accounting requests are compliance's own workflow records (a colleague's routes)
 ACCOUNTING_REQUEST_ROUTES = (

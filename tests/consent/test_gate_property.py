@@ -17,6 +17,11 @@ on the edge of some consent's state (and the microsecond before it), and the rea
 consent the model says permits, the most recently signed of them. A denied send stores no message,
 a permitted one exactly one. Run time: about 30 s on SQLite (150 examples of 25 steps).
 
+SECURITY E8 extends it with restrictions the client asked for: requested (which changes nothing),
+agreed (from then on, whatever consents exist, nothing they cover is permitted), declined, and
+ended by the client or by the practice (from then on they no longer bind). Requests, decisions
+and terminations go through the real `roi.consent.restrictions` service.
+
 Shortcut, on purpose: signing through the lifecycle renders and signs a PDF (a fraction of a
 second each), so `grant` and `sign` write the consent rows with the ORM, setting status and
 timestamps as `lifecycle.send_for_signature` and `lifecycle.sign_as_client` do (pending:
@@ -51,7 +56,7 @@ from sqlalchemy.orm import Session
 from roi.accounts.models import Client, Provider
 from roi.actor import Role
 from roi.clock import now
-from roi.consent import gate, lifecycle
+from roi.consent import gate, lifecycle, restrictions
 from roi.consent.library import FormLibrary
 from roi.consent.models import Consent, ConsentStatus, Direction
 from roi.db import unit_of_work
@@ -164,8 +169,45 @@ class ModelConsent:
 
 
 @dataclass
+class ModelRestriction:
+    """What a client asked not to be shared: to `recipient` (None: anyone), `categories` (empty:
+    everything), binding from `agreed_at` up to, not including, `terminated_at`."""
+
+    row_id: int
+    client: str
+    recipient: str | None
+    categories: frozenset[str]
+    agreed_at: datetime | None = None
+    terminated_at: datetime | None = None
+    declined: bool = False
+
+    def in_force(self, at: datetime) -> bool:
+        if self.agreed_at is None or at < self.agreed_at:
+            return False
+        return self.terminated_at is None or at < self.terminated_at
+
+    def covers(self, recipient: str, categories: frozenset[str]) -> bool:
+        if self.recipient is not None and self.recipient != recipient:
+            return False
+        return not self.categories or bool(self.categories & categories)
+
+    def instants(self) -> list[datetime]:
+        return [m for m in (self.agreed_at, self.terminated_at) if m is not None]
+
+
+@dataclass
 class ReferenceGate:
     consents: list[ModelConsent] = field(default_factory=list)
+    restrictions: list[ModelRestriction] = field(default_factory=list)
+
+    def restricted(
+        self, *, recipient: str, client: str, categories: frozenset[str], at: datetime
+    ) -> bool:
+        """An agreed restriction in force covers it: no consent can permit it (164.522(a))."""
+        return any(
+            r.client == client and r.in_force(at) and r.covers(recipient, categories)
+            for r in self.restrictions
+        )
 
     def permitting(
         self,
@@ -178,6 +220,8 @@ class ReferenceGate:
         at: datetime,
     ) -> list[ModelConsent]:
         if not categories or not purposes:
+            return []
+        if self.restricted(recipient=recipient, client=client, categories=categories, at=at):
             return []
         return [
             consent
@@ -246,6 +290,7 @@ def machine_for(session: Session, world: World) -> type[RuleBasedStateMachine]:
 
     class GateMachine(RuleBasedStateMachine):
         consents = Bundle("consents")
+        restrictions_bundle = Bundle("restrictions")
 
         def __init__(self) -> None:
             super().__init__()
@@ -416,15 +461,105 @@ def machine_for(session: Session, world: World) -> type[RuleBasedStateMachine]:
                 with pytest.raises(WrongState):
                     lifecycle.void(session, actor, consent.row_id)
 
+        # --- restrictions (E8) -------------------------------------------------------------
+
+        @rule(target=restrictions_bundle, data=st.data())
+        def restrict(self, data: st.DataObject) -> ModelRestriction:
+            """The client asks; staff of the client's practice agree (mostly), decline, or leave
+            it undecided."""
+            # mostly about what some consent allows, so a restriction meets the questions asked
+            near = (
+                self.some_consent(data)
+                if data.draw(st.sampled_from([True] * 3 + [False]))
+                else None
+            )
+            client = near.client if near else data.draw(st.sampled_from(sorted(CLIENTS)))
+            shape = data.draw(st.sampled_from(["categories", "recipient", "both"]))
+            recipient = None
+            if shape != "categories":
+                recipient = (
+                    near.recipient if near else data.draw(st.sampled_from(sorted(PRACTICES)))
+                )
+            pool = sorted(near.categories) if near else all_categories
+            categories = frozenset()
+            if shape != "recipient":
+                categories = frozenset(
+                    data.draw(st.sets(st.sampled_from(pool), min_size=1, max_size=3))
+                )
+            asked = restrictions.request(
+                session,
+                self.client_people[client].actor,
+                library,
+                self.clients[client].id,
+                restrictions.NewRestriction(
+                    recipient_provider_id=world.provider_ids[recipient] if recipient else None,
+                    categories=tuple(sorted(categories)),
+                    description="Please keep this to yourselves.",
+                ),
+            )
+            model = ModelRestriction(asked.id, client, recipient, categories)
+            self.model.restrictions.append(model)
+            outcome = data.draw(st.sampled_from(["agree"] * 4 + ["decline", "leave"]))
+            staff = world.people[CLIENTS[client]].actor
+            if outcome == "agree":
+                restrictions.decide(session, staff, asked.id, agree=True, reason=None)
+                model.agreed_at = self.clock
+                world.count("restriction agreed")
+            elif outcome == "decline":
+                restrictions.decide(session, staff, asked.id, agree=False, reason="Needed.")
+                model.declined = True
+            return model
+
+        @rule(restriction=restrictions_bundle, by_client=st.booleans())
+        def end_restriction(self, restriction: ModelRestriction, by_client: bool) -> None:
+            """The client ends it (or withdraws the request); or the practice ends an agreed one."""
+            actor = (
+                self.client_people[restriction.client].actor
+                if by_client
+                else world.people[CLIENTS[restriction.client]].actor
+            )
+            ended = restriction.terminated_at is not None or restriction.declined
+            may_end = not ended and (by_client or restriction.agreed_at is not None)
+            if may_end:
+                restrictions.terminate(session, actor, restriction.row_id, reason=None)
+                restriction.terminated_at = self.clock
+                world.count("restriction ended")
+            else:
+                with pytest.raises(WrongState):
+                    restrictions.terminate(session, actor, restriction.row_id, reason=None)
+
         # --- questions --------------------------------------------------------------------
 
         def request(self, data: st.DataObject) -> tuple[Request, ModelConsent | None]:
             """Mostly a request close to one consent's scope, often just past one of its edges;
             sometimes one drawn from anywhere."""
+            agreed = [r for r in self.model.restrictions if r.agreed_at is not None]
+            if agreed and data.draw(st.sampled_from([True] + [False] * 3)):
+                return self.request_against(data, data.draw(st.sampled_from(agreed))), None
             if data.draw(st.sampled_from([True] * 4 + [False])):
                 consent = self.some_consent(data)
                 return self.request_like(data, consent), consent
             return self.request_anywhere(data), None
+
+        def request_against(self, data: st.DataObject, restriction: ModelRestriction) -> Request:
+            """A request a restriction would cover (E8), under a consent that may permit it."""
+            client = restriction.client
+            under = [c for c in self.model.consents if c.client == client]
+            consent = data.draw(st.sampled_from(under)) if under else None
+            recipient = restriction.recipient or (
+                consent.recipient if consent else data.draw(st.sampled_from(sorted(PRACTICES)))
+            )
+            discloser = consent.discloser if consent else CLIENTS[client]
+            if discloser == recipient:
+                discloser = next(k for k in PRACTICES if k != recipient)
+            pool = sorted(restriction.categories or (consent.categories if consent else ()))
+            pool = pool or all_categories
+            categories = frozenset(
+                data.draw(st.sets(st.sampled_from(pool), min_size=1, max_size=2))
+            )
+            purposes = sorted(consent.purposes) if consent else all_purposes
+            purpose = data.draw(st.sampled_from(purposes))
+            return Request(discloser, recipient, client, categories, frozenset({purpose}))
 
         def some_consent(self, data: st.DataObject) -> ModelConsent:
             """Half the time one in force now, so that permits are as common as denials."""
@@ -493,8 +628,11 @@ def machine_for(session: Session, world: World) -> type[RuleBasedStateMachine]:
                 return self.clock
             consents = [near] if near is not None else self.model.consents
             moments = {self.started}
-            for consent in consents:
-                for moment in consent.instants():
+            edges = [c.instants() for c in consents] + [
+                r.instants() for r in self.model.restrictions
+            ]
+            for instants in edges:
+                for moment in instants:
                     moments.update({moment - ONE_MICROSECOND, moment})
             return data.draw(st.sampled_from(sorted(m for m in moments if m <= self.clock)))
 
@@ -543,6 +681,16 @@ def machine_for(session: Session, world: World) -> type[RuleBasedStateMachine]:
             else:
                 assert decision.reasons, (request, at)
                 world.count("deny")
+            restricted = self.model.restricted(
+                recipient=request.recipient,
+                client=request.client,
+                categories=request.categories,
+                at=at,
+            )
+            if restricted and request.categories and request.purposes:
+                # E8: whatever consents exist, the restriction is the reason
+                assert decision.reason_codes == ["restricted_by_agreement"], (request, at)
+                world.count("restricted")
             if at < self.clock:
                 world.count("about the past")
 
@@ -607,6 +755,9 @@ def test_gate_matches_the_reference_model(session, library):
         "revoked",
         "expiry event",
         "moved to an expiry edge",
+        "restriction agreed",
+        "restriction ended",
+        "restricted",
     )
     for seen in reached:
         assert world.stats.get(seen, 0) > 0, world.stats

@@ -21,6 +21,7 @@ from roi.actor import Role
 from roi.clock import now
 from roi.compliance import disclosures, requests
 from roi.compliance.models import Channel
+from roi.consent import restrictions
 from roi.messaging import service
 from roi.messaging.service import NewAttachment, Outgoing
 from tests.consent import conftest as consent_fixtures
@@ -78,6 +79,17 @@ def records(session, referral, library):
             request_document=NewAttachment("subpoena.txt", "text/plain", b"a subpoena"),
         ),
     )
+    restriction = restrictions.request(
+        session,
+        referral.client_person.actor,
+        library,
+        referral.client_id,
+        restrictions.NewRestriction(
+            recipient_provider_id=referral.recipient_id,
+            categories=("diagnosis",),
+            description="Not my diagnosis to the psychiatrist, please.",
+        ),
+    )
     people = {
         Role.CLINICIAN: referral.therapist,
         Role.CLIENT: referral.client_person,
@@ -91,6 +103,7 @@ def records(session, referral, library):
         "attachment_id": message.attachments[0].id,
         "request_id": request.id,
         "disclosure_id": outside.id,
+        "restriction_id": restriction.id,
         "seq": 1,
     }
     return people, ids

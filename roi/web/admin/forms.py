@@ -84,3 +84,8 @@ class PracticeForm(FlaskForm):
         "with an authenticator app or a passkey, and set one up at their next sign-in. Clients "
         "may always choose to use one.",
     )
+    emergency_sends_per_day = IntegerField(
+        "Emergency disclosures one clinician may send in 24 hours",
+        validators=[DataRequired("Give a number.")],
+        description="Above it, roi refuses the send and alerts compliance.",
+    )

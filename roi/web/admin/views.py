@@ -196,6 +196,7 @@ def settings_page() -> Response | str | tuple[str, int]:
         data={
             "state": organization.state or "",
             "mfa_required": organization.mfa_required_for_staff,
+            "emergency_sends_per_day": organization.emergency_sends_per_day,
         }
         if request.method == "GET"
         else None
@@ -208,6 +209,14 @@ def settings_page() -> Response | str | tuple[str, int]:
         return render_template(
             "admin/settings.html", form=form, organization=organization
         ), refused_status(form)
+    # the rate first: the one setting whose value the service can still refuse
+    rate = form.emergency_sends_per_day.data or 0
+    try:
+        if rate != organization.emergency_sends_per_day:
+            service.set_emergency_rate(db.session(), actor(), rate)
+    except Invalid as error:
+        apply_errors(form, error)
+        return render_template("admin/settings.html", form=form, organization=organization), 422
     state = form.state.data or None
     try:
         if state != organization.state:

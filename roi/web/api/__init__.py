@@ -51,8 +51,10 @@ def init_api(app: Flask) -> Api:
         accounting_views,
         audit_views,
         disclosure_views,
+        emergency_views,
         fhir_views,
         message_views,
+        restriction_views,
         views,
     )
     from roi.web.api.consent_views import consents, templates
@@ -75,6 +77,8 @@ def init_api(app: Flask) -> Api:
         templates,
         consents,
         *message_views.blueprints,
+        *emergency_views.blueprints,
+        *restriction_views.blueprints,
         *audit_views.blueprints,
         *accounting_views.blueprints,
         *disclosure_views.blueprints,

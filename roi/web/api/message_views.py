@@ -11,8 +11,9 @@ from marshmallow import RAISE, Schema, fields, validate
 from roi.accounts.policy import Permission
 from roi.clock import iso
 from roi.consent import gate
+from roi.consent.emergency import MAX_NATURE, MAX_NOT_TOLD_REASON, MAX_PERSONNEL, EmergencyBasis
 from roi.extensions import db
-from roi.messaging import queries, service
+from roi.messaging import emergencies, queries, service
 from roi.web.api.schemas import ApiErrorSchema, AttachmentInSchema, Id, ReasonSchema, upload_of
 from roi.web.security import actor, form_library, requires
 
@@ -53,6 +54,32 @@ class DecisionSchema(Schema):
     )
 
 
+class EmergencyInSchema(Schema):
+    """Each field is checked by the service, which names every one that is missing (422)."""
+
+    basis = fields.String(
+        load_default="", metadata={"enum": [basis.value for basis in EmergencyBasis]}
+    )
+    nature = fields.String(load_default="", validate=validate.Length(max=MAX_NATURE))
+    recipient_personnel = fields.String(
+        load_default="", validate=validate.Length(max=MAX_PERSONNEL)
+    )
+    client_not_told_reason = fields.String(
+        load_default="",
+        validate=validate.Length(max=MAX_NOT_TOLD_REASON),
+        metadata={"description": "why the client is not told of it; otherwise they are"},
+    )
+
+
+class EmergencySchema(Schema):
+    id = fields.Integer(required=True)
+    basis = fields.String(required=True)
+    nature = fields.String(required=True)
+    recipient_personnel = fields.String(required=True)
+    at = fields.String(required=True, metadata={"format": "date-time"})
+    client_told = fields.Boolean(required=True)
+
+
 class MessageInSchema(Schema):
     client_id = Id(required=True)
     recipient_provider_id = Id(required=True)
@@ -66,6 +93,12 @@ class MessageInSchema(Schema):
         load_default=list,
         validate=validate.Length(max=service.MAX_ATTACHMENTS),
     )
+    emergency = fields.Nested(
+        EmergencyInSchema,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "send without a consent under an emergency basis"},
+    )
 
 
 class AttachmentSchema(Schema):
@@ -77,7 +110,7 @@ class AttachmentSchema(Schema):
 
 class MessageSchema(Schema):
     id = fields.Integer(required=True)
-    consent_id = fields.Integer(required=True)
+    consent_id = fields.Integer(required=True, allow_none=True)
     client_id = fields.Integer(required=True)
     sender_provider_id = fields.Integer(required=True)
     recipient_provider_id = fields.Integer(required=True)
@@ -91,6 +124,7 @@ class MessageSchema(Schema):
     sent_at = fields.String(required=True, metadata={"format": "date-time"})
     read_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     attachments = fields.List(fields.Nested(AttachmentSchema), required=True)
+    emergency = fields.Nested(EmergencySchema, required=True, allow_none=True)
 
 
 class BoxQuerySchema(Schema):
@@ -121,6 +155,18 @@ def message_json(opened: service.Opened) -> dict[str, Any]:
             {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
             for a in opened.attachments
         ],
+        "emergency": emergency_json(opened.emergency) if opened.emergency else None,
+    }
+
+
+def emergency_json(emergency: emergencies.OpenedEmergency) -> dict[str, Any]:
+    return {
+        "id": emergency.id,
+        "basis": emergency.basis.value,
+        "nature": emergency.nature,
+        "recipient_personnel": emergency.recipient_personnel,
+        "at": iso(emergency.at),
+        "client_told": emergency.client_told,
     }
 
 
@@ -160,9 +206,11 @@ def check_disclosure(body: dict[str, Any]) -> dict[str, Any]:
 )
 @messages.alt_response(404, schema=ApiErrorSchema, description="No such client of yours")
 @messages.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
+@messages.alt_response(429, schema=ApiErrorSchema, description="Above the emergency rate")
 @messages.doc(security=BEARER)
 def send_message(body: dict[str, Any]) -> dict[str, Any]:
-    """Send a message about a client; it goes out only if a consent covers it now."""
+    """Send a message about a client; it goes out only if a consent covers it now, or, with
+    `emergency`, under that emergency basis (recorded as `disclosure.emergency`)."""
     outgoing = service.Outgoing(
         client_id=body["client_id"],
         recipient_provider_id=body["recipient_provider_id"],
@@ -172,6 +220,9 @@ def send_message(body: dict[str, Any]) -> dict[str, Any]:
         body=body["body"],
         reply_to_id=body["reply_to_id"],
         attachments=tuple(upload_of(a) for a in body["attachments"]),
+        emergency=emergencies.EmergencyStatement(**body["emergency"])
+        if body["emergency"]
+        else None,
     )
     message = service.send(db.session(), actor(), form_library(), outgoing)
     return message_json(service.as_sent(message, outgoing))

@@ -6,4 +6,9 @@ from flask import Blueprint
 
 bp = Blueprint("clinician", __name__, url_prefix="/clinician")
 
-from roi.web.clinician import consent_views, message_views, views  # noqa: E402,F401 - registers the routes on bp
+from roi.web.clinician import (  # noqa: E402,F401 - registers the routes on bp
+    consent_views,
+    message_views,
+    restriction_views,
+    views,
+)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     HiddenField,
     MultipleFileField,
+    RadioField,
     SelectChoice,
     SelectField,
     StringField,
@@ -17,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Optional
 
 from roi.accounts.models import Client, Provider
+from roi.consent.emergency import EmergencyBasis
 from roi.consent.library import Category, Purpose
 from roi.messaging.service import (
     ATTACHMENT_TYPES,
@@ -81,6 +84,31 @@ class ComposeForm(FlaskForm):
     attachments = MultipleFileField("Attachments", description=attachment_help())
     #: the message answered; a reply is gated in its own direction by the service
     reply_to = HiddenField()
+    #: send without a release under an emergency basis; the service checks each field
+    emergency = BooleanField("This is an emergency: send without a release")
+    emergency_basis = RadioField(
+        "Basis",
+        choices=[
+            SelectChoice(basis.value, f"{basis.label} ({basis.citation})")
+            for basis in EmergencyBasis
+        ],
+        validate_choice=False,
+        validators=[Optional()],
+    )
+    emergency_nature = TextAreaField(
+        "Nature of the emergency",
+        description="What is happening, and why it cannot wait for the client's consent.",
+    )
+    emergency_recipient_personnel = StringField(
+        "Receiving personnel",
+        description="Who receives the information: names and roles.",
+    )
+    emergency_client_not_told_reason = TextAreaField(
+        "Why the client should not be told (optional)",
+        description="Leave empty and the client gets a notice in their portal and an email "
+        "that says only that a disclosure was recorded.",
+    )
+    emergency_confirmed = BooleanField("I confirm this is an emergency, and what will be recorded")
     check = SubmitField("Check and preview")
     send = SubmitField("Send")
 

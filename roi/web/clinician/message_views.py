@@ -15,11 +15,12 @@ from werkzeug.wrappers import Response
 
 from roi.accounts.models import Client
 from roi.accounts.policy import Permission
+from roi.audit.reasons import ReasonCode
 from roi.consent import gate
 from roi.consent import queries as consent_queries
-from roi.errors import ConsentRequired, Invalid
+from roi.errors import ConsentRequired, Invalid, Throttled
 from roi.extensions import db
-from roi.messaging import queries, service
+from roi.messaging import emergencies, queries, service
 from roi.messaging.models import Message
 from roi.web.clinician import bp
 from roi.web.clinician.message_forms import ComposeForm, attachment_accept
@@ -35,6 +36,7 @@ DOWNLOAD_ENDINGS = {
     "image/jpeg": "jpg",
     "text/plain": "txt",
 }
+RESTRICTED = ReasonCode.RESTRICTED_BY_AGREEMENT.value
 INCOMPLETE = (
     "Choose the client, the recipient, what the message carries and why, to see whether a "
     "signed release covers it."
@@ -69,6 +71,8 @@ class Coverage:
     scope_summary: str | None = None
     part2_notice: str | None = None
     message: str | None = None
+    #: on permit: restrictions the practice ended, which still cover older information
+    cautions: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ def messages() -> str:
 
 @bp.route("/messages/new", methods=["GET", "POST"])
 @requires(Permission.SEND_MESSAGES)
-def message_compose() -> Response | str | tuple[str, int]:
+def message_compose() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]]:
     """Write a message (or a reply); it goes out only if a consent covers it when sent."""
     if request.method == "GET":
         form = ComposeForm(data=_prefill())
@@ -121,6 +125,11 @@ def message_compose() -> Response | str | tuple[str, int]:
     outgoing = _outgoing(form)
     if form.check.data:
         return _check_and_preview(form, clients, outgoing)
+    if outgoing.emergency is not None and not form.emergency_confirmed.data:
+        form.emergency_confirmed.errors = [
+            "Confirm the emergency: read what will be recorded, then tick the box."
+        ]
+        return _compose_page(form, dropped=outgoing.attachments), 422
     try:
         message = service.send(db.session(), actor(), form_library(), outgoing)
     except ConsentRequired as refusal:
@@ -129,9 +138,21 @@ def message_compose() -> Response | str | tuple[str, int]:
             form, coverage=coverage, refused=True, dropped=outgoing.attachments
         ), 403
     except Invalid as error:
-        apply_errors(form, error)
+        # the service names emergency fields "emergency.<name>", the form "emergency_<name>"
+        apply_errors(form, Invalid({k.replace(".", "_"): v for k, v in error.fields.items()}))
         return _compose_page(form, dropped=outgoing.attachments), 422
-    flash(f"Sent to {message.recipient.name} under consent #{message.consent_id}.", "success")
+    except Throttled as refusal:
+        form.form_errors.append(refusal.message)
+        page = _compose_page(form, dropped=outgoing.attachments)
+        return page, 429, {"Retry-After": str(refusal.retry_after_seconds)}
+    if message.emergency is not None:
+        flash(
+            f"Sent to {message.recipient.name} as an emergency disclosure "
+            f"({message.emergency.basis.citation}). Compliance will review it.",
+            "success",
+        )
+    else:
+        flash(f"Sent to {message.recipient.name} under consent #{message.consent_id}.", "success")
     return redirect(url_for("clinician.message_detail", message_id=message.id))
 
 
@@ -239,6 +260,16 @@ def _outgoing(form: ComposeForm, *, with_files: bool = True) -> service.Outgoing
         body=form.body.data or "",
         attachments=_attachments() if with_files else (),
         reply_to_id=form.reply_to_id(),
+        emergency=_emergency(form) if form.emergency.data else None,
+    )
+
+
+def _emergency(form: ComposeForm) -> emergencies.EmergencyStatement:
+    return emergencies.EmergencyStatement(
+        basis=form.emergency_basis.data or "",
+        nature=form.emergency_nature.data or "",
+        recipient_personnel=form.emergency_recipient_personnel.data or "",
+        client_not_told_reason=form.emergency_client_not_told_reason.data or "",
     )
 
 
@@ -285,6 +316,11 @@ def _coverage(decision: gate.Decision, client: Client, outgoing: service.Outgoin
         until=gate.covers_until(decision.consent),
         scope_summary=carried.scope_summary,
         part2_notice=carried.part2_notice,
+        cautions=[
+            f"Restriction #{number} was ended by the practice: it still covers information "
+            "created or received before it ended. Share only newer information."
+            for number in decision.ended_by_practice
+        ],
     )
 
 
@@ -292,6 +328,14 @@ def _denied(
     client: Client, outgoing: service.Outgoing, reasons: list[dict[str, object]]
 ) -> Coverage:
     """A refusal with the gate's reasons and the way to a release that would cover it."""
+    if reasons and all(r["code"] == RESTRICTED for r in reasons):
+        # no release helps: the client asked that this not be shared (164.522(a))
+        return Coverage(
+            "deny",
+            reasons=reasons,
+            release_hint="No release can cover this while the restriction holds. In an "
+            "emergency, see “In an emergency” below.",
+        )
     if service.may_prepare_release(actor(), client):
         template = form_library().template_for(outgoing.categories)
         template_id = template.id if template else None

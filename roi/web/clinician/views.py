@@ -10,12 +10,12 @@ from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
-from roi.accounts.models import RepresentativeKind
+from roi.accounts.models import Client, RepresentativeKind
 from roi.accounts.policy import Permission, manages_consent
 from roi.clock import now
 from roi.compliance import disclosures
 from roi.compliance.accounting import BASIS_LABELS
-from roi.consent import lifecycle, queries, representation, share_requests
+from roi.consent import lifecycle, queries, representation, restrictions, share_requests
 from roi.consent.library import TemplateKind
 from roi.consent.models import EXPIRING_WITHIN_DAYS, ConsentStatus, ShareRequestStatus
 from roi.consent.signers import age_on, required_signer, shipped_rules
@@ -27,6 +27,7 @@ from roi.web.clinician.consent_forms import ActionForm, DischargeForm
 from roi.web.clinician.forms import ClientForm, OwnCareForm, ProviderForm, RepresentativeForm
 from roi.web.forms import apply_errors, refused_status
 from roi.web.outside_disclosures import record_page
+from roi.web.restriction_forms import ReasonForm, RestrictionForm, rows
 from roi.web.security import actor, form_library, requires
 
 SEARCH_MAX = 100
@@ -110,15 +111,23 @@ def client_new() -> Response | str | tuple[str, int]:
 @bp.get("/clients/<int:client_id>")
 @requires(Permission.USE_CLINICIAN_WORKSPACE)
 def client_detail(client_id: int) -> str:
-    me = actor()
-    client = queries.client_for(db.session(), me, client_id)
-    consents = queries.consents_for(db.session(), me, client_id=client.id)
+    return client_page(queries.client_for(db.session(), actor(), client_id))
+
+
+def client_page(client: Client, *, restriction_form: RestrictionForm | None = None) -> str:
+    """The client's page: releases, who signs them, discharge, and for the client's own
+    practice the disclosures made outside roi and the restrictions the client asked for."""
+    session, me = db.session(), actor()
+    consents = queries.consents_for(session, me, client_id=client.id)
     own = manages_consent(me, client.organization_id)
     state = shipped_rules().for_state(client.organization.state)
     today = now().date()
     # outside disclosures belong to the client's practice: none to list for a client seen
     # only through a release that names this clinician elsewhere
-    recorded = disclosures.disclosures_of(db.session(), me, client.id) if own else []
+    recorded = disclosures.disclosures_of(session, me, client.id) if own else []
+    if own and restriction_form is None:
+        restriction_form = RestrictionForm(formdata=None)
+        offer_restrictions(restriction_form)
     return render_template(
         "clinician/client_detail.html",
         client=client,
@@ -132,7 +141,17 @@ def client_detail(client_id: int) -> str:
         representative=RepresentativeForm(),
         recorded=recorded,
         basis_labels=BASIS_LABELS,
+        restrictions=rows(form_library(), restrictions.restrictions_for(session, me, client.id))
+        if own
+        else None,
+        restriction_form=restriction_form,
+        reason_form=ReasonForm(formdata=None),
     )
+
+
+def offer_restrictions(form: RestrictionForm) -> None:
+    """The choices of the restriction form: the library's categories, the directory."""
+    form.offer(form_library(), service.providers(db.session(), actor()))
 
 
 @bp.post("/clients/<int:client_id>/own-care")

@@ -6,4 +6,9 @@ from flask import Blueprint
 
 bp = Blueprint("portal", __name__, url_prefix="/portal")
 
-from roi.web.portal import accounting_views, share_views, views  # noqa: E402,F401 - registers the routes on bp
+from roi.web.portal import (  # noqa: E402,F401 - registers the routes on bp
+    accounting_views,
+    restriction_views,
+    share_views,
+    views,
+)

@@ -70,6 +70,7 @@ def dashboard() -> str:
         ended=[(status, groups[status]) for status in ENDED if groups[status]],
         titles=_titles(form_library(), consents),
         at=at,
+        notices=queries.notifications_for(db.session(), me),
     )
 
 

@@ -1,8 +1,8 @@
 """Paper trail: revocations received outside roi (the day received, the sealed scan), and
 emailed links to a signed release (the signer's copy, revoking it) beside signing links.
 
-Revision ID: 0011_paper
-Revises: 0010_signer
+Revision ID: 0012_paper
+Revises: 0011_emergency
 Create Date: 2026-11-30 00:40:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0011_paper'
-down_revision = '0010_signer'
+revision = '0012_paper'
+down_revision = '0011_emergency'
 branch_labels = None
 depends_on = None
 
