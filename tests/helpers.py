@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import default
 from typing import Any
@@ -134,3 +135,28 @@ def delivered_mail(app: Flask) -> list[EmailMessage]:
         key=lambda path: (path.stat().st_mtime_ns, path.name),
     )
     return [email.message_from_bytes(path.read_bytes(), policy=default) for path in files]  # type: ignore[misc]
+
+
+def routes_reached(
+    client: FlaskClient, skip: set[str] | frozenset[str], refused: Any
+) -> dict[str, int]:
+    """Open every route of the app but the endpoints `skip`, each method once (`any()` segments
+    take their first choice, every other argument is 1); the `METHOD url: status` of those whose
+    response `refused(url, response)` does not accept. A POST refused for its missing CSRF token
+    (400, before anything else) reaches nothing either."""
+    reached = {}
+    for endpoint, method, url in _routes(client.application):
+        if endpoint in skip:
+            continue
+        response = client.open(url, method=method)
+        if not refused(url, response) and not (method == "POST" and response.status_code == 400):
+            reached[f"{method} {url}"] = response.status_code
+    return reached
+
+
+def _routes(app: Flask) -> Iterator[tuple[str, str, str]]:
+    for rule in app.url_map.iter_rules():
+        url = re.sub(r"<any\(\s*(\w+)[^>]*>", r"\1", rule.rule)
+        url = re.sub(r"<(?:[^:>]+:)?\w+>", "1", url)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, url

@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -89,31 +90,10 @@ def authenticate(
     # Always one argon2 verification, found or not, so timing does not reveal accounts (A3).
     valid = verify_password(user.password_hash if user else None, password, settings.argon2)
     if retry is not None:
-        with unit_of_work(session):
-            audit.record(
-                session,
-                anonymous,
-                Action.AUTH_THROTTLED,
-                outcome=Outcome.FAILURE,
-                subject_user_id=user.id if user else None,
-            )
-        raise LoginThrottled(retry)
+        _refuse_throttled(session, anonymous, user.id if user else None, retry)
     if user is None or not valid or not user.active:
-        with unit_of_work(session):
-            _note_failure(session, key, ip, at)
-            audit.record(
-                session,
-                anonymous,
-                Action.AUTH_LOGIN_FAILED,
-                outcome=Outcome.FAILURE,
-                subject_user_id=user.id if user else None,
-                reasons=[
-                    ReasonCode.INACTIVE_ACCOUNT.stored()
-                    if user and valid
-                    else ReasonCode.BAD_CREDENTIALS.stored()
-                ],
-            )
-        raise InvalidCredentials()
+        reason = ReasonCode.INACTIVE_ACCOUNT if user and valid else ReasonCode.BAD_CREDENTIALS
+        _refuse_password(session, anonymous, user.id if user else None, (key, ip, at), reason)
     rehash = needs_rehash(user.password_hash, settings.argon2)
     new_hash = hash_password(password, settings.argon2) if rehash else None
     with unit_of_work(session):
@@ -126,6 +106,82 @@ def authenticate(
         actor = actor_for(session, user, ip=ip, request_id=request_id)
         audit.record(session, actor, Action.AUTH_LOGIN, subject_user_id=user.id)
     return user
+
+
+def confirm_presence(
+    session: Session,
+    actor: Actor,
+    *,
+    password: str,
+    code: str,
+    ip: str | None,
+    settings: Settings,
+) -> None:
+    """The signed-in staff member proves they are back at their device: their password and,
+    when they have a second factor, a code; wrong answers count like failed sign-ins.
+
+    Raises:
+        LoginThrottled: too many recent failures for the account or the address (checked before
+            the password, as at sign-in).
+        InvalidCredentials: the password is wrong.
+        SecondFactorRejected: the account has a second factor and the code is wrong or used.
+    """
+    user = session.get(User, actor.user_id)
+    if user is None:
+        raise InvalidCredentials()
+    key, at = user.email_key, now()
+    retry = _throttled_for(session, key, ip, settings, at)
+    valid = verify_password(user.password_hash, password, settings.argon2)
+    if retry is not None:
+        _refuse_throttled(session, actor, user.id, retry)
+    if not valid:
+        _refuse_password(session, actor, user.id, (key, ip, at), ReasonCode.BAD_CREDENTIALS)
+    if mfa.has_second_factor(session, user.id) and not mfa.verify(session, actor, code):
+        with unit_of_work(session):
+            _note_failure(session, key, ip, at)
+        raise SecondFactorRejected()
+    with unit_of_work(session):
+        _clear_failures(session, key)
+
+
+def _refuse_throttled(session: Session, actor: Actor, user_id: int | None, retry: int) -> NoReturn:
+    """Audit a password attempt refused by the throttle, and refuse it.
+
+    Raises:
+        LoginThrottled: always.
+    """
+    with unit_of_work(session):
+        audit.record(
+            session, actor, Action.AUTH_THROTTLED, outcome=Outcome.FAILURE, subject_user_id=user_id
+        )
+    raise LoginThrottled(retry)
+
+
+def _refuse_password(
+    session: Session,
+    actor: Actor,
+    user_id: int | None,
+    attempt: tuple[str, str | None, datetime],
+    reason: ReasonCode,
+) -> NoReturn:
+    """Count a wrong password `attempt` (account key, address, time) for the throttle, audit it,
+    and refuse it.
+
+    Raises:
+        InvalidCredentials: always.
+    """
+    key, ip, at = attempt
+    with unit_of_work(session):
+        _note_failure(session, key, ip, at)
+        audit.record(
+            session,
+            actor,
+            Action.AUTH_LOGIN_FAILED,
+            outcome=Outcome.FAILURE,
+            subject_user_id=user_id,
+            reasons=[reason.stored()],
+        )
+    raise InvalidCredentials()
 
 
 def _throttled_for(

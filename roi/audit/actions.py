@@ -63,6 +63,10 @@ class Action(StrEnum):
     CONSENT_REVOCATION_CONFIRMED = "consent.revocation_confirmed"
     #: a signature by someone the signer rule does not allow; `detail` carries the rule's code
     CONSENT_SIGNATURE_REFUSED = "consent.signature_refused"
+    #: the clinician handed their device to the client to sign in the office
+    CONSENT_HANDED_TO_CLIENT = "consent.handed_to_client"
+    #: the clinician took their device back with their password (and second factor)
+    CONSENT_HANDED_BACK = "consent.handed_back"
     #: a client asked, from the portal, to share their records; `detail` carries the request id
     SHARE_REQUESTED = "share.requested"
     SIGNING_CODE_SENT = "signing.code_sent"

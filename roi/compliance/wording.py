@@ -20,6 +20,8 @@ ACTION_LABELS: dict[Action, str] = {
     Action.CONSENT_EXPIRED: "Release expired",
     Action.CONSENT_VOIDED: "Release voided",
     Action.CONSENT_SUPERSEDED: "Release superseded",
+    Action.CONSENT_HANDED_TO_CLIENT: "Device handed to the client to sign",
+    Action.CONSENT_HANDED_BACK: "Device handed back to the clinician",
     Action.SIGNING_CODE_SENT: "Signing code emailed",
     Action.SIGNING_IDENTITY_VERIFIED: "Signer's identity confirmed",
     Action.SIGNING_IDENTITY_FAILED: "Signer's identity check failed",

@@ -281,7 +281,8 @@ class Signature(Base):
         str_enum(SignerRelationship, 30)
     )
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    #: password | api_token | email_link_dob_code | paper (`SIGNATURE_METHODS`)
+    #: password | api_token | email_link_dob_code | in_person (on the clinician's device,
+    #: roi.consent.handover) | paper (`SIGNATURE_METHODS`)
     identity_method: Mapped[str] = mapped_column(String(40))
     template_version: Mapped[int]
     #: SHA-256 of the document the client was shown and agreed to
@@ -397,6 +398,28 @@ class SigningInvitation(Base):
     code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failed_attempts: Mapped[int] = mapped_column(default=0)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class DeviceHandover(Base):
+    """A release handed to the client on the clinician's device: while it lasts, the clinician's
+    session reaches nothing but the device-signing pages, and only the clinician's password (and
+    second factor) ends it."""
+
+    __tablename__ = "device_handovers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
+    clinician_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    #: the client's last request on the device; a minute without one locks the view
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    birth_date_failures: Mapped[int] = mapped_column(default=0)
+    birth_date_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: idle | birth_date: the view offers only the hand-back until the clinician takes it back
+    locked_because: Mapped[str | None] = mapped_column(String(20))
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ShareRequestStatus(StrEnum):

@@ -10,6 +10,12 @@ harmless (SECURITY H1):
 - `write_pdf` is called with no `stylesheets=`, `attachments=` or metadata from data: the
   stylesheet is the packaged `roi-asset:pdf.css` the template links, and nothing is embedded.
 
+Every PDF is tagged PDF/UA-1 (`PDF_VARIANT`), so a screen reader reads it in order: WeasyPrint
+writes the structure tree from the HTML, /Lang from `<html lang>`, /Title from `<title>` with
+DisplayDocTitle, and each image's `alt`. Every template in templates/pdf/ must therefore carry
+those three (tests/documents/test_tagged.py checks them). The tagging is deterministic: the same
+HTML gives the same bytes.
+
 The preview the client reads before signing is the same template in preview mode: the very
 `<article>` the PDF prints, as an HTML fragment with nothing to fetch. Its SHA-256 is the
 "document fingerprint" recorded as evidence (`shown_document_sha256`).
@@ -45,6 +51,8 @@ REVOCATION_TEMPLATE = "revocation_receipt.html"
 PAPER_TEMPLATE = "paper_release.html"
 SCAN_IMAGE = "scan"
 SIGNATURE_IMAGE = "signature.png"
+#: WeasyPrint's PDF/UA-1 variant: tagged structure, /MarkInfo, /Lang, DisplayDocTitle, XMP id
+PDF_VARIANT = "pdf/ua-1"
 
 #: a drawn signature larger than this is refused rather than decoded (a PNG "pixel bomb")
 MAX_SIGNATURE_BYTES = 512 * 1024
@@ -104,7 +112,7 @@ def render_html(template: str, context: Mapping[str, object]) -> str:
 
 
 def html_to_pdf(html: str, images: Mapping[str, bytes] | None = None) -> bytes:
-    """WeasyPrint `html` to PDF bytes with the locked fetcher.
+    """WeasyPrint `html` to a tagged PDF/UA-1 file's bytes with the locked fetcher.
 
     `images` are PNGs the template names as `roi-render:<name>`; they are served for this render
     only. Nothing else is fetched from disk or network.
@@ -116,7 +124,7 @@ def html_to_pdf(html: str, images: Mapping[str, bytes] | None = None) -> bytes:
         f"{RENDER_SCHEME}{name}": Asset(_checked_png(name, data), "image/png")
         for name, data in (images or {}).items()
     }
-    return HTML(string=html, url_fetcher=fetcher_for(extra)).write_pdf()
+    return HTML(string=html, url_fetcher=fetcher_for(extra)).write_pdf(pdf_variant=PDF_VARIANT)
 
 
 def render(

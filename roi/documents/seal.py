@@ -4,7 +4,9 @@ Signing: the organization's key (EC P-256, sealed in `signing_credentials`) is o
 `roi.vault.signing` once per process and kept in a pyHanko signer, so a signature costs one
 ECDSA operation, not an unseal. The PDF is *certified* with "no changes allowed" (DocMDP P=1),
 so any later incremental update is a modification validators report. There is no timestamp
-server: roi makes no network calls.
+server: roi makes no network calls. The signature field is invisible and untagged, so its widget
+is put outside the page (`SEAL_FIELD`): PDF/UA allows an untagged annotation only there or hidden,
+and the hidden flag is banned in PDF/A, which this keeps open.
 
 Verification: pyHanko's `validate_pdf_signature` with the organization's certificate as the only
 trust root and `allow_fetching=False`, so no CRL, OCSP or AIA URL is ever fetched.
@@ -48,6 +50,12 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 FIELD_NAME = "roi"
+#: the invisible signature field: print flag (PDF/A) and its box off the page (PDF/UA)
+SEAL_FIELD = fields.SigFieldSpec(
+    sig_field_name=FIELD_NAME,
+    readable_field_name="Digital seal",
+    invis_sig_settings=fields.InvisSigSettings(set_print_flag=True, box_out_of_bounds=True),
+)
 
 
 def key_place(credential_uuid: str) -> Place:
@@ -193,7 +201,9 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, *, reason: str, location: st
         certify=True,
         docmdp_permissions=fields.MDPPerm.NO_CHANGES,
     )
-    output = _outside_event_loop(signers.sign_pdf, writer, meta, signer=identity.signer)
+    output = _outside_event_loop(
+        signers.sign_pdf, writer, meta, signer=identity.signer, new_field_spec=SEAL_FIELD
+    )
     return bytes(output.getbuffer())
 
 

@@ -19,12 +19,22 @@ def register(app: Flask) -> None:
     from roi.web.auth import bp as auth_bp
     from roi.web.clinician import bp as clinician_bp
     from roi.web.compliance import bp as compliance_bp
+    from roi.web.device import bp as device_bp
     from roi.web.health import bp as health_bp
     from roi.web.portal import bp as portal_bp
     from roi.web.signing import bp as signing_bp
 
     inputs.install(app)
-    blueprints = (auth_bp, clinician_bp, portal_bp, signing_bp, compliance_bp, admin_bp, health_bp)
+    blueprints = (
+        auth_bp,
+        clinician_bp,
+        portal_bp,
+        signing_bp,
+        device_bp,
+        compliance_bp,
+        admin_bp,
+        health_bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     init_api(app)

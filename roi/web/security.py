@@ -18,6 +18,7 @@ from roi.accounts.models import User
 from roi.accounts.policy import Permission, allows
 from roi.actor import Actor, Role
 from roi.config import Settings
+from roi.consent import handover
 from roi.consent.library import FormLibrary
 from roi.errors import Forbidden, Unauthenticated
 from roi.extensions import db, login_manager
@@ -66,6 +67,10 @@ SECOND_STEP_ENDPOINTS: dict[SecondStep, frozenset[str]] = {
     ),
     SecondStep.ENROL: frozenset({"auth.totp_setup", "auth.logout"}),
 }
+#: all a session handed to a client for in-office signing may reach (roi.consent.handover)
+DEVICE_ENDPOINTS = frozenset(
+    {"device.show", "device.identity", "device.sign", "device.activity", "device.hand_back"}
+)
 #: where a half-signed-in session is sent, by the step it still has to do
 SECOND_STEP_PAGES = {SecondStep.VERIFY: "auth.second_factor", SecondStep.ENROL: "auth.totp_setup"}
 
@@ -154,6 +159,12 @@ def enforce_access() -> Response | None:
     # the id is logged and audited: only a plain token of ours or the proxy's is taken
     g.request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
     endpoint = request.endpoint
+    if endpoint != "static" and handed_to_client() and endpoint not in DEVICE_ENDPOINTS:
+        # The device is with the client: nothing else of the clinician's session is reachable,
+        # a typed URL and an unknown one included.
+        if is_api_request():
+            raise Forbidden("This browser is handed to a client for signing.")
+        return redirect(url_for("device.show"))
     if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
         return None
     view = current_app.view_functions.get(endpoint)
@@ -174,6 +185,18 @@ def enforce_access() -> Response | None:
     if not allows(actor.role, permission):
         raise Forbidden()
     return None
+
+
+def handed_to_client() -> bool:
+    """Whether this browser's live session is handed to a client; sets `g.handover` when so."""
+    token = session.get(SESSION_TOKEN)
+    if not token:
+        return False
+    found = handover.live_handover(db.session(), token)
+    if found is None or sessions.resume_session(db.session(), token, settings()).user is None:
+        return False
+    g.handover = found
+    return True
 
 
 def _web_actor() -> Actor | None:

@@ -39,7 +39,13 @@ def test_an_admin_sets_the_practices_state_a_clinician_cannot(client, session, a
     page = client.get("/admin/settings")
     assert "Washington" in page.get_data(as_text=True)
     saved = client.post(
-        "/admin/settings", data={"csrf_token": csrf_token(page), "state": "WA", "mfa_required": "y"}
+        "/admin/settings",
+        data={
+            "csrf_token": csrf_token(page),
+            "state": "WA",
+            "mfa_required": "y",
+            "emergency_sends_per_day": "3",
+        },
     )
     assert saved.status_code == 302
     session.rollback()

@@ -60,6 +60,7 @@ from roi.consent.lifecycle.signing import (
     evidence_of,
     sign_as_client,
     sign_for_verified_invitation,
+    sign_in_person,
 )
 
 __all__ = [
@@ -100,6 +101,7 @@ __all__ = [
     "send_for_signature",
     "sign_as_client",
     "sign_for_verified_invitation",
+    "sign_in_person",
     "signed_pdf",
     "update_draft",
     "void",

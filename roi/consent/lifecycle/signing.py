@@ -64,6 +64,8 @@ class Identity:
     ip: str | None
     user_agent: str | None
     signer_user_id: int | None = None
+    #: the clinician whose device the client signed on (in-office signing)
+    handed_over_by: int | None = None
 
 
 def sign_as_client(
@@ -102,6 +104,24 @@ def sign_for_verified_invitation(
         Invalid: the signature input is not acceptable.
     """
     return _sign(session, actor, invitation.consent_id, signature, identity, library)
+
+
+def sign_in_person(
+    session: Session,
+    actor: Actor,
+    consent_id: int,
+    signature: SignatureInput,
+    identity: Identity,
+    library: FormLibrary,
+) -> Consent:
+    """Sign on the clinician's device: `roi.consent.handover` has checked the hand-over and the
+    client's date of birth; `actor` is the client, `identity.handed_over_by` the clinician.
+
+    Raises:
+        WrongState: the consent is not pending signature.
+        Invalid: the signature input is not acceptable, or the signer rule refuses the signer.
+    """
+    return _sign(session, actor, consent_id, signature, identity, library)
 
 
 def _sign(
@@ -184,7 +204,7 @@ def _sign(
                 shown_document_sha256=shown_sha,
                 pdf_sha256=pdf_sha,
             ),
-            evidence=_evidence_record(signer, evidence),
+            evidence=_evidence_record(signer, evidence, identity),
             signed_pdf=signed_pdf,
             shown=shown_html.encode(),
             drawn=signature.drawn_signature_png,
@@ -203,7 +223,11 @@ def _sign(
             consent_id=consent.id,
             recipient_provider_id=consent.recipient_provider_id,
             categories=consent.categories,
-            detail={"identity_method": identity.method, "document_sha256": pdf_sha},
+            detail={
+                "identity_method": identity.method,
+                "document_sha256": pdf_sha,
+                **({"handed_over_by": identity.handed_over_by} if identity.handed_over_by else {}),
+            },
         )
         _supersede_previous(session, actor, consent)
         for user_id in _clinician_users(consent):
@@ -279,14 +303,20 @@ def evidence_of(signature: Signature) -> dict[str, str]:
     return value
 
 
-def _evidence_record(signer: SignerBlock, evidence: Evidence) -> dict[str, str | None]:
-    return {
+def _evidence_record(
+    signer: SignerBlock, evidence: Evidence, identity: Identity
+) -> dict[str, str | int | None]:
+    record: dict[str, str | int | None] = {
         "signer_name": signer.name,
         "representative_authority": signer.authority,
         "ip": evidence.ip,
         "user_agent": evidence.user_agent,
         "assurance": evidence.assurance,
     }
+    if identity.handed_over_by is not None:
+        record["identity_method"] = identity.method
+        record["handed_over_by"] = identity.handed_over_by
+    return record
 
 
 def _supersede_previous(session: Session, actor: Actor, consent: Consent) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 from flask import Response as FlaskResponse
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
 from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, manages_consent, records_revocation
 from roi.clock import now
-from roi.consent import lifecycle, queries, share_requests
+from roi.consent import handover, lifecycle, queries, share_requests
 from roi.consent.library import FormTemplate
 from roi.consent.models import (
     Consent,
@@ -36,7 +36,7 @@ from roi.web.clinician.consent_forms import (
 )
 from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors, record_id
-from roi.web.security import actor, form_library, requires, settings
+from roi.web.security import SESSION_TOKEN, actor, form_library, requires, settings
 from roi.web.uploads import uploaded_file
 
 STATUS_WORDS = {
@@ -292,6 +292,21 @@ def consent_send(consent_id: int) -> Response:
             "success",
         )
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+
+
+@bp.post("/consents/<int:consent_id>/hand-to-client")
+@requires(Permission.PREPARE_CONSENT)
+def consent_hand_to_client(consent_id: int) -> Response:
+    """Turn this browser into a client-only view of the release, for signing in the office."""
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+    try:
+        handover.hand_to_client(db.session(), actor(), consent_id, session[SESSION_TOKEN])
+    except WrongState as error:
+        flash(error.message, "error")
+        return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+    return redirect(url_for("device.show"))
 
 
 @bp.post("/consents/<int:consent_id>/void")

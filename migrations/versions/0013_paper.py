@@ -1,8 +1,8 @@
 """Paper trail: revocations received outside roi (the day received, the sealed scan), and
 emailed links to a signed release (the signer's copy, revoking it) beside signing links.
 
-Revision ID: 0012_paper
-Revises: 0011_emergency
+Revision ID: 0013_paper
+Revises: 0012_inoffice
 Create Date: 2026-11-30 00:40:00
 
 """
@@ -11,8 +11,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0012_paper'
-down_revision = '0011_emergency'
+revision = '0013_paper'
+down_revision = '0012_inoffice'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,32 @@
+"""Forms of the device pages: the client's date of birth, the clinician's hand-back."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from roi.accounts.passwords import MAX_LENGTH
+from roi.web.forms import DayField
+
+
+class BirthDateForm(FlaskForm):
+    """The client confirms their date of birth before the release is shown."""
+
+    birth_date = DayField(
+        "Your date of birth", validators=[InputRequired("Enter your date of birth.")]
+    )
+
+
+class HandBackForm(FlaskForm):
+    """The clinician's password, and a code when they have a second factor."""
+
+    password = PasswordField(
+        "Clinician's password", validators=[DataRequired(), Length(max=MAX_LENGTH)]
+    )
+    code = StringField(
+        "Code from the authenticator app",
+        validators=[Optional(), Length(max=40)],
+        description="The 6-digit code your authenticator app shows now, or a recovery code.",
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )

@@ -1,0 +1,176 @@
+"""The device pages: while a clinician's session is handed to a client, these are all it reaches
+(`roi.web.security` refuses the rest). One page at a time, by the hand-over's stage: a lock screen,
+the date of birth, the release and its signature form, the thanks; and the hand-back."""
+
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from roi.accounts import mfa
+from roi.accounts.errors import InvalidCredentials, LoginThrottled, SecondFactorRejected
+from roi.accounts.policy import Permission
+from roi.consent import handover, lifecycle
+from roi.consent.models import DeviceHandover
+from roi.consent.representation import signer_rule_of
+from roi.errors import Invalid, WrongState
+from roi.extensions import db
+from roi.web.device import bp
+from roi.web.device.forms import BirthDateForm, HandBackForm
+from roi.web.forms import apply_errors
+from roi.web.portal.forms import SignatureForm, signature_input
+from roi.web.security import actor, client_ip, form_library, requires, settings
+
+
+@bp.get("")
+@requires(Permission.PREPARE_CONSENT)
+def show() -> ResponseReturnValue:
+    """The one page the device may show now."""
+    found = _handover()
+    if found is None:
+        return redirect(url_for("auth.index"))
+    view = handover.device_view(db.session(), found)
+    if view.stage == "identity":
+        return _page(view, "device/identity.html", form=BirthDateForm())
+    if view.stage == "sign":
+        form = SignatureForm()
+        form.relationship.data = view.consent.signer_relationship.value
+        return _sign_page(view, form)
+    return _page(view, f"device/{view.stage}.html")
+
+
+@bp.post("/identity")
+@requires(Permission.PREPARE_CONSENT)
+def identity() -> ResponseReturnValue:
+    """Check the client's date of birth; three wrong tries lock the view."""
+    found = _handover()
+    if found is None:
+        return redirect(url_for("auth.index"))
+    form = BirthDateForm()
+    if not form.validate_on_submit() or form.birth_date.data is None:
+        return _page(handover.device_view(db.session(), found), "device/identity.html", form=form)
+    try:
+        handover.confirm_birth_date(db.session(), found, form.birth_date.data, ip=client_ip())
+    except Invalid as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        view = handover.device_view(db.session(), found, activity=False)
+        if view.stage == "identity":
+            return _page(view, "device/identity.html", form=form), 422
+    except WrongState:
+        db.session.rollback()
+    return redirect(url_for("device.show"))
+
+
+@bp.post("/sign")
+@requires(Permission.PREPARE_CONSENT)
+def sign() -> ResponseReturnValue:
+    """The client signs: the release becomes active, signed in person."""
+    found = _handover()
+    if found is None:
+        return redirect(url_for("auth.index"))
+    form = SignatureForm()
+    if not form.validate_on_submit():
+        return _sign_page(handover.device_view(db.session(), found), form), 422
+    try:
+        handover.sign(
+            db.session(),
+            found,
+            signature_input(form),
+            ip=client_ip(),
+            user_agent=request.user_agent.string or None,
+            library=form_library(),
+        )
+    except Invalid as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        view = handover.device_view(db.session(), found, activity=False)
+        if view.stage == "sign":
+            return _sign_page(view, form), 422
+    except WrongState as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    return redirect(url_for("device.show"))
+
+
+@bp.post("/activity")
+@requires(Permission.PREPARE_CONSENT)
+def activity() -> ResponseReturnValue:
+    """The client is reading or typing (static/js/device.js): the idle minute starts again."""
+    found = _handover()
+    if found is None:
+        return "", 204
+    view = handover.device_view(db.session(), found)
+    return ("", 204) if view.stage != "locked" else ("", 423)
+
+
+@bp.route("/hand-back", methods=["GET", "POST"])
+@requires(Permission.PREPARE_CONSENT)
+def hand_back() -> ResponseReturnValue:
+    """The clinician takes the device back with their password (and second factor)."""
+    found = _handover()
+    if found is None:
+        return redirect(url_for("auth.index"))
+    form = HandBackForm()
+    if not form.validate_on_submit():
+        return _hand_back_page(form)
+    consent_id = found.consent_id
+    try:
+        handover.hand_back(
+            db.session(),
+            actor(),
+            found,
+            password=form.password.data or "",
+            code=form.code.data or "",
+            settings=settings(),
+        )
+    except LoginThrottled as error:
+        db.session.rollback()
+        form.password.errors = [error.message]
+        wait = {"Retry-After": str(error.retry_after_seconds)}
+        return _hand_back_page(form), 429, wait
+    except (InvalidCredentials, SecondFactorRejected) as error:
+        db.session.rollback()
+        field = form.code if isinstance(error, SecondFactorRejected) else form.password
+        field.errors = [
+            "That password is not correct." if field is form.password else error.message
+        ]
+        return _hand_back_page(form), 401
+    flash("You have the device back.", "success")
+    return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+
+
+def _handover() -> DeviceHandover | None:
+    """The hand-over `roi.web.security` found for this session; None outside device mode."""
+    found: DeviceHandover | None = g.get("handover")
+    return found
+
+
+def _hand_back_page(form: HandBackForm) -> str:
+    """The hand-back form; it does not count as the client's activity, nor unlock anything."""
+    needs_code = mfa.has_second_factor(db.session(), actor().user_id or 0)
+    return render_template("device/hand_back.html", form=form, needs_code=needs_code)
+
+
+def _page(view: handover.DeviceView, template: str, **context: object) -> str:
+    return render_template(
+        template,
+        view=view,
+        idle_seconds=int(handover.IDLE_LOCK.total_seconds()),
+        **context,
+    )
+
+
+def _sign_page(view: handover.DeviceView, form: SignatureForm) -> str:
+    if view.stage != "sign":
+        return _page(view, f"device/{view.stage}.html", form=BirthDateForm())
+    library = form_library()
+    client = handover.client_actor(view.consent, client_ip())
+    return _page(
+        view,
+        "device/sign.html",
+        form=form,
+        title=library.get(view.consent.template_id, view.consent.template_version).title,
+        document_html=lifecycle.preview_html(db.session(), client, view.consent.id, library),
+        signer=signer_rule_of(view.consent),
+    )
