@@ -181,7 +181,7 @@ def render_paper_release(doc: ConsentDocument, record: PaperRecord, scan: bytes)
     if image_url is None:
         return scans.append_pages(html_to_pdf(html), scan)
     fetcher = fetcher_for({image_url: Asset(scan, record.scan_type)})
-    return HTML(string=html, url_fetcher=fetcher).write_pdf()
+    return HTML(string=html, url_fetcher=fetcher).write_pdf(pdf_variant=PDF_VARIANT)
 
 
 def render_blank(doc: ConsentDocument) -> bytes:
