@@ -46,6 +46,8 @@ class Permission(StrEnum):
     MANAGE_ACCOUNTING_REQUESTS = "manage_accounting_requests"
     #: ask for one's own accounting in the portal (compliance records requests instead)
     REQUEST_OWN_ACCOUNTING = "request_own_accounting"
+    #: record a revocation received outside roi (letter, fax, email, in person, phone)
+    RECORD_REVOCATION = "record_revocation"
     #: record a disclosure made outside roi (phone, fax, mail, court) about a client of one's
     #: organization, for the accounting
     RECORD_OUTSIDE_DISCLOSURE = "record_outside_disclosure"
@@ -81,6 +83,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CHECK_DISCLOSURE,
             Permission.SEND_MESSAGES,
             Permission.READ_MESSAGES,
+            Permission.RECORD_REVOCATION,
             Permission.RECORD_OUTSIDE_DISCLOSURE,
             Permission.REQUEST_RESTRICTION,
             Permission.DECIDE_RESTRICTION,
@@ -109,6 +112,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.VERIFY_AUDIT_CHAIN,
             Permission.VIEW_ACCOUNTING,
             Permission.MANAGE_ACCOUNTING_REQUESTS,
+            Permission.RECORD_REVOCATION,
             Permission.RECORD_OUTSIDE_DISCLOSURE,
             Permission.MANAGE_ACCOUNTING_POLICY,
             Permission.REVIEW_EMERGENCY_DISCLOSURES,
@@ -250,6 +254,26 @@ def managed_consents(
     """`manages_consent` as a SQL predicate on the consent's organization column."""
     managing = _managing_organization(actor)
     return false() if managing is None else organization_id == managing
+
+
+def records_revocations(
+    actor: Actor, *, organization_id: SQLColumnExpression[int]
+) -> ColumnElement[bool]:
+    """Whose revocations received outside roi `actor` may record, as a SQL predicate on the
+    consent's organization column: a clinician or compliance officer of the disclosing practice
+    (the one the client wrote to); nobody elsewhere, not even the recipient."""
+    if _records_revocations(actor):
+        return organization_id == actor.organization_id
+    return false()
+
+
+def records_revocation(actor: Actor, organization_id: int) -> bool:
+    """`records_revocations` for one consent's organization."""
+    return _records_revocations(actor) and organization_id == actor.organization_id
+
+
+def _records_revocations(actor: Actor) -> bool:
+    return actor.role in (Role.CLINICIAN, Role.COMPLIANCE) and actor.organization_id is not None
 
 
 def named_on_consent(

@@ -57,6 +57,10 @@ class Action(StrEnum):
     CONSENT_EXPIRED = "consent.expired"
     CONSENT_VOIDED = "consent.voided"
     CONSENT_SUPERSEDED = "consent.superseded"
+    #: a clinician mailed the signer a new link to their signed copy (164.508(c)(4))
+    CONSENT_COPY_SENT = "consent.copy_sent"
+    #: the written confirmation of a revocation made by phone arrived and was recorded
+    CONSENT_REVOCATION_CONFIRMED = "consent.revocation_confirmed"
     #: a signature by someone the signer rule does not allow; `detail` carries the rule's code
     CONSENT_SIGNATURE_REFUSED = "consent.signature_refused"
     #: the clinician handed their device to the client to sign in the office

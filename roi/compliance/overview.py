@@ -32,7 +32,10 @@ from roi.consent.models import (
     EXPIRING_WITHIN_DAYS,
     Consent,
     ConsentStatus,
+    OutsideMethod,
     RestrictionStatus,
+    Revocation,
+    day_start_sql,
     has_status,
 )
 from roi.db import unit_of_work
@@ -95,6 +98,32 @@ class OpenRequest:
 
 
 @dataclass(frozen=True)
+class DisclosureBeforeRecording:
+    """A disclosure made under a consent after the client's revocation had reached the
+    practice (outside roi) but before staff recorded it: it needs compliance's attention."""
+
+    consent_id: int
+    client_name: str
+    recipient_name: str
+    #: letter | fax | email | in_person | phone
+    method: str
+    received_on: date
+    recorded_at: datetime
+    disclosed_at: datetime
+    message_id: int | None
+
+
+@dataclass(frozen=True)
+class AwaitedConfirmation:
+    """A revocation made by phone whose confirmation in writing has not arrived."""
+
+    consent_id: int
+    client_name: str
+    called_on: date
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
 class Overview:
     """Everything the compliance overview shows. `open_requests` and `last_verification` are
     None for an officer whose role may not manage requests or verify the chain."""
@@ -104,6 +133,10 @@ class Overview:
     denials: Denials
     chart: Chart
     open_requests: list[OpenRequest] | None
+    #: disclosures made between a revocation's arrival and its recording (SECURITY E10)
+    before_recording: list[DisclosureBeforeRecording]
+    #: revocations by phone still waiting for the client's confirmation in writing
+    awaiting_confirmation: list[AwaitedConfirmation]
     last_verification: verification.LastVerification | None
     may_verify: bool
     #: emergency disclosures waiting for review, and clinicians refused for the practice's
@@ -150,6 +183,8 @@ def overview(session: Session, actor: Actor, *, at: datetime | None = None) -> O
     result = Overview(
         today=today,
         expiring=expiring_consents(session, actor, at=at),
+        before_recording=disclosures_before_recording(session, actor),
+        awaiting_confirmation=phone_revocations_awaiting_confirmation(session, actor),
         denials=found,
         chart=bar_chart([week.count for week in found.by_week]),
         open_requests=(
@@ -234,6 +269,94 @@ def expiring_consents(
             recipient_name=row.name,
             expires_on=row.expires_on,
             days_left=(row.expires_on - today).days,
+        )
+        for row in rows
+    ]
+
+
+def disclosures_before_recording(session: Session, actor: Actor) -> list[DisclosureBeforeRecording]:
+    """Disclosures under the organization's consents made from the day a revocation received
+    outside roi arrived (00:00 UTC) up to the moment it was recorded, newest first: the
+    revocation was in the practice's hands, but roi did not know it yet.
+
+    Raises:
+        Forbidden: the actor may not read the disclosure log.
+    """
+    require(actor, Permission.VIEW_DISCLOSURE_LOG)
+    received_at = day_start_sql(Revocation.received_on)
+    rows = session.execute(
+        select(
+            Consent.id,
+            Client.given_name,
+            Client.family_name,
+            Provider.name,
+            Revocation.method,
+            Revocation.received_on,
+            Revocation.revoked_at,
+            AuditEntry.at,
+            AuditEntry.message_id,
+        )
+        .join(Revocation, Revocation.consent_id == Consent.id)
+        .join(Client, Client.id == Consent.client_id)
+        .join(AuditEntry, AuditEntry.consent_id == Consent.id)
+        .join(Provider, Provider.id == AuditEntry.recipient_provider_id)
+        .where(
+            Consent.organization_id == actor.organization_id,
+            Revocation.received_on.is_not(None),
+            AuditEntry.action == Action.DISCLOSURE_PERMITTED,
+            AuditEntry.at >= received_at,
+            AuditEntry.at < Revocation.revoked_at,
+        )
+        .order_by(AuditEntry.at.desc(), AuditEntry.seq.desc())
+    ).all()
+    return [
+        DisclosureBeforeRecording(
+            consent_id=row[0],
+            client_name=f"{row.given_name} {row.family_name}",
+            recipient_name=row.name,
+            method=row.method,
+            received_on=row.received_on,
+            recorded_at=row.revoked_at,
+            disclosed_at=row.at,
+            message_id=row.message_id,
+        )
+        for row in rows
+    ]
+
+
+def phone_revocations_awaiting_confirmation(
+    session: Session, actor: Actor
+) -> list[AwaitedConfirmation]:
+    """The organization's revocations made by phone and not yet confirmed in writing, oldest
+    first (the client was asked by mail to confirm).
+
+    Raises:
+        Forbidden: the actor may not read the disclosure log.
+    """
+    require(actor, Permission.VIEW_DISCLOSURE_LOG)
+    rows = session.execute(
+        select(
+            Consent.id,
+            Client.given_name,
+            Client.family_name,
+            Revocation.received_on,
+            Revocation.revoked_at,
+        )
+        .join(Revocation, Revocation.consent_id == Consent.id)
+        .join(Client, Client.id == Consent.client_id)
+        .where(
+            Consent.organization_id == actor.organization_id,
+            Revocation.method == OutsideMethod.PHONE.value,
+            Revocation.confirmed_on.is_(None),
+        )
+        .order_by(Revocation.revoked_at, Consent.id)
+    ).all()
+    return [
+        AwaitedConfirmation(
+            consent_id=row[0],
+            client_name=f"{row.given_name} {row.family_name}",
+            called_on=row.received_on,
+            recorded_at=row.revoked_at,
         )
         for row in rows
     ]

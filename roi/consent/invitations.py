@@ -1,5 +1,7 @@
-"""Signing by emailed link: the link alone is not enough. The client also gives their date of
-birth and a one-time code sent to their email; the link is single use and expires."""
+"""Emailed links: the link alone is not enough. The client also gives their date of birth and a
+one-time code sent to their email. A signing link is single use and expires; once the release
+is signed, the signer's link to their copy works for 30 days, and also revokes the release while
+it is active — with the same identity check as signing."""
 
 from __future__ import annotations
 
@@ -9,16 +11,23 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from roi import audit, mail
+from roi.accounts.models import Client
 from roi.actor import Actor, Role
 from roi.audit import Action, Outcome
 from roi.clock import now
 from roi.consent import lifecycle
 from roi.consent.library import FormLibrary
-from roi.consent.models import Consent, ConsentStatus, SigningInvitation
+from roi.consent.models import (
+    Consent,
+    ConsentStatus,
+    LinkPurpose,
+    SigningInvitation,
+    has_status,
+)
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound, Throttled
 from roi.mail import Mail
@@ -30,6 +39,9 @@ MAX_FAILED_ATTEMPTS = 5
 CODE_RESEND_INTERVAL = timedelta(seconds=60)
 ASSURANCE = "Emailed link, date of birth and a one-time code sent by email"
 METHOD = "email_link_dob_code"
+#: a signer's request for their links again is answered once per release in this time
+REQUEST_INTERVAL = timedelta(minutes=10)
+MAX_EMAIL = 254
 
 
 def new_token() -> str:
@@ -65,9 +77,17 @@ def open_invitation(session: Session, token: str) -> Opened:
     ):
         raise NotFound("signing link")
     consent = session.get(Consent, invitation.consent_id)
-    if consent is None or consent.status is not ConsentStatus.PENDING_SIGNATURE:
+    if consent is None or not _live(invitation, consent):
         raise NotFound("signing link")
     return Opened(invitation, consent)
+
+
+def _live(invitation: SigningInvitation, consent: Consent) -> bool:
+    """A signing link while its release waits for the signature; a copy link once it is signed
+    (whatever happened since: a revoked release's copy is still the client's)."""
+    if invitation.purpose is LinkPurpose.SIGNED:
+        return consent.signature is not None
+    return consent.status is ConsentStatus.PENDING_SIGNATURE
 
 
 def send_code(session: Session, token: str) -> None:
@@ -184,6 +204,8 @@ def sign(
         WrongState: the consent was signed or voided meanwhile.
     """
     opened = open_invitation(session, token)
+    if opened.invitation.purpose is not LinkPurpose.SIGN:
+        raise NotFound("signing link")
     verified_at = opened.invitation.verified_at
     if verified_at is None or now() - verified_at > VERIFIED_WINDOW:
         raise Invalid({"code": "Confirm your date of birth and code again before signing."})
@@ -201,6 +223,91 @@ def sign(
             signer_user_id=consent.client.user_id,
         ),
         library,
+    )
+
+
+def signed_copy(session: Session, token: str, *, ip: str | None) -> tuple[Consent, bytes]:
+    """The signed PDF behind a verified copy link (the download is audited).
+
+    Raises:
+        NotFound: the link is dead, or not a copy link.
+        Invalid: the identity was not verified in the last 30 minutes.
+    """
+    opened = _verified_copy_link(session, token)
+    return lifecycle.signed_pdf(session, _client_actor(opened.consent, ip), opened.consent.id)
+
+
+def revoke(session: Session, token: str, *, reason: str | None, ip: str | None) -> Consent:
+    """Revoke the release behind a verified copy link: the same revocation as in the portal,
+    by the client the link was sent to, with method `link`.
+
+    Raises:
+        NotFound: the link is dead, or not a copy link.
+        Invalid: the identity was not verified in the last 30 minutes, or the reason is too long.
+        WrongState: the release is no longer active.
+    """
+    opened = _verified_copy_link(session, token)
+    return lifecycle.revoke(
+        session, _client_actor(opened.consent, ip), opened.consent.id, reason=reason, method="link"
+    )
+
+
+def _verified_copy_link(session: Session, token: str) -> Opened:
+    opened = open_invitation(session, token)
+    if opened.invitation.purpose is not LinkPurpose.SIGNED:
+        raise NotFound("signing link")
+    if not is_verified(opened.invitation, now()):
+        raise Invalid({"code": "Confirm your date of birth and code again first."})
+    return opened
+
+
+def request_links(session: Session, email: str, *, ip: str | None) -> int:
+    """A signer asks for their links again: each active release signed for a client with this
+    email address gets a new link to its copy (and to revoking it), mailed to that address.
+    Returns how many were mailed; the page answers the same either way, so it tells nobody
+    whether an address is known. One request per release per ten minutes is answered.
+    """
+    address = email.strip().lower()
+    if not address or len(address) > MAX_EMAIL:
+        return 0
+    at = now()
+    with unit_of_work(session):
+        consents = session.scalars(
+            select(Consent)
+            .join(Client, Client.id == Consent.client_id)
+            .where(func.lower(Client.email) == address, has_status(ConsentStatus.ACTIVE, at))
+            .order_by(Consent.id)
+        ).all()
+        mailed = 0
+        for consent in consents:
+            if _asked_lately(session, consent.id, at) or not lifecycle.mail_copy_link(
+                session, consent
+            ):
+                continue
+            audit.record(
+                session,
+                _client_actor(consent, ip),
+                Action.CONSENT_COPY_SENT,
+                client_id=consent.client_id,
+                consent_id=consent.id,
+                detail={"asked_by": "signer"},
+            )
+            mailed += 1
+    return mailed
+
+
+def _asked_lately(session: Session, consent_id: int, at: datetime) -> bool:
+    return (
+        session.scalar(
+            select(SigningInvitation.id)
+            .where(
+                SigningInvitation.consent_id == consent_id,
+                SigningInvitation.purpose == LinkPurpose.SIGNED,
+                SigningInvitation.created_at > at - REQUEST_INTERVAL,
+            )
+            .limit(1)
+        )
+        is not None
     )
 
 

@@ -211,6 +211,12 @@ def _expiry_instant_sqlite(element: _ExpiryInstant, compiler: SQLCompiler, **kw:
     return f"({compiler.process(element.clauses, **kw)} || ' 00:00:00.000000')"
 
 
+def day_start_sql(day: SQLColumnExpression[date | None]) -> ColumnElement[datetime]:
+    """00:00 UTC of a date column, as a UTC timestamp in SQL (the SQL form of
+    `expiry_instant`)."""
+    return _ExpiryInstant(day)
+
+
 def _after(end: _Instant, moment: _Instant) -> ColumnElement[bool]:
     """`end` is recorded and later than `moment` (never NULL, so it can be negated)."""
     return and_(end.is_not(None), end > moment)
@@ -275,7 +281,8 @@ class Signature(Base):
         str_enum(SignerRelationship, 30)
     )
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    #: password | email_link_dob_code | in_person (on the clinician's device, roi.consent.handover)
+    #: password | api_token | email_link_dob_code | in_person (on the clinician's device,
+    #: roi.consent.handover) | paper (`SIGNATURE_METHODS`)
     identity_method: Mapped[str] = mapped_column(String(40))
     template_version: Mapped[int]
     #: SHA-256 of the document the client was shown and agreed to
@@ -287,10 +294,28 @@ class Signature(Base):
     #: sealed signed PDF of record; its SHA-256 is `pdf_sha256` (= consents.document_sha256)
     pdf_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
     pdf_sha256: Mapped[str] = mapped_column(String(64))
-    #: sealed HTML of exactly what the client was shown
+    #: sealed HTML of exactly what the client was shown; for a release signed on paper, the
+    #: scan of the paper as uploaded (`shown_document_sha256` is then the scan's digest)
     shown_document_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
 
     consent: Mapped[Consent] = relationship(back_populates="signature")
+
+    @property
+    def method(self) -> str:
+        """How the signature was given (CONTRACT.md `signature_method`): portal, link,
+        in_person or paper, read from how the signer's identity was checked."""
+        return SIGNATURE_METHODS.get(self.identity_method, self.identity_method)
+
+
+#: identity check → signing method (DESIGN.md "Signing method"): a password or an API token is
+#: the client's own account; the emailed link comes with date of birth and a code
+SIGNATURE_METHODS = {
+    "password": "portal",
+    "api_token": "portal",
+    "email_link_dob_code": "link",
+    "in_person": "in_person",
+    "paper": "paper",
+}
 
 
 class Revocation(Base):
@@ -303,21 +328,67 @@ class Revocation(Base):
     consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), unique=True)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    #: portal | api | written (recorded by a clinician from a written request)
+    #: portal | api | link (by the client in roi); letter | fax | email | in_person | phone
+    #: (received outside roi and recorded by staff, `OUTSIDE_METHODS`)
     method: Mapped[str] = mapped_column(String(20))
     #: sealed by roi.vault, optional
     reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+    #: the day a revocation from outside roi reached the practice (None for one made in roi)
+    received_on: Mapped[date | None] = mapped_column(Date)
+    #: the scan of the letter, fax or email, sealed by roi.vault (Place("consent_revocations",
+    #: "document_sealed", uuid)); its type is one of roi.documents.attachments.SCAN_TYPES
+    document_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+    document_content_type: Mapped[str | None] = mapped_column(String(40))
+    #: for a revocation by phone: the day its written confirmation arrived (its scan is then
+    #: `document_sealed`); None while it is awaited
+    confirmed_on: Mapped[date | None] = mapped_column(Date)
+
+    @property
+    def awaits_confirmation(self) -> bool:
+        """A revocation by phone whose confirmation in writing has not arrived yet."""
+        return self.method == OutsideMethod.PHONE.value and self.confirmed_on is None
+
+    @property
+    def from_outside(self) -> bool:
+        """Received outside roi (a letter, a call...) and recorded by staff."""
+        return self.method in OUTSIDE_METHODS
 
     consent: Mapped[Consent] = relationship(back_populates="revocation")
 
 
+class OutsideMethod(StrEnum):
+    """How a revocation received outside roi arrived (CONTRACT.md `method`)."""
+
+    LETTER = "letter"
+    FAX = "fax"
+    EMAIL = "email"
+    IN_PERSON = "in_person"
+    PHONE = "phone"
+
+
+OUTSIDE_METHODS = frozenset(m.value for m in OutsideMethod)
+
+
+class LinkPurpose(StrEnum):
+    """What an emailed link is for."""
+
+    #: read and sign a release waiting for a signature (single use)
+    SIGN = "sign"
+    #: the signer's copy of a signed release, and revoking it while it is active
+    SIGNED = "signed"
+
+
 class SigningInvitation(Base):
-    """An emailed signing link: single use, expiring, opened only with date of birth + a code."""
+    """An emailed link to a release, opened only with date of birth + a code: to sign it (single
+    use, expiring), or once signed, to download the signed copy and revoke it (30 days)."""
 
     __tablename__ = "signing_invitations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), index=True)
+    purpose: Mapped[LinkPurpose] = mapped_column(
+        str_enum(LinkPurpose, 10), default=LinkPurpose.SIGN, server_default=LinkPurpose.SIGN.value
+    )
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

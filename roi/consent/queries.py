@@ -19,6 +19,7 @@ from roi.accounts.policy import (
     disclosable_clients,
     managed_consents,
     named_on_consent,
+    records_revocations,
     require,
 )
 from roi.accounts.service import text_search
@@ -89,6 +90,26 @@ def managed_consent_for(
     consent, managed = row
     if not managed:
         raise Forbidden("Only the practice that prepared this release can change it.")
+    return consent
+
+
+def consent_to_record_revocation_for(
+    session: Session, actor: Actor, consent_id: int, *, lock: bool = False
+) -> Consent:
+    """Load a consent whose revocation received outside roi the actor may record
+    (`policy.records_revocations`): one their practice prepared.
+
+    Raises:
+        NotFound: no such consent, or not one of the actor's practice.
+    """
+    require(actor, Permission.RECORD_REVOCATION)
+    query = select(Consent).where(
+        Consent.id == consent_id,
+        records_revocations(actor, organization_id=Consent.organization_id),
+    )
+    consent = session.scalar(query.with_for_update() if lock else query)
+    if consent is None:
+        raise NotFound("consent")
     return consent
 
 

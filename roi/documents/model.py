@@ -94,3 +94,23 @@ class RevocationBlock:
     #: how it was revoked, in words ("Online, in the client portal")
     method: str
     reason: str | None
+
+
+@dataclass(frozen=True)
+class PaperRecord:
+    """A release signed on paper, as staff recorded it from the scan."""
+
+    signer_name: str
+    #: self | parent | guardian | personal_representative
+    relationship: str
+    authority: str | None
+    #: the day written beside the signature on the paper
+    signed_on: date
+    recorded_at: datetime
+    #: who entered it in roi, and their practice
+    recorded_by: str
+    organization: str
+    scan_filename: str
+    #: application/pdf | image/png | image/jpeg
+    scan_type: str
+    scan_sha256: str

@@ -33,14 +33,23 @@ from functools import cache
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from weasyprint import HTML
 
+from roi.documents import scans
 from roi.documents.fetcher import RENDER_SCHEME, Asset, fetcher_for, pdf_templates_dir
-from roi.documents.model import ConsentDocument, Evidence, RevocationBlock, SignerBlock
+from roi.documents.model import (
+    ConsentDocument,
+    Evidence,
+    PaperRecord,
+    RevocationBlock,
+    SignerBlock,
+)
 from roi.errors import Invalid
 
 logger = logging.getLogger(__name__)
 
 CONSENT_TEMPLATE = "consent.html"
 REVOCATION_TEMPLATE = "revocation_receipt.html"
+PAPER_TEMPLATE = "paper_release.html"
+SCAN_IMAGE = "scan"
 SIGNATURE_IMAGE = "signature.png"
 #: WeasyPrint's PDF/UA-1 variant: tagged structure, /MarkInfo, /Lang, DisplayDocTitle, XMP id
 PDF_VARIANT = "pdf/ua-1"
@@ -156,6 +165,29 @@ def render_revocation_receipt(
     _check_evidence(doc, evidence)
     context = {"doc": doc, "signer": signer, "evidence": evidence, "revocation": revocation}
     return render(REVOCATION_TEMPLATE, context)
+
+
+def render_paper_release(doc: ConsentDocument, record: PaperRecord, scan: bytes) -> bytes:
+    """The document of record of a release signed on paper, unsealed: a summary page of what
+    staff entered, then the scan (an image embedded, a PDF's pages appended).
+
+    Raises:
+        Invalid: the scan cannot be carried (`roi.documents.scans.check_scan`).
+    """
+    scans.check_scan(scan, record.scan_type)
+    is_pdf = record.scan_type == "application/pdf"
+    image_url = None if is_pdf else f"{RENDER_SCHEME}{SCAN_IMAGE}"
+    html = render_html(PAPER_TEMPLATE, {"doc": doc, "record": record, "scan_image_url": image_url})
+    if image_url is None:
+        return scans.append_pages(html_to_pdf(html), scan)
+    fetcher = fetcher_for({image_url: Asset(scan, record.scan_type)})
+    return HTML(string=html, url_fetcher=fetcher).write_pdf(pdf_variant=PDF_VARIANT)
+
+
+def render_blank(doc: ConsentDocument) -> bytes:
+    """A pre-filled release for signing on paper: the whole document, then empty lines for the
+    signature, the date, the signer's relationship and authority."""
+    return render(CONSENT_TEMPLATE, {"doc": doc, "preview": False, "blank": True})
 
 
 def render_preview_html(doc: ConsentDocument) -> str:

@@ -38,6 +38,7 @@ from roi.consent.library import FormLibrary, TemplateKind
 from roi.consent.models import Consent, Notification
 from roi.consent.queries import client_for_disclosure
 from roi.db import new_uuid, unit_of_work
+from roi.documents import attachments
 from roi.errors import ConsentRequired, Invalid, NotFound, Throttled
 from roi.messaging import emergencies, notices
 from roi.messaging.models import Attachment, Message
@@ -49,22 +50,9 @@ MAX_ATTACHMENTS = 5
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
 #: all files of one message together; base64 in the API stays under the 16 MB request limit
 MAX_TOTAL_ATTACHMENT_BYTES = 10 * 1024 * 1024
-MAX_FILENAME = 200
-#: what a clinical attachment may be, with the bytes every such file starts with; checked on the
-#: content itself, since a browser's declared type is whatever the file name suggested
-ATTACHMENT_TYPES: dict[str, tuple[bytes, ...]] = {
-    "application/pdf": (b"%PDF-",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "text/plain": (),
-}
-
-
-@dataclass(frozen=True)
-class NewAttachment:
-    filename: str
-    content_type: str
-    content: bytes
+#: what a clinical attachment may be (checked on its content by roi.documents.attachments)
+ATTACHMENT_TYPES = attachments.TYPES
+NewAttachment = attachments.Upload
 
 
 @dataclass(frozen=True)
@@ -708,33 +696,15 @@ def _check_outgoing(library: FormLibrary, outgoing: Outgoing) -> None:
         raise Invalid(problems)
 
 
-def attachment_problem(attachments: Sequence[NewAttachment]) -> str | None:
-    """What is wrong with these files (count, size, name, type checked by content), or None."""
-    if len(attachments) > MAX_ATTACHMENTS:
+def attachment_problem(new_files: Sequence[NewAttachment]) -> str | None:
+    """What is wrong with these files (count, size, then each file's name and type, checked
+    by content in roi.documents.attachments), or None."""
+    if len(new_files) > MAX_ATTACHMENTS:
         return f"Attach at most {MAX_ATTACHMENTS} files."
-    if sum(len(new.content) for new in attachments) > MAX_TOTAL_ATTACHMENT_BYTES:
+    if sum(len(new.content) for new in new_files) > MAX_TOTAL_ATTACHMENT_BYTES:
         return f"Attach at most {MAX_TOTAL_ATTACHMENT_BYTES // (1024 * 1024)} MB in all."
-    for new in attachments:
-        name = new.filename.strip()
-        if not name or len(name) > MAX_FILENAME or any(ch in name for ch in "\x00/\\"):
-            return "Each file needs a plain name under 200 characters."
-        if new.content_type not in ATTACHMENT_TYPES:
-            return f"{name}: attach PDF, PNG, JPEG or plain-text files only."
-        if len(new.content) > MAX_ATTACHMENT_BYTES:
-            return f"{name}: each file must be under {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB."
-        if not new.content:
-            return f"{name}: the file is empty."
-        magic = ATTACHMENT_TYPES[new.content_type]
-        if magic and not new.content.startswith(magic):
-            return f"{name}: the file is not the {new.content_type} its name says."
-        if new.content_type == "text/plain" and not _is_text(new.content):
-            return f"{name}: the file is not plain UTF-8 text."
+    for new in new_files:
+        problem = attachments.problem(new, max_bytes=MAX_ATTACHMENT_BYTES)
+        if problem:
+            return problem
     return None
-
-
-def _is_text(content: bytes) -> bool:
-    try:
-        content.decode()
-    except UnicodeDecodeError:
-        return False
-    return "\x00" not in content.decode()

@@ -7,9 +7,9 @@ from datetime import date
 from flask import Response
 
 
-def pdf_response(data: bytes, filename: str) -> Response:
-    """A PDF download that no browser or proxy keeps (SECURITY B6)."""
-    response = Response(data, mimetype="application/pdf")
+def pdf_response(data: bytes, filename: str, mimetype: str = "application/pdf") -> Response:
+    """A PDF (or a scan's) download that no browser or proxy keeps (SECURITY B6)."""
+    response = Response(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Length"] = str(len(data))

@@ -49,6 +49,12 @@ PUBLIC_ENDPOINTS = frozenset(
         "signing.sign",
         "signing.done",
         "signing.document",
+        # the signer's link to their signed copy: the same identity check as signing
+        "signing.copy",
+        "signing.copy_document",
+        "signing.revoke",
+        # asking for that link again: the same answer whether or not the address is known
+        "signing.request_link",
     }
 )
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")

@@ -32,6 +32,12 @@ ALLOWED = {
     "tokens.create_token": "getting an API token",
     "compliance.verify_chain": "verifying the audit chain (writes only its audit entry)",
     "audit.verify_audit_chain": "the same, through the API",
+    # CONTRACT.md: compliance of the disclosing practice records a revocation received outside
+    # roi (a letter, a fax...); it ends a consent, never grants one
+    "consents.revoke_consent": "recording a revocation received outside roi, through the API",
+    "clinician.consent_record_revocation": "the same, from the consent's page",
+    # public: a signer asks for the links to their signed copies; it changes no record
+    "signing.request_link": "asking for one's signed-copy links by email (public page)",
     "outside_disclosures.record_disclosure": (
         "recording a disclosure made outside roi (CONTRACT.md): it changes nothing but adds to "
         "the accounting compliance answers for"

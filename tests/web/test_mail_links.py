@@ -63,11 +63,17 @@ def test_a_poisoned_host_never_reaches_a_mail(client, setup, clinician):  # noqa
         headers=POISONED,
     )
     assert reset.status_code == 200
-    # Then the invitation, the message notice, the revocation notices and the reset link all
-    # link to the base URL
+    # Then the invitation, the signer's copy link, the message notice, the revocation notices
+    # and the reset link all link to the base URL
     mails = delivered_mail(client.application)
     subjects = " | ".join(str(m["Subject"]) for m in mails)
-    for expected in ("waiting for your signature", "new message", "was revoked", "Reset your"):
+    for expected in (
+        "waiting for your signature",
+        "your copy",
+        "new message",
+        "was revoked",
+        "Reset your",
+    ):
         assert expected in subjects
     for sent_mail in mails:
         text = sent_mail.as_string()

@@ -5,14 +5,25 @@ together or not at all. State changes lock the consent row first (SELECT … FOR
 the write transaction's BEGIN IMMEDIATE), so two concurrent signatures or revocations cannot both
 succeed: the second finds the new state and gets WrongState (409).
 
-The steps live in `drafting`, `sending`, `signing`, `ending` and `documents`; this package
+The steps live in `drafting`, `sending`, `signing`, `paper`, `ending` and `documents`; this package
 re-exports their public names, so callers write `lifecycle.revoke(...)`.
 """
 
 from __future__ import annotations
 
-from roi.consent.lifecycle._shared import STATE_WORDS, description_of, description_place
-from roi.consent.lifecycle.documents import revocation_receipt, signed_pdf
+from roi.consent.lifecycle._shared import (
+    COPY_LINK_LIFETIME,
+    STATE_WORDS,
+    description_of,
+    description_place,
+    mail_copy_link,
+)
+from roi.consent.lifecycle.documents import (
+    resend_copy_link,
+    revocation_document,
+    revocation_receipt,
+    signed_pdf,
+)
 from roi.consent.lifecycle.drafting import (
     MAX_DESCRIPTION,
     MAX_EVENT,
@@ -26,10 +37,19 @@ from roi.consent.lifecycle.drafting import (
     void,
 )
 from roi.consent.lifecycle.ending import (
+    MAX_DOCUMENT_BYTES,
     MAX_REASON,
+    ReceivedRevocation,
     record_discharge,
     record_expiry_event,
+    record_revocation,
     revoke,
+)
+from roi.consent.lifecycle.paper import (
+    MAX_SCAN_BYTES,
+    PaperSignature,
+    blank_release,
+    record_paper,
 )
 from roi.consent.lifecycle.sending import Sent, preview_html, send_for_signature
 from roi.consent.lifecycle.signing import (
@@ -44,16 +64,22 @@ from roi.consent.lifecycle.signing import (
 )
 
 __all__ = [
+    "COPY_LINK_LIFETIME",
     "MAX_DESCRIPTION",
+    "MAX_DOCUMENT_BYTES",
     "MAX_DRAWN_SIGNATURE",
     "MAX_EVENT",
     "MAX_REASON",
+    "MAX_SCAN_BYTES",
     "MIN_AUTHORITY",
     "STATE_WORDS",
     "ConsentFields",
     "Identity",
+    "PaperSignature",
+    "ReceivedRevocation",
     "Sent",
     "SignatureInput",
+    "blank_release",
     "check_draft",
     "completeness",
     "create",
@@ -61,10 +87,15 @@ __all__ = [
     "description_of",
     "description_place",
     "evidence_of",
+    "mail_copy_link",
     "new_version",
     "preview_html",
     "record_discharge",
     "record_expiry_event",
+    "record_paper",
+    "record_revocation",
+    "resend_copy_link",
+    "revocation_document",
     "revocation_receipt",
     "revoke",
     "send_for_signature",

@@ -3,19 +3,26 @@ emailed links, and the words for a state change that is refused."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import secrets
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from roi import vault
+from roi import mail, vault
 from roi.clock import now
+from roi.consent import notices
 from roi.consent.models import (
     Consent,
     ConsentStatus,
+    LinkPurpose,
     Notification,
     SigningInvitation,
 )
+
+#: how long the emailed link to a signer's copy (and to revoking) works (164.508(c)(4))
+COPY_LINK_LIFETIME = timedelta(days=30)
 
 
 def description_place(consent: Consent) -> vault.Place:
@@ -32,12 +39,45 @@ def description_of(consent: Consent) -> str:
 
 
 def _close_invitations(session: Session, consent_id: int, at: datetime) -> None:
-    """Emailed links die once the consent leaves pending_signature (signed or voided)."""
+    """Signing links die once the consent leaves pending_signature (signed or voided)."""
     session.execute(
         update(SigningInvitation)
-        .where(SigningInvitation.consent_id == consent_id, SigningInvitation.used_at.is_(None))
+        .where(
+            SigningInvitation.consent_id == consent_id,
+            SigningInvitation.purpose == LinkPurpose.SIGN,
+            SigningInvitation.used_at.is_(None),
+        )
         .values(used_at=at)
     )
+
+
+def _new_link(
+    session: Session, consent: Consent, purpose: LinkPurpose, expires_at: datetime
+) -> str:
+    """A new emailed link to `consent`, in the caller's unit of work; its secret is returned
+    (only its digest is stored)."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        SigningInvitation(
+            consent_id=consent.id,
+            purpose=purpose,
+            token_sha256=hashlib.sha256(token.encode()).hexdigest(),
+            expires_at=expires_at,
+        )
+    )
+    return token
+
+
+def mail_copy_link(session: Session, consent: Consent) -> bool:
+    """Mail the client a link to their signed copy (and to revoking it), valid 30 days, in the
+    caller's unit of work; False when no address is on file."""
+    if not consent.client.email:
+        return False
+    token = _new_link(session, consent, LinkPurpose.SIGNED, now() + COPY_LINK_LIFETIME)
+    mail.enqueue(
+        session, notices.copy_mail(consent, token), organization_id=consent.organization_id
+    )
+    return True
 
 
 def _notify(session: Session, user_id: int, consent: Consent, text: str) -> None:

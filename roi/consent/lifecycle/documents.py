@@ -1,26 +1,29 @@
-"""The documents of record: the signed PDF and the revocation receipt; every download is
-audited."""
+"""The documents of record: the signed PDF and the revocation receipt, every download audited;
+and the link that brings the signer their copy."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from roi import audit, vault
+from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action
+from roi.consent import notices
 from roi.consent.library import FormLibrary, FormTemplate
-from roi.consent.lifecycle._shared import description_of
+from roi.consent.lifecycle._shared import description_of, mail_copy_link
 from roi.consent.lifecycle.signing import evidence_of
-from roi.consent.models import (
-    Consent,
-    Signature,
+from roi.consent.models import Consent, Revocation, Signature
+from roi.consent.queries import (
+    consent_for,
+    consent_to_record_revocation_for,
+    managed_consent_for,
 )
-from roi.consent.queries import consent_for
 from roi.consent.rendering import consent_document
 from roi.db import unit_of_work
 from roi.documents import pdf
 from roi.documents.model import Evidence, RevocationBlock, SignerBlock
-from roi.errors import NotFound
+from roi.errors import Invalid, NotFound, WrongState
 
 
 def signed_pdf(session: Session, actor: Actor, consent_id: int) -> tuple[Consent, bytes]:
@@ -74,13 +77,72 @@ def revocation_receipt(
         evidence=_evidence_from(signature, evidence, consent=consent, template=template),
         revocation=RevocationBlock(
             revoked_at=revocation.revoked_at,
-            revoked_by="the client" if revocation.method != "written" else "the client, in writing",
-            method=revocation.method,
+            revoked_by="the client",
+            method=revocation_method_words(revocation),
             reason=reason,
         ),
     )
     _audit_download(session, actor, consent, "revocation_receipt")
     return consent, receipt
+
+
+def revocation_document(
+    session: Session, actor: Actor, consent_id: int
+) -> tuple[Consent, bytes, str]:
+    """The scan of a revocation received outside roi (its bytes and type), for staff of the
+    disclosing practice; every download is audited.
+
+    Raises:
+        NotFound: not a consent of the actor's practice, or no scan was recorded.
+    """
+    consent = consent_to_record_revocation_for(session, actor, consent_id)
+    revocation = consent.revocation
+    if (
+        revocation is None
+        or revocation.document_sealed is None
+        or revocation.document_content_type is None
+    ):
+        raise NotFound("revocation document")
+    content = vault.open_sealed(
+        revocation.document_sealed,
+        vault.Place("consent_revocations", "document_sealed", revocation.uuid),
+    )
+    _audit_download(session, actor, consent, "revocation_document")
+    return consent, content, revocation.document_content_type
+
+
+def resend_copy_link(session: Session, actor: Actor, consent_id: int) -> Consent:
+    """Mail the client a new link to their signed copy, valid 30 days (the first one goes out
+    when the release is signed).
+
+    Raises:
+        NotFound: not a consent of the actor's practice.
+        WrongState: the release is not signed: there is no copy yet.
+        Invalid: the client has no email address on file.
+    """
+    require(actor, Permission.PREPARE_CONSENT)
+    with unit_of_work(session):
+        consent = managed_consent_for(session, actor, consent_id)
+        if consent.signature is None:
+            raise WrongState("This release is not signed yet: there is no copy to send.")
+        if not mail_copy_link(session, consent):
+            raise Invalid({"email": "The client has no email address on file."})
+        audit.record(
+            session,
+            actor,
+            Action.CONSENT_COPY_SENT,
+            client_id=consent.client_id,
+            consent_id=consent.id,
+        )
+    return consent
+
+
+def revocation_method_words(revocation: Revocation) -> str:
+    """How the revocation was made, for the receipt: "portal", or "by letter received on
+    2026-11-28, recorded in roi by staff"."""
+    if not revocation.from_outside:
+        return revocation.method
+    return f"{notices.revocation_words(revocation)}, recorded in roi by the practice"
 
 
 def _audit_download(session: Session, actor: Actor, consent: Consent, document: str) -> None:

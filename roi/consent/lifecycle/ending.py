@@ -1,8 +1,10 @@
-"""Ending a consent: the client revokes it (notices through the outbox), its expiration event is
-recorded, or the client's discharge ends every release that lasts until the end of treatment."""
+"""Ending a consent: the client revokes it, staff record a revocation received outside roi
+(notices through the outbox), its expiration event is recorded, or the client's discharge ends
+every release that lasts until the end of treatment."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -19,13 +21,22 @@ from roi.consent.models import (
     Consent,
     ConsentStatus,
     ExpiryEventKind,
+    OutsideMethod,
     Revocation,
 )
-from roi.consent.queries import client_to_prepare_for, consent_for, managed_consent_for
+from roi.consent.queries import (
+    client_to_prepare_for,
+    consent_for,
+    consent_to_record_revocation_for,
+    managed_consent_for,
+)
 from roi.db import unit_of_work
+from roi.documents import attachments
 from roi.errors import Invalid, WrongState
 
 MAX_REASON = 1000
+#: a scanned letter of a few pages
+MAX_DOCUMENT_BYTES = 10 * attachments.MB
 
 
 def revoke(
@@ -40,39 +51,156 @@ def revoke(
         Invalid: the reason is too long.
     """
     require(actor, Permission.REVOKE_CONSENT)
-    if reason and len(reason) > MAX_REASON:
-        raise Invalid({"reason": f"Keep the reason under {MAX_REASON} characters."})
+    _check_reason(reason)
     with unit_of_work(session):
         consent = consent_for(session, actor, consent_id, lock=True)
-        at = now()
-        if consent.status_at(at) is not ConsentStatus.ACTIVE:
-            raise WrongState(_state_message(consent, "revoked", at))
-        revocation = Revocation(
-            consent_id=consent.id, revoked_by_id=actor.user_id, revoked_at=at, method=method
-        )
-        session.add(revocation)
-        session.flush()
-        if reason and reason.strip():
-            revocation.reason_sealed = vault.seal(
-                reason.strip().encode(),
-                vault.Place("consent_revocations", "reason_sealed", revocation.uuid),
-            )
-        consent.status = ConsentStatus.REVOKED
-        consent.revoked_at = at
-        audit.record(
-            session,
-            actor,
-            Action.CONSENT_REVOKED,
-            client_id=consent.client_id,
-            consent_id=consent.id,
-            recipient_provider_id=consent.recipient_provider_id,
-            detail={"method": method},
-        )
-        for user_id in _clinician_users(consent):
-            _notify(session, user_id, consent, f"Release #{consent.id} was revoked by the client.")
-        for notice in notices.revocation_mails(consent):
-            mail.enqueue(session, notice, organization_id=consent.organization_id)
+        _end(session, actor, consent, Revocation(method=method), reason)
     return consent
+
+
+@dataclass(frozen=True)
+class ReceivedRevocation:
+    """A revocation that reached the practice outside roi: a letter, a fax, an email, in
+    person, or by phone."""
+
+    method: OutsideMethod
+    received_on: date
+    reason: str | None = None
+    #: the scan of the letter, fax or email (PDF, PNG or JPEG)
+    document: attachments.Upload | None = None
+
+
+def record_revocation(
+    session: Session, actor: Actor, consent_id: int, received: ReceivedRevocation
+) -> Consent:
+    """Record a revocation received outside roi (164.508(b)(5)). It takes effect now, when it
+    is recorded; disclosures made since the day it was received are listed for compliance
+    (`roi.compliance.overview`). A revocation by phone also asks the client, by mail, to
+    confirm it in writing.
+
+    A letter, fax, email or visit that follows a revocation by phone is its confirmation in
+    writing: it is recorded on that revocation, which keeps its time.
+
+    Raises:
+        NotFound: not a consent of the actor's practice.
+        WrongState: the consent is not active (nor revoked by phone awaiting confirmation).
+        Invalid: the day is in the future or before the signature, the scan is not a PDF,
+            PNG or JPEG, or the reason is too long.
+    """
+    require(actor, Permission.RECORD_REVOCATION)
+    _check_reason(received.reason)
+    problems: dict[str, str] = {}
+    if received.received_on > now().date():
+        problems["received_on"] = "The revocation cannot have been received in the future."
+    if received.document is not None:
+        problem = attachments.problem(
+            received.document, max_bytes=MAX_DOCUMENT_BYTES, types=attachments.SCAN_TYPES
+        )
+        if problem:
+            problems["document"] = problem
+    if problems:
+        raise Invalid(problems)
+    with unit_of_work(session):
+        consent = consent_to_record_revocation_for(session, actor, consent_id, lock=True)
+        if consent.signed_at is not None and received.received_on < consent.signed_at.date():
+            raise Invalid({"received_on": "The release was signed after that day."})
+        earlier = consent.revocation
+        if earlier is not None and earlier.awaits_confirmation:
+            if received.method is OutsideMethod.PHONE:
+                raise WrongState("This release was already revoked by phone.")
+            _confirm(session, actor, consent, earlier, received)
+            return consent
+        revocation = Revocation(method=received.method.value, received_on=received.received_on)
+        _end(session, actor, consent, revocation, received.reason)
+        _keep_document(revocation, received.document)
+        if received.method is OutsideMethod.PHONE:
+            # 164.508(b)(5) asks for a revocation in writing: a call stops disclosures at once,
+            # and the client is asked to confirm it in writing
+            confirmation = notices.written_confirmation_mail(consent)
+            if confirmation is not None:
+                mail.enqueue(session, confirmation, organization_id=consent.organization_id)
+    return consent
+
+
+def _confirm(
+    session: Session,
+    actor: Actor,
+    consent: Consent,
+    revocation: Revocation,
+    received: ReceivedRevocation,
+) -> None:
+    """Record the written confirmation of a revocation made by phone: the revocation took
+    effect when the call was recorded, and stays so; the letter (and its scan) completes it."""
+    if received.received_on < (revocation.received_on or received.received_on):
+        raise Invalid({"received_on": "The confirmation cannot predate the call."})
+    revocation.confirmed_on = received.received_on
+    _keep_document(revocation, received.document)
+    audit.record(
+        session,
+        actor,
+        Action.CONSENT_REVOCATION_CONFIRMED,
+        client_id=consent.client_id,
+        consent_id=consent.id,
+        detail={"method": received.method.value, "received_on": received.received_on.isoformat()},
+    )
+
+
+def _keep_document(revocation: Revocation, document: attachments.Upload | None) -> None:
+    """Seal the scan of the revocation's letter, fax or email on its row."""
+    if document is None:
+        return
+    revocation.document_sealed = vault.seal(
+        document.content, vault.Place("consent_revocations", "document_sealed", revocation.uuid)
+    )
+    revocation.document_content_type = document.content_type
+
+
+def _end(
+    session: Session, actor: Actor, consent: Consent, revocation: Revocation, reason: str | None
+) -> None:
+    """Revoke `consent` (locked by the caller) now: the revocation row, the state, the audit
+    entry, the notices in the app and by mail.
+
+    Raises:
+        WrongState: the consent is not active.
+    """
+    at = now()
+    if consent.status_at(at) is not ConsentStatus.ACTIVE:
+        raise WrongState(_state_message(consent, "revoked", at))
+    revocation.consent_id = consent.id
+    revocation.revoked_by_id = actor.user_id
+    revocation.revoked_at = at
+    session.add(revocation)
+    session.flush()
+    if reason and reason.strip():
+        revocation.reason_sealed = vault.seal(
+            reason.strip().encode(),
+            vault.Place("consent_revocations", "reason_sealed", revocation.uuid),
+        )
+    consent.status = ConsentStatus.REVOKED
+    consent.revoked_at = at
+    detail: dict[str, str] = {"method": revocation.method}
+    if revocation.received_on is not None:
+        detail["received_on"] = revocation.received_on.isoformat()
+    audit.record(
+        session,
+        actor,
+        Action.CONSENT_REVOKED,
+        client_id=consent.client_id,
+        consent_id=consent.id,
+        recipient_provider_id=consent.recipient_provider_id,
+        detail=detail,
+    )
+    words = notices.revocation_words(revocation)
+    for user_id in _clinician_users(consent):
+        _notify(session, user_id, consent, f"Release #{consent.id} was revoked {words}.")
+    for notice in notices.revocation_mails(consent, revocation):
+        mail.enqueue(session, notice, organization_id=consent.organization_id)
+
+
+def _check_reason(reason: str | None) -> None:
+    if reason and len(reason) > MAX_REASON:
+        raise Invalid({"reason": f"Keep the reason under {MAX_REASON} characters."})
 
 
 def record_expiry_event(

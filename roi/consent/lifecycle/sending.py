@@ -3,8 +3,6 @@ previewing the document the client will see."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,13 +16,9 @@ from roi.clock import now
 from roi.consent import notices
 from roi.consent.errors import IncompleteConsent
 from roi.consent.library import FormLibrary
-from roi.consent.lifecycle._shared import _notify, _state_message, description_of
+from roi.consent.lifecycle._shared import _new_link, _notify, _state_message, description_of
 from roi.consent.lifecycle.drafting import completeness
-from roi.consent.models import (
-    Consent,
-    ConsentStatus,
-    SigningInvitation,
-)
+from roi.consent.models import Consent, ConsentStatus, LinkPurpose
 from roi.consent.queries import consent_for, managed_consent_for
 from roi.consent.rendering import consent_document
 from roi.db import unit_of_work
@@ -67,14 +61,7 @@ def send_for_signature(
         consent.status = ConsentStatus.PENDING_SIGNATURE
         consent.sent_at = at
         if consent.client.email:
-            token = secrets.token_urlsafe(32)
-            session.add(
-                SigningInvitation(
-                    consent_id=consent.id,
-                    token_sha256=hashlib.sha256(token.encode()).hexdigest(),
-                    expires_at=at + invitation_lifetime,
-                )
-            )
+            token = _new_link(session, consent, LinkPurpose.SIGN, at + invitation_lifetime)
             invitation = notices.invitation_mail(consent, token)
             if invitation is not None:
                 mail.enqueue(session, invitation, organization_id=consent.organization_id)

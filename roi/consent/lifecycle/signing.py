@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from roi.consent.lifecycle._shared import (
     _notify,
     _state_message,
     description_of,
+    mail_copy_link,
 )
 from roi.consent.models import (
     Consent,
@@ -190,37 +192,29 @@ def _sign(
         consent = _load(session, consent_id, lock=True)
         if consent.status is not ConsentStatus.PENDING_SIGNATURE:
             raise WrongState(_state_message(consent, "signed"))
-        row = Signature(
-            consent_id=consent.id,
-            signer_user_id=identity.signer_user_id,
-            relationship_to_client=signature.relationship,
-            signed_at=signed_at,
-            identity_method=identity.method,
-            template_version=template.version,
-            shown_document_sha256=shown_sha,
-            pdf_sha256=pdf_sha,
-            evidence_sealed=b"",
-            pdf_sealed=b"",
-            shown_document_sealed=b"",
+        store_signature(
+            session,
+            Signature(
+                consent_id=consent.id,
+                signer_user_id=identity.signer_user_id,
+                relationship_to_client=signature.relationship,
+                signed_at=signed_at,
+                identity_method=identity.method,
+                template_version=template.version,
+                shown_document_sha256=shown_sha,
+                pdf_sha256=pdf_sha,
+            ),
+            evidence=_evidence_record(signer, evidence, identity),
+            signed_pdf=signed_pdf,
+            shown=shown_html.encode(),
+            drawn=signature.drawn_signature_png,
         )
-        session.add(row)
-        session.flush()
-        place = lambda column: vault.Place("consent_signatures", column, row.uuid)  # noqa: E731
-        row.evidence_sealed = vault.seal(
-            json.dumps(_evidence_record(signer, evidence, identity)).encode(),
-            place("evidence_sealed"),
-        )
-        row.pdf_sealed = vault.seal(signed_pdf, place("pdf_sealed"))
-        row.shown_document_sealed = vault.seal(shown_html.encode(), place("shown_document_sealed"))
-        if signature.drawn_signature_png:
-            row.drawn_signature_sealed = vault.seal(
-                signature.drawn_signature_png, place("drawn_signature_sealed")
-            )
         consent.status = ConsentStatus.ACTIVE
         consent.signed_at = signed_at
         consent.required_signer = rule.who
         consent.document_sha256 = pdf_sha
         _close_invitations(session, consent.id, signed_at)
+        mail_copy_link(session, consent)
         audit.record(
             session,
             actor,
@@ -239,6 +233,33 @@ def _sign(
         for user_id in _clinician_users(consent):
             _notify(session, user_id, consent, f"Release #{consent.id} was signed and is active.")
     return consent
+
+
+def store_signature(
+    session: Session,
+    row: Signature,
+    *,
+    evidence: Mapping[str, object],
+    signed_pdf: bytes,
+    shown: bytes,
+    drawn: bytes | None = None,
+) -> Signature:
+    """Add the signature `row` (its plain columns set) with its sealed parts: the evidence,
+    the PDF of record, what the signer was shown and the drawn signature. Sealing needs the
+    row's uuid, so the row is flushed first, in the caller's unit of work."""
+    row.evidence_sealed = row.pdf_sealed = row.shown_document_sealed = b""
+    session.add(row)
+    session.flush()
+
+    def place(column: str) -> vault.Place:
+        return vault.Place("consent_signatures", column, row.uuid)
+
+    row.evidence_sealed = vault.seal(json.dumps(evidence).encode(), place("evidence_sealed"))
+    row.pdf_sealed = vault.seal(signed_pdf, place("pdf_sealed"))
+    row.shown_document_sealed = vault.seal(shown, place("shown_document_sealed"))
+    if drawn:
+        row.drawn_signature_sealed = vault.seal(drawn, place("drawn_signature_sealed"))
+    return row
 
 
 def _check_signer(

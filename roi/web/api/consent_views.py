@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from roi.accounts.policy import Permission
+from roi.actor import Role
 from roi.clock import iso, now
 from roi.consent import lifecycle, queries
 from roi.consent.library import FormTemplate
@@ -18,9 +19,12 @@ from roi.consent.models import (
     ConsentStatus,
     Direction,
     ExpiryEventKind,
+    OutsideMethod,
+    Revocation,
     SignerRelationship,
 )
 from roi.consent.representation import signer_rule_of
+from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.api.schemas import (
     ApiErrorSchema,
@@ -29,8 +33,10 @@ from roi.web.api.schemas import (
     ConsentSchema,
     ExpiryEventInSchema,
     FormTemplateSchema,
+    PaperConsentInSchema,
     RevocationInSchema,
     SignatureInSchema,
+    upload_of,
 )
 from roi.web.downloads import pdf_response
 from roi.web.security import actor, client_ip, form_library, requires, settings
@@ -94,6 +100,19 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "supersedes_id": consent.supersedes_id,
         "share_request_id": consent.share_request_id,
         "document_sha256": consent.document_sha256,
+        "signature_method": consent.signature.method if consent.signature else None,
+        "revocation": _revocation_json(consent.revocation),
+    }
+
+
+def _revocation_json(revocation: Revocation | None) -> dict[str, Any] | None:
+    if revocation is None:
+        return None
+    return {
+        "method": revocation.method,
+        "received_on": revocation.received_on,
+        "recorded_by": revocation.revoked_by_id,
+        "confirmed_on": revocation.confirmed_on,
     }
 
 
@@ -115,7 +134,14 @@ def list_form_templates() -> list[dict[str, Any]]:
 @consents.doc(security=BEARER)
 def create_consent(body: dict[str, Any]) -> dict[str, Any]:
     """Create a draft release for a client of your organization."""
-    fields = lifecycle.ConsentFields(
+    return consent_json(
+        lifecycle.create(db.session(), actor(), consent_fields(body), form_library())
+    )
+
+
+def consent_fields(body: dict[str, Any]) -> lifecycle.ConsentFields:
+    """The release's own fields of a `POST /consents` (or `/consents/paper`) body."""
+    return lifecycle.ConsentFields(
         client_id=body["client_id"],
         template_id=body["template_id"],
         recipient_provider_id=body["recipient_provider_id"],
@@ -129,7 +155,29 @@ def create_consent(body: dict[str, Any]) -> dict[str, Any]:
         signer_relationship=SignerRelationship(body["signer_relationship"]),
         share_request_id=body["share_request_id"],
     )
-    return consent_json(lifecycle.create(db.session(), actor(), fields, form_library()))
+
+
+@consents.route("/paper", methods=["POST"])
+@requires(Permission.PREPARE_CONSENT)
+@consents.arguments(PaperConsentInSchema)
+@consents.response(201, ConsentSchema)
+@consents.alt_response(422, schema=ApiErrorSchema, description="Missing elements, each named")
+@consents.alt_response(404, schema=ApiErrorSchema, description="No such client of yours")
+@consents.doc(security=BEARER)
+def record_paper_consent(body: dict[str, Any]) -> dict[str, Any]:
+    """Record a release signed on paper from its scan: active at once, signature_method
+    `paper`; refused, naming each missing element, as a send would be."""
+    paper = lifecycle.PaperSignature(
+        signed_on=body["signed_on"],
+        signer_name=body["signer_name"],
+        relationship=SignerRelationship(body["signer_relationship"]),
+        representative_authority=body.get("representative_authority"),
+        scan=upload_of(body["scan"]),
+    )
+    consent = lifecycle.record_paper(
+        db.session(), actor(), consent_fields(body), paper, form_library()
+    )
+    return consent_json(consent)
 
 
 @consents.route("", methods=["GET"])
@@ -218,17 +266,37 @@ def consent_document(consent_id: int) -> FlaskResponse:
 
 
 @consents.route("/<int:consent_id>/revocation", methods=["POST"])
-@requires(Permission.REVOKE_CONSENT)
+# the client revokes their own consent; staff of the disclosing practice record one received
+# outside roi: the services check which (REVOKE_CONSENT, RECORD_REVOCATION)
+@requires(Permission.VIEW_CONSENTS)
 @consents.arguments(RevocationInSchema)
 @consents.response(200, ConsentSchema)
 @consents.alt_response(409, schema=ApiErrorSchema, description="Not active")
+@consents.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
 @consents.doc(security=BEARER)
 def revoke_consent(body: dict[str, Any], consent_id: int) -> dict[str, Any]:
-    """Revoke your consent; effective at once."""
-    revoked = lifecycle.revoke(
-        db.session(), actor(), consent_id, reason=body.get("reason"), method="api"
+    """Revoke your consent (clients), or record a revocation received by letter, fax, email,
+    in person or by phone (clinicians and compliance of the disclosing practice); effective at
+    once."""
+    if actor().role is Role.CLIENT:
+        revoked = lifecycle.revoke(
+            db.session(), actor(), consent_id, reason=body.get("reason"), method="api"
+        )
+        return consent_json(revoked)
+    missing = {
+        name: "Required when staff record a revocation received outside roi."
+        for name in ("method", "received_on")
+        if body.get(name) is None
+    }
+    if missing:
+        raise Invalid(missing)
+    received = lifecycle.ReceivedRevocation(
+        method=OutsideMethod(body["method"]),
+        received_on=body["received_on"],
+        reason=body.get("reason"),
+        document=upload_of(body["document"]) if body.get("document") else None,
     )
-    return consent_json(revoked)
+    return consent_json(lifecycle.record_revocation(db.session(), actor(), consent_id, received))
 
 
 @consents.route("/<int:consent_id>/expiry-event", methods=["POST"])

@@ -6,7 +6,6 @@ organization, else 404) and audits (`disclosure.recorded`).
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from flask import Response as FlaskResponse
@@ -18,9 +17,7 @@ from roi.clock import iso
 from roi.compliance import disclosures
 from roi.compliance.models import DisclosureBasis, OutsideDisclosure
 from roi.extensions import db
-from roi.messaging.service import NewAttachment
-from roi.web.api.message_views import AttachmentInSchema
-from roi.web.api.schemas import ApiErrorSchema
+from roi.web.api.schemas import ApiErrorSchema, AttachmentInSchema, upload_of
 from roi.web.security import actor, requires
 
 PREFIX = "/api/v1"
@@ -118,15 +115,7 @@ def record_disclosure(body: dict[str, Any], client_id: int) -> dict[str, Any]:
         recipient_provider_id=recipient["provider_id"],
         recipient_name=recipient["name"],
         recipient_address=recipient["address"],
-        request_document=(
-            NewAttachment(
-                filename=document["filename"],
-                content_type=document["content_type"],
-                content=base64.b64decode(document["content_base64"]),
-            )
-            if document
-            else None
-        ),
+        request_document=upload_of(document) if document else None,
     )
     return disclosure_json(disclosures.record(db.session(), actor(), new))
 

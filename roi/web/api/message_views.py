@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from flask import Response as FlaskResponse
 from flask_smorest import Blueprint
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+from marshmallow import RAISE, Schema, fields, validate
 
 from roi.accounts.policy import Permission
 from roi.clock import iso
@@ -16,7 +14,7 @@ from roi.consent import gate
 from roi.consent.emergency import MAX_NATURE, MAX_NOT_TOLD_REASON, MAX_PERSONNEL, EmergencyBasis
 from roi.extensions import db
 from roi.messaging import emergencies, queries, service
-from roi.web.api.schemas import ApiErrorSchema, Id, ReasonSchema
+from roi.web.api.schemas import ApiErrorSchema, AttachmentInSchema, Id, ReasonSchema, upload_of
 from roi.web.security import actor, form_library, requires
 
 PREFIX = "/api/v1"
@@ -54,21 +52,6 @@ class DecisionSchema(Schema):
     covered_until = fields.String(
         allow_none=True, metadata={"description": "on permit: how long the consent lasts"}
     )
-
-
-class AttachmentInSchema(Schema):
-    filename = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    content_type = fields.String(
-        required=True, validate=validate.OneOf(sorted(service.ATTACHMENT_TYPES))
-    )
-    content_base64 = fields.String(required=True)
-
-    @validates("content_base64")
-    def _decodes(self, value: str, **_: Any) -> None:
-        try:
-            base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise ValidationError("Not valid base64.") from error
 
 
 class EmergencyInSchema(Schema):
@@ -236,14 +219,7 @@ def send_message(body: dict[str, Any]) -> dict[str, Any]:
         subject=body["subject"],
         body=body["body"],
         reply_to_id=body["reply_to_id"],
-        attachments=tuple(
-            service.NewAttachment(
-                filename=a["filename"],
-                content_type=a["content_type"],
-                content=base64.b64decode(a["content_base64"]),
-            )
-            for a in body["attachments"]
-        ),
+        attachments=tuple(upload_of(a) for a in body["attachments"]),
         emergency=emergencies.EmergencyStatement(**body["emergency"])
         if body["emergency"]
         else None,

@@ -3,12 +3,16 @@ OpenAPI document, so the two cannot drift apart."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from roi import inputs
 from roi.clock import iso
+from roi.consent.models import OutsideMethod
+from roi.documents import attachments
 
 
 class Id(fields.Integer):
@@ -82,6 +86,30 @@ class MissingSchema(Schema):
     field = fields.String(required=True)
     rule = fields.String(required=True)
     message = fields.String(required=True)
+
+
+class AttachmentInSchema(Schema):
+    """CONTRACT.md `attachment`; the content is checked against the type by the service."""
+
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    content_type = fields.String(required=True, validate=validate.OneOf(sorted(attachments.TYPES)))
+    content_base64 = fields.String(required=True)
+
+    @validates("content_base64")
+    def _decodes(self, value: str, **_: Any) -> None:
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise ValidationError("Not valid base64.") from error
+
+
+def upload_of(attachment: dict[str, Any]) -> attachments.Upload:
+    """An attachment the schema has validated, decoded."""
+    return attachments.Upload(
+        filename=attachment["filename"],
+        content_type=attachment["content_type"],
+        content=base64.b64decode(attachment["content_base64"]),
+    )
 
 
 class ApiErrorSchema(Schema):
@@ -225,6 +253,16 @@ class DiscloserSchema(Schema):
     organization = fields.String(required=True)
 
 
+class RevocationSchema(Schema):
+    method = fields.String(required=True)
+    received_on = fields.Date(allow_none=True)
+    recorded_by = fields.Integer(allow_none=True)
+    confirmed_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "a revocation by phone: when its written confirmation arrived"},
+    )
+
+
 class ConsentSchema(Schema):
     id = fields.Integer(required=True)
     status = fields.String(required=True)
@@ -258,6 +296,10 @@ class ConsentSchema(Schema):
     supersedes_id = fields.Integer(allow_none=True)
     share_request_id = fields.Integer(allow_none=True)
     document_sha256 = fields.String(allow_none=True)
+    signature_method = fields.String(
+        allow_none=True, metadata={"description": "portal, link, in_person or paper"}
+    )
+    revocation = fields.Nested(RevocationSchema, allow_none=True)
 
 
 class ConsentQuerySchema(Schema):
@@ -278,7 +320,9 @@ class ConsentQuerySchema(Schema):
     )
 
 
-class SignatureInSchema(Schema):
+class SignerInSchema(Schema):
+    """Who signed, as a signature and a paper release give it."""
+
     signer_name = Name(required=True, max_length=200)
     signer_relationship = fields.String(
         required=True,
@@ -287,11 +331,30 @@ class SignatureInSchema(Schema):
     representative_authority = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=500)
     )
+
+
+class SignatureInSchema(SignerInSchema):
     agree = fields.Boolean(required=True)
 
 
+class PaperConsentInSchema(SignerInSchema, ConsentInSchema):
+    """`POST /consents/paper`: a release signed on paper, its elements and its scan (the
+    signer's fields are required here, as the first base class declares them)."""
+
+    signed_on = fields.Date(required=True)
+    scan = fields.Nested(AttachmentInSchema, required=True)
+
+
 class RevocationInSchema(Schema):
+    """The client's body is `{"reason"?}`; staff recording a revocation received outside roi
+    add `method`, `received_on` and, optionally, the scanned `document`."""
+
     reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+    method = fields.String(
+        load_default=None, validate=validate.OneOf([m.value for m in OutsideMethod])
+    )
+    received_on = fields.Date(load_default=None)
+    document = fields.Nested(AttachmentInSchema, load_default=None, allow_none=True)
 
 
 class ExpiryEventInSchema(Schema):

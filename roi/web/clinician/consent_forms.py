@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     HiddenField,
     RadioField,
@@ -17,9 +18,12 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from roi.accounts.service import NewProvider
 from roi.consent.library import FormTemplate
-from roi.consent.lifecycle import MAX_DESCRIPTION, MAX_EVENT
+from roi.consent.lifecycle import MAX_DESCRIPTION, MAX_EVENT, MAX_REASON
 from roi.consent.share_requests import AT_REQUEST
 from roi.web.forms import DayField, NameField, plain_text, record_id
+
+#: the file input's `accept` (a convenience for the browser; the content is checked)
+SCAN_ACCEPT = "application/pdf,image/png,image/jpeg,.pdf,.png,.jpg,.jpeg"
 
 
 class CheckboxesField(SelectMultipleField):
@@ -128,12 +132,58 @@ class ConsentForm(FlaskForm):
         ]
 
 
+class PaperConsentForm(ConsentForm):
+    """A release signed on paper: its elements as on the paper, the signature, the scan."""
+
+    signed_on = DayField("Date written beside the signature", validators=[DataRequired()])
+    signer_name = NameField(
+        "Name of the person who signed", validators=[DataRequired(), Length(max=200)]
+    )
+    representative_authority = StringField(
+        "Their authority to sign for the client",
+        validators=[Optional(), Length(max=500)],
+        description="Only when a parent, guardian or personal representative signed.",
+    )
+    scan = FileField(
+        "Scan of the signed paper (PDF, PNG or JPEG)",
+        description="Every page, signature included. The scan is kept sealed, and roi's "
+        "record of the release carries it.",
+        render_kw={"accept": SCAN_ACCEPT},
+    )
+
+
 class ExpiryEventForm(FlaskForm):
     occurred_on = DayField("The event happened on", validators=[DataRequired()])
 
 
 class DischargeForm(FlaskForm):
     on = DayField("Treatment ended on", validators=[DataRequired()])
+
+
+class RevocationRecordForm(FlaskForm):
+    """A revocation received outside roi, as staff record it."""
+
+    method = SelectField(
+        "How it arrived",
+        choices=[
+            SelectChoice("letter", "Letter"),
+            SelectChoice("fax", "Fax"),
+            SelectChoice("email", "Email"),
+            SelectChoice("in_person", "In person, in writing"),
+            SelectChoice("phone", "Phone call"),
+        ],
+        validators=[DataRequired()],
+    )
+    received_on = DayField("Received on", validators=[DataRequired()])
+    reason = TextAreaField(
+        "Reason given (optional)", validators=[Optional(), Length(max=MAX_REASON)]
+    )
+    document = FileField(
+        "Scan of the letter, fax or email (PDF, PNG or JPEG)",
+        description="Optional for a phone call: the client is asked by email to confirm in "
+        "writing.",
+        render_kw={"accept": SCAN_ACCEPT},
+    )
 
 
 class ActionForm(FlaskForm):

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from roi.accounts import service
 from roi.accounts.models import Client, Provider
-from roi.accounts.policy import Permission, manages_consent
+from roi.accounts.policy import Permission, manages_consent, records_revocation
 from roi.clock import now
 from roi.consent import handover, lifecycle, queries, share_requests
 from roi.consent.library import FormTemplate
@@ -19,6 +19,7 @@ from roi.consent.models import (
     ConsentStatus,
     Direction,
     ExpiryEventKind,
+    OutsideMethod,
     SignerRelationship,
 )
 from roi.consent.representation import signer_rule_of
@@ -29,11 +30,14 @@ from roi.web.clinician.consent_forms import (
     ActionForm,
     ConsentForm,
     ExpiryEventForm,
+    PaperConsentForm,
+    RevocationRecordForm,
     TemplateChoiceForm,
 )
 from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors, record_id
 from roi.web.security import SESSION_TOKEN, actor, form_library, requires, settings
+from roi.web.uploads import uploaded_file
 
 STATUS_WORDS = {
     ConsentStatus.DRAFT: "Draft",
@@ -72,13 +76,15 @@ def consent_new(client_id: int) -> str:
     # a refused message links here with its recipient, so the release names them already
     recipient = request.args.get("recipient_provider_id", type=record_id)
     asked = request.args.get("share_request_id", type=record_id)
-    form = ConsentForm(
-        data=_asked(client.id, asked)
+    data = (
+        _asked(client.id, asked)
         if asked
         else ({"recipient_provider_id": recipient} if recipient else None)
     )
+    paper = request.args.get("paper") == "1"
+    form = PaperConsentForm(data=data) if paper else ConsentForm(data=data)
     form.offer(template, _recipients(), at_request=asked is not None)
-    return _form_page(client, template, form)
+    return _form_page(client, template, form, paper=paper)
 
 
 def _asked(client_id: int, request_id: int) -> dict[str, object]:
@@ -120,6 +126,54 @@ def consent_create(client_id: int) -> Response | tuple[str, int]:
             flash("Draft saved. Check the list below, then send it for signature.", "success")
             return redirect(url_for("clinician.consent_detail", consent_id=consent.id))
     return _form_page(client, template, form), 422
+
+
+@bp.post("/clients/<int:client_id>/consents/paper")
+@requires(Permission.PREPARE_CONSENT)
+def consent_paper_create(client_id: int) -> Response | tuple[str, int]:
+    """Record a release signed on paper from its scan; it is active at once."""
+    client = queries.client_to_prepare_for(db.session(), actor(), client_id)
+    template = _template_or_404(request.form.get("template_id", ""))
+    form = PaperConsentForm()
+    form.offer(template, _recipients(), at_request=False)
+    scan = uploaded_file("scan", lifecycle.MAX_SCAN_BYTES)
+    if form.validate_on_submit() and form.signed_on.data is not None and scan is not None:
+        paper = lifecycle.PaperSignature(
+            signed_on=form.signed_on.data,
+            signer_name=form.signer_name.data or "",
+            relationship=SignerRelationship(form.signer_relationship.data or "self"),
+            representative_authority=form.representative_authority.data or None,
+            scan=scan,
+        )
+        try:
+            consent = lifecycle.record_paper(
+                db.session(), actor(), _fields(client.id, template, form), paper, form_library()
+            )
+        except Invalid as error:
+            db.session.rollback()
+            apply_errors(form, error)
+        else:
+            flash("The paper release is recorded and active.", "success")
+            return redirect(url_for("clinician.consent_detail", consent_id=consent.id))
+    if scan is None:
+        form.scan.errors = [*form.scan.errors, "Attach the scan of the signed paper."]
+    return _form_page(client, template, form, paper=True), 422
+
+
+@bp.get("/consents/<int:consent_id>/blank.pdf")
+@requires(Permission.PREPARE_CONSENT)
+def consent_blank(consent_id: int) -> FlaskResponse | Response:
+    """A draft, pre-filled, with empty lines to sign on paper."""
+    try:
+        consent, blank = lifecycle.blank_release(db.session(), actor(), consent_id, form_library())
+    except (Invalid, WrongState) as error:
+        db.session.rollback()
+        message = error.message if isinstance(error, WrongState) else "Complete it first: "
+        if isinstance(error, Invalid):
+            message += " ".join(error.fields.values())
+        flash(message, "error")
+        return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+    return pdf_response(blank, f"release-{consent.id}-for-signing.pdf")
 
 
 @bp.post("/consents/check")
@@ -198,6 +252,8 @@ def consent_detail(consent_id: int) -> str:
         manages=manages_consent(actor(), consent.organization_id),
         action=ActionForm(),
         expiry_form=ExpiryEventForm(),
+        revocation_form=RevocationRecordForm(),
+        records_revocation=records_revocation(actor(), consent.organization_id),
         status=consent.status_at(now()),
         signer=signer_rule_of(consent),
     )
@@ -274,6 +330,59 @@ def consent_expiry_event(consent_id: int) -> Response:
     )
 
 
+@bp.post("/consents/<int:consent_id>/revocation")
+@requires(Permission.RECORD_REVOCATION)
+def consent_record_revocation(consent_id: int) -> Response:
+    """Record a revocation received by letter, fax, email, in person or by phone."""
+    form = RevocationRecordForm()
+    if not form.validate_on_submit() or form.received_on.data is None:
+        flash("Give how the revocation arrived and the day it was received.", "error")
+        return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+    method = OutsideMethod(form.method.data)
+    received = lifecycle.ReceivedRevocation(
+        method=method,
+        received_on=form.received_on.data,
+        reason=form.reason.data or None,
+        document=uploaded_file("document", lifecycle.MAX_DOCUMENT_BYTES),
+    )
+    try:
+        consent = lifecycle.record_revocation(db.session(), actor(), consent_id, received)
+    except (WrongState, Invalid) as error:
+        db.session.rollback()
+        return _refused(consent_id, error)
+    revocation = consent.revocation
+    if revocation is not None and revocation.confirmed_on is not None:
+        flash("The written confirmation is recorded.", "success")
+    else:
+        done = "The revocation is recorded. This release permits no further disclosure."
+        if method is OutsideMethod.PHONE:
+            done += " The client is asked by email to confirm it in writing."
+        flash(done, "success")
+    return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+
+
+@bp.get("/consents/<int:consent_id>/revocation-document")
+@requires(Permission.RECORD_REVOCATION)
+def consent_revocation_document(consent_id: int) -> FlaskResponse:
+    """The scan of the letter, fax or email that revoked the release."""
+    consent, content, content_type = lifecycle.revocation_document(
+        db.session(), actor(), consent_id
+    )
+    ending = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[content_type]
+    return pdf_response(content, f"release-{consent.id}-revocation-scan.{ending}", content_type)
+
+
+@bp.post("/consents/<int:consent_id>/copy-link")
+@requires(Permission.PREPARE_CONSENT)
+def consent_copy_link(consent_id: int) -> Response:
+    """Mail the client a new link to their signed copy (valid 30 days)."""
+    return _act(
+        consent_id,
+        lambda: lifecycle.resend_copy_link(db.session(), actor(), consent_id),
+        "The client has an email with a link to their signed copy, valid for 30 days.",
+    )
+
+
 @bp.post("/consents/<int:consent_id>/new-version")
 @requires(Permission.PREPARE_CONSENT)
 def consent_new_version(consent_id: int) -> Response:
@@ -309,19 +418,30 @@ def _act(consent_id: int, step: object, done: str) -> Response:
     try:
         step()  # type: ignore[operator]
     except (WrongState, Invalid) as error:
-        flash(
-            error.message if isinstance(error, WrongState) else " ".join(error.fields.values()),
-            "error",
-        )
-    else:
-        flash(done, "success")
+        return _refused(consent_id, error)
+    flash(done, "success")
+    return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+
+
+def _refused(consent_id: int, error: WrongState | Invalid) -> Response:
+    """Back to the release's page, saying why the step was refused."""
+    flash(
+        error.message if isinstance(error, WrongState) else " ".join(error.fields.values()),
+        "error",
+    )
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
 
 
 def _form_page(
-    client: Client, template: FormTemplate, form: ConsentForm, consent: Consent | None = None
+    client: Client,
+    template: FormTemplate,
+    form: ConsentForm,
+    consent: Consent | None = None,
+    *,
+    paper: bool = False,
 ) -> str:
-    """The release form, its example expiration events worded with the real names."""
+    """The release form (a new draft, an edit, or a release signed on paper: `paper`), its
+    example expiration events worded with the real names."""
     # the directory is shared, so any entry chosen may be named
     chosen = form.recipient_provider_id.data
     recipient = db.session().get(Provider, chosen) if chosen else None
@@ -339,6 +459,7 @@ def _form_page(
         template=template,
         form=form,
         consent=consent,
+        paper=paper,
         event_examples=examples,
     )
 

@@ -9,7 +9,7 @@ from wtforms.validators import InputRequired, Length
 from roi.web.forms import DayField
 from roi.web.portal.forms import SignatureForm
 
-__all__ = ["CodeRequestForm", "IdentityForm", "SignatureForm"]
+__all__ = ["CodeRequestForm", "IdentityForm", "LinkRequestForm", "SignatureForm"]
 
 
 class CodeRequestForm(FlaskForm):
@@ -28,4 +28,14 @@ class IdentityForm(FlaskForm):
         "The 6-digit code from your email",
         validators=[InputRequired("Enter the code from your email."), Length(max=12)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": "12"},
+    )
+
+
+class LinkRequestForm(FlaskForm):
+    """A signer asks for the link to their signed copy (and to revoking it) again."""
+
+    email = StringField(
+        "Your email address",
+        validators=[InputRequired("Enter your email address."), Length(max=254)],
+        render_kw={"autocomplete": "email", "inputmode": "email"},
     )

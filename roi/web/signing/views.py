@@ -1,4 +1,5 @@
-"""Routes of the emailed-link signing flow, for clients who sign without an account.
+"""Routes of the emailed-link flows, for clients without an account: signing, and once signed,
+the signer's copy and revoking it.
 
 The link's token is taken out of the URL at once: `start` keeps it in the (signed, HttpOnly)
 session cookie and redirects, so it never reaches a later URL, a Referer or an access log line
@@ -22,16 +23,16 @@ from werkzeug.wrappers import Response
 from roi.actor import Actor, Role
 from roi.clock import iso, now
 from roi.consent import invitations, lifecycle
-from roi.consent.models import Consent, SigningInvitation
+from roi.consent.models import Consent, LinkPurpose, SigningInvitation
 from roi.consent.representation import signer_rule_of
 from roi.errors import Invalid, NotFound, Throttled, WrongState
 from roi.extensions import db
 from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors
-from roi.web.portal.forms import signature_input
+from roi.web.portal.forms import RevokeForm, signature_input
 from roi.web.security import client_ip, form_library
 from roi.web.signing import bp
-from roi.web.signing.forms import CodeRequestForm, IdentityForm, SignatureForm
+from roi.web.signing.forms import CodeRequestForm, IdentityForm, LinkRequestForm, SignatureForm
 
 TOKEN_KEY = "signing_token"  # noqa: S105 - the session key, not a secret
 VERIFIED_KEY = "signing_verified"
@@ -113,7 +114,7 @@ def verify() -> ResponseReturnValue:
         apply_errors(form, error)
         return _identity_page(form, CodeRequestForm()), 422
     session[VERIFIED_KEY] = invitations.digest(token)
-    return redirect(url_for("signing.review"))
+    return redirect(_after_identity(token))
 
 
 @bp.get("/review")
@@ -121,6 +122,8 @@ def review() -> ResponseReturnValue:
     """The exact document and the signature form, once the identity check has passed."""
     token = _token()
     opened = invitations.open_invitation(db.session(), token)
+    if opened.invitation.purpose is LinkPurpose.SIGNED:
+        return redirect(url_for("signing.copy"))
     if not _verified_here(token, opened.invitation):
         flash("Please confirm your date of birth and code first.", "info")
         return redirect(url_for("signing.identity"))
@@ -188,6 +191,100 @@ def document() -> Response:
     return pdf_response(data, f"release-{consent.id}.pdf")
 
 
+@bp.get("/copy")
+def copy() -> ResponseReturnValue:
+    """The signer's copy of a signed release, and revoking it while it is active."""
+    token = _token()
+    opened = _verified_copy(token)
+    if isinstance(opened, Response):
+        return opened
+    return _copy_page(opened.consent, RevokeForm())
+
+
+@bp.get("/copy/release.pdf")
+def copy_document() -> ResponseReturnValue:
+    """The signed PDF, behind the verified copy link (audited as a download)."""
+    token = _token()
+    opened = _verified_copy(token)
+    if isinstance(opened, Response):
+        return opened
+    consent, data = invitations.signed_copy(db.session(), token, ip=client_ip())
+    return pdf_response(data, f"release-{consent.id}.pdf")
+
+
+@bp.post("/copy/revoke")
+def revoke() -> ResponseReturnValue:
+    """Revoke the release behind the verified copy link, once confirmed."""
+    token = _token()
+    opened = _verified_copy(token)
+    if isinstance(opened, Response):
+        return opened
+    form = RevokeForm()
+    if not form.validate_on_submit() or not form.confirm.data:
+        if not form.confirm.data:
+            form.confirm.errors = ["Tick the box to confirm that you want to revoke it."]
+        return _copy_page(opened.consent, form), 422
+    try:
+        invitations.revoke(db.session(), token, reason=form.reason.data or None, ip=client_ip())
+    except Invalid as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return _copy_page(opened.consent, form), 422
+    except WrongState as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("signing.copy"))
+    flash("Your release is revoked. Nothing more may be shared under it from now on.", "success")
+    return redirect(url_for("signing.copy"))
+
+
+@bp.route("/request", methods=["GET", "POST"])
+def request_link() -> ResponseReturnValue:
+    """Ask for a new link to one's signed releases, to download a copy or revoke. The answer
+    is the same whether or not the address is known."""
+    form = LinkRequestForm()
+    if request.method == "GET":
+        return render_template("signing/request.html", form=form, sent=False)
+    if not form.validate_on_submit():
+        return render_template("signing/request.html", form=form, sent=False), 422
+    invitations.request_links(db.session(), form.email.data or "", ip=client_ip())
+    return render_template("signing/request.html", form=LinkRequestForm(), sent=True)
+
+
+def _after_identity(token: str) -> str:
+    """Where a verified link leads: the document to sign, or the signed copy."""
+    opened = invitations.open_invitation(db.session(), token)
+    if opened.invitation.purpose is LinkPurpose.SIGNED:
+        return url_for("signing.copy")
+    return url_for("signing.review")
+
+
+def _verified_copy(token: str) -> invitations.Opened | Response:
+    """The copy link of this browser session once verified here; else back to the check.
+
+    Raises:
+        NotFound: the link is dead, or it is a signing link.
+    """
+    opened = invitations.open_invitation(db.session(), token)
+    if opened.invitation.purpose is not LinkPurpose.SIGNED:
+        raise NotFound("signing link")
+    if not _verified_here(token, opened.invitation):
+        flash("Please confirm your date of birth and code first.", "info")
+        return redirect(url_for("signing.identity"))
+    return opened
+
+
+def _copy_page(consent: Consent, form: RevokeForm) -> str:
+    template = form_library().get(consent.template_id, consent.template_version)
+    return render_template(
+        "signing/copy.html",
+        consent=consent,
+        title=template.title,
+        status=consent.status_at(now()),
+        form=form,
+    )
+
+
 def _token() -> str:
     """The link's token from the session.
 
@@ -250,7 +347,13 @@ def _link_actor(client_id: int) -> Actor:
 
 
 def _identity_page(form: IdentityForm, code_form: CodeRequestForm) -> str:
-    return render_template("signing/identity.html", form=form, code_form=code_form)
+    opened = invitations.open_invitation(db.session(), _token())
+    return render_template(
+        "signing/identity.html",
+        form=form,
+        code_form=code_form,
+        for_copy=opened.invitation.purpose is LinkPurpose.SIGNED,
+    )
 
 
 def _review_page(consent: Consent, form: SignatureForm) -> str:

@@ -1,0 +1,163 @@
+"""The signer's copy (164.508(c)(4)) and revoking online, through an emailed link with the same
+identity check as signing: a PHI-free mail after signing, valid 30 days, re-sendable by the
+clinician; the copy link downloads exactly the document of record and revokes while active."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+
+import time_machine
+from sqlalchemy import select
+
+from roi.audit import Action, AuditEntry
+from roi.clock import now
+from roi.consent.models import ConsentStatus
+from tests.helpers import csrf_token, delivered_mail, login_as, logout, post_form
+from tests.web import test_signing_link as signing
+from tests.web.test_signing_link import BIRTH_DATE, DEAD, ask_for_code, enter, reload, sign
+
+#: the signing-link tests' fixtures: a release sent to a client without an account
+link = signing.link
+library = signing.library
+
+COPY_SUBJECT = "your copy of the release you signed"
+
+
+def copy_links(app) -> list[str]:
+    """The link paths of every copy mail delivered so far, oldest first."""
+    found = []
+    for message in delivered_mail(app):
+        if COPY_SUBJECT in str(message["Subject"]):
+            text = message.get_body(preferencelist=("plain",)).get_content()
+            found.append(re.search(r"https://roi\.example\.test(/sign/\S+)", text).group(1))
+    return found
+
+
+def signed_through_the_link(client, link, instance_path):
+    client.get(link.url)
+    enter(client, BIRTH_DATE, ask_for_code(client, instance_path))
+    assert sign(client).status_code == 302
+
+
+def open_copy(client, path, instance_path, birth_date=BIRTH_DATE):
+    opened = client.get(path)
+    assert opened.status_code == 302
+    return enter(client, birth_date, ask_for_code(client, instance_path))
+
+
+def test_the_signer_gets_their_copy_and_can_revoke_it_online(
+    app, client, session, link, instance_path
+):
+    # Given a client without an account signed through the emailed link
+    signed_through_the_link(client, link, instance_path)
+    # Then a mail brings them a link to their copy, naming nothing of the release
+    [path] = copy_links(app)
+    [mail] = [m for m in delivered_mail(app) if COPY_SUBJECT in str(m["Subject"])]
+    text = mail.as_string()
+    for phi in ("Casey", "Lindqvist", "Helen Brooks", "Diagnosis", "diagnosis"):
+        assert phi not in text
+    # When, days later in another browser, they open it: the link alone opens nothing
+    later = app.test_client()
+    with time_machine.travel(now() + timedelta(days=10), tick=False):
+        assert later.get(path).headers["Location"].endswith("/sign/identity")
+        assert later.get("/sign/copy").headers["Location"].endswith("/sign/identity")
+        # a wrong date of birth is refused
+        refused = open_copy(later, path, instance_path, birth_date=BIRTH_DATE.replace(day=28))
+        assert refused.status_code == 422
+        # the right one leads to the copy
+        verified = enter(later, BIRTH_DATE, ask_for_code(later, instance_path))
+        assert verified.headers["Location"].endswith("/sign/copy")
+        page = later.get("/sign/copy").get_data(as_text=True)
+        assert "Download your signed copy" in page
+        pdf = later.get("/sign/copy/release.pdf")
+        assert pdf.status_code == 200
+        stored = reload(session, link.consent.id)
+        assert hashlib.sha256(pdf.data).hexdigest() == stored.document_sha256
+        # and it cannot be used to sign anything
+        assert later.get("/sign/review").headers["Location"].endswith("/sign/copy")
+        # When they revoke it, confirming
+        unconfirmed = later.post(
+            "/sign/copy/revoke", data={"csrf_token": csrf_token(later.get("/sign/copy"))}
+        )
+        assert unconfirmed.status_code == 422
+        revoked = later.post(
+            "/sign/copy/revoke",
+            data={"confirm": "y", "reason": "", "csrf_token": csrf_token(later.get("/sign/copy"))},
+        )
+        assert revoked.status_code == 302
+        # Then the release is revoked from that moment, by the client, through the link
+        stored = reload(session, link.consent.id)
+        assert stored.status is ConsentStatus.REVOKED
+        assert stored.revocation.method == "link"
+        assert "no longer in effect" in later.get("/sign/copy").get_data(as_text=True)
+        # and their copy is still theirs
+        assert later.get("/sign/copy/release.pdf").status_code == 200
+    # After 30 days the link is dead
+    with time_machine.travel(now() + timedelta(days=31), tick=False):
+        dead = app.test_client().get(path)
+        assert dead.status_code == 404
+        assert DEAD in dead.get_data(as_text=True)
+
+
+def test_a_signing_link_does_not_open_the_copy_pages(client, link, instance_path):
+    client.get(link.url)
+    enter(client, BIRTH_DATE, ask_for_code(client, instance_path))
+    assert client.get("/sign/copy").status_code == 404
+    assert client.post("/sign/copy/revoke", data={}).status_code in (400, 404)
+
+
+def test_the_clinician_resends_the_copy_link(
+    app, client, session, link, instance_path, clinician, other_clinician
+):
+    signed_through_the_link(app.test_client(), link, instance_path)
+    assert len(copy_links(app)) == 1
+    # the clinician of the practice sends a new link from the consent page
+    assert login_as(client, clinician.email, clinician.password).status_code == 302
+    page = f"/clinician/consents/{link.consent.id}"
+    assert "Email the client a link to their copy" in client.get(page).get_data(as_text=True)
+    sent = post_form(client, page, f"{page}/copy-link", {})
+    assert sent.status_code == 302
+    assert len(copy_links(app)) == 2
+    session.rollback()
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == Action.CONSENT_COPY_SENT)
+    ).one()
+    assert entry.consent_id == link.consent.id
+    # C1: another practice's clinician cannot
+    logout(client)
+    assert login_as(client, other_clinician.email, other_clinician.password).status_code == 302
+    token = csrf_token(client.get("/clinician/clients"))
+    foreign = client.post(f"{page}/copy-link", data={"csrf_token": token})
+    assert foreign.status_code == 404
+    assert len(copy_links(app)) == 2
+
+
+def test_a_signer_asks_for_the_link_again(app, client, session, link, instance_path):
+    # Given a release the client signed through the link more than 30 days ago
+    with time_machine.travel(now() - timedelta(days=40), tick=False):
+        signed_through_the_link(app.test_client(), link, instance_path)
+    assert len(copy_links(app)) == 1
+    # When they ask for their links, with any letter case
+    page = client.get("/sign/request")
+    assert page.status_code == 200
+    answer = client.post(
+        "/sign/request", data={"email": "Casey@Client.example", "csrf_token": csrf_token(page)}
+    )
+    assert answer.status_code == 200
+    said = answer.get_data(as_text=True)
+    assert "we have emailed you a link" in said
+    # Then a new copy link arrives, and it opens behind the identity check
+    assert len(copy_links(app)) == 2
+    fresh = copy_links(app)[-1]
+    verified = open_copy(app.test_client(), fresh, instance_path)
+    assert verified.headers["Location"].endswith("/sign/copy")
+    # And asking again at once, or for an unknown address, mails nothing, with the same answer
+    for address in ("casey@client.example", "nobody@client.example"):
+        again = client.post(
+            "/sign/request",
+            data={"email": address, "csrf_token": csrf_token(client.get("/sign/request"))},
+        )
+        assert again.get_data(as_text=True) == said
+    assert len(copy_links(app)) == 2
