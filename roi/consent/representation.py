@@ -20,23 +20,18 @@ from roi.consent.models import Consent
 from roi.consent.queries import client_to_prepare_for
 from roi.consent.signers import SignerRule, SignerRules, age_on, required_signer, shipped_rules
 from roi.db import unit_of_work
+from roi.documents import attachments
 from roi.errors import Invalid, NotFound
 
-MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
-#: what an authority document may be, checked on its first bytes
-DOCUMENT_TYPES = {
-    "application/pdf": b"%PDF-",
-    "image/png": b"\x89PNG\r\n\x1a\n",
-    "image/jpeg": b"\xff\xd8\xff",
-}
+MAX_DOCUMENT_BYTES = 5 * attachments.MB
 
 
 @dataclass(frozen=True)
 class NewRepresentative:
     kind: RepresentativeKind
     name: str
-    document: bytes
-    document_type: str
+    #: the document that gives them authority (a court order, a power of attorney): a scan
+    document: attachments.Upload | None
 
 
 def signer_rule(consent: Consent, day: date, rules: SignerRules | None = None) -> SignerRule:
@@ -113,7 +108,7 @@ def record_representative(
         Invalid: no name, or the document is missing, too large or not a PDF, PNG or JPEG.
     """
     require(actor, Permission.PREPARE_CONSENT)
-    _check_representative(new)
+    document = _checked_representative(new)
     with unit_of_work(session):
         client = client_to_prepare_for(session, actor, client_id)
         _end_current(session, client.id)
@@ -122,13 +117,13 @@ def record_representative(
             kind=new.kind,
             name=new.name.strip(),
             document_sealed=b"",
-            document_type=new.document_type,
+            document_type=document.content_type,
             recorded_by_id=actor.user_id,
         )
         session.add(row)
         session.flush()
         row.document_sealed = vault.seal(
-            new.document, vault.Place("client_representatives", "document_sealed", row.uuid)
+            document.content, vault.Place("client_representatives", "document_sealed", row.uuid)
         )
         audit.record(
             session,
@@ -187,16 +182,25 @@ def _check_own_care(client: Client, rules: SignerRules, day: date) -> None:
         )
 
 
-def _check_representative(new: NewRepresentative) -> None:
+def _checked_representative(new: NewRepresentative) -> attachments.Upload:
+    """The authority document of a representative whose record is complete.
+
+    Raises:
+        Invalid: no name, no document, or a document that is not a PDF, PNG or JPEG under 5 MB.
+    """
     problems: dict[str, str] = {}
     if not new.name.strip() or len(new.name.strip()) > 200:
         problems["name"] = "Give the representative's full name."
-    magic = DOCUMENT_TYPES.get(new.document_type)
-    if not new.document:
-        problems["document"] = "Attach the document that gives them authority."
-    elif magic is None or not new.document.startswith(magic):
-        problems["document"] = "Attach the authority document as a PDF, PNG or JPEG file."
-    elif len(new.document) > MAX_DOCUMENT_BYTES:
-        problems["document"] = "The document must be under 5 MB."
-    if problems:
+    document = new.document
+    why = (
+        "Attach the document that gives them authority."
+        if document is None
+        else attachments.problem(
+            document, max_bytes=MAX_DOCUMENT_BYTES, types=attachments.SCAN_TYPES
+        )
+    )
+    if why is not None:
+        problems["document"] = why
+    if problems or document is None:
         raise Invalid(problems)
+    return document

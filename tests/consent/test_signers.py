@@ -16,6 +16,7 @@ from roi.clock import now
 from roi.consent import lifecycle, representation
 from roi.consent.models import Consent, ConsentStatus, RequiredSigner, SignerRelationship
 from roi.consent.signers import SignerRules, SignerRulesError, age_on, required_signer
+from roi.documents.attachments import Upload
 from roi.errors import Forbidden, Invalid, NotFound
 from tests.consent.conftest import identity, signature
 from tests.factories import make_user, stand_in_documents
@@ -122,7 +123,7 @@ def add_guardian(session, referral) -> None:
         referral.therapist.actor,
         referral.client_id,
         representation.NewRepresentative(
-            RepresentativeKind.GUARDIAN, "Maria Avery", PDF, "application/pdf"
+            RepresentativeKind.GUARDIAN, "Maria Avery", Upload("order.pdf", "application/pdf", PDF)
         ),
     )
 
@@ -213,7 +214,7 @@ def test_an_adult_with_another_representative_may_sign_or_have_them_sign(session
         referral.therapist.actor,
         referral.client_id,
         representation.NewRepresentative(
-            RepresentativeKind.OTHER, "Lee Avery", PDF, "application/pdf"
+            RepresentativeKind.OTHER, "Lee Avery", Upload("poa.pdf", "application/pdf", PDF)
         ),
     )
     first = sign(session, referral, referral.sent(session).id, SELF)
@@ -238,7 +239,9 @@ def test_only_the_clients_practice_records_representatives_and_only_an_admin_the
     session, referral
 ):
     new = representation.NewRepresentative(
-        RepresentativeKind.GUARDIAN, "Maria Avery", b"not a pdf", "application/pdf"
+        RepresentativeKind.GUARDIAN,
+        "Maria Avery",
+        Upload("order.pdf", "application/pdf", b"not a pdf"),
     )
     with pytest.raises(Invalid) as bad:
         representation.record_representative(

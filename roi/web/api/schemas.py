@@ -369,6 +369,28 @@ class DischargeSchema(Schema):
     expired_consent_ids = fields.List(fields.Integer(), required=True)
 
 
+class OwnCareSchema(Schema):
+    """Whether a minor client consented to their own care under state law (then they sign
+    releases for that care themselves)."""
+
+    own_care_consent = fields.Boolean(required=True)
+
+
+class RepresentativeInSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["guardian", "other"]))
+    name = Name(required=True, max_length=200)
+    #: the document that gives them authority: a PDF, PNG or JPEG scan
+    document = fields.Nested(AttachmentInSchema, required=True)
+
+
+class RepresentativeSchema(Schema):
+    id = fields.Integer(required=True)
+    client_id = fields.Integer(required=True)
+    kind = fields.Function(lambda r: r.kind.value, dump_only=True)
+    name = fields.String(required=True)
+    recorded_at = fields.Function(lambda r: iso(r.recorded_at), dump_only=True)
+
+
 class ShareRequestInSchema(Schema):
     provider_id = Id(load_default=None, allow_none=True, strict=True)
     provider_name = fields.String(

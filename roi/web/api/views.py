@@ -9,10 +9,10 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE
 
 from roi.accounts import mfa, service, sessions
-from roi.accounts.models import Client, Provider, User
+from roi.accounts.models import Client, ClientRepresentative, Provider, RepresentativeKind, User
 from roi.accounts.policy import Permission
 from roi.clock import iso
-from roi.consent import lifecycle, share_requests
+from roi.consent import lifecycle, representation, share_requests
 from roi.consent import queries as consent_queries
 from roi.consent.models import ShareRequest
 from roi.extensions import db
@@ -23,15 +23,19 @@ from roi.web.api.schemas import (
     DischargeInSchema,
     DischargeSchema,
     OtpSchema,
+    OwnCareSchema,
     ProviderInSchema,
     ProviderSchema,
     RecoveryCodesSchema,
+    RepresentativeInSchema,
+    RepresentativeSchema,
     SearchArgsSchema,
     ShareRequestInSchema,
     ShareRequestSchema,
     TokenRequestSchema,
     TokenSchema,
     TotpEnrolmentSchema,
+    upload_of,
 )
 from roi.web.security import actor, client_ip, requires, settings
 
@@ -155,6 +159,51 @@ def record_discharge(body: dict[str, Any], client_id: int) -> dict[str, list[int
     expires now."""
     expired = lifecycle.record_discharge(db.session(), actor(), client_id, body["on"])
     return {"expired_consent_ids": expired}
+
+
+@clients.route("/<int:client_id>/own-care", methods=["PUT"])
+@requires(Permission.PREPARE_CONSENT)
+@clients.arguments(OwnCareSchema)
+@clients.response(200, OwnCareSchema)
+@clients.alt_response(404, schema=ApiErrorSchema, description="Not a client of your practice")
+@clients.alt_response(
+    422, schema=ApiErrorSchema, description="An adult, or state law lets no minor of this age"
+)
+@clients.doc(security=BEARER)
+def set_own_care(body: dict[str, Any], client_id: int) -> dict[str, bool]:
+    """Record whether a minor client consented to their own care under state law."""
+    found = representation.set_own_care_consent(
+        db.session(), actor(), client_id, body["own_care_consent"]
+    )
+    return {"own_care_consent": found.own_care_consent}
+
+
+@clients.route("/<int:client_id>/representative", methods=["POST"])
+@requires(Permission.PREPARE_CONSENT)
+@clients.arguments(RepresentativeInSchema)
+@clients.response(201, RepresentativeSchema)
+@clients.alt_response(404, schema=ApiErrorSchema, description="Not a client of your practice")
+@clients.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
+@clients.doc(security=BEARER)
+def record_representative(body: dict[str, Any], client_id: int) -> ClientRepresentative:
+    """Record the client's guardian or other personal representative with the document that gives
+    them authority (sealed); it replaces the one on record."""
+    new = representation.NewRepresentative(
+        kind=RepresentativeKind(body["kind"]),
+        name=body["name"],
+        document=upload_of(body["document"]),
+    )
+    return representation.record_representative(db.session(), actor(), client_id, new)
+
+
+@clients.route("/<int:client_id>/representative", methods=["DELETE"])
+@requires(Permission.PREPARE_CONSENT)
+@clients.response(204)
+@clients.alt_response(404, schema=ApiErrorSchema, description="Not a client of your practice")
+@clients.doc(security=BEARER)
+def end_representative(client_id: int) -> None:
+    """The client's personal representative no longer acts for them (kept on record)."""
+    representation.end_representative(db.session(), actor(), client_id)
 
 
 @providers.route("", methods=["GET"])

@@ -29,6 +29,7 @@ from roi.web.forms import apply_errors, refused_status
 from roi.web.outside_disclosures import record_page
 from roi.web.restriction_forms import ReasonForm, RestrictionForm, rows
 from roi.web.security import actor, form_library, requires
+from roi.web.uploads import uploaded_file
 
 SEARCH_MAX = 100
 
@@ -177,12 +178,10 @@ def client_representative(client_id: int) -> Response:
     if not form.validate_on_submit():
         flash("Give the representative's name and their authority document.", "error")
         return redirect(url_for("clinician.client_detail", client_id=client_id))
-    upload = form.document.data
     new = representation.NewRepresentative(
         kind=RepresentativeKind(form.kind.data),
         name=form.name.data or "",
-        document=upload.read() if upload else b"",
-        document_type=(upload.mimetype if upload else "") or "",
+        document=uploaded_file("document", representation.MAX_DOCUMENT_BYTES),
     )
     _client_step(
         client_id,

@@ -1,0 +1,94 @@
+"""The client record's signer facts through the API: whether a minor consented to their own care,
+and their guardian or other personal representative with the authority document (sealed); only
+the client's own practice records them (C1), never the client (C3)."""
+
+from __future__ import annotations
+
+import base64
+
+from sqlalchemy import select
+
+from roi import vault
+from roi.accounts.models import Client, ClientRepresentative
+from tests.helpers import bearer
+from tests.web.test_consent_api import setup
+from tests.web.test_signers_web import make_minor
+
+__all__ = ["setup"]
+ORDER = b"%PDF-1.7\n% letters of guardianship no. 2024-GD-118\n"
+
+
+def document(content: bytes = ORDER, content_type: str = "application/pdf") -> dict[str, str]:
+    return {
+        "filename": "guardianship.pdf",
+        "content_type": content_type,
+        "content_base64": base64.b64encode(content).decode(),
+    }
+
+
+def test_a_guardian_is_recorded_with_the_sealed_order_and_ended(client, session, setup):
+    url = f"/api/v1/clients/{setup['client_id']}/representative"
+    body = {"kind": "guardian", "name": "Maria Avery", "document": document()}
+    created = client.post(url, json=body, headers=bearer(setup["clinician"]))
+    assert created.status_code == 201, created.get_json()
+    answer = created.get_json()
+    assert (answer["kind"], answer["name"]) == ("guardian", "Maria Avery")
+    session.rollback()
+    row = session.get(ClientRepresentative, answer["id"])
+    assert ORDER not in row.document_sealed
+    place = vault.Place("client_representatives", "document_sealed", row.uuid)
+    assert vault.open_sealed(row.document_sealed, place) == ORDER
+    assert client.delete(url, headers=bearer(setup["clinician"])).status_code == 204
+    session.rollback()
+    assert session.get(ClientRepresentative, answer["id"]).ended_at is not None
+
+
+def test_a_document_that_is_not_what_it_says_is_refused_naming_the_field(client, session, setup):
+    url = f"/api/v1/clients/{setup['client_id']}/representative"
+    body = {
+        "kind": "guardian",
+        "name": "Maria Avery",
+        "document": document(b"MZ\x90\x00 a program"),
+    }
+    refused = client.post(url, json=body, headers=bearer(setup["clinician"]))
+    assert refused.status_code == 422
+    assert "document" in refused.get_json()["fields"]
+    session.rollback()
+    assert session.scalars(select(ClientRepresentative)).all() == []
+
+
+def test_own_care_follows_state_law_and_is_the_practices_to_record(client, session, setup):
+    url = f"/api/v1/clients/{setup['client_id']}/own-care"
+    # an adult signs for themself already
+    adult = client.put(url, json={"own_care_consent": True}, headers=bearer(setup["clinician"]))
+    assert adult.status_code == 422
+    assert "adult" in adult.get_json()["fields"]["own_care_consent"]
+    # the practice has no state: the conservative default lets no minor consent alone, and says so
+    make_minor(session, setup["client_id"], 16)
+    minor = client.put(url, json={"own_care_consent": True}, headers=bearer(setup["clinician"]))
+    assert minor.status_code == 422
+    assert "does not let a minor" in minor.get_json()["fields"]["own_care_consent"]
+    recorded = client.put(url, json={"own_care_consent": False}, headers=bearer(setup["clinician"]))
+    assert recorded.status_code == 200
+    assert recorded.get_json() == {"own_care_consent": False}
+
+
+def test_another_practice_gets_404_and_the_client_403(client, session, setup):
+    client_id = setup["client_id"]
+    body = {"kind": "other", "name": "Lee Avery", "document": document()}
+    for token, status in ((setup["psychiatrist"], 404), (setup["client"], 403)):
+        response = client.post(
+            f"/api/v1/clients/{client_id}/representative", json=body, headers=bearer(token)
+        )
+        assert response.status_code == status
+        own = client.put(
+            f"/api/v1/clients/{client_id}/own-care",
+            json={"own_care_consent": False},
+            headers=bearer(token),
+        )
+        assert own.status_code == status
+        ended = client.delete(f"/api/v1/clients/{client_id}/representative", headers=bearer(token))
+        assert ended.status_code == status
+    session.rollback()
+    assert session.scalars(select(ClientRepresentative)).all() == []
+    assert session.get(Client, client_id).own_care_consent is False
