@@ -8,7 +8,6 @@ Each challenge is kept with the server-side session and used up by the first ans
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -21,7 +20,11 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers import bytes_to_base64url
+from webauthn.helpers import (
+    bytes_to_base64url,
+    parse_authentication_credential_json,
+    parse_client_data_json,
+)
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
@@ -34,6 +37,7 @@ from roi.accounts.models import PasskeyCredential, SessionRecord, User
 from roi.accounts.sessions import digest
 from roi.actor import Actor
 from roi.audit import Action, Outcome
+from roi.audit.reasons import ReasonCode
 from roi.clock import now
 from roi.db import unit_of_work
 from roi.errors import Invalid
@@ -158,48 +162,63 @@ def authentication_options(session: Session, user: User, token: str, rp: Relying
 
 
 def verify(session: Session, actor: Actor, token: str, rp: RelyingParty, credential: str) -> bool:
-    """Check a passkey's answer to this session's challenge; audited either way. An answer for
-    another origin, to another challenge, or with a sign count that went back (a cloned
-    authenticator) is refused."""
+    """Check a passkey's answer to this session's challenge; audited either way, a refusal with
+    its reason code. An answer for another origin, to another challenge, or with a sign count
+    that went back (a cloned authenticator) is refused."""
     with unit_of_work(session):
-        passed = _check(session, actor, token, rp, credential)
+        refused = _refusal(session, actor, token, rp, credential)
         audit.record(
             session,
             actor,
-            Action.AUTH_MFA_VERIFIED if passed else Action.AUTH_MFA_FAILED,
-            outcome=Outcome.SUCCESS if passed else Outcome.FAILURE,
+            Action.AUTH_MFA_VERIFIED if refused is None else Action.AUTH_MFA_FAILED,
+            outcome=Outcome.SUCCESS if refused is None else Outcome.FAILURE,
             subject_user_id=actor.user_id,
+            reasons=None if refused is None else [refused.stored()],
             detail={"kind": "passkey"},
         )
-    return passed
+    return refused is None
 
 
-def _check(session: Session, actor: Actor, token: str, rp: RelyingParty, credential: str) -> bool:
+def _refusal(
+    session: Session, actor: Actor, token: str, rp: RelyingParty, credential: str
+) -> ReasonCode | None:
+    """Why the answer is refused, or None when it passes and the passkey's counter moved on."""
     challenge = _take_challenge(session, token)
     if challenge is None:
-        return False
-    raw_id = _credential_id(credential)
-    if raw_id is None:
-        return False
+        return ReasonCode.PASSKEY_NO_CHALLENGE
+    try:
+        answer = parse_authentication_credential_json(credential)
+        origin = parse_client_data_json(answer.response.client_data_json).origin
+    except (WebAuthnException, ValueError, KeyError, RecursionError):
+        return ReasonCode.PASSKEY_MALFORMED
+    # Named apart from the library's other refusals: an answer signed on another site is what a
+    # relaying (phishing) site would send, which compliance wants to see as such.
+    if origin != rp.origin:
+        return ReasonCode.PASSKEY_WRONG_ORIGIN
     passkey = session.scalar(
         select(PasskeyCredential).where(
-            PasskeyCredential.user_id == actor.user_id, PasskeyCredential.credential_id == raw_id
+            PasskeyCredential.user_id == actor.user_id, PasskeyCredential.credential_id == answer.id
         )
     )
     if passkey is None:
-        return False
+        return ReasonCode.PASSKEY_UNKNOWN
     try:
         verified = verify_authentication_response(
-            credential=credential,
+            credential=answer,
             expected_challenge=challenge,
             expected_rp_id=rp.rp_id,
             expected_origin=rp.origin,
             credential_public_key=passkey.public_key,
-            credential_current_sign_count=passkey.sign_count,
+            # 0 turns the library's counter check off: it is made below, after the signature is
+            # known good, so that only a genuine answer is called a clone.
+            credential_current_sign_count=0,
         )
     except (WebAuthnException, ValueError, KeyError):
-        return False
-    # Compare-and-set on the counter: two answers racing cannot both move it.
+        return ReasonCode.PASSKEY_NOT_VERIFIED
+    counted = verified.new_sign_count > 0 or passkey.sign_count > 0
+    if counted and verified.new_sign_count <= passkey.sign_count:
+        return ReasonCode.PASSKEY_COUNTER_WENT_BACK
+    # Compare-and-set on the counter: of two answers racing with one count, only one moves it.
     moved = session.execute(
         update(PasskeyCredential)
         .where(
@@ -208,14 +227,4 @@ def _check(session: Session, actor: Actor, token: str, rp: RelyingParty, credent
         .values(sign_count=verified.new_sign_count, last_used_at=now())
         .execution_options(synchronize_session=False)
     )
-    return bool(moved.rowcount)  # type: ignore[attr-defined]
-
-
-def _credential_id(credential: str) -> str | None:
-    """The credential id an answer names, read before the library checks the rest."""
-    try:
-        parsed = json.loads(credential)
-    except (ValueError, RecursionError):
-        return None
-    found = parsed.get("id") if isinstance(parsed, dict) else None
-    return found if isinstance(found, str) else None
+    return None if moved.rowcount else ReasonCode.PASSKEY_COUNTER_WENT_BACK  # type: ignore[attr-defined]

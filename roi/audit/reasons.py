@@ -173,6 +173,43 @@ class ReasonCode(StrEnum):
         "The account is disabled.",
         "The account is disabled.",
     )
+    # --- passkeys at the second step (roi/accounts/passkeys.py) ---
+    PASSKEY_NO_CHALLENGE = (
+        "passkey_no_challenge",
+        "Passkey answer without a challenge",
+        "Reload the page and use your passkey again.",
+        "A passkey answer came with no open challenge (used already, or never asked).",
+    )
+    PASSKEY_MALFORMED = (
+        "passkey_malformed",
+        "Passkey answer unreadable",
+        "The passkey's answer could not be read. Try again.",
+        "The passkey answer could not be read.",
+    )
+    PASSKEY_UNKNOWN = (
+        "passkey_unknown",
+        "Passkey not on the account",
+        "This passkey is not one of this account's passkeys.",
+        "The answer came from a passkey that was not on the account.",
+    )
+    PASSKEY_WRONG_ORIGIN = (
+        "passkey_wrong_origin",
+        "Passkey used for another site",
+        "The passkey answered for another site.",
+        "The browser signed the answer on another site (a relayed sign-in).",
+    )
+    PASSKEY_NOT_VERIFIED = (
+        "passkey_not_verified",
+        "Passkey answer did not verify",
+        "The passkey's answer did not verify. Try again.",
+        "The passkey answer did not verify (challenge, host or signature).",
+    )
+    PASSKEY_COUNTER_WENT_BACK = (
+        "passkey_counter_went_back",
+        "Passkey counter went back (clone?)",
+        "The passkey's counter went back.",
+        "The passkey's counter was not above the last seen: a cloned authenticator or a replay.",
+    )
 
     def stored(self, category: str | None = None) -> str:
         """The code as audit entries store it: with `:<category>` for a category code."""

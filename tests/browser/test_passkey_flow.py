@@ -3,6 +3,10 @@ added from the account page, then used at the second step of the next sign-in.""
 
 from __future__ import annotations
 
+import base64
+import json
+from urllib.parse import parse_qsl, urlencode
+
 import pytest
 from sqlalchemy import select
 
@@ -13,10 +17,8 @@ from tests.helpers import totp_code
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_a_passkey_is_added_and_signs_in(app, live_url, context, page, session, clinician):
-    # Given Chromium with a virtual platform authenticator, on http://localhost (a passkey's
-    # relying party must be a domain name, not an IP address)
-    base = live_url.replace("127.0.0.1", "localhost")
+def _with_a_virtual_authenticator(context, page):
+    """Chromium's CDP session and a virtual platform authenticator that says yes to everything."""
     cdp = context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
     added = cdp.send(
@@ -32,25 +34,23 @@ def test_a_passkey_is_added_and_signs_in(app, live_url, context, page, session, 
             }
         },
     )
+    return cdp, added
+
+
+def test_a_passkey_is_added_and_signs_in(app, live_url, context, page, session, clinician):
+    # Given Chromium with a virtual platform authenticator, on http://localhost (a passkey's
+    # relying party must be a domain name, not an IP address)
+    base = live_url.replace("127.0.0.1", "localhost")
+    cdp, added = _with_a_virtual_authenticator(context, page)
     # And a clinician signed in with their password and authenticator code
-    password_step(page, base, clinician.email, clinician.password)
-    page.get_by_label("Code").fill(totp_code(app, clinician.email))
-    with page.expect_navigation():
-        page.get_by_role("button", name="Continue").click()
     # When they add a passkey from their account page
-    page.goto(f"{base}/account/security")
-    page.get_by_role("link", name="Passkeys").click()
-    page.get_by_label("Name of this passkey").fill("Office laptop")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Add a passkey").click()
+    _sign_in_and_add_a_passkey(app, page, base, clinician)
     assert "Your passkey is added" in page.content()
     assert "Office laptop" in page.content()
     credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": added["authenticatorId"]})
     assert len(credentials["credentials"]) == 1
     # And sign out, then sign in again with the password
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url(f"{base}/login")
-    password_step(page, base, clinician.email, clinician.password)
+    _back_at_the_second_step(page, base, clinician)
     assert page.url == f"{base}/login/second-factor"
     # Then the passkey completes the sign-in
     with page.expect_navigation(url=f"{base}/clinician/"):
@@ -74,9 +74,7 @@ def test_a_passkey_is_added_and_signs_in(app, live_url, context, page, session, 
     cdp.send(
         "WebAuthn.addCredential", {**authenticator, "credential": {**original, "signCount": 0}}
     )
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_url(f"{base}/login")
-    password_step(page, base, clinician.email, clinician.password)
+    _back_at_the_second_step(page, base, clinician)
     with page.expect_navigation():
         page.get_by_role("button", name="Use a passkey").click()
     # Then the clone's answer is refused, and the refusal is audited
@@ -86,4 +84,77 @@ def test_a_passkey_is_added_and_signs_in(app, live_url, context, page, session, 
     failed = session.scalars(
         select(AuditEntry).where(AuditEntry.action == Action.AUTH_MFA_FAILED)
     ).all()
-    assert [(entry.detail or {}).get("kind") for entry in failed] == ["passkey"]
+    assert [((entry.detail or {}).get("kind"), entry.reasons) for entry in failed] == [
+        ("passkey", ["passkey_counter_went_back"])
+    ]
+
+
+def test_an_answer_relayed_from_another_site_is_refused(
+    app, live_url, context, page, session, clinician
+):
+    # Given a clinician with a passkey, at the second step of signing in
+    base = live_url.replace("127.0.0.1", "localhost")
+    _with_a_virtual_authenticator(context, page)
+    _sign_in_and_add_a_passkey(app, page, base, clinician)
+    _back_at_the_second_step(page, base, clinician)
+    # When the authenticator's real answer reaches roi saying the browser was on another site
+    # (what a relaying site would forward; SECURITY A11), with the page's session and CSRF token
+    page.route(f"{base}/login/second-factor/passkey", _with_origin("https://evil.example"))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Use a passkey").click()
+    # Then it is refused: still the second step, not signed in
+    assert page.url == f"{base}/login/second-factor/passkey"
+    assert "not correct" in page.content()
+    page.goto(f"{base}/clinician/")
+    assert "Good to see you" not in page.content()
+    # And the refusal is audited with its reason
+    session.rollback()
+    outcomes = [
+        (entry.action, (entry.detail or {}).get("kind"), entry.reasons)
+        for entry in session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action.in_([Action.AUTH_MFA_VERIFIED, Action.AUTH_MFA_FAILED]))
+            .order_by(AuditEntry.seq)
+        )
+    ]
+    # (the first is the authenticator code before the passkey was added)
+    assert outcomes[1:] == [("auth.mfa_failed", "passkey", ["passkey_wrong_origin"])]
+
+
+def _sign_in_and_add_a_passkey(app, page, base: str, clinician) -> None:
+    """Sign in with password and authenticator code, then add a passkey on the account page."""
+    password_step(page, base, clinician.email, clinician.password)
+    page.get_by_label("Code").fill(totp_code(app, clinician.email))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
+    page.goto(f"{base}/account/security")
+    page.get_by_role("link", name="Passkeys").click()
+    page.get_by_label("Name of this passkey").fill("Office laptop")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add a passkey").click()
+
+
+def _back_at_the_second_step(page, base: str, clinician) -> None:
+    """Sign out, then give the password again: the page asks for the second step."""
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{base}/login")
+    password_step(page, base, clinician.email, clinician.password)
+
+
+def _with_origin(origin: str):
+    """A Playwright route handler that rewrites the origin in the posted answer's clientDataJSON,
+    leaving the rest of the form (CSRF token) and the request (session cookie) as they are."""
+
+    def rewrite(route) -> None:
+        form = dict(parse_qsl(route.request.post_data or ""))
+        answer = json.loads(form["credential"])
+        encoded = answer["response"]["clientDataJSON"]
+        client_data = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+        client_data["origin"] = origin
+        answer["response"]["clientDataJSON"] = (
+            base64.urlsafe_b64encode(json.dumps(client_data).encode()).rstrip(b"=").decode()
+        )
+        form["credential"] = json.dumps(answer)
+        route.continue_(post_data=urlencode(form))
+
+    return rewrite
