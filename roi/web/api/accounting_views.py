@@ -17,7 +17,7 @@ from roi.compliance import requests, suspensions
 from roi.compliance.accounting import Entry, Kind, Shown
 from roi.compliance.models import AccountingRequest, AccountingSuspension, Channel
 from roi.extensions import db
-from roi.web.api.schemas import ApiErrorSchema, Day
+from roi.web.api.schemas import ApiErrorSchema, Day, Id
 from roi.web.downloads import pdf_response
 from roi.web.security import actor, form_library, requires
 
@@ -117,8 +117,8 @@ class ExtensionInSchema(Schema):
 
 
 class ChangeInSchema(Schema):
-    since = fields.Date(load_default=None, allow_none=True)
-    until = fields.Date(load_default=None, allow_none=True)
+    since = Day(load_default=None, allow_none=True)
+    until = Day(load_default=None, allow_none=True)
     part2 = fields.Boolean(load_default=False)
 
 
@@ -167,8 +167,8 @@ class AccountingRequestSchema(Schema):
 
 class SuspensionInSchema(Schema):
     agency = fields.String(required=True)
-    recipient_provider_id = fields.Integer(load_default=None, allow_none=True)
-    until = fields.Date(required=True)
+    recipient_provider_id = Id(load_default=None, allow_none=True)
+    until = Day(required=True)
     written = fields.Boolean(required=True)
     statement = fields.String(
         load_default=None,

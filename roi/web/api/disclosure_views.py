@@ -17,7 +17,7 @@ from roi.clock import iso
 from roi.compliance import disclosures
 from roi.compliance.models import DisclosureBasis, OutsideDisclosure
 from roi.extensions import db
-from roi.web.api.schemas import ApiErrorSchema, AttachmentInSchema, upload_of
+from roi.web.api.schemas import ApiErrorSchema, AttachmentInSchema, Day, Id, upload_of
 from roi.web.security import actor, requires
 
 PREFIX = "/api/v1"
@@ -33,13 +33,13 @@ blueprints = (outside,)
 
 
 class RecipientInSchema(Schema):
-    provider_id = fields.Integer(load_default=None, allow_none=True)
+    provider_id = Id(load_default=None, allow_none=True)
     name = fields.String(load_default=None, allow_none=True)
     address = fields.String(load_default=None, allow_none=True)
 
 
 class OutsideDisclosureInSchema(Schema):
-    disclosed_on = fields.Date(required=True)
+    disclosed_on = Day(required=True)
     recipient = fields.Nested(RecipientInSchema, required=True)
     description = fields.String(required=True)
     purpose = fields.String(required=True)

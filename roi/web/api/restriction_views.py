@@ -13,7 +13,7 @@ from roi.clock import iso
 from roi.consent import restrictions
 from roi.consent.models import Restriction
 from roi.extensions import db
-from roi.web.api.schemas import ApiErrorSchema
+from roi.web.api.schemas import ApiErrorSchema, Id
 from roi.web.security import actor, form_library, requires
 
 PREFIX = "/api/v1"
@@ -36,7 +36,7 @@ blueprints = (client_restrictions, restriction_calls)
 
 
 class RestrictionInSchema(Schema):
-    recipient_provider_id = fields.Integer(load_default=None, allow_none=True)
+    recipient_provider_id = Id(load_default=None, allow_none=True)
     categories = fields.List(
         fields.String(validate=validate.Length(min=1, max=60)),
         load_default=list,

@@ -238,7 +238,7 @@ class ConsentInSchema(Schema):
         load_default="self",
         validate=validate.OneOf(["self", "parent", "guardian", "personal_representative"]),
     )
-    share_request_id = fields.Integer(
+    share_request_id = Id(
         load_default=None,
         allow_none=True,
         strict=True,
@@ -341,7 +341,7 @@ class PaperConsentInSchema(SignerInSchema, ConsentInSchema):
     """`POST /consents/paper`: a release signed on paper, its elements and its scan (the
     signer's fields are required here, as the first base class declares them)."""
 
-    signed_on = fields.Date(required=True)
+    signed_on = Day(required=True)
     scan = fields.Nested(AttachmentInSchema, required=True)
 
 
@@ -353,7 +353,7 @@ class RevocationInSchema(Schema):
     method = fields.String(
         load_default=None, validate=validate.OneOf([m.value for m in OutsideMethod])
     )
-    received_on = fields.Date(load_default=None)
+    received_on = Day(load_default=None)
     document = fields.Nested(AttachmentInSchema, load_default=None, allow_none=True)
 
 
