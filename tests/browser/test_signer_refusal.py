@@ -54,8 +54,8 @@ def test_the_portal_refuses_a_minor_signing_alone_and_takes_the_parents_signatur
     page.get_by_label("I am the client", exact=True).check()
     page.locator("input[name=agree]").check()
     page.get_by_role("button", name="Sign", exact=True).click()
-    # Then roi refuses, naming the rule
-    refusal = page.get_by_text("The client cannot sign this release alone")
+    # Then roi refuses, naming the rule at the top of the page
+    refusal = page.get_by_role("alert").get_by_text("The client cannot sign this release alone")
     refusal.wait_for()
     assert "164.502(g)(3)" in page.content()
     assert "RCW 26.28.010" in page.content()

@@ -321,3 +321,16 @@ def test_the_copy_is_offered_for_thirty_minutes_only(client, link, instance_path
         assert client.get("/sign/done/release.pdf").status_code == 200
         clock.shift(timedelta(minutes=31))
         assert client.get("/sign/done/release.pdf").status_code == 404
+
+
+def test_a_refused_signature_starts_with_the_summary(client, link, instance_path):
+    client.get(link.url)
+    enter(client, BIRTH_DATE, ask_for_code(client, instance_path))
+    page = sign(client, agree="", signer_name="").get_data(as_text=True)
+    assert "<title>Error: " in page
+    summary = page[page.index('<main id="main"') : page.index("Please read, then decide")]
+    assert 'role="alert"' in summary
+    assert "There is a problem" in summary
+    assert re.findall(r'href="#([^"]+)"', summary) == ["signer_name", "agree"]
+    assert 'id="signer_name"' in page
+    assert 'id="agree"' in page
