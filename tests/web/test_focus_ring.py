@@ -40,7 +40,8 @@ def focus_rings() -> tuple[str, str]:
     assert rule, "no :focus-visible rule"
     outline = re.search(r"outline:\s*\d+px solid ([^;]+);", rule.group(1))
     shadow = re.search(r"box-shadow:\s*0 0 0 \d+px ([^;]+);", rule.group(1))
-    assert outline and shadow, "the focus ring is an outline and a box-shadow ring"
+    assert outline, "the focus ring's outer ring is an outline"
+    assert shadow, "the focus ring's inner ring is a box-shadow"
     return colour(outline.group(1), variables), colour(shadow.group(1), variables)
 
 
