@@ -7,6 +7,12 @@
 (function () {
   "use strict";
 
+  // Included by base.html on a refused page and by the sign form: one run is enough.
+  if (window.roiFormsReady) {
+    return;
+  }
+  window.roiFormsReady = true;
+
   function focusSummary() {
     var summary = document.querySelector("[data-error-summary]");
     if (!summary) {
