@@ -113,9 +113,20 @@ def _form_summary(form: FlaskForm) -> list[SummaryItem]:
             if isinstance(field, HiddenField):
                 items.append(SummaryItem(str(message), None))
             else:
-                items.append(SummaryItem(f"{field.label.text}: {message}", _target(field)))
+                items.append(SummaryItem(_standing_alone(field, str(message)), _target(field)))
     items += [SummaryItem(str(message), None) for message in form.form_errors]
     return items
+
+
+#: how WTForms' own messages start ("This field is required.", "Not a valid choice.", "Invalid
+#: email address.", "Field must be between 1 and 100 characters long."): they name no field
+_GENERIC = ("This field", "Not a valid", "Invalid", "Field ", "Number must")
+
+
+def _standing_alone(field: Field, message: str) -> str:
+    """The message as the summary shows it, away from its field: roi's own messages say what
+    to do ("Enter your date of birth."), WTForms' get the field's label before them."""
+    return f"{field.label.text}: {message}" if message.startswith(_GENERIC) else message
 
 
 def _target(field: Field) -> str:
