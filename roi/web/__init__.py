@@ -33,6 +33,7 @@ def register(app: Flask) -> None:
     app.context_processor(_template_globals)
     app.add_template_filter(_utc, "utc")
     app.add_template_global(forms.error_summary, "error_summary")
+    app.add_template_global(forms.form_errors_id, "form_errors_id")
 
 
 def _utc(moment: datetime | None) -> str:

@@ -114,8 +114,14 @@ def _form_summary(form: FlaskForm) -> list[SummaryItem]:
                 items.append(SummaryItem(str(message), None))
             else:
                 items.append(SummaryItem(_standing_alone(field, str(message)), _target(field)))
-    items += [SummaryItem(str(message), None) for message in form.form_errors]
+    items += [SummaryItem(str(message), form_errors_id(form)) for message in form.form_errors]
     return items
+
+
+def form_errors_id(form: FlaskForm) -> str:
+    """A template global: the id of the box of a form's own errors (the form_errors macro), to
+    which the summary links; one per form class, as a page shows each form once."""
+    return f"{type(form).__name__.lower()}-errors"
 
 
 #: how WTForms' own messages start ("This field is required.", "Not a valid choice.", "Invalid

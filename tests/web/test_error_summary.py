@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import re
 
+from flask import render_template_string
 from sqlalchemy import select
 
 from roi.consent.models import Consent
+from roi.web.clinician.forms import ClientForm
 from tests.factories import make_client
 from tests.helpers import csrf_token, login_as
 
@@ -73,3 +75,17 @@ def test_checkbox_errors_link_to_the_first_box(client, session, clinician):
     assert response.status_code == 422
     targets, _ = summary_of(response.get_data(as_text=True))
     assert targets == ["categories-0"]
+
+
+def test_a_forms_own_errors_link_to_the_box_beside_it(app):
+    with app.test_request_context():
+        form = ClientForm(meta={"csrf": False})
+        form.form_errors.append("This client is already on record.")
+        page = render_template_string(
+            '{% extends "base.html" %}{% from "_macros/forms.html" import form_errors %}'
+            "{% block content %}{{ form_errors(form) }}{% endblock %}",
+            form=form,
+        )
+    targets, text = summary_of(page)
+    assert targets == ["clientform-errors"]
+    assert "This client is already on record." in text

@@ -184,6 +184,8 @@ def test_a_wrong_birth_date_or_a_wrong_code_is_refused(client, session, link, in
     first = enter(client, date(1988, 3, 1), code)
     assert first.status_code == 422
     assert "The date of birth or the code does not match" in first.get_data(as_text=True)
+    # the summary at the top links to the code's field
+    assert '<a href="#code">The date of birth or the code' in first.get_data(as_text=True)
     # A wrong code, with the right date of birth
     second = enter(client, BIRTH_DATE, wrong_code)
     assert second.status_code == 422
