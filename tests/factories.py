@@ -7,7 +7,8 @@ import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 from unittest import mock
 
 from sqlalchemy.orm import Session
@@ -16,6 +17,10 @@ from roi import vault
 from roi.accounts import mfa, service
 from roi.accounts.models import Client, Provider, TotpCredential, User
 from roi.actor import Actor, Role
+from roi.clock import now
+from roi.consent import lifecycle
+from roi.consent.library import FormLibrary
+from roi.consent.models import Consent
 from roi.documents import pdf, seal
 from roi.documents.model import ConsentDocument, Evidence, SignerBlock
 from tests.conftest import TEST_ARGON2
@@ -150,3 +155,25 @@ def stand_in_documents() -> Iterator[None]:
     ):
         yield
     assert rendered, "signing no longer renders through pdf.render_consent: update this stand-in"
+
+
+def release_waiting_for_signature(session: Session, clinician: Person, client: Client) -> Consent:
+    """A complete general release for the client, to a new provider, sent for their signature."""
+    library = FormLibrary.load(Path(__file__).resolve().parents[1] / "forms")
+    draft = lifecycle.create(
+        session,
+        clinician.actor,
+        lifecycle.ConsentFields(
+            client_id=client.id,
+            template_id="general-authorization",
+            recipient_provider_id=make_provider(session, clinician).id,
+            categories=("diagnosis",),
+            purposes=("treatment",),
+            information_description="Diagnosis and a treatment summary since 2025.",
+            expires_on=now().date() + timedelta(days=90),
+        ),
+        library,
+    )
+    return lifecycle.send_for_signature(
+        session, clinician.actor, draft.id, library, invitation_lifetime=timedelta(days=7)
+    ).consent

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from roi.web import errors, inputs, security
+from roi.web import errors, forms, inputs, security
 from roi.web.security import PUBLIC_ENDPOINTS
 
 __all__ = ["PUBLIC_ENDPOINTS", "register"]
@@ -42,6 +42,8 @@ def register(app: Flask) -> None:
     errors.install(app)
     app.context_processor(_template_globals)
     app.add_template_filter(_utc, "utc")
+    app.add_template_global(forms.error_summary, "error_summary")
+    app.add_template_global(forms.form_errors_id, "form_errors_id")
 
 
 def _utc(moment: datetime | None) -> str:

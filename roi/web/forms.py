@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, Field, StringField
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from wtforms import DateField, Field, HiddenField, StringField
 from wtforms.validators import ValidationError
+from wtforms.widgets import ListWidget
 
 from roi import inputs
 from roi.errors import Invalid
@@ -73,3 +78,64 @@ def refused_status(form: FlaskForm) -> int:
     """The status of a form page: 200 when first shown, 422 when a submission was refused, as
     the API answers the same fields."""
     return 422 if form.is_submitted() else 200
+
+
+@dataclass(frozen=True)
+class SummaryItem:
+    """One line of a refused page's error summary: what is wrong, and where (None: no field)."""
+
+    message: str
+    target: str | None
+
+
+@pass_context
+def error_summary(context: Context) -> list[SummaryItem]:
+    """A template global: every error of every form the page shows, for the summary at its top
+    (base.html), so no view or template has to remember it."""
+    return summary_of(context.get_all())
+
+
+def summary_of(values: Mapping[str, Any]) -> list[SummaryItem]:
+    """Every error of the forms among a template's values, each form once, in field order."""
+    items: list[SummaryItem] = []
+    seen: set[int] = set()
+    for value in values.values():
+        if isinstance(value, FlaskForm) and id(value) not in seen:
+            seen.add(id(value))
+            items += _form_summary(value)
+    return items
+
+
+def _form_summary(form: FlaskForm) -> list[SummaryItem]:
+    items: list[SummaryItem] = []
+    for field in form:
+        for message in field.errors if isinstance(field.errors, list) else []:
+            if isinstance(field, HiddenField):
+                items.append(SummaryItem(str(message), None))
+            else:
+                items.append(SummaryItem(_standing_alone(field, str(message)), _target(field)))
+    items += [SummaryItem(str(message), form_errors_id(form)) for message in form.form_errors]
+    return items
+
+
+def form_errors_id(form: FlaskForm) -> str:
+    """A template global: the id of the box of a form's own errors (the form_errors macro), to
+    which the summary links; one per form class, as a page shows each form once."""
+    return f"{type(form).__name__.lower()}-errors"
+
+
+#: how WTForms' own messages start ("This field is required.", "Not a valid choice.", "Invalid
+#: email address.", "Field must be between 1 and 100 characters long."): they name no field
+_GENERIC = ("This field", "Not a valid", "Invalid", "Field ", "Number must")
+
+
+def _standing_alone(field: Field, message: str) -> str:
+    """The message as the summary shows it, away from its field: roi's own messages say what
+    to do ("Enter your date of birth."), WTForms' get the field's label before them."""
+    return f"{field.label.text}: {message}" if message.startswith(_GENERIC) else message
+
+
+def _target(field: Field) -> str:
+    """The id the summary links to: the field, or its first option when its options are shown
+    one by one (radios, checkboxes), as the templates render them in a fieldset."""
+    return f"{field.id}-0" if isinstance(field.widget, ListWidget) else str(field.id)

@@ -3,18 +3,19 @@ cannot sign their own release; the parent can. The refusal names the rule."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from roi.actor import Role
 from roi.clock import now
-from roi.consent import lifecycle, representation
-from roi.consent.library import FormLibrary
+from roi.consent import representation
 from roi.consent.models import Consent, ConsentStatus
 from tests.browser_plugin import sign_in
-from tests.consent.conftest import FORMS
-from tests.factories import make_client_user, make_provider, make_user, stand_in_documents
+from tests.factories import (
+    make_client_user,
+    make_user,
+    release_waiting_for_signature,
+    stand_in_documents,
+)
 
 pytestmark = [pytest.mark.browser]
 
@@ -29,24 +30,7 @@ def test_the_portal_refuses_a_minor_signing_alone_and_takes_the_parents_signatur
     record, person = make_client_user(
         session, clinician, given_name="Mia", birth_date=today.replace(year=today.year - 12, day=1)
     )
-    library = FormLibrary.load(FORMS)
-    draft = lifecycle.create(
-        session,
-        clinician.actor,
-        lifecycle.ConsentFields(
-            client_id=record.id,
-            template_id="general-authorization",
-            recipient_provider_id=make_provider(session, clinician).id,
-            categories=("diagnosis",),
-            purposes=("treatment",),
-            information_description="Diagnosis and a treatment summary since 2025.",
-            expires_on=today + timedelta(days=90),
-        ),
-        library,
-    )
-    lifecycle.send_for_signature(
-        session, clinician.actor, draft.id, library, invitation_lifetime=timedelta(days=7)
-    )
+    draft = release_waiting_for_signature(session, clinician, record)
     # When the child signs as the client
     sign_in(page, live_url, person.email, person.password)
     page.goto(f"{live_url}/portal/consents/{draft.id}")
@@ -54,8 +38,8 @@ def test_the_portal_refuses_a_minor_signing_alone_and_takes_the_parents_signatur
     page.get_by_label("I am the client", exact=True).check()
     page.locator("input[name=agree]").check()
     page.get_by_role("button", name="Sign", exact=True).click()
-    # Then roi refuses, naming the rule
-    refusal = page.get_by_text("The client cannot sign this release alone")
+    # Then roi refuses, naming the rule at the top of the page
+    refusal = page.get_by_role("alert").get_by_text("The client cannot sign this release alone")
     refusal.wait_for()
     assert "164.502(g)(3)" in page.content()
     assert "RCW 26.28.010" in page.content()

@@ -184,6 +184,8 @@ def test_a_wrong_birth_date_or_a_wrong_code_is_refused(client, session, link, in
     first = enter(client, date(1988, 3, 1), code)
     assert first.status_code == 422
     assert "The date of birth or the code does not match" in first.get_data(as_text=True)
+    # the summary at the top links to the code's field
+    assert '<a href="#code">The date of birth or the code' in first.get_data(as_text=True)
     # A wrong code, with the right date of birth
     second = enter(client, BIRTH_DATE, wrong_code)
     assert second.status_code == 422
@@ -321,3 +323,16 @@ def test_the_copy_is_offered_for_thirty_minutes_only(client, link, instance_path
         assert client.get("/sign/done/release.pdf").status_code == 200
         clock.shift(timedelta(minutes=31))
         assert client.get("/sign/done/release.pdf").status_code == 404
+
+
+def test_a_refused_signature_starts_with_the_summary(client, link, instance_path):
+    client.get(link.url)
+    enter(client, BIRTH_DATE, ask_for_code(client, instance_path))
+    page = sign(client, agree="", signer_name="").get_data(as_text=True)
+    assert "<title>Error: " in page
+    summary = page[page.index('<main id="main"') : page.index("Please read, then decide")]
+    assert 'role="alert"' in summary
+    assert "There is a problem" in summary
+    assert re.findall(r'href="#([^"]+)"', summary) == ["signer_name", "agree"]
+    assert 'id="signer_name"' in page
+    assert 'id="agree"' in page

@@ -39,6 +39,8 @@ from roi.errors import Invalid, NotFound, WrongState
 
 MAX_DESCRIPTION = 4000
 MAX_EVENT = 300
+#: the one element a draft cannot lack (see `_recipient`)
+CHOOSE_RECIPIENT = "Choose who may receive the information."
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,10 @@ def _discloser(session: Session, actor: Actor) -> Provider:
 
 
 def _recipient(session: Session, provider_id: int, discloser: Provider) -> Provider:
+    if not provider_id:
+        # a release row always names its recipient (the gate, the PDF and every list read it),
+        # so the one element a draft cannot lack is who receives: say so, not "no such provider"
+        raise Invalid({"recipient_provider_id": CHOOSE_RECIPIENT})
     recipient = session.get(Provider, provider_id)
     if recipient is None or not recipient.active:
         raise Invalid({"recipient_provider_id": "No such provider in the directory."})

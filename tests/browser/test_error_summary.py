@@ -1,0 +1,67 @@
+"""On a phone (375 px), a refused signature starts the page with the error summary and focus on
+it, where the client sees it; a link in it takes them to the field. Pressing Sign says the PDF
+is being made and cannot be pressed twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from roi.consent.models import Consent, ConsentStatus
+from tests.browser_plugin import ACTION_TIMEOUT_MS, sign_in
+from tests.factories import make_client_user, release_waiting_for_signature
+
+pytestmark = [pytest.mark.browser]
+
+PHONE = {"width": 375, "height": 812}
+
+
+def test_a_refused_signature_on_a_phone_focuses_the_summary_then_signs_busy(
+    browser, live_url, session, clinician
+):
+    # Given a client with a release waiting for their signature, on a phone
+    record, person = make_client_user(session, clinician, given_name="Noor", family_name="Haddad")
+    draft = release_waiting_for_signature(session, clinician, record)
+    phone = browser.new_context(viewport=PHONE)
+    phone.set_default_timeout(ACTION_TIMEOUT_MS)
+    page = phone.new_page()
+    sign_in(page, live_url, person.email, person.password)
+    page.goto(f"{live_url}/portal/consents/{draft.id}")
+
+    # When they press Sign without typing their name or ticking the box
+    page.get_by_role("button", name="Sign", exact=True).click()
+    summary = page.locator("[data-error-summary]")
+    summary.wait_for()
+
+    # Then the summary has focus, is on the screen, and the title says there is an error
+    assert page.title().startswith("Error: ")
+    assert page.evaluate("document.activeElement.hasAttribute('data-error-summary')")
+    box = summary.bounding_box()
+    assert box is not None
+    assert 0 <= box["y"] < PHONE["height"]
+    assert summary.get_by_text("There is a problem").is_visible()
+    # And a link in it takes focus to the field, 6,000 px further down
+    summary.get_by_role("link", name="Type your full name").click()
+    assert page.evaluate("document.activeElement.id") == "signer_name"
+    assert page.locator("#signer_name").is_visible()
+
+    # When they fill it in and sign, while the server is still making the PDF
+    page.locator("#signer_name").fill("Noor Haddad")
+    page.locator("input[name=agree]").check()
+    held = []
+    page.route("**/sign", lambda route: held.append(route))
+    page.get_by_role("button", name="Sign", exact=True).click(no_wait_after=True)
+    # (the page is mid-navigation, which locators wait for: read it as it stands)
+    busy = page.evaluate(
+        """() => new Promise((resolve) => setTimeout(() => {
+            const status = document.querySelector("[data-busy-status]");
+            const button = document.querySelector(".sign-form button[type=submit]");
+            resolve([status.textContent, status.getAttribute("aria-live"), button.disabled]);
+        }, 50))"""
+    )
+    # Then it says what is happening, politely, and Sign cannot be pressed again
+    assert busy[0].startswith("Signing… making your signed PDF")
+    assert busy[1:] == ["polite", True]
+    assert len(held) == 1
+    session.rollback()
+    assert session.get(Consent, draft.id).status is ConsentStatus.PENDING_SIGNATURE
+    phone.close()
