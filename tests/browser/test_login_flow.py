@@ -51,7 +51,13 @@ def test_back_after_sign_out_shows_no_phi_and_reload_asks_to_sign_in(
     assert page.url == f"{live_url}/login"
     # ("commit": a page restored from the back/forward cache fires no new load event)
     page.go_back(wait_until="commit")
-    page.wait_for_function("document.readyState === 'complete'")
+    # (evaluate, not wait_for_function: its polling compiles the predicate inside the page,
+    # which roi's CSP forbids — 'unsafe-eval' is not allowed)
+    page.evaluate(
+        """() => new Promise((done) => document.readyState === "complete"
+            ? done()
+            : addEventListener("load", () => done(), { once: true }))"""
+    )
     # Then the client list is not shown again from the cache
     assert "Quennell" not in page.content()
     assert "Marisol" not in page.content()
