@@ -38,7 +38,7 @@ def test_a_guardian_is_recorded_with_the_sealed_order_and_ended(client, session,
     assert ORDER not in row.document_sealed
     place = vault.Place("client_representatives", "document_sealed", row.uuid)
     assert vault.open_sealed(row.document_sealed, place) == ORDER
-    assert client.delete(url, headers=bearer(setup["clinician"])).status_code == 204
+    assert client.post(f"{url}/end", headers=bearer(setup["clinician"])).status_code == 204
     session.rollback()
     assert session.get(ClientRepresentative, answer["id"]).ended_at is not None
 
@@ -87,7 +87,9 @@ def test_another_practice_gets_404_and_the_client_403(client, session, setup):
             headers=bearer(token),
         )
         assert own.status_code == status
-        ended = client.delete(f"/api/v1/clients/{client_id}/representative", headers=bearer(token))
+        ended = client.post(
+            f"/api/v1/clients/{client_id}/representative/end", headers=bearer(token)
+        )
         assert ended.status_code == status
     session.rollback()
     assert session.scalars(select(ClientRepresentative)).all() == []

@@ -196,7 +196,8 @@ def record_representative(body: dict[str, Any], client_id: int) -> ClientReprese
     return representation.record_representative(db.session(), actor(), client_id, new)
 
 
-@clients.route("/<int:client_id>/representative", methods=["DELETE"])
+# POST, not DELETE: the record is kept, ended (nothing in roi deletes; tests/test_retention.py)
+@clients.route("/<int:client_id>/representative/end", methods=["POST"])
 @requires(Permission.PREPARE_CONSENT)
 @clients.response(204)
 @clients.alt_response(404, schema=ApiErrorSchema, description="Not a client of your practice")
