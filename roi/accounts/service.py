@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, SQLColumnExpression, func, or_, select
 from sqlalchemy.orm import Session
 
-from roi import audit
+from roi import audit, inputs
 from roi.accounts import sessions
 from roi.accounts.models import Client, Organization, Provider, User
 from roi.accounts.passwords import hash_password, password_problem
@@ -96,6 +96,7 @@ def create_user(
     problems = _user_problems(email, password, role, name, organization, client_id)
     if problems:
         raise Invalid(problems)
+    name = inputs.normal_name(name)
     # Hash before taking the write lock: argon2 is deliberately slow.
     password_hash = hash_password(password, argon2)
     with unit_of_work(session):
@@ -191,6 +192,11 @@ def _user_problems(
         problems["email"] = "Enter a valid email address."
     if not name.strip():
         problems["name"] = "Enter the person's name."
+    # the same rules as the forms and the API, so the `roi` command cannot add a hidden character
+    for field, text in (("name", name), ("email", email), ("organization", organization or "")):
+        why = inputs.name_problem(text)
+        if why is not None:
+            problems.setdefault(field, why)
     if role not in USER_ROLES:
         problems["role"] = "Choose clinician, client, compliance or admin."
     if role in (Role.CLINICIAN, Role.COMPLIANCE) and not organization:

@@ -202,6 +202,24 @@ def test_user_add_refusals_are_one_line(fresh_app):
         "Ana",
     )
     assert bad_role.exit_code == 2
+    # a name that would read differently from what it is: refused as on the forms and the API
+    disguised = run(
+        fresh_app,
+        "user",
+        "add",
+        "--email",
+        "b@example.org",
+        "--password",
+        "quiet harbor violet thunder kettle",
+        "--role",
+        "admin",
+        "--name",
+        "Ana\u202eeno",
+    )
+    assert disguised.exit_code != 0
+    assert "name" in disguised.output
+    with fresh_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 0
 
 
 def test_serve_starts_gunicorn_on_the_app(fresh_app, monkeypatch):
