@@ -14,11 +14,14 @@ from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.consent import lifecycle, representation
-from roi.consent.library import FormLibrary
 from roi.consent.models import Consent, ConsentStatus, DeviceHandover
 from roi.web.security import DEVICE_ENDPOINTS
-from tests.consent.conftest import FORMS
-from tests.factories import make_client, make_provider, make_user, stand_in_documents
+from tests.factories import (
+    make_client,
+    make_user,
+    release_waiting_for_signature,
+    stand_in_documents,
+)
 from tests.helpers import (
     api_token,
     bearer,
@@ -35,24 +38,7 @@ BIRTH_DATE = date(1990, 5, 17)
 def pending(session, clinician, **client: object) -> Consent:
     """A release waiting for the signature of a client of `clinician`'s practice."""
     record = make_client(session, clinician, **client)  # type: ignore[arg-type]
-    library = FormLibrary.load(FORMS)
-    draft = lifecycle.create(
-        session,
-        clinician.actor,
-        lifecycle.ConsentFields(
-            client_id=record.id,
-            template_id="general-authorization",
-            recipient_provider_id=make_provider(session, clinician).id,
-            categories=("diagnosis",),
-            purposes=("treatment",),
-            information_description="Diagnosis and a treatment summary since 2025.",
-            expires_on=now().date() + timedelta(days=90),
-        ),
-        library,
-    )
-    return lifecycle.send_for_signature(
-        session, clinician.actor, draft.id, library, invitation_lifetime=timedelta(days=7)
-    ).consent
+    return release_waiting_for_signature(session, clinician, record)
 
 
 def hand_over(client, clinician, consent_id: int, *, signed_in: bool = False):
