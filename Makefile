@@ -9,7 +9,7 @@ TEST_WORKERS ?= auto
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
 export ROI_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: help run test test-sqlite test-postgres lint fmt bench clean-venv
+.PHONY: help run test test-sqlite test-postgres lint fmt bench clean-venv catalogue
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -51,6 +51,14 @@ test-postgres: $(VENV)/.dev  ## Run the suite on a fresh PostgreSQL database
 	  echo "running the suite on PostgreSQL"; \
 	  ROI_TEST_DATABASE_URL="$$url" $(BIN)/pytest -q $(PYTEST_PARALLEL) $(PYTEST_ARGS); \
 	fi
+
+catalogue: $(VENV)/.dev  ## Add newly marked strings to the Spanish catalogue (then translate them)
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k lazy_gettext --no-location --sort-output \
+	  -o $(VENV)/messages.pot .
+	$(BIN)/pybabel -q update -i $(VENV)/messages.pot -d roi/translations -l es \
+	  --no-fuzzy-matching --ignore-obsolete --no-wrap
+	$(BIN)/python scripts/translate.py
+	@echo "new strings have an empty msgstr in roi/translations/es/LC_MESSAGES/messages.po"
 
 lint: $(VENV)/.dev  ## ruff check + ruff format --check + import-linter + mypy
 	$(BIN)/ruff check .

@@ -29,6 +29,8 @@ class Organization(Base):
     #: emergency disclosures one clinician may send in 24 hours; above it they are refused and
     #: compliance is alerted (the practice sets it)
     emergency_sends_per_day: Mapped[int] = mapped_column(default=3, server_default="3")
+    #: the IANA time zone the practice works in: pages, mails and documents show its local time
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
 
 class User(Base):
@@ -47,6 +49,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    #: the language the person picked (roi.i18n.LANGUAGES); None until they pick one
+    language: Mapped[str | None] = mapped_column(String(8))
+    #: an IANA time zone of their own; None means the practice's
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     organization: Mapped[Organization | None] = relationship()
 
@@ -69,6 +75,10 @@ class Client(Base):
     discharged_on: Mapped[date | None] = mapped_column(Date)
     #: a minor who consented to their own care under state law (45 CFR 164.502(g)(3)(i))
     own_care_consent: Mapped[bool] = mapped_column(default=False)
+    #: the language the client reads (roi.i18n.LANGUAGES); None until known
+    language: Mapped[str | None] = mapped_column(String(8))
+    #: an IANA time zone of their own; None means the practice's
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     organization: Mapped[Organization] = relationship()
     #: the personal representative on record now (guardian or other), if any

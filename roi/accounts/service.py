@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, SQLColumnExpression, func, or_, select
 from sqlalchemy.orm import Session
 
-from roi import audit, inputs
+from roi import audit, i18n, inputs
 from roi.accounts import sessions
 from roi.accounts.models import Client, Organization, Provider, User
 from roi.accounts.passwords import hash_password, password_problem
@@ -247,6 +247,34 @@ def set_emergency_rate(session: Session, actor: Actor, per_day: int) -> Organiza
             detail={"setting": "emergency_sends_per_day", "value": per_day},
         )
     return organization
+
+
+def set_language(session: Session, user_id: int, language: str) -> None:
+    """Keep the language a person picked on their account (and, for a client, on their client
+    record, so mails and documents follow it). A preference, not an action on anyone's
+    information: it is not audited."""
+    language = i18n.supported(language)
+    with unit_of_work(session):
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound("account")
+        user.language = language
+        client = session.scalar(select(Client).where(Client.user_id == user_id))
+        if client is not None:
+            client.language = language
+
+
+def time_zone_of(session: Session, user_id: int) -> str:
+    """The IANA time zone a person reads times in: their own, else (for a client) their client
+    record's, else their practice's, else UTC."""
+    row = session.execute(
+        select(User.time_zone, Client.time_zone, Organization.time_zone)
+        .select_from(User)
+        .outerjoin(Client, Client.user_id == User.id)
+        .outerjoin(Organization, Organization.id == User.organization_id)
+        .where(User.id == user_id)
+    ).first()
+    return next((zone for zone in row or () if zone), "UTC")
 
 
 def create_client(session: Session, actor: Actor, new: NewClient) -> Client:

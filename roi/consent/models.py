@@ -104,6 +104,9 @@ class Consent(Base):
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     template_id: Mapped[str] = mapped_column(String(80))
     template_version: Mapped[int]
+    #: the language of the release's text (roi.i18n.LANGUAGES): the one the client reads and
+    #: signs, the one its PDF is in
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     #: general | psychotherapy_notes | part2, copied from the template
     kind: Mapped[str] = mapped_column(String(30))
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Flask
 
-from roi.web import errors, forms, inputs, security
+from roi.web import errors, forms, inputs, language, security
 from roi.web.security import PUBLIC_ENDPOINTS
 
 __all__ = ["PUBLIC_ENDPOINTS", "register"]
@@ -25,6 +23,7 @@ def register(app: Flask) -> None:
     from roi.web.signing import bp as signing_bp
 
     inputs.install(app)
+    language.install(app)
     blueprints = (
         auth_bp,
         clinician_bp,
@@ -41,19 +40,11 @@ def register(app: Flask) -> None:
     security.install(app)
     errors.install(app)
     app.context_processor(_template_globals)
-    app.add_template_filter(_utc, "utc")
     app.add_template_global(forms.error_summary, "error_summary")
     app.add_template_global(forms.form_errors_id, "form_errors_id")
 
 
-def _utc(moment: datetime | None) -> str:
-    """A stored time as people read it: minutes, always UTC and said so."""
-    if moment is None:
-        return ""
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _template_globals() -> dict[str, object]:
-    from roi.web.navigation import navigation_for
+    from roi.web.navigation import ROLE_NAMES, navigation_for
 
-    return {"navigation_for": navigation_for}
+    return {"navigation_for": navigation_for, "role_names": ROLE_NAMES}

@@ -39,6 +39,9 @@ PUBLIC_ENDPOINTS = frozenset(
         # for load balancers: they answer with words, never with data or secrets
         "health.healthz",
         "health.readyz",
+        # the language switch: a page's language, for anyone (no record is read or written
+        # unless signed in, and then only the person's own preference)
+        "language.choose",
         # the emailed signing link: the link, date of birth and a one-time code stand in for a
         # sign-in (roi.consent.invitations), for clients who have no account
         "signing.start",
@@ -113,6 +116,7 @@ class SignedIn:
         self.email = user.email
         self.role = Role(user.role)
         self.organization_id = user.organization_id
+        self.language = user.language
 
     def get_id(self) -> str:
         return str(self.id)

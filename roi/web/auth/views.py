@@ -31,6 +31,7 @@ from roi.web.auth.forms import (
     TotpConfirmForm,
 )
 from roi.web.forms import apply_errors
+from roi.web.language import LANGUAGE_KEY
 from roi.web.security import (
     SECOND_STEP_PAGES,
     SESSION_TOKEN,
@@ -80,8 +81,12 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
         wait = {"Retry-After": str(error.retry_after_seconds)}
         return render_template("auth/login.html", form=form, error=error.message), 429, wait
     step = mfa.required_step(db.session(), user)
-    # A fresh session at sign-in: nothing from the anonymous session survives (SECURITY B1).
+    # A fresh session at sign-in: nothing from the anonymous session survives (SECURITY B1),
+    # except the language the person picked on the sign-in page.
+    chosen_language = session.get(LANGUAGE_KEY)
     session.clear()
+    if chosen_language is not None:
+        session[LANGUAGE_KEY] = chosen_language
     session[SESSION_TOKEN] = sessions.start_session(
         db.session(), user, step, request.headers.get("User-Agent")
     )

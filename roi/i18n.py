@@ -1,0 +1,89 @@
+"""The languages roi speaks: English (the source text) and Spanish, from one catalogue.
+
+Bottom layer, no Flask. The web layer (Flask-Babel) and the domain's mails and documents read the
+same catalogue, `roi/translations/<language>/LC_MESSAGES/messages.po`. Domain code that writes to
+someone in their own language (a mail to a client, the PDF they sign) wraps the work in
+`speaking(language)` and marks its strings with `gettext`; strings shown later, in the reader's
+language (refusal reasons, error messages), are marked with `N_` and translated where shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Final
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+#: every language roi speaks, the source language first
+LANGUAGES: Final = ("en", "es")
+DEFAULT_LANGUAGE: Final = "en"
+#: each language named in itself, as a language switch shows it
+LANGUAGE_NAMES: Final = {"en": "English", "es": "Español"}
+CATALOGUES: Final = Path(__file__).resolve().parent / "translations"
+
+_speaking: ContextVar[str] = ContextVar("roi_language", default=DEFAULT_LANGUAGE)
+
+
+def N_(message: str) -> str:
+    """Mark `message` for the catalogue without translating it: it is translated where shown."""
+    return message
+
+
+def supported(language: str | None) -> str:
+    """`language` if roi speaks it, else the default (a stored or requested code may be stale)."""
+    if language is None:
+        return DEFAULT_LANGUAGE
+    code = language.strip().lower().replace("_", "-").split("-")[0]
+    return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The catalogue of `language`, read once per process.
+
+    The `.po` files are what the repository keeps and reviewers read; compiling them in memory at
+    first use means no build step and no compiled files that could fall out of step with them.
+    Fuzzy (unreviewed) entries are left out, so they show the English source.
+    """
+    language = supported(language)
+    if language == DEFAULT_LANGUAGE:
+        return NullTranslations()
+    with (CATALOGUES / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalogue = read_po(po, locale=language)
+    compiled = BytesIO()
+    write_mo(compiled, catalogue, use_fuzzy=False)
+    compiled.seek(0)
+    return Translations(compiled, domain="messages")
+
+
+@contextmanager
+def speaking(language: str | None) -> Iterator[str]:
+    """Within the block, `gettext` and `ngettext` answer in `language` (or the default)."""
+    token = _speaking.set(supported(language))
+    try:
+        yield _speaking.get()
+    finally:
+        _speaking.reset(token)
+
+
+def current_language() -> str:
+    return _speaking.get()
+
+
+def gettext(message: str, **params: object) -> str:
+    """`message` in the language being spoken, with `%(name)s` placeholders filled in."""
+    text = translations(_speaking.get()).gettext(message)
+    return text % params if params else text
+
+
+def ngettext(singular: str, plural: str, count: int, **params: object) -> str:
+    """The singular or plural of a message in the language being spoken; `%(num)d` is `count`."""
+    text = translations(_speaking.get()).ngettext(singular, plural, count)
+    return text % {"num": count, **params}

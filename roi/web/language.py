@@ -1,0 +1,124 @@
+"""Which language a page speaks and in which time zone it shows times; the language switch.
+
+The choice, in order: what the person picked in this browser, what their account keeps, what
+their browser asks for (`Accept-Language`), English. Picking a language while signed in keeps it
+on the account, so mails and documents follow it too. Times show in the reader's own time zone,
+else their practice's, named on the page (`when`); the audit log keeps UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from flask import Blueprint, Flask, redirect, request, session
+from flask_babel import Babel, Domain, format_date, format_datetime, get_locale
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import HiddenField
+from wtforms.validators import AnyOf, DataRequired
+
+from roi import i18n
+from roi.accounts import service as accounts
+from roi.extensions import db
+
+bp = Blueprint("language", __name__)
+
+#: the session key of the language picked in this browser
+LANGUAGE_KEY = "language"
+
+
+class CatalogueDomain(Domain):
+    """Flask-Babel's translations, read from roi's one catalogue (`roi.i18n`)."""
+
+    def get_translations(self) -> i18n.NullTranslations:
+        return i18n.translations(str(get_locale() or i18n.DEFAULT_LANGUAGE))
+
+
+class LanguageForm(FlaskForm):
+    language = HiddenField(validators=[DataRequired(), AnyOf(i18n.LANGUAGES)])
+    #: the page to return to: a path on this site only
+    next = HiddenField()
+    #: "no" on a shared device: switch this browser's pages, leave the account's choice alone
+    keep = HiddenField()
+
+
+def install(app: Flask) -> None:
+    """Flask-Babel on roi's catalogue, the switch's route, and the language every page needs."""
+    babel = Babel(app, locale_selector=page_language, timezone_selector=page_time_zone)
+    babel.domain_instance = CatalogueDomain()
+    # `{% trans %}` blocks read like prose in templates; their line breaks are not the message's
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+    app.register_blueprint(bp)
+    app.context_processor(_template_globals)
+    app.add_template_filter(when)
+    app.add_template_filter(day)
+    app.add_template_filter(when_utc)
+
+
+def page_language() -> str:
+    """The language of this request (Flask-Babel's locale selector)."""
+    chosen = session.get(LANGUAGE_KEY)
+    if chosen in i18n.LANGUAGES:
+        return str(chosen)
+    kept = getattr(current_user, "language", None)
+    if kept in i18n.LANGUAGES:
+        return str(kept)
+    return request.accept_languages.best_match(i18n.LANGUAGES) or i18n.DEFAULT_LANGUAGE
+
+
+def page_time_zone() -> str:
+    """The time zone of this request's times (Flask-Babel's time zone selector)."""
+    if not current_user.is_authenticated:
+        return "UTC"
+    return accounts.time_zone_of(db.session(), current_user.id)
+
+
+def when(moment: datetime | None) -> str:
+    """A stored time as the reader reads it: their day and minute, the zone named."""
+    if moment is None:
+        return ""
+    return format_datetime(moment, "d MMM y, HH:mm zzz")
+
+
+def when_utc(moment: datetime | None) -> str:
+    """A stored time in UTC to the second, as the audit log keeps it."""
+    if moment is None:
+        return ""
+    return format_datetime(moment.astimezone(UTC), "d MMM y, HH:mm:ss 'UTC'", rebase=False)
+
+
+def day(value: date | None) -> str:
+    """A calendar day in words of the page's language ("30 November 2026")."""
+    if value is None:
+        return ""
+    return format_date(value, "long")
+
+
+@bp.post("/language")
+def choose() -> Response:
+    """Switch this browser (and the signed-in account) to the chosen language."""
+    form = LanguageForm()
+    back = _local_path(form.next.data)
+    if not form.validate_on_submit():
+        return redirect(back)
+    language = str(form.language.data)
+    session[LANGUAGE_KEY] = language
+    if current_user.is_authenticated and form.keep.data != "no":
+        accounts.set_language(db.session(), current_user.id, language)
+    return redirect(back)
+
+
+def _local_path(path: str | None) -> str:
+    """`path` if it is a path on this site; otherwise the home page (no open redirect)."""
+    if path and path.startswith("/") and not path.startswith(("//", "/\\")):
+        return path
+    return "/"
+
+
+def _template_globals() -> dict[str, object]:
+    return {
+        "page_language": str(get_locale() or i18n.DEFAULT_LANGUAGE),
+        "language_names": i18n.LANGUAGE_NAMES,
+        "language_form": LanguageForm,
+    }

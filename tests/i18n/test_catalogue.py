@@ -1,0 +1,226 @@
+"""The Spanish catalogue: every marked string translated, with the same placeholders, and no
+English text left unmarked in a template."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from jinja2 import Environment, nodes
+
+from roi import i18n
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = i18n.CATALOGUES / "es" / "LC_MESSAGES" / "messages.po"
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+#: words that are the same in both languages (names, codes, abbreviations)
+SAME_IN_BOTH = {"roi", "PDF", "HIPAA", "CSV", "JSON", "FHIR", "UTC", "API", "ID", "PNG", "SMTP"}
+#: attributes whose values people read or hear
+READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label", "data-label", "aria-description"}
+#: templates not yet wrapped for translation; remove a template from here when it is done
+PENDING = {
+    "_macros/restrictions.html",
+    "admin/confirm.html",
+    "admin/dashboard.html",
+    "admin/directory.html",
+    "admin/mail.html",
+    "admin/provider_edit.html",
+    "admin/reset_mfa.html",
+    "admin/settings.html",
+    "admin/user_detail.html",
+    "admin/user_edit.html",
+    "admin/user_edit_confirm.html",
+    "admin/user_new.html",
+    "admin/users.html",
+    "auth/_cancel.html",
+    "auth/login.html",
+    "auth/passkeys.html",
+    "auth/password.html",
+    "auth/password_new.html",
+    "auth/password_reset.html",
+    "auth/password_reset_sent.html",
+    "auth/recovery_codes.html",
+    "auth/second_factor.html",
+    "auth/security.html",
+    "auth/sessions.html",
+    "auth/totp_setup.html",
+    "clinician/_message_coverage.html",
+    "clinician/_message_preview.html",
+    "clinician/client_detail.html",
+    "clinician/client_new.html",
+    "clinician/clients.html",
+    "clinician/consent_detail.html",
+    "clinician/consent_form.html",
+    "clinician/consent_new.html",
+    "clinician/consent_preview.html",
+    "clinician/dashboard.html",
+    "clinician/directory.html",
+    "clinician/message.html",
+    "clinician/message_compose.html",
+    "clinician/messages.html",
+    "clinician/provider_new.html",
+    "clinician/share_request.html",
+    "compliance/accounting.html",
+    "compliance/accounting_client.html",
+    "compliance/accounting_request.html",
+    "compliance/accounting_request_new.html",
+    "compliance/accounting_requests.html",
+    "compliance/accounting_rows.html",
+    "compliance/accounting_suspensions.html",
+    "compliance/dashboard.html",
+    "compliance/emergency_disclosures.html",
+    "compliance/log.html",
+    "compliance/log_entry.html",
+    "compliance/restrictions.html",
+    "compliance/verify.html",
+    "device/_frame.html",
+    "device/hand_back.html",
+    "device/identity.html",
+    "device/locked.html",
+    "device/sign.html",
+    "device/signed.html",
+    "errors/404.html",
+    "errors/error.html",
+    "outside_disclosure_new.html",
+    "pdf/_sections.html",
+    "pdf/accounting.html",
+    "pdf/accounting_letter.html",
+    "pdf/consent.html",
+    "pdf/paper_release.html",
+    "pdf/revocation_receipt.html",
+    "portal/_sign_form.html",
+    "portal/_status.html",
+    "portal/accounting.html",
+    "portal/consent_detail.html",
+    "portal/dashboard.html",
+    "portal/restrictions.html",
+    "portal/revoke_confirm.html",
+    "portal/share.html",
+    "signing/copy.html",
+    "signing/done.html",
+    "signing/identity.html",
+    "signing/link_dead.html",
+    "signing/refused.html",
+    "signing/request.html",
+    "signing/review.html",
+}
+
+
+def marked_messages() -> set[str]:
+    """Every msgid marked in roi/ and templates/, as `pybabel extract -F babel.cfg -k N_` finds."""
+    method_map = [("roi/**.py", "python"), ("templates/**.html", "jinja2")]
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "lazy_gettext": None}
+    found: set[str] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT),
+        method_map=method_map,
+        options_map={"templates/**.html": {"trimmed": "true"}},
+        keywords=keywords,
+    ):
+        if isinstance(message, tuple):
+            found.update(m for m in message if m)
+        elif message:
+            found.add(message)
+    return found
+
+
+def spanish_catalogue():
+    with CATALOGUE.open("rb") as po:
+        return read_po(po, locale="es")
+
+
+def test_every_marked_string_has_a_reviewed_spanish_translation():
+    catalogue = spanish_catalogue()
+    missing = sorted(
+        message
+        for message in marked_messages()
+        if message not in catalogue
+        or catalogue[message].fuzzy
+        or not all(
+            catalogue[message].string
+            if isinstance(catalogue[message].string, tuple)
+            else [catalogue[message].string]
+        )
+    )
+    assert missing == [], f"{len(missing)} strings have no Spanish translation: {missing[:20]}"
+
+
+def test_translations_keep_every_placeholder():
+    for message in spanish_catalogue():
+        if not message.id:
+            continue
+        sources = message.id if isinstance(message.id, tuple) else (message.id,)
+        targets = message.string if isinstance(message.string, tuple) else (message.string,)
+        wanted = set().union(*(PLACEHOLDER.findall(s) for s in sources))
+        for target in targets:
+            if target:
+                assert set(PLACEHOLDER.findall(target)) <= wanted | {"num"}, message.id
+                assert wanted - {"num"} <= set(PLACEHOLDER.findall(target)) | {"num"}, message.id
+
+
+def test_the_catalogue_has_no_duplicate_entries():
+    """Concurrent changes merge the catalogue by keeping both sides (.gitattributes)."""
+    ids = re.findall(r'^msgid "(.*)"$', CATALOGUE.read_text(encoding="utf-8"), re.MULTILINE)
+    ids = [i for i in ids if i]
+    duplicated = sorted({i for i in ids if ids.count(i) > 1})
+    assert duplicated == []
+
+
+class _Text(HTMLParser):
+    """The text a reader meets in a template's literal markup: text nodes and read attributes."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.pieces: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"script", "style"}:
+            self._skipping += 1
+        self.pieces.extend(value or "" for name, value in attrs if name in READ_ATTRIBUTES)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in {"script", "style"} and self._skipping:
+            self._skipping -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.pieces.append(data)
+
+
+def untranslated_words(source: str) -> list[str]:
+    """English words in a template's literal text: what `{% trans %}` and `_()` did not wrap."""
+    tree = Environment(autoescape=True, extensions=["jinja2.ext.i18n"]).parse(source)
+    # expressions become a neutral mark, so markup split around them still parses
+    literal = "\x00".join(node.data for node in tree.find_all(nodes.TemplateData))
+    parser = _Text()
+    parser.feed(literal)
+    text = " ".join(parser.pieces).replace("\x00", " ")
+    return [word for word in re.findall(r"[A-Za-z][A-Za-z'’]+", text) if word not in SAME_IN_BOTH]
+
+
+TEMPLATES = sorted(
+    path.relative_to(ROOT / "templates").as_posix() for path in (ROOT / "templates").rglob("*.html")
+)
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_no_english_is_left_unmarked_in_templates(name):
+    if name in PENDING:
+        pytest.skip("not yet wrapped for translation")
+    words = untranslated_words((ROOT / "templates" / name).read_text(encoding="utf-8"))
+    assert words == [], f"{name}: unmarked text {' '.join(words[:15])}"
+
+
+def test_the_pending_list_names_only_templates_that_still_have_english():
+    """A template wrapped for translation leaves PENDING, so the test above guards it."""
+    done = [
+        name
+        for name in sorted(PENDING)
+        if not untranslated_words((ROOT / "templates" / name).read_text(encoding="utf-8"))
+    ]
+    assert done == [], f"remove from PENDING: {done}"
