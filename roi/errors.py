@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from roi.i18n import N_, Message
+
 
 class RoiError(Exception):
-    """A refusal a person should read: a stable `code` and the HTTP status it maps to."""
+    """A refusal a person should read: a stable `code` and the HTTP status it maps to.
+
+    `message` is English; make it an `i18n.Message` (or a constant marked with `N_`) and web
+    pages show it in the reader's language."""
 
     code = "error"
     http_status = 400
@@ -23,14 +28,14 @@ class Malformed(RoiError):
 class Unauthenticated(RoiError):
     code, http_status = "unauthenticated", 401
 
-    def __init__(self, message: str = "Sign in first: no valid token was sent.") -> None:
+    def __init__(self, message: str = N_("Sign in first: no valid token was sent.")) -> None:
         super().__init__(message)
 
 
 class Forbidden(RoiError):
     code, http_status = "forbidden", 403
 
-    def __init__(self, message: str = "Your role does not allow this.") -> None:
+    def __init__(self, message: str = N_("Your role does not allow this.")) -> None:
         super().__init__(message)
 
 
@@ -39,8 +44,8 @@ class NotFound(RoiError):
 
     code, http_status = "not_found", 404
 
-    def __init__(self, what: str = "record") -> None:
-        super().__init__(f"No such {what}.")
+    def __init__(self, what: str = N_("record")) -> None:
+        super().__init__(Message("No such %(what)s.", what=Message(what)))
 
 
 class WrongState(RoiError):
@@ -53,7 +58,7 @@ class Invalid(RoiError):
     code, http_status = "invalid", 422
 
     def __init__(self, fields: Mapping[str, str], message: str | None = None) -> None:
-        super().__init__(message or "Some fields need attention.")
+        super().__init__(message or N_("Some fields need attention."))
         self.fields = dict(fields)
 
 
@@ -70,7 +75,7 @@ class ConsentRequired(RoiError):
 
     def __init__(self, reasons: Sequence[Mapping[str, object]]) -> None:
         """`reasons`: each `{"code", "message", "consent_id"}`, as the gate gives them."""
-        super().__init__("No active consent covers this disclosure.")
+        super().__init__(N_("No active consent covers this disclosure."))
         self.reasons = [dict(reason) for reason in reasons]
 
 

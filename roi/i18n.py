@@ -3,8 +3,10 @@
 Bottom layer, no Flask. The web layer (Flask-Babel) and the domain's mails and documents read the
 same catalogue, `roi/translations/<language>/LC_MESSAGES/messages.po`. Domain code that writes to
 someone in their own language (a mail to a client, the PDF they sign) wraps the work in
-`speaking(language)` and marks its strings with `gettext`; strings shown later, in the reader's
-language (refusal reasons, error messages), are marked with `N_` and translated where shown.
+`speaking(language)` and marks its strings with `gettext`. Text shown later, in the reader's
+language (refusal reasons, error messages), is a `Message` (or a constant marked with `N_`): it
+reads as English everywhere a string is expected (the JSON API, logs) and the web layer shows it
+translated (`roi.web.language.translated`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,42 @@ _speaking: ContextVar[str] = ContextVar("roi_language", default=DEFAULT_LANGUAGE
 def N_(message: str) -> str:
     """Mark `message` for the catalogue without translating it: it is translated where shown."""
     return message
+
+
+class Message(str):
+    """English text that keeps its catalogue id and parameters, to be shown translated later.
+
+    `Message("No such %(what)s.", what=Message("release"))` is the string "No such release." and
+    also knows how to say it in Spanish (`in_language`). A `str`, so code and tests that compare,
+    log or serialize it see the English.
+    """
+
+    msgid: str
+    params: dict[str, object]
+
+    def __new__(cls, msgid: str, **params: object) -> Message:
+        text = super().__new__(cls, msgid % params if params else msgid)
+        text.msgid = msgid
+        text.params = params
+        return text
+
+    def in_language(self, language: str) -> str:
+        """This message (and any message among its parameters) in `language`."""
+        return translate(self, language)
+
+
+def translate(text: str, language: str) -> str:
+    """`text` in `language`: a `Message` by its id and parameters, any other string looked up as
+    it stands (constants marked with `N_`); text not in the catalogue stays as it is."""
+    catalogue = translations(language)
+    if isinstance(text, Message):
+        params = {
+            name: translate(value, language) if isinstance(value, str) else value
+            for name, value in text.params.items()
+        }
+        wording = catalogue.gettext(text.msgid)
+        return wording % params if params else wording
+    return catalogue.gettext(text)
 
 
 def supported(language: str | None) -> str:

@@ -16,7 +16,9 @@ from roi.consent.errors import IncompleteConsent
 from roi.db import unit_of_work
 from roi.errors import ConsentRequired, Forbidden, Invalid, NotFound, RoiError, Throttled
 from roi.extensions import db
+from roi.i18n import N_
 from roi.vault import VaultError
+from roi.web.language import translated
 from roi.web.security import client_ip, is_api_request
 
 logger = logging.getLogger(__name__)
@@ -34,11 +36,11 @@ HTTP_CODES = {
     429: "rate_limited",
 }
 HTTP_MESSAGES = {
-    400: "The request could not be read.",
-    404: "There is nothing here, or it is not yours to see.",
-    405: "This address does not accept that method.",
-    413: "The upload is too large.",
-    500: "Something went wrong on our side. Nothing was changed; please try again.",
+    400: N_("The request could not be read."),
+    404: N_("There is nothing here, or it is not yours to see."),
+    405: N_("This address does not accept that method."),
+    413: N_("The upload is too large."),
+    500: N_("Something went wrong on our side. Nothing was changed; please try again."),
 }
 
 
@@ -65,17 +67,19 @@ def handle_roi_error(error: RoiError) -> Response:
 
 
 def handle_csrf(error: CSRFError) -> Response:
-    message = "This form expired or came from another page. Reload the page and try again."
+    message = N_("This form expired or came from another page. Reload the page and try again.")
     return _render(400, "csrf_failed", message)
 
 
 def handle_http(error: HTTPException) -> Response:
     status = error.code or 500
     if status == 422 and is_api_request():
-        return _render(422, "invalid", "Some fields need attention.", {"fields": _fields(error)})
-    message = HTTP_MESSAGES.get(status) or error.description or "The request was refused."
+        return _render(
+            422, "invalid", N_("Some fields need attention."), {"fields": _fields(error)}
+        )
+    message = HTTP_MESSAGES.get(status) or error.description or N_("The request was refused.")
     if status == 400 and is_api_request() and _invalid_json(error):
-        message = "The body is not valid JSON."
+        message = N_("The body is not valid JSON.")
     response = _render(status, HTTP_CODES.get(status, "error"), message)
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         # RFC 9110 15.5.6: a 405 names the methods the address does accept
@@ -110,7 +114,7 @@ def _vault_failure(error: VaultError) -> Response:
     except Exception:  # the refusal must still reach the person if the audit write fails
         logger.exception("could not audit a crypto failure (request %s)", g.get("request_id"))
         db.session.rollback()
-    message = (
+    message = N_(
         "A stored record failed its integrity check, so it is not shown. Staff have been alerted."
     )
     return _render(500, error.code, message)
@@ -168,7 +172,9 @@ def _render(status: int, code: str, message: str, extra: dict[str, Any] | None =
         body = jsonify({"error": code, "message": message, **(extra or {})})
     else:
         template = "errors/404.html" if status == 404 else "errors/error.html"
-        body = make_response(render_template(template, status=status, message=message))
+        # the JSON API answers in English (CONTRACT.md); pages in the reader's language
+        shown = translated(message)
+        body = make_response(render_template(template, status=status, message=shown))
     body.status_code = status
     return body
 

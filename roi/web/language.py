@@ -54,6 +54,8 @@ def install(app: Flask) -> None:
     app.add_template_filter(when)
     app.add_template_filter(day)
     app.add_template_filter(when_utc)
+    app.add_template_filter(translated)
+    app.add_template_global(translated)
 
 
 def page_language() -> str:
@@ -65,6 +67,14 @@ def page_language() -> str:
     if kept in i18n.LANGUAGES:
         return str(kept)
     return request.accept_languages.best_match(i18n.LANGUAGES) or i18n.DEFAULT_LANGUAGE
+
+
+def translated(text: str | None) -> str:
+    """Text from the domain (an `i18n.Message`, a constant marked with `N_`) in this page's
+    language: `flash(translated(error.message))`, `{{ reason.message|translated }}`."""
+    if text is None:
+        return ""
+    return i18n.translate(text, str(get_locale() or i18n.DEFAULT_LANGUAGE))
 
 
 def page_time_zone() -> str:

@@ -113,7 +113,14 @@ PENDING = {
 def marked_messages() -> set[str]:
     """Every msgid marked in roi/ and templates/, as `pybabel extract -F babel.cfg -k N_` finds."""
     method_map = [("roi/**.py", "python"), ("templates/**.html", "jinja2")]
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "lazy_gettext": None}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "N_": None,
+        "Message": None,
+        "lazy_gettext": None,
+    }
     found: set[str] = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT),
