@@ -53,12 +53,7 @@ test-postgres: $(VENV)/.dev  ## Run the suite on a fresh PostgreSQL database
 	fi
 
 catalogue: $(VENV)/.dev  ## Add newly marked strings to the Spanish catalogue (then translate them)
-	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -k Message -k lazy_gettext --no-location --sort-output \
-	  -o $(VENV)/messages.pot .
-	$(BIN)/pybabel -q update -i $(VENV)/messages.pot -d roi/translations -l es \
-	  --no-fuzzy-matching --ignore-obsolete --no-wrap
-	$(BIN)/python scripts/translate.py
-	@echo "new strings have an empty msgstr in roi/translations/es/LC_MESSAGES/messages.po"
+	BIN=$(BIN) ./scripts/catalogue.sh
 
 lint: $(VENV)/.dev  ## ruff check + ruff format --check + import-linter + mypy
 	$(BIN)/ruff check .
