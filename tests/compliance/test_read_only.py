@@ -30,6 +30,7 @@ ALLOWED = {
     "auth.password_reset_link": "setting one's own password through an emailed link",
     "auth.session_end": "ending one of one's own sessions",
     "tokens.create_token": "getting an API token",
+    "language.choose": "choosing one's own language",
     "compliance.verify_chain": "verifying the audit chain (writes only its audit entry)",
     "audit.verify_audit_chain": "the same, through the API",
     # CONTRACT.md: compliance of the disclosing practice records a revocation received outside
