@@ -27,6 +27,12 @@ def csrf_token(response: TestResponse) -> str:
 SECOND_STEP = "/login/second-factor"
 
 
+def without_tokens(response: TestResponse) -> str:
+    """A page's HTML without its CSRF tokens (each browser's own, on every page's language
+    switch): what is left is what the page tells the person."""
+    return re.sub(r'name="csrf_token" value="[^"]+"', "", response.get_data(as_text=True))
+
+
 def login_as(client: FlaskClient, email: str, password: str) -> TestResponse:
     """Sign in through the login form, with the CSRF token the form carries; when the account
     has a second factor, give a code at the second step as well (the answer is the last step's).

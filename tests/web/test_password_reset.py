@@ -21,6 +21,7 @@ from tests.helpers import (
     delivered_mail,
     login_as,
     post_form,
+    without_tokens,
 )
 
 BASE = "https://roi.example.test"
@@ -42,10 +43,6 @@ def reset_links(app, email: str) -> list[str]:
         for match in [LINK.search(sent.get_content())]
         if match
     ]
-
-
-def without_tokens(response) -> str:
-    return re.sub(r'name="csrf_token" value="[^"]+"', "", response.get_data(as_text=True))
 
 
 def set_password(client, path: str, password: str = NEW_PASSWORD):
