@@ -14,7 +14,7 @@ from sqlalchemy import select
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.consent.models import ConsentStatus
-from tests.helpers import csrf_token, delivered_mail, login_as, logout, post_form
+from tests.helpers import csrf_token, delivered_mail, login_as, logout, post_form, without_tokens
 from tests.web import test_signing_link as signing
 from tests.web.test_signing_link import BIRTH_DATE, DEAD, ask_for_code, enter, reload, sign
 
