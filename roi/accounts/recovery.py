@@ -33,6 +33,7 @@ from roi.clock import now
 from roi.config import Argon2Parameters, Settings
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound, Throttled
+from roi.i18n import N_
 from roi.mail import Mail
 
 RESET_LIFETIME = timedelta(minutes=30)
@@ -62,7 +63,7 @@ def request_reset(
     # it sets the pace, and the token and outbox rows of a known address add little to it.
     verify_password(None, key, settings.argon2)
     if retry is not None:
-        raise Throttled("Too many reset requests. Wait a few minutes, then try again.", retry)
+        raise Throttled(N_("Too many reset requests. Wait a few minutes, then try again."), retry)
     found = session.execute(
         select(User.id, User.email, User.name, User.organization_id).where(
             User.email_key == key, User.active.is_(True)
@@ -246,7 +247,7 @@ def change_password(
     """
     user = session.get(User, actor.user_id)
     if user is None:
-        raise NotFound("account")
+        raise NotFound(N_("account"))
     at = now()
     limits = [("change", str(user.id), settings.throttle_account_limit)]
     retry = sessions.throttle_wait(session, limits, settings, at)
@@ -260,10 +261,10 @@ def change_password(
                 subject_user_id=actor.user_id,
                 reasons=["password_change"],
             )
-        raise Throttled("Too many wrong passwords. Wait a few minutes, then try again.", retry)
+        raise Throttled(N_("Too many wrong passwords. Wait a few minutes, then try again."), retry)
     if not verify_password(user.password_hash, current, settings.argon2):
         _wrong_current_password(session, actor, user, limits, settings, at)
-        raise Invalid({"current_password": "Your current password is not correct."})
+        raise Invalid({"current_password": N_("Your current password is not correct.")})
     why = password_problem(new, email=user.email, name=user.name)
     if why:
         raise Invalid({"new_password": why})
