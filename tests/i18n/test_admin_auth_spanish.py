@@ -9,7 +9,7 @@ from html import unescape
 from roi.actor import Role
 from roi.web.auth import views as auth_views
 from tests.factories import make_user
-from tests.helpers import csrf_token, login_as, post_form
+from tests.helpers import csrf_token, delivered_mail, login_as, post_form
 
 SPANISH = {"Accept-Language": "es-MX,es;q=0.9"}
 ANDROID_CHROME = (
@@ -73,14 +73,18 @@ def test_the_second_step_refuses_a_wrong_code_in_spanish(client, clinician):
     assert_spanish(refused, "Ese código no es correcto o ya se usó.")
 
 
-def test_password_reset_pages_speak_spanish(client):
+def test_password_reset_pages_and_mail_speak_spanish(app, client, clinician):
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = SPANISH["Accept-Language"]
     page = client.get("/password-reset")
     assert_spanish(page, "Restablezca su contraseña", "Enviar el enlace")
     sent = client.post(
-        "/password-reset", data={"email": "nobody@example.org", "csrf_token": csrf_token(page)}
+        "/password-reset", data={"email": clinician.email, "csrf_token": csrf_token(page)}
     )
     assert_spanish(sent, "Revise su correo electrónico")
+    # asked in Spanish, by an account that has not picked a language: the mail is in Spanish
+    (mail,) = delivered_mail(app)
+    assert mail["Subject"] == "Restablezca su contraseña de roi"
+    assert "Alguien, probablemente usted, pidió restablecer" in mail.get_content()
     dead = client.get("/password-reset/not-a-token")
     assert_spanish(dead, "Este enlace caducó o ya se usó.")
 

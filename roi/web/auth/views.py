@@ -34,7 +34,7 @@ from roi.web.auth.forms import (
     TotpConfirmForm,
 )
 from roi.web.forms import apply_errors, refused_status, time_zone_choices
-from roi.web.language import LANGUAGE_KEY, translated
+from roi.web.language import LANGUAGE_KEY, page_language, translated
 from roi.web.security import (
     SECOND_STEP_PAGES,
     SESSION_TOKEN,
@@ -334,6 +334,7 @@ def password_reset() -> str:
         ip=client_ip(),
         request_id=g.request_id,
         settings=settings(),
+        language=page_language(),
     )
     return render_template("auth/password_reset_sent.html")
 
