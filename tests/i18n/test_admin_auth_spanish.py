@@ -38,8 +38,8 @@ def assert_spanish(response, *phrases: str) -> str:
 
 def test_signing_in_with_mistakes_is_explained_in_spanish(client, clinician):
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = SPANISH["Accept-Language"]
-    page = client.get("/login")
-    assert_spanish(page, "Inicie sesión en roi", "¿Olvidó su contraseña?")
+    page = client.get("/account/sessions", follow_redirects=True)
+    assert_spanish(page, "Inicie sesión para continuar.", "Inicie sesión en roi")
     empty = client.post("/login", data={"csrf_token": csrf_token(page)})
     assert_spanish(empty, "Correo electrónico: Este campo es obligatorio.")
     wrong = client.post(
