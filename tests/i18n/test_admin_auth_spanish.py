@@ -130,6 +130,9 @@ def test_error_pages_speak_spanish(client, session, clinician, monkeypatch):
 
     client.environ_base["HTTP_ACCEPT_LANGUAGE"] = SPANISH["Accept-Language"]
     assert_spanish(client.get("/no-such-page"), "Aquí no hay nada")
+    expired = client.post("/login", data={"email": clinician.email, "password": "x"})
+    assert expired.status_code == 400
+    assert_spanish(expired, "Este formulario caducó o vino de otra página.")
     login_as(client, clinician.email, clinician.password)
     refused = client.get("/admin/")
     assert refused.status_code == 403
