@@ -114,7 +114,9 @@ def test_admin_pages_speak_spanish_and_name_roles_in_words(client, session, clin
     users = assert_spanish(client.get("/admin/users"), "Usuarios", "Profesional clínico")
     assert " clinician " not in users.replace(clinician.email, "")
     settings = assert_spanish(
-        client.get("/admin/settings"), "Configuración de la consulta", "Centro (America/Chicago)"
+        client.get("/admin/settings"),
+        "Configuración de la consulta",
+        "Hora del Centro (America/Chicago)",
     )
     assert "Sin definir" in settings
     confirm = client.get(f"/admin/users/{clinician.user.id}/disable")
