@@ -299,27 +299,3 @@ def reset(session: Session, actor: Actor, user_id: int) -> User:
         session.execute(delete(PasskeyCredential).where(PasskeyCredential.user_id == user.id))
         audit.record(session, actor, Action.AUTH_MFA_RESET, subject_user_id=user.id)
     return user
-
-
-def set_required_for_staff(session: Session, actor: Actor, *, required: bool) -> Organization:
-    """Turn "second factor required for staff" on or off for the admin's own practice.
-
-    Raises:
-        Forbidden: the actor is not an admin.
-        NotFound: the admin belongs to no practice.
-    """
-    require(actor, Permission.MANAGE_USERS)
-    with unit_of_work(session):
-        organization = (
-            session.get(Organization, actor.organization_id) if actor.organization_id else None
-        )
-        if organization is None:
-            raise NotFound(N_("organization"))
-        organization.mfa_required_for_staff = required
-        audit.record(
-            session,
-            actor,
-            Action.AUTH_MFA_POLICY_CHANGED,
-            detail={"organization_id": organization.id, "required": required},
-        )
-    return organization
