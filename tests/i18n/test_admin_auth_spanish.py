@@ -121,6 +121,14 @@ def test_admin_pages_speak_spanish_and_name_roles_in_words(client, session, clin
     assert "Sin definir" in settings
     confirm = client.get(f"/admin/users/{clinician.user.id}/disable")
     assert_spanish(confirm, f"¿Desactivar a {clinician.user.name}?", "Profesional clínico")
+    assert_spanish(client.get(f"/admin/users/{clinician.user.id}"), "Restablecer el segundo factor")
+    assert_spanish(
+        client.get(f"/admin/users/{clinician.user.id}/reset-second-factor"),
+        f"¿Restablecer el segundo factor de {clinician.user.name}?",
+    )
+    assert_spanish(client.get("/admin/directory"), "Sus entradas del directorio")
+    assert_spanish(client.get("/admin/mail"), "Correo no entregado")
+    assert_spanish(client.get("/admin/"), "Administración")
     new = post_form(client, "/admin/users/new", "/admin/users/new", {"role": "clinician"})
     assert new.status_code == 422
     assert_spanish(new, "Nombre: Este campo es obligatorio.")
@@ -143,3 +151,17 @@ def test_error_pages_speak_spanish(client, session, clinician, monkeypatch):
     failed = client.get("/account/sessions")
     assert failed.status_code == 500
     assert_spanish(failed, "Algo salió mal", "No se cambió nada")
+
+
+def test_setting_up_a_second_factor_speaks_spanish(client, session):
+    newcomer = make_user(session, Role.CLINICIAN, second_factor=False)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = SPANISH["Accept-Language"]
+    login_as(client, newcomer.email, newcomer.password)
+    page = client.get("/account/mfa/totp")
+    assert_spanish(page, "Configurar una aplicación de autenticación", "Escanee este código:")
+    assert "Código QR para su aplicación de autenticación" in page.get_data(as_text=True)
+    wrong = client.post(
+        "/account/mfa/totp", data={"code": "000000", "csrf_token": csrf_token(page)}
+    )
+    assert wrong.status_code == 422
+    assert_spanish(wrong, "Ese código no es correcto. Revise la hora de su teléfono.")
