@@ -11,6 +11,8 @@ import re
 import unicodedata
 from datetime import date
 
+from roi.i18n import N_, Message
+
 #: a record's id column is INTEGER: 32-bit on PostgreSQL (whose driver binds it as such, so a
 #: larger number is an error there, not a miss), 64-bit on SQLite; the smaller bound holds for both
 MAX_ID = 2**31 - 1
@@ -18,7 +20,11 @@ MAX_ID = 2**31 - 1
 #: no record of roi's (a birth, a consent, a request, a log entry) lies outside these days
 FIRST_DAY = date(1900, 1, 1)
 LAST_DAY = date(2200, 12, 31)
-DAY_REASON = f"Give a date between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}."
+DAY_REASON = Message(
+    "Give a date between %(first)s and %(last)s.",
+    first=FIRST_DAY.isoformat(),
+    last=LAST_DAY.isoformat(),
+)
 #: the same range as a pattern on `YYYY-MM-DD`, for the OpenAPI document
 DAY_PATTERN = r"^(19[0-9][0-9]|2[01][0-9][0-9]|2200)-[0-9][0-9]-[0-9][0-9]$"
 
@@ -27,7 +33,7 @@ DAY_PATTERN = r"^(19[0-9][0-9]|2[01][0-9][0-9]|2200)-[0-9][0-9]-[0-9][0-9]$"
 
 #: any text: no NUL, and no UTF-16 half on its own (no database or encoder takes either)
 TEXT_PATTERN = r"^[^\x00\ud800-\udfff]*$"
-TEXT_REASON = "Contains a character that is not text (NUL or a broken character)."
+TEXT_REASON = N_("Contains a character that is not text (NUL or a broken character).")
 
 #: names and email addresses, besides: nothing that makes one name look like another, or breaks
 #: a line in a log or an email header. C0 and C1 controls (CR, LF among them) and DEL;
@@ -37,7 +43,7 @@ NAME_PATTERN = (
     r"^[^\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff"
     r"\ud800-\udfff]*$"
 )
-NAME_REASON = "Contains an invisible, control or direction-changing character; type it plainly."
+NAME_REASON = N_("Contains an invisible, control or direction-changing character; type it plainly.")
 
 _TEXT = re.compile(TEXT_PATTERN)
 _NAME = re.compile(NAME_PATTERN)

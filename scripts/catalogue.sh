@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 pot=$(mktemp --suffix=.pot)
 trap 'rm -f "$pot"' EXIT
+# --ignore-dirs: hidden directories only; Babel would also skip templates/_macros
 "$BIN/pybabel" -q extract -F babel.cfg -k N_ -k Message -k lazy_gettext --no-location \
-  --sort-output -o "$pot" .
+  --ignore-dirs=".*" --sort-output -o "$pot" .
 "$BIN/pybabel" -q update -i "$pot" -d roi/translations -l es --no-fuzzy-matching \
   --ignore-obsolete --no-wrap
 "$BIN/python" scripts/translate.py

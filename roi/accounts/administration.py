@@ -17,6 +17,7 @@ from roi.actor import Actor, Role
 from roi.audit import Action
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound
+from roi.i18n import N_
 
 #: the roles an admin may give a staff account; a client account stays linked to its record
 STAFF_ROLES = (Role.CLINICIAN, Role.COMPLIANCE, Role.ADMIN)
@@ -33,7 +34,7 @@ def set_user_active(session: Session, actor: Actor, user_id: int, *, active: boo
     with unit_of_work(session):
         user = administered_user(session, actor, user_id)
         if user.id == actor.user_id and not active:
-            raise Invalid({"user": "You cannot disable your own account."})
+            raise Invalid({"user": N_("You cannot disable your own account.")})
         user.active = active
         if not active:
             sessions.end_sessions_of(session, user.id, "account_disabled")
@@ -58,7 +59,7 @@ def administered_user(session: Session, actor: Actor, user_id: int) -> User:
         )
     )
     if user is None:
-        raise NotFound("user")
+        raise NotFound(N_("user"))
     return user
 
 
@@ -114,13 +115,13 @@ def update_user(session: Session, actor: Actor, user_id: int, *, name: str, role
 def _update_problems(actor: Actor, user: User, name: str, role: Role) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not name or len(name) > 200:
-        problems["name"] = "Enter the person's name (at most 200 characters)."
+        problems["name"] = N_("Enter the person's name (at most 200 characters).")
     if user.role is Role.CLIENT and role is not Role.CLIENT:
         problems["role"] = "A client account stays a client account."
     elif user.role is not Role.CLIENT and role not in STAFF_ROLES:
-        problems["role"] = "Choose clinician, compliance or admin."
+        problems["role"] = N_("Choose clinician, compliance or admin.")
     elif user.id == actor.user_id and role is not user.role:
-        problems["role"] = "You cannot change your own role."
+        problems["role"] = N_("You cannot change your own role.")
     return problems
 
 
@@ -136,7 +137,7 @@ def resend_invitation(session: Session, actor: Actor, user_id: int) -> User:
     with unit_of_work(session):
         user = administered_user(session, actor, user_id)
         if not user.active:
-            raise Invalid({"user": "Enable the account before inviting the person again."})
+            raise Invalid({"user": N_("Enable the account before inviting the person again.")})
         recovery.send_invitation(session, user)
         audit.record(session, actor, Action.USER_INVITED, subject_user_id=user.id)
     return user

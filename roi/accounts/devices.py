@@ -6,6 +6,8 @@ own devices, and a wrong guess costs nothing.
 
 from __future__ import annotations
 
+from roi.i18n import N_, Message
+
 #: (marker in the User-Agent, name), first match wins: Edge and Opera also say "Chrome", Chrome
 #: also says "Safari"
 BROWSERS = (
@@ -35,5 +37,5 @@ def describe(user_agent: str | None) -> str:
     browser = next((name for marker, name in BROWSERS if marker in text), None)
     system = next((name for marker, name in SYSTEMS if marker in text), None)
     if browser and system:
-        return f"{browser} on {system}"
-    return browser or system or "Unknown device"
+        return Message("%(browser)s on %(system)s", browser=browser, system=system)
+    return browser or system or N_("Unknown device")

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from roi.errors import RoiError, Throttled
+from roi.i18n import N_, Message
 
 
 class InvalidCredentials(RoiError):
     code, http_status = "invalid_credentials", 401
 
     def __init__(self) -> None:
-        super().__init__("That email and password do not match an active account.")
+        super().__init__(N_("That email and password do not match an active account."))
 
 
 class LoginThrottled(Throttled):
     def __init__(self, retry_after_seconds: int) -> None:
         minutes = max(1, retry_after_seconds // 60)
         super().__init__(
-            f"Too many sign-in attempts. Wait {minutes} minutes, then try again.",
+            Message(
+                "Too many sign-in attempts. Wait %(minutes)d minutes, then try again.",
+                minutes=minutes,
+            ),
             retry_after_seconds,
         )
 
@@ -30,7 +34,9 @@ class MfaRequired(RoiError):
 class SecondFactorRejected(RoiError):
     code, http_status = "mfa_failed", 401
 
-    def __init__(self, message: str = "That code is not correct, or it was used already.") -> None:
+    def __init__(
+        self, message: str = N_("That code is not correct, or it was used already.")
+    ) -> None:
         super().__init__(message)
 
 
@@ -40,7 +46,7 @@ class SecondStepEnded(RoiError):
     code, http_status = "mfa_failed", 401
 
     def __init__(self) -> None:
-        super().__init__("Too many wrong codes. Sign in again with your password.")
+        super().__init__(N_("Too many wrong codes. Sign in again with your password."))
 
 
 class DeadLink(RoiError):
@@ -50,5 +56,8 @@ class DeadLink(RoiError):
 
     def __init__(self) -> None:
         super().__init__(
-            "This link has expired or was already used. Ask for a new one from the sign-in page."
+            N_(
+                "This link has expired or was already used. Ask for a new one from the sign-in "
+                "page."
+            )
         )

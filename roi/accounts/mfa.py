@@ -32,6 +32,7 @@ from roi.audit import Action, Outcome
 from roi.clock import now
 from roi.db import new_uuid, unit_of_work
 from roi.errors import Invalid, NotFound
+from roi.i18n import N_
 
 #: the name an authenticator app shows beside the account
 ISSUER = "roi"
@@ -149,10 +150,10 @@ def confirm_totp(session: Session, actor: Actor, code: str) -> list[str]:
             )
         )
         if credential is None:
-            raise Invalid({"otp": "Start setting up an authenticator app first."})
+            raise Invalid({"otp": N_("Start setting up an authenticator app first.")})
         step = _matching_step(_secret_of(credential), code, after=None)
         if step is None:
-            raise Invalid({"otp": "That code is not correct. Check the time on your phone."})
+            raise Invalid({"otp": N_("That code is not correct. Check the time on your phone.")})
         session.execute(
             delete(TotpCredential).where(
                 TotpCredential.user_id == actor.user_id, TotpCredential.id != credential.id
@@ -292,33 +293,9 @@ def reset(session: Session, actor: Actor, user_id: int) -> User:
             )
         )
         if user is None:
-            raise NotFound("user")
+            raise NotFound(N_("user"))
         session.execute(delete(TotpCredential).where(TotpCredential.user_id == user.id))
         session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
         session.execute(delete(PasskeyCredential).where(PasskeyCredential.user_id == user.id))
         audit.record(session, actor, Action.AUTH_MFA_RESET, subject_user_id=user.id)
     return user
-
-
-def set_required_for_staff(session: Session, actor: Actor, *, required: bool) -> Organization:
-    """Turn "second factor required for staff" on or off for the admin's own practice.
-
-    Raises:
-        Forbidden: the actor is not an admin.
-        NotFound: the admin belongs to no practice.
-    """
-    require(actor, Permission.MANAGE_USERS)
-    with unit_of_work(session):
-        organization = (
-            session.get(Organization, actor.organization_id) if actor.organization_id else None
-        )
-        if organization is None:
-            raise NotFound("organization")
-        organization.mfa_required_for_staff = required
-        audit.record(
-            session,
-            actor,
-            Action.AUTH_MFA_POLICY_CHANGED,
-            detail={"organization_id": organization.id, "required": required},
-        )
-    return organization

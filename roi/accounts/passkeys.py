@@ -41,6 +41,7 @@ from roi.audit.reasons import ReasonCode
 from roi.clock import now
 from roi.db import unit_of_work
 from roi.errors import Invalid
+from roi.i18n import N_
 
 RP_NAME = "roi"
 
@@ -123,7 +124,7 @@ def register(
     with unit_of_work(session):
         challenge = _take_challenge(session, token)
         if challenge is None:
-            raise Invalid({"credential": "Start adding a passkey again."})
+            raise Invalid({"credential": N_("Start adding a passkey again.")})
         try:
             verified = verify_registration_response(
                 credential=credential,
@@ -132,7 +133,9 @@ def register(
                 expected_origin=rp.origin,
             )
         except (WebAuthnException, ValueError, KeyError):
-            raise Invalid({"credential": "The passkey could not be checked. Try again."}) from None
+            raise Invalid(
+                {"credential": N_("The passkey could not be checked. Try again.")}
+            ) from None
         passkey = PasskeyCredential(
             user_id=actor.user_id,
             credential_id=bytes_to_base64url(verified.credential_id),

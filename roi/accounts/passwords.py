@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from roi.config import Argon2Parameters
+from roi.i18n import N_, Message
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
@@ -59,15 +60,15 @@ def needs_rehash(stored_hash: str, params: Argon2Parameters) -> bool:
 def password_problem(password: str, *, email: str = "", name: str = "") -> str | None:
     """Why `password` is not acceptable, in words a person understands; None when it is."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return Message("Use at least %(count)d characters.", count=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return Message("Use at most %(count)d characters.", count=MAX_LENGTH)
     lowered = password.lower()
     if lowered in _common_passwords() or len(set(lowered)) < 4:
-        return "This password is too common or too easy to guess. Try a few unrelated words."
+        return N_("This password is too common or too easy to guess. Try a few unrelated words.")
     local_part = email.split("@", 1)[0].lower()
     if (local_part and local_part in lowered and len(local_part) >= 4) or (
         name and name.replace(" ", "").lower() == lowered.replace(" ", "")
     ):
-        return "Do not use your name or email address as your password."
+        return N_("Do not use your name or email address as your password.")
     return None

@@ -33,6 +33,7 @@ from roi.clock import now
 from roi.config import Argon2Parameters, Settings
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound, Throttled
+from roi.i18n import N_, gettext, speaking
 from roi.mail import Mail
 
 RESET_LIFETIME = timedelta(minutes=30)
@@ -44,9 +45,16 @@ RESET_IP_LIMIT = 50
 
 
 def request_reset(
-    session: Session, *, email: str, ip: str | None, request_id: str | None, settings: Settings
+    session: Session,
+    *,
+    email: str,
+    ip: str | None,
+    request_id: str | None,
+    settings: Settings,
+    language: str | None = None,
 ) -> None:
     """Mail a reset link to `email` when it belongs to an enabled account; otherwise nothing.
+    The mail speaks the account's language, else `language` (the one the person asked in).
 
     Raises:
         Throttled: too many requests for this address or from this IP (counted either way, so
@@ -62,14 +70,20 @@ def request_reset(
     # it sets the pace, and the token and outbox rows of a known address add little to it.
     verify_password(None, key, settings.argon2)
     if retry is not None:
-        raise Throttled("Too many reset requests. Wait a few minutes, then try again.", retry)
+        raise Throttled(N_("Too many reset requests. Wait a few minutes, then try again."), retry)
     found = session.execute(
-        select(User.id, User.email, User.name, User.organization_id).where(
+        select(User.id, User.email, User.name, User.organization_id, User.language).where(
             User.email_key == key, User.active.is_(True)
         )
     ).one_or_none()
     # plain values: the transaction below begins with a commit, which would expire an entity
-    user = _Addressee(*found) if found else None
+    user = (
+        _Addressee(
+            found.id, found.email, found.name, found.organization_id, found.language or language
+        )
+        if found
+        else None
+    )
     with unit_of_work(session):
         sessions.note_attempts(session, [(scope, k) for scope, k, _ in limits], at)
         # The same statement whether or not the address is known: it retires earlier links.
@@ -102,7 +116,7 @@ def send_invitation(session: Session, user: User) -> None:
     )
     _add_link(
         session,
-        _Addressee(user.id, user.email, user.name, user.organization_id),
+        _Addressee(user.id, user.email, user.name, user.organization_id, user.language),
         purpose="invitation",
         at=at,
     )
@@ -114,6 +128,8 @@ class _Addressee:
     email: str
     name: str
     organization_id: int | None
+    #: the language the mail speaks (roi.i18n.LANGUAGES); None: the default
+    language: str | None
 
 
 def _add_link(session: Session, user: _Addressee, *, purpose: str, at: datetime) -> None:
@@ -131,27 +147,33 @@ def _add_link(session: Session, user: _Addressee, *, purpose: str, at: datetime)
 
 
 def _link_mail(user: _Addressee, token: str, purpose: str) -> Mail:
-    if purpose == "reset":
+    with speaking(user.language):
+        if purpose == "reset":
+            return Mail(
+                to=user.email,
+                subject=gettext("Reset your roi password"),
+                text=gettext(
+                    "Someone, probably you, asked to reset the password of your roi account. "
+                    "Choose a new password here within 30 minutes:"
+                ),
+                link=mail.links.password_reset(token),
+                closing=gettext(
+                    "The link works once. If you did not ask, ignore this mail: nothing changes."
+                ),
+            )
         return Mail(
             to=user.email,
-            subject="Reset your roi password",
-            text=(
-                "Someone, probably you, asked to reset the password of your roi account. "
-                "Choose a new password here within 30 minutes:"
+            subject=gettext("Your roi account is ready"),
+            text=gettext(
+                "Hello %(name)s, an administrator of your practice set up a roi account for "
+                "you. Choose your password here within 7 days:",
+                name=user.name,
             ),
             link=mail.links.password_reset(token),
-            closing="The link works once. If you did not ask, ignore this mail: nothing changes.",
+            closing=gettext(
+                "The link works once. Then sign in with your email address and that password."
+            ),
         )
-    return Mail(
-        to=user.email,
-        subject="Your roi account is ready",
-        text=(
-            f"Hello {user.name}, an administrator of your practice set up a roi account for you. "
-            "Choose your password here within 7 days:"
-        ),
-        link=mail.links.password_reset(token),
-        closing="The link works once. Then sign in with your email address and that password.",
-    )
 
 
 def link_owner(session: Session, token: str) -> User:
@@ -246,7 +268,7 @@ def change_password(
     """
     user = session.get(User, actor.user_id)
     if user is None:
-        raise NotFound("account")
+        raise NotFound(N_("account"))
     at = now()
     limits = [("change", str(user.id), settings.throttle_account_limit)]
     retry = sessions.throttle_wait(session, limits, settings, at)
@@ -260,10 +282,10 @@ def change_password(
                 subject_user_id=actor.user_id,
                 reasons=["password_change"],
             )
-        raise Throttled("Too many wrong passwords. Wait a few minutes, then try again.", retry)
+        raise Throttled(N_("Too many wrong passwords. Wait a few minutes, then try again."), retry)
     if not verify_password(user.password_hash, current, settings.argon2):
         _wrong_current_password(session, actor, user, limits, settings, at)
-        raise Invalid({"current_password": "Your current password is not correct."})
+        raise Invalid({"current_password": N_("Your current password is not correct.")})
     why = password_problem(new, email=user.email, name=user.name)
     if why:
         raise Invalid({"new_password": why})

@@ -26,6 +26,7 @@ from roi.audit import Action
 from roi.config import Argon2Parameters
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound
+from roi.i18n import N_
 
 USER_ROLES = (Role.CLINICIAN, Role.CLIENT, Role.COMPLIANCE, Role.ADMIN)
 
@@ -101,7 +102,7 @@ def create_user(
     password_hash = hash_password(password, argon2)
     with unit_of_work(session):
         if session.scalar(select(User.id).where(User.email_key == email_key(email))):
-            raise Invalid({"email": "An account with this email address already exists."})
+            raise Invalid({"email": N_("An account with this email address already exists.")})
         org = _organization_for(session, actor, organization)
         client = None
         if role is Role.CLIENT:
@@ -112,9 +113,9 @@ def create_user(
                 )
             )
             if client is None:
-                raise Invalid({"client_id": "No client record has this id."})
+                raise Invalid({"client_id": N_("No client record has this id.")})
             if client.user_id is not None:
-                raise Invalid({"client_id": "This client record already has an account."})
+                raise Invalid({"client_id": N_("This client record already has an account.")})
             org = client.organization
         user = User(
             email=email.strip(),
@@ -175,7 +176,7 @@ def _organization_for(session: Session, actor: Actor, name: str | None) -> Organ
         else None
     )
     if found is None or not administers(actor, found.id):
-        raise Invalid({"organization": "Add accounts to your own organization only."})
+        raise Invalid({"organization": N_("Add accounts to your own organization only.")})
     return found
 
 
@@ -189,28 +190,24 @@ def _user_problems(
 ) -> dict[str, str]:
     problems: dict[str, str] = {}
     if "@" not in email or len(email) > 254 or email.strip() != email or not email:
-        problems["email"] = "Enter a valid email address."
+        problems["email"] = N_("Enter a valid email address.")
     if not name.strip():
-        problems["name"] = "Enter the person's name."
+        problems["name"] = N_("Enter the person's name.")
     # the same rules as the forms and the API, so the `roi` command cannot add a hidden character
     for field, text in (("name", name), ("email", email), ("organization", organization or "")):
         why = inputs.name_problem(text)
         if why is not None:
             problems.setdefault(field, why)
     if role not in USER_ROLES:
-        problems["role"] = "Choose clinician, client, compliance or admin."
+        problems["role"] = N_("Choose clinician, client, compliance or admin.")
     if role in (Role.CLINICIAN, Role.COMPLIANCE) and not organization:
-        problems["organization"] = "Clinicians and compliance staff belong to an organization."
+        problems["organization"] = N_("Clinicians and compliance staff belong to an organization.")
     if role is Role.CLIENT and client_id is None:
-        problems["client_id"] = "A client account is linked to a client record."
+        problems["client_id"] = N_("A client account is linked to a client record.")
     why = password_problem(password, email=email, name=name)
     if why:
         problems["password"] = why
     return problems
-
-
-#: the bounds of a practice's emergency rate: at least one a day, and few enough to mean a limit
-EMERGENCY_RATE_RANGE = range(1, 51)
 
 
 def organization_of(session: Session, actor: Actor) -> Organization:
@@ -221,32 +218,8 @@ def organization_of(session: Session, actor: Actor) -> Organization:
     """
     found = session.get(Organization, actor.organization_id) if actor.organization_id else None
     if found is None:
-        raise NotFound("organization")
+        raise NotFound(N_("organization"))
     return found
-
-
-def set_emergency_rate(session: Session, actor: Actor, per_day: int) -> Organization:
-    """Set how many emergency disclosures one clinician of the practice may send in 24 hours.
-
-    Raises:
-        Forbidden: the actor does not manage the practice's settings.
-        NotFound: the actor belongs to no organization.
-        Invalid: outside EMERGENCY_RATE_RANGE.
-    """
-    require(actor, Permission.MANAGE_PRACTICE_SETTINGS)
-    if per_day not in EMERGENCY_RATE_RANGE:
-        low, high = EMERGENCY_RATE_RANGE[0], EMERGENCY_RATE_RANGE[-1]
-        raise Invalid({"emergency_sends_per_day": f"Choose a number from {low} to {high}."})
-    with unit_of_work(session):
-        organization = organization_of(session, actor)
-        organization.emergency_sends_per_day = per_day
-        audit.record(
-            session,
-            actor,
-            Action.ORGANIZATION_UPDATED,
-            detail={"setting": "emergency_sends_per_day", "value": per_day},
-        )
-    return organization
 
 
 def set_language(session: Session, user_id: int, language: str) -> None:
@@ -257,7 +230,7 @@ def set_language(session: Session, user_id: int, language: str) -> None:
     with unit_of_work(session):
         user = session.get(User, user_id)
         if user is None:
-            raise NotFound("account")
+            raise NotFound(N_("account"))
         user.language = language
         client = session.scalar(select(Client).where(Client.user_id == user_id))
         if client is not None:
@@ -305,14 +278,14 @@ def create_client(session: Session, actor: Actor, new: NewClient) -> Client:
 def _client_problems(new: NewClient) -> dict[str, str]:
     problems: dict[str, str] = {}
     if not new.given_name.strip():
-        problems["given_name"] = "Enter the client's given name."
+        problems["given_name"] = N_("Enter the client's given name.")
     if not new.family_name.strip():
-        problems["family_name"] = "Enter the client's family name."
+        problems["family_name"] = N_("Enter the client's family name.")
     today = sessions.current_time().date()
     if new.birth_date > today:
-        problems["birth_date"] = "The date of birth cannot be in the future."
+        problems["birth_date"] = N_("The date of birth cannot be in the future.")
     elif new.birth_date.year < 1900:
-        problems["birth_date"] = "Check the year of birth."
+        problems["birth_date"] = N_("Check the year of birth.")
     return problems
 
 
@@ -336,11 +309,11 @@ def check_provider(actor: Actor, new: NewProvider) -> None:
     require(actor, Permission.ADD_PROVIDER)
     problems: dict[str, str] = {}
     if not new.name.strip():
-        problems["name"] = "Enter the provider's name."
+        problems["name"] = N_("Enter the provider's name.")
     if not new.organization.strip():
-        problems["organization"] = "Enter the practice or organization."
+        problems["organization"] = N_("Enter the practice or organization.")
     if new.email and "@" not in new.email:
-        problems["email"] = "Enter a valid email address."
+        problems["email"] = N_("Enter a valid email address.")
     if problems:
         raise Invalid(problems)
 
@@ -378,9 +351,9 @@ def _entry_organization(session: Session, actor: Actor, name: str) -> Organizati
     if keeps_entries_of(actor, org.id if org else None):
         return org
     if actor.role is Role.ADMIN:
-        raise Invalid({"organization": "Add entries of your own organization only."})
+        raise Invalid({"organization": N_("Add entries of your own organization only.")})
     raise Invalid(
-        {"organization": "This practice uses roi: its own people keep its directory entries."}
+        {"organization": N_("This practice uses roi: its own people keep its directory entries.")}
     )
 
 
@@ -397,7 +370,7 @@ def administered_provider(session: Session, actor: Actor, provider_id: int) -> P
         )
     )
     if provider is None:
-        raise NotFound("provider")
+        raise NotFound(N_("provider"))
     return provider
 
 

@@ -36,6 +36,7 @@ from roi.clock import now
 from roi.config import Settings
 from roi.db import unit_of_work
 from roi.errors import NotFound
+from roi.i18n import N_
 
 #: how stale `last_seen_at` may get before a request writes it again (saves a write per request)
 TOUCH_INTERVAL = timedelta(seconds=60)
@@ -461,7 +462,7 @@ def end_own_session(session: Session, actor: Actor, session_id: int) -> None:
             .values(ended_at=now(), end_reason="ended_by_user")
         )
         if not ended.rowcount:  # type: ignore[attr-defined]
-            raise NotFound("session")
+            raise NotFound(N_("session"))
         audit.record(
             session,
             actor,

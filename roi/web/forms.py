@@ -6,20 +6,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from wtforms import DateField, Field, HiddenField, StringField
+from wtforms import DateField, Field, HiddenField, SelectChoice, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import ListWidget
 
 from roi import inputs
+from roi.accounts.practice import COMMON_TIME_ZONES, time_zones
 from roi.errors import Invalid
+from roi.web.language import translated
 
 
 def apply_errors(form: FlaskForm, error: Invalid) -> None:
-    """Show a service's field reasons next to the fields; others go on the form as a whole."""
-    for name, why in error.fields.items():
+    """Show a service's field reasons next to the fields, in the page's language; others go on
+    the form as a whole."""
+    for name, reason in error.fields.items():
+        why = translated(reason)
         field = getattr(form, name, None)
         if field is not None and hasattr(field, "errors"):
             field.errors = [*field.errors, why]
@@ -33,7 +38,7 @@ class DayField(DateField):
     def pre_validate(self, form: Any) -> None:
         why = inputs.day_problem(self.data) if self.data is not None else None
         if why is not None:
-            raise ValidationError(why)
+            raise ValidationError(translated(why))
 
 
 class NameField(StringField):
@@ -58,7 +63,7 @@ def plain_text(form: Any, field: Field) -> None:
     """
     why = inputs.name_problem(field.data) if isinstance(field.data, str) else None
     if why is not None:
-        raise ValidationError(why)
+        raise ValidationError(translated(why))
 
 
 def record_id(value: Any) -> int:
@@ -125,8 +130,23 @@ def form_errors_id(form: FlaskForm) -> str:
 
 
 #: how WTForms' own messages start ("This field is required.", "Not a valid choice.", "Invalid
-#: email address.", "Field must be between 1 and 100 characters long."): they name no field
-_GENERIC = ("This field", "Not a valid", "Invalid", "Field ", "Number must")
+#: email address.", "Field must be between 1 and 100 characters long."), in English and in
+#: WTForms' Spanish ("Este campo es obligatorio.", "Opción inválida."): they name no field
+_GENERIC = (
+    "This field",
+    "Not a valid",
+    "Invalid",
+    "Field ",
+    "Number must",
+    "Este campo",
+    "El campo",
+    "El número",
+    "No es ",
+    "Opción inválida",
+    "Valor inválido",
+    "Email inválido",
+    "Elección inválida",
+)
 
 
 def _standing_alone(field: Field, message: str) -> str:
@@ -139,3 +159,15 @@ def _target(field: Field) -> str:
     """The id the summary links to: the field, or its first option when its options are shown
     one by one (radios, checkboxes), as the templates render them in a fieldset."""
     return f"{field.id}-0" if isinstance(field.widget, ListWidget) else str(field.id)
+
+
+def time_zone_choices(first: SelectChoice | None = None) -> list[SelectChoice]:
+    """The options of a time-zone select: `first` if given, the common US zones named in the
+    page's language, then every other IANA zone by its name."""
+    common = [
+        SelectChoice(zone, _("%(name)s (%(zone)s)", name=translated(name), zone=zone))
+        for zone, name in COMMON_TIME_ZONES
+    ]
+    known = {zone for zone, _name in COMMON_TIME_ZONES}
+    others = [SelectChoice(zone, zone) for zone in sorted(time_zones() - known)]
+    return [*([first] if first else []), *common, *others]

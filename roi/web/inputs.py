@@ -10,6 +10,7 @@ from flask import Flask, request
 from werkzeug.routing import IntegerConverter, Map
 
 from roi.errors import Invalid, Malformed
+from roi.i18n import N_, Message
 from roi.inputs import MAX_ID, text_problem
 
 #: deeper than any body roi reads (a message's attachments are three levels), far below the
@@ -100,8 +101,8 @@ def _refuse_bad_text(named: Iterable[tuple[str, str]]) -> None:
         why = text_problem(value)
         if why is not None:
             # the name itself may be the bad text: show it only once it is printable
-            shown = name if text_problem(name) is None else "a field name"
-            raise Invalid({shown: why}, f"{shown}: {why}")
+            shown = name if text_problem(name) is None else N_("a field name")
+            raise Invalid({shown: why}, Message("%(field)s: %(why)s", field=shown, why=why))
 
 
 def install(app: Flask) -> None:

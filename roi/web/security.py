@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
 from flask import Response as FlaskResponse
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -241,17 +242,21 @@ def _api_actor() -> Actor:
 
 
 def _signed_out_message() -> str:
+    """Why the person must sign in, in the page's language."""
     reason = g.get("session_ended_because")
     if reason == "idle_timeout":
         minutes = int(settings().session_idle.total_seconds() // 60)
-        return f"You were signed out after {minutes} minutes without activity. Sign in again."
+        return _(
+            "You were signed out after %(minutes)d minutes without activity. Sign in again.",
+            minutes=minutes,
+        )
     if reason == "absolute_timeout":
-        return "Your session reached its time limit. Sign in again."
+        return _("Your session reached its time limit. Sign in again.")
     if reason == "mfa_failed":
-        return "Too many wrong codes. Sign in again with your password."
+        return _("Too many wrong codes. Sign in again with your password.")
     if reason in {"password_changed", "password_reset", "account_disabled", "ended_by_user"}:
-        return "Your session has ended. Sign in again."
-    return "Sign in to continue."
+        return _("Your session has ended. Sign in again.")
+    return _("Sign in to continue.")
 
 
 def actor() -> Actor:

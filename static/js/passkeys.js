@@ -1,5 +1,6 @@
 // Passkeys: ask the browser to create or use one for the challenge the page carries
-// (data-options, JSON from the server), then post its answer with the form.
+// (data-options, JSON from the server), then post its answer with the form. What the status line
+// says comes from the page (data-waiting, data-failed), in the page's language.
 (function () {
   "use strict";
   if (!window.PublicKeyCredential || !PublicKeyCredential.parseRequestOptionsFromJSON) {
@@ -18,12 +19,12 @@
         : navigator.credentials.get({
             publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options),
           });
-      status.textContent = "Follow your browser's instructions…";
+      status.textContent = status.dataset.waiting;
       asked.then(function (credential) {
         form.querySelector("input[name=credential]").value = JSON.stringify(credential.toJSON());
         form.submit();
       }).catch(function () {
-        status.textContent = "No passkey was used. Try again, or reload the page.";
+        status.textContent = status.dataset.failed;
       });
     });
   });

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from roi.accounts import mfa
+from roi.accounts import mfa, practice
 from roi.accounts.models import Organization, RecoveryCode, TotpCredential
 from roi.actor import Actor, Role
 from roi.audit import Action, AuditEntry
@@ -25,7 +25,10 @@ def test_who_needs_which_step(session):
     assert mfa.required_step(session, client.user) is None
     # a practice that turns the setting off: staff sign in with the password alone
     admin = make_user(session, Role.ADMIN)
-    mfa.set_required_for_staff(session, admin.actor, required=False)
+    off = practice.PracticeSettings(
+        state=None, mfa_required_for_staff=False, emergency_sends_per_day=3, time_zone="UTC"
+    )
+    practice.update_practice_settings(session, admin.actor, off, states=())
     assert mfa.required_step(session, staff.user) is None
     assert mfa.required_step(session, enrolled.user) is mfa.SecondStep.VERIFY
 

@@ -44,7 +44,7 @@ def test_a_name_and_role_change_is_confirmed_then_made(app, client, session, adm
     text = review.get_data(as_text=True)
     assert review.status_code == 200
     assert "Confirm the change" in text
-    assert "compliance → <strong>clinician</strong>" in text
+    assert "Compliance → <strong>Clinician</strong>" in text
     assert fresh(session, User, compliance.user.id).role is Role.COMPLIANCE
     # When they confirm
     done = client.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -20,10 +21,10 @@ from roi.inputs import MAX_ID
 from roi.web.forms import NameField, plain_text
 
 ROLE_CHOICES = [
-    SelectChoice("clinician", "Clinician"),
-    SelectChoice("compliance", "Compliance officer"),
-    SelectChoice("admin", "Administrator"),
-    SelectChoice("client", "Client"),
+    SelectChoice("clinician", lazy_gettext("Clinician")),
+    SelectChoice("compliance", lazy_gettext("Compliance officer")),
+    SelectChoice("admin", lazy_gettext("Administrator")),
+    SelectChoice("client", lazy_gettext("Client")),
 ]
 
 
@@ -35,35 +36,39 @@ def role_choices(current: Role) -> list[SelectChoice]:
 
 
 class UserForm(FlaskForm):
-    name = NameField("Name", validators=[DataRequired(), Length(max=200)])
+    name = NameField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(
-        "Email",
+        lazy_gettext("Email"),
         validators=[DataRequired(), Email(check_deliverability=False), Length(max=254), plain_text],
     )
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    role = SelectField(lazy_gettext("Role"), choices=ROLE_CHOICES)
     organization = NameField(
-        "Organization",
+        lazy_gettext("Organization"),
         validators=[Optional(), Length(max=200)],
-        description=(
+        description=lazy_gettext(
             "Your organization. Accounts of another practice are added by the instance "
             "operator with the roi command."
         ),
     )
     client_id = IntegerField(
-        "Client record number",
+        lazy_gettext("Client record number"),
         validators=[Optional(), NumberRange(min=1, max=MAX_ID)],
-        description="Only for client accounts: the client record this account belongs to.",
+        description=lazy_gettext(
+            "Only for client accounts: the client record this account belongs to."
+        ),
     )
     password = PasswordField(
-        "Initial password",
+        lazy_gettext("Initial password"),
         validators=[DataRequired(), Length(max=MAX_LENGTH)],
-        description="At least 12 characters. Share it with the person by a safe channel.",
+        description=lazy_gettext(
+            "At least 12 characters. Share it with the person by a safe channel."
+        ),
     )
 
 
 class UserEditForm(FlaskForm):
-    name = NameField("Name", validators=[DataRequired(), Length(max=200)])
-    role = SelectField("Role", choices=ROLE_CHOICES)
+    name = NameField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=200)])
+    role = SelectField(lazy_gettext("Role"), choices=ROLE_CHOICES)
     #: empty on the form, "yes" on the confirmation page that repeats its values
     confirmed = HiddenField()
 
@@ -74,18 +79,30 @@ class ToggleForm(FlaskForm):
 
 class PracticeForm(FlaskForm):
     state = SelectField(
-        "The practice's state",
-        description="Its law decides who signs a release for a minor (rules/signers.toml).",
+        lazy_gettext("The practice's state"),
+        description=lazy_gettext(
+            "Its law decides who signs a release for a minor (rules/signers.toml)."
+        ),
         validators=[Optional()],
     )
     mfa_required = BooleanField(
-        "Second factor required for staff",
-        description="Clinicians, compliance officers and administrators confirm each sign-in "
-        "with an authenticator app or a passkey, and set one up at their next sign-in. Clients "
-        "may always choose to use one.",
+        lazy_gettext("Second factor required for staff"),
+        description=lazy_gettext(
+            "Clinicians, compliance officers and administrators confirm each sign-in "
+            "with an authenticator app or a passkey, and set one up at their next sign-in. "
+            "Clients may always choose to use one."
+        ),
     )
     emergency_sends_per_day = IntegerField(
-        "Emergency disclosures one clinician may send in 24 hours",
-        validators=[DataRequired("Give a number.")],
-        description="Above it, roi refuses the send and alerts compliance.",
+        lazy_gettext("Emergency disclosures one clinician may send in 24 hours"),
+        validators=[DataRequired(lazy_gettext("Give a number."))],
+        description=lazy_gettext("Above it, roi refuses the send and alerts compliance."),
+    )
+    #: any IANA name is checked by the service (roi.accounts.practice), which says what is wrong
+    time_zone = SelectField(
+        lazy_gettext("The practice's time zone"),
+        description=lazy_gettext(
+            "Pages, mails and documents show times in it, with the zone named."
+        ),
+        validate_choice=False,
     )

@@ -5,22 +5,25 @@ settings (its state, whether staff need a second factor); mail the outbox worker
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from roi import mail
-from roi.accounts import administration, mfa, service
+from roi.accounts import administration, mfa, practice, service
 from roi.accounts.models import Organization
 from roi.accounts.policy import Permission, administered_organization
 from roi.actor import Role
-from roi.consent import representation
 from roi.consent.signers import shipped_rules
 from roi.errors import Invalid
 from roi.extensions import db
+from roi.i18n import N_
 from roi.web.admin import bp
 from roi.web.admin.forms import PracticeForm, ToggleForm, UserEditForm, UserForm, role_choices
 from roi.web.clinician.forms import ProviderForm
-from roi.web.forms import apply_errors, refused_status
+from roi.web.forms import apply_errors, refused_status, time_zone_choices
+from roi.web.language import translated
+from roi.web.navigation import ROLE_NAMES
 from roi.web.security import actor, requires, settings
 
 
@@ -44,7 +47,7 @@ def failed_mail() -> str:
 @requires(Permission.MANAGE_USERS)
 def mail_retry(item_id: int) -> Response:
     mail.retry(db.session(), item_id, organization_id=administered_organization(actor()))
-    flash("The mail will be tried again within a minute.", "success")
+    flash(_("The mail will be tried again within a minute."), "success")
     return redirect(url_for("admin.failed_mail"))
 
 
@@ -79,7 +82,7 @@ def user_new() -> Response | str | tuple[str, int]:
     except Invalid as error:
         apply_errors(form, error)
         return render_template("admin/user_new.html", form=form), 422
-    flash("Account created.", "success")
+    flash(_("Account created."), "success")
     return redirect(url_for("admin.users"))
 
 
@@ -112,19 +115,29 @@ def user_edit(user_id: int) -> Response | str | tuple[str, int]:
         form.confirmed.data = ""
         apply_errors(form, error)
         return render_template("admin/user_edit.html", form=form, user=user), 422
-    flash("The account is changed.", "success")
+    flash(_("The account is changed."), "success")
     return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
 #: what each confirmed action on a user is called on its confirmation page
 USER_ACTIONS = {
-    "disable": ("Disable {name}?", "They are signed out everywhere and cannot sign in.", "Disable"),
-    "enable": ("Enable {name}?", "They can sign in again with their password.", "Enable"),
+    "disable": (
+        N_("Disable %(name)s?"),
+        N_("They are signed out everywhere and cannot sign in."),
+        N_("Disable %(name)s"),
+    ),
+    "enable": (
+        N_("Enable %(name)s?"),
+        N_("They can sign in again with their password."),
+        N_("Enable %(name)s"),
+    ),
     "invite": (
-        "Send {name} a password link?",
-        "They get a mail with a link to choose a password, valid 7 days. Their current password "
-        "keeps working until they use it.",
-        "Send the link",
+        N_("Send %(name)s a password link?"),
+        N_(
+            "They get a mail with a link to choose a password, valid 7 days. Their current "
+            "password keeps working until they use it."
+        ),
+        N_("Send the link"),
     ),
 }
 
@@ -137,10 +150,15 @@ def user_confirm(user_id: int, action: str) -> str:
     title, explanation, button = USER_ACTIONS[action]
     return render_template(
         "admin/confirm.html",
-        title=title.format(name=user.name),
-        explanation=explanation,
-        summary=f"{user.name} · {user.email} · {user.role.value}",
-        button=button,
+        title=_(title, name=user.name),
+        explanation=_(explanation),
+        facts=[
+            (_("Name"), user.name),
+            (_("Email"), user.email),
+            (_("Role"), _(ROLE_NAMES[Role(user.role)])),
+        ],
+        button=_(button, name=user.name),
+        danger=action == "disable",
         action=url_for(f"admin.user_{action}", user_id=user.id),
         cancel=url_for("admin.user_detail", user_id=user.id),
     )
@@ -152,9 +170,9 @@ def user_invite(user_id: int) -> Response:
     try:
         user = administration.resend_invitation(db.session(), actor(), user_id)
     except Invalid as error:
-        flash(" ".join(error.fields.values()), "error")
+        flash(" ".join(translated(why) for why in error.fields.values()), "error")
         return redirect(url_for("admin.user_detail", user_id=user_id))
-    flash(f"A password link is on its way to {user.email}.", "success")
+    flash(_("A password link is on its way to %(email)s.", email=user.email), "success")
     return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
@@ -174,20 +192,20 @@ def _set_active(user_id: int, *, active: bool) -> Response:
     try:
         user = administration.set_user_active(db.session(), actor(), user_id, active=active)
     except Invalid as error:
-        flash(" ".join(error.fields.values()), "error")
+        flash(" ".join(translated(why) for why in error.fields.values()), "error")
         return redirect(url_for("admin.user_detail", user_id=user_id))
     if active:
-        flash(f"{user.name} can sign in again.", "success")
+        flash(_("%(name)s can sign in again.", name=user.name), "success")
     else:
-        flash(f"{user.name} is disabled and signed out everywhere.", "success")
+        flash(_("%(name)s is disabled and signed out everywhere.", name=user.name), "success")
     return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
 @bp.route("/settings", methods=["GET", "POST"])
 @requires(Permission.MANAGE_USERS)
 def settings_page() -> Response | str | tuple[str, int]:
-    """The practice's own settings: its state, whose law decides who signs for a minor, and
-    whether staff must use a second factor."""
+    """The practice's own settings, saved together: its state, whose law decides who signs for
+    a minor; whether staff must use a second factor; the emergency rate; its time zone."""
     org_id = administered_organization(actor())
     organization = db.session.get(Organization, org_id) if org_id else None
     if organization is None:
@@ -197,37 +215,35 @@ def settings_page() -> Response | str | tuple[str, int]:
             "state": organization.state or "",
             "mfa_required": organization.mfa_required_for_staff,
             "emergency_sends_per_day": organization.emergency_sends_per_day,
+            "time_zone": organization.time_zone,
         }
         if request.method == "GET"
         else None
     )
     form.state.choices = [
         SelectChoice(code, name)
-        for code, name in [("", "Not set (conservative default)"), *shipped_rules().choices()]
+        for code, name in [("", _("Not set (conservative default)")), *shipped_rules().choices()]
     ]
+    form.time_zone.choices = time_zone_choices()
     if not form.validate_on_submit():
         return render_template(
             "admin/settings.html", form=form, organization=organization
         ), refused_status(form)
-    # the rate first: the one setting whose value the service can still refuse
-    rate = form.emergency_sends_per_day.data or 0
+    wanted = practice.PracticeSettings(
+        state=form.state.data or None,
+        mfa_required_for_staff=bool(form.mfa_required.data),
+        emergency_sends_per_day=form.emergency_sends_per_day.data or 0,
+        # the select has no empty option: none sent keeps the zone as it is
+        time_zone=form.time_zone.data or organization.time_zone,
+    )
     try:
-        if rate != organization.emergency_sends_per_day:
-            service.set_emergency_rate(db.session(), actor(), rate)
+        practice.update_practice_settings(
+            db.session(), actor(), wanted, states=shipped_rules().states
+        )
     except Invalid as error:
         apply_errors(form, error)
         return render_template("admin/settings.html", form=form, organization=organization), 422
-    state = form.state.data or None
-    try:
-        if state != organization.state:
-            representation.set_practice_state(db.session(), actor(), state)
-    except Invalid as error:
-        apply_errors(form, error)
-        return render_template("admin/settings.html", form=form, organization=organization), 422
-    required = bool(form.mfa_required.data)
-    if required != organization.mfa_required_for_staff:
-        mfa.set_required_for_staff(db.session(), actor(), required=required)
-    flash("Saved. Releases signed from now on follow this state's rules.", "success")
+    flash(_("Saved. Releases signed from now on follow this state's rules."), "success")
     return redirect(url_for("admin.settings_page"))
 
 
@@ -241,7 +257,10 @@ def user_reset_mfa(user_id: int) -> Response | str:
     if form.validate_on_submit():
         mfa.reset(db.session(), actor(), user_id)
         flash(
-            f"{user.name}'s second factor is removed. They set up a new one at their next sign-in.",
+            _(
+                "%(name)s's second factor is removed. They set up a new one at their next sign-in.",
+                name=user.name,
+            ),
             "success",
         )
         return redirect(url_for("admin.users"))
@@ -277,7 +296,7 @@ def provider_edit(provider_id: int) -> Response | str | tuple[str, int]:
     except Invalid as error:
         apply_errors(form, error)
         return render_template("admin/provider_edit.html", form=form, provider=provider), 422
-    flash("The directory entry is changed.", "success")
+    flash(_("The directory entry is changed."), "success")
     return redirect(url_for("admin.directory"))
 
 
@@ -288,15 +307,20 @@ def provider_confirm(provider_id: int, action: str) -> str:
     disable = action == "disable"
     return render_template(
         "admin/confirm.html",
-        title=f"{'Disable' if disable else 'Enable'} {provider.name}?",
-        explanation=(
+        title=_("Disable %(name)s?", name=provider.name)
+        if disable
+        else _("Enable %(name)s?", name=provider.name),
+        explanation=_(
             "The entry stays on the releases that name it, but nobody can choose it as a "
             "recipient any more."
-            if disable
-            else "Clinicians can choose the entry as a recipient again."
-        ),
-        summary=f"{provider.name} · {provider.organization_name}",
-        button="Disable" if disable else "Enable",
+        )
+        if disable
+        else _("Clinicians can choose the entry as a recipient again."),
+        facts=[(_("Name"), provider.name), (_("Organization"), provider.organization_name)],
+        button=_("Disable %(name)s", name=provider.name)
+        if disable
+        else _("Enable %(name)s", name=provider.name),
+        danger=disable,
         action=url_for("admin.provider_set_active", provider_id=provider.id, action=action),
         cancel=url_for("admin.directory"),
     )
@@ -308,5 +332,8 @@ def provider_set_active(provider_id: int, action: str) -> Response:
     provider = service.set_provider_active(
         db.session(), actor(), provider_id, active=action == "enable"
     )
-    flash(f"{provider.name} is {action}d.", "success")
+    if action == "enable":
+        flash(_("%(name)s can be chosen again.", name=provider.name), "success")
+    else:
+        flash(_("%(name)s is disabled.", name=provider.name), "success")
     return redirect(url_for("admin.directory"))

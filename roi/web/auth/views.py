@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import segno
 from flask import flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
-from roi.accounts import mfa, passkeys, recovery, sessions
+from roi.accounts import mfa, passkeys, practice, recovery, sessions
 from roi.accounts.errors import (
     InvalidCredentials,
     LoginThrottled,
@@ -26,12 +28,13 @@ from roi.web.auth.forms import (
     NewPasswordForm,
     PasskeyForm,
     PasswordChangeForm,
+    PreferencesForm,
     ResetRequestForm,
     SecondFactorForm,
     TotpConfirmForm,
 )
-from roi.web.forms import apply_errors
-from roi.web.language import LANGUAGE_KEY
+from roi.web.forms import apply_errors, refused_status, time_zone_choices
+from roi.web.language import LANGUAGE_KEY, page_language, translated
 from roi.web.security import (
     SECOND_STEP_PAGES,
     SESSION_TOKEN,
@@ -76,10 +79,12 @@ def login() -> Response | str | tuple[str, int] | tuple[str, int, dict[str, str]
             settings=settings(),
         )
     except InvalidCredentials as error:
-        return render_template("auth/login.html", form=form, error=error.message), 200
+        shown = translated(error.message)
+        return render_template("auth/login.html", form=form, error=shown), 200
     except LoginThrottled as error:
         wait = {"Retry-After": str(error.retry_after_seconds)}
-        return render_template("auth/login.html", form=form, error=error.message), 429, wait
+        shown = translated(error.message)
+        return render_template("auth/login.html", form=form, error=shown), 429, wait
     step = mfa.required_step(db.session(), user)
     # A fresh session at sign-in: nothing from the anonymous session survives (SECURITY B1),
     # except the language the person picked on the sign-in page.
@@ -146,10 +151,10 @@ def _second_step_outcome(passed: bool, form: SecondFactorForm) -> Response | tup
         )
     except SecondStepEnded as error:
         session.clear()
-        flash(error.message, "error")
+        flash(translated(error.message), "error")
         return redirect(url_for("auth.login"))
     except SecondFactorRejected as error:
-        form.code.errors = [error.message]
+        form.code.errors = [translated(error.message)]
         return _second_factor_page(form), 401
     _finish_sign_in()
     return redirect(url_for("auth.index"))
@@ -181,10 +186,10 @@ def passkeys_page() -> Response | str | tuple[str, int]:
                 form.name.data or "",
             )
         except Invalid as error:
-            flash(" ".join(error.fields.values()), "error")
+            flash(" ".join(translated(why) for why in error.fields.values()), "error")
             status = 422
         else:
-            flash("Your passkey is added. Sign-ins can use it as the second step.", "success")
+            flash(_("Your passkey is added. Sign-ins can use it as the second step."), "success")
             return redirect(url_for("auth.passkeys_page"))
     options = passkeys.registration_options(
         db.session(), user, session[SESSION_TOKEN], relying_party()
@@ -206,16 +211,43 @@ def _finish_sign_in() -> None:
 @bp.get("/account/security")
 @requires(Permission.SIGNED_IN)
 def security() -> str:
-    """The account's second factors: set one up, or see how many recovery codes are left."""
+    """The account's second factors: set one up, or see how many recovery codes are left; and
+    the person's own preferences (their time zone)."""
     user = db.session.get(User, actor().user_id)
     assert user is not None  # noqa: S101 - signed in
+    return _security_page(user, PreferencesForm(data={"time_zone": user.time_zone or ""}))[0]
+
+
+@bp.post("/account/preferences")
+@requires(Permission.SIGNED_IN)
+def preferences() -> Response | tuple[str, int]:
+    """Keep the person's own time zone, or none to read times in their practice's."""
+    user = db.session.get(User, actor().user_id)
+    assert user is not None  # noqa: S101 - signed in
+    form = PreferencesForm()
+    if not form.validate_on_submit():
+        return _security_page(user, form)
+    try:
+        practice.set_own_time_zone(db.session(), user.id, form.time_zone.data or None)
+    except Invalid as error:
+        apply_errors(form, error)
+        return _security_page(user, form)
+    flash(_("Saved. Times show in your chosen time zone."), "success")
+    return redirect(url_for("auth.security"))
+
+
+def _security_page(user: User, preferences: PreferencesForm) -> tuple[str, int]:
+    practice_zone = user.organization.time_zone if user.organization else "UTC"
+    own = SelectChoice("", _("Use the practice's (%(zone)s)", zone=practice_zone))
+    preferences.time_zone.choices = time_zone_choices(own)
     return render_template(
         "auth/security.html",
         passkey_count=len(passkeys.passkeys_of(db.session(), user.id)),
         enrolled=mfa.has_second_factor(db.session(), user.id),
         required=mfa.required_by_practice(db.session(), user),
         recovery_left=mfa.recovery_codes_left(db.session(), user.id),
-    )
+        preferences=preferences,
+    ), refused_status(preferences)
 
 
 @bp.route("/account/mfa/totp", methods=["GET", "POST"])
@@ -231,7 +263,7 @@ def totp_setup() -> Response | str | tuple[str, int]:
         try:
             codes = mfa.confirm_totp(db.session(), actor(), form.code.data or "")
         except Invalid as error:
-            form.code.errors = list(error.fields.values())
+            form.code.errors = [translated(why) for why in error.fields.values()]
         else:
             if not current_user.is_authenticated:
                 sessions.complete_second_step(db.session(), session[SESSION_TOKEN], actor())
@@ -241,11 +273,12 @@ def totp_setup() -> Response | str | tuple[str, int]:
         db.session(), actor(), user.email
     )
     qr = segno.make(enrolment.otpauth_uri, error="m")
+    svg = qr.svg_inline(scale=5, light="#fff", title=_("QR code for your authenticator app"))
     return render_template(
         "auth/totp_setup.html",
         form=form,
         secret=enrolment.secret,
-        qr=Markup(qr.svg_inline(scale=5, light="#fff", title="QR code for your authenticator app")),  # noqa: S704 - segno's own SVG
+        qr=Markup(svg),  # noqa: S704 - segno's own SVG
         forced=not current_user.is_authenticated,
     ), (422 if form.errors else 200)
 
@@ -259,7 +292,7 @@ def logout() -> Response:
         sessions.end_session(db.session(), actor(), token)
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -283,9 +316,9 @@ def password() -> Response | str | tuple[str, int]:
         apply_errors(form, error)
         return render_template("auth/password.html", form=form), 422
     if form.end_other_sessions.data:
-        flash("Your password is changed. Your other sessions have been signed out.", "success")
+        flash(_("Your password is changed. Your other sessions have been signed out."), "success")
     else:
-        flash("Your password is changed.", "success")
+        flash(_("Your password is changed."), "success")
     return redirect(url_for("auth.index"))
 
 
@@ -301,6 +334,7 @@ def password_reset() -> str:
         ip=client_ip(),
         request_id=g.request_id,
         settings=settings(),
+        language=page_language(),
     )
     return render_template("auth/password_reset_sent.html")
 
@@ -328,7 +362,8 @@ def password_reset_link(token: str) -> Response | str | tuple[str, int]:
         logout_user()
     session.clear()
     flash(
-        "Your password is set, and every session of your account is signed out. Sign in.", "success"
+        _("Your password is set, and every session of your account is signed out. Sign in."),
+        "success",
     )
     return redirect(url_for("auth.login"))
 
@@ -355,7 +390,7 @@ def session_end(session_id: int) -> Response:
     if this_one:
         logout_user()
         session.clear()
-        flash("You are signed out.", "info")
+        flash(_("You are signed out."), "info")
         return redirect(url_for("auth.login"))
-    flash("That session is signed out.", "success")
+    flash(_("That session is signed out."), "success")
     return redirect(url_for("auth.sessions_page"))
