@@ -371,7 +371,8 @@ def test_revoke_with_one_confirmation_shows_the_time_and_a_receipt(
     assert stored.revoked_at is not None
     page = client.get(detail_url(consent.id)).get_data(as_text=True)
     at = stored.revoked_at
-    shown = f"{at:%B} {at.day}, {at.year} at {at:%H:%M} UTC"
+    # the client's time zone is their practice's (UTC here), named beside the time
+    shown = f"{at.day} {at:%b} {at.year}, {at:%H:%M} UTC"
     assert f"Revoked on {shown}" in page
     # And the preparing clinician is told by mail, as after a revocation through the API
     told = [m for m in delivered_mail(client.application) if "was revoked" in str(m["Subject"])]

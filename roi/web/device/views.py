@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from roi.accounts import mfa
 from roi.accounts.errors import InvalidCredentials, LoginThrottled, SecondFactorRejected
@@ -18,6 +19,7 @@ from roi.extensions import db
 from roi.web.device import bp
 from roi.web.device.forms import BirthDateForm, HandBackForm
 from roi.web.forms import apply_errors
+from roi.web.language import translated
 from roi.web.portal.forms import SignatureForm, signature_input
 from roi.web.security import actor, client_ip, form_library, requires, settings
 
@@ -89,7 +91,7 @@ def sign() -> ResponseReturnValue:
             return _sign_page(view, form), 422
     except WrongState as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(translated(error.message), "error")
     return redirect(url_for("device.show"))
 
 
@@ -126,17 +128,19 @@ def hand_back() -> ResponseReturnValue:
         )
     except LoginThrottled as error:
         db.session.rollback()
-        form.password.errors = [error.message]
+        form.password.errors = [translated(error.message)]
         wait = {"Retry-After": str(error.retry_after_seconds)}
         return _hand_back_page(form), 429, wait
     except (InvalidCredentials, SecondFactorRejected) as error:
         db.session.rollback()
         field = form.code if isinstance(error, SecondFactorRejected) else form.password
         field.errors = [
-            "That password is not correct." if field is form.password else error.message
+            _("That password is not correct.")
+            if field is form.password
+            else translated(error.message)
         ]
         return _hand_back_page(form), 401
-    flash("You have the device back.", "success")
+    flash(_("You have the device back."), "success")
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
 
 

@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from roi.accounts.policy import Permission
 from roi.clock import now
@@ -21,6 +22,7 @@ from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
 from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors
+from roi.web.language import translated
 from roi.web.portal import bp
 from roi.web.portal.forms import RevokeForm, SignatureForm, signature_input
 from roi.web.security import actor, client_ip, form_library, requires
@@ -110,9 +112,10 @@ def sign(consent_id: int) -> ResponseReturnValue:
         return _detail(consent_id, form, RevokeForm()), 422
     except WrongState as error:
         db.session.rollback()
-        return _detail(consent_id, form, RevokeForm(), refusal=error.message), 409
+        return _detail(consent_id, form, RevokeForm(), refusal=translated(error.message)), 409
     flash(
-        "Thank you. Your release is signed and active. You can download your copy below.", "success"
+        _("Thank you. Your release is signed and active. You can download your copy below."),
+        "success",
     )
     return redirect(url_for("portal.consent_detail", consent_id=consent_id, _anchor="your-copy"))
 
@@ -139,7 +142,7 @@ def revoke(consent_id: int) -> ResponseReturnValue:
     form = RevokeForm()
     valid = form.validate_on_submit()
     if valid and not form.confirm.data:
-        form.confirm.errors = ["Tick the box to confirm, or go back to keep the release."]
+        form.confirm.errors = [_("Tick the box to confirm, or go back to keep the release.")]
     if not valid or not form.confirm.data:
         consent = _visible_consent(consent_id)
         return render_template(
@@ -164,8 +167,10 @@ def revoke(consent_id: int) -> ResponseReturnValue:
         ), 422
     except WrongState as error:
         db.session.rollback()
-        return _detail(consent_id, SignatureForm(), RevokeForm(), refusal=error.message), 409
-    flash("Your release is revoked.", "success")
+        return _detail(
+            consent_id, SignatureForm(), RevokeForm(), refusal=translated(error.message)
+        ), 409
+    flash(_("Your release is revoked."), "success")
     return redirect(url_for("portal.consent_detail", consent_id=consent.id))
 
 
