@@ -18,11 +18,21 @@ def party(provider: Provider) -> Party:
     )
 
 
-def consent_document(consent: Consent, template: FormTemplate, description: str) -> ConsentDocument:
-    """Everything the client reads and signs, with the template's statements filled in."""
+def client_time_zone(consent: Consent) -> str:
+    """The zone a client reads the times of their release in: their own, else the practice's."""
+    return consent.client.time_zone or consent.organization.time_zone or "UTC"
+
+
+def consent_document(
+    consent: Consent, template: FormTemplate, description: str, language: str | None = None
+) -> ConsentDocument:
+    """Everything the client reads and signs, with the template's statements filled in, in
+    `language` (default: the consent's own), or in English when the form has no such text."""
+    template = template.in_language(language or consent.language)
     recipient = consent.recipient
     values = {"discloser_organization": consent.organization.name, "recipient_name": recipient.name}
     statements = template.statement_texts(**values)
+    originals = template.statement_originals(**values)
     return ConsentDocument(
         consent_id=consent.id,
         consent_uuid=consent.uuid,
@@ -45,4 +55,7 @@ def consent_document(consent: Consent, template: FormTemplate, description: str)
         statements=statements,
         how_to_revoke=template.fill(template.how_to_revoke, **values),
         supersedes_consent_id=consent.supersedes_id,
+        language=template.language,
+        originals=originals if any(originals) else (),
+        time_zone=client_time_zone(consent),
     )

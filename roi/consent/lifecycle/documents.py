@@ -3,6 +3,8 @@ and the link that brings the signer their copy."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from roi import audit, vault
@@ -159,7 +161,7 @@ def _audit_download(session: Session, actor: Actor, consent: Consent, document: 
 
 def _evidence_from(
     signature: Signature,
-    evidence: dict[str, str],
+    evidence: dict[str, Any],
     *,
     consent: Consent,
     template: FormTemplate,
@@ -175,4 +177,11 @@ def _evidence_from(
         shown_document_sha256=signature.shown_document_sha256,
         consent_uuid=consent.uuid,
         organization=consent.organization.name,
+        language=str(evidence.get("language") or "en"),
+        language_version=_whole_number(evidence.get("language_version")),
     )
+
+
+def _whole_number(value: object) -> int | None:
+    """A number kept in the sealed evidence (None for signatures made before it was kept)."""
+    return value if isinstance(value, int) else None

@@ -7,11 +7,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from roi import audit, vault
+from roi import audit, i18n, vault
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action, Outcome
@@ -53,6 +54,9 @@ class SignatureInput:
     agree: bool
     representative_authority: str | None = None
     drawn_signature_png: bytes | None = None
+    #: the language the signer read the release in (roi.i18n.LANGUAGES): the release is signed,
+    #: fingerprinted and printed in it (English when its form has no text in that language)
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -147,8 +151,10 @@ def _sign(
     if consent.status is not ConsentStatus.PENDING_SIGNATURE:
         raise WrongState(_state_message(consent, "signed"))
     rule = _check_signer(session, actor, consent, signature)
-    template = library.get(consent.template_id, consent.template_version)
-    document = consent_document(consent, template, description_of(consent))
+    template = library.get(consent.template_id, consent.template_version).in_language(
+        i18n.supported(signature.language)
+    )
+    document = consent_document(consent, template, description_of(consent), template.language)
     signed_at = now()
     shown_html = pdf.render_preview_html(document)
     shown_sha = pdf.shown_document_sha256(document)
@@ -170,6 +176,8 @@ def _sign(
         shown_document_sha256=shown_sha,
         consent_uuid=consent.uuid,
         organization=consent.organization.name,
+        language=template.language,
+        language_version=template.language_version,
     )
     unsigned = pdf.render_consent(document, signer=signer, evidence=evidence)
     identity_signer = seal.signing_identity(
@@ -210,6 +218,7 @@ def _sign(
             drawn=signature.drawn_signature_png,
         )
         consent.status = ConsentStatus.ACTIVE
+        consent.language = template.language
         consent.signed_at = signed_at
         consent.required_signer = rule.who
         consent.document_sha256 = pdf_sha
@@ -293,13 +302,13 @@ def _check_signer(
     raise Invalid({"signer_relationship": problem})
 
 
-def evidence_of(signature: Signature) -> dict[str, str]:
+def evidence_of(signature: Signature) -> dict[str, Any]:
     """The sealed signing evidence (signer name, authority, IP, user agent, assurance)."""
     raw = vault.open_sealed(
         signature.evidence_sealed,
         vault.Place("consent_signatures", "evidence_sealed", signature.uuid),
     )
-    value: dict[str, str] = json.loads(raw)
+    value: dict[str, Any] = json.loads(raw)
     return value
 
 
@@ -312,6 +321,8 @@ def _evidence_record(
         "ip": evidence.ip,
         "user_agent": evidence.user_agent,
         "assurance": evidence.assurance,
+        "language": evidence.language,
+        "language_version": evidence.language_version,
     }
     if identity.handed_over_by is not None:
         record["identity_method"] = identity.method
