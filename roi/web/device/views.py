@@ -21,6 +21,7 @@ from roi.web.device.forms import BirthDateForm, HandBackForm
 from roi.web.forms import apply_errors
 from roi.web.language import translated
 from roi.web.portal.forms import SignatureForm, signature_input
+from roi.web.portal.releases import form_of, reading_language, release_title
 from roi.web.security import actor, client_ip, form_library, requires, settings
 
 
@@ -174,7 +175,10 @@ def _sign_page(view: handover.DeviceView, form: SignatureForm) -> str:
         view,
         "device/sign.html",
         form=form,
-        title=library.get(view.consent.template_id, view.consent.template_version).title,
-        document_html=lifecycle.preview_html(db.session(), client, view.consent.id, library),
+        title=release_title(library, view.consent),
+        release_form=form_of(library, view.consent),
+        document_html=lifecycle.preview_html(
+            db.session(), client, view.consent.id, library, reading_language()
+        ),
         signer=signer_rule_of(view.consent),
     )

@@ -26,6 +26,7 @@ from roi.consent.lifecycle import MAX_DRAWN_SIGNATURE, MAX_REASON, SignatureInpu
 from roi.consent.models import SignerRelationship
 from roi.errors import Invalid
 from roi.web.forms import NameField
+from roi.web.portal.releases import reading_language
 
 #: the only drawn-signature encoding accepted: what `canvas.toDataURL("image/png")` produces
 PNG_DATA_URL = "data:image/png;base64,"
@@ -100,6 +101,8 @@ def signature_input(form: SignatureForm) -> SignatureInput:
         agree=bool(form.agree.data),
         representative_authority=form.representative_authority.data or None,
         drawn_signature_png=decode_drawn_signature(form.drawn_signature.data or ""),
+        # the client signs the release in the language they read it in on this page
+        language=reading_language(),
     )
 
 

@@ -32,6 +32,7 @@ from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors
 from roi.web.language import translated
 from roi.web.portal.forms import RevokeForm, signature_input
+from roi.web.portal.releases import form_of, reading_language, release_title
 from roi.web.security import client_ip, form_library
 from roi.web.signing import bp
 from roi.web.signing.forms import CodeRequestForm, IdentityForm, LinkRequestForm, SignatureForm
@@ -279,11 +280,10 @@ def _verified_copy(token: str) -> invitations.Opened | Response:
 
 
 def _copy_page(consent: Consent, form: RevokeForm) -> str:
-    template = form_library().get(consent.template_id, consent.template_version)
     return render_template(
         "signing/copy.html",
         consent=consent,
-        title=template.title,
+        title=release_title(form_library(), consent),
         status=consent.status_at(now()),
         form=form,
     )
@@ -362,13 +362,13 @@ def _identity_page(form: IdentityForm, code_form: CodeRequestForm) -> str:
 
 def _review_page(consent: Consent, form: SignatureForm) -> str:
     library = form_library()
-    template = library.get(consent.template_id, consent.template_version)
     return render_template(
         "signing/review.html",
         consent=consent,
-        title=template.title,
+        title=release_title(library, consent),
+        release_form=form_of(library, consent),
         document_html=lifecycle.preview_html(
-            db.session(), _link_actor(consent.client_id), consent.id, library
+            db.session(), _link_actor(consent.client_id), consent.id, library, reading_language()
         ),
         form=form,
         signer=signer_rule_of(consent),
