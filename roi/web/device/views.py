@@ -4,7 +4,7 @@ the date of birth, the release and its signature form, the thanks; and the hand-
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -19,7 +19,7 @@ from roi.extensions import db
 from roi.web.device import bp
 from roi.web.device.forms import BirthDateForm, HandBackForm
 from roi.web.forms import apply_errors
-from roi.web.language import translated
+from roi.web.language import LANGUAGE_KEY, translated
 from roi.web.portal.forms import SignatureForm, signature_input
 from roi.web.portal.releases import form_of, reading_language, release_title
 from roi.web.security import actor, client_ip, form_library, requires, settings
@@ -141,6 +141,8 @@ def hand_back() -> ResponseReturnValue:
             else translated(error.message)
         ]
         return _hand_back_page(form), 401
+    # the pages return to the clinician's own language (their account's), whatever the client read
+    session.pop(LANGUAGE_KEY, None)
     flash(_("You have the device back."), "success")
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
 
