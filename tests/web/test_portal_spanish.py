@@ -3,21 +3,28 @@ signature form, errors included (issue 14 item 11; the emailed link: test_signin
 
 from __future__ import annotations
 
+import pytest
+
 from roi.accounts.models import Client
-from tests.factories import release_waiting_for_signature
+from roi.consent.models import Consent
+from tests.factories import release_waiting_for_signature, stand_in_documents
 from tests.helpers import csrf_token, login_as
 
-SPANISH = {"Accept-Language": "es-MX,es;q=0.9"}
 
-
-def test_a_spanish_speaking_client_reads_the_portal_and_the_sign_form_in_spanish(
-    client, session, clinician, client_person
-):
-    # Given a release waiting for the client's signature, and a browser that asks for Spanish
-    record = session.get(Client, client_person.actor.client_id)
-    consent = release_waiting_for_signature(session, clinician, record)
-    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = SPANISH["Accept-Language"]
+@pytest.fixture
+def waiting(client, session, clinician, client_person) -> Consent:
+    """A release waiting for the client's signature; the client signed in, in a browser that
+    asks for Spanish."""
+    consent = release_waiting_for_signature(
+        session, clinician, session.get(Client, client_person.actor.client_id)
+    )
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es-MX,es;q=0.9"
     login_as(client, client_person.email, client_person.password)
+    return consent
+
+
+def test_a_spanish_speaking_client_reads_the_portal_and_the_sign_form_in_spanish(client, waiting):
+    consent = waiting
     # When they open their releases
     dashboard = client.get("/portal/").get_data(as_text=True)
     # Then the page speaks Spanish: headings, the state, and what to do
@@ -48,3 +55,23 @@ def test_a_spanish_speaking_client_reads_the_portal_and_the_sign_form_in_spanish
     assert refused.status_code == 422
     assert "No pudimos leer la firma dibujada" in said
     assert "Hay un problema" in said
+
+
+def test_a_client_who_signs_in_spanish_signs_the_spanish_release(client, session, waiting):
+    consent = waiting
+    # When a client whose browser asks for Spanish reads the release and signs
+    detail = client.get(f"/portal/consents/{consent.id}")
+    with stand_in_documents():
+        signed = client.post(
+            f"/portal/consents/{consent.id}/sign",
+            data={
+                "relationship": "self",
+                "signer_name": "Jordan Avery",
+                "agree": "y",
+                "csrf_token": csrf_token(detail),
+            },
+        )
+    # Then the release of record is the Spanish one they read
+    assert signed.status_code == 302
+    session.rollback()
+    assert session.get(Consent, consent.id).language == "es"
