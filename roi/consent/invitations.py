@@ -30,6 +30,7 @@ from roi.consent.models import (
 )
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound, Throttled
+from roi.i18n import N_
 from roi.mail import Mail
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -37,7 +38,7 @@ CODE_LIFETIME = timedelta(minutes=10)
 VERIFIED_WINDOW = timedelta(minutes=30)
 MAX_FAILED_ATTEMPTS = 5
 CODE_RESEND_INTERVAL = timedelta(seconds=60)
-ASSURANCE = "Emailed link, date of birth and a one-time code sent by email"
+ASSURANCE = N_("Emailed link, date of birth and a one-time code sent by email")
 METHOD = "email_link_dob_code"
 #: a signer's request for their links again is answered once per release in this time
 REQUEST_INTERVAL = timedelta(minutes=10)

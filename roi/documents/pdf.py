@@ -107,6 +107,7 @@ def _environment() -> Environment:
         local=wording.local_moment,
         relationship=relationship_words,
         language=language_words,
+        words=_catalogued,
         grouped=grouped,
     )
     return env
@@ -115,6 +116,13 @@ def _environment() -> Environment:
 def _gettext(message: str) -> str:
     # Jinja fills the placeholders (escaping the values), so only the lookup happens here
     return i18n.translations(i18n.current_language()).gettext(message)
+
+
+def _catalogued(text: str) -> str:
+    """Words roi wrote and marked (`N_`) and a record keeps in English, such as how a signer's
+    identity was checked, in the language being spoken; any other text as it stands."""
+    # the empty msgid is the catalogue's header, never words
+    return i18n.translate(text, i18n.current_language()) if text else text
 
 
 def _ngettext(singular: str, plural: str, count: int) -> str:
