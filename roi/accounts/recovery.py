@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from roi import audit, mail
+from roi import audit, i18n, mail
 from roi.accounts import sessions
 from roi.accounts.errors import DeadLink
 from roi.accounts.models import PasswordLink, User
@@ -64,7 +64,7 @@ def request_reset(
     if retry is not None:
         raise Throttled("Too many reset requests. Wait a few minutes, then try again.", retry)
     found = session.execute(
-        select(User.id, User.email, User.name, User.organization_id).where(
+        select(User.id, User.email, User.name, User.organization_id, User.language).where(
             User.email_key == key, User.active.is_(True)
         )
     ).one_or_none()
@@ -102,7 +102,7 @@ def send_invitation(session: Session, user: User) -> None:
     )
     _add_link(
         session,
-        _Addressee(user.id, user.email, user.name, user.organization_id),
+        _Addressee(user.id, user.email, user.name, user.organization_id, user.language),
         purpose="invitation",
         at=at,
     )
@@ -114,6 +114,8 @@ class _Addressee:
     email: str
     name: str
     organization_id: int | None
+    #: the language the person picked (None: English)
+    language: str | None = None
 
 
 def _add_link(session: Session, user: _Addressee, *, purpose: str, at: datetime) -> None:
@@ -131,27 +133,34 @@ def _add_link(session: Session, user: _Addressee, *, purpose: str, at: datetime)
 
 
 def _link_mail(user: _Addressee, token: str, purpose: str) -> Mail:
-    if purpose == "reset":
+    """The password-reset or welcome mail, in the person's language."""
+    with i18n.speaking(user.language):
+        if purpose == "reset":
+            return Mail(
+                to=user.email,
+                subject=i18n.gettext("Reset your roi password"),
+                text=i18n.gettext(
+                    "Someone, probably you, asked to reset the password of your roi account. "
+                    "Choose a new password here within 30 minutes:"
+                ),
+                link=mail.links.password_reset(token),
+                closing=i18n.gettext(
+                    "The link works once. If you did not ask, ignore this mail: nothing changes."
+                ),
+            )
         return Mail(
             to=user.email,
-            subject="Reset your roi password",
-            text=(
-                "Someone, probably you, asked to reset the password of your roi account. "
-                "Choose a new password here within 30 minutes:"
+            subject=i18n.gettext("Your roi account is ready"),
+            text=i18n.gettext(
+                "Hello %(name)s, an administrator of your practice set up a roi account for you. "
+                "Choose your password here within 7 days:",
+                name=user.name,
             ),
             link=mail.links.password_reset(token),
-            closing="The link works once. If you did not ask, ignore this mail: nothing changes.",
+            closing=i18n.gettext(
+                "The link works once. Then sign in with your email address and that password."
+            ),
         )
-    return Mail(
-        to=user.email,
-        subject="Your roi account is ready",
-        text=(
-            f"Hello {user.name}, an administrator of your practice set up a roi account for you. "
-            "Choose your password here within 7 days:"
-        ),
-        link=mail.links.password_reset(token),
-        closing="The link works once. Then sign in with your email address and that password.",
-    )
 
 
 def link_owner(session: Session, token: str) -> User:
@@ -296,7 +305,7 @@ def _wrong_current_password(
     at: datetime,
 ) -> None:
     """Count a wrong current password; the one that reaches the limit tells the owner by mail."""
-    to, organization_id = user.email, user.organization_id
+    to, organization_id, language = user.email, user.organization_id, user.language
     with unit_of_work(session):
         sessions.note_attempts(session, [(scope, key) for scope, key, _ in limits], at)
         audit.record(
@@ -309,16 +318,22 @@ def _wrong_current_password(
         if sessions.throttle_wait(session, limits, settings, at) is not None:
             mail.enqueue(
                 session,
-                Mail(
-                    to=to,
-                    subject="Someone tried to change your roi password",
-                    text=(
-                        "Someone signed in as you gave a wrong current password on the "
-                        "password-change form many times, and the form is paused for a while. "
-                        "If this was not you, sign in, change your password, sign out your other "
-                        "sessions, and tell your practice's administrator."
-                    ),
-                    link=mail.links.sign_in(),
-                ),
+                _paused_mail(to, language),
                 organization_id=organization_id,
             )
+
+
+def _paused_mail(to: str, language: str | None) -> Mail:
+    """Tell the owner the password-change form is paused after many wrong passwords."""
+    with i18n.speaking(language):
+        return Mail(
+            to=to,
+            subject=i18n.gettext("Someone tried to change your roi password"),
+            text=i18n.gettext(
+                "Someone signed in as you gave a wrong current password on the password-change "
+                "form many times, and the form is paused for a while. If this was not you, sign "
+                "in, change your password, sign out your other sessions, and tell your "
+                "practice's administrator."
+            ),
+            link=mail.links.sign_in(),
+        )

@@ -80,12 +80,6 @@ PENDING = {
     "errors/404.html",
     "errors/error.html",
     "outside_disclosure_new.html",
-    "pdf/_sections.html",
-    "pdf/accounting.html",
-    "pdf/accounting_letter.html",
-    "pdf/consent.html",
-    "pdf/paper_release.html",
-    "pdf/revocation_receipt.html",
 }
 
 

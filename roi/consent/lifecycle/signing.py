@@ -41,6 +41,7 @@ from roi.db import unit_of_work
 from roi.documents import pdf, seal
 from roi.documents.model import Evidence, SignerBlock
 from roi.errors import Invalid, NotFound, WrongState
+from roi.i18n import N_
 
 MIN_AUTHORITY = 10
 MAX_DRAWN_SIGNATURE = 300_000
@@ -353,20 +354,20 @@ def _supersede_previous(session: Session, actor: Actor, consent: Consent) -> Non
 def _check_signature(signature: SignatureInput) -> None:
     problems: dict[str, str] = {}
     if not signature.agree:
-        problems["agree"] = "Tick the box to agree to sign electronically."
+        problems["agree"] = N_("Tick the box to agree to sign electronically.")
     name = signature.signer_name.strip()
     if not name or len(name) > 200:
-        problems["signer_name"] = "Type your full name."
+        problems["signer_name"] = N_("Type your full name.")
     authority = (signature.representative_authority or "").strip()
     if signature.relationship is not SignerRelationship.SELF and len(authority) < MIN_AUTHORITY:
         # 164.508(c)(1)(vi): a representative's signature comes with their authority to act
-        problems["representative_authority"] = (
+        problems["representative_authority"] = N_(
             "Describe your authority to sign for the client, for example "
             "“parent of a minor child” or “court-appointed guardian, order no. …”."
         )
     png = signature.drawn_signature_png
     if png is not None and (not png.startswith(PNG_MAGIC) or len(png) > MAX_DRAWN_SIGNATURE):
-        problems["drawn_signature"] = "The drawn signature could not be read; draw it again."
+        problems["drawn_signature"] = N_("The drawn signature could not be read; draw it again.")
     if problems:
         raise Invalid(problems)
 
