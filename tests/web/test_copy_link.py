@@ -146,7 +146,7 @@ def test_a_signer_asks_for_the_link_again(app, client, session, link, instance_p
         "/sign/request", data={"email": "Casey@Client.example", "csrf_token": csrf_token(page)}
     )
     assert answer.status_code == 200
-    said = without_tokens(answer.get_data(as_text=True))
+    said = answer.get_data(as_text=True)
     assert "we have emailed you a link" in said
     # Then a new copy link arrives, and it opens behind the identity check
     assert len(copy_links(app)) == 2
@@ -159,10 +159,5 @@ def test_a_signer_asks_for_the_link_again(app, client, session, link, instance_p
             "/sign/request",
             data={"email": address, "csrf_token": csrf_token(client.get("/sign/request"))},
         )
-        assert without_tokens(again.get_data(as_text=True)) == said
+        assert again.get_data(as_text=True) == said
     assert len(copy_links(app)) == 2
-
-
-def without_tokens(page: str) -> str:
-    """A page without its CSRF tokens, which carry the second they were made in."""
-    return re.sub(r'name="csrf_token" (type="hidden" )?value="[^"]*"', 'name="csrf_token"', page)
