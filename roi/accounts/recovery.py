@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from roi import audit, mail
+from roi import audit, i18n, mail
 from roi.accounts import sessions
 from roi.accounts.errors import DeadLink
 from roi.accounts.models import PasswordLink, User
@@ -318,7 +318,7 @@ def _wrong_current_password(
     at: datetime,
 ) -> None:
     """Count a wrong current password; the one that reaches the limit tells the owner by mail."""
-    to, organization_id = user.email, user.organization_id
+    to, organization_id, language = user.email, user.organization_id, user.language
     with unit_of_work(session):
         sessions.note_attempts(session, [(scope, key) for scope, key, _ in limits], at)
         audit.record(
@@ -331,16 +331,22 @@ def _wrong_current_password(
         if sessions.throttle_wait(session, limits, settings, at) is not None:
             mail.enqueue(
                 session,
-                Mail(
-                    to=to,
-                    subject="Someone tried to change your roi password",
-                    text=(
-                        "Someone signed in as you gave a wrong current password on the "
-                        "password-change form many times, and the form is paused for a while. "
-                        "If this was not you, sign in, change your password, sign out your other "
-                        "sessions, and tell your practice's administrator."
-                    ),
-                    link=mail.links.sign_in(),
-                ),
+                _paused_mail(to, language),
                 organization_id=organization_id,
             )
+
+
+def _paused_mail(to: str, language: str | None) -> Mail:
+    """Tell the owner the password-change form is paused after many wrong passwords."""
+    with i18n.speaking(language):
+        return Mail(
+            to=to,
+            subject=i18n.gettext("Someone tried to change your roi password"),
+            text=i18n.gettext(
+                "Someone signed in as you gave a wrong current password on the password-change "
+                "form many times, and the form is paused for a while. If this was not you, sign "
+                "in, change your password, sign out your other sessions, and tell your "
+                "practice's administrator."
+            ),
+            link=mail.links.sign_in(),
+        )

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from sqlalchemy import Select, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from roi import audit, vault
+from roi import audit, i18n, vault
 from roi.accounts.models import Client
 from roi.accounts.policy import Permission, allows, answerable_clients, require
 from roi.actor import Actor
@@ -44,7 +44,7 @@ from roi.compliance.accounting import (
 from roi.compliance.models import AccountingRequest, AccountingSettings, Channel
 from roi.consent.library import FormLibrary
 from roi.db import new_uuid, unit_of_work
-from roi.documents import AccountingLetter, render_letter
+from roi.documents import AccountingLetter, render_letter, wording
 from roi.errors import Forbidden, Invalid, NotFound, WrongState
 
 #: 164.528(c)(1): act no later than 60 days after receipt
@@ -517,21 +517,28 @@ def fee_letter(session: Session, actor: Actor, request_id: int) -> tuple[Account
     if not found.fee_cents:
         raise WrongState(f"Request #{found.id} is free: there is no fee to tell the client.")
     fee = money(found.fee_cents)
-    letter = _letter(
-        found,
-        "The fee for your accounting of disclosures",
-        (
-            "You asked for an accounting of disclosures less than 12 months after an earlier "
-            "request. The first accounting in any 12 months is free; for this one the practice "
-            f"charges a fee of {fee} to cover its cost (45 CFR 164.528(c)(2)).",
-            "We tell you before we prepare it so you can decide. You may go ahead and accept "
-            "the fee, change your request (for example to a shorter period), or withdraw it at "
-            'no charge: in the client portal, under "Who received my information", or by '
-            "contacting the practice.",
-            "We will not prepare the accounting until you tell us to go ahead.",
-        ),
-        (("Fee", fee), ("Period asked for", _range_words(found))),
-    )
+    with i18n.speaking(found.client.language):
+        letter = _letter(
+            found,
+            i18n.gettext("The fee for your accounting of disclosures"),
+            (
+                i18n.gettext(
+                    "You asked for an accounting of disclosures less than 12 months after an "
+                    "earlier request. The first accounting in any 12 months is free; for this one "
+                    "the practice charges a fee of %(fee)s to cover its cost "
+                    "(45 CFR 164.528(c)(2)).",
+                    fee=fee,
+                ),
+                i18n.gettext(
+                    "We tell you before we prepare it so you can decide. You may go ahead and "
+                    "accept the fee, change your request (for example to a shorter period), or "
+                    "withdraw it at no charge: in the client portal, under "
+                    '"Who received my information", or by contacting the practice.'
+                ),
+                i18n.gettext("We will not prepare the accounting until you tell us to go ahead."),
+            ),
+            ((i18n.gettext("Fee"), fee), (i18n.gettext("Period asked for"), _range_words(found))),
+        )
     return found, _issued(session, actor, found, "fee_letter", letter)
 
 
@@ -549,21 +556,25 @@ def extension_letter(
     reason = extension_reason_of(found)
     if found.extended_to is None or reason is None:
         raise WrongState(f"Request #{found.id} was not extended: there is no delay to explain.")
-    letter = _letter(
-        found,
-        "Your accounting of disclosures will be delayed",
-        (
-            "We are not able to provide your accounting within 60 days of your request. The law "
-            "allows one extension of no more than 30 days, with a written statement of the "
-            "reasons and the date by which we will provide it (45 CFR 164.528(c)(1)(ii)).",
-            "The reasons for the delay:",
-            reason,
-        ),
-        (
-            ("First due on", _long(found.due_on)),
-            ("We will provide it by", _long(found.extended_to)),
-        ),
-    )
+    with i18n.speaking(found.client.language):
+        letter = _letter(
+            found,
+            i18n.gettext("Your accounting of disclosures will be delayed"),
+            (
+                i18n.gettext(
+                    "We are not able to provide your accounting within 60 days of your request. "
+                    "The law allows one extension of no more than 30 days, with a written "
+                    "statement of the reasons and the date by which we will provide it "
+                    "(45 CFR 164.528(c)(1)(ii))."
+                ),
+                i18n.gettext("The reasons for the delay:"),
+                reason,
+            ),
+            (
+                (i18n.gettext("First due on"), wording.long_date(found.due_on)),
+                (i18n.gettext("We will provide it by"), wording.long_date(found.extended_to)),
+            ),
+        )
     return found, _issued(session, actor, found, "extension_letter", letter)
 
 
@@ -582,6 +593,7 @@ def _letter(
         subject=subject,
         paragraphs=paragraphs,
         facts=facts,
+        language=i18n.current_language(),
     )
 
 
@@ -600,13 +612,14 @@ def _issued(
     return pdf
 
 
-def _long(day: date) -> str:
-    return f"{day:%B} {day.day}, {day.year}"
-
-
 def _range_words(found: AccountingRequest) -> str:
-    words = f"{_long(found.period_start)} to {_long(found.period_end)}"
-    return words + (" (substance use disorder records only)" if found.part2 else "")
+    """The period a request covers, in the language being spoken."""
+    since, until = wording.long_date(found.period_start), wording.long_date(found.period_end)
+    if found.part2:
+        return i18n.gettext(
+            "%(since)s to %(until)s (substance use disorder records only)", since=since, until=until
+        )
+    return i18n.gettext("%(since)s to %(until)s", since=since, until=until)
 
 
 def _answerable(session: Session, actor: Actor, request_id: int) -> AccountingRequest:

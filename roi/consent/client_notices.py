@@ -8,7 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from roi import mail
+from roi import i18n, mail
 from roi.accounts.models import Client, User
 from roi.consent.models import Notification
 
@@ -17,11 +17,14 @@ def tell_client(
     session: Session, client: Client, notice: str, mail_to: Callable[[str], mail.Mail]
 ) -> bool:
     """Leave `notice` in the client's portal and send `mail_to(address)` to the client record's
-    address, or else their account's. Whether there was anyone to tell."""
+    address, or else their account's, in the client's language. Whether there was anyone to
+    tell."""
     address = client.email
     if client.user_id is not None:
         session.add(Notification(user_id=client.user_id, text=notice))
         address = address or session.scalar(select(User.email).where(User.id == client.user_id))
     if address:
-        mail.enqueue(session, mail_to(address), organization_id=client.organization_id)
+        with i18n.speaking(client.language):
+            written = mail_to(address)
+        mail.enqueue(session, written, organization_id=client.organization_id)
     return client.user_id is not None or bool(address)

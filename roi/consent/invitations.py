@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from roi import audit, mail
+from roi import audit, i18n, mail
 from roi.accounts.models import Client
 from roi.actor import Actor, Role
 from roi.audit import Action, Outcome
@@ -30,6 +30,7 @@ from roi.consent.models import (
 )
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound, Throttled
+from roi.i18n import N_
 from roi.mail import Mail
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -37,7 +38,7 @@ CODE_LIFETIME = timedelta(minutes=10)
 VERIFIED_WINDOW = timedelta(minutes=30)
 MAX_FAILED_ATTEMPTS = 5
 CODE_RESEND_INTERVAL = timedelta(seconds=60)
-ASSURANCE = "Emailed link, date of birth and a one-time code sent by email"
+ASSURANCE = N_("Emailed link, date of birth and a one-time code sent by email")
 METHOD = "email_link_dob_code"
 #: a signer's request for their links again is answered once per release in this time
 REQUEST_INTERVAL = timedelta(minutes=10)
@@ -120,17 +121,22 @@ def send_code(session: Session, token: str) -> None:
             consent_id=opened.consent.id,
         )
         mail.enqueue(
-            session,
-            Mail(
-                to=client.email,
-                subject="Your roi signing code",
-                text=(
-                    f"Your code is {code}. It works for 10 minutes.\n\n"
-                    "Enter it on the signing page together with your date of birth. If you did "
-                    "not ask for this code, you can ignore this email."
-                ),
+            session, _code_mail(client, code), organization_id=opened.consent.organization_id
+        )
+
+
+def _code_mail(client: Client, code: str) -> Mail:
+    """The mail that carries a one-time code, in the client's language."""
+    with i18n.speaking(client.language):
+        return Mail(
+            to=client.email or "",
+            subject=i18n.gettext("Your roi signing code"),
+            text=i18n.gettext(
+                "Your code is %(code)s. It works for 10 minutes.\n\n"
+                "Enter it on the signing page together with your date of birth. If you did not "
+                "ask for this code, you can ignore this email.",
+                code=code,
             ),
-            organization_id=opened.consent.organization_id,
         )
 
 

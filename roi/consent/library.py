@@ -17,8 +17,8 @@ import json
 import re
 import string
 import tomllib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -53,24 +53,32 @@ KIND_STATEMENTS: Mapping[TemplateKind, Mapping[str, str]] = {
     TemplateKind.PART2: {"part2_notice": "42 CFR 2.32"},
 }
 
-_TOP_KEYS = frozenset(
-    {
-        "id",
-        "version",
-        "kind",
-        "title",
-        "introduction",
-        "categories",
-        "purposes",
-        "statements",
-        "expiry_events",
-        "how_to_revoke",
-    }
+#: the languages a form may be written in besides English, each field's key suffix "_<language>"
+TRANSLATED_INTO = ("es",)
+#: statements given word for word in English, a translation printed beside them
+KEPT_IN_ENGLISH: Mapping[str, str] = {"part2_notice": "42 CFR 2.32(a)(1): the notice verbatim"}
+
+#: the text of each table that is translated (ids, codes and flags are not)
+_TOP_TEXT = ("title", "introduction", "how_to_revoke", "expiry_events")
+_CATEGORY_TEXT = ("label", "explanation")
+_PURPOSE_TEXT = ("label",)
+_STATEMENT_TEXT = ("heading", "text")
+
+
+def _with_translations(keys: Iterable[str], text: Iterable[str]) -> frozenset[str]:
+    return frozenset(
+        {*keys, *(f"{key}_{language}" for key in text for language in TRANSLATED_INTO)}
+    )
+
+
+_TOP_KEYS = _with_translations(
+    {"id", "version", "kind", "categories", "purposes", "statements", *_TOP_TEXT},
+    _TOP_TEXT + ("version",),
 )
 _FLAGS = ("psychotherapy_notes", "substance_use_disorder", "hiv", "genetic")
-_CATEGORY_KEYS = frozenset({"code", "label", "explanation", *_FLAGS})
-_PURPOSE_KEYS = frozenset({"code", "label"})
-_STATEMENT_KEYS = frozenset({"code", "heading", "text"})
+_CATEGORY_KEYS = _with_translations({"code", *_CATEGORY_TEXT, *_FLAGS}, _CATEGORY_TEXT)
+_PURPOSE_KEYS = _with_translations({"code", *_PURPOSE_TEXT}, _PURPOSE_TEXT)
+_STATEMENT_KEYS = _with_translations({"code", *_STATEMENT_TEXT}, _STATEMENT_TEXT)
 
 
 @dataclass(frozen=True)
@@ -101,6 +109,8 @@ class Statement:
     code: str
     heading: str
     text: str
+    #: in a translation, the English text that stays beside it (KEPT_IN_ENGLISH), else None
+    english: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,22 @@ class FormTemplate:
     expiry_events: tuple[str, ...]
     how_to_revoke: str
     source: str
+    #: the language of this text (roi.i18n.LANGUAGES)
+    language: str = "en"
+    #: the version of this language's text: `version` for English, `version_es` for Spanish
+    language_version: int = 0
+    #: the same form in its other languages, each a FormTemplate of its own
+    translations: tuple[FormTemplate, ...] = field(default=(), compare=False, repr=False)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages this form can be read in, English first."""
+        return (self.language, *(t.language for t in self.translations))
+
+    def in_language(self, language: str) -> FormTemplate:
+        """This form in `language`, or in English when it has no text in that language (the
+        result's `language` says which)."""
+        return next((t for t in self.translations if t.language == language), self)
 
     def category(self, code: str) -> Category:
         """The category with this code.
@@ -176,6 +202,14 @@ class FormTemplate:
         """
         filled = self._values(values)
         return tuple((_fill(s.heading, filled), _fill(s.text, filled)) for s in self.statements)
+
+    def statement_originals(self, **values: str) -> tuple[str | None, ...]:
+        """Per statement in display order, the English text kept beside its translation
+        (placeholders filled), or None; all None in English."""
+        filled = self._values(values)
+        return tuple(
+            None if s.english is None else _fill(s.english, filled) for s in self.statements
+        )
 
     def _values(self, values: Mapping[str, str]) -> dict[str, str]:
         unknown = sorted(set(values) - PLACEHOLDERS)
@@ -408,9 +442,89 @@ class _Reader:
                 data, "how_to_revoke", "how_to_revoke", allowed=PLACEHOLDERS - {"how_to_revoke"}
             ),
             source=self.source,
+            language_version=version,
         )
         self.kind_rules(template)
-        return template
+        translations = tuple(
+            self.translation(data, template, language)
+            for language in TRANSLATED_INTO
+            if self.has_translation(data, language)
+        )
+        return replace(template, translations=translations)
+
+    # --- translations ---
+
+    def has_translation(self, data: dict[str, Any], language: str) -> bool:
+        """Whether the file gives its text in `language`: it must then say the text's version."""
+        suffix = f"_{language}"
+        if f"version{suffix}" in data:
+            return True
+        tables = [data, *_tables_of(data)]
+        for table in tables:
+            found = sorted(k for k in table if k.endswith(suffix))
+            if found:
+                raise self.fail(
+                    f"version{suffix}",
+                    f"is required when the form has text in {language!r} (e.g. {found[0]})",
+                )
+        return False
+
+    def translation(
+        self, data: dict[str, Any], english: FormTemplate, language: str
+    ) -> FormTemplate:
+        """The form in `language`: every text from its `<key>_<language>` beside the English,
+        checked like the English and with the same placeholders; codes and flags are shared."""
+        suffix = f"_{language}"
+        version = data[f"version{suffix}"]
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise self.fail(
+                f"version{suffix}", f"{_show(version)} must be a whole number, 1 or more"
+            )
+
+        def text_of(table: Mapping[str, Any], keys: tuple[str, ...], path: str) -> dict[str, Any]:
+            for key in keys:
+                if key in table and f"{key}{suffix}" not in table:
+                    where = f"{path}.{key}{suffix}" if path else f"{key}{suffix}"
+                    raise self.fail(where, f"is required: the {language!r} text beside {key}")
+            kept = {k: v for k, v in table.items() if k not in keys and not _is_translation(k)}
+            return kept | {k: table[f"{k}{suffix}"] for k in keys if f"{k}{suffix}" in table}
+
+        translated = text_of(data, _TOP_TEXT, "") | {
+            key: [
+                text_of(table, fields, f"{key}[{i}]") if isinstance(table, dict) else table
+                for i, table in enumerate(data.get(key, []))
+            ]
+            for key, fields in (
+                ("categories", _CATEGORY_TEXT),
+                ("purposes", _PURPOSE_TEXT),
+                ("statements", _STATEMENT_TEXT),
+            )
+        }
+        events = translated.get("expiry_events")
+        if isinstance(events, list) and len(events) != len(english.expiry_events):
+            raise self.fail(f"expiry_events{suffix}", "must give one event per English event")
+        try:
+            template = _Reader(self.source).template(translated)
+        except FormLibraryError as error:
+            raise self.fail(_translated_field(error.field, suffix), error.problem) from None
+        for field_name, source, target in _text_pairs(english, template):
+            if _placeholders(source) != _placeholders(target):
+                raise self.fail(
+                    _translated_field(field_name, suffix),
+                    f"uses placeholders {sorted(_placeholders(target))}, the English "
+                    f"{sorted(_placeholders(source))}",
+                )
+        statements = tuple(
+            replace(s, english=english.statement(s.code).text) if s.code in KEPT_IN_ENGLISH else s
+            for s in template.statements
+        )
+        return replace(
+            template,
+            statements=statements,
+            language=language,
+            language_version=version,
+            source=self.source,
+        )
 
     # --- the rules of each kind ---
 
@@ -562,6 +676,39 @@ class _Reader:
                     f"{name}[{i}].code", f"{_show(code)} is already used by {name}[{first[code]}]"
                 )
             first[code] = i
+
+
+def _is_translation(key: str) -> bool:
+    return any(key.endswith(f"_{language}") for language in TRANSLATED_INTO)
+
+
+def _tables_of(data: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    for key in ("categories", "purposes", "statements"):
+        value = data.get(key)
+        if isinstance(value, list):
+            yield from (table for table in value if isinstance(table, dict))
+
+
+def _translated_field(field: str, suffix: str) -> str:
+    """A field of the translation as the file names it: "statements[0].text_es"."""
+    return re.sub(r"^(.*?)(\w+)(\[\d+\])?$", rf"\1\2{suffix}\3", field) if field else field
+
+
+def _text_pairs(english: FormTemplate, other: FormTemplate) -> Iterator[tuple[str, str, str]]:
+    """(field, English text, translated text) for every text of a form, as the file names it."""
+    yield "title", english.title, other.title
+    yield "introduction", english.introduction, other.introduction
+    yield "how_to_revoke", english.how_to_revoke, other.how_to_revoke
+    for i, (a, b) in enumerate(zip(english.expiry_events, other.expiry_events, strict=True)):
+        yield f"expiry_events[{i}]", a, b
+    for i, (c, d) in enumerate(zip(english.categories, other.categories, strict=True)):
+        yield f"categories[{i}].label", c.label, d.label
+        yield f"categories[{i}].explanation", c.explanation, d.explanation
+    for i, (p, q) in enumerate(zip(english.purposes, other.purposes, strict=True)):
+        yield f"purposes[{i}].label", p.label, q.label
+    for i, (s, t) in enumerate(zip(english.statements, other.statements, strict=True)):
+        yield f"statements[{i}].heading", s.heading, t.heading
+        yield f"statements[{i}].text", s.text, t.text
 
 
 def _placeholders(text: str) -> set[str]:

@@ -1,20 +1,30 @@
 """The emails a consent's lifecycle sends. They name no client and no health information: they
 say that something happened and where to look. The lifecycle writes them to the outbox in the
-transaction of the change itself."""
+transaction of the change itself.
+
+Each is written in its reader's language (the client's, or the staff member's own; English until
+they pick one), its times in their zone, named (`roi.documents.wording`).
+"""
 
 from __future__ import annotations
 
-from roi.clock import iso
+from sqlalchemy.orm import object_session
+
+from roi import i18n
+from roi.accounts.models import User
 from roi.consent.models import Consent, Revocation
+from roi.consent.rendering import client_time_zone
+from roi.documents import wording
+from roi.i18n import N_
 from roi.mail import Mail, links
 
 #: how a revocation from outside roi arrived, in words
 OUTSIDE_WORDS = {
-    "letter": "by letter",
-    "fax": "by fax",
-    "email": "by email",
-    "in_person": "in person",
-    "phone": "by phone",
+    "letter": N_("by letter"),
+    "fax": N_("by fax"),
+    "email": N_("by email"),
+    "in_person": N_("in person"),
+    "phone": N_("by phone"),
 }
 
 
@@ -23,68 +33,107 @@ def invitation_mail(consent: Consent, token: str) -> Mail | None:
     if not consent.client.email:
         return None
     organization = consent.organization.name
-    return Mail(
-        to=consent.client.email,
-        subject=f"{organization}: a release is waiting for your signature",
-        text=(
-            f"{organization} asks you to review and sign a release of information.\n\n"
-            "Open this link to read it:"
-        ),
-        link=links.signing(token),
-        closing=(
-            "To protect you, the page asks for your date of birth and a code we send to this "
-            "address. The link works once and expires in 7 days. Nothing is shared until you "
-            "sign, and you can take your permission back at any time."
-        ),
-    )
+    with i18n.speaking(consent.client.language):
+        return Mail(
+            to=consent.client.email,
+            subject=i18n.gettext(
+                "%(organization)s: a release is waiting for your signature",
+                organization=organization,
+            ),
+            text=i18n.gettext(
+                "%(organization)s asks you to review and sign a release of information.\n\n"
+                "Open this link to read it:",
+                organization=organization,
+            ),
+            link=links.signing(token),
+            closing=i18n.gettext(
+                "To protect you, the page asks for your date of birth and a code we send to this "
+                "address. The link works once and expires in 7 days. Nothing is shared until you "
+                "sign, and you can take your permission back at any time."
+            ),
+        )
 
 
 def copy_mail(consent: Consent, token: str) -> Mail:
     """The signer's link to their copy of a signed release (164.508(c)(4)) and to revoking it;
     the caller checks that the client has an address."""
     organization = consent.organization.name
-    return Mail(
-        to=consent.client.email or "",
-        subject=f"{organization}: your copy of the release you signed",
-        text=(
-            f"Keep a copy of the release of information you signed for {organization}. Open "
-            "this link to download it, or to revoke it:"
-        ),
-        link=links.signing(token),
-        closing=(
-            "To protect you, the page asks for your date of birth and a code we send to this "
-            "address. The link works for 30 days; after that, ask your clinician to send a new "
-            "one."
-        ),
-    )
+    with i18n.speaking(consent.client.language):
+        return Mail(
+            to=consent.client.email or "",
+            subject=i18n.gettext(
+                "%(organization)s: your copy of the release you signed", organization=organization
+            ),
+            text=i18n.gettext(
+                "Keep a copy of the release of information you signed for %(organization)s. Open "
+                "this link to download it, or to revoke it:",
+                organization=organization,
+            ),
+            link=links.signing(token),
+            closing=i18n.gettext(
+                "To protect you, the page asks for your date of birth and a code we send to this "
+                "address. The link works for 30 days; after that, ask your clinician to send a "
+                "new one."
+            ),
+        )
 
 
 def revocation_words(revocation: Revocation) -> str:
-    """How a consent was revoked, after "was revoked": "by the client", "by letter received
-    on 2026-11-28"."""
+    """How a consent was revoked, after "was revoked", in the language being spoken: "by the
+    client", "by letter received on November 28, 2026"."""
     if revocation.received_on is None:
-        return "by the client"
-    how = OUTSIDE_WORDS.get(revocation.method, revocation.method)
-    return f"{how} received on {revocation.received_on.isoformat()}"
+        return i18n.gettext("by the client")
+    how = OUTSIDE_WORDS.get(revocation.method)
+    return i18n.gettext(
+        "%(how)s received on %(day)s",
+        how=i18n.gettext(how) if how else revocation.method,
+        day=wording.long_date(revocation.received_on),
+    )
 
 
 def revocation_mails(consent: Consent, revocation: Revocation) -> list[Mail]:
-    """Tell the preparing clinician and the recipient that a consent was revoked."""
-    when = iso(consent.revoked_at) if consent.revoked_at else "just now"
-    addresses = {consent.created_by.email, consent.recipient.email} - {None, ""}
+    """Tell the preparing clinician and the recipient that a consent was revoked, each in their
+    own language and time zone."""
+    readers: dict[str, User | None] = {}
+    if consent.created_by.email:
+        readers[consent.created_by.email] = consent.created_by
+    if consent.recipient.email and consent.recipient.email not in readers:
+        session = object_session(consent)
+        account = consent.recipient.user_id
+        readers[consent.recipient.email] = (
+            session.get(User, account) if session is not None and account is not None else None
+        )
     return [
-        Mail(
+        _revocation_mail(consent, revocation, address, reader)
+        for address, reader in sorted(readers.items())
+    ]
+
+
+def _revocation_mail(
+    consent: Consent, revocation: Revocation, address: str, reader: User | None
+) -> Mail:
+    """One revocation notice; a recipient without an account in roi reads it in English, in the
+    disclosing practice's zone."""
+    zone = (reader.time_zone if reader else None) or consent.organization.time_zone
+    with i18n.speaking(reader.language if reader else None):
+        when = (
+            wording.local_moment(consent.revoked_at, zone)
+            if consent.revoked_at
+            else i18n.gettext("just now")
+        )
+        return Mail(
             to=address,
-            subject=f"Release #{consent.id} was revoked",
-            text=(
-                f"Release #{consent.id} was revoked {revocation_words(revocation)}, recorded at "
-                f"{when}. From that moment it permits no further disclosure. Sign in to roi to "
-                "see the details and the revocation receipt:"
+            subject=i18n.gettext("Release #%(number)s was revoked", number=consent.id),
+            text=i18n.gettext(
+                "Release #%(number)s was revoked %(how)s, recorded on %(when)s. From that moment "
+                "it permits no further disclosure. Sign in to roi to see the details and the "
+                "revocation receipt:",
+                number=consent.id,
+                how=revocation_words(revocation),
+                when=when,
             ),
             link=links.sign_in(),
         )
-        for address in sorted(a for a in addresses if a)
-    ]
 
 
 def written_confirmation_mail(consent: Consent) -> Mail | None:
@@ -93,29 +142,42 @@ def written_confirmation_mail(consent: Consent) -> Mail | None:
     if not consent.client.email:
         return None
     organization = consent.organization.name
-    when = consent.revoked_at.date().isoformat() if consent.revoked_at else "today"
-    return Mail(
-        to=consent.client.email,
-        subject=f"{organization}: please confirm your request in writing",
-        text=(
-            f"On {when}, {organization} recorded your request, made by phone, to take back a "
-            "permission you gave to share your information. We stopped sharing under it at "
-            "once.\n\n"
-            "The law asks for this request in writing. Please send us a short signed and dated "
-            "letter saying that you take the permission back, or hand it to us at your next "
-            "visit. If you did not make this request, contact us."
-        ),
-    )
+    with i18n.speaking(consent.client.language):
+        when = (
+            wording.long_date(wording.local_day(consent.revoked_at, client_time_zone(consent)))
+            if consent.revoked_at
+            else i18n.gettext("today")
+        )
+        return Mail(
+            to=consent.client.email,
+            subject=i18n.gettext(
+                "%(organization)s: please confirm your request in writing",
+                organization=organization,
+            ),
+            text=i18n.gettext(
+                "On %(day)s, %(organization)s recorded your request, made by phone, to take back "
+                "a permission you gave to share your information. We stopped sharing under it at "
+                "once.\n\n"
+                "The law asks for this request in writing. Please send us a short signed and "
+                "dated letter saying that you take the permission back, or hand it to us at your "
+                "next visit. If you did not make this request, contact us.",
+                day=when,
+                organization=organization,
+            ),
+        )
 
 
 def restriction_ended_mail(to: str) -> Mail:
     """Tell the client their practice ended a restriction they had asked for (164.522(a)(2)(iii));
-    what it covered is behind the sign-in."""
+    what it covered is behind the sign-in. In the language being spoken (`tell_client` speaks
+    the client's)."""
     return Mail(
         to=to,
-        subject="Your practice ended a restriction you asked for",
-        text="Your practice ended a restriction on sharing your information that you had asked "
-        "for. It still covers information from before today. Sign in to see which one:",
+        subject=i18n.gettext("Your practice ended a restriction you asked for"),
+        text=i18n.gettext(
+            "Your practice ended a restriction on sharing your information that you had asked "
+            "for. It still covers information from before today. Sign in to see which one:"
+        ),
         link=links.portal(),
-        closing="To protect your privacy, this email does not say more.",
+        closing=i18n.gettext("To protect your privacy, this email does not say more."),
     )

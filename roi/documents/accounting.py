@@ -56,13 +56,16 @@ class AccountingDocument:
     request_id: int | None = None
     #: disclosures the client authorized: beyond what HIPAA requires (164.528(a)(1)(iv))
     beyond: tuple[AccountingLine, ...] = ()
+    #: the language it is written in (the client's), and the zone its times are shown in
+    language: str = "en"
+    time_zone: str = "UTC"
 
 
 def render_accounting(doc: AccountingDocument) -> bytes:
     """The accounting as PDF bytes; nothing is fetched from disk or network."""
     if doc.generated_at.tzinfo is None:
         raise ValueError("naive datetime given to a PDF")
-    return render(ACCOUNTING_TEMPLATE, {"doc": doc})
+    return render(ACCOUNTING_TEMPLATE, {"doc": doc}, language=doc.language)
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,11 @@ class AccountingLetter:
     paragraphs: tuple[str, ...]
     #: facts set apart under the paragraphs (label, value), e.g. the new date
     facts: tuple[tuple[str, str], ...] = ()
+    #: the language it is written in (the client's): its fixed words follow, the caller writes
+    #: the subject, paragraphs and facts in it
+    language: str = "en"
 
 
 def render_letter(letter: AccountingLetter) -> bytes:
     """The letter as PDF bytes; nothing is fetched from disk or network."""
-    return render(LETTER_TEMPLATE, {"letter": letter})
+    return render(LETTER_TEMPLATE, {"letter": letter}, language=letter.language)

@@ -53,6 +53,10 @@ class Evidence:
     shown_document_sha256: str
     consent_uuid: str
     organization: str
+    #: the language the signer read the release in (roi.i18n.LANGUAGES)
+    language: str = "en"
+    #: the version of the form's text in that language (its `version_es` for Spanish)
+    language_version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,13 @@ class ConsentDocument:
     statements: tuple[tuple[str, str], ...]
     how_to_revoke: str
     supersedes_consent_id: int | None = None
+    #: the language the document is written in (roi.i18n.LANGUAGES); the PDF's <html lang>
+    language: str = "en"
+    #: per statement, the English text printed beside its translation (the 42 CFR 2.32 notice
+    #: stays in English), or None; empty when nothing stays in English
+    originals: tuple[str | None, ...] = ()
+    #: the zone its times are shown in (the client's own, else the practice's)
+    time_zone: str = "UTC"
 
 
 @dataclass(frozen=True)

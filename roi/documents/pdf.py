@@ -27,13 +27,13 @@ import hashlib
 import logging
 import struct
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
 from functools import cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from weasyprint import HTML
 
-from roi.documents import scans
+from roi import i18n
+from roi.documents import scans, wording
 from roi.documents.fetcher import RENDER_SCHEME, Asset, fetcher_for, pdf_templates_dir
 from roi.documents.model import (
     ConsentDocument,
@@ -43,6 +43,7 @@ from roi.documents.model import (
     SignerBlock,
 )
 from roi.errors import Invalid
+from roi.i18n import N_
 
 logger = logging.getLogger(__name__)
 
@@ -60,28 +61,21 @@ MAX_SIGNATURE_SIDE = 4000
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 RELATIONSHIPS = {
-    "self": "The client, signing for themselves",
-    "parent": "Parent of the client",
-    "guardian": "Legal guardian of the client",
-    "personal_representative": "Personal representative of the client",
+    "self": N_("The client, signing for themselves"),
+    "parent": N_("Parent of the client"),
+    "guardian": N_("Legal guardian of the client"),
+    "personal_representative": N_("Personal representative of the client"),
 }
-
-
-def long_date(value: date) -> str:
-    """'March 4, 1990'."""
-    return f"{value:%B} {value.day}, {value.year}"
-
-
-def utc_time(value: datetime) -> str:
-    """'November 23, 2026, 14:05:09 UTC'; a naive datetime is a bug and is refused."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a PDF")
-    moment = value.astimezone(UTC)
-    return f"{long_date(moment)}, {moment:%H:%M:%S} UTC"
+#: each language named in the language being spoken (the evidence says which one was read)
+LANGUAGE_WORDS = {"en": N_("English"), "es": N_("Spanish")}
 
 
 def relationship_words(code: str) -> str:
-    return RELATIONSHIPS.get(code, code)
+    return i18n.gettext(RELATIONSHIPS[code]) if code in RELATIONSHIPS else code
+
+
+def language_words(code: str) -> str:
+    return i18n.gettext(LANGUAGE_WORDS[code]) if code in LANGUAGE_WORDS else code
 
 
 def grouped(hexdigest: str) -> str:
@@ -91,7 +85,8 @@ def grouped(hexdigest: str) -> str:
 
 @cache
 def _environment() -> Environment:
-    """The PDF templates' own Jinja environment, built once: autoescape on, strict variables."""
+    """The PDF templates' own Jinja environment, built once: autoescape on, strict variables,
+    and `_()`/`{% trans %}` answering in the language being spoken (`render_html`)."""
     env = Environment(
         loader=FileSystemLoader(pdf_templates_dir()),
         autoescape=True,
@@ -99,16 +94,45 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         undefined=StrictUndefined,
         auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # as the pages' templates and the catalogue's extraction read them (babel.cfg)
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_gettext, ngettext=_ngettext, newstyle=True
     )
     env.filters.update(
-        long_date=long_date, utc=utc_time, relationship=relationship_words, grouped=grouped
+        long_date=wording.long_date,
+        utc=wording.utc_moment,
+        local=wording.local_moment,
+        relationship=relationship_words,
+        language=language_words,
+        words=_catalogued,
+        grouped=grouped,
     )
     return env
 
 
-def render_html(template: str, context: Mapping[str, object]) -> str:
-    """Render templates/pdf/<template> to an HTML string (autoescaped)."""
-    return _environment().get_template(template).render(**context)
+def _gettext(message: str) -> str:
+    # Jinja fills the placeholders (escaping the values), so only the lookup happens here
+    return i18n.translations(i18n.current_language()).gettext(message)
+
+
+def _catalogued(text: str) -> str:
+    """Words roi wrote and marked (`N_`) and a record keeps in English, such as how a signer's
+    identity was checked, in the language being spoken; any other text as it stands."""
+    # the empty msgid is the catalogue's header, never words
+    return i18n.translate(text, i18n.current_language()) if text else text
+
+
+def _ngettext(singular: str, plural: str, count: int) -> str:
+    return i18n.translations(i18n.current_language()).ngettext(singular, plural, count)
+
+
+def render_html(template: str, context: Mapping[str, object], language: str = "en") -> str:
+    """Render templates/pdf/<template> to an HTML string (autoescaped), written in `language`."""
+    with i18n.speaking(language):
+        return _environment().get_template(template).render(**context)
 
 
 def html_to_pdf(html: str, images: Mapping[str, bytes] | None = None) -> bytes:
@@ -128,20 +152,25 @@ def html_to_pdf(html: str, images: Mapping[str, bytes] | None = None) -> bytes:
 
 
 def render(
-    template: str, context: Mapping[str, object], *, images: Mapping[str, bytes] | None = None
+    template: str,
+    context: Mapping[str, object],
+    *,
+    language: str = "en",
+    images: Mapping[str, bytes] | None = None,
 ) -> bytes:
-    """Render templates/pdf/<template> to PDF bytes; nothing is fetched from disk or network.
+    """Render templates/pdf/<template> to PDF bytes written in `language`; nothing is fetched
+    from disk or network.
 
     Raises:
         Invalid: an image is not a PNG of acceptable size.
     """
-    return html_to_pdf(render_html(template, context), images)
+    return html_to_pdf(render_html(template, context, language), images)
 
 
 def consent_html(doc: ConsentDocument, *, signer: SignerBlock, evidence: Evidence) -> str:
     """The HTML `render_consent` gives WeasyPrint (for benchmarks and debugging)."""
     _check_evidence(doc, evidence)
-    return render_html(CONSENT_TEMPLATE, _consent_context(doc, signer, evidence))
+    return render_html(CONSENT_TEMPLATE, _consent_context(doc, signer, evidence), doc.language)
 
 
 def render_consent(doc: ConsentDocument, *, signer: SignerBlock, evidence: Evidence) -> bytes:
@@ -164,7 +193,7 @@ def render_revocation_receipt(
     """The revocation receipt: the whole scope of the consent, when it was signed and revoked."""
     _check_evidence(doc, evidence)
     context = {"doc": doc, "signer": signer, "evidence": evidence, "revocation": revocation}
-    return render(REVOCATION_TEMPLATE, context)
+    return render(REVOCATION_TEMPLATE, context, language=doc.language)
 
 
 def render_paper_release(doc: ConsentDocument, record: PaperRecord, scan: bytes) -> bytes:
@@ -177,7 +206,8 @@ def render_paper_release(doc: ConsentDocument, record: PaperRecord, scan: bytes)
     scans.check_scan(scan, record.scan_type)
     is_pdf = record.scan_type == "application/pdf"
     image_url = None if is_pdf else f"{RENDER_SCHEME}{SCAN_IMAGE}"
-    html = render_html(PAPER_TEMPLATE, {"doc": doc, "record": record, "scan_image_url": image_url})
+    context = {"doc": doc, "record": record, "scan_image_url": image_url}
+    html = render_html(PAPER_TEMPLATE, context, doc.language)
     if image_url is None:
         return scans.append_pages(html_to_pdf(html), scan)
     fetcher = fetcher_for({image_url: Asset(scan, record.scan_type)})
@@ -187,7 +217,8 @@ def render_paper_release(doc: ConsentDocument, record: PaperRecord, scan: bytes)
 def render_blank(doc: ConsentDocument) -> bytes:
     """A pre-filled release for signing on paper: the whole document, then empty lines for the
     signature, the date, the signer's relationship and authority."""
-    return render(CONSENT_TEMPLATE, {"doc": doc, "preview": False, "blank": True})
+    context = {"doc": doc, "preview": False, "blank": True}
+    return render(CONSENT_TEMPLATE, context, language=doc.language)
 
 
 def render_preview_html(doc: ConsentDocument) -> str:
@@ -197,7 +228,7 @@ def render_preview_html(doc: ConsentDocument) -> str:
     and fetches nothing (the page that shows it styles it). Every value is escaped, so the
     caller may mark it safe.
     """
-    return render_html(CONSENT_TEMPLATE, {"doc": doc, "preview": True})
+    return render_html(CONSENT_TEMPLATE, {"doc": doc, "preview": True}, doc.language)
 
 
 def shown_document_sha256(doc: ConsentDocument) -> str:
@@ -235,11 +266,11 @@ def _check_evidence(doc: ConsentDocument, evidence: Evidence) -> None:
 def _checked_png(name: str, data: bytes) -> bytes:
     """`data` if it is a PNG of sane size; checked before any decoder sees it."""
     if len(data) > MAX_SIGNATURE_BYTES or not data.startswith(_PNG_MAGIC) or len(data) < 24:
-        raise Invalid({name: "The drawn signature must be a PNG image under 512 KB."})
+        raise Invalid({name: N_("The drawn signature must be a PNG image under 512 KB.")})
     # The first chunk of a PNG is IHDR: width and height as big-endian 32-bit integers.
     if data[12:16] != b"IHDR":
-        raise Invalid({name: "The drawn signature is not a valid PNG image."})
+        raise Invalid({name: N_("The drawn signature is not a valid PNG image.")})
     width, height = struct.unpack(">II", data[16:24])
     if not (0 < width <= MAX_SIGNATURE_SIDE and 0 < height <= MAX_SIGNATURE_SIDE):
-        raise Invalid({name: "The drawn signature image is too large."})
+        raise Invalid({name: N_("The drawn signature image is too large.")})
     return data

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from flask import Blueprint, Flask, redirect, request, session
+from flask import Blueprint, Flask, g, redirect, request, session
 from flask_babel import Babel, Domain, format_date, format_datetime, get_locale
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -114,7 +114,9 @@ def choose() -> Response:
         return redirect(back)
     language = str(form.language.data)
     session[LANGUAGE_KEY] = language
-    if current_user.is_authenticated and form.keep.data != "no":
+    # a device handed to a client (g.handover, roi.web.security) switches its pages only: the
+    # signed-in account is the clinician's
+    if current_user.is_authenticated and form.keep.data != "no" and g.get("handover") is None:
         accounts.set_language(db.session(), current_user.id, language)
     return redirect(back)
 

@@ -73,7 +73,15 @@ SECOND_STEP_ENDPOINTS: dict[SecondStep, frozenset[str]] = {
 }
 #: all a session handed to a client for in-office signing may reach (roi.consent.handover)
 DEVICE_ENDPOINTS = frozenset(
-    {"device.show", "device.identity", "device.sign", "device.activity", "device.hand_back"}
+    {
+        "device.show",
+        "device.identity",
+        "device.sign",
+        "device.activity",
+        "device.hand_back",
+        # the client reads in their language; never kept on the clinician's account (language.py)
+        "language.choose",
+    }
 )
 #: where a half-signed-in session is sent, by the step it still has to do
 SECOND_STEP_PAGES = {SecondStep.VERIFY: "auth.second_factor", SecondStep.ENROL: "auth.totp_setup"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -690,3 +691,114 @@ def test_wrapped_lines_join_and_paragraphs_stay(tmp_path):
     assert template.introduction == "First line wraps here.\n\nSecond paragraph."
     assert template.title == "A title on two lines"
     assert re.fullmatch(r"[^\n]+", template.title)
+
+
+# --- the Spanish text beside the English ------------------------------------------------------
+
+#: text that is the same in both languages: ids, codes, flags, versions
+NOT_PROSE = {"id", "kind", "code", "version", "psychotherapy_notes", "substance_use_disorder"}
+
+
+def _prose_pairs(table: dict[str, Any], where: str) -> list[tuple[str, Any, Any]]:
+    pairs = []
+    for key, value in table.items():
+        if key in NOT_PROSE or key.endswith("_es") or isinstance(value, bool):
+            continue
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            for i, item in enumerate(value):
+                pairs += _prose_pairs(item, f"{where}{key}[{i}].")
+        else:
+            pairs.append((f"{where}{key}", value, table.get(f"{key}_es")))
+    return pairs
+
+
+@pytest.mark.parametrize("path", sorted(FORMS.glob("*.toml")), ids=lambda p: p.name)
+def test_every_english_text_of_a_shipped_form_has_its_spanish_with_the_same_placeholders(path):
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert isinstance(data.get("version_es"), int)
+    for field, english, spanish in _prose_pairs(data, ""):
+        assert spanish, f"{path.name}: {field} has no {field}_es"
+        english_texts = english if isinstance(english, list) else [english]
+        spanish_texts = spanish if isinstance(spanish, list) else [spanish]
+        assert len(english_texts) == len(spanish_texts), field
+        for a, b in zip(english_texts, spanish_texts, strict=True):
+            assert set(re.findall(r"\{(\w+)\}", a)) == set(re.findall(r"\{(\w+)\}", b)), field
+            assert a != b, f"{field} is not translated"
+
+
+def test_a_shipped_form_reads_in_spanish_with_the_2_32_notice_in_english_beside_it(shipped):
+    part2 = shipped.get("part2-consent").in_language("es")
+    assert (part2.language, part2.language_version) == ("es", 1)
+    assert part2.title.startswith("Autorización para compartir")
+    revocation = dict(part2.statement_texts(**VALUES))[part2.statement("revocation").heading]
+    assert "por escrito" in revocation
+    assert "Maple Counseling" in revocation
+    originals = part2.statement_originals(**VALUES)
+    notice_at = [s.code for s in part2.statements].index("part2_notice")
+    assert originals[notice_at] == shipped.get("part2-consent").statement("part2_notice").text
+    assert part2.statement("part2_notice").text.startswith("Este expediente que se le ha divulgado")
+    assert [o for i, o in enumerate(originals) if i != notice_at] == [None] * (len(originals) - 1)
+    # the same codes and flags: a consent's choices mean the same in either language
+    english = shipped.get("part2-consent")
+    assert [c.code for c in part2.categories] == [c.code for c in english.categories]
+    assert shipped.get("general-authorization").in_language("fr").language == "en"
+
+
+_PROSE_KEYS = {
+    "title",
+    "introduction",
+    "how_to_revoke",
+    "expiry_events",
+    "label",
+    "explanation",
+    "heading",
+    "text",
+}
+
+
+def spanish(data: dict[str, Any]) -> dict[str, Any]:
+    """`data` with a Spanish text beside every English one (the English marked "ES:")."""
+    data = copy.deepcopy(data)
+    data["version_es"] = 1
+    for table in [data, *data["categories"], *data["purposes"], *data["statements"]]:
+        for key in [k for k, v in table.items() if k in _PROSE_KEYS]:
+            value = table[key]
+            table[f"{key}_es"] = (
+                [f"ES: {v}" for v in value] if isinstance(value, list) else f"ES: {value}"
+            )
+    return data
+
+
+def test_a_complete_spanish_text_loads(tmp_path):
+    write(tmp_path, spanish(valid("part2")))
+    template = FormLibrary.load(tmp_path).get("test-part2").in_language("es")
+    assert template.title == "ES: Test part2 form"
+    assert template.statement("part2_notice").english == "This record ... (42 CFR part 2)."
+
+
+def test_a_missing_spanish_text_is_refused(tmp_path):
+    data = spanish(valid())
+    del data["statements"][1]["text_es"]
+    path = write(tmp_path, data)
+    assert_names(refusal(tmp_path), path, "statements[1].text_es")
+
+
+def test_spanish_text_needs_its_own_version(tmp_path):
+    data = spanish(valid())
+    del data["version_es"]
+    path = write(tmp_path, data)
+    assert_names(refusal(tmp_path), path, "version_es")
+
+
+def test_spanish_placeholders_must_match_the_english(tmp_path):
+    data = spanish(valid())
+    data["introduction_es"] = "Este formulario permite que {discloser_organization} comparta."
+    path = write(tmp_path, data)
+    assert_names(refusal(tmp_path), path, "introduction_es")
+
+
+def test_spanish_revocation_must_say_how_too(tmp_path):
+    data = spanish(valid())
+    data["statements"][0]["text_es"] = "Puede cancelar por escrito."
+    path = write(tmp_path, data)
+    assert_names(refusal(tmp_path), path, "statements[0].text_es")

@@ -75,6 +75,7 @@ def make_doc(**changes: object) -> ConsentDocument:
             ),
         ),
         how_to_revoke="Open the client portal and choose Revoke, or write to Whitfield Counseling.",
+        time_zone="America/Chicago",
     )
     return replace(doc, **changes)  # type: ignore[arg-type]
 

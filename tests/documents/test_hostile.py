@@ -95,6 +95,8 @@ def hostile_everything(port: int) -> tuple[ConsentDocument, SignerBlock, Evidenc
         )
 
     base = make_doc()
+    #: codes roi sets, never typed by anyone: the language and time zone are checked when chosen
+    codes = {"consent_uuid", "kind", "direction", "language", "time_zone"}
     doc = replace(
         base,
         title=poisoned(base.title, payload),
@@ -108,6 +110,7 @@ def hostile_everything(port: int) -> tuple[ConsentDocument, SignerBlock, Evidenc
         expiry_event=payload,
         statements=tuple((poisoned(h, payload), poisoned(t, payload)) for h, t in base.statements),
         how_to_revoke=poisoned(base.how_to_revoke, payload),
+        originals=(poisoned("The notice in English.", payload),) + (None,) * 2,
     )
     signer = make_signer(
         name=poisoned("Maya Chen", payload),
@@ -127,7 +130,7 @@ def hostile_everything(port: int) -> tuple[ConsentDocument, SignerBlock, Evidenc
     for obj in (doc, doc.discloser, doc.recipient, signer, evidence):
         for f in fields(obj):
             value = getattr(obj, f.name)
-            if isinstance(value, str) and f.name not in {"consent_uuid", "kind", "direction"}:
+            if isinstance(value, str) and f.name not in codes:
                 assert payload in value or f.name == "shown_document_sha256", f.name
     return doc, signer, evidence
 

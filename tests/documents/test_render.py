@@ -95,7 +95,10 @@ def test_pdf_contains_every_canonical_field(doc, signer, evidence):
         "Maya Chen, born March 4, 1990",
         # the signature block and the evidence page
         "Signed by Maya Chen",
+        # in the client's zone, named; the evidence also in UTC to the second
+        "Date and time November 23, 2026, 8:05 AM (Central Standard Time)",
         "November 23, 2026, 14:05:09 UTC",
+        "Language the signer read English",
         "Emailed link + date of birth + one-time code",
         "203.0.113.9",
         "general, version 3",
@@ -218,7 +221,8 @@ def test_revocation_receipt_repeats_the_scope(doc, signer, evidence):
     text = squeeze(pdf_text(pdf))
     for expected in (
         "Revocation receipt",
-        "was revoked on February 1, 2027, 09:30:00 UTC",
+        "was revoked on February 1, 2027, 3:30 AM (Central Standard Time)",
+        "Revoked at (UTC) February 1, 2027, 09:30:00 UTC",
         "Dana Whitfield may share with Dr. Samuel Okafor",
         "Northgate Psychiatry",
         "Diagnosis: Your diagnoses and when they were made",

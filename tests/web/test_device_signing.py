@@ -303,3 +303,36 @@ def test_only_a_pending_release_can_be_handed_over(client, session, clinician):
     assert response.headers["Location"].endswith(f"/clinician/consents/{consent.id}")
     assert client.get("/clinician/").status_code == 200
     assert audited(session, Action.CONSENT_HANDED_TO_CLIENT) == []
+
+
+def test_the_client_reads_and_signs_in_spanish_and_the_clinician_gets_their_language_back(
+    client, session, clinician
+):
+    # Given a release handed to a client who reads Spanish
+    consent = pending(session, clinician, birth_date=BIRTH_DATE)
+    hand_over(client, clinician, consent.id)
+    # When they switch the device to Spanish (the switch sends keep=no; a forged one without it
+    # is no different)
+    for keep in ({"keep": "no"}, {}):
+        switched = post_device(client, "/language", {"language": "es", "next": DEVICE, **keep})
+        assert switched.headers["Location"] == DEVICE
+    # Then the device speaks Spanish
+    page = client.get(DEVICE).get_data(as_text=True)
+    assert '<html lang="es">' in page
+    assert "Le damos la bienvenida" in page
+    confirm_birth_date(client)
+    page = client.get(DEVICE).get_data(as_text=True)
+    assert "En resumen" in page
+    assert "Firmar esta autorización" in page
+    # And the release they sign is the Spanish one
+    with stand_in_documents():
+        sign(client, signer_name="Lucía Ortega")
+    session.rollback()
+    assert session.get(Consent, consent.id).language == "es"
+    # And the clinician's own account keeps its language (none picked: the browser's, English)
+    assert session.get(type(clinician.user), clinician.user.id).language is None
+    # When the clinician takes the device back, the pages are in their language again
+    back = hand_back(client, session, clinician)
+    assert back.headers["Location"].endswith(f"/clinician/consents/{consent.id}")
+    mine = client.get(f"/clinician/consents/{consent.id}").get_data(as_text=True)
+    assert '<html lang="en">' in mine

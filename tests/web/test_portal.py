@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
 from roi.audit import Action
@@ -371,7 +372,8 @@ def test_revoke_with_one_confirmation_shows_the_time_and_a_receipt(
     assert stored.revoked_at is not None
     page = client.get(detail_url(consent.id)).get_data(as_text=True)
     at = stored.revoked_at
-    shown = f"{at:%B} {at.day}, {at.year} at {at:%H:%M} UTC"
+    # the client's time zone is their practice's (UTC here), named beside the time
+    shown = f"{at.day} {at:%b} {at.year}, {at:%H:%M} UTC"
     assert f"Revoked on {shown}" in page
     # And the preparing clinician is told by mail, as after a revocation through the API
     told = [m for m in delivered_mail(client.application) if "was revoked" in str(m["Subject"])]
@@ -436,3 +438,52 @@ def test_birth_date_is_not_in_any_portal_url(client, session, clinician, client_
         assert "1990" not in href
         assert "@" not in href
     assert date(1990, 5, 17).isoformat() not in page
+
+
+def test_two_releases_on_the_clients_list_have_titles_that_tell_them_apart(
+    client, session, clinician, client_person, library, recipient
+):
+    # Given two releases waiting for the client: to different people, about different things
+    client_id = client_person.actor.client_id
+    first = sent_consent(session, clinician, library, recipient, client_id)
+    other = make_provider(session, clinician, name="Omar Haddad")
+    second = sent_consent(session, clinician, library, other, client_id, categories=("attendance",))
+    # When the client opens their list
+    login_as(client, client_person.email, client_person.password)
+    page = client.get("/portal/").get_data(as_text=True)
+    titles = re.findall(r'<span class="release-title">([^<]*)</span>', page)
+    # Then each row has its own title, naming whom it is for and what it shares
+    assert len(titles) == 2
+    assert titles[0] != titles[1]
+    assert any(t.startswith("To Helen Brooks: Diagnosis and treatment summary") for t in titles)
+    assert any(t.startswith("To Omar Haddad: Appointment attendance") for t in titles)
+    assert "Permission to share your health information</span>" not in page
+    # And each title leads to its own release
+    assert detail_url(first.id) in page
+    assert detail_url(second.id) in page
+
+
+def test_the_release_page_opens_with_the_release_at_a_glance_and_a_way_to_the_form(
+    client, session, clinician, client_person, library, recipient
+):
+    # Given a release waiting for the client's signature, ending in 200 days
+    ends = now().date() + timedelta(days=200)
+    consent = sent_consent(
+        session, clinician, library, recipient, client_person.actor.client_id, expires_on=ends
+    )
+    # When the client opens it
+    login_as(client, client_person.email, client_person.password)
+    page = client.get(detail_url(consent.id)).get_data(as_text=True)
+    # Then "At a glance" comes before the full text, and names the recipient and the end date
+    glance = page.index("At a glance")
+    assert glance < page.index('class="document"') < page.index('id="sign-form"')
+    card = page[glance : page.index("</section>", glance)]
+    assert "Helen Brooks, Lakeside Family Medicine" in card
+    assert format_date(ends, "long", locale="en") in card
+    assert "Diagnosis and treatment summary" in card
+    assert "Your treatment and continuity of care" in card
+    assert "How to revoke" in card
+    # And "Go to signing" leads to the signature form on the same page
+    assert '<a class="button" href="#sign-form">Go to signing</a>' in card
+    assert '<form method="post" action="/portal/consents/' in page
+    assert page.count('id="sign-form"') == 1

@@ -336,3 +336,21 @@ def test_a_refused_signature_starts_with_the_summary(client, link, instance_path
     assert re.findall(r'href="#([^"]+)"', summary) == ["signer_name", "agree"]
     assert 'id="signer_name"' in page
     assert 'id="agree"' in page
+
+
+def test_the_link_asks_who_you_are_in_the_language_the_browser_asks_for(app, link):
+    # Given a browser that asks for Spanish
+    browser = app.test_client()
+    browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es-MX,es;q=0.9"
+    # When the client opens the emailed link
+    page = browser.get(browser.get(link.url).headers["Location"])
+    html = page.get_data(as_text=True)
+    # Then the identity check speaks Spanish
+    assert page.status_code == 200
+    assert "Primero, confirme que es usted" in html
+    assert "Enviarme un código por correo" in html
+    assert "First, confirm it is you" not in html
+    # And so do its errors
+    empty = browser.post("/sign/verify", data={"csrf_token": csrf_token(page)})
+    assert "Escriba su fecha de nacimiento." in empty.get_data(as_text=True)
+    assert "Enter your date of birth." not in empty.get_data(as_text=True)

@@ -3,9 +3,11 @@ and the link that brings the signer their copy."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
-from roi import audit, vault
+from roi import audit, i18n, vault
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action
@@ -24,6 +26,7 @@ from roi.db import unit_of_work
 from roi.documents import pdf
 from roi.documents.model import Evidence, RevocationBlock, SignerBlock
 from roi.errors import Invalid, NotFound, WrongState
+from roi.i18n import N_
 
 
 def signed_pdf(session: Session, actor: Actor, consent_id: int) -> tuple[Consent, bytes]:
@@ -71,16 +74,18 @@ def revocation_receipt(
             revocation.reason_sealed,
             vault.Place("consent_revocations", "reason_sealed", revocation.uuid),
         ).decode()
+    with i18n.speaking(document.language):
+        block = RevocationBlock(
+            revoked_at=revocation.revoked_at,
+            revoked_by=i18n.gettext("the client"),
+            method=revocation_method_words(revocation),
+            reason=reason,
+        )
     receipt = pdf.render_revocation_receipt(
         document,
         signer=signer,
         evidence=_evidence_from(signature, evidence, consent=consent, template=template),
-        revocation=RevocationBlock(
-            revoked_at=revocation.revoked_at,
-            revoked_by="the client",
-            method=revocation_method_words(revocation),
-            reason=reason,
-        ),
+        revocation=block,
     )
     _audit_download(session, actor, consent, "revocation_receipt")
     return consent, receipt
@@ -137,12 +142,24 @@ def resend_copy_link(session: Session, actor: Actor, consent_id: int) -> Consent
     return consent
 
 
+#: how a client revoked in roi, in words
+METHOD_WORDS = {
+    "portal": N_("Online, in the client portal"),
+    "link": N_("Online, through the emailed link to their copy"),
+    "api": N_("Through a connected application"),
+}
+
+
 def revocation_method_words(revocation: Revocation) -> str:
-    """How the revocation was made, for the receipt: "portal", or "by letter received on
-    2026-11-28, recorded in roi by staff"."""
+    """How the revocation was made, for the receipt, in the language being spoken: "Online, in
+    the client portal", or "by letter received on November 28, 2026, recorded in roi by the
+    practice"."""
     if not revocation.from_outside:
-        return revocation.method
-    return f"{notices.revocation_words(revocation)}, recorded in roi by the practice"
+        words = METHOD_WORDS.get(revocation.method)
+        return i18n.gettext(words) if words else revocation.method
+    return i18n.gettext(
+        "%(how)s, recorded in roi by the practice", how=notices.revocation_words(revocation)
+    )
 
 
 def _audit_download(session: Session, actor: Actor, consent: Consent, document: str) -> None:
@@ -159,7 +176,7 @@ def _audit_download(session: Session, actor: Actor, consent: Consent, document: 
 
 def _evidence_from(
     signature: Signature,
-    evidence: dict[str, str],
+    evidence: dict[str, Any],
     *,
     consent: Consent,
     template: FormTemplate,
@@ -175,4 +192,11 @@ def _evidence_from(
         shown_document_sha256=signature.shown_document_sha256,
         consent_uuid=consent.uuid,
         organization=consent.organization.name,
+        language=str(evidence.get("language") or "en"),
+        language_version=_whole_number(evidence.get("language_version")),
     )
+
+
+def _whole_number(value: object) -> int | None:
+    """A number kept in the sealed evidence (None for signatures made before it was kept)."""
+    return value if isinstance(value, int) else None

@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from roi import audit, vault
+from roi import audit, i18n, vault
 from roi.accounts.models import Provider
 from roi.accounts.policy import Permission, require
 from roi.accounts.service import NewProvider, check_provider, insert_provider
@@ -34,6 +34,7 @@ from roi.consent.models import (
     SignerRelationship,
 )
 from roi.consent.queries import client_to_prepare_for, managed_consent_for
+from roi.consent.rendering import event_words
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound, WrongState
 
@@ -64,13 +65,11 @@ class ConsentFields:
 
 
 def event_wording(kind: ExpiryEventKind | None, *, organization: str, recipient: str) -> str | None:
-    """The words a release prints for an expiration event roi sees itself (None for "other",
-    whose words the clinician writes)."""
-    if kind is ExpiryEventKind.AFTER_FIRST_DISCLOSURE:
-        return f"once the information has been sent to {recipient} one time"
-    if kind is ExpiryEventKind.END_OF_TREATMENT:
-        return f"the end of your treatment with {organization}"
-    return None
+    """The words a release keeps for an expiration event roi sees itself (None for "other",
+    whose words the clinician writes); in English, as stored (a document re-words it in its
+    own language, `roi.consent.rendering.event_words`)."""
+    with i18n.speaking(i18n.DEFAULT_LANGUAGE):
+        return event_words(kind, organization=organization, recipient=recipient)
 
 
 def create(

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from roi import audit, mail
+from roi import audit, i18n, mail
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action
@@ -81,8 +81,18 @@ def send_for_signature(
     return Sent(consent, token)
 
 
-def preview_html(session: Session, actor: Actor, consent_id: int, library: FormLibrary) -> str:
-    """The exact document the client will see, as HTML."""
+def preview_html(
+    session: Session,
+    actor: Actor,
+    consent_id: int,
+    library: FormLibrary,
+    language: str | None = None,
+) -> str:
+    """The exact document the client will see, as HTML, in `language` (default: the
+    consent's own; English when its form has no text in that language)."""
     consent = consent_for(session, actor, consent_id)
     template = library.get(consent.template_id, consent.template_version)
-    return pdf.render_preview_html(consent_document(consent, template, description_of(consent)))
+    document = consent_document(
+        consent, template, description_of(consent), language and i18n.supported(language)
+    )
+    return pdf.render_preview_html(document)

@@ -7,11 +7,12 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from roi import audit, vault
+from roi import audit, i18n, vault
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action, Outcome
@@ -40,6 +41,7 @@ from roi.db import unit_of_work
 from roi.documents import pdf, seal
 from roi.documents.model import Evidence, SignerBlock
 from roi.errors import Invalid, NotFound, WrongState
+from roi.i18n import N_
 
 MIN_AUTHORITY = 10
 MAX_DRAWN_SIGNATURE = 300_000
@@ -53,6 +55,9 @@ class SignatureInput:
     agree: bool
     representative_authority: str | None = None
     drawn_signature_png: bytes | None = None
+    #: the language the signer read the release in (roi.i18n.LANGUAGES): the release is signed,
+    #: fingerprinted and printed in it (English when its form has no text in that language)
+    language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -147,8 +152,10 @@ def _sign(
     if consent.status is not ConsentStatus.PENDING_SIGNATURE:
         raise WrongState(_state_message(consent, "signed"))
     rule = _check_signer(session, actor, consent, signature)
-    template = library.get(consent.template_id, consent.template_version)
-    document = consent_document(consent, template, description_of(consent))
+    template = library.get(consent.template_id, consent.template_version).in_language(
+        i18n.supported(signature.language)
+    )
+    document = consent_document(consent, template, description_of(consent), template.language)
     signed_at = now()
     shown_html = pdf.render_preview_html(document)
     shown_sha = pdf.shown_document_sha256(document)
@@ -170,6 +177,8 @@ def _sign(
         shown_document_sha256=shown_sha,
         consent_uuid=consent.uuid,
         organization=consent.organization.name,
+        language=template.language,
+        language_version=template.language_version,
     )
     unsigned = pdf.render_consent(document, signer=signer, evidence=evidence)
     identity_signer = seal.signing_identity(
@@ -210,6 +219,7 @@ def _sign(
             drawn=signature.drawn_signature_png,
         )
         consent.status = ConsentStatus.ACTIVE
+        consent.language = template.language
         consent.signed_at = signed_at
         consent.required_signer = rule.who
         consent.document_sha256 = pdf_sha
@@ -293,13 +303,13 @@ def _check_signer(
     raise Invalid({"signer_relationship": problem})
 
 
-def evidence_of(signature: Signature) -> dict[str, str]:
+def evidence_of(signature: Signature) -> dict[str, Any]:
     """The sealed signing evidence (signer name, authority, IP, user agent, assurance)."""
     raw = vault.open_sealed(
         signature.evidence_sealed,
         vault.Place("consent_signatures", "evidence_sealed", signature.uuid),
     )
-    value: dict[str, str] = json.loads(raw)
+    value: dict[str, Any] = json.loads(raw)
     return value
 
 
@@ -312,6 +322,8 @@ def _evidence_record(
         "ip": evidence.ip,
         "user_agent": evidence.user_agent,
         "assurance": evidence.assurance,
+        "language": evidence.language,
+        "language_version": evidence.language_version,
     }
     if identity.handed_over_by is not None:
         record["identity_method"] = identity.method
@@ -342,20 +354,20 @@ def _supersede_previous(session: Session, actor: Actor, consent: Consent) -> Non
 def _check_signature(signature: SignatureInput) -> None:
     problems: dict[str, str] = {}
     if not signature.agree:
-        problems["agree"] = "Tick the box to agree to sign electronically."
+        problems["agree"] = N_("Tick the box to agree to sign electronically.")
     name = signature.signer_name.strip()
     if not name or len(name) > 200:
-        problems["signer_name"] = "Type your full name."
+        problems["signer_name"] = N_("Type your full name.")
     authority = (signature.representative_authority or "").strip()
     if signature.relationship is not SignerRelationship.SELF and len(authority) < MIN_AUTHORITY:
         # 164.508(c)(1)(vi): a representative's signature comes with their authority to act
-        problems["representative_authority"] = (
+        problems["representative_authority"] = N_(
             "Describe your authority to sign for the client, for example "
             "“parent of a minor child” or “court-appointed guardian, order no. …”."
         )
     png = signature.drawn_signature_png
     if png is not None and (not png.startswith(PNG_MAGIC) or len(png) > MAX_DRAWN_SIGNATURE):
-        problems["drawn_signature"] = "The drawn signature could not be read; draw it again."
+        problems["drawn_signature"] = N_("The drawn signature could not be read; draw it again.")
     if problems:
         raise Invalid(problems)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -14,7 +15,8 @@ class BirthDateForm(FlaskForm):
     """The client confirms their date of birth before the release is shown."""
 
     birth_date = DayField(
-        "Your date of birth", validators=[InputRequired("Enter your date of birth.")]
+        lazy_gettext("Your date of birth"),
+        validators=[InputRequired(lazy_gettext("Enter your date of birth."))],
     )
 
 
@@ -22,11 +24,13 @@ class HandBackForm(FlaskForm):
     """The clinician's password, and a code when they have a second factor."""
 
     password = PasswordField(
-        "Clinician's password", validators=[DataRequired(), Length(max=MAX_LENGTH)]
+        lazy_gettext("Clinician's password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
     )
     code = StringField(
-        "Code from the authenticator app",
+        lazy_gettext("Code from the authenticator app"),
         validators=[Optional(), Length(max=40)],
-        description="The 6-digit code your authenticator app shows now, or a recovery code.",
+        description=lazy_gettext(
+            "The 6-digit code your authenticator app shows now, or a recovery code."
+        ),
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )

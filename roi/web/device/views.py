@@ -4,8 +4,9 @@ the date of birth, the release and its signature form, the thanks; and the hand-
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from roi.accounts import mfa
 from roi.accounts.errors import InvalidCredentials, LoginThrottled, SecondFactorRejected
@@ -18,7 +19,9 @@ from roi.extensions import db
 from roi.web.device import bp
 from roi.web.device.forms import BirthDateForm, HandBackForm
 from roi.web.forms import apply_errors
+from roi.web.language import LANGUAGE_KEY, translated
 from roi.web.portal.forms import SignatureForm, signature_input
+from roi.web.portal.releases import form_of, reading_language, release_title
 from roi.web.security import actor, client_ip, form_library, requires, settings
 
 
@@ -89,7 +92,7 @@ def sign() -> ResponseReturnValue:
             return _sign_page(view, form), 422
     except WrongState as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(translated(error.message), "error")
     return redirect(url_for("device.show"))
 
 
@@ -126,17 +129,21 @@ def hand_back() -> ResponseReturnValue:
         )
     except LoginThrottled as error:
         db.session.rollback()
-        form.password.errors = [error.message]
+        form.password.errors = [translated(error.message)]
         wait = {"Retry-After": str(error.retry_after_seconds)}
         return _hand_back_page(form), 429, wait
     except (InvalidCredentials, SecondFactorRejected) as error:
         db.session.rollback()
         field = form.code if isinstance(error, SecondFactorRejected) else form.password
         field.errors = [
-            "That password is not correct." if field is form.password else error.message
+            _("That password is not correct.")
+            if field is form.password
+            else translated(error.message)
         ]
         return _hand_back_page(form), 401
-    flash("You have the device back.", "success")
+    # the pages return to the clinician's own language (their account's), whatever the client read
+    session.pop(LANGUAGE_KEY, None)
+    flash(_("You have the device back."), "success")
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
 
 
@@ -170,7 +177,10 @@ def _sign_page(view: handover.DeviceView, form: SignatureForm) -> str:
         view,
         "device/sign.html",
         form=form,
-        title=library.get(view.consent.template_id, view.consent.template_version).title,
-        document_html=lifecycle.preview_html(db.session(), client, view.consent.id, library),
+        title=release_title(library, view.consent),
+        release_form=form_of(library, view.consent),
+        document_html=lifecycle.preview_html(
+            db.session(), client, view.consent.id, library, reading_language()
+        ),
         signer=signer_rule_of(view.consent),
     )

@@ -3,6 +3,7 @@ full accounting. Shape only; the windows and the one-open-request rule are the s
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Length, Optional
@@ -21,16 +22,20 @@ class PeriodForm(FlaskForm):
         # A CSRF token would put a secret into the URL, and there is nothing to protect.
         csrf = False
 
-    since = DayField("From", validators=[Optional()])
-    until = DayField("To", validators=[Optional()])
-    part2 = BooleanField("Only substance use treatment records (42 CFR Part 2, three years)")
+    since = DayField(lazy_gettext("From"), validators=[Optional()])
+    until = DayField(lazy_gettext("To"), validators=[Optional()])
+    part2 = BooleanField(
+        lazy_gettext("Only substance use treatment records (42 CFR Part 2, three years)")
+    )
 
 
 SCOPES = [
-    SelectChoice(SCOPE_ALL, "Everything shared about me in the past six years"),
+    SelectChoice(SCOPE_ALL, lazy_gettext("Everything shared about me in the past six years")),
     SelectChoice(
         SCOPE_PART2,
-        "Only my substance use treatment records shared in the past three years (42 CFR Part 2)",
+        lazy_gettext(
+            "Only my substance use treatment records shared in the past three years (42 CFR Part 2)"
+        ),
     ),
 ]
 
@@ -38,10 +43,10 @@ SCOPES = [
 class AskForm(FlaskForm):
     """Ask the practice for a full accounting of disclosures."""
 
-    scope = RadioField("What should it cover?", choices=SCOPES, default=SCOPE_ALL)
+    scope = RadioField(lazy_gettext("What should it cover?"), choices=SCOPES, default=SCOPE_ALL)
     note = TextAreaField(
-        "Anything we should know? (optional)",
-        description=(
+        lazy_gettext("Anything we should know? (optional)"),
+        description=lazy_gettext(
             "For example, how you would like to receive it. Your practice's staff read this."
         ),
         validators=[Optional(), Length(max=MAX_NOTE)],
@@ -55,6 +60,6 @@ class AnswerForm(FlaskForm):
 class ChangeForm(FlaskForm):
     """Change what a request covers (to reduce what is prepared)."""
 
-    scope = RadioField("What should it cover?", choices=SCOPES, default=SCOPE_ALL)
-    since = DayField("From (optional)", validators=[Optional()])
-    until = DayField("To (optional)", validators=[Optional()])
+    scope = RadioField(lazy_gettext("What should it cover?"), choices=SCOPES, default=SCOPE_ALL)
+    since = DayField(lazy_gettext("From (optional)"), validators=[Optional()])
+    until = DayField(lazy_gettext("To (optional)"), validators=[Optional()])

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from roi.accounts.policy import Permission
@@ -23,6 +24,7 @@ from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
 from roi.web.downloads import pdf_response, period_args
 from roi.web.forms import apply_errors
+from roi.web.language import day, translated
 from roi.web.portal import bp
 from roi.web.portal.accounting_forms import (
     SCOPE_PART2,
@@ -81,10 +83,12 @@ def accounting_ask() -> ResponseReturnValue:
         return _page(form)[0], 422
     except WrongState as error:
         db.session.rollback()
-        return _page(form, refusal=error.message)[0], 409
+        return _page(form, refusal=translated(error.message))[0], 409
     flash(
-        "Thank you. Your practice has your request and will send your accounting by "
-        f"{found.due_on:%B} {found.due_on.day}, {found.due_on.year}.",
+        _(
+            "Thank you. Your practice has your request and will send your accounting by %(day)s.",
+            day=day(found.due_on),
+        ),
         "success",
     )
     return redirect(url_for("portal.accounting_page", _anchor="your-requests"))
@@ -94,14 +98,18 @@ def accounting_ask() -> ResponseReturnValue:
 @requires(Permission.USE_PORTAL)
 def accounting_accept_fee(request_id: int) -> ResponseReturnValue:
     """Go ahead with the request and its fee."""
-    return _answer(request_id, requests.accept_fee, "Thank you: your practice will prepare it.")
+    return _answer(request_id, requests.accept_fee, _("Thank you: your practice will prepare it."))
 
 
 @bp.post("/accounting/requests/<int:request_id>/withdrawal")
 @requires(Permission.USE_PORTAL)
 def accounting_withdraw(request_id: int) -> ResponseReturnValue:
     """Withdraw the request; nothing is charged."""
-    return _answer(request_id, requests.withdraw, "Your request is withdrawn: nothing is charged.")
+    return _answer(
+        request_id,
+        requests.withdraw,
+        _("Your request is withdrawn: nothing is charged."),
+    )
 
 
 @bp.post("/accounting/requests/<int:request_id>/change")
@@ -122,11 +130,13 @@ def accounting_change(request_id: int) -> ResponseReturnValue:
         )
     except Invalid as error:
         db.session.rollback()
-        return _page(AskForm(), refusal=" ".join(error.fields.values()))[0], 422
+        return _page(AskForm(), refusal=" ".join(translated(why) for why in error.fields.values()))[
+            0
+        ], 422
     except WrongState as error:
         db.session.rollback()
-        return _page(AskForm(), refusal=error.message)[0], 409
-    flash("Your request is changed.", "success")
+        return _page(AskForm(), refusal=translated(error.message))[0], 409
+    flash(_("Your request is changed."), "success")
     return redirect(url_for("portal.accounting_page", _anchor="your-requests"))
 
 
@@ -163,7 +173,7 @@ def _answer(
         step(db.session(), actor(), request_id)
     except WrongState as error:
         db.session.rollback()
-        return _page(AskForm(), refusal=error.message)[0], 409
+        return _page(AskForm(), refusal=translated(error.message))[0], 409
     flash(done, "success")
     return redirect(url_for("portal.accounting_page", _anchor="your-requests"))
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -24,6 +26,7 @@ from roi.consent.lifecycle import MAX_DRAWN_SIGNATURE, MAX_REASON, SignatureInpu
 from roi.consent.models import SignerRelationship
 from roi.errors import Invalid
 from roi.web.forms import NameField
+from roi.web.portal.releases import reading_language
 
 #: the only drawn-signature encoding accepted: what `canvas.toDataURL("image/png")` produces
 PNG_DATA_URL = "data:image/png;base64,"
@@ -31,12 +34,14 @@ PNG_DATA_URL = "data:image/png;base64,"
 MAX_DATA_URL = len(PNG_DATA_URL) + (MAX_DRAWN_SIGNATURE + 2) // 3 * 4
 
 RELATIONSHIP_CHOICES = [
-    SelectChoice(SignerRelationship.SELF.value, "I am the client"),
-    SelectChoice(SignerRelationship.PARENT.value, "I am the client's parent"),
-    SelectChoice(SignerRelationship.GUARDIAN.value, "I am the client's legal guardian"),
+    SelectChoice(SignerRelationship.SELF.value, lazy_gettext("I am the client")),
+    SelectChoice(SignerRelationship.PARENT.value, lazy_gettext("I am the client's parent")),
+    SelectChoice(
+        SignerRelationship.GUARDIAN.value, lazy_gettext("I am the client's legal guardian")
+    ),
     SelectChoice(
         SignerRelationship.PERSONAL_REPRESENTATIVE.value,
-        "I am the client's personal representative",
+        lazy_gettext("I am the client's personal representative"),
     ),
 ]
 
@@ -45,25 +50,29 @@ class SignatureForm(FlaskForm):
     """Consent to sign electronically, a typed full name, an optional drawn signature."""
 
     relationship = RadioField(
-        "Who is signing?", choices=RELATIONSHIP_CHOICES, default=SignerRelationship.SELF.value
+        lazy_gettext("Who is signing?"),
+        choices=RELATIONSHIP_CHOICES,
+        default=SignerRelationship.SELF.value,
     )
     representative_authority = TextAreaField(
-        "Your authority to sign for the client",
-        description=(
+        lazy_gettext("Your authority to sign for the client"),
+        description=lazy_gettext(
             "Only if you sign for someone else. For example: “parent of a child under 18” or "
             "“court-appointed guardian, order no. 2024-123”."
         ),
         validators=[Optional(), Length(max=500)],
     )
     signer_name = NameField(
-        "Type your full name",
-        description="Typing your name is your legal signature.",
+        lazy_gettext("Type your full name"),
+        description=lazy_gettext("Typing your name is your legal signature."),
         validators=[Length(max=200)],
     )
-    drawn_signature = HiddenField("Drawn signature")
+    drawn_signature = HiddenField(lazy_gettext("Drawn signature"))
     agree = BooleanField(
-        "I agree to sign this form electronically. "
-        "My typed name counts as my handwritten signature."
+        lazy_gettext(
+            "I agree to sign this form electronically. "
+            "My typed name counts as my handwritten signature."
+        )
     )
 
 
@@ -71,11 +80,13 @@ class RevokeForm(FlaskForm):
     """Revoke an active release: one confirmation, an optional reason."""
 
     reason = TextAreaField(
-        "Reason (optional)",
-        description="You do not have to give a reason. Your clinician will see what you write.",
+        lazy_gettext("Reason (optional)"),
+        description=lazy_gettext(
+            "You do not have to give a reason. Your clinician will see what you write."
+        ),
         validators=[Optional(), Length(max=MAX_REASON)],
     )
-    confirm = BooleanField("Yes, I want to revoke this release now.")
+    confirm = BooleanField(lazy_gettext("Yes, I want to revoke this release now."))
 
 
 def signature_input(form: SignatureForm) -> SignatureInput:
@@ -90,6 +101,8 @@ def signature_input(form: SignatureForm) -> SignatureInput:
         agree=bool(form.agree.data),
         representative_authority=form.representative_authority.data or None,
         drawn_signature_png=decode_drawn_signature(form.drawn_signature.data or ""),
+        # the client signs the release in the language they read it in on this page
+        language=reading_language(),
     )
 
 
@@ -103,8 +116,10 @@ def decode_drawn_signature(value: str) -> bytes | None:
     if not value:
         return None
     problem = {
-        "drawn_signature": "The drawn signature could not be read. Clear it and draw it again, "
-        "or leave it empty: your typed name is enough."
+        "drawn_signature": _(
+            "The drawn signature could not be read. Clear it and draw it again, "
+            "or leave it empty: your typed name is enough."
+        )
     }
     if not value.startswith(PNG_DATA_URL) or len(value) > MAX_DATA_URL:
         raise Invalid(problem)

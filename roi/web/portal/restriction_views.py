@@ -5,6 +5,7 @@ audits."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from roi.accounts.models import Provider
@@ -13,6 +14,7 @@ from roi.consent import queries, restrictions
 from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
 from roi.web.forms import apply_errors
+from roi.web.language import translated
 from roi.web.portal import bp
 from roi.web.restriction_forms import ReasonForm, RestrictionForm, rows
 from roi.web.security import actor, form_library, requires
@@ -38,7 +40,8 @@ def restriction_ask() -> Response | tuple[str, int]:
             apply_errors(form, error)
         else:
             flash(
-                "Your request was sent to your practice. You will see their answer here.", "success"
+                _("Your request was sent to your practice. You will see their answer here."),
+                "success",
             )
             return redirect(url_for("portal.restrictions_page"))
     return _page(form), 422
@@ -53,9 +56,9 @@ def restriction_end(restriction_id: int) -> Response:
         try:
             restrictions.terminate(db.session(), actor(), restriction_id, reason=form.reason.data)
         except WrongState as error:
-            flash(error.message, "error")
+            flash(translated(error.message), "error")
         else:
-            flash("Ended. Your releases apply as they say from now on.", "success")
+            flash(_("Ended. Your releases apply as they say from now on."), "success")
     return redirect(url_for("portal.restrictions_page"))
 
 

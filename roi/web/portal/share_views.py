@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -20,13 +22,17 @@ SEARCH_MAX = 100
 
 
 class ShareRequestForm(FlaskForm):
-    provider_id = IntegerField("Provider from the directory", validators=[Optional()])
-    provider_name = StringField("Their name", validators=[Optional(), Length(max=200)])
+    provider_id = IntegerField(lazy_gettext("Provider from the directory"), validators=[Optional()])
+    provider_name = StringField(
+        lazy_gettext("Their name"), validators=[Optional(), Length(max=200)]
+    )
     provider_address = TextAreaField(
-        "Their address", validators=[Optional(), Length(max=500)], description="Post or email."
+        lazy_gettext("Their address"),
+        validators=[Optional(), Length(max=500)],
+        description=lazy_gettext("Post or email."),
     )
     note = TextAreaField(
-        "What should be shared, and why? (optional)",
+        lazy_gettext("What should be shared, and why? (optional)"),
         validators=[Optional(), Length(max=share_requests.MAX_NOTE)],
     )
 
@@ -56,8 +62,10 @@ def share() -> ResponseReturnValue:
             status = 422
         else:
             flash(
-                "Your request is sent to your practice. Your clinician will prepare a release "
-                "for you to read and sign.",
+                _(
+                    "Your request is sent to your practice. Your clinician will prepare a release "
+                    "for you to read and sign."
+                ),
                 "success",
             )
             return redirect(url_for("portal.dashboard"))

@@ -10,19 +10,21 @@ from datetime import date, datetime
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from roi.accounts.policy import Permission
 from roi.clock import now
 from roi.consent import lifecycle, queries
-from roi.consent.library import FormLibrary
 from roi.consent.models import Consent, ConsentStatus
 from roi.consent.representation import signer_rule_of
 from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
 from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors
+from roi.web.language import translated
 from roi.web.portal import bp
 from roi.web.portal.forms import RevokeForm, SignatureForm, signature_input
+from roi.web.portal.releases import form_of, reading_language, release_title, release_titles
 from roi.web.security import actor, client_ip, form_library, requires
 
 #: the order the dashboard shows the ended states in, each with its own heading words
@@ -68,7 +70,7 @@ def dashboard() -> str:
         waiting=groups[ConsentStatus.PENDING_SIGNATURE],
         active=groups[ConsentStatus.ACTIVE],
         ended=[(status, groups[status]) for status in ENDED if groups[status]],
-        titles=_titles(form_library(), consents),
+        titles=release_titles(form_library(), consents),
         at=at,
         notices=queries.notifications_for(db.session(), me),
     )
@@ -110,9 +112,10 @@ def sign(consent_id: int) -> ResponseReturnValue:
         return _detail(consent_id, form, RevokeForm()), 422
     except WrongState as error:
         db.session.rollback()
-        return _detail(consent_id, form, RevokeForm(), refusal=error.message), 409
+        return _detail(consent_id, form, RevokeForm(), refusal=translated(error.message)), 409
     flash(
-        "Thank you. Your release is signed and active. You can download your copy below.", "success"
+        _("Thank you. Your release is signed and active. You can download your copy below."),
+        "success",
     )
     return redirect(url_for("portal.consent_detail", consent_id=consent_id, _anchor="your-copy"))
 
@@ -127,7 +130,7 @@ def revoke_confirm(consent_id: int) -> ResponseReturnValue:
     return render_template(
         "portal/revoke_confirm.html",
         consent=consent,
-        title=_title(form_library(), consent),
+        title=release_title(form_library(), consent),
         form=RevokeForm(),
     )
 
@@ -139,13 +142,13 @@ def revoke(consent_id: int) -> ResponseReturnValue:
     form = RevokeForm()
     valid = form.validate_on_submit()
     if valid and not form.confirm.data:
-        form.confirm.errors = ["Tick the box to confirm, or go back to keep the release."]
+        form.confirm.errors = [_("Tick the box to confirm, or go back to keep the release.")]
     if not valid or not form.confirm.data:
         consent = _visible_consent(consent_id)
         return render_template(
             "portal/revoke_confirm.html",
             consent=consent,
-            title=_title(form_library(), consent),
+            title=release_title(form_library(), consent),
             form=form,
         ), 422
     try:
@@ -159,13 +162,15 @@ def revoke(consent_id: int) -> ResponseReturnValue:
         return render_template(
             "portal/revoke_confirm.html",
             consent=consent,
-            title=_title(form_library(), consent),
+            title=release_title(form_library(), consent),
             form=form,
         ), 422
     except WrongState as error:
         db.session.rollback()
-        return _detail(consent_id, SignatureForm(), RevokeForm(), refusal=error.message), 409
-    flash("Your release is revoked.", "success")
+        return _detail(
+            consent_id, SignatureForm(), RevokeForm(), refusal=translated(error.message)
+        ), 409
+    flash(_("Your release is revoked."), "success")
     return redirect(url_for("portal.consent_detail", consent_id=consent.id))
 
 
@@ -197,12 +202,22 @@ def _detail(
     status = consent.status_at(at)
     if status is ConsentStatus.PENDING_SIGNATURE and not sign_form.is_submitted():
         sign_form.relationship.data = consent.signer_relationship.value
+    library = form_library()
     return render_template(
         "portal/consent_detail.html",
         consent=consent,
         status=status,
-        title=_title(form_library(), consent),
-        document_html=lifecycle.preview_html(db.session(), actor(), consent.id, form_library()),
+        title=release_title(library, consent),
+        release_form=form_of(library, consent),
+        # a release waiting for a signature reads in the page's language, the one it is signed
+        # in; a signed one as it was signed
+        document_html=lifecycle.preview_html(
+            db.session(),
+            actor(),
+            consent.id,
+            library,
+            reading_language() if status is ConsentStatus.PENDING_SIGNATURE else None,
+        ),
         signature_form=sign_form,
         revoke_form=revoke_form,
         refusal=refusal,
@@ -221,11 +236,3 @@ def _visible_consent(consent_id: int) -> Consent:
     if consent.status is ConsentStatus.DRAFT:
         raise NotFound("consent")
     return consent
-
-
-def _title(library: FormLibrary, consent: Consent) -> str:
-    return library.get(consent.template_id, consent.template_version).title
-
-
-def _titles(library: FormLibrary, consents: list[Consent]) -> dict[int, str]:
-    return {c.id: _title(library, c) for c in consents}

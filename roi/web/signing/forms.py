@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
@@ -20,13 +21,13 @@ class IdentityForm(FlaskForm):
     """Date of birth and the one-time code: with the link, they stand in for a sign-in."""
 
     birth_date = DayField(
-        "Your date of birth",
-        validators=[InputRequired("Enter your date of birth.")],
+        lazy_gettext("Your date of birth"),
+        validators=[InputRequired(lazy_gettext("Enter your date of birth."))],
         render_kw={"autocomplete": "bday"},
     )
     code = StringField(
-        "The 6-digit code from your email",
-        validators=[InputRequired("Enter the code from your email."), Length(max=12)],
+        lazy_gettext("The 6-digit code from your email"),
+        validators=[InputRequired(lazy_gettext("Enter the code from your email.")), Length(max=12)],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": "12"},
     )
 
@@ -35,7 +36,7 @@ class LinkRequestForm(FlaskForm):
     """A signer asks for the link to their signed copy (and to revoking it) again."""
 
     email = StringField(
-        "Your email address",
-        validators=[InputRequired("Enter your email address."), Length(max=254)],
+        lazy_gettext("Your email address"),
+        validators=[InputRequired(lazy_gettext("Enter your email address.")), Length(max=254)],
         render_kw={"autocomplete": "email", "inputmode": "email"},
     )

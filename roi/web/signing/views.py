@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from roi.actor import Actor, Role
@@ -29,7 +30,9 @@ from roi.errors import Invalid, NotFound, Throttled, WrongState
 from roi.extensions import db
 from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors
+from roi.web.language import translated
 from roi.web.portal.forms import RevokeForm, signature_input
+from roi.web.portal.releases import form_of, reading_language, release_title
 from roi.web.security import client_ip, form_library
 from roi.web.signing import bp
 from roi.web.signing.forms import CodeRequestForm, IdentityForm, LinkRequestForm, SignatureForm
@@ -79,15 +82,17 @@ def send_code() -> ResponseReturnValue:
         invitations.send_code(db.session(), token)
     except Throttled as error:
         db.session.rollback()
-        flash(error.message, "info")
+        flash(translated(error.message), "info")
         return redirect(url_for("signing.identity"))
     except Invalid as error:
         db.session.rollback()
         apply_errors(form, error)
         return _identity_page(IdentityForm(), form), 422
     flash(
-        "We emailed you a 6-digit code. It works for 10 minutes. "
-        "If it has not arrived in a few minutes, check your spam folder.",
+        _(
+            "We emailed you a 6-digit code. It works for 10 minutes. "
+            "If it has not arrived in a few minutes, check your spam folder."
+        ),
         "success",
     )
     return redirect(url_for("signing.identity"))
@@ -125,7 +130,7 @@ def review() -> ResponseReturnValue:
     if opened.invitation.purpose is LinkPurpose.SIGNED:
         return redirect(url_for("signing.copy"))
     if not _verified_here(token, opened.invitation):
-        flash("Please confirm your date of birth and code first.", "info")
+        flash(_("Please confirm your date of birth and code first."), "info")
         return redirect(url_for("signing.identity"))
     form = SignatureForm()
     form.relationship.data = opened.consent.signer_relationship.value
@@ -138,7 +143,7 @@ def sign() -> ResponseReturnValue:
     token = _token()
     opened = invitations.open_invitation(db.session(), token)
     if not _verified_here(token, opened.invitation):
-        flash("Please confirm your date of birth and code again before signing.", "info")
+        flash(_("Please confirm your date of birth and code again before signing."), "info")
         return redirect(url_for("signing.identity"))
     form = SignatureForm()
     if not form.validate_on_submit():
@@ -222,7 +227,7 @@ def revoke() -> ResponseReturnValue:
     form = RevokeForm()
     if not form.validate_on_submit() or not form.confirm.data:
         if not form.confirm.data:
-            form.confirm.errors = ["Tick the box to confirm that you want to revoke it."]
+            form.confirm.errors = [_("Tick the box to confirm that you want to revoke it.")]
         return _copy_page(opened.consent, form), 422
     try:
         invitations.revoke(db.session(), token, reason=form.reason.data or None, ip=client_ip())
@@ -232,9 +237,9 @@ def revoke() -> ResponseReturnValue:
         return _copy_page(opened.consent, form), 422
     except WrongState as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(translated(error.message), "error")
         return redirect(url_for("signing.copy"))
-    flash("Your release is revoked. Nothing more may be shared under it from now on.", "success")
+    flash(_("Your release is revoked. Nothing more may be shared under it from now on."), "success")
     return redirect(url_for("signing.copy"))
 
 
@@ -269,17 +274,16 @@ def _verified_copy(token: str) -> invitations.Opened | Response:
     if opened.invitation.purpose is not LinkPurpose.SIGNED:
         raise NotFound("signing link")
     if not _verified_here(token, opened.invitation):
-        flash("Please confirm your date of birth and code first.", "info")
+        flash(_("Please confirm your date of birth and code first."), "info")
         return redirect(url_for("signing.identity"))
     return opened
 
 
 def _copy_page(consent: Consent, form: RevokeForm) -> str:
-    template = form_library().get(consent.template_id, consent.template_version)
     return render_template(
         "signing/copy.html",
         consent=consent,
-        title=template.title,
+        title=release_title(form_library(), consent),
         status=consent.status_at(now()),
         form=form,
     )
@@ -358,13 +362,13 @@ def _identity_page(form: IdentityForm, code_form: CodeRequestForm) -> str:
 
 def _review_page(consent: Consent, form: SignatureForm) -> str:
     library = form_library()
-    template = library.get(consent.template_id, consent.template_version)
     return render_template(
         "signing/review.html",
         consent=consent,
-        title=template.title,
+        title=release_title(library, consent),
+        release_form=form_of(library, consent),
         document_html=lifecycle.preview_html(
-            db.session(), _link_actor(consent.client_id), consent.id, library
+            db.session(), _link_actor(consent.client_id), consent.id, library, reading_language()
         ),
         form=form,
         signer=signer_rule_of(consent),
