@@ -23,7 +23,7 @@ class PeriodForm(FlaskForm):
         csrf = False
 
     since = DayField(lazy_gettext("From"), validators=[Optional()])
-    until = DayField(lazy_gettext("To"), validators=[Optional()])
+    until = DayField(lazy_gettext("Until"), validators=[Optional()])
     part2 = BooleanField(
         lazy_gettext("Only substance use treatment records (42 CFR Part 2, three years)")
     )
