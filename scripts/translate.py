@@ -31,9 +31,9 @@ def main(source: str | None) -> None:
     )
     with CATALOGUE.open("rb") as po:
         catalogue = read_po(po, locale="es")
-    header = [
-        line for line in CATALOGUE.read_text(encoding="utf-8").splitlines() if line.startswith("#")
-    ]
+    lines = CATALOGUE.read_text(encoding="utf-8").splitlines()
+    # the catalogue's own opening comment; write_po would replace it with a template's
+    header = lines[: next(i for i, line in enumerate(lines) if not line.startswith("#"))]
     unknown = []
     for english, spanish in wanted.items():
         message = catalogue.get(english)
@@ -44,8 +44,9 @@ def main(source: str | None) -> None:
         message.flags.discard("fuzzy")
     with CATALOGUE.open("wb") as po:
         write_po(po, catalogue, width=0, no_location=True, sort_output=True, omit_header=False)
-    text = CATALOGUE.read_text(encoding="utf-8").splitlines()
-    body = [line for line in text if not line.startswith("#") and not VOLATILE.match(line)]
+    written = CATALOGUE.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(written) if not line.startswith("#"))
+    body = [line for line in written[start:] if not VOLATILE.match(line)]
     CATALOGUE.write_text("\n".join(header + body) + "\n", encoding="utf-8")
     if unknown:
         sys.exit(f"not in the catalogue (run `make catalogue` first): {unknown}")
