@@ -23,7 +23,14 @@ from roi.audit.search import MAX_SEQ, EntryFilter
 from roi.compliance import log as disclosure_log
 from roi.compliance import log_csv as csv_export
 from roi.compliance import verification, wording
-from roi.compliance.log import GROUP_ACTIONS, GROUP_LABELS, ActionGroup, Choice, FilterChoices
+from roi.compliance.log import (
+    DEFAULT_GROUP,
+    GROUP_ACTIONS,
+    GROUP_LABELS,
+    ActionGroup,
+    Choice,
+    FilterChoices,
+)
 from roi.extensions import db
 from roi.web.compliance import bp
 from roi.web.forms import DayField
@@ -55,7 +62,7 @@ class LogFilterForm(FlaskForm):
     group = SelectField(
         "What happened",
         choices=[SelectChoice(group.value, GROUP_LABELS[group]) for group in ActionGroup],
-        default=ActionGroup.ALL.value,
+        default=DEFAULT_GROUP.value,
     )
     outcome = SelectField(
         "Outcome",
@@ -97,7 +104,7 @@ def _entry_filter(form: LogFilterForm) -> EntryFilter:
         client_id=int(form.client_id.data) if form.client_id.data else None,
         recipient_provider_id=int(form.provider_id.data) if form.provider_id.data else None,
         actor_id=int(form.actor_id.data) if form.actor_id.data else None,
-        actions=GROUP_ACTIONS[ActionGroup(form.group.data or ActionGroup.ALL)],
+        actions=GROUP_ACTIONS[ActionGroup(form.group.data or DEFAULT_GROUP)],
         outcome=Outcome(form.outcome.data) if form.outcome.data else None,
         since=_day_start(form.since.data),
         until=until + timedelta(days=1) if until else None,
@@ -109,7 +116,7 @@ def _filter_args(form: LogFilterForm) -> dict[str, str]:
     args: dict[str, str] = {}
     for name in FILTER_PARAMS:
         value = getattr(form, name).data
-        if value and not (name == "group" and value == ActionGroup.ALL.value):
+        if value and not (name == "group" and value == DEFAULT_GROUP.value):
             args[name] = value.isoformat() if isinstance(value, date) else str(value)
     return args
 
