@@ -175,6 +175,10 @@ def test_entry_page_shows_every_field_and_message_metadata(client, session, seed
         assert value in page, value
     assert "Referral summary" not in page
     assert "Diagnosis and current plan" not in page
+    # Roles and statuses in words, not codes
+    assert "as Clinician" in page
+    assert "as clinician" not in page
+    assert "Active" in page
     # The consent link opens the signed release for the officer
     link = f"/portal/consents/{seeded.consent_id}/document.pdf"
     assert link in page

@@ -184,6 +184,10 @@ def accounting_request_new() -> ResponseReturnValue:
         return render_template("compliance/accounting_request_new.html", form=form)
     if not form.validate_on_submit():
         return render_template("compliance/accounting_request_new.html", form=form), 422
+    if request.form.get("step") == "change":
+        return render_template("compliance/accounting_request_new.html", form=form)
+    if request.form.get("step") != "confirmed":
+        return _confirm_request(form)
     new = requests.NewRequest(
         client_id=int(form.client_id.data),
         received_on=form.received_on.data,
@@ -202,6 +206,19 @@ def accounting_request_new() -> ResponseReturnValue:
     fee = "free of charge" if found.free else "a fee may apply (not the first in 12 months)"
     flash(f"Request #{found.id} recorded: due {found.due_on.isoformat()}, {fee}.", "success")
     return redirect(url_for("compliance.accounting_request", request_id=found.id))
+
+
+def _confirm_request(form: AccountingRequestForm) -> str:
+    """The request as it will be recorded, with its due date, before it starts the clock."""
+    client_name = next(
+        (c.label for c in form.client_id.choices if c.value == form.client_id.data), ""
+    )
+    return render_template(
+        "compliance/accounting_request_confirm.html",
+        form=form,
+        client_name=client_name,
+        due=form.received_on.data + requests.DEADLINE,
+    )
 
 
 @bp.get("/accounting/requests/<int:request_id>")

@@ -3,6 +3,7 @@ rules (windows, deadlines, one extension) are `roi.compliance.requests`'."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -16,13 +17,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from roi.compliance.models import Channel
 from roi.compliance.requests import MAX_NOTE, MAX_REASON
+from roi.web.compliance.words import CHANNEL_WORDS
 from roi.web.forms import DayField, NameField
-
-CHANNEL_CHOICES = [
-    SelectChoice(Channel.WRITTEN.value, "In writing (letter, fax, form)"),
-    SelectChoice(Channel.PHONE.value, "By phone"),
-    SelectChoice(Channel.PORTAL.value, "In the client portal"),
-]
 
 
 class AccountingFilterForm(FlaskForm):
@@ -54,7 +50,11 @@ class AccountingRequestForm(FlaskForm):
 
     client_id = SelectField("Client", choices=[], validators=[DataRequired()])
     received_on = DayField("Received on", validators=[DataRequired()])
-    channel = RadioField("How it arrived", choices=CHANNEL_CHOICES, default=Channel.WRITTEN.value)
+    channel = RadioField(
+        "How it arrived",
+        choices=[SelectChoice(code, lazy_gettext(words)) for code, words in CHANNEL_WORDS.items()],
+        default=Channel.WRITTEN.value,
+    )
     part2 = BooleanField("Part 2 accounting (substance use disorder records, three years at most)")
     since = DayField(
         "From",
