@@ -237,7 +237,7 @@ def row_of(entry: AuditEntry, names: Names) -> LogRow:
 def _actor_name(entry: AuditEntry, names: Names) -> str | None:
     if entry.actor_id is not None:
         return names.users.get(entry.actor_id)
-    return {"system": "roi (system)", "anonymous": "Not signed in"}.get(entry.actor_role)
+    return {"system": N_("roi (system)"), "anonymous": N_("Not signed in")}.get(entry.actor_role)
 
 
 def filter_detail(entry_filter: EntryFilter) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField
 from wtforms.validators import NumberRange, Optional, ValidationError
@@ -32,15 +34,16 @@ from roi.compliance.log import (
     FilterChoices,
 )
 from roi.extensions import db
+from roi.i18n import N_
 from roi.web.compliance import bp
 from roi.web.forms import DayField
 from roi.web.security import actor, form_library, requires
 
 OUTCOME_LABELS: dict[str, str] = {
-    Outcome.PERMIT: "Permitted",
-    Outcome.DENY: "Denied",
-    Outcome.SUCCESS: "Succeeded",
-    Outcome.FAILURE: "Failed",
+    Outcome.PERMIT: N_("Permitted"),
+    Outcome.DENY: N_("Denied"),
+    Outcome.SUCCESS: N_("Succeeded"),
+    Outcome.FAILURE: N_("Failed"),
 }
 #: the query parameters a filtered view is made of (and that its links carry on)
 FILTER_PARAMS = ("client_id", "provider_id", "actor_id", "group", "outcome", "since", "until")
@@ -54,38 +57,48 @@ class LogFilterForm(FlaskForm):
         csrf = False
 
     # default "": WTForms would otherwise coerce a missing value to the string "None"
-    client_id = SelectField("Client", choices=[SelectChoice("", "Any client")], default="")
-    provider_id = SelectField(
-        "Recipient provider", choices=[SelectChoice("", "Any recipient")], default=""
+    client_id = SelectField(
+        lazy_gettext("Client"), choices=[SelectChoice("", lazy_gettext("Any client"))], default=""
     )
-    actor_id = SelectField("Done by", choices=[SelectChoice("", "Anyone")], default="")
+    provider_id = SelectField(
+        lazy_gettext("Recipient provider"),
+        choices=[SelectChoice("", lazy_gettext("Any recipient"))],
+        default="",
+    )
+    actor_id = SelectField(
+        lazy_gettext("Done by"), choices=[SelectChoice("", lazy_gettext("Anyone"))], default=""
+    )
     group = SelectField(
-        "What happened",
-        choices=[SelectChoice(group.value, GROUP_LABELS[group]) for group in ActionGroup],
+        lazy_gettext("What happened"),
+        choices=[
+            SelectChoice(group.value, lazy_gettext(GROUP_LABELS[group])) for group in ActionGroup
+        ],
         default=DEFAULT_GROUP.value,
     )
     outcome = SelectField(
-        "Outcome",
+        lazy_gettext("Outcome"),
         choices=[
-            SelectChoice("", "Any outcome"),
-            *(SelectChoice(str(o), label) for o, label in OUTCOME_LABELS.items()),
+            SelectChoice("", lazy_gettext("Any outcome")),
+            *(SelectChoice(str(o), lazy_gettext(label)) for o, label in OUTCOME_LABELS.items()),
         ],
         default="",
     )
-    since = DayField("From (UTC)", validators=[Optional()])
-    until = DayField("To (UTC, inclusive)", validators=[Optional()])
-    before = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=MAX_SEQ)])
+    since = DayField(lazy_gettext("From (UTC)"), validators=[Optional()])
+    until = DayField(lazy_gettext("To (UTC, inclusive)"), validators=[Optional()])
+    before = IntegerField(
+        lazy_gettext("Page"), validators=[Optional(), NumberRange(min=1, max=MAX_SEQ)]
+    )
 
     def validate_until(self, field: DayField) -> None:
         if field.data and self.since.data and field.data < self.since.data:
-            raise ValidationError("The end date is before the start date.")
+            raise ValidationError(_("The end date is before the start date."))
 
 
 def _filter_form(choices: FilterChoices) -> LogFilterForm:
     form = LogFilterForm(formdata=request.args)
-    form.client_id.choices = _options("Any client", choices.clients)
-    form.provider_id.choices = _options("Any recipient", choices.providers)
-    form.actor_id.choices = _options("Anyone", choices.staff)
+    form.client_id.choices = _options(_("Any client"), choices.clients)
+    form.provider_id.choices = _options(_("Any recipient"), choices.providers)
+    form.actor_id.choices = _options(_("Anyone"), choices.staff)
     return form
 
 
