@@ -86,7 +86,7 @@ class AccountingRequestForm(FlaskForm):
 class ExtensionForm(FlaskForm):
     reason = TextAreaField(
         lazy_gettext("Reason for the delay"),
-        description=(
+        description=lazy_gettext(
             "The client is told this in writing, with the new date. One extension of 30 days "
             "is allowed, given within the first 60 days."
         ),
