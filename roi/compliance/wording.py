@@ -7,7 +7,7 @@ from __future__ import annotations
 from roi.audit import Action
 from roi.audit.reasons import ReasonCode
 from roi.consent.library import FormLibrary
-from roi.i18n import N_
+from roi.i18n import N_, Message
 
 ACTION_LABELS: dict[Action, str] = {
     Action.DISCLOSURE_PERMITTED: N_("Disclosure sent"),
@@ -101,7 +101,7 @@ def reason_sentence(code: str, library: FormLibrary | None = None) -> str:
     reason names the category by its label. An unknown code is shown as itself, never dropped."""
     parsed = ReasonCode.parse(code)
     if parsed is None:
-        return f"Reason code “{code}”."
+        return Message("Reason code “%(code)s”.", code=code)
     reason, category = parsed
     if category is None:
         return reason.past
