@@ -25,6 +25,7 @@ from roi.compliance.scope import officer_scope
 from roi.consent.emergency import EmergencyBasis
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound, WrongState
+from roi.i18n import Message
 from roi.messaging.emergencies import emergency_text
 from roi.messaging.models import EmergencyDisclosure
 
@@ -113,7 +114,13 @@ def review(session: Session, actor: Actor, disclosure_id: int, note: str) -> Ent
     require(actor, Permission.REVIEW_EMERGENCY_DISCLOSURES)
     note = note.strip()
     if not note or len(note) > MAX_NOTE or "\x00" in note:
-        raise Invalid({"note": f"Write what you found, in under {MAX_NOTE:,} characters."})
+        raise Invalid(
+            {
+                "note": Message(
+                    "Write what you found, in under %(most)s characters.", most=f"{MAX_NOTE:,}"
+                )
+            }
+        )
     with unit_of_work(session):
         record = session.scalar(
             _visible(actor).where(EmergencyDisclosure.id == disclosure_id).with_for_update()

@@ -34,6 +34,7 @@ from roi.consent.library import FormLibrary
 from roi.consent.queries import consent_for
 from roi.db import unit_of_work
 from roi.errors import NotFound
+from roi.i18n import N_
 from roi.messaging.models import Message
 
 PAGE_SIZE = 50
@@ -42,27 +43,44 @@ PAGE_SIZE = 50
 class ActionGroup(StrEnum):
     """The kinds of entry an officer asks about, each a set of actions."""
 
-    ALL = "all"
+    #: what the log opens on: every disclosure, made or refused
+    ALL_DISCLOSURES = "all_disclosures"
     DISCLOSURES = "disclosures"
     DENIED = "denied"
     CONSENT_EVENTS = "consent_events"
     DECISION_CHECKS = "decision_checks"
     MESSAGES_READ = "messages_read"
     SIGN_INS = "sign_ins"
+    #: compliance staff reading the log: shown only when asked for
+    LOG_ACTIVITY = "log_activity"
+    ALL = "all"
+
+
+#: the log opens on disclosures, not on the officer's own looking at it
+DEFAULT_GROUP = ActionGroup.ALL_DISCLOSURES
 
 
 GROUP_LABELS: dict[ActionGroup, str] = {
-    ActionGroup.ALL: "Everything",
-    ActionGroup.DISCLOSURES: "Disclosures",
-    ActionGroup.DENIED: "Denied disclosures",
-    ActionGroup.CONSENT_EVENTS: "Consent events",
-    ActionGroup.DECISION_CHECKS: "Decision checks",
-    ActionGroup.MESSAGES_READ: "Messages read",
-    ActionGroup.SIGN_INS: "Sign-ins",
+    ActionGroup.ALL: N_("Everything"),
+    ActionGroup.ALL_DISCLOSURES: N_("Disclosures, sent and blocked"),
+    ActionGroup.DISCLOSURES: N_("Disclosures sent"),
+    ActionGroup.DENIED: N_("Disclosures blocked"),
+    ActionGroup.CONSENT_EVENTS: N_("Release events"),
+    ActionGroup.DECISION_CHECKS: N_("Decision checks"),
+    ActionGroup.MESSAGES_READ: N_("Messages read"),
+    ActionGroup.SIGN_INS: N_("Sign-ins"),
+    ActionGroup.LOG_ACTIVITY: N_("Compliance staff reading the log (views, exports, checks)"),
 }
 
 GROUP_ACTIONS: dict[ActionGroup, tuple[Action, ...]] = {
     ActionGroup.ALL: (),
+    ActionGroup.ALL_DISCLOSURES: (
+        Action.DISCLOSURE_PERMITTED,
+        Action.DISCLOSURE_DENIED,
+        Action.DISCLOSURE_EMERGENCY,
+        Action.DISCLOSURE_EMERGENCY_RATE_EXCEEDED,
+        Action.DISCLOSURE_RECORDED,
+    ),
     ActionGroup.DISCLOSURES: (Action.DISCLOSURE_PERMITTED,),
     ActionGroup.DENIED: (Action.DISCLOSURE_DENIED,),
     ActionGroup.CONSENT_EVENTS: (
@@ -83,6 +101,7 @@ GROUP_ACTIONS: dict[ActionGroup, tuple[Action, ...]] = {
         Action.AUTH_LOGOUT,
         Action.AUTH_SESSION_EXPIRED,
     ),
+    ActionGroup.LOG_ACTIVITY: (Action.AUDIT_VIEWED, Action.AUDIT_EXPORTED, Action.AUDIT_VERIFIED),
 }
 
 # --- names ----------------------------------------------------------------------------------------
@@ -218,7 +237,7 @@ def row_of(entry: AuditEntry, names: Names) -> LogRow:
 def _actor_name(entry: AuditEntry, names: Names) -> str | None:
     if entry.actor_id is not None:
         return names.users.get(entry.actor_id)
-    return {"system": "roi (system)", "anonymous": "Not signed in"}.get(entry.actor_role)
+    return {"system": N_("roi (system)"), "anonymous": N_("Not signed in")}.get(entry.actor_role)
 
 
 def filter_detail(entry_filter: EntryFilter) -> dict[str, Any]:

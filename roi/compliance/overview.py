@@ -39,10 +39,11 @@ from roi.consent.models import (
     has_status,
 )
 from roi.db import unit_of_work
+from roi.i18n import N_
 
 WEEKS_SHOWN = 12
 
-UNKNOWN_RECIPIENT = "Recipient not recorded"
+UNKNOWN_RECIPIENT = N_("Recipient not recorded")
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from roi.consent.library import FormLibrary
 from roi.db import new_uuid, unit_of_work
 from roi.documents import AccountingLetter, render_letter, wording
 from roi.errors import Forbidden, Invalid, NotFound, WrongState
+from roi.i18n import N_, Message
 
 #: 164.528(c)(1): act no later than 60 days after receipt
 DEADLINE = timedelta(days=60)
@@ -120,8 +121,12 @@ def ask(
     pending = [r for r in requests_for(session, actor, client_id=actor.client_id) if not r.closed]
     if pending:
         raise WrongState(
-            f"You already asked for an accounting on {pending[0].received_on.isoformat()}; "
-            f"it is due by {pending[0].due.isoformat()}. You can ask again once it is ready."
+            Message(
+                "You already asked for an accounting on %(asked)s; it is due by %(due)s. You can "
+                "ask again once it is ready.",
+                asked=pending[0].received_on.isoformat(),
+                due=pending[0].due.isoformat(),
+            )
         )
     new = NewRequest(
         client_id=actor.client_id,
@@ -148,28 +153,46 @@ def extend(session: Session, actor: Actor, request_id: int, reason: str) -> Acco
     reason = (reason or "").strip()
     if not reason:
         raise Invalid(
-            {"reason": "Write the reason for the delay: the client must be told why in writing."}
+            {
+                "reason": N_(
+                    "Write the reason for the delay: the client must be told why in writing."
+                )
+            }
         )
     if len(reason) > MAX_REASON:
-        raise Invalid({"reason": f"Keep the reason under {MAX_REASON} characters."})
+        raise Invalid(
+            {"reason": Message("Keep the reason under %(most)d characters.", most=MAX_REASON)}
+        )
     with unit_of_work(session):
         found = request_for(session, actor, request_id, lock=True)
         today = now().date()
         if found.closed:
             raise WrongState(
-                f"Request #{found.id} is already {_closed_words(found)}: there is nothing to "
-                "extend."
+                Message(
+                    "Request #%(id)d is already withdrawn: there is nothing to extend.", id=found.id
+                )
+                if found.withdrawn
+                else Message(
+                    "Request #%(id)d is already fulfilled: there is nothing to extend.", id=found.id
+                )
             )
         if found.extended_to is not None:
             raise WrongState(
-                f"Request #{found.id} was already extended once, to "
-                f"{found.extended_to.isoformat()}. The rule allows a single 30-day extension "
-                "(45 CFR 164.528(c)(1)(ii))."
+                Message(
+                    "Request #%(id)d was already extended once, to %(day)s. The rule allows a "
+                    "single 30-day extension (45 CFR 164.528(c)(1)(ii)).",
+                    id=found.id,
+                    day=found.extended_to.isoformat(),
+                )
             )
         if today > found.due_on:
             raise WrongState(
-                f"Request #{found.id} was due on {found.due_on.isoformat()}. An extension must be "
-                "given within the first 60 days (45 CFR 164.528(c)(1)(ii))."
+                Message(
+                    "Request #%(id)d was due on %(day)s. An extension must be given within the "
+                    "first 60 days (45 CFR 164.528(c)(1)(ii)).",
+                    id=found.id,
+                    day=found.due_on.isoformat(),
+                )
             )
         found.extended_to = found.due_on + EXTENSION
         found.extended_at = now()
@@ -251,7 +274,9 @@ def report(session: Session, actor: Actor, request_id: int) -> tuple[AccountingR
     with unit_of_work(session):
         found = request_for(session, actor, request_id)
         if found.report_sealed is None or found.report_sha256 is None:
-            raise WrongState(f"Request #{found.id} is not fulfilled yet: there is no report.")
+            raise WrongState(
+                Message("Request #%(id)d is not fulfilled yet: there is no report.", id=found.id)
+            )
         place = _place(found, "report_sealed")
         data = vault.open_sealed(found.report_sealed, place)
         if hashlib.sha256(data).hexdigest() != found.report_sha256:
@@ -362,7 +387,7 @@ def _create(session: Session, actor: Actor, new: NewRequest) -> AccountingReques
     period = _checked_period(new)
     note = (new.note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
-        raise Invalid({"note": f"Keep the note under {MAX_NOTE} characters."})
+        raise Invalid({"note": Message("Keep the note under %(most)d characters.", most=MAX_NOTE)})
     with unit_of_work(session):
         # The client row's lock makes two requests recorded at once take turns, so only one of
         # them can be the free one.
@@ -425,7 +450,13 @@ def set_repeat_fee(session: Session, actor: Actor, cents: int) -> AccountingSett
     """
     require(actor, Permission.MANAGE_ACCOUNTING_POLICY)
     if cents < 0 or cents > MAX_FEE_CENTS:
-        raise Invalid({"fee_cents": f"Give an amount between $0 and {money(MAX_FEE_CENTS)}."})
+        raise Invalid(
+            {
+                "fee_cents": Message(
+                    "Give an amount between $0 and %(most)s.", most=money(MAX_FEE_CENTS)
+                )
+            }
+        )
     assert actor.organization_id is not None  # noqa: S101 - compliance officers have one
     with unit_of_work(session):
         settings = session.get(AccountingSettings, actor.organization_id, with_for_update=True)
@@ -450,7 +481,9 @@ def accept_fee(session: Session, actor: Actor, request_id: int) -> AccountingReq
     with unit_of_work(session):
         found = _answerable(session, actor, request_id)
         if not found.awaiting_fee_answer:
-            raise WrongState(f"Request #{found.id} has no fee waiting for an answer.")
+            raise WrongState(
+                Message("Request #%(id)d has no fee waiting for an answer.", id=found.id)
+            )
         found.fee_accepted_at = now()
         _audit_answer(session, actor, Action.ACCOUNTING_FEE_ACCEPTED, found)
     return found
@@ -515,7 +548,9 @@ def fee_letter(session: Session, actor: Actor, request_id: int) -> tuple[Account
     """
     found = request_for(session, actor, request_id)
     if not found.fee_cents:
-        raise WrongState(f"Request #{found.id} is free: there is no fee to tell the client.")
+        raise WrongState(
+            Message("Request #%(id)d is free: there is no fee to tell the client.", id=found.id)
+        )
     fee = money(found.fee_cents)
     with i18n.speaking(found.client.language):
         letter = _letter(
@@ -555,7 +590,9 @@ def extension_letter(
     found = request_for(session, actor, request_id)
     reason = extension_reason_of(found)
     if found.extended_to is None or reason is None:
-        raise WrongState(f"Request #{found.id} was not extended: there is no delay to explain.")
+        raise WrongState(
+            Message("Request #%(id)d was not extended: there is no delay to explain.", id=found.id)
+        )
     with i18n.speaking(found.client.language):
         letter = _letter(
             found,
@@ -649,20 +686,31 @@ def _audit_answer(session: Session, actor: Actor, action: Action, found: Account
 def _checked_period(new: NewRequest) -> Period:
     today = now().date()
     if new.received_on > today:
-        raise Invalid({"received_on": "The day the request arrived cannot be in the future."})
+        raise Invalid({"received_on": N_("The day the request arrived cannot be in the future.")})
     years = PART2_YEARS if new.part2 else HIPAA_YEARS
     period = period_for(new.since, new.until, part2=new.part2, today=new.received_on)
     earliest = years_before(new.received_on, years)
     if period.until > new.received_on:
         raise Invalid(
-            {"until": "The accounting can only cover disclosures up to the day of the request."}
+            {"until": N_("The accounting can only cover disclosures up to the day of the request.")}
         )
     if period.since < earliest:
-        which = "Part 2 accounting covers" if new.part2 else "accounting covers"
+        day = earliest.isoformat()
         raise Invalid(
             {
-                "since": f"An {which} at most the {years} years before the request: start on "
-                f"{earliest.isoformat()} or later."
+                "since": Message(
+                    "A Part 2 accounting covers at most the %(years)d years before the request: "
+                    "start on %(day)s or later.",
+                    years=years,
+                    day=day,
+                )
+                if new.part2
+                else Message(
+                    "An accounting covers at most the %(years)d years before the request: start "
+                    "on %(day)s or later.",
+                    years=years,
+                    day=day,
+                )
             }
         )
     return period
@@ -696,25 +744,33 @@ def _visible(actor: Actor) -> Select[AccountingRequest]:
 def _check_not_fulfilled(found: AccountingRequest) -> None:
     if found.fulfilled_at is not None:
         raise WrongState(
-            f"Request #{found.id} was already fulfilled on "
-            f"{found.fulfilled_at.date().isoformat()}. Download its report again instead."
+            Message(
+                "Request #%(id)d was already fulfilled on %(day)s. Download its report again "
+                "instead.",
+                id=found.id,
+                day=found.fulfilled_at.date().isoformat(),
+            )
         )
     if found.withdrawn_at is not None:
-        raise WrongState(f"Request #{found.id} was withdrawn by the client.")
+        raise WrongState(Message("Request #%(id)d was withdrawn by the client.", id=found.id))
     if found.awaiting_fee_answer:
         raise WrongState(
-            f"The client has not yet agreed to the fee of {money(found.fee_cents or 0)} for "
-            f"request #{found.id}: they may still withdraw or change it (45 CFR 164.528(c)(2))."
+            Message(
+                "The client has not yet agreed to the fee of %(fee)s for request #%(id)d: they "
+                "may still withdraw or change it (45 CFR 164.528(c)(2)).",
+                fee=money(found.fee_cents or 0),
+                id=found.id,
+            )
         )
 
 
 def _check_open(found: AccountingRequest) -> None:
     if found.closed:
-        raise WrongState(f"Request #{found.id} is already {_closed_words(found)}.")
-
-
-def _closed_words(found: AccountingRequest) -> str:
-    return "withdrawn" if found.withdrawn else "fulfilled"
+        raise WrongState(
+            Message("Request #%(id)d is already withdrawn.", id=found.id)
+            if found.withdrawn
+            else Message("Request #%(id)d is already fulfilled.", id=found.id)
+        )
 
 
 def _place(found: AccountingRequest, column: str) -> vault.Place:

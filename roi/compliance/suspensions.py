@@ -29,6 +29,7 @@ from roi.compliance.disclosures import known_provider
 from roi.compliance.models import AccountingSuspension
 from roi.db import new_uuid, unit_of_work
 from roi.errors import Invalid
+from roi.i18n import N_, Message
 
 #: 164.528(a)(2)(ii): an oral statement suspends for no longer than 30 days
 ORAL_DAYS = 30
@@ -64,7 +65,7 @@ def suspend(session: Session, actor: Actor, new: NewSuspension) -> AccountingSus
         if new.recipient_provider_id is not None and not known_provider(
             session, new.recipient_provider_id
         ):
-            raise Invalid({"recipient_provider_id": "No such directory entry."})
+            raise Invalid({"recipient_provider_id": N_("No such directory entry.")})
         found = AccountingSuspension(
             organization_id=actor.organization_id,
             agency=agency,
@@ -116,23 +117,26 @@ def _check(new: NewSuspension, agency: str, statement: str | None) -> None:
     problems: dict[str, str] = {}
     today = now().date()
     if not agency:
-        problems["agency"] = "Name the agency or official, as their statement does."
+        problems["agency"] = N_("Name the agency or official, as their statement does.")
     elif len(agency) > MAX_AGENCY:
-        problems["agency"] = f"Keep the name under {MAX_AGENCY} characters."
+        problems["agency"] = Message("Keep the name under %(most)d characters.", most=MAX_AGENCY)
     if new.until < today:
-        problems["until"] = "The suspension must end today or later."
+        problems["until"] = N_("The suspension must end today or later.")
     elif not new.written and new.until > today + timedelta(days=ORAL_DAYS):
-        problems["until"] = (
-            f"An oral statement suspends for at most {ORAL_DAYS} days (until "
-            f"{(today + timedelta(days=ORAL_DAYS)).isoformat()}): ask for it in writing "
-            "(45 CFR 164.528(a)(2)(ii))."
+        problems["until"] = Message(
+            "An oral statement suspends for at most %(days)d days (until %(day)s): ask for it in "
+            "writing (45 CFR 164.528(a)(2)(ii)).",
+            days=ORAL_DAYS,
+            day=(today + timedelta(days=ORAL_DAYS)).isoformat(),
         )
     if not new.written and statement is None:
-        problems["statement"] = (
+        problems["statement"] = N_(
             "Document the oral statement: what was said, and the official who said it."
         )
     elif statement is not None and len(statement) > MAX_STATEMENT:
-        problems["statement"] = f"Keep the statement under {MAX_STATEMENT:,} characters."
+        problems["statement"] = Message(
+            "Keep the statement under %(most)s characters.", most=f"{MAX_STATEMENT:,}"
+        )
     if problems:
         raise Invalid(problems)
 

@@ -146,23 +146,37 @@ def test_requests_workflow_in_the_pages(client, session, referral, officer, disc
     assert re.search(rf'<option selected value="{referral.client_id}">', prefilled)
     # record a request received 50 days ago, by phone
     received = now().date() - timedelta(days=50)
-    made = post_form(
-        client,
-        form_url,
-        "/compliance/accounting/requests/new",
-        {
-            "client_id": str(referral.client_id),
-            "received_on": received.isoformat(),
-            "channel": "phone",
-            "note": "Called on Monday.",
-        },
-    )
+    asked = {
+        "client_id": str(referral.client_id),
+        "received_on": received.isoformat(),
+        "channel": "phone",
+        "note": "Called on Monday.",
+    }
+    new_url = "/compliance/accounting/requests/new"
+    # the first press asks to confirm, naming the client and the due date; nothing is recorded
+    check = post_form(client, form_url, new_url, asked)
+    assert check.status_code == 200
+    summary = check.get_data(as_text=True)
+    assert "Record this accounting request?" in summary
+    assert "Avery, Jordan" in summary
+    assert "By phone" in summary
+    session.rollback()
+    assert session.scalars(select(AccountingRequest)).all() == []
+    # "Change something" returns to the form as it was filled in
+    change = post_form(client, form_url, new_url, {**asked, "step": "change"})
+    assert change.status_code == 200
+    assert "Called on Monday." in change.get_data(as_text=True)
+    assert session.scalars(select(AccountingRequest)).all() == []
+    made = post_form(client, form_url, new_url, {**asked, "step": "confirmed"})
     assert made.status_code == 302
     request_url = made.headers["Location"]
     request_id = int(request_url.rsplit("/", 1)[1])
     page = client.get(request_url).get_data(as_text=True)
     assert "due in 10 days" in page
     assert "Called on Monday." in page
+    listed = client.get("/compliance/accounting/requests").get_data(as_text=True)
+    assert "By phone" in listed
+    assert "(phone)" not in listed
     assert "Free" in page
     # an extension without a reason is refused
     refused = post_form(client, request_url, f"{request_url}/extension", {"reason": ""})

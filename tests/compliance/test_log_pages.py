@@ -54,6 +54,27 @@ def test_log_page_answers_who_received_what(client, seeded, officer):
     assert "Ruth Ellison" not in page
 
 
+def test_log_opens_on_disclosures_and_shows_staff_reading_it_only_when_asked(
+    client, seeded, officer
+):
+    sign_in(client, officer)
+    client.get("/compliance/log")  # an earlier look, recorded as the officer's own activity
+    # When the officer opens the log without choosing anything
+    page = text(client.get("/compliance/log"))
+    # Then it lists disclosures, the sent and the blocked, each time in UTC and local time
+    assert page.count("Disclosure sent") == 2
+    assert "Disclosure blocked" in page
+    assert "The release did not cover “Assessments and test results”." in page
+    assert re.search(r"\d{2}:\d{2}:\d{2} UTC", page)
+    # But not the officer's own looking at the log, nor sign-ins
+    assert "Audit log viewed" not in page
+    assert "Signed in" not in page
+    # Until they ask for it
+    asked = text(client.get("/compliance/log?group=log_activity"))
+    assert "Audit log viewed" in asked
+    assert "Disclosure sent" not in asked
+
+
 def test_denied_attempts_show_their_reason_in_words(client, seeded, officer):
     sign_in(client, officer)
     page = text(client.get(f"/compliance/log?group=denied&client_id={seeded.referral.client_id}"))
@@ -154,6 +175,10 @@ def test_entry_page_shows_every_field_and_message_metadata(client, session, seed
         assert value in page, value
     assert "Referral summary" not in page
     assert "Diagnosis and current plan" not in page
+    # Roles and statuses in words, not codes
+    assert "as Clinician" in page
+    assert "as clinician" not in page
+    assert "Active" in page
     # The consent link opens the signed release for the officer
     link = f"/portal/consents/{seeded.consent_id}/document.pdf"
     assert link in page
@@ -190,7 +215,7 @@ def test_viewing_the_log_is_audited(client, session, seeded, officer):
 
 def test_csv_export_has_the_filtered_log_and_is_audited(client, session, seeded, officer):
     sign_in(client, officer)
-    response = client.get(f"/compliance/log.csv?client_id={seeded.referral.client_id}")
+    response = client.get(f"/compliance/log.csv?group=all&client_id={seeded.referral.client_id}")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     assert response.mimetype_params["charset"] == "utf-8"
@@ -237,7 +262,7 @@ def test_csv_cells_cannot_run_as_formulas(client, session, referral, officer):
     attacker = make_user(session, Role.CLINICIAN, name="@SUM(A1:A9)")
     make_client(session, attacker, given_name="Plain", family_name="Name")
     sign_in(client, officer)
-    rows = read_csv(client.get("/compliance/log.csv"))
+    rows = read_csv(client.get("/compliance/log.csv?group=all"))
     names = {r["client_name"] for r in rows} | {r["actor_name"] for r in rows}
     # Then each dangerous cell starts with an apostrophe, and control characters are escapes
     assert '\'=HYPERLINK("http://x.example") A' in names

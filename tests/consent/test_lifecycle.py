@@ -439,3 +439,14 @@ def test_a_signature_racing_a_void_has_one_winner(engine, session, referral):
     final = queries.consent_for(session, therapist, consent_id).status
     assert final is (ConsentStatus.ACTIVE if results["sign"] == "ok" else ConsentStatus.VOIDED)
     assert verify(session).ok
+
+
+def test_the_clinicians_notices_name_the_client(session, referral):
+    # Given a release the client signed
+    consent = referral.signed_with_document(session)
+    # When the client revokes it
+    lifecycle.revoke(session, referral.client_person.actor, consent.id, reason=None)
+    # Then the therapist's dashboard notices say who, not only which number
+    texts = [n.text for n in queries.notifications_for(session, referral.therapist.actor)]
+    assert texts[0] == f"Jordan Avery revoked release #{consent.id}."
+    assert f"Jordan Avery signed release #{consent.id}; it is active now." in texts

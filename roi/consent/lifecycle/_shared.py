@@ -84,6 +84,11 @@ def _notify(session: Session, user_id: int, consent: Consent, text: str) -> None
     session.add(Notification(user_id=user_id, consent_id=consent.id, text=text))
 
 
+def signed_notice(consent: Consent) -> str:
+    """The clinicians' notice of a signature, naming the client (they know people, not numbers)."""
+    return f"{consent.client.display_name} signed release #{consent.id}; it is active now."
+
+
 def _clinician_users(consent: Consent) -> list[int]:
     users = [consent.created_by_id, consent.recipient.user_id]
     return sorted({u for u in users if u is not None})

@@ -191,9 +191,14 @@ def _end(
         recipient_provider_id=consent.recipient_provider_id,
         detail=detail,
     )
-    words = notices.revocation_words(revocation)
+    # the notice names the client: a clinician with many releases knows people, not numbers
+    name = consent.client.display_name
+    if revocation.received_on is None:
+        revoked = f"{name} revoked release #{consent.id}."
+    else:
+        revoked = f"{name} revoked release #{consent.id} {notices.revocation_words(revocation)}."
     for user_id in _clinician_users(consent):
-        _notify(session, user_id, consent, f"Release #{consent.id} was revoked {words}.")
+        _notify(session, user_id, consent, revoked)
     for notice in notices.revocation_mails(consent, revocation):
         mail.enqueue(session, notice, organization_id=consent.organization_id)
 

@@ -12,4 +12,5 @@ from roi.web.compliance import (  # noqa: E402,F401 - registers the routes on bp
     log_views,
     restriction_views,
     views,
+    words,
 )

@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_date, ngettext
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
@@ -36,6 +38,7 @@ from roi.web.compliance.forms import (
 )
 from roi.web.downloads import pdf_response, period_args
 from roi.web.forms import apply_errors
+from roi.web.language import translated
 from roi.web.outside_disclosures import directory_choices, record_page
 from roi.web.security import actor, form_library, requires
 
@@ -106,7 +109,7 @@ def outside_disclosure_new(client_id: int) -> ResponseReturnValue:
 def accounting_suspensions() -> ResponseReturnValue:
     """Agencies whose entries are suspended from accountings, and a form to add one."""
     form = SuspensionForm()
-    form.recipient_provider_id.choices = directory_choices("None")
+    form.recipient_provider_id.choices = directory_choices(_("No directory entry"))
     status = 200
     if request.method == "POST":
         status = 422
@@ -126,8 +129,11 @@ def accounting_suspensions() -> ResponseReturnValue:
                 apply_errors(form, error)
             else:
                 flash(
-                    f"{found.agency}: its disclosures are left out of accountings until "
-                    f"{found.until.isoformat()}.",
+                    _(
+                        "%(agency)s: its disclosures are left out of accountings until %(day)s.",
+                        agency=found.agency,
+                        day=format_date(found.until, "long"),
+                    ),
                     "success",
                 )
                 return redirect(url_for("compliance.accounting_suspensions"))
@@ -184,6 +190,10 @@ def accounting_request_new() -> ResponseReturnValue:
         return render_template("compliance/accounting_request_new.html", form=form)
     if not form.validate_on_submit():
         return render_template("compliance/accounting_request_new.html", form=form), 422
+    if request.form.get("step") == "change":
+        return render_template("compliance/accounting_request_new.html", form=form)
+    if request.form.get("step") != "confirmed":
+        return _confirm_request(form)
     new = requests.NewRequest(
         client_id=int(form.client_id.data),
         received_on=form.received_on.data,
@@ -199,9 +209,36 @@ def accounting_request_new() -> ResponseReturnValue:
         db.session.rollback()
         apply_errors(form, error)
         return render_template("compliance/accounting_request_new.html", form=form), 422
-    fee = "free of charge" if found.free else "a fee may apply (not the first in 12 months)"
-    flash(f"Request #{found.id} recorded: due {found.due_on.isoformat()}, {fee}.", "success")
+    due = format_date(found.due_on, "long")
+    if found.free:
+        flash(
+            _("Request #%(id)d recorded: due %(due)s, free of charge.", id=found.id, due=due),
+            "success",
+        )
+    else:
+        flash(
+            _(
+                "Request #%(id)d recorded: due %(due)s; a fee may apply "
+                "(not the first in 12 months).",
+                id=found.id,
+                due=due,
+            ),
+            "success",
+        )
     return redirect(url_for("compliance.accounting_request", request_id=found.id))
+
+
+def _confirm_request(form: AccountingRequestForm) -> str:
+    """The request as it will be recorded, with its due date, before it starts the clock."""
+    client_name = next(
+        (c.label for c in form.client_id.choices if c.value == form.client_id.data), ""
+    )
+    return render_template(
+        "compliance/accounting_request_confirm.html",
+        form=form,
+        client_name=client_name,
+        due=form.received_on.data + requests.DEADLINE,
+    )
 
 
 @bp.get("/accounting/requests/<int:request_id>")
@@ -226,8 +263,14 @@ def accounting_request_extend(request_id: int) -> ResponseReturnValue:
         return _request_page(request_id, form), 422
     except WrongState as error:
         db.session.rollback()
-        return _request_page(request_id, form, refusal=error.message), 409
-    flash(f"Extended to {found.due.isoformat()}. Tell the client why, in writing.", "success")
+        return _request_page(request_id, form, refusal=translated(error.message)), 409
+    flash(
+        _(
+            "Extended to %(due)s. Tell the client why, in writing.",
+            due=format_date(found.due, "long"),
+        ),
+        "success",
+    )
     return redirect(url_for("compliance.accounting_request", request_id=request_id))
 
 
@@ -242,8 +285,8 @@ def accounting_request_fulfil(request_id: int) -> ResponseReturnValue:
         requests.fulfil(db.session(), actor(), form_library(), request_id)
     except WrongState as error:
         db.session.rollback()
-        return _request_page(request_id, ExtensionForm(), refusal=error.message), 409
-    flash("Fulfilled: the report is attached. Download it and send it to the client.", "success")
+        return _request_page(request_id, ExtensionForm(), refusal=translated(error.message)), 409
+    flash(_("Fulfilled: the report is attached. Download it and send it to the client."), "success")
     return redirect(url_for("compliance.accounting_request", request_id=request_id))
 
 
@@ -252,7 +295,7 @@ def accounting_request_fulfil(request_id: int) -> ResponseReturnValue:
 def accounting_request_accept_fee(request_id: int) -> ResponseReturnValue:
     """Record that the client agreed to the fee (by phone, by letter)."""
     return _answer(
-        request_id, requests.accept_fee, "The client's agreement to the fee is recorded."
+        request_id, requests.accept_fee, _("The client's agreement to the fee is recorded.")
     )
 
 
@@ -260,7 +303,7 @@ def accounting_request_accept_fee(request_id: int) -> ResponseReturnValue:
 @requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
 def accounting_request_withdraw(request_id: int) -> ResponseReturnValue:
     """Record that the client withdrew the request."""
-    return _answer(request_id, requests.withdraw, "The request is withdrawn.")
+    return _answer(request_id, requests.withdraw, _("The request is withdrawn."))
 
 
 @bp.get("/accounting/requests/<int:request_id>/fee-letter.pdf")
@@ -291,14 +334,17 @@ def accounting_settings() -> ResponseReturnValue:
             )
         except Invalid as error:
             db.session.rollback()
-            flash(" ".join(error.fields.values()), "error")
+            flash(" ".join(translated(text) for text in error.fields.values()), "error")
         else:
             flash(
-                f"Repeat accountings are now quoted {requests.money(found.repeat_fee_cents)}.",
+                _(
+                    "Repeat accountings are now quoted %(fee)s.",
+                    fee=requests.money(found.repeat_fee_cents),
+                ),
                 "success",
             )
     else:
-        flash("Give the fee in dollars, for example 25.00.", "error")
+        flash(_("Give the fee in dollars, for example 25.00."), "error")
     return redirect(url_for("compliance.accounting_requests"))
 
 
@@ -351,7 +397,7 @@ def _answer(
         step(db.session(), actor(), request_id)
     except WrongState as error:
         db.session.rollback()
-        return _request_page(request_id, ExtensionForm(), refusal=error.message), 409
+        return _request_page(request_id, ExtensionForm(), refusal=translated(error.message)), 409
     flash(done, "success")
     return redirect(url_for("compliance.accounting_request", request_id=request_id))
 
@@ -373,14 +419,20 @@ def _request_page(request_id: int, form: ExtensionForm, *, refusal: str | None =
 
 def _client_choice() -> ClientChoiceForm:
     form = ClientChoiceForm(formdata=request.args if request.args else None)
-    form.client_id.choices = [SelectChoice("", "Choose a client"), *_client_choices()]
+    form.client_id.choices = [SelectChoice("", _("Choose a client")), *_client_choices()]
     return form
 
 
 def _client_choices() -> list[SelectChoice]:
     return [
         SelectChoice(
-            str(c.id), f"{c.family_name}, {c.given_name} (born {c.birth_date.isoformat()})"
+            str(c.id),
+            _(
+                "%(family)s, %(given)s (born %(born)s)",
+                family=c.family_name,
+                given=c.given_name,
+                born=format_date(c.birth_date, "long"),
+            ),
         )
         for c in accounting.clients_for_accounting(db.session(), actor())
     ]
@@ -389,13 +441,13 @@ def _client_choices() -> list[SelectChoice]:
 def due_words(found: AccountingRequest, today: date) -> str:
     """'due in 12 days', 'due today', 'overdue by 3 days' (fulfilled requests say when)."""
     if found.fulfilled_at is not None:
-        return f"fulfilled {found.fulfilled_at.date().isoformat()}"
+        return _("fulfilled %(day)s", day=format_date(found.fulfilled_at.date(), "long"))
     days = (found.due - today).days
     if days > 0:
-        return f"due in {days} day{'s' if days != 1 else ''}"
+        return ngettext("due in %(num)d day", "due in %(num)d days", days)
     if days == 0:
-        return "due today"
-    return f"overdue by {-days} day{'s' if days != -1 else ''}"
+        return _("due today")
+    return ngettext("overdue by %(num)d day", "overdue by %(num)d days", -days)
 
 
 bp.add_app_template_global(due_words, "accounting_due_words")

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import TextAreaField
@@ -20,12 +22,12 @@ from roi.web.security import actor, requires
 
 class ReviewForm(FlaskForm):
     note = TextAreaField(
-        "Review note",
+        lazy_gettext("Review note"),
         validators=[
-            DataRequired("Write what you found."),
+            DataRequired(lazy_gettext("Write what you found.")),
             Length(max=emergencies.MAX_NOTE),
         ],
-        description="Whether the emergency basis held, and anything to follow up.",
+        description=lazy_gettext("Whether the emergency basis held, and anything to follow up."),
     )
 
 
@@ -48,7 +50,7 @@ def emergency_review(disclosure_id: int) -> Response | tuple[str, int]:
         except Invalid as error:
             apply_errors(form, error)
         else:
-            flash(f"Emergency disclosure #{disclosure_id} reviewed.", "success")
+            flash(_("Emergency disclosure #%(id)d reviewed.", id=disclosure_id), "success")
             return redirect(url_for("compliance.emergency_disclosures"))
     return _queue_page(False, form, disclosure_id), 422
 

@@ -3,6 +3,7 @@ rules (windows, deadlines, one extension) are `roi.compliance.requests`'."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -16,13 +17,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from roi.compliance.models import Channel
 from roi.compliance.requests import MAX_NOTE, MAX_REASON
+from roi.web.compliance.words import CHANNEL_WORDS
 from roi.web.forms import DayField, NameField
-
-CHANNEL_CHOICES = [
-    SelectChoice(Channel.WRITTEN.value, "In writing (letter, fax, form)"),
-    SelectChoice(Channel.PHONE.value, "By phone"),
-    SelectChoice(Channel.PORTAL.value, "In the client portal"),
-]
 
 
 class AccountingFilterForm(FlaskForm):
@@ -32,11 +28,15 @@ class AccountingFilterForm(FlaskForm):
         # A CSRF token would put a secret into the URL, and there is nothing to protect.
         csrf = False
 
-    since = DayField("From (UTC)", validators=[Optional()])
-    until = DayField("To (UTC, inclusive)", validators=[Optional()])
-    part2 = BooleanField("Part 2 disclosures only (42 CFR 2.25, three years by default)")
+    since = DayField(lazy_gettext("From (UTC)"), validators=[Optional()])
+    until = DayField(lazy_gettext("To (UTC, inclusive)"), validators=[Optional()])
+    part2 = BooleanField(
+        lazy_gettext("Part 2 disclosures only (42 CFR 2.25, three years by default)")
+    )
     summarize = BooleanField(
-        "Summarize repeated disclosures to one recipient for one purpose (164.528(b)(3))"
+        lazy_gettext(
+            "Summarize repeated disclosures to one recipient for one purpose (164.528(b)(3))"
+        )
     )
 
 
@@ -46,35 +46,47 @@ class ClientChoiceForm(FlaskForm):
     class Meta:
         csrf = False
 
-    client_id = SelectField("Client", choices=[], validators=[DataRequired()])
+    client_id = SelectField(lazy_gettext("Client"), choices=[], validators=[DataRequired()])
 
 
 class AccountingRequestForm(FlaskForm):
     """A client's request for an accounting, as staff record it."""
 
-    client_id = SelectField("Client", choices=[], validators=[DataRequired()])
-    received_on = DayField("Received on", validators=[DataRequired()])
-    channel = RadioField("How it arrived", choices=CHANNEL_CHOICES, default=Channel.WRITTEN.value)
-    part2 = BooleanField("Part 2 accounting (substance use disorder records, three years at most)")
+    client_id = SelectField(lazy_gettext("Client"), choices=[], validators=[DataRequired()])
+    received_on = DayField(lazy_gettext("Received on"), validators=[DataRequired()])
+    channel = RadioField(
+        lazy_gettext("How it arrived"),
+        choices=[SelectChoice(code, lazy_gettext(words)) for code, words in CHANNEL_WORDS.items()],
+        default=Channel.WRITTEN.value,
+    )
+    part2 = BooleanField(
+        lazy_gettext("Part 2 accounting (substance use disorder records, three years at most)")
+    )
     since = DayField(
-        "From",
+        lazy_gettext("Disclosures from"),
         validators=[Optional()],
-        description="Leave empty for the whole window: six years (Part 2: three) before receipt.",
+        description=lazy_gettext(
+            "Leave empty for the whole window: six years (Part 2: three) before receipt."
+        ),
     )
     until = DayField(
-        "To", validators=[Optional()], description="Leave empty for the day it was received."
+        lazy_gettext("Disclosures up to"),
+        validators=[Optional()],
+        description=lazy_gettext("Leave empty for the day it was received."),
     )
     note = TextAreaField(
-        "Note (optional)",
-        description="For staff: how the client wants to receive it, who took the call.",
+        lazy_gettext("Note (optional)"),
+        description=lazy_gettext(
+            "For staff: how the client wants to receive it, who took the call."
+        ),
         validators=[Optional(), Length(max=MAX_NOTE)],
     )
 
 
 class ExtensionForm(FlaskForm):
     reason = TextAreaField(
-        "Reason for the delay",
-        description=(
+        lazy_gettext("Reason for the delay"),
+        description=lazy_gettext(
             "The client is told this in writing, with the new date. One extension of 30 days "
             "is allowed, given within the first 60 days."
         ),
@@ -90,31 +102,41 @@ class SuspensionForm(FlaskForm):
     """An agency's statement suspending its entries (164.528(a)(2)); the rules are
     `roi.compliance.suspensions`'."""
 
-    agency = NameField("Agency or official", validators=[DataRequired("Name the agency.")])
+    agency = NameField(
+        lazy_gettext("Agency or official"),
+        validators=[DataRequired(lazy_gettext("Name the agency."))],
+    )
     recipient_provider_id = SelectField(
-        "Its directory entry (when disclosures to it go through roi)",
+        lazy_gettext("Its directory entry (when disclosures to it go through roi)"),
         validate_choice=False,
         validators=[Optional()],
     )
-    until = DayField("Suspended until (included)", validators=[DataRequired("Give the date.")])
+    until = DayField(
+        lazy_gettext("Suspended until (included)"),
+        validators=[DataRequired(lazy_gettext("Give the date."))],
+    )
     written = RadioField(
-        "The statement was",
+        lazy_gettext("The statement was"),
         choices=[
-            SelectChoice("written", "In writing"),
-            SelectChoice("oral", "Oral (at most 30 days; document it below)"),
+            SelectChoice("written", lazy_gettext("In writing")),
+            SelectChoice("oral", lazy_gettext("Oral (at most 30 days; document it below)")),
         ],
         default="written",
     )
     statement = TextAreaField(
-        "The statement",
-        description="For an oral statement: what was said, and the official who said it.",
+        lazy_gettext("The statement"),
+        description=lazy_gettext(
+            "For an oral statement: what was said, and the official who said it."
+        ),
     )
 
 
 class FeeForm(FlaskForm):
     fee = DecimalField(
-        "Fee for a repeat accounting within 12 months (US dollars)",
+        lazy_gettext("Fee for a repeat accounting within 12 months (US dollars)"),
         places=2,
-        description="Told to the client in advance; the first accounting in 12 months is free.",
-        validators=[DataRequired("Give an amount (0 for none)."), NumberRange(min=0)],
+        description=lazy_gettext(
+            "Told to the client in advance; the first accounting in 12 months is free."
+        ),
+        validators=[DataRequired(lazy_gettext("Give an amount (0 for none).")), NumberRange(min=0)],
     )

@@ -13,6 +13,8 @@ from typing import Any
 
 from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField
 from wtforms.validators import NumberRange, Optional, ValidationError
@@ -23,17 +25,25 @@ from roi.audit.search import MAX_SEQ, EntryFilter
 from roi.compliance import log as disclosure_log
 from roi.compliance import log_csv as csv_export
 from roi.compliance import verification, wording
-from roi.compliance.log import GROUP_ACTIONS, GROUP_LABELS, ActionGroup, Choice, FilterChoices
+from roi.compliance.log import (
+    DEFAULT_GROUP,
+    GROUP_ACTIONS,
+    GROUP_LABELS,
+    ActionGroup,
+    Choice,
+    FilterChoices,
+)
 from roi.extensions import db
+from roi.i18n import N_
 from roi.web.compliance import bp
 from roi.web.forms import DayField
 from roi.web.security import actor, form_library, requires
 
 OUTCOME_LABELS: dict[str, str] = {
-    Outcome.PERMIT: "Permitted",
-    Outcome.DENY: "Denied",
-    Outcome.SUCCESS: "Succeeded",
-    Outcome.FAILURE: "Failed",
+    Outcome.PERMIT: N_("Permitted"),
+    Outcome.DENY: N_("Denied"),
+    Outcome.SUCCESS: N_("Succeeded"),
+    Outcome.FAILURE: N_("Failed"),
 }
 #: the query parameters a filtered view is made of (and that its links carry on)
 FILTER_PARAMS = ("client_id", "provider_id", "actor_id", "group", "outcome", "since", "until")
@@ -47,38 +57,48 @@ class LogFilterForm(FlaskForm):
         csrf = False
 
     # default "": WTForms would otherwise coerce a missing value to the string "None"
-    client_id = SelectField("Client", choices=[SelectChoice("", "Any client")], default="")
-    provider_id = SelectField(
-        "Recipient provider", choices=[SelectChoice("", "Any recipient")], default=""
+    client_id = SelectField(
+        lazy_gettext("Client"), choices=[SelectChoice("", lazy_gettext("Any client"))], default=""
     )
-    actor_id = SelectField("Done by", choices=[SelectChoice("", "Anyone")], default="")
+    provider_id = SelectField(
+        lazy_gettext("Recipient provider"),
+        choices=[SelectChoice("", lazy_gettext("Any recipient"))],
+        default="",
+    )
+    actor_id = SelectField(
+        lazy_gettext("Done by"), choices=[SelectChoice("", lazy_gettext("Anyone"))], default=""
+    )
     group = SelectField(
-        "What happened",
-        choices=[SelectChoice(group.value, GROUP_LABELS[group]) for group in ActionGroup],
-        default=ActionGroup.ALL.value,
+        lazy_gettext("What happened"),
+        choices=[
+            SelectChoice(group.value, lazy_gettext(GROUP_LABELS[group])) for group in ActionGroup
+        ],
+        default=DEFAULT_GROUP.value,
     )
     outcome = SelectField(
-        "Outcome",
+        lazy_gettext("Outcome"),
         choices=[
-            SelectChoice("", "Any outcome"),
-            *(SelectChoice(str(o), label) for o, label in OUTCOME_LABELS.items()),
+            SelectChoice("", lazy_gettext("Any outcome")),
+            *(SelectChoice(str(o), lazy_gettext(label)) for o, label in OUTCOME_LABELS.items()),
         ],
         default="",
     )
-    since = DayField("From (UTC)", validators=[Optional()])
-    until = DayField("To (UTC, inclusive)", validators=[Optional()])
-    before = IntegerField("Page", validators=[Optional(), NumberRange(min=1, max=MAX_SEQ)])
+    since = DayField(lazy_gettext("From (UTC)"), validators=[Optional()])
+    until = DayField(lazy_gettext("To (UTC, inclusive)"), validators=[Optional()])
+    before = IntegerField(
+        lazy_gettext("Page"), validators=[Optional(), NumberRange(min=1, max=MAX_SEQ)]
+    )
 
     def validate_until(self, field: DayField) -> None:
         if field.data and self.since.data and field.data < self.since.data:
-            raise ValidationError("The end date is before the start date.")
+            raise ValidationError(_("The end date is before the start date."))
 
 
 def _filter_form(choices: FilterChoices) -> LogFilterForm:
     form = LogFilterForm(formdata=request.args)
-    form.client_id.choices = _options("Any client", choices.clients)
-    form.provider_id.choices = _options("Any recipient", choices.providers)
-    form.actor_id.choices = _options("Anyone", choices.staff)
+    form.client_id.choices = _options(_("Any client"), choices.clients)
+    form.provider_id.choices = _options(_("Any recipient"), choices.providers)
+    form.actor_id.choices = _options(_("Anyone"), choices.staff)
     return form
 
 
@@ -97,7 +117,7 @@ def _entry_filter(form: LogFilterForm) -> EntryFilter:
         client_id=int(form.client_id.data) if form.client_id.data else None,
         recipient_provider_id=int(form.provider_id.data) if form.provider_id.data else None,
         actor_id=int(form.actor_id.data) if form.actor_id.data else None,
-        actions=GROUP_ACTIONS[ActionGroup(form.group.data or ActionGroup.ALL)],
+        actions=GROUP_ACTIONS[ActionGroup(form.group.data or DEFAULT_GROUP)],
         outcome=Outcome(form.outcome.data) if form.outcome.data else None,
         since=_day_start(form.since.data),
         until=until + timedelta(days=1) if until else None,
@@ -109,7 +129,7 @@ def _filter_args(form: LogFilterForm) -> dict[str, str]:
     args: dict[str, str] = {}
     for name in FILTER_PARAMS:
         value = getattr(form, name).data
-        if value and not (name == "group" and value == ActionGroup.ALL.value):
+        if value and not (name == "group" and value == DEFAULT_GROUP.value):
             args[name] = value.isoformat() if isinstance(value, date) else str(value)
     return args
 
