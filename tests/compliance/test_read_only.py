@@ -31,6 +31,7 @@ ALLOWED = {
     "auth.session_end": "ending one of one's own sessions",
     "tokens.create_token": "getting an API token",
     "language.choose": "choosing one's own language",
+    "auth.preferences": "choosing one's own time zone",
     "compliance.verify_chain": "verifying the audit chain (writes only its audit entry)",
     "audit.verify_audit_chain": "the same, through the API",
     # CONTRACT.md: compliance of the disclosing practice records a revocation received outside
