@@ -124,3 +124,22 @@ def test_the_signing_link_mail_is_in_the_clients_language(session, referral):
     english = mails_to(session, "jordan@client.example")[-1]
     assert english.subject.endswith(": a release is waiting for your signature")
     assert "asks you to review and sign a release of information" in english.text
+
+
+def test_a_spanish_part2_release_keeps_the_2_32_notice_in_english_beside_its_translation(
+    session, referral
+):
+    consent = referral.draft(
+        session,
+        template_id="part2-consent",
+        categories=("sud_treatment",),
+        purposes=("care_coordination",),
+    )
+    html = lifecycle.preview_html(
+        session, referral.therapist.actor, consent.id, referral.library, "es"
+    )
+    assert 'lang="es"' in html
+    assert "Aviso a quien recibe estos expedientes (42 CFR 2.32)" in html
+    notice_english = html.index('<p class="typed" lang="en">This record which has been disclosed')
+    notice_spanish = html.index("Este expediente que se le ha divulgado")
+    assert notice_english < html.index("Traducción") < notice_spanish
