@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from roi.accounts.models import Client
 from roi.consent import lifecycle
+from roi.consent.models import Notification
 from roi.documents import seal
 from roi.mail import outbox
 from roi.mail.models import OutboxItem
@@ -23,6 +24,8 @@ def mails_to(session, address: str) -> list[outbox.Mail]:
 
 
 def test_a_release_signed_in_spanish_records_spanish_and_previews_in_either(session, referral):
+    referral.therapist.user.language = "es"
+    session.commit()
     consent = referral.sent(session)
     clinician = referral.therapist.actor
     # the clinician previews it in English by default, and in Spanish on request
@@ -47,6 +50,14 @@ def test_a_release_signed_in_spanish_records_spanish_and_previews_in_either(sess
     assert (evidence["language"], evidence["language_version"]) == ("es", 1)
     again = lifecycle.preview_html(session, clinician, consent.id, referral.library)
     assert again == spanish
+    # and the therapist, who reads Spanish, is told so in Spanish
+    notices = session.scalars(
+        select(Notification.text).where(Notification.user_id == referral.therapist.user.id)
+    ).all()
+    assert f"La autorización n.º {consent.id} fue firmada y está vigente." in notices
+    # and the link to their copy comes in Spanish, though they never picked a language
+    copy = mails_to(session, "jordan@client.example")[-1]
+    assert "su copia de la autorización que firmó" in copy.subject
 
 
 def test_an_unknown_language_signs_in_english(session, referral):

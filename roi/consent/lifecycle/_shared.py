@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from roi import mail, vault
+from roi import i18n, mail, vault
+from roi.accounts.models import User
 from roi.clock import now
 from roi.consent import notices
 from roi.consent.models import (
@@ -80,8 +82,17 @@ def mail_copy_link(session: Session, consent: Consent) -> bool:
     return True
 
 
-def _notify(session: Session, user_id: int, consent: Consent, text: str) -> None:
+def _notify(session: Session, user_id: int, consent: Consent, words: Callable[[], str]) -> None:
+    """Leave user `user_id` a notice about `consent`, `words()` written in their language (the
+    notice is kept as written, like a mail)."""
+    with i18n.speaking(session.scalar(select(User.language).where(User.id == user_id))):
+        text = words()
     session.add(Notification(user_id=user_id, consent_id=consent.id, text=text))
+
+
+def signed_and_active(consent: Consent) -> Callable[[], str]:
+    """The clinicians' notice that a release was signed, in the language being spoken."""
+    return lambda: i18n.gettext("Release #%(number)s was signed and is active.", number=consent.id)
 
 
 def _clinician_users(consent: Consent) -> list[int]:

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from roi import audit, mail, vault
+from roi import audit, i18n, mail, vault
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action
@@ -192,9 +192,17 @@ def _end(
         recipient_provider_id=consent.recipient_provider_id,
         detail=detail,
     )
-    words = notices.revocation_words(revocation)
     for user_id in _clinician_users(consent):
-        _notify(session, user_id, consent, f"Release #{consent.id} was revoked {words}.")
+        _notify(
+            session,
+            user_id,
+            consent,
+            lambda: i18n.gettext(
+                "Release #%(number)s was revoked %(how)s.",
+                number=consent.id,
+                how=notices.revocation_words(revocation),
+            ),
+        )
     for notice in notices.revocation_mails(consent, revocation):
         mail.enqueue(session, notice, organization_id=consent.organization_id)
 

@@ -26,6 +26,7 @@ from roi.consent.lifecycle._shared import (
     _state_message,
     description_of,
     mail_copy_link,
+    signed_and_active,
 )
 from roi.consent.lifecycle.documents import _audit_download
 from roi.consent.lifecycle.drafting import (
@@ -159,7 +160,7 @@ def record_paper(
             },
         )
         for user_id in _clinician_users(consent):
-            _notify(session, user_id, consent, f"Release #{consent.id} was signed and is active.")
+            _notify(session, user_id, consent, signed_and_active(consent))
         # the client gets their copy of the paper release too (164.508(c)(4))
         mail_copy_link(session, consent)
     return consent

@@ -25,6 +25,7 @@ from roi.consent.lifecycle._shared import (
     _state_message,
     description_of,
     mail_copy_link,
+    signed_and_active,
 )
 from roi.consent.models import (
     Consent,
@@ -241,7 +242,7 @@ def _sign(
         )
         _supersede_previous(session, actor, consent)
         for user_id in _clinician_users(consent):
-            _notify(session, user_id, consent, f"Release #{consent.id} was signed and is active.")
+            _notify(session, user_id, consent, signed_and_active(consent))
     return consent
 
 
