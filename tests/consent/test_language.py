@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 
 import pikepdf
+import pytest
 from sqlalchemy import select
 
 from roi.accounts.models import Client
 from roi.consent import lifecycle
 from roi.consent.models import Notification
 from roi.documents import seal
+from roi.errors import WrongState
 from roi.mail import outbox
 from roi.mail.models import OutboxItem
 from tests.consent.conftest import identity, signature
@@ -154,3 +156,15 @@ def test_a_spanish_part2_release_keeps_the_2_32_notice_in_english_beside_its_tra
     notice_english = html.index('<p class="typed" lang="en">This record which has been disclosed')
     notice_spanish = html.index("Este expediente que se le ha divulgado")
     assert notice_english < html.index("Traducción") < notice_spanish
+
+
+def test_a_refused_state_change_can_be_read_in_spanish(session, referral):
+    consent = referral.signed(session)
+    with pytest.raises(WrongState) as refused:
+        lifecycle.void(session, referral.therapist.actor, consent.id)
+    assert str(refused.value.message) == (
+        "This release cannot be voided: it is already signed and active."
+    )
+    assert refused.value.message.in_language("es") == (
+        "Esta autorización no se puede anular: ya está firmada y vigente."
+    )

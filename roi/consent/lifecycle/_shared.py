@@ -22,6 +22,7 @@ from roi.consent.models import (
     Notification,
     SigningInvitation,
 )
+from roi.i18n import N_, Message
 
 #: how long the emailed link to a signer's copy (and to revoking) works (164.508(c)(4))
 COPY_LINK_LIFETIME = timedelta(days=30)
@@ -101,16 +102,28 @@ def _clinician_users(consent: Consent) -> list[int]:
 
 
 STATE_WORDS = {
-    ConsentStatus.DRAFT: "is still a draft",
-    ConsentStatus.PENDING_SIGNATURE: "is waiting for the client's signature",
-    ConsentStatus.ACTIVE: "is already signed and active",
-    ConsentStatus.REVOKED: "was revoked by the client",
-    ConsentStatus.EXPIRED: "has expired",
-    ConsentStatus.VOIDED: "was voided",
-    ConsentStatus.SUPERSEDED: "was replaced by a newer version",
+    ConsentStatus.DRAFT: N_("is still a draft"),
+    ConsentStatus.PENDING_SIGNATURE: N_("is waiting for the client's signature"),
+    ConsentStatus.ACTIVE: N_("is already signed and active"),
+    ConsentStatus.REVOKED: N_("was revoked by the client"),
+    ConsentStatus.EXPIRED: N_("has expired"),
+    ConsentStatus.VOIDED: N_("was voided"),
+    ConsentStatus.SUPERSEDED: N_("was replaced by a newer version"),
+}
+#: the refusal of each state change, by the verb the lifecycle names it with
+REFUSALS = {
+    "sent": N_("This release cannot be sent: it %(state)s."),
+    "signed": N_("This release cannot be signed: it %(state)s."),
+    "changed": N_("This release cannot be changed: it %(state)s."),
+    "voided": N_("This release cannot be voided: it %(state)s."),
+    "amended": N_("This release cannot be amended: it %(state)s."),
+    "revoked": N_("This release cannot be revoked: it %(state)s."),
+    "expired": N_("This release cannot be expired: it %(state)s."),
+    "printed for signing": N_("This release cannot be printed for signing: it %(state)s."),
 }
 
 
-def _state_message(consent: Consent, verb: str, at: datetime | None = None) -> str:
+def _state_message(consent: Consent, verb: str, at: datetime | None = None) -> Message:
+    """Why `consent` cannot be `verb` (a key of REFUSALS) now, shown in the reader's language."""
     state = consent.status_at(at or now())
-    return f"This release cannot be {verb}: it {STATE_WORDS[state]}."
+    return Message(REFUSALS[verb], state=Message(STATE_WORDS[state]))
