@@ -168,3 +168,18 @@ def test_a_refused_state_change_can_be_read_in_spanish(session, referral):
     assert refused.value.message.in_language("es") == (
         "Esta autorización no se puede anular: ya está firmada y vigente."
     )
+
+
+def test_a_clinician_prints_the_paper_release_in_spanish(session, referral):
+    consent = referral.draft(session)
+    _, blank = lifecycle.blank_release(
+        session, referral.therapist.actor, consent.id, referral.library, "es"
+    )
+    text = squeeze(pdf_text(blank))
+    for expected in (
+        "Autorización para compartir su información de salud",
+        "Firme y escriba la fecha abajo.",
+        "Nombre en letra de molde",
+        "Página 1 de",
+    ):
+        assert squeeze(expected) in text, expected
