@@ -30,7 +30,7 @@ from roi.consent.models import (
 )
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound, Throttled
-from roi.i18n import N_
+from roi.i18n import N_, Message
 from roi.mail import Mail
 
 CODE_LIFETIME = timedelta(minutes=10)
@@ -102,11 +102,11 @@ def send_code(session: Session, token: str) -> None:
     opened = open_invitation(session, token)
     client = opened.consent.client
     if not client.email:
-        raise Invalid({"email": "No email address is on file; ask your clinician for help."})
+        raise Invalid({"email": N_("No email address is on file; ask your clinician for help.")})
     at = now()
     sent = opened.invitation.code_expires_at
     if sent is not None and at < sent - CODE_LIFETIME + CODE_RESEND_INTERVAL:
-        raise Throttled("A code was just sent. Check your email, or wait a minute.", 60)
+        raise Throttled(N_("A code was just sent. Check your email, or wait a minute."), 60)
     code = f"{secrets.randbelow(1_000_000):06d}"
     with unit_of_work(session):
         invitation = session.get(SigningInvitation, opened.invitation.id)
@@ -189,7 +189,13 @@ def verify(
         left = MAX_FAILED_ATTEMPTS - failures
         if left <= 0:
             raise NotFound("signing link")
-        raise Invalid({"code": f"The date of birth or the code does not match. {left} tries left."})
+        raise Invalid(
+            {
+                "code": Message(
+                    "The date of birth or the code does not match. %(left)s tries left.", left=left
+                )
+            }
+        )
     return opened
 
 
@@ -214,7 +220,7 @@ def sign(
         raise NotFound("signing link")
     verified_at = opened.invitation.verified_at
     if verified_at is None or now() - verified_at > VERIFIED_WINDOW:
-        raise Invalid({"code": "Confirm your date of birth and code again before signing."})
+        raise Invalid({"code": N_("Confirm your date of birth and code again before signing.")})
     consent = opened.consent
     return lifecycle.sign_for_verified_invitation(
         session,
@@ -263,7 +269,7 @@ def _verified_copy_link(session: Session, token: str) -> Opened:
     if opened.invitation.purpose is not LinkPurpose.SIGNED:
         raise NotFound("signing link")
     if not is_verified(opened.invitation, now()):
-        raise Invalid({"code": "Confirm your date of birth and code again first."})
+        raise Invalid({"code": N_("Confirm your date of birth and code again first.")})
     return opened
 
 

@@ -247,8 +247,15 @@ class FormLibrary:
             current = self._latest.get(template.id)
             if current is None or template.version > current.version:
                 self._latest[template.id] = template
-        self._categories = _merged_categories(self._versions.values())
-        self._purposes = _merged_purposes(self._versions.values())
+        # per language, so a page in Spanish lists (and sorts) the Spanish labels
+        self._categories = {
+            language: _merged_categories(t.in_language(language) for t in self._versions.values())
+            for language in ("en", *TRANSLATED_INTO)
+        }
+        self._purposes = {
+            language: _merged_purposes(t.in_language(language) for t in self._versions.values())
+            for language in ("en", *TRANSLATED_INTO)
+        }
 
     @classmethod
     def load(cls, folder: Path) -> FormLibrary:
@@ -309,7 +316,7 @@ class FormLibrary:
         """The kind of release these categories need: psychotherapy notes and substance-use
         records each need their own (164.508(a)(2), 42 CFR 2.31); anything else a general one."""
         wanted = set(categories)
-        chosen = [c for c in self._categories if c.code in wanted]
+        chosen = [c for c in self._categories["en"] if c.code in wanted]
         if any(c.psychotherapy_notes for c in chosen):
             kind = TemplateKind.PSYCHOTHERAPY_NOTES
         elif any(c.substance_use_disorder for c in chosen):
@@ -318,17 +325,19 @@ class FormLibrary:
             kind = TemplateKind.GENERAL
         return next((t for t in self.all() if t.kind is kind), None)
 
-    def categories(self) -> list[Category]:
-        """Every category any form offers, by code (the newest form's wording), sorted by label.
+    def categories(self, language: str = "en") -> list[Category]:
+        """Every category any form offers, by code (the newest form's wording in `language`,
+        English where a form has none), sorted by label.
 
         A code flagged psychotherapy notes or substance use disorder in any version of any form
         keeps the flag, so a sensitive code never passes as an ordinary one.
         """
-        return list(self._categories)
+        return list(self._categories.get(language, self._categories["en"]))
 
-    def purposes(self) -> list[Purpose]:
-        """Every purpose any form offers, by code (the newest form's wording), sorted by label."""
-        return list(self._purposes)
+    def purposes(self, language: str = "en") -> list[Purpose]:
+        """Every purpose any form offers, by code (the newest form's wording in `language`),
+        sorted by label."""
+        return list(self._purposes.get(language, self._purposes["en"]))
 
 
 def _merged_categories(templates: Iterable[FormTemplate]) -> tuple[Category, ...]:

@@ -2,8 +2,9 @@
 say that something happened and where to look. The lifecycle writes them to the outbox in the
 transaction of the change itself.
 
-Each is written in its reader's language (the client's, or the staff member's own; English until
-they pick one), its times in their zone, named (`roi.documents.wording`).
+Each is written in its reader's language: the client's (the one they picked, else the one their
+release is in), or the staff member's own (English until they pick one); its times in their
+zone, named (`roi.documents.wording`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def invitation_mail(consent: Consent, token: str) -> Mail | None:
     if not consent.client.email:
         return None
     organization = consent.organization.name
-    with i18n.speaking(consent.client.language):
+    with i18n.speaking(client_language(consent)):
         return Mail(
             to=consent.client.email,
             subject=i18n.gettext(
@@ -58,7 +59,7 @@ def copy_mail(consent: Consent, token: str) -> Mail:
     """The signer's link to their copy of a signed release (164.508(c)(4)) and to revoking it;
     the caller checks that the client has an address."""
     organization = consent.organization.name
-    with i18n.speaking(consent.client.language):
+    with i18n.speaking(client_language(consent)):
         return Mail(
             to=consent.client.email or "",
             subject=i18n.gettext(
@@ -76,6 +77,12 @@ def copy_mail(consent: Consent, token: str) -> Mail:
                 "new one."
             ),
         )
+
+
+def client_language(consent: Consent) -> str:
+    """The language to write to the client about `consent`: the one they picked, else the one
+    the release is in (the one they read it in, once signed)."""
+    return i18n.supported(consent.client.language or consent.language)
 
 
 def revocation_words(revocation: Revocation) -> str:
@@ -142,7 +149,7 @@ def written_confirmation_mail(consent: Consent) -> Mail | None:
     if not consent.client.email:
         return None
     organization = consent.organization.name
-    with i18n.speaking(consent.client.language):
+    with i18n.speaking(client_language(consent)):
         when = (
             wording.long_date(wording.local_day(consent.revoked_at, client_time_zone(consent)))
             if consent.revoked_at

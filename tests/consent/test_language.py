@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 
 import pikepdf
+import pytest
 from sqlalchemy import select
 
 from roi.accounts.models import Client
 from roi.consent import lifecycle
+from roi.consent.models import Notification
 from roi.documents import seal
+from roi.errors import WrongState
 from roi.mail import outbox
 from roi.mail.models import OutboxItem
 from tests.consent.conftest import identity, signature
@@ -23,6 +26,8 @@ def mails_to(session, address: str) -> list[outbox.Mail]:
 
 
 def test_a_release_signed_in_spanish_records_spanish_and_previews_in_either(session, referral):
+    referral.therapist.user.language = "es"
+    session.commit()
     consent = referral.sent(session)
     clinician = referral.therapist.actor
     # the clinician previews it in English by default, and in Spanish on request
@@ -47,6 +52,14 @@ def test_a_release_signed_in_spanish_records_spanish_and_previews_in_either(sess
     assert (evidence["language"], evidence["language_version"]) == ("es", 1)
     again = lifecycle.preview_html(session, clinician, consent.id, referral.library)
     assert again == spanish
+    # and the therapist, who reads Spanish, is told so in Spanish
+    notices = session.scalars(
+        select(Notification.text).where(Notification.user_id == referral.therapist.user.id)
+    ).all()
+    assert f"La autorización n.º {consent.id} fue firmada y está vigente." in notices
+    # and the link to their copy comes in Spanish, though they never picked a language
+    copy = mails_to(session, "jordan@client.example")[-1]
+    assert "su copia de la autorización que firmó" in copy.subject
 
 
 def test_an_unknown_language_signs_in_english(session, referral):
@@ -124,3 +137,49 @@ def test_the_signing_link_mail_is_in_the_clients_language(session, referral):
     english = mails_to(session, "jordan@client.example")[-1]
     assert english.subject.endswith(": a release is waiting for your signature")
     assert "asks you to review and sign a release of information" in english.text
+
+
+def test_a_spanish_part2_release_keeps_the_2_32_notice_in_english_beside_its_translation(
+    session, referral
+):
+    consent = referral.draft(
+        session,
+        template_id="part2-consent",
+        categories=("sud_treatment",),
+        purposes=("care_coordination",),
+    )
+    html = lifecycle.preview_html(
+        session, referral.therapist.actor, consent.id, referral.library, "es"
+    )
+    assert 'lang="es"' in html
+    assert "Aviso a quien recibe estos expedientes (42 CFR 2.32)" in html
+    notice_english = html.index('<p class="typed" lang="en">This record which has been disclosed')
+    notice_spanish = html.index("Este expediente que se le ha divulgado")
+    assert notice_english < html.index("Traducción") < notice_spanish
+
+
+def test_a_refused_state_change_can_be_read_in_spanish(session, referral):
+    consent = referral.signed(session)
+    with pytest.raises(WrongState) as refused:
+        lifecycle.void(session, referral.therapist.actor, consent.id)
+    assert str(refused.value.message) == (
+        "This release cannot be voided: it is already signed and active."
+    )
+    assert refused.value.message.in_language("es") == (
+        "Esta autorización no se puede anular: ya está firmada y vigente."
+    )
+
+
+def test_a_clinician_prints_the_paper_release_in_spanish(session, referral):
+    consent = referral.draft(session)
+    _, blank = lifecycle.blank_release(
+        session, referral.therapist.actor, consent.id, referral.library, "es"
+    )
+    text = squeeze(pdf_text(blank))
+    for expected in (
+        "Autorización para compartir su información de salud",
+        "Firme y escriba la fecha abajo.",
+        "Nombre en letra de molde",
+        "Página 1 de",
+    ):
+        assert squeeze(expected) in text, expected

@@ -802,3 +802,13 @@ def test_spanish_revocation_must_say_how_too(tmp_path):
     data["statements"][0]["text_es"] = "Puede cancelar por escrito."
     path = write(tmp_path, data)
     assert_names(refusal(tmp_path), path, "statements[0].text_es")
+
+
+def test_the_library_lists_categories_and_purposes_in_spanish(shipped):
+    spanish = {c.code: c for c in shipped.categories("es")}
+    assert spanish["hiv"].label == "Información relacionada con el VIH"
+    assert spanish["hiv"].hiv
+    assert spanish["sud_treatment"].substance_use_disorder
+    assert [c.code for c in shipped.categories("es")] != [c.code for c in shipped.categories()]
+    assert {p.label for p in shipped.purposes("es")} >= {"Porque usted lo pidió"}
+    assert shipped.categories("fr") == shipped.categories()

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from roi import mail, vault
+from roi import i18n, mail, vault
+from roi.accounts.models import User
 from roi.clock import now
 from roi.consent import notices
 from roi.consent.models import (
@@ -20,6 +22,7 @@ from roi.consent.models import (
     Notification,
     SigningInvitation,
 )
+from roi.i18n import N_, Message
 
 #: how long the emailed link to a signer's copy (and to revoking) works (164.508(c)(4))
 COPY_LINK_LIFETIME = timedelta(days=30)
@@ -80,13 +83,22 @@ def mail_copy_link(session: Session, consent: Consent) -> bool:
     return True
 
 
-def _notify(session: Session, user_id: int, consent: Consent, text: str) -> None:
+def _notify(session: Session, user_id: int, consent: Consent, words: Callable[[], str]) -> None:
+    """Leave user `user_id` a notice about `consent`, `words()` written in their language (the
+    notice is kept as written, like a mail)."""
+    with i18n.speaking(session.scalar(select(User.language).where(User.id == user_id))):
+        text = words()
     session.add(Notification(user_id=user_id, consent_id=consent.id, text=text))
 
 
-def signed_notice(consent: Consent) -> str:
-    """The clinicians' notice of a signature, naming the client (they know people, not numbers)."""
-    return f"{consent.client.display_name} signed release #{consent.id}; it is active now."
+def signed_notice(consent: Consent) -> Callable[[], str]:
+    """The clinicians' notice of a signature, naming the client (they know people, not numbers),
+    in the language being spoken."""
+    return lambda: i18n.gettext(
+        "%(name)s signed release #%(number)s; it is active now.",
+        name=consent.client.display_name,
+        number=consent.id,
+    )
 
 
 def _clinician_users(consent: Consent) -> list[int]:
@@ -95,16 +107,28 @@ def _clinician_users(consent: Consent) -> list[int]:
 
 
 STATE_WORDS = {
-    ConsentStatus.DRAFT: "is still a draft",
-    ConsentStatus.PENDING_SIGNATURE: "is waiting for the client's signature",
-    ConsentStatus.ACTIVE: "is already signed and active",
-    ConsentStatus.REVOKED: "was revoked by the client",
-    ConsentStatus.EXPIRED: "has expired",
-    ConsentStatus.VOIDED: "was voided",
-    ConsentStatus.SUPERSEDED: "was replaced by a newer version",
+    ConsentStatus.DRAFT: N_("is still a draft"),
+    ConsentStatus.PENDING_SIGNATURE: N_("is waiting for the client's signature"),
+    ConsentStatus.ACTIVE: N_("is already signed and active"),
+    ConsentStatus.REVOKED: N_("was revoked by the client"),
+    ConsentStatus.EXPIRED: N_("has expired"),
+    ConsentStatus.VOIDED: N_("was voided"),
+    ConsentStatus.SUPERSEDED: N_("was replaced by a newer version"),
+}
+#: the refusal of each state change, by the verb the lifecycle names it with
+REFUSALS = {
+    "sent": N_("This release cannot be sent: it %(state)s."),
+    "signed": N_("This release cannot be signed: it %(state)s."),
+    "changed": N_("This release cannot be changed: it %(state)s."),
+    "voided": N_("This release cannot be voided: it %(state)s."),
+    "amended": N_("This release cannot be amended: it %(state)s."),
+    "revoked": N_("This release cannot be revoked: it %(state)s."),
+    "expired": N_("This release cannot be expired: it %(state)s."),
+    "printed for signing": N_("This release cannot be printed for signing: it %(state)s."),
 }
 
 
-def _state_message(consent: Consent, verb: str, at: datetime | None = None) -> str:
+def _state_message(consent: Consent, verb: str, at: datetime | None = None) -> Message:
+    """Why `consent` cannot be `verb` (a key of REFUSALS) now, shown in the reader's language."""
     state = consent.status_at(at or now())
-    return f"This release cannot be {verb}: it {STATE_WORDS[state]}."
+    return Message(REFUSALS[verb], state=Message(STATE_WORDS[state]))

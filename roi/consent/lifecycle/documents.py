@@ -129,9 +129,9 @@ def resend_copy_link(session: Session, actor: Actor, consent_id: int) -> Consent
     with unit_of_work(session):
         consent = managed_consent_for(session, actor, consent_id)
         if consent.signature is None:
-            raise WrongState("This release is not signed yet: there is no copy to send.")
+            raise WrongState(N_("This release is not signed yet: there is no copy to send."))
         if not mail_copy_link(session, consent):
-            raise Invalid({"email": "The client has no email address on file."})
+            raise Invalid({"email": N_("The client has no email address on file.")})
         audit.record(
             session,
             actor,

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from roi import audit, mail, vault
+from roi import audit, i18n, mail, vault
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action
@@ -33,6 +33,7 @@ from roi.consent.queries import (
 from roi.db import unit_of_work
 from roi.documents import attachments
 from roi.errors import Invalid, WrongState
+from roi.i18n import N_, Message
 
 MAX_REASON = 1000
 #: a scanned letter of a few pages
@@ -91,7 +92,7 @@ def record_revocation(
     _check_reason(received.reason)
     problems: dict[str, str] = {}
     if received.received_on > now().date():
-        problems["received_on"] = "The revocation cannot have been received in the future."
+        problems["received_on"] = N_("The revocation cannot have been received in the future.")
     if received.document is not None:
         problem = attachments.problem(
             received.document, max_bytes=MAX_DOCUMENT_BYTES, types=attachments.SCAN_TYPES
@@ -103,11 +104,11 @@ def record_revocation(
     with unit_of_work(session):
         consent = consent_to_record_revocation_for(session, actor, consent_id, lock=True)
         if consent.signed_at is not None and received.received_on < consent.signed_at.date():
-            raise Invalid({"received_on": "The release was signed after that day."})
+            raise Invalid({"received_on": N_("The release was signed after that day.")})
         earlier = consent.revocation
         if earlier is not None and earlier.awaits_confirmation:
             if received.method is OutsideMethod.PHONE:
-                raise WrongState("This release was already revoked by phone.")
+                raise WrongState(N_("This release was already revoked by phone."))
             _confirm(session, actor, consent, earlier, received)
             return consent
         revocation = Revocation(method=received.method.value, received_on=received.received_on)
@@ -132,7 +133,7 @@ def _confirm(
     """Record the written confirmation of a revocation made by phone: the revocation took
     effect when the call was recorded, and stays so; the letter (and its scan) completes it."""
     if received.received_on < (revocation.received_on or received.received_on):
-        raise Invalid({"received_on": "The confirmation cannot predate the call."})
+        raise Invalid({"received_on": N_("The confirmation cannot predate the call.")})
     revocation.confirmed_on = received.received_on
     _keep_document(revocation, received.document)
     audit.record(
@@ -193,10 +194,19 @@ def _end(
     )
     # the notice names the client: a clinician with many releases knows people, not numbers
     name = consent.client.display_name
-    if revocation.received_on is None:
-        revoked = f"{name} revoked release #{consent.id}."
-    else:
-        revoked = f"{name} revoked release #{consent.id} {notices.revocation_words(revocation)}."
+
+    def revoked() -> str:
+        if revocation.received_on is None:
+            return i18n.gettext(
+                "%(name)s revoked release #%(number)s.", name=name, number=consent.id
+            )
+        return i18n.gettext(
+            "%(name)s revoked release #%(number)s %(how)s.",
+            name=name,
+            number=consent.id,
+            how=notices.revocation_words(revocation),
+        )
+
     for user_id in _clinician_users(consent):
         _notify(session, user_id, consent, revoked)
     for notice in notices.revocation_mails(consent, revocation):
@@ -205,7 +215,9 @@ def _end(
 
 def _check_reason(reason: str | None) -> None:
     if reason and len(reason) > MAX_REASON:
-        raise Invalid({"reason": f"Keep the reason under {MAX_REASON} characters."})
+        raise Invalid(
+            {"reason": Message("Keep the reason under %(limit)s characters.", limit=MAX_REASON)}
+        )
 
 
 def record_expiry_event(
@@ -220,7 +232,7 @@ def record_expiry_event(
     require(actor, Permission.PREPARE_CONSENT)
     at = now()
     if occurred_on > at.date():
-        raise Invalid({"occurred_on": "The event cannot have happened in the future."})
+        raise Invalid({"occurred_on": N_("The event cannot have happened in the future.")})
     with unit_of_work(session):
         consent = managed_consent_for(session, actor, consent_id, lock=True)
         # the state at an instant taken under the lock, so a revocation that committed while
@@ -267,7 +279,7 @@ def record_discharge(session: Session, actor: Actor, client_id: int, on: date) -
     """
     require(actor, Permission.PREPARE_CONSENT)
     if on > now().date():
-        raise Invalid({"on": "The discharge cannot be in the future."})
+        raise Invalid({"on": N_("The discharge cannot be in the future.")})
     with unit_of_work(session):
         client = client_to_prepare_for(session, actor, client_id)
         # locked in id order, as a send locks its candidates, so the two never deadlock

@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from roi import audit
+from roi import audit, i18n
 from roi.accounts.models import User
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
@@ -63,6 +63,8 @@ class PaperSignature:
     relationship: SignerRelationship
     scan: attachments.Upload
     representative_authority: str | None = None
+    #: the language of the paper form the client signed (roi.i18n.LANGUAGES): the release's
+    language: str = "en"
 
 
 def record_paper(
@@ -100,6 +102,7 @@ def record_paper(
         if wrong_signer is not None:
             raise Invalid({"signer_relationship": wrong_signer})
         consent.required_signer = rule.who
+        consent.language = template.in_language(i18n.supported(paper.language)).language
         at = now()
         scan_sha = hashlib.sha256(paper.scan.content).hexdigest()
         recorder = session.get(User, actor.user_id)
@@ -167,10 +170,15 @@ def record_paper(
 
 
 def blank_release(
-    session: Session, actor: Actor, consent_id: int, library: FormLibrary
+    session: Session,
+    actor: Actor,
+    consent_id: int,
+    library: FormLibrary,
+    language: str | None = None,
 ) -> tuple[Consent, bytes]:
     """A draft release as a PDF to print and sign on paper: every element filled in, empty
-    lines for the signature and the date. Printing it is audited.
+    lines for the signature and the date, in `language` (default: the release's own; English
+    when its form has no text in that language). Printing it is audited.
 
     Raises:
         NotFound: not a consent of the actor's practice.
@@ -185,7 +193,10 @@ def blank_release(
     if missing:
         raise IncompleteConsent(missing)
     template = library.get(consent.template_id, consent.template_version)
-    blank = pdf.render_blank(consent_document(consent, template, description_of(consent)))
+    document = consent_document(
+        consent, template, description_of(consent), language and i18n.supported(language)
+    )
+    blank = pdf.render_blank(document)
     _audit_download(session, actor, consent, "blank_release")
     return consent, blank
 

@@ -67,7 +67,10 @@ def send_for_signature(
                 mail.enqueue(session, invitation, organization_id=consent.organization_id)
         if consent.client.user_id:
             _notify(
-                session, consent.client.user_id, consent, "A release is waiting for your signature."
+                session,
+                consent.client.user_id,
+                consent,
+                lambda: i18n.gettext("A release is waiting for your signature."),
             )
         audit.record(
             session,
