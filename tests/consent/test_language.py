@@ -56,7 +56,8 @@ def test_a_release_signed_in_spanish_records_spanish_and_previews_in_either(sess
     notices = session.scalars(
         select(Notification.text).where(Notification.user_id == referral.therapist.user.id)
     ).all()
-    assert f"La autorización n.º {consent.id} fue firmada y está vigente." in notices
+    client_name = signed.client.display_name
+    assert f"{client_name} firmó la autorización n.º {consent.id}; ya está vigente." in notices
     # and the link to their copy comes in Spanish, though they never picked a language
     copy = mails_to(session, "jordan@client.example")[-1]
     assert "su copia de la autorización que firmó" in copy.subject
