@@ -29,7 +29,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from roi import audit
+from roi import audit, i18n
 from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, answerable_clients, require
 from roi.actor import Actor
@@ -209,6 +209,9 @@ class Accounting:
     #: entries left out under a suspension (164.528(a)(2)); staff see the number, the client
     #: is not told (telling would defeat the agency's request)
     withheld: int = 0
+    #: the client's language and time zone: the PDF the client gets is written in them
+    language: str = "en"
+    time_zone: str = "UTC"
 
     @property
     def required(self) -> tuple[Entry, ...]:
@@ -238,6 +241,8 @@ class Accounting:
             lines=tuple(_line(entry) for entry in self.required),
             beyond=tuple(_line(entry) for entry in self.beyond),
             request_id=request_id,
+            language=self.language,
+            time_zone=self.time_zone,
         )
 
 
@@ -355,6 +360,8 @@ def build(
         rows=tuple(shown),
         summarized=summarized,
         withheld=len(rows) - len(shown),
+        language=i18n.supported(client.language),
+        time_zone=client.time_zone or client.organization.time_zone,
     )
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from roi.accounts.models import Provider
+from roi.accounts.models import Client, Provider
 from roi.clock import iso, now
 from roi.compliance import accounting
 from roi.compliance.accounting import CSV_HEADER, Shown
@@ -149,3 +149,18 @@ def test_many_disclosures_run_over_pages_with_page_numbers(session, library, ref
     assert "Page 2 of" in text
     assert squeeze("40 entries") in squeeze(text)
     assert len(session.scalars(select(Provider)).all()) >= 2
+
+
+def test_a_spanish_speaking_client_gets_the_accounting_in_spanish_in_their_time_zone(
+    session, library, referral, officer
+):
+    client = session.get(Client, referral.client_id)
+    client.language, client.time_zone = "es", "America/Chicago"
+    session.commit()
+    result = accounting.export(
+        session, officer.actor, library, referral.client_id, file_format=Shown.PDF
+    )
+    text = squeeze(pdf_text(result.data))
+    assert squeeze("Registro de divulgaciones") in text
+    assert squeeze("No such disclosures were made in this period.") not in text
+    assert squeeze("(hora estándar central)") in text
