@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from roi.accounts import service
 from roi.accounts.models import Client, RepresentativeKind
-from roi.accounts.policy import Permission, manages_consent
+from roi.accounts.policy import Permission, allows, manages_consent
 from roi.clock import now
 from roi.compliance import disclosures
 from roi.compliance.accounting import BASIS_LABELS
@@ -21,7 +21,9 @@ from roi.consent.models import EXPIRING_WITHIN_DAYS, ConsentStatus, ShareRequest
 from roi.consent.signers import age_on, required_signer, shipped_rules
 from roi.errors import Invalid
 from roi.extensions import db
+from roi.messaging import drafts
 from roi.messaging import queries as message_queries
+from roi.messaging.models import MessageDraft
 from roi.web.clinician import bp
 from roi.web.clinician.consent_forms import ActionForm, DischargeForm
 from roi.web.clinician.forms import ClientForm, OwnCareForm, ProviderForm, RepresentativeForm
@@ -115,6 +117,14 @@ def client_detail(client_id: int) -> str:
     return client_page(queries.client_for(db.session(), actor(), client_id))
 
 
+def _draft_about(client: Client) -> MessageDraft | None:
+    """The message the clinician kept about this client while creating its release, if any."""
+    if not allows(actor().role, Permission.SEND_MESSAGES):
+        return None
+    kept = drafts.drafts_for(db.session(), actor(), client.id)
+    return kept[0] if kept else None
+
+
 def client_page(client: Client, *, restriction_form: RestrictionForm | None = None) -> str:
     """The client's page: releases, who signs them, discharge, and for the client's own
     practice the disclosures made outside roi and the restrictions the client asked for."""
@@ -141,6 +151,7 @@ def client_page(client: Client, *, restriction_form: RestrictionForm | None = No
         own_care=OwnCareForm(data={"own_care_consent": client.own_care_consent}),
         representative=RepresentativeForm(),
         recorded=recorded,
+        draft=_draft_about(client),
         basis_labels=BASIS_LABELS,
         restrictions=rows(form_library(), restrictions.restrictions_for(session, me, client.id))
         if own
