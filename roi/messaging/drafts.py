@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, select
 from sqlalchemy.orm import Session
 
 from roi import vault
@@ -45,11 +45,7 @@ def keep(session: Session, actor: Actor, outgoing: Outgoing) -> MessageDraft:
     client = client_for_disclosure(session, actor, outgoing.client_id)
     uuid = new_uuid()
     with unit_of_work(session):
-        session.execute(
-            delete(MessageDraft).where(
-                MessageDraft.user_id == actor.user_id, MessageDraft.client_id == client.id
-            )
-        )
+        _delete(session, MessageDraft.user_id == actor.user_id, MessageDraft.client_id == client.id)
         draft = MessageDraft(
             uuid=uuid,
             user_id=actor.user_id,
@@ -95,18 +91,15 @@ def discard(session: Session, actor: Actor, draft_id: int) -> None:
     Raises:
         NotFound: not a draft of the actor's.
     """
+    draft = _draft_for(session, actor, draft_id)
     with unit_of_work(session):
-        session.delete(_draft_for(session, actor, draft_id))
+        _delete(session, MessageDraft.id == draft.id)
 
 
 def sent_about(session: Session, actor: Actor, client_id: int) -> None:
     """The actor sent a message about `client_id`: their draft about that client is done."""
     with unit_of_work(session):
-        session.execute(
-            delete(MessageDraft).where(
-                MessageDraft.user_id == actor.user_id, MessageDraft.client_id == client_id
-            )
-        )
+        _delete(session, MessageDraft.user_id == actor.user_id, MessageDraft.client_id == client_id)
 
 
 def _draft_for(session: Session, actor: Actor, draft_id: int) -> MessageDraft:
@@ -115,6 +108,12 @@ def _draft_for(session: Session, actor: Actor, draft_id: int) -> MessageDraft:
     if draft is None or draft.user_id != actor.user_id:
         raise NotFound("draft")
     return draft
+
+
+def _delete(session: Session, *where: ColumnElement[bool]) -> None:
+    # a draft is no record: never disclosed, seen by its author only; what is sent is the
+    # message, kept with its audit entry
+    session.execute(delete(MessageDraft).where(*where))
 
 
 def _place(uuid: str, part: str) -> vault.Place:
