@@ -6,6 +6,7 @@ import dataclasses
 
 from flask import Response as FlaskResponse
 from flask import flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
@@ -23,36 +24,50 @@ from roi.consent.models import (
     SignerRelationship,
 )
 from roi.consent.representation import signer_rule_of
-from roi.errors import Invalid, NotFound, WrongState
+from roi.errors import Forbidden, Invalid, NotFound, WrongState
 from roi.extensions import db
+from roi.i18n import N_
 from roi.web.clinician import bp
 from roi.web.clinician.consent_forms import (
+    YES,
     ActionForm,
+    ConfirmForm,
     ConsentForm,
     ExpiryEventForm,
     PaperConsentForm,
     RevocationRecordForm,
     TemplateChoiceForm,
+    confirming,
 )
 from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors, record_id
+from roi.web.language import translated
 from roi.web.security import SESSION_TOKEN, actor, form_library, requires, settings
 from roi.web.uploads import uploaded_file
 
 STATUS_WORDS = {
-    ConsentStatus.DRAFT: "Draft",
-    ConsentStatus.PENDING_SIGNATURE: "Waiting for signature",
-    ConsentStatus.ACTIVE: "Active",
-    ConsentStatus.REVOKED: "Revoked",
-    ConsentStatus.EXPIRED: "Expired",
-    ConsentStatus.VOIDED: "Voided",
-    ConsentStatus.SUPERSEDED: "Superseded",
+    ConsentStatus.DRAFT: N_("Draft"),
+    ConsentStatus.PENDING_SIGNATURE: N_("Waiting for signature"),
+    ConsentStatus.ACTIVE: N_("Active"),
+    ConsentStatus.REVOKED: N_("Revoked"),
+    ConsentStatus.EXPIRED: N_("Expired"),
+    ConsentStatus.VOIDED: N_("Voided"),
+    ConsentStatus.SUPERSEDED: N_("Superseded"),
+}
+#: how a revocation received outside roi arrived, as the release's history says it
+METHOD_WORDS = {
+    OutsideMethod.LETTER: N_("letter"),
+    OutsideMethod.FAX: N_("fax"),
+    OutsideMethod.EMAIL: N_("email"),
+    OutsideMethod.IN_PERSON: N_("in person"),
+    OutsideMethod.PHONE: N_("phone"),
 }
 
 
 @bp.app_template_filter("consent_status")
 def consent_status(consent: Consent) -> str:
-    return STATUS_WORDS[consent.status_at(now())]
+    """The release's state at this moment, in the page's language."""
+    return translated(STATUS_WORDS[consent.status_at(now())])
 
 
 @bp.app_template_filter("consent_state")
@@ -256,20 +271,32 @@ def consent_detail(consent_id: int) -> str:
         records_revocation=records_revocation(actor(), consent.organization_id),
         status=consent.status_at(now()),
         signer=signer_rule_of(consent),
+        revocation_methods={method.value: _(words) for method, words in METHOD_WORDS.items()},
     )
 
 
 @bp.get("/consents/<int:consent_id>/preview")
 @requires(Permission.VIEW_CONSENTS)
 def consent_preview(consent_id: int) -> str:
+    """What the client will read; a complete draft can be sent from here ("Looks right — send")."""
     consent = queries.consent_for(db.session(), actor(), consent_id)
     html = lifecycle.preview_html(db.session(), actor(), consent_id, form_library())
-    return render_template("clinician/consent_preview.html", consent=consent, document=html)
+    return render_template(
+        "clinician/consent_preview.html",
+        document=html,
+        **_sending(consent),
+    )
 
 
-@bp.post("/consents/<int:consent_id>/send")
+@bp.route("/consents/<int:consent_id>/send", methods=["GET", "POST"])
 @requires(Permission.PREPARE_CONSENT)
-def consent_send(consent_id: int) -> Response:
+def consent_send(consent_id: int) -> Response | str:
+    """Mail the client the release to sign, once the clinician confirmed what will go out: the
+    client's address, the recipient, the information and the expiry."""
+    form = ConfirmForm()
+    if request.method == "GET" or not (form.validate_on_submit() and form.confirmed.data == YES):
+        consent = queries.consent_for(db.session(), actor(), consent_id)
+        return render_template("clinician/consent_send_confirm.html", **_sending(consent))
     try:
         sent = lifecycle.send_for_signature(
             db.session(),
@@ -279,16 +306,22 @@ def consent_send(consent_id: int) -> Response:
             invitation_lifetime=settings().invitation_lifetime,
         )
     except Invalid as error:
-        flash("Not sent yet: " + " ".join(error.fields.values()), "error")
+        flash(
+            _("Not sent yet: %(why)s", why=" ".join(translated(v) for v in error.fields.values())),
+            "error",
+        )
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     except WrongState as error:
-        flash(error.message, "error")
+        flash(translated(error.message), "error")
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     if sent.invitation_token:
-        flash("Sent. The client has an email with a link to read and sign it.", "success")
+        flash(_("Sent. The client has an email with a link to read and sign it."), "success")
     else:
         flash(
-            "Sent. The client has no email address on file: they can sign after signing in to roi.",
+            _(
+                "Sent. The client has no email address on file: they can sign after signing in "
+                "to roi."
+            ),
             "success",
         )
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
@@ -309,10 +342,19 @@ def consent_hand_to_client(consent_id: int) -> Response:
     return redirect(url_for("device.show"))
 
 
-@bp.post("/consents/<int:consent_id>/void")
+@bp.route("/consents/<int:consent_id>/void", methods=["GET", "POST"])
 @requires(Permission.PREPARE_CONSENT)
-def consent_void(consent_id: int) -> Response:
-    return _act(consent_id, lambda: lifecycle.void(db.session(), actor(), consent_id), "Voided.")
+def consent_void(consent_id: int) -> Response | str:
+    """Void a release not yet signed, once the clinician confirmed what voiding means."""
+    form = ConfirmForm()
+    if request.method == "GET" or not (form.validate_on_submit() and form.confirmed.data == YES):
+        consent = queries.consent_for(db.session(), actor(), consent_id)
+        if not manages_consent(actor(), consent.organization_id):
+            raise Forbidden()
+        return render_template(
+            "clinician/consent_void_confirm.html", consent=consent, confirm=confirming()
+        )
+    return _act(consent_id, lambda: lifecycle.void(db.session(), actor(), consent_id), _("Voided."))
 
 
 @bp.post("/consents/<int:consent_id>/expiry-event")
@@ -336,7 +378,17 @@ def consent_record_revocation(consent_id: int) -> Response:
     """Record a revocation received by letter, fax, email, in person or by phone."""
     form = RevocationRecordForm()
     if not form.validate_on_submit() or form.received_on.data is None:
-        flash("Give how the revocation arrived and the day it was received.", "error")
+        flash(_("Give how the revocation arrived and the day it was received."), "error")
+        return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+    consent = queries.consent_for(db.session(), actor(), consent_id)
+    if not records_revocation(actor(), consent.organization_id):
+        raise NotFound("consent")  # as the lifecycle answers: not told apart from none (C1)
+    before = consent.revocation
+    if not (before and before.awaits_confirmation) and not form.confirmed.data:
+        # recording a revocation ends the release at once: the box says so, and is ticked
+        flash(
+            _("Tick the box to confirm: this release will permit no further disclosure."), "error"
+        )
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     method = OutsideMethod(form.method.data)
     received = lifecycle.ReceivedRevocation(
@@ -352,12 +404,20 @@ def consent_record_revocation(consent_id: int) -> Response:
         return _refused(consent_id, error)
     revocation = consent.revocation
     if revocation is not None and revocation.confirmed_on is not None:
-        flash("The written confirmation is recorded.", "success")
+        flash(_("The written confirmation is recorded."), "success")
+    elif method is OutsideMethod.PHONE:
+        flash(
+            _(
+                "The revocation is recorded. This release permits no further disclosure. The "
+                "client is asked by email to confirm it in writing."
+            ),
+            "success",
+        )
     else:
-        done = "The revocation is recorded. This release permits no further disclosure."
-        if method is OutsideMethod.PHONE:
-            done += " The client is asked by email to confirm it in writing."
-        flash(done, "success")
+        flash(
+            _("The revocation is recorded. This release permits no further disclosure."),
+            "success",
+        )
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
 
 
@@ -430,6 +490,26 @@ def _refused(consent_id: int, error: WrongState | Invalid) -> Response:
         "error",
     )
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+
+
+def _sending(consent: Consent) -> dict[str, object]:
+    """What a clinician confirms before the release is mailed: where it goes, to whom it lets
+    the information go, what information and until when; and whether it can go now."""
+    library = form_library()
+    template = library.get(consent.template_id, consent.template_version)
+    manages = manages_consent(actor(), consent.organization_id)
+    ready = (
+        manages
+        and consent.status is ConsentStatus.DRAFT
+        and not lifecycle.completeness(consent, library)
+    )
+    return {
+        "consent": consent,
+        "template": template,
+        "ready": ready,
+        "manages": manages,
+        "confirm": confirming(),
+    }
 
 
 def _form_page(
