@@ -15,11 +15,14 @@ from wtforms.widgets import ListWidget
 
 from roi import inputs
 from roi.errors import Invalid
+from roi.web.language import translated
 
 
 def apply_errors(form: FlaskForm, error: Invalid) -> None:
-    """Show a service's field reasons next to the fields; others go on the form as a whole."""
-    for name, why in error.fields.items():
+    """Show a service's field reasons next to the fields, in the page's language; others go on
+    the form as a whole."""
+    for name, message in error.fields.items():
+        why = translated(message)
         field = getattr(form, name, None)
         if field is not None and hasattr(field, "errors"):
             field.errors = [*field.errors, why]

@@ -180,7 +180,7 @@ def test_a_covered_message_is_sent_and_lands_in_both_boxes(client, session, refe
     assert "Jordan Avery" in sent_box
     # the recipient's inbox lists it as new, and the overview counts it
     as_psychiatrist(client, referral)
-    assert "1</strong> unread message in your inbox" in text(client.get("/clinician/"))
+    assert "Unread messages in your inbox: <strong>1</strong>" in text(client.get("/clinician/"))
     inbox = text(client.get("/clinician/messages"))
     assert SUBJECT in inbox
     assert "Dana Whitfield" in inbox

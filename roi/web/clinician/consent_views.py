@@ -14,13 +14,14 @@ from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, manages_consent, records_revocation
 from roi.clock import now
 from roi.consent import handover, lifecycle, queries, share_requests
-from roi.consent.library import FormTemplate
+from roi.consent.library import FormTemplate, TemplateKind
 from roi.consent.models import (
     Consent,
     ConsentStatus,
     Direction,
     ExpiryEventKind,
     OutsideMethod,
+    RequiredSigner,
     SignerRelationship,
 )
 from roi.consent.representation import signer_rule_of
@@ -68,6 +69,32 @@ METHOD_WORDS = {
 def consent_status(consent: Consent) -> str:
     """The release's state at this moment, in the page's language."""
     return translated(STATUS_WORDS[consent.status_at(now())])
+
+
+#: each kind of release, in words
+KIND_WORDS = {
+    TemplateKind.GENERAL: N_("General release"),
+    TemplateKind.PSYCHOTHERAPY_NOTES: N_("Psychotherapy notes"),
+    TemplateKind.PART2: N_("42 CFR Part 2 consent"),
+}
+#: who must sign a release, in words
+SIGNER_WORDS = {
+    RequiredSigner.CLIENT: N_("The client"),
+    RequiredSigner.REPRESENTATIVE: N_("A parent, guardian or other personal representative"),
+    RequiredSigner.CLIENT_OR_REPRESENTATIVE: N_("The client or their personal representative"),
+}
+
+
+@bp.app_template_filter("release_kind")
+def release_kind(kind: str) -> str:
+    """A kind of release (`TemplateKind` or its value) in the page's language."""
+    return translated(KIND_WORDS[TemplateKind(kind)])
+
+
+@bp.app_template_filter("required_signer")
+def required_signer_words(who: str) -> str:
+    """Who must sign (`RequiredSigner` or its value) in the page's language."""
+    return translated(SIGNER_WORDS[RequiredSigner(who)])
 
 
 @bp.app_template_filter("consent_state")
@@ -138,7 +165,7 @@ def consent_create(client_id: int) -> Response | tuple[str, int]:
         except Invalid as error:
             apply_errors(form, error)
         else:
-            flash("Draft saved. Check the list below, then send it for signature.", "success")
+            flash(_("Draft saved. Check the list below, then send it for signature."), "success")
             return redirect(url_for("clinician.consent_detail", consent_id=consent.id))
     return _form_page(client, template, form), 422
 
@@ -168,10 +195,10 @@ def consent_paper_create(client_id: int) -> Response | tuple[str, int]:
             db.session.rollback()
             apply_errors(form, error)
         else:
-            flash("The paper release is recorded and active.", "success")
+            flash(_("The paper release is recorded and active."), "success")
             return redirect(url_for("clinician.consent_detail", consent_id=consent.id))
     if scan is None:
-        form.scan.errors = [*form.scan.errors, "Attach the scan of the signed paper."]
+        form.scan.errors = [*form.scan.errors, _("Attach the scan of the signed paper.")]
     return _form_page(client, template, form, paper=True), 422
 
 
@@ -183,10 +210,11 @@ def consent_blank(consent_id: int) -> FlaskResponse | Response:
         consent, blank = lifecycle.blank_release(db.session(), actor(), consent_id, form_library())
     except (Invalid, WrongState) as error:
         db.session.rollback()
-        message = error.message if isinstance(error, WrongState) else "Complete it first: "
         if isinstance(error, Invalid):
-            message += " ".join(error.fields.values())
-        flash(message, "error")
+            missing = " ".join(translated(why) for why in error.fields.values())
+            flash(_("Complete it first: %(missing)s", missing=missing), "error")
+        else:
+            flash(translated(error.message), "error")
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     return pdf_response(blank, f"release-{consent.id}-for-signing.pdf")
 
@@ -205,7 +233,12 @@ def consent_check() -> FlaskResponse:
         dataclasses.replace(fields, recipient_provider_id=recipient), form_library()
     )
     return jsonify(
-        {"missing": [{"field": m.field, "rule": m.rule, "message": m.message} for m in missing]}
+        {
+            "missing": [
+                {"field": m.field, "rule": m.rule, "message": translated(m.message)}
+                for m in missing
+            ]
+        }
     )
 
 
@@ -244,7 +277,7 @@ def consent_edit(consent_id: int) -> Response | str | tuple[str, int]:
         except Invalid as error:
             apply_errors(form, error)
         else:
-            flash("Draft saved.", "success")
+            flash(_("Draft saved."), "success")
             return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     return _form_page(consent.client, template, form, consent), 422
 
@@ -337,7 +370,7 @@ def consent_hand_to_client(consent_id: int) -> Response:
     try:
         handover.hand_to_client(db.session(), actor(), consent_id, session[SESSION_TOKEN])
     except WrongState as error:
-        flash(error.message, "error")
+        flash(translated(error.message), "error")
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     return redirect(url_for("device.show"))
 
@@ -362,13 +395,13 @@ def consent_void(consent_id: int) -> Response | str:
 def consent_expiry_event(consent_id: int) -> Response:
     form = ExpiryEventForm()
     if not form.validate_on_submit() or form.occurred_on.data is None:
-        flash("Give the date the event happened.", "error")
+        flash(_("Give the date the event happened."), "error")
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     occurred_on = form.occurred_on.data
     return _act(
         consent_id,
         lambda: lifecycle.record_expiry_event(db.session(), actor(), consent_id, occurred_on),
-        "The expiration event is recorded. This release no longer permits any disclosure.",
+        _("The expiration event is recorded. This release no longer permits any disclosure."),
     )
 
 
@@ -439,7 +472,7 @@ def consent_copy_link(consent_id: int) -> Response:
     return _act(
         consent_id,
         lambda: lifecycle.resend_copy_link(db.session(), actor(), consent_id),
-        "The client has an email with a link to their signed copy, valid for 30 days.",
+        _("The client has an email with a link to their signed copy, valid for 30 days."),
     )
 
 
@@ -449,10 +482,10 @@ def consent_new_version(consent_id: int) -> Response:
     try:
         draft = lifecycle.new_version(db.session(), actor(), consent_id, form_library())
     except WrongState as error:
-        flash(error.message, "error")
+        flash(translated(error.message), "error")
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     flash(
-        "A new version is drafted. Once the client signs it, it replaces the current release.",
+        _("A new version is drafted. Once the client signs it, it replaces the current release."),
         "success",
     )
     return redirect(url_for("clinician.consent_detail", consent_id=draft.id))
@@ -484,9 +517,11 @@ def _act(consent_id: int, step: object, done: str) -> Response:
 
 
 def _refused(consent_id: int, error: WrongState | Invalid) -> Response:
-    """Back to the release's page, saying why the step was refused."""
+    """Back to the release's page, saying why the step was refused (in the page's language)."""
     flash(
-        error.message if isinstance(error, WrongState) else " ".join(error.fields.values()),
+        translated(error.message)
+        if isinstance(error, WrongState)
+        else " ".join(translated(why) for why in error.fields.values()),
         "error",
     )
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
