@@ -336,6 +336,8 @@ def test_void_is_apart_from_send_and_asks_first_saying_what_it_means(
     client.post(void_url, data={"csrf_token": csrf_token(page), "confirmed": "yes"})
     session.rollback()
     assert session.get(Consent, consent_id).status is ConsentStatus.VOIDED
+    # nothing left to void: the page leads back to the release
+    assert client.get(void_url).status_code == 302
 
 
 def test_the_release_pages_speak_spanish(client, session, clinician, other_clinician):

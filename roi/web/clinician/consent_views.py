@@ -384,6 +384,9 @@ def consent_void(consent_id: int) -> Response | str:
         consent = queries.consent_for(db.session(), actor(), consent_id)
         if not manages_consent(actor(), consent.organization_id):
             raise Forbidden()
+        if consent.status not in (ConsentStatus.DRAFT, ConsentStatus.PENDING_SIGNATURE):
+            # only a release not yet signed can be voided: its page says what state it is in
+            return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
         return render_template(
             "clinician/consent_void_confirm.html", consent=consent, confirm=confirming()
         )
