@@ -51,6 +51,7 @@ from roi.consent.models import (
     Restriction,
     RestrictionStatus,
 )
+from roi.i18n import Message
 
 
 @dataclass(frozen=True)
@@ -410,9 +411,10 @@ def _reason(
     label: str = "",
     restriction: int | None = None,
 ) -> Reason:
-    """A reason in its stored form, with the code's sentence for the clinician filled in."""
-    message = code.present.format(
-        consent=consent_id, recipient=recipient, label=label, restriction=restriction
+    """A reason in its stored form, with the code's sentence for the clinician filled in (an
+    `i18n.Message`: English in the API and the audit log, translated on a page)."""
+    message = Message(
+        code.present, consent=consent_id, recipient=recipient, label=label, restriction=restriction
     )
     return Reason(code.stored(category), message, consent_id)
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from roi import audit, vault
+from roi import audit, i18n, vault
 from roi.accounts.models import Client, Organization, Provider
 from roi.actor import Actor
 from roi.audit import Action, Outcome
@@ -27,6 +27,7 @@ from roi.consent.emergency import (
 )
 from roi.db import new_uuid
 from roi.errors import Throttled
+from roi.i18n import N_
 from roi.messaging import notices
 from roi.messaging.models import EmergencyDisclosure, Message
 
@@ -68,17 +69,17 @@ def problems(statement: EmergencyStatement) -> dict[str, str]:
     """What an emergency statement lacks, each under `emergency.<field>` (42 CFR 2.51(c))."""
     found: dict[str, str] = {}
     if statement.basis not in {basis.value for basis in EmergencyBasis}:
-        found["emergency.basis"] = (
+        found["emergency.basis"] = N_(
             "Choose the basis: a medical emergency (42 CFR 2.51) or a serious and imminent "
             "threat (45 CFR 164.512(j))."
         )
     texts = (
-        ("nature", statement.nature, MAX_NATURE, "State the nature of the emergency."),
+        ("nature", statement.nature, MAX_NATURE, N_("State the nature of the emergency.")),
         (
             "recipient_personnel",
             statement.recipient_personnel,
             MAX_PERSONNEL,
-            "Name the personnel who receive the information.",
+            N_("Name the personnel who receive the information."),
         ),
         ("client_not_told_reason", statement.client_not_told_reason, MAX_NOT_TOLD_REASON, ""),
     )
@@ -86,9 +87,11 @@ def problems(statement: EmergencyStatement) -> dict[str, str]:
         if missing and not text.strip():
             found[f"emergency.{name}"] = missing
         elif len(text) > longest:
-            found[f"emergency.{name}"] = f"Keep this under {longest:,} characters."
+            found[f"emergency.{name}"] = i18n.Message(
+                "Keep this under %(most)s characters.", most=format(longest, ",")
+            )
         elif "\x00" in text:
-            found[f"emergency.{name}"] = "This contains a character that cannot be stored."
+            found[f"emergency.{name}"] = N_("This contains a character that cannot be stored.")
     return found
 
 

@@ -5,13 +5,16 @@ under, or, for an emergency disclosure, its `EmergencyDisclosure` says under whi
 went out without one; `scope_summary` and `part2_notice` are what the recipient was shown with
 it, fixed at the moment it was sent. Subject, body, attachment names and contents are sealed by
 `roi.vault`, and so are the emergency's nature and receiving personnel (they can hold PHI).
+
+A `MessageDraft` is a message that could not go out yet, kept while its author creates the release
+it needs: never sent, seen by its author only, its subject and body sealed like a message's.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roi.accounts.models import Client, Provider, User
@@ -123,3 +126,26 @@ class EmergencyDisclosure(Base):
     client: Mapped[Client] = relationship()
     sender_provider: Mapped[Provider] = relationship(foreign_keys=[sender_provider_id])
     recipient: Mapped[Provider] = relationship(foreign_keys=[recipient_provider_id])
+
+
+class MessageDraft(Base):
+    """A message kept while its author creates the release it needs: one per author and client."""
+
+    __tablename__ = "message_drafts"
+    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    recipient_provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    purpose: Mapped[str] = mapped_column(String(60))
+    #: sealed by roi.vault (Place("message_drafts", "<column>", uuid))
+    subject_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+    body_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    client: Mapped[Client] = relationship()
+    recipient: Mapped[Provider | None] = relationship()

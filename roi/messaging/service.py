@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from roi import audit, mail, vault
+from roi import audit, i18n, mail, vault
 from roi.accounts.models import Client, Provider, User
 from roi.accounts.policy import Permission, manages_consent, require
 from roi.accounts.service import providers
@@ -40,6 +40,7 @@ from roi.consent.queries import client_for_disclosure
 from roi.db import new_uuid, unit_of_work
 from roi.documents import attachments
 from roi.errors import ConsentRequired, Invalid, NotFound, Throttled
+from roi.i18n import N_
 from roi.messaging import emergencies, notices
 from roi.messaging.models import Attachment, Message
 from roi.messaging.queries import message_for
@@ -293,7 +294,7 @@ def attachment_content(
 
 
 #: a clinician without a directory entry cannot be the sender of anything
-_NO_DIRECTORY_ENTRY = "Your account has no provider directory entry."
+_NO_DIRECTORY_ENTRY = N_("Your account has no provider directory entry.")
 _PARTY_PROVIDERS = select(Provider).where(
     or_(Provider.user_id == bindparam("user_id"), Provider.id == bindparam("recipient_id"))
 )
@@ -317,14 +318,16 @@ def _parties(session: Session, actor: Actor, request: Request) -> _Parties:
     client = client_for_disclosure(session, actor, request.client_id)
     recipient = next((p for p in found if p.id == request.recipient_provider_id), None)
     if recipient is None:
-        raise Invalid({"recipient_provider_id": "No such provider in the directory."})
+        raise Invalid({"recipient_provider_id": N_("No such provider in the directory.")})
     if recipient.id == discloser.id:
-        raise Invalid({"recipient_provider_id": "Choose someone other than yourself."})
+        raise Invalid({"recipient_provider_id": N_("Choose someone other than yourself.")})
     if recipient.user_id is None:
         raise Invalid(
             {
-                "recipient_provider_id": f"{recipient.name} has no roi account, so cannot "
-                "receive messages here."
+                "recipient_provider_id": i18n.Message(
+                    "%(name)s has no roi account, so cannot receive messages here.",
+                    name=recipient.name,
+                )
             }
         )
     return _Parties(discloser=discloser, recipient=recipient, client=client)
@@ -392,8 +395,9 @@ def _check_reply(session: Session, actor: Actor, outgoing: Outgoing, parties: _P
     ):
         raise Invalid(
             {
-                "reply_to_id": "A reply goes to the other person in that conversation, about the "
-                "same client."
+                "reply_to_id": N_(
+                    "A reply goes to the other person in that conversation, about the same client."
+                )
             }
         )
 
@@ -658,13 +662,15 @@ def _check_terms(library: FormLibrary, categories: Sequence[str], purposes: Sequ
     known_purposes = {p.code for p in library.purposes()}
     unknown = [code for code in categories if code not in known_categories]
     if not categories:
-        problems["categories"] = "Choose at least one kind of information."
+        problems["categories"] = N_("Choose at least one kind of information.")
     elif unknown:
-        problems["categories"] = f"Not a category any release form offers: {', '.join(unknown)}."
+        problems["categories"] = i18n.Message(
+            "Not a category any release form offers: %(codes)s.", codes=", ".join(unknown)
+        )
     if not purposes:
-        problems["purpose"] = "Choose why you are sharing this."
+        problems["purpose"] = N_("Choose why you are sharing this.")
     elif any(code not in known_purposes for code in purposes):
-        problems["purpose"] = "Not a purpose any release form offers."
+        problems["purpose"] = N_("Not a purpose any release form offers.")
     if problems:
         raise Invalid(problems)
 
@@ -677,19 +683,24 @@ def _check_outgoing(library: FormLibrary, outgoing: Outgoing) -> None:
         problems.update(error.fields)
     subject = outgoing.subject.strip()
     if not subject:
-        problems["subject"] = "Write a subject."
+        problems["subject"] = N_("Write a subject.")
     elif len(subject) > MAX_SUBJECT or "\n" in subject or "\r" in subject:
-        problems["subject"] = f"Keep the subject to one line under {MAX_SUBJECT} characters."
+        problems["subject"] = i18n.Message(
+            "Keep the subject to one line under %(most)d characters.", most=MAX_SUBJECT
+        )
     if not outgoing.body.strip():
-        problems["body"] = "Write the message."
+        problems["body"] = N_("Write the message.")
     elif len(outgoing.body) > MAX_BODY:
-        problems["body"] = f"Keep the message under {MAX_BODY:,} characters, or attach a file."
+        problems["body"] = i18n.Message(
+            "Keep the message under %(most)s characters, or attach a file.",
+            most=format(MAX_BODY, ","),
+        )
     problem = attachment_problem(outgoing.attachments)
     if problem:
         problems["attachments"] = problem
     for name, text in (("subject", outgoing.subject), ("body", outgoing.body)):
         if "\x00" in text:
-            problems[name] = "This contains a character that cannot be stored."
+            problems[name] = N_("This contains a character that cannot be stored.")
     if outgoing.emergency is not None:
         problems.update(emergencies.problems(outgoing.emergency))
     if problems:
@@ -700,9 +711,11 @@ def attachment_problem(new_files: Sequence[NewAttachment]) -> str | None:
     """What is wrong with these files (count, size, then each file's name and type, checked
     by content in roi.documents.attachments), or None."""
     if len(new_files) > MAX_ATTACHMENTS:
-        return f"Attach at most {MAX_ATTACHMENTS} files."
+        return i18n.Message("Attach at most %(most)d files.", most=MAX_ATTACHMENTS)
     if sum(len(new.content) for new in new_files) > MAX_TOTAL_ATTACHMENT_BYTES:
-        return f"Attach at most {MAX_TOTAL_ATTACHMENT_BYTES // (1024 * 1024)} MB in all."
+        return i18n.Message(
+            "Attach at most %(most)d MB in all.", most=MAX_TOTAL_ATTACHMENT_BYTES // (1024 * 1024)
+        )
     for new in new_files:
         problem = attachments.problem(new, max_bytes=MAX_ATTACHMENT_BYTES)
         if problem:

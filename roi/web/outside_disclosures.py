@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import FileField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Optional
@@ -27,31 +29,36 @@ TEMPLATE = "outside_disclosure_new.html"
 
 class OutsideDisclosureForm(FlaskForm):
     disclosed_on = DayField(
-        "Day it was disclosed", validators=[DataRequired("Give the day (YYYY-MM-DD).")]
+        lazy_gettext("Day it was disclosed"),
+        validators=[DataRequired(lazy_gettext("Give the day (YYYY-MM-DD)."))],
     )
     recipient_provider_id = SelectField(
-        "Recipient from the directory", validate_choice=False, validators=[Optional()]
+        lazy_gettext("Recipient from the directory"), validate_choice=False, validators=[Optional()]
     )
     recipient_name = NameField(
-        "Or the recipient's name",
-        description="A court, an agency, a person: as the request names them.",
+        lazy_gettext("Or the recipient's name"),
+        description=lazy_gettext("A court, an agency, a person: as the request names them."),
         validators=[Optional()],
     )
-    recipient_address = TextAreaField("Their address", validators=[Optional()])
+    recipient_address = TextAreaField(lazy_gettext("Their address"), validators=[Optional()])
     description = TextAreaField(
-        "What was disclosed", validators=[DataRequired("Say what was disclosed.")]
+        lazy_gettext("What was disclosed"),
+        validators=[DataRequired(lazy_gettext("Say what was disclosed."))],
     )
     purpose = TextAreaField(
-        "Why", description="The purpose, in words the client will read in their accounting."
+        lazy_gettext("Why"),
+        description=lazy_gettext("The purpose, in words the client will read in their accounting."),
     )
     basis = SelectField(
-        "Basis",
+        lazy_gettext("Basis"),
         choices=[SelectChoice(b.value, BASIS_LABELS[b.value]) for b in DisclosureBasis],
         validate_choice=False,
     )
     request_document = FileField(
-        "The written request (optional)",
-        description="A subpoena, a court order, an agency's letter: PDF, PNG, JPEG or text.",
+        lazy_gettext("The written request (optional)"),
+        description=lazy_gettext(
+            "A subpoena, a court order, an agency's letter: PDF, PNG, JPEG or text."
+        ),
     )
 
 
@@ -72,7 +79,7 @@ def record_page(client_id: int, *, endpoint: str, back: str) -> ResponseReturnVa
     action = url_for(endpoint, client_id=client_id)
     done = cancel = url_for(back, client_id=client_id)
     form = OutsideDisclosureForm()
-    form.recipient_provider_id.choices = directory_choices("Not in the directory (type below)")
+    form.recipient_provider_id.choices = directory_choices(_("Not in the directory (type below)"))
     if request.method == "POST":
         if form.validate_on_submit():
             upload = request.files.get("request_document")
@@ -98,7 +105,10 @@ def record_page(client_id: int, *, endpoint: str, back: str) -> ResponseReturnVa
                 apply_errors(form, error)
             else:
                 flash(
-                    f"Disclosure #{found.id} recorded: the client's accounting lists it.",
+                    _(
+                        "Disclosure #%(number)s recorded: the client's accounting lists it.",
+                        number=found.id,
+                    ),
                     "success",
                 )
                 return redirect(done)

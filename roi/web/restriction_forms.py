@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import flash, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -19,29 +21,35 @@ from roi.consent.models import Restriction
 from roi.errors import Invalid, WrongState
 from roi.extensions import db
 from roi.web.clinician.consent_forms import CheckboxesField
+from roi.web.language import translated
 from roi.web.security import actor
 
 
 class RestrictionForm(FlaskForm):
     categories = CheckboxesField(
-        "Information not to share", validate_choice=False, validators=[Optional()]
+        lazy_gettext("Information not to share"), validate_choice=False, validators=[Optional()]
     )
     recipient_provider_id = SelectField(
-        "Not to share with", coerce=int, validate_choice=False, validators=[Optional()]
+        lazy_gettext("Not to share with"),
+        coerce=int,
+        validate_choice=False,
+        validators=[Optional()],
     )
     paid_out_of_pocket = BooleanField(
-        "This is a health plan, and the care was paid in full out of pocket "
-        "(the practice must then agree)"
+        lazy_gettext(
+            "This is a health plan, and the care was paid in full out of pocket "
+            "(the practice must then agree)"
+        )
     )
     description = TextAreaField(
-        "In your own words",
+        lazy_gettext("In your own words"),
         validators=[Length(max=restrictions.MAX_DESCRIPTION)],
-        description="What should not be shared, and with whom.",
+        description=lazy_gettext("What should not be shared, and with whom."),
     )
 
     def offer(self, library: FormLibrary, recipients: list[Provider]) -> None:
         self.categories.choices = [SelectChoice(c.code, c.label) for c in library.categories()]
-        self.recipient_provider_id.choices = [SelectChoice(0, "Anyone")] + [
+        self.recipient_provider_id.choices = [SelectChoice(0, lazy_gettext("Anyone"))] + [
             SelectChoice(p.id, f"{p.name} — {p.organization_name}") for p in recipients
         ]
 
@@ -57,7 +65,7 @@ class RestrictionForm(FlaskForm):
 class ReasonForm(FlaskForm):
     """Agree, decline or end, with a reason (required to decline)."""
 
-    reason = TextAreaField("Reason", validators=[Length(max=restrictions.MAX_REASON)])
+    reason = TextAreaField(lazy_gettext("Reason"), validators=[Length(max=restrictions.MAX_REASON)])
 
 
 @dataclass(frozen=True)
@@ -78,8 +86,8 @@ def rows(library: FormLibrary, found: list[Restriction]) -> list[Row]:
         Row(
             restriction=r,
             description=restrictions.text_of(r, "description_sealed"),
-            what=", ".join(labels.get(code, code) for code in r.categories) or "Everything",
-            to=r.recipient.name if r.recipient else "Anyone",
+            what=", ".join(labels.get(code, code) for code in r.categories) or _("Everything"),
+            to=r.recipient.name if r.recipient else _("Anyone"),
             decision_reason=restrictions.text_of(r, "decision_reason_sealed"),
             termination_reason=restrictions.text_of(r, "termination_reason_sealed"),
         )
@@ -96,7 +104,9 @@ def decide_from(form: ReasonForm, restriction_id: int) -> None:
         lambda: restrictions.decide(
             db.session(), actor(), restriction_id, agree=agree, reason=form.reason.data
         ),
-        f"Restriction #{restriction_id} {'agreed' if agree else 'declined'}.",
+        _("Restriction #%(number)s agreed.", number=restriction_id)
+        if agree
+        else _("Restriction #%(number)s declined.", number=restriction_id),
     )
 
 
@@ -108,7 +118,7 @@ def terminate_from(form: ReasonForm, restriction_id: int) -> None:
         lambda: restrictions.terminate(
             db.session(), actor(), restriction_id, reason=form.reason.data
         ),
-        f"Restriction #{restriction_id} ended. The client has been told.",
+        _("Restriction #%(number)s ended. The client has been told.", number=restriction_id),
     )
 
 
@@ -116,8 +126,8 @@ def _flash_outcome(change: Callable[[], object], done: str) -> None:
     try:
         change()
     except Invalid as error:
-        flash(" ".join(error.fields.values()), "error")
+        flash(" ".join(translated(why) for why in error.fields.values()), "error")
     except WrongState as error:
-        flash(error.message, "error")
+        flash(translated(error.message), "error")
     else:
         flash(done, "success")

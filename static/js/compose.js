@@ -10,59 +10,12 @@
   var DELAY_MS = 300;
   var GATED = ["client_id", "recipient_provider_id", "categories", "purpose"];
 
-  function element(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) {
-      node.className = className;
-    }
-    if (text) {
-      node.textContent = text;
-    }
-    return node;
-  }
-
-  function paragraph(className, strong, rest) {
-    var p = element("p", className);
-    p.appendChild(element("strong", null, strong));
-    if (rest) {
-      p.appendChild(document.createTextNode(rest));
-    }
-    return p;
-  }
-
-  function coverageNodes(data) {
-    var nodes = [];
-    if (data.decision === "permit") {
-      var line = paragraph("coverage-line coverage-ok", "Covered", " by ");
-      var link = element("a", null, "consent #" + data.consent_id);
-      link.href = data.consent_url;
-      line.appendChild(link);
-      line.appendChild(document.createTextNode(" " + data.until + "."));
-      nodes.push(line);
-      (data.cautions || []).forEach(function (caution) {
-        nodes.push(element("p", "hint coverage-caution", caution));
-      });
-    } else if (data.decision === "deny") {
-      nodes.push(paragraph("coverage-line coverage-no", "Not covered.", " This message cannot be sent:"));
-      var list = element("ul", "reasons");
-      data.reasons.forEach(function (reason) {
-        list.appendChild(element("li", null, reason.message));
-      });
-      nodes.push(list);
-      if (data.release_url) {
-        var p = element("p");
-        var create = element("a", "button", "Create a release for this client");
-        create.href = data.release_url;
-        p.appendChild(create);
-        nodes.push(p);
-        nodes.push(element("p", "hint", "The message you typed is not kept when you leave this page."));
-      } else if (data.release_hint) {
-        nodes.push(element("p", "hint", data.release_hint));
-      }
-    } else {
-      nodes.push(element("p", "hint", data.message));
-    }
-    return nodes;
+  /* The server renders the coverage panel (templates/clinician/_message_coverage.html, in the
+     page's language, escaped) and returns it with the decision. */
+  function coverageNodes(html) {
+    var holder = document.createElement("template");
+    holder.innerHTML = html;
+    return holder.content;
   }
 
   function setUp(form) {
@@ -71,6 +24,9 @@
     var preview = form.querySelector("[data-preview]");
     var files = form.querySelector("input[type=file]");
     var checkButton = form.querySelector("[name=check]");
+    var sendButton = form.querySelector("[name=send]");
+    var blocked = form.querySelector("[data-send-blocked]");
+    var emergency = form.querySelector("[data-emergency]");
     var last = null;
     var timer = null;
     var pending = null;
@@ -78,8 +34,31 @@
     function show(data) {
       last = data;
       body.textContent = "";
-      coverageNodes(data).forEach(function (node) { body.appendChild(node); });
+      if (data.html) {
+        body.appendChild(coverageNodes(data.html));
+      } else {
+        var line = document.createElement("p");
+        line.className = "hint";
+        line.textContent = data.message;
+        body.appendChild(line);
+      }
+      renderSend();
       renderPreview();
+    }
+
+    /* Send is off while no signed release covers the message, with the reason beside it,
+       unless the clinician sends it as an emergency. */
+    function renderSend() {
+      var reason = (last && last.send_blocked) || "";
+      var off = reason !== "" && !(emergency && emergency.checked);
+      sendButton.disabled = off;
+      blocked.textContent = reason;
+      blocked.hidden = !off;
+      if (off) {
+        sendButton.setAttribute("aria-describedby", blocked.id);
+      } else {
+        sendButton.removeAttribute("aria-describedby");
+      }
     }
 
     function renderPreview() {
@@ -91,7 +70,7 @@
       preview.querySelector("[data-preview-subject]").textContent = form.elements.subject.value.trim();
       preview.querySelector("[data-preview-body]").textContent = form.elements.body.value;
       var names = Array.prototype.map.call(files.files || [], function (file) { return file.name; });
-      preview.querySelector("[data-preview-files]").textContent = names.length ? names.join(", ") : "None";
+      preview.querySelector("[data-preview-files]").textContent = names.length ? names.join(", ") : panel.getAttribute("data-none");
       preview.querySelector("[data-preview-scope]").textContent = last.scope_summary || "";
       var notice = preview.querySelector("[data-preview-part2]");
       notice.hidden = !last.part2_notice;
@@ -107,6 +86,7 @@
       data.delete("attachments");  // files are never sent to the check
       data.delete("send");
       data.delete("check");
+      data.delete("keep_draft");
       fetch(panel.getAttribute("data-check-url"), {
         method: "POST",
         body: data,
@@ -118,14 +98,11 @@
           return response.ok || response.status === 422 ? response.json() : null;
         })
         .then(function (answer) {
-          show(answer || {
-            decision: "incomplete",
-            message: "roi could not check this just now. Sending checks again, and refuses what no release covers."
-          });
+          show(answer || { decision: "incomplete", message: panel.getAttribute("data-unavailable") });
         })
         .catch(function (error) {
           if (error.name !== "AbortError") {
-            show({ decision: "incomplete", message: "roi could not check this just now." });
+            show({ decision: "incomplete", message: panel.getAttribute("data-unavailable") });
           }
         });
     }
@@ -138,6 +115,8 @@
     form.addEventListener("change", function (event) {
       if (GATED.indexOf(event.target.name) !== -1) {
         soon();
+      } else if (event.target === emergency) {
+        renderSend();
       } else {
         renderPreview();
       }

@@ -1,7 +1,8 @@
-"""The consent gate as a clinician meets it, in the system Chromium on a phone (375 px): a message
-to a psychiatrist is blocked with the reason; the clinician follows the link to create the release
-and sends it; the client signs it in the portal; the message then goes through and the
-psychiatrist reads it; the client revokes; the next message is blocked, saying it was revoked."""
+"""The consent gate as a clinician meets it, in the system Chromium on a phone (375 px): Send to
+a psychiatrist is off with the reason beside it; "Create a release for this client" keeps the
+message as a draft while the release is created, confirmed and sent; the client signs it in the
+portal; the draft is continued and goes through and the psychiatrist reads it; the client
+revokes; Send is off again, saying it was revoked."""
 
 from __future__ import annotations
 
@@ -79,17 +80,20 @@ def test_a_message_waits_for_a_signed_release_and_stops_at_its_revocation(
     ).wait_for()
     assert "Not covered." in coverage.text_content()
     assert page.locator("[data-preview]").is_hidden()
-    fits_the_screen(page)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Send").click()
-    page.get_by_role("alert").get_by_text("Not sent.").wait_for()
-    assert "has not authorized you to share information with Samuel Okafor" in page.content()
+    # Send is off, with the reason beside it: there is no Send that leads to "Not sent"
+    send = page.get_by_role("button", name="Send", exact=True)
+    assert send.is_disabled()
+    beside = page.locator("#send-blocked")
+    assert "has not authorized you to share information with Samuel Okafor" in (
+        beside.text_content()
+    )
+    assert beside.is_visible()
     fits_the_screen(page)
     page.screenshot(path=str(tmp_path / "refused-375.png"), full_page=True)
 
-    # --- It follows the link, creates the release and sends it for signature ----------------
+    # --- It creates the release (the message is kept as a draft) and sends it for signature ---
     with page.expect_navigation():
-        page.get_by_role("link", name="Create a release for this client").click()
+        page.get_by_role("button", name="Create a release for this client").click()
     assert f"/clinician/clients/{client_row.id}/consents/new" in page.url
     page.locator("select[name=recipient_provider_id]").select_option(str(psychiatrist_id))
     page.get_by_label("Diagnosis and treatment summary").check()
@@ -103,6 +107,9 @@ def test_a_message_waits_for_a_signed_release_and_stops_at_its_revocation(
     consent_id = int(re.search(r"/clinician/consents/(\d+)", page.url).group(1))
     with page.expect_navigation():
         page.get_by_role("button", name="Send for signature").click()
+    assert "noor@client.example" in page.content()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Looks right — send").click()
     assert "Sent." in page.content()
 
     # --- The client signs it in the portal ---------------------------------------------------
@@ -117,9 +124,14 @@ def test_a_message_waits_for_a_signed_release_and_stops_at_its_revocation(
     session.rollback()
     assert session.get(Consent, consent_id).status is ConsentStatus.ACTIVE
 
-    # --- Now the message goes through ----------------------------------------------------------
-    write_message(page, live_url, client_row.id, psychiatrist_id, "Noor agreed.\nSummary below.")
+    # --- Now the kept draft goes through -------------------------------------------------------
+    page.goto(f"{live_url}/clinician/clients/{client_row.id}")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Continue your draft").click()
+    assert page.get_by_label("Message", exact=True).input_value() == "Noor agreed to a review."
+    page.get_by_label("Message", exact=True).fill("Noor agreed.\nSummary below.")
     coverage.get_by_text(f"consent #{consent_id}").wait_for()
+    assert send.is_enabled()
     assert "Covered by consent" in coverage.text_content()
     preview = page.locator("[data-preview]")
     preview.wait_for()
@@ -163,11 +175,10 @@ def test_a_message_waits_for_a_signed_release_and_stops_at_its_revocation(
     write_message(page, live_url, client_row.id, psychiatrist_id, "One more thing.")
     coverage.get_by_text(f"Consent #{consent_id} was revoked by the client.").wait_for()
     assert page.locator("[data-preview]").is_hidden()
+    # the same behaviour as for no release at all: Send off, the reason beside it
+    assert send.is_disabled()
+    assert f"Consent #{consent_id} was revoked by the client." in beside.text_content()
     page.screenshot(path=str(tmp_path / "revoked-check-375.png"), full_page=True)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Send").click()
-    page.get_by_role("alert").get_by_text("Not sent.").wait_for()
-    assert f"Consent #{consent_id} was revoked by the client." in page.content()
     fits_the_screen(page)
     desk.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
 from roi.accounts.models import Provider
@@ -60,11 +61,13 @@ def test_a_therapist_records_a_letter_of_revocation(
     form.get_by_label("How it arrived").select_option("letter")
     form.get_by_label("Received on").fill(received_on)
     form.get_by_label("Scan of the letter").set_input_files(str(letter))
+    form.get_by_label("I understand: from the moment I record it").check()
     with page.expect_navigation():
         form.get_by_role("button", name="Record the revocation").click()
     # Then the page says it is recorded, and the release's history names the letter
     page.get_by_text("The revocation is recorded").wait_for()
-    assert f"Revocation received letter on {received_on}" in page.content()
+    day = format_date(now().date(), "long", locale="en")
+    assert f"Revocation received by letter on {day}" in page.content()
     assert page.get_by_role("heading", name="Record a revocation").count() == 0
     # And the gate refuses the next disclosure
     session.rollback()

@@ -95,6 +95,8 @@ def test_a_release_is_sent_signed_on_a_phone_downloaded_and_revoked(
     consent_id = int(re.search(r"/clinician/consents/(\d+)", page.url).group(1))
     with page.expect_navigation():
         page.get_by_role("button", name="Send for signature").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Looks right — send").click()
     assert "Sent." in page.content()
     desk.close()
 

@@ -21,26 +21,6 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 SAME_IN_BOTH = {"roi", "PDF", "HIPAA", "CSV", "JSON", "FHIR", "UTC", "API", "ID", "PNG", "SMTP"}
 #: attributes whose values people read or hear
 READ_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label", "data-label", "aria-description"}
-#: templates not yet wrapped for translation; remove a template from here when it is done
-PENDING = {
-    "clinician/_message_coverage.html",
-    "clinician/_message_preview.html",
-    "clinician/client_detail.html",
-    "clinician/client_new.html",
-    "clinician/clients.html",
-    "clinician/consent_detail.html",
-    "clinician/consent_form.html",
-    "clinician/consent_new.html",
-    "clinician/consent_preview.html",
-    "clinician/dashboard.html",
-    "clinician/directory.html",
-    "clinician/message.html",
-    "clinician/message_compose.html",
-    "clinician/messages.html",
-    "clinician/provider_new.html",
-    "clinician/share_request.html",
-    "outside_disclosure_new.html",
-}
 
 
 def marked_messages() -> set[str]:
@@ -153,17 +133,5 @@ TEMPLATES = sorted(
 
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_no_english_is_left_unmarked_in_templates(name):
-    if name in PENDING:
-        pytest.skip("not yet wrapped for translation")
     words = untranslated_words((ROOT / "templates" / name).read_text(encoding="utf-8"))
     assert words == [], f"{name}: unmarked text {' '.join(words[:15])}"
-
-
-def test_the_pending_list_names_only_templates_that_still_have_english():
-    """A template wrapped for translation leaves PENDING, so the test above guards it."""
-    done = [
-        name
-        for name in sorted(PENDING)
-        if not untranslated_words((ROOT / "templates" / name).read_text(encoding="utf-8"))
-    ]
-    assert done == [], f"remove from PENDING: {done}"

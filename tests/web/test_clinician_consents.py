@@ -3,8 +3,10 @@ send (the client gets an email), void, record an expiration event, amend."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+from babel.dates import format_date
 from sqlalchemy import select
 
 from roi.accounts.models import Provider
@@ -62,7 +64,7 @@ def test_a_draft_lists_what_is_missing_then_sends(
     consent_id = int(detail_url.rstrip("/").split("/")[-1])
     refused = client.post(
         f"/clinician/consents/{consent_id}/send",
-        data={"csrf_token": csrf_token(client.get(detail_url))},
+        data={"csrf_token": csrf_token(client.get(detail_url)), "confirmed": "yes"},
     )
     assert refused.status_code == 302
     assert "Not sent yet" in client.get(detail_url).get_data(as_text=True)
@@ -88,7 +90,8 @@ def test_a_draft_lists_what_is_missing_then_sends(
     preview = client.get(f"/clinician/consents/{consent_id}/preview").get_data(as_text=True)
     assert "revoke" in preview.lower()
     sent = client.post(
-        f"/clinician/consents/{consent_id}/send", data={"csrf_token": csrf_token(page)}
+        f"/clinician/consents/{consent_id}/send",
+        data={"csrf_token": csrf_token(page), "confirmed": "yes"},
     )
     assert sent.status_code == 302
     assert "Waiting for signature" in client.get(detail_url).get_data(as_text=True)
@@ -108,7 +111,7 @@ def test_void_and_states_are_distinct(client, session, clinician, other_clinicia
     consent_id = int(detail_url.rstrip("/").split("/")[-1])
     client.post(
         f"/clinician/consents/{consent_id}/void",
-        data={"csrf_token": csrf_token(client.get(detail_url))},
+        data={"csrf_token": csrf_token(client.get(detail_url)), "confirmed": "yes"},
     )
     session.rollback()
     assert session.get(Consent, consent_id).status is ConsentStatus.VOIDED
@@ -149,7 +152,8 @@ def test_the_recipient_reads_only_while_active_and_never_manages(
     assert page.status_code == 200
     assert "Send for signature" not in page.get_data(as_text=True)
     refused = client.post(
-        f"/clinician/consents/{consent_id}/void", data={"csrf_token": csrf_token(page)}
+        f"/clinician/consents/{consent_id}/void",
+        data={"csrf_token": csrf_token(page), "confirmed": "yes"},
     )
     assert refused.status_code == 403
 
@@ -242,3 +246,110 @@ def test_the_live_check_lists_what_is_missing_without_saving(client, session, cl
     assert session.scalars(select(Consent)).all() == []
     # and it needs the CSRF token like any other POST
     assert client.post("/clinician/consents/check", data={"template_id": "x"}).status_code == 400
+
+
+# --- one click never sends or voids (issue 14 item 4) -------------------------------------------
+
+
+def complete_draft(client, session, clinician, other_clinician) -> tuple[int, str]:
+    login_as(client, clinician.email, clinician.password)
+    _, response = new_release(client, session, clinician, other_clinician)
+    detail_url = response.headers["Location"]
+    return int(detail_url.rstrip("/").split("/")[-1]), detail_url
+
+
+def test_sending_asks_first_naming_the_address_recipient_information_and_expiry(
+    client, session, clinician, other_clinician
+):
+    consent_id, detail_url = complete_draft(client, session, clinician, other_clinician)
+    send_url = f"/clinician/consents/{consent_id}/send"
+    # "Send for signature" leads to a page that says what goes where
+    detail = client.get(detail_url).get_data(as_text=True)
+    assert f'action="{send_url}"' in detail
+    page = client.get(send_url)
+    shown = page.get_data(as_text=True)
+    session.rollback()
+    consent = session.get(Consent, consent_id)
+    for fact in (
+        "ana@client.example",
+        consent.recipient.name,
+        "Diagnosis",
+        "Medications",
+        format_date(consent.expires_on, "long", locale="en"),
+        "Looks right — send",
+    ):
+        assert fact in shown, fact
+    # a post without the confirmation shows the page again and mails nothing
+    unconfirmed = client.post(send_url, data={"csrf_token": csrf_token(page)})
+    assert unconfirmed.status_code == 200
+    assert "Looks right — send" in unconfirmed.get_data(as_text=True)
+    assert delivered_mail(client.application) == []
+    session.rollback()
+    assert session.get(Consent, consent_id).status is ConsentStatus.DRAFT
+    # "Looks right — send" sends it
+    sent = client.post(send_url, data={"csrf_token": csrf_token(page), "confirmed": "yes"})
+    assert sent.status_code == 302
+    assert len(delivered_mail(client.application)) == 1
+    session.rollback()
+    assert session.get(Consent, consent_id).status is ConsentStatus.PENDING_SIGNATURE
+
+
+def test_the_preview_of_a_complete_draft_ends_in_looks_right_send(
+    client, session, clinician, other_clinician
+):
+    consent_id, _ = complete_draft(client, session, clinician, other_clinician)
+    preview = client.get(f"/clinician/consents/{consent_id}/preview")
+    shown = preview.get_data(as_text=True)
+    assert "Looks right — send" in shown
+    assert "ana@client.example" in shown
+    token = re.search(r'name="confirmed" type="hidden" value="(\w+)"', shown)
+    assert token is not None
+    client.post(
+        f"/clinician/consents/{consent_id}/send",
+        data={"csrf_token": csrf_token(preview), "confirmed": token.group(1)},
+    )
+    session.rollback()
+    assert session.get(Consent, consent_id).status is ConsentStatus.PENDING_SIGNATURE
+    # once sent, the preview leads back to the release instead
+    after = client.get(f"/clinician/consents/{consent_id}/preview").get_data(as_text=True)
+    assert "Looks right — send" not in after
+    assert f"Back to release #{consent_id}" in after
+
+
+def test_void_is_apart_from_send_and_asks_first_saying_what_it_means(
+    client, session, clinician, other_clinician
+):
+    consent_id, detail_url = complete_draft(client, session, clinician, other_clinician)
+    void_url = f"/clinician/consents/{consent_id}/void"
+    detail = client.get(detail_url).get_data(as_text=True)
+    # no red Void button beside Send: a plain link to a page that explains
+    assert 'class="button danger">Void' not in detail
+    assert f'href="{void_url}"' in detail
+    page = client.get(void_url)
+    shown = page.get_data(as_text=True)
+    assert "can never be signed" in shown
+    assert "never permits any disclosure" in shown
+    unconfirmed = client.post(void_url, data={"csrf_token": csrf_token(page)})
+    assert unconfirmed.status_code == 200
+    session.rollback()
+    assert session.get(Consent, consent_id).status is ConsentStatus.DRAFT
+    client.post(void_url, data={"csrf_token": csrf_token(page), "confirmed": "yes"})
+    session.rollback()
+    assert session.get(Consent, consent_id).status is ConsentStatus.VOIDED
+    # nothing left to void: the page leads back to the release
+    assert client.get(void_url).status_code == 302
+
+
+def test_the_release_pages_speak_spanish(client, session, clinician, other_clinician):
+    consent_id, detail_url = complete_draft(client, session, clinician, other_clinician)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
+    for url, spanish in (
+        (detail_url, "Enviar para firma"),
+        (f"/clinician/consents/{consent_id}/send", "Se ve bien: enviar"),
+        (f"/clinician/consents/{consent_id}/void", "Qué significa anular"),
+        (f"/clinician/consents/{consent_id}/preview", "Se ve bien: enviar"),
+    ):
+        shown = client.get(url).get_data(as_text=True)
+        assert spanish in shown, url
+        assert "Send for signature" not in shown
+        assert "Looks right" not in shown

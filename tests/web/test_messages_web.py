@@ -10,6 +10,7 @@ import io
 import re
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
@@ -126,18 +127,22 @@ def test_without_a_release_the_message_is_refused_with_the_reason_and_the_way_to
     as_therapist(client, referral)
     # When the therapist sends a message
     response = compose(client, referral)
-    # Then it is refused: 403, the gate's reason in a sentence, and a link to create the release
+    # Then it is refused: 403, the gate's reason in a sentence, Send off, and the way to a release
     page = text(response)
     assert response.status_code == 403
     assert "Not sent." in page
     assert "This client has not authorized you to share information with Samuel Okafor." in page
+    assert re.search(r'<input[^>]*disabled[^>]*name="send"', page)
+    assert 'name="keep_draft"' in page
     release = (
         f"/clinician/clients/{referral.client_id}/consents/new?"
-        f"template_id=general-authorization&amp;recipient_provider_id={referral.recipient_id}"
+        f"template_id=general-authorization&recipient_provider_id={referral.recipient_id}"
     )
-    assert f'href="{release}"' in page
+    kept = compose(client, referral, send=None, keep_draft="1")
+    assert kept.status_code == 302
+    assert kept.headers["Location"] == release
     # and the release form opens with the psychiatrist already chosen as the recipient
-    form = client.get(release.replace("&amp;", "&")).get_data(as_text=True)
+    form = client.get(release).get_data(as_text=True)
     assert f'<option selected value="{referral.recipient_id}">' in form
     # What was typed is kept, and nothing was stored but the denial
     assert SUBJECT in page
@@ -153,7 +158,8 @@ def test_psychotherapy_notes_point_to_their_own_kind_of_release(client, session,
     as_therapist(client, referral)
     page = text(compose(client, referral, categories=["psychotherapy_notes"]))
     assert "psychotherapy-notes authorization" in page
-    assert "template_id=psychotherapy-notes" in page
+    kept = compose(client, referral, categories=["psychotherapy_notes"], send=None, keep_draft="1")
+    assert "template_id=psychotherapy-notes" in kept.headers["Location"]
 
 
 def test_a_covered_message_is_sent_and_lands_in_both_boxes(client, session, referral):
@@ -174,7 +180,7 @@ def test_a_covered_message_is_sent_and_lands_in_both_boxes(client, session, refe
     assert "Jordan Avery" in sent_box
     # the recipient's inbox lists it as new, and the overview counts it
     as_psychiatrist(client, referral)
-    assert "1</strong> unread message in your inbox" in text(client.get("/clinician/"))
+    assert "Unread messages in your inbox: <strong>1</strong>" in text(client.get("/clinician/"))
     inbox = text(client.get("/clinician/messages"))
     assert SUBJECT in inbox
     assert "Dana Whitfield" in inbox
@@ -321,7 +327,7 @@ def test_the_live_check_answers_with_the_decision_and_is_audited(client, session
     permitted = check(client, referral).get_json()
     assert permitted["decision"] == "permit"
     assert permitted["consent_id"] == consent.id
-    assert permitted["until"] == f"until {consent.expires_on.isoformat()}"
+    assert permitted["until"] == f"until {format_date(consent.expires_on, 'long', locale='en')}"
     assert permitted["scope_summary"].startswith(f"Shared under consent #{consent.id}")
     checks = audited(session, Action.DECISION_CHECKED)
     assert [c.outcome for c in checks] == ["deny", "permit"]
@@ -351,7 +357,8 @@ def test_check_and_preview_without_javascript_shows_coverage_and_exactly_what_go
     page = text(response)
     assert response.status_code == 200
     assert "<strong>Covered</strong> by" in page
-    assert f">consent #{consent.id}</a> until {consent.expires_on.isoformat()}." in page
+    until = format_date(consent.expires_on, "long", locale="en")
+    assert f">consent #{consent.id}</a> until {until}." in page
     assert "What the recipient will receive" in page
     assert f"<dd data-preview-subject>{SUBJECT}</dd>" in page
     assert f'<div class="message-body" data-preview-body>{BODY}</div>' in page

@@ -9,6 +9,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
 from roi.audit import Action, AuditEntry
@@ -177,13 +178,15 @@ def test_the_consent_page_records_a_letter_with_its_scan(client, session, setup,
             "method": "letter",
             "received_on": received_on,
             "reason": "",
+            "confirmed": "y",
             "document": (io.BytesIO(SCAN_PDF), "letter.pdf", "application/pdf"),
         },
     )
     assert response.status_code == 302
     shown = client.get(page).get_data(as_text=True)
     assert "The revocation is recorded" in shown
-    assert f"Revocation received letter on {received_on}" in shown
+    day = format_date(now().date(), "long", locale="en")
+    assert f"Revocation received by letter on {day}" in shown
     session.rollback()
     stored = session.get(Consent, consent["id"])
     assert stored.status is ConsentStatus.REVOKED
@@ -391,7 +394,12 @@ def test_another_practice_cannot_record_one_on_the_page(client, session, setup, 
         client,
         "/clinician/clients",
         f"/clinician/consents/{consent['id']}/revocation",
-        {"method": "letter", "received_on": now().date().isoformat(), "reason": ""},
+        {
+            "method": "letter",
+            "received_on": now().date().isoformat(),
+            "reason": "",
+            "confirmed": "y",
+        },
     )
     assert response.status_code == 404
     document = client.get(f"/clinician/consents/{consent['id']}/revocation-document")
@@ -425,7 +433,7 @@ def test_a_phone_revocation_is_confirmed_on_the_page(client, session, setup, cli
     assert response.status_code == 302
     shown = client.get(page).get_data(as_text=True)
     assert "The written confirmation is recorded." in shown
-    assert f"Confirmed in writing on {now().date().isoformat()}" in shown
+    assert f"Confirmed in writing on {format_date(now().date(), 'long', locale='en')}" in shown
     assert "Record the written confirmation" not in shown
     api = client.get(f"/api/v1/consents/{consent['id']}", headers=bearer(setup["clinician"]))
     assert api.get_json()["revocation"]["confirmed_on"] == now().date().isoformat()

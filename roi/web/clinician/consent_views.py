@@ -6,6 +6,7 @@ import dataclasses
 
 from flask import Response as FlaskResponse
 from flask import flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
@@ -13,46 +14,87 @@ from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, manages_consent, records_revocation
 from roi.clock import now
 from roi.consent import handover, lifecycle, queries, share_requests
-from roi.consent.library import FormTemplate
+from roi.consent.library import FormTemplate, TemplateKind
 from roi.consent.models import (
     Consent,
     ConsentStatus,
     Direction,
     ExpiryEventKind,
     OutsideMethod,
+    RequiredSigner,
     SignerRelationship,
 )
 from roi.consent.representation import signer_rule_of
-from roi.errors import Invalid, NotFound, WrongState
+from roi.errors import Forbidden, Invalid, NotFound, WrongState
 from roi.extensions import db
+from roi.i18n import N_
 from roi.web.clinician import bp
 from roi.web.clinician.consent_forms import (
+    YES,
     ActionForm,
+    ConfirmForm,
     ConsentForm,
     ExpiryEventForm,
     PaperConsentForm,
     RevocationRecordForm,
     TemplateChoiceForm,
+    confirming,
 )
 from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors, record_id
+from roi.web.language import translated
 from roi.web.security import SESSION_TOKEN, actor, form_library, requires, settings
 from roi.web.uploads import uploaded_file
 
 STATUS_WORDS = {
-    ConsentStatus.DRAFT: "Draft",
-    ConsentStatus.PENDING_SIGNATURE: "Waiting for signature",
-    ConsentStatus.ACTIVE: "Active",
-    ConsentStatus.REVOKED: "Revoked",
-    ConsentStatus.EXPIRED: "Expired",
-    ConsentStatus.VOIDED: "Voided",
-    ConsentStatus.SUPERSEDED: "Superseded",
+    ConsentStatus.DRAFT: N_("Draft"),
+    ConsentStatus.PENDING_SIGNATURE: N_("Waiting for signature"),
+    ConsentStatus.ACTIVE: N_("Active"),
+    ConsentStatus.REVOKED: N_("Revoked"),
+    ConsentStatus.EXPIRED: N_("Expired"),
+    ConsentStatus.VOIDED: N_("Voided"),
+    ConsentStatus.SUPERSEDED: N_("Superseded"),
+}
+#: how a revocation received outside roi arrived, as the release's history says it
+METHOD_WORDS = {
+    OutsideMethod.LETTER: N_("letter"),
+    OutsideMethod.FAX: N_("fax"),
+    OutsideMethod.EMAIL: N_("email"),
+    OutsideMethod.IN_PERSON: N_("in person"),
+    OutsideMethod.PHONE: N_("phone"),
 }
 
 
 @bp.app_template_filter("consent_status")
 def consent_status(consent: Consent) -> str:
-    return STATUS_WORDS[consent.status_at(now())]
+    """The release's state at this moment, in the page's language."""
+    return translated(STATUS_WORDS[consent.status_at(now())])
+
+
+#: each kind of release, in words
+KIND_WORDS = {
+    TemplateKind.GENERAL: N_("General release"),
+    TemplateKind.PSYCHOTHERAPY_NOTES: N_("Psychotherapy notes"),
+    TemplateKind.PART2: N_("42 CFR Part 2 consent"),
+}
+#: who must sign a release, in words
+SIGNER_WORDS = {
+    RequiredSigner.CLIENT: N_("The client"),
+    RequiredSigner.REPRESENTATIVE: N_("A parent, guardian or other personal representative"),
+    RequiredSigner.CLIENT_OR_REPRESENTATIVE: N_("The client or their personal representative"),
+}
+
+
+@bp.app_template_filter("release_kind")
+def release_kind(kind: str) -> str:
+    """A kind of release (`TemplateKind` or its value) in the page's language."""
+    return translated(KIND_WORDS[TemplateKind(kind)])
+
+
+@bp.app_template_filter("required_signer")
+def required_signer_words(who: str) -> str:
+    """Who must sign (`RequiredSigner` or its value) in the page's language."""
+    return translated(SIGNER_WORDS[RequiredSigner(who)])
 
 
 @bp.app_template_filter("consent_state")
@@ -123,7 +165,7 @@ def consent_create(client_id: int) -> Response | tuple[str, int]:
         except Invalid as error:
             apply_errors(form, error)
         else:
-            flash("Draft saved. Check the list below, then send it for signature.", "success")
+            flash(_("Draft saved. Check the list below, then send it for signature."), "success")
             return redirect(url_for("clinician.consent_detail", consent_id=consent.id))
     return _form_page(client, template, form), 422
 
@@ -153,10 +195,10 @@ def consent_paper_create(client_id: int) -> Response | tuple[str, int]:
             db.session.rollback()
             apply_errors(form, error)
         else:
-            flash("The paper release is recorded and active.", "success")
+            flash(_("The paper release is recorded and active."), "success")
             return redirect(url_for("clinician.consent_detail", consent_id=consent.id))
     if scan is None:
-        form.scan.errors = [*form.scan.errors, "Attach the scan of the signed paper."]
+        form.scan.errors = [*form.scan.errors, _("Attach the scan of the signed paper.")]
     return _form_page(client, template, form, paper=True), 422
 
 
@@ -168,10 +210,11 @@ def consent_blank(consent_id: int) -> FlaskResponse | Response:
         consent, blank = lifecycle.blank_release(db.session(), actor(), consent_id, form_library())
     except (Invalid, WrongState) as error:
         db.session.rollback()
-        message = error.message if isinstance(error, WrongState) else "Complete it first: "
         if isinstance(error, Invalid):
-            message += " ".join(error.fields.values())
-        flash(message, "error")
+            missing = " ".join(translated(why) for why in error.fields.values())
+            flash(_("Complete it first: %(missing)s", missing=missing), "error")
+        else:
+            flash(translated(error.message), "error")
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     return pdf_response(blank, f"release-{consent.id}-for-signing.pdf")
 
@@ -190,7 +233,12 @@ def consent_check() -> FlaskResponse:
         dataclasses.replace(fields, recipient_provider_id=recipient), form_library()
     )
     return jsonify(
-        {"missing": [{"field": m.field, "rule": m.rule, "message": m.message} for m in missing]}
+        {
+            "missing": [
+                {"field": m.field, "rule": m.rule, "message": translated(m.message)}
+                for m in missing
+            ]
+        }
     )
 
 
@@ -229,7 +277,7 @@ def consent_edit(consent_id: int) -> Response | str | tuple[str, int]:
         except Invalid as error:
             apply_errors(form, error)
         else:
-            flash("Draft saved.", "success")
+            flash(_("Draft saved."), "success")
             return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     return _form_page(consent.client, template, form, consent), 422
 
@@ -256,20 +304,32 @@ def consent_detail(consent_id: int) -> str:
         records_revocation=records_revocation(actor(), consent.organization_id),
         status=consent.status_at(now()),
         signer=signer_rule_of(consent),
+        revocation_methods={method.value: _(words) for method, words in METHOD_WORDS.items()},
     )
 
 
 @bp.get("/consents/<int:consent_id>/preview")
 @requires(Permission.VIEW_CONSENTS)
 def consent_preview(consent_id: int) -> str:
+    """What the client will read; a complete draft can be sent from here ("Looks right — send")."""
     consent = queries.consent_for(db.session(), actor(), consent_id)
     html = lifecycle.preview_html(db.session(), actor(), consent_id, form_library())
-    return render_template("clinician/consent_preview.html", consent=consent, document=html)
+    return render_template(
+        "clinician/consent_preview.html",
+        document=html,
+        **_sending(consent),
+    )
 
 
-@bp.post("/consents/<int:consent_id>/send")
+@bp.route("/consents/<int:consent_id>/send", methods=["GET", "POST"])
 @requires(Permission.PREPARE_CONSENT)
-def consent_send(consent_id: int) -> Response:
+def consent_send(consent_id: int) -> Response | str:
+    """Mail the client the release to sign, once the clinician confirmed what will go out: the
+    client's address, the recipient, the information and the expiry."""
+    form = ConfirmForm()
+    if request.method == "GET" or not (form.validate_on_submit() and form.confirmed.data == YES):
+        consent = queries.consent_for(db.session(), actor(), consent_id)
+        return render_template("clinician/consent_send_confirm.html", **_sending(consent))
     try:
         sent = lifecycle.send_for_signature(
             db.session(),
@@ -279,16 +339,22 @@ def consent_send(consent_id: int) -> Response:
             invitation_lifetime=settings().invitation_lifetime,
         )
     except Invalid as error:
-        flash("Not sent yet: " + " ".join(error.fields.values()), "error")
+        flash(
+            _("Not sent yet: %(why)s", why=" ".join(translated(v) for v in error.fields.values())),
+            "error",
+        )
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     except WrongState as error:
-        flash(error.message, "error")
+        flash(translated(error.message), "error")
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     if sent.invitation_token:
-        flash("Sent. The client has an email with a link to read and sign it.", "success")
+        flash(_("Sent. The client has an email with a link to read and sign it."), "success")
     else:
         flash(
-            "Sent. The client has no email address on file: they can sign after signing in to roi.",
+            _(
+                "Sent. The client has no email address on file: they can sign after signing in "
+                "to roi."
+            ),
             "success",
         )
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
@@ -304,15 +370,27 @@ def consent_hand_to_client(consent_id: int) -> Response:
     try:
         handover.hand_to_client(db.session(), actor(), consent_id, session[SESSION_TOKEN])
     except WrongState as error:
-        flash(error.message, "error")
+        flash(translated(error.message), "error")
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     return redirect(url_for("device.show"))
 
 
-@bp.post("/consents/<int:consent_id>/void")
+@bp.route("/consents/<int:consent_id>/void", methods=["GET", "POST"])
 @requires(Permission.PREPARE_CONSENT)
-def consent_void(consent_id: int) -> Response:
-    return _act(consent_id, lambda: lifecycle.void(db.session(), actor(), consent_id), "Voided.")
+def consent_void(consent_id: int) -> Response | str:
+    """Void a release not yet signed, once the clinician confirmed what voiding means."""
+    form = ConfirmForm()
+    if request.method == "GET" or not (form.validate_on_submit() and form.confirmed.data == YES):
+        consent = queries.consent_for(db.session(), actor(), consent_id)
+        if not manages_consent(actor(), consent.organization_id):
+            raise Forbidden()
+        if consent.status not in (ConsentStatus.DRAFT, ConsentStatus.PENDING_SIGNATURE):
+            # only a release not yet signed can be voided: its page says what state it is in
+            return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+        return render_template(
+            "clinician/consent_void_confirm.html", consent=consent, confirm=confirming()
+        )
+    return _act(consent_id, lambda: lifecycle.void(db.session(), actor(), consent_id), _("Voided."))
 
 
 @bp.post("/consents/<int:consent_id>/expiry-event")
@@ -320,13 +398,13 @@ def consent_void(consent_id: int) -> Response:
 def consent_expiry_event(consent_id: int) -> Response:
     form = ExpiryEventForm()
     if not form.validate_on_submit() or form.occurred_on.data is None:
-        flash("Give the date the event happened.", "error")
+        flash(_("Give the date the event happened."), "error")
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     occurred_on = form.occurred_on.data
     return _act(
         consent_id,
         lambda: lifecycle.record_expiry_event(db.session(), actor(), consent_id, occurred_on),
-        "The expiration event is recorded. This release no longer permits any disclosure.",
+        _("The expiration event is recorded. This release no longer permits any disclosure."),
     )
 
 
@@ -336,7 +414,17 @@ def consent_record_revocation(consent_id: int) -> Response:
     """Record a revocation received by letter, fax, email, in person or by phone."""
     form = RevocationRecordForm()
     if not form.validate_on_submit() or form.received_on.data is None:
-        flash("Give how the revocation arrived and the day it was received.", "error")
+        flash(_("Give how the revocation arrived and the day it was received."), "error")
+        return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+    consent = queries.consent_for(db.session(), actor(), consent_id)
+    if not records_revocation(actor(), consent.organization_id):
+        raise NotFound("consent")  # as the lifecycle answers: not told apart from none (C1)
+    before = consent.revocation
+    if not (before and before.awaits_confirmation) and not form.confirmed.data:
+        # recording a revocation ends the release at once: the box says so, and is ticked
+        flash(
+            _("Tick the box to confirm: this release will permit no further disclosure."), "error"
+        )
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     method = OutsideMethod(form.method.data)
     received = lifecycle.ReceivedRevocation(
@@ -352,12 +440,20 @@ def consent_record_revocation(consent_id: int) -> Response:
         return _refused(consent_id, error)
     revocation = consent.revocation
     if revocation is not None and revocation.confirmed_on is not None:
-        flash("The written confirmation is recorded.", "success")
+        flash(_("The written confirmation is recorded."), "success")
+    elif method is OutsideMethod.PHONE:
+        flash(
+            _(
+                "The revocation is recorded. This release permits no further disclosure. The "
+                "client is asked by email to confirm it in writing."
+            ),
+            "success",
+        )
     else:
-        done = "The revocation is recorded. This release permits no further disclosure."
-        if method is OutsideMethod.PHONE:
-            done += " The client is asked by email to confirm it in writing."
-        flash(done, "success")
+        flash(
+            _("The revocation is recorded. This release permits no further disclosure."),
+            "success",
+        )
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
 
 
@@ -379,7 +475,7 @@ def consent_copy_link(consent_id: int) -> Response:
     return _act(
         consent_id,
         lambda: lifecycle.resend_copy_link(db.session(), actor(), consent_id),
-        "The client has an email with a link to their signed copy, valid for 30 days.",
+        _("The client has an email with a link to their signed copy, valid for 30 days."),
     )
 
 
@@ -389,10 +485,10 @@ def consent_new_version(consent_id: int) -> Response:
     try:
         draft = lifecycle.new_version(db.session(), actor(), consent_id, form_library())
     except WrongState as error:
-        flash(error.message, "error")
+        flash(translated(error.message), "error")
         return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
     flash(
-        "A new version is drafted. Once the client signs it, it replaces the current release.",
+        _("A new version is drafted. Once the client signs it, it replaces the current release."),
         "success",
     )
     return redirect(url_for("clinician.consent_detail", consent_id=draft.id))
@@ -424,12 +520,34 @@ def _act(consent_id: int, step: object, done: str) -> Response:
 
 
 def _refused(consent_id: int, error: WrongState | Invalid) -> Response:
-    """Back to the release's page, saying why the step was refused."""
+    """Back to the release's page, saying why the step was refused (in the page's language)."""
     flash(
-        error.message if isinstance(error, WrongState) else " ".join(error.fields.values()),
+        translated(error.message)
+        if isinstance(error, WrongState)
+        else " ".join(translated(why) for why in error.fields.values()),
         "error",
     )
     return redirect(url_for("clinician.consent_detail", consent_id=consent_id))
+
+
+def _sending(consent: Consent) -> dict[str, object]:
+    """What a clinician confirms before the release is mailed: where it goes, to whom it lets
+    the information go, what information and until when; and whether it can go now."""
+    library = form_library()
+    template = library.get(consent.template_id, consent.template_version)
+    manages = manages_consent(actor(), consent.organization_id)
+    ready = (
+        manages
+        and consent.status is ConsentStatus.DRAFT
+        and not lifecycle.completeness(consent, library)
+    )
+    return {
+        "consent": consent,
+        "template": template,
+        "ready": ready,
+        "manages": manages,
+        "confirm": confirming(),
+    }
 
 
 def _form_page(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -19,26 +20,30 @@ from roi.web.forms import DayField, NameField, plain_text
 
 
 class ClientForm(FlaskForm):
-    given_name = NameField("Given name", validators=[DataRequired(), Length(max=100)])
-    family_name = NameField("Family name", validators=[DataRequired(), Length(max=100)])
-    birth_date = DayField("Date of birth", validators=[DataRequired()])
+    given_name = NameField(lazy_gettext("Given name"), validators=[DataRequired(), Length(max=100)])
+    family_name = NameField(
+        lazy_gettext("Family name"), validators=[DataRequired(), Length(max=100)]
+    )
+    birth_date = DayField(lazy_gettext("Date of birth"), validators=[DataRequired()])
     email = EmailField(
-        "Email (for signing releases online)",
+        lazy_gettext("Email (for signing releases online)"),
         validators=[Optional(), Email(check_deliverability=False), Length(max=254), plain_text],
     )
 
 
 class ProviderForm(FlaskForm):
-    name = NameField("Name", validators=[DataRequired(), Length(max=200)])
+    name = NameField(lazy_gettext("Name"), validators=[DataRequired(), Length(max=200)])
     credentials = StringField(
-        "Credentials", validators=[Optional(), Length(max=100)], description="e.g. MD, LCSW"
+        lazy_gettext("Credentials"),
+        validators=[Optional(), Length(max=100)],
+        description=lazy_gettext("e.g. MD, LCSW"),
     )
     organization = NameField(
-        "Practice or organization", validators=[DataRequired(), Length(max=200)]
+        lazy_gettext("Practice or organization"), validators=[DataRequired(), Length(max=200)]
     )
-    address = TextAreaField("Address", validators=[Optional(), Length(max=500)])
+    address = TextAreaField(lazy_gettext("Address"), validators=[Optional(), Length(max=500)])
     email = EmailField(
-        "Email",
+        lazy_gettext("Email"),
         validators=[Optional(), Email(check_deliverability=False), Length(max=254), plain_text],
     )
 
@@ -55,23 +60,29 @@ class ProviderForm(FlaskForm):
 
 class OwnCareForm(FlaskForm):
     own_care_consent = BooleanField(
-        "This minor consented to their own care under state law",
-        description="Then a parent cannot sign releases for that care: the minor signs.",
+        lazy_gettext("This minor consented to their own care under state law"),
+        description=lazy_gettext(
+            "Then a parent cannot sign releases for that care: the minor signs."
+        ),
     )
 
 
 class RepresentativeForm(FlaskForm):
     kind = RadioField(
-        "Kind",
+        lazy_gettext("Kind"),
         choices=[
-            SelectChoice("guardian", "Court-appointed guardian (signs instead of the client)"),
             SelectChoice(
-                "other", "Other personal representative, e.g. health-care power of attorney"
+                "guardian", lazy_gettext("Court-appointed guardian (signs instead of the client)")
+            ),
+            SelectChoice(
+                "other",
+                lazy_gettext("Other personal representative, e.g. health-care power of attorney"),
             ),
         ],
         default="guardian",
     )
-    name = NameField("Their full name", validators=[DataRequired(), Length(max=200)])
+    name = NameField(lazy_gettext("Their full name"), validators=[DataRequired(), Length(max=200)])
     document = FileField(
-        "The document that gives them authority", description="PDF, PNG or JPEG, under 5 MB."
+        lazy_gettext("The document that gives them authority"),
+        description=lazy_gettext("PDF, PNG or JPEG, under 5 MB."),
     )

@@ -4,6 +4,8 @@ does not judge them (a client id that is not the clinician's is a 404 from the s
 
 from __future__ import annotations
 
+from flask_babel import format_date, lazy_gettext
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -21,6 +23,7 @@ from wtforms.validators import DataRequired, Optional
 from roi.accounts.models import Client, Provider
 from roi.consent.emergency import EmergencyBasis
 from roi.consent.library import Category, Purpose
+from roi.i18n import N_
 from roi.messaging.service import (
     ATTACHMENT_TYPES,
     MAX_ATTACHMENT_BYTES,
@@ -35,18 +38,25 @@ TYPE_NAMES = {
     "application/pdf": ("PDF", ".pdf"),
     "image/png": ("PNG", ".png"),
     "image/jpeg": ("JPEG", ".jpg,.jpeg"),
-    "text/plain": ("plain text", ".txt"),
+    "text/plain": (N_("plain text"), ".txt"),
 }
 MB = 1024 * 1024
 
 
 def attachment_help() -> str:
-    """The limits, in words, from the service's own constants."""
-    names = [TYPE_NAMES.get(t, (t, ""))[0] for t in ATTACHMENT_TYPES]
-    kinds = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
-    return (
-        f"Up to {MAX_ATTACHMENTS} files: {kinds}, each under {MAX_ATTACHMENT_BYTES // MB} MB "
-        f"and {MAX_TOTAL_ATTACHMENT_BYTES // MB} MB in all."
+    """The limits, in words of the page's language, from the service's own constants."""
+    names = [_(TYPE_NAMES.get(t, (t, ""))[0]) for t in ATTACHMENT_TYPES]
+    kinds = (
+        _("%(some)s or %(last)s", some=", ".join(names[:-1]), last=names[-1])
+        if len(names) > 1
+        else names[0]
+    )
+    return _(
+        "Up to %(count)d files: %(kinds)s, each under %(each)d MB and %(total)d MB in all.",
+        count=MAX_ATTACHMENTS,
+        kinds=kinds,
+        each=MAX_ATTACHMENT_BYTES // MB,
+        total=MAX_TOTAL_ATTACHMENT_BYTES // MB,
     )
 
 
@@ -58,36 +68,41 @@ def attachment_accept() -> str:
 
 class ComposeForm(FlaskForm):
     client_id = SelectField(
-        "Client",
+        lazy_gettext("Client"),
         coerce=record_id,
         validate_choice=False,
-        validators=[DataRequired("Choose the client this message is about.")],
+        validators=[DataRequired(lazy_gettext("Choose the client this message is about."))],
     )
     recipient_provider_id = SelectField(
-        "To",
+        lazy_gettext("To"),
         coerce=record_id,
         validate_choice=False,
-        validators=[DataRequired("Choose who receives it.")],
-        description="Providers with a roi account. Others are reached by a release and your "
-        "usual channels.",
+        validators=[DataRequired(lazy_gettext("Choose who receives it."))],
+        description=lazy_gettext(
+            "Providers with a roi account. Others are reached by a release and your usual channels."
+        ),
     )
     categories = CheckboxesField(
-        "What information the message carries", validate_choice=False, validators=[Optional()]
+        lazy_gettext("What information the message carries"),
+        validate_choice=False,
+        validators=[Optional()],
     )
-    purpose = SelectField("Why you are sharing it", validate_choice=False)
+    purpose = SelectField(lazy_gettext("Why you are sharing it"), validate_choice=False)
     subject = StringField(
-        "Subject",
-        description="Seen in the recipient's inbox. The email telling them a message is "
-        "waiting never includes it.",
+        lazy_gettext("Subject"),
+        description=lazy_gettext(
+            "Seen in the recipient's inbox. The email telling them a message is waiting never "
+            "includes it."
+        ),
     )
-    body = TextAreaField("Message")
-    attachments = MultipleFileField("Attachments", description=attachment_help())
+    body = TextAreaField(lazy_gettext("Message"))
+    attachments = MultipleFileField(lazy_gettext("Attachments"))
     #: the message answered; a reply is gated in its own direction by the service
     reply_to = HiddenField()
     #: send without a release under an emergency basis; the service checks each field
-    emergency = BooleanField("This is an emergency: send without a release")
+    emergency = BooleanField(lazy_gettext("This is an emergency: send without a release"))
     emergency_basis = RadioField(
-        "Basis",
+        lazy_gettext("Basis"),
         choices=[
             SelectChoice(basis.value, f"{basis.label} ({basis.citation})")
             for basis in EmergencyBasis
@@ -96,21 +111,29 @@ class ComposeForm(FlaskForm):
         validators=[Optional()],
     )
     emergency_nature = TextAreaField(
-        "Nature of the emergency",
-        description="What is happening, and why it cannot wait for the client's consent.",
+        lazy_gettext("Nature of the emergency"),
+        description=lazy_gettext(
+            "What is happening, and why it cannot wait for the client's consent."
+        ),
     )
     emergency_recipient_personnel = StringField(
-        "Receiving personnel",
-        description="Who receives the information: names and roles.",
+        lazy_gettext("Receiving personnel"),
+        description=lazy_gettext("Who receives the information: names and roles."),
     )
     emergency_client_not_told_reason = TextAreaField(
-        "Why the client should not be told (optional)",
-        description="Leave empty and the client gets a notice in their portal and an email "
-        "that says only that a disclosure was recorded.",
+        lazy_gettext("Why the client should not be told (optional)"),
+        description=lazy_gettext(
+            "Leave empty and the client gets a notice in their portal and an email that says "
+            "only that a disclosure was recorded."
+        ),
     )
-    emergency_confirmed = BooleanField("I confirm this is an emergency, and what will be recorded")
-    check = SubmitField("Check and preview")
-    send = SubmitField("Send")
+    emergency_confirmed = BooleanField(
+        lazy_gettext("I confirm this is an emergency, and what will be recorded")
+    )
+    check = SubmitField(lazy_gettext("Check and preview"))
+    send = SubmitField(lazy_gettext("Send"))
+    #: keep the message as a draft on the server and go to the release that would cover it
+    keep_draft = SubmitField(lazy_gettext("Create a release for this client"))
 
     def offer(
         self,
@@ -120,15 +143,23 @@ class ComposeForm(FlaskForm):
         purposes: list[Purpose],
     ) -> None:
         """Fill the choices: the clinician's clients, the directory, the library's terms."""
-        self.client_id.choices = [SelectChoice(0, "Choose a client…")] + [
-            SelectChoice(c.id, f"{c.family_name}, {c.given_name} (born {c.birth_date.isoformat()})")
+        self.client_id.choices = [SelectChoice(0, _("Choose a client…"))] + [
+            SelectChoice(
+                c.id,
+                _(
+                    "%(family)s, %(given)s (born %(born)s)",
+                    family=c.family_name,
+                    given=c.given_name,
+                    born=format_date(c.birth_date, "medium"),
+                ),
+            )
             for c in clients
         ]
-        self.recipient_provider_id.choices = [SelectChoice(0, "Choose a provider…")] + [
+        self.recipient_provider_id.choices = [SelectChoice(0, _("Choose a provider…"))] + [
             SelectChoice(p.id, provider_label(p)) for p in recipients
         ]
         self.categories.choices = [SelectChoice(c.code, category_label(c)) for c in categories]
-        self.purpose.choices = [SelectChoice("", "Choose a purpose…")] + [
+        self.purpose.choices = [SelectChoice("", _("Choose a purpose…"))] + [
             SelectChoice(p.code, p.label) for p in purposes
         ]
 
@@ -148,7 +179,7 @@ def provider_label(provider: Provider) -> str:
 def category_label(category: Category) -> str:
     # 164.508(a)(2) and 42 CFR 2.31: these pass the gate only under their own kind of release
     if category.psychotherapy_notes:
-        return f"{category.label} (needs its own psychotherapy-notes release)"
+        return _("%(label)s (needs its own psychotherapy-notes release)", label=category.label)
     if category.substance_use_disorder:
-        return f"{category.label} (needs its own 42 CFR Part 2 consent)"
+        return _("%(label)s (needs its own 42 CFR Part 2 consent)", label=category.label)
     return category.label

@@ -7,10 +7,13 @@ same page works without JavaScript: "Check and preview" posts the form and rende
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import cast
 
 from flask import Response as FlaskResponse
 from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from roi.accounts.models import Client
@@ -18,13 +21,17 @@ from roi.accounts.policy import Permission
 from roi.audit.reasons import ReasonCode
 from roi.consent import gate
 from roi.consent import queries as consent_queries
+from roi.consent.models import Consent
 from roi.errors import ConsentRequired, Invalid, Throttled
 from roi.extensions import db
-from roi.messaging import emergencies, queries, service
+from roi.i18n import N_
+from roi.messaging import drafts, emergencies, queries, service
 from roi.messaging.models import Message
 from roi.web.clinician import bp
-from roi.web.clinician.message_forms import ComposeForm, attachment_accept
+from roi.web.clinician.consent_forms import ActionForm
+from roi.web.clinician.message_forms import ComposeForm, attachment_accept, attachment_help
 from roi.web.forms import apply_errors, record_id
+from roi.web.language import day, translated
 from roi.web.security import actor, form_library, requires
 from roi.web.uploads import uploaded
 
@@ -37,7 +44,7 @@ DOWNLOAD_ENDINGS = {
     "text/plain": "txt",
 }
 RESTRICTED = ReasonCode.RESTRICTED_BY_AGREEMENT.value
-INCOMPLETE = (
+INCOMPLETE = N_(
     "Choose the client, the recipient, what the message carries and why, to see whether a "
     "signed release covers it."
 )
@@ -61,7 +68,7 @@ class Coverage:
     decision: str  # permit | deny | incomplete
     consent_id: int | None = None
     consent_url: str | None = None
-    #: "until 2027-05-01": how long the covering consent lasts
+    #: "until 1 May 2027": how long the covering consent lasts, in the page's language
     until: str | None = None
     reasons: list[dict[str, object]] = field(default_factory=list)
     #: where to create the missing release, when the clinician's practice can
@@ -107,6 +114,8 @@ def messages() -> str:
         box=box.value,
         rows=rows,
         unread=queries.unread_count(session, me),
+        drafts=drafts.drafts_for(session, me),
+        discard=ActionForm(),
     )
 
 
@@ -125,9 +134,11 @@ def message_compose() -> Response | str | tuple[str, int] | tuple[str, int, dict
     outgoing = _outgoing(form)
     if form.check.data:
         return _check_and_preview(form, clients, outgoing)
+    if form.keep_draft.data:
+        return _keep_draft(form, clients[outgoing.client_id], outgoing)
     if outgoing.emergency is not None and not form.emergency_confirmed.data:
         form.emergency_confirmed.errors = [
-            "Confirm the emergency: read what will be recorded, then tick the box."
+            _("Confirm the emergency: read what will be recorded, then tick the box.")
         ]
         return _compose_page(form, dropped=outgoing.attachments), 422
     try:
@@ -139,38 +150,61 @@ def message_compose() -> Response | str | tuple[str, int] | tuple[str, int, dict
         ), 403
     except Invalid as error:
         # the service names emergency fields "emergency.<name>", the form "emergency_<name>"
-        apply_errors(form, Invalid({k.replace(".", "_"): v for k, v in error.fields.items()}))
+        apply_errors(form, _in_page_language(error, lambda name: name.replace(".", "_")))
         return _compose_page(form, dropped=outgoing.attachments), 422
     except Throttled as refusal:
-        form.form_errors.append(refusal.message)
+        form.form_errors.append(translated(refusal.message))
         page = _compose_page(form, dropped=outgoing.attachments)
         return page, 429, {"Retry-After": str(refusal.retry_after_seconds)}
+    drafts.sent_about(db.session(), actor(), outgoing.client_id)
     if message.emergency is not None:
         flash(
-            f"Sent to {message.recipient.name} as an emergency disclosure "
-            f"({message.emergency.basis.citation}). Compliance will review it.",
+            _(
+                "Sent to %(recipient)s as an emergency disclosure (%(citation)s). Compliance will "
+                "review it.",
+                recipient=message.recipient.name,
+                citation=message.emergency.basis.citation,
+            ),
             "success",
         )
     else:
-        flash(f"Sent to {message.recipient.name} under consent #{message.consent_id}.", "success")
+        flash(
+            _(
+                "Sent to %(recipient)s under consent #%(consent)s.",
+                recipient=message.recipient.name,
+                consent=message.consent_id,
+            ),
+            "success",
+        )
     return redirect(url_for("clinician.message_detail", message_id=message.id))
+
+
+@bp.post("/messages/drafts/<int:draft_id>/discard")
+@requires(Permission.SEND_MESSAGES)
+def message_draft_discard(draft_id: int) -> Response:
+    """Throw a kept draft away (CSRF is checked for every POST before the view runs)."""
+    drafts.discard(db.session(), actor(), draft_id)
+    flash(_("The draft is discarded."), "success")
+    return redirect(url_for("clinician.messages"))
 
 
 @bp.post("/messages/check")
 @requires(Permission.CHECK_DISCLOSURE)
 def message_check() -> FlaskResponse | tuple[FlaskResponse, int]:
-    """The compose page's live check, as JSON: covered by which consent, or why not."""
+    """The compose page's live check, as JSON: covered by which consent, or why not, with the
+    panel's markup and the reason beside Send in the page's language."""
     form = ComposeForm()  # CSRF is checked for every POST before the view runs
     if not _ready_to_check(form):
-        return jsonify(asdict(Coverage("incomplete", message=INCOMPLETE)))
+        return jsonify(_checked(Coverage("incomplete", message=_(INCOMPLETE))))
     outgoing = _outgoing(form, with_files=False)
     client = consent_queries.client_for_disclosure(db.session(), actor(), outgoing.client_id)
     try:
         decision = service.check(db.session(), actor(), form_library(), outgoing.request())
     except Invalid as error:
-        answer = Coverage("incomplete", message=" ".join(error.fields.values()))
-        return jsonify({**asdict(answer), "fields": error.fields}), 422
-    return jsonify(asdict(_coverage(decision, client, outgoing)))
+        fields = {name: translated(why) for name, why in error.fields.items()}
+        answer = Coverage("incomplete", message=" ".join(fields.values()))
+        return jsonify({**_checked(answer), "fields": fields}), 422
+    return jsonify(_checked(_coverage(decision, client, outgoing)))
 
 
 @bp.get("/messages/<int:message_id>")
@@ -206,6 +240,9 @@ def message_attachment(message_id: int, attachment_id: int) -> FlaskResponse:
 
 def _prefill() -> dict[str, object]:
     """What the compose page starts with: a reply's conversation, or ids from the link."""
+    draft_id = request.args.get("draft", type=record_id)
+    if draft_id:
+        return _from_draft(draft_id)
     reply_to = request.args.get("reply_to", type=record_id)
     if reply_to is None:
         return {
@@ -221,6 +258,45 @@ def _prefill() -> dict[str, object]:
         "subject": reply.subject,
         "reply_to": str(reply.reply_to_id),
     }
+
+
+def _from_draft(draft_id: int) -> dict[str, object]:
+    """A kept draft, as the compose page starts from it."""
+    kept = drafts.open_draft(db.session(), actor(), draft_id)
+    draft = kept.draft
+    return {
+        "client_id": draft.client_id,
+        "recipient_provider_id": draft.recipient_provider_id or 0,
+        "categories": list(draft.categories),
+        "purpose": draft.purpose,
+        "subject": kept.subject,
+        "body": kept.body,
+        "reply_to": str(draft.reply_to_id or ""),
+    }
+
+
+def _keep_draft(
+    form: ComposeForm, client: Client, outgoing: service.Outgoing
+) -> Response | tuple[str, int]:
+    """Keep the message as a draft and go to the release that would cover it."""
+    link = _release_link(client, outgoing)
+    if link is None:
+        form.form_errors.append(_("Only the client's own practice can prepare a release for them."))
+        return _compose_page(form, dropped=outgoing.attachments), 422
+    drafts.keep(db.session(), actor(), outgoing)
+    flash(
+        _(
+            "Your message is kept as a draft. Once the client has signed the release, choose "
+            "“Continue your draft” on the client's page or on Messages."
+        ),
+        "success",
+    )
+    return redirect(link)
+
+
+def _in_page_language(error: Invalid, rename: Callable[[str], str] = str) -> Invalid:
+    """A service's refusal with its field names as the form has them, in the page's language."""
+    return Invalid({rename(name): translated(why) for name, why in error.fields.items()})
 
 
 def _offer(form: ComposeForm) -> dict[int, Client]:
@@ -286,7 +362,7 @@ def _check_and_preview(
     try:
         decision = service.check(db.session(), actor(), form_library(), outgoing.request())
     except Invalid as error:
-        apply_errors(form, error)
+        apply_errors(form, _in_page_language(error))
         return _compose_page(form, dropped=outgoing.attachments), 422
     coverage = _coverage(decision, clients[outgoing.client_id], outgoing)
     preview = Preview(
@@ -313,51 +389,93 @@ def _coverage(decision: gate.Decision, client: Client, outgoing: service.Outgoin
         "permit",
         consent_id=decision.consent.id,
         consent_url=url_for("clinician.consent_detail", consent_id=decision.consent.id),
-        until=gate.covers_until(decision.consent),
+        until=_until(decision.consent),
         scope_summary=carried.scope_summary,
         part2_notice=carried.part2_notice,
         cautions=[
-            f"Restriction #{number} was ended by the practice: it still covers information "
-            "created or received before it ended. Share only newer information."
+            _(
+                "Restriction #%(number)s was ended by the practice: it still covers information "
+                "created or received before it ended. Share only newer information.",
+                number=number,
+            )
             for number in decision.ended_by_practice
         ],
     )
 
 
+def _until(consent: Consent) -> str:
+    """How long a consent permits, in the page's language."""
+    if consent.expires_on is not None:
+        return _("until %(day)s", day=day(consent.expires_on))
+    if consent.expiry_event:
+        return _("until %(event)s", event=consent.expiry_event)
+    return _("with no end recorded")
+
+
 def _denied(
     client: Client, outgoing: service.Outgoing, reasons: list[dict[str, object]]
 ) -> Coverage:
-    """A refusal with the gate's reasons and the way to a release that would cover it."""
+    """A refusal with the gate's reasons (in the page's language) and the way to a release that
+    would cover it."""
+    # the gate's sentences are i18n.Message objects (str() would lose the catalogue id)
+    shown = [{**reason, "message": translated(cast(str, reason["message"]))} for reason in reasons]
     if reasons and all(r["code"] == RESTRICTED for r in reasons):
         # no release helps: the client asked that this not be shared (164.522(a))
         return Coverage(
             "deny",
-            reasons=reasons,
-            release_hint="No release can cover this while the restriction holds. In an "
-            "emergency, see “In an emergency” below.",
+            reasons=shown,
+            release_hint=_(
+                "No release can cover this while the restriction holds. In an emergency, see "
+                "“In an emergency” below."
+            ),
         )
-    if service.may_prepare_release(actor(), client):
-        template = form_library().template_for(outgoing.categories)
-        template_id = template.id if template else None
-        recipient = outgoing.recipient_provider_id or None
-        link = url_for(
-            "clinician.consent_new", client_id=client.id, recipient_provider_id=recipient
-        )
-        if template_id:
-            # straight to the right kind of release form (the new-release page's own GET form)
-            link = url_for(
-                "clinician.consent_new",
-                client_id=client.id,
-                template_id=template_id,
-                recipient_provider_id=recipient,
-            )
-        return Coverage("deny", reasons=reasons, release_url=link)
+    link = _release_link(client, outgoing)
+    if link is not None:
+        return Coverage("deny", reasons=shown, release_url=link)
     # only the client's own practice prepares releases for them (consent_new is theirs)
     return Coverage(
         "deny",
-        reasons=reasons,
-        release_hint=f"Only {client.organization.name} can prepare a release for this client: "
-        "ask them, or the client.",
+        reasons=shown,
+        release_hint=_(
+            "Only %(practice)s can prepare a release for this client: ask them, or the client.",
+            practice=client.organization.name,
+        ),
+    )
+
+
+def _release_link(client: Client, outgoing: service.Outgoing) -> str | None:
+    """Where to create the release that would cover `outgoing`, when the clinician's practice
+    can (straight to the right kind of form, naming the recipient already)."""
+    if not service.may_prepare_release(actor(), client):
+        return None
+    template = form_library().template_for(outgoing.categories)
+    return url_for(
+        "clinician.consent_new",
+        client_id=client.id,
+        template_id=template.id if template else None,
+        recipient_provider_id=outgoing.recipient_provider_id or None,
+    )
+
+
+def _checked(coverage: Coverage) -> dict[str, object]:
+    """The live check's answer: the coverage, the panel as the page shows it, and why Send is
+    off (empty when it is not)."""
+    return {
+        **asdict(coverage),
+        "html": render_template(
+            "clinician/_message_coverage.html", coverage=coverage, incomplete=_(INCOMPLETE)
+        ),
+        "send_blocked": _send_blocked(coverage),
+    }
+
+
+def _send_blocked(coverage: Coverage | None) -> str:
+    """The words beside a disabled Send: why no signed release covers the message."""
+    if coverage is None or coverage.decision != "deny":
+        return ""
+    return _(
+        "Send is off: %(reasons)s",
+        reasons=" ".join(str(reason["message"]) for reason in coverage.reasons),
     )
 
 
@@ -379,6 +497,8 @@ def _compose_page(
         refused=refused,
         dropped=[a.filename for a in dropped],
         accept=attachment_accept(),
+        attachment_help=attachment_help(),
         replying=form.reply_to_id() is not None,
-        incomplete=INCOMPLETE,
+        incomplete=_(INCOMPLETE),
+        send_blocked=_send_blocked(coverage),
     )

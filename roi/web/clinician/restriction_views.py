@@ -4,6 +4,7 @@ client's behalf, agree or decline it, and end an agreed one (the client is told)
 from __future__ import annotations
 
 from flask import flash, redirect, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from roi.accounts.policy import Permission
@@ -30,7 +31,7 @@ def restriction_new(client_id: int) -> Response | tuple[str, int]:
         except Invalid as error:
             apply_errors(form, error)
         else:
-            flash("Restriction request recorded. Agree to it or decline it below.", "success")
+            flash(_("Restriction request recorded. Agree to it or decline it below."), "success")
             return redirect(
                 url_for("clinician.client_detail", client_id=client.id) + "#restrictions"
             )

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from roi.accounts import service
 from roi.accounts.models import Client, RepresentativeKind
-from roi.accounts.policy import Permission, manages_consent
+from roi.accounts.policy import Permission, allows, manages_consent
 from roi.clock import now
 from roi.compliance import disclosures
 from roi.compliance.accounting import BASIS_LABELS
@@ -21,11 +22,14 @@ from roi.consent.models import EXPIRING_WITHIN_DAYS, ConsentStatus, ShareRequest
 from roi.consent.signers import age_on, required_signer, shipped_rules
 from roi.errors import Invalid
 from roi.extensions import db
+from roi.messaging import drafts
 from roi.messaging import queries as message_queries
+from roi.messaging.models import MessageDraft
 from roi.web.clinician import bp
 from roi.web.clinician.consent_forms import ActionForm, DischargeForm
 from roi.web.clinician.forms import ClientForm, OwnCareForm, ProviderForm, RepresentativeForm
 from roi.web.forms import apply_errors, refused_status
+from roi.web.language import translated
 from roi.web.outside_disclosures import record_page
 from roi.web.restriction_forms import ReasonForm, RestrictionForm, rows
 from roi.web.security import actor, form_library, requires
@@ -105,7 +109,7 @@ def client_new() -> Response | str | tuple[str, int]:
     except Invalid as error:
         apply_errors(form, error)
         return render_template("clinician/client_new.html", form=form), 422
-    flash("Client added.", "success")
+    flash(_("Client added."), "success")
     return redirect(url_for("clinician.client_detail", client_id=client.id))
 
 
@@ -113,6 +117,14 @@ def client_new() -> Response | str | tuple[str, int]:
 @requires(Permission.USE_CLINICIAN_WORKSPACE)
 def client_detail(client_id: int) -> str:
     return client_page(queries.client_for(db.session(), actor(), client_id))
+
+
+def _draft_about(client: Client) -> MessageDraft | None:
+    """The message the clinician kept about this client while creating its release, if any."""
+    if not allows(actor().role, Permission.SEND_MESSAGES):
+        return None
+    kept = drafts.drafts_for(db.session(), actor(), client.id)
+    return kept[0] if kept else None
 
 
 def client_page(client: Client, *, restriction_form: RestrictionForm | None = None) -> str:
@@ -141,6 +153,7 @@ def client_page(client: Client, *, restriction_form: RestrictionForm | None = No
         own_care=OwnCareForm(data={"own_care_consent": client.own_care_consent}),
         representative=RepresentativeForm(),
         recorded=recorded,
+        draft=_draft_about(client),
         basis_labels=BASIS_LABELS,
         restrictions=rows(form_library(), restrictions.restrictions_for(session, me, client.id))
         if own
@@ -164,9 +177,9 @@ def client_own_care(client_id: int) -> Response:
         _client_step(
             client_id,
             lambda: representation.set_own_care_consent(db.session(), actor(), client_id, value),
-            "Recorded: the minor signs releases for their own care."
+            _("Recorded: the minor signs releases for their own care.")
             if value
-            else "Recorded: a parent or guardian signs for this minor.",
+            else _("Recorded: a parent or guardian signs for this minor."),
         )
     return redirect(url_for("clinician.client_detail", client_id=client_id))
 
@@ -176,7 +189,7 @@ def client_own_care(client_id: int) -> Response:
 def client_representative(client_id: int) -> Response:
     form = RepresentativeForm()
     if not form.validate_on_submit():
-        flash("Give the representative's name and their authority document.", "error")
+        flash(_("Give the representative's name and their authority document."), "error")
         return redirect(url_for("clinician.client_detail", client_id=client_id))
     new = representation.NewRepresentative(
         kind=RepresentativeKind(form.kind.data),
@@ -186,7 +199,7 @@ def client_representative(client_id: int) -> Response:
     _client_step(
         client_id,
         lambda: representation.record_representative(db.session(), actor(), client_id, new),
-        "The personal representative is recorded, with their authority document.",
+        _("The personal representative is recorded, with their authority document."),
     )
     return redirect(url_for("clinician.client_detail", client_id=client_id))
 
@@ -198,7 +211,7 @@ def client_representative_end(client_id: int) -> Response:
         _client_step(
             client_id,
             lambda: representation.end_representative(db.session(), actor(), client_id),
-            "The personal representative no longer acts for this client.",
+            _("The personal representative no longer acts for this client."),
         )
     return redirect(url_for("clinician.client_detail", client_id=client_id))
 
@@ -207,7 +220,7 @@ def _client_step(client_id: int, step: Callable[[], object], done: str) -> None:
     try:
         step()
     except Invalid as error:
-        flash(" ".join(error.fields.values()), "error")
+        flash(" ".join(translated(why) for why in error.fields.values()), "error")
     else:
         flash(done, "success")
 
@@ -217,18 +230,18 @@ def _client_step(client_id: int, step: Callable[[], object], done: str) -> None:
 def client_discharge(client_id: int) -> Response:
     form = DischargeForm()
     if not form.validate_on_submit() or form.on.data is None:
-        flash("Give the day treatment ended.", "error")
+        flash(_("Give the day treatment ended."), "error")
         return redirect(url_for("clinician.client_detail", client_id=client_id))
     try:
         expired = lifecycle.record_discharge(db.session(), actor(), client_id, form.on.data)
     except Invalid as error:
-        flash(" ".join(error.fields.values()), "error")
+        flash(" ".join(translated(why) for why in error.fields.values()), "error")
     else:
         ended = ", ".join(f"#{consent_id}" for consent_id in expired)
         flash(
-            f"Discharge recorded. Releases ended with it: {ended}."
+            _("Discharge recorded. Releases ended with it: %(ended)s.", ended=ended)
             if expired
-            else "Discharge recorded. No active release lasted until the end of treatment.",
+            else _("Discharge recorded. No active release lasted until the end of treatment."),
             "success",
         )
     return redirect(url_for("clinician.client_detail", client_id=client_id))
@@ -266,5 +279,5 @@ def provider_new() -> Response | str | tuple[str, int]:
     except Invalid as error:
         apply_errors(form, error)
         return render_template("clinician/provider_new.html", form=form), 422
-    flash("Provider added to the directory.", "success")
+    flash(_("Provider added to the directory."), "success")
     return redirect(url_for("clinician.directory"))
