@@ -89,6 +89,11 @@ def test_a_draft_lists_what_is_missing_then_sends(
     assert "Every required element is present" in page.get_data(as_text=True)
     preview = client.get(f"/clinician/consents/{consent_id}/preview").get_data(as_text=True)
     assert "revoke" in preview.lower()
+    # the clinician can read it as a Spanish-speaking client would, and back
+    assert f'href="/clinician/consents/{consent_id}/preview?language=es"' in preview
+    spanish = client.get(f"/clinician/consents/{consent_id}/preview?language=es")
+    assert "Autorización para compartir su información de salud" in spanish.get_data(as_text=True)
+    assert 'lang="es" aria-current="true"' in spanish.get_data(as_text=True)
     sent = client.post(
         f"/clinician/consents/{consent_id}/send",
         data={"csrf_token": csrf_token(page), "confirmed": "yes"},

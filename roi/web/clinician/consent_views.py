@@ -9,6 +9,7 @@ from flask import flash, jsonify, redirect, render_template, request, session, u
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from roi import i18n
 from roi.accounts import service
 from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, manages_consent, records_revocation
@@ -311,12 +312,16 @@ def consent_detail(consent_id: int) -> str:
 @bp.get("/consents/<int:consent_id>/preview")
 @requires(Permission.VIEW_CONSENTS)
 def consent_preview(consent_id: int) -> str:
-    """What the client will read; a complete draft can be sent from here ("Looks right — send")."""
+    """What the client will read, in either language (`?language=es`); a complete draft can be
+    sent from here ("Looks right — send")."""
     consent = queries.consent_for(db.session(), actor(), consent_id)
-    html = lifecycle.preview_html(db.session(), actor(), consent_id, form_library())
+    asked = request.args.get("language")
+    language = i18n.supported(asked) if asked else consent.language
+    html = lifecycle.preview_html(db.session(), actor(), consent_id, form_library(), language)
     return render_template(
         "clinician/consent_preview.html",
         document=html,
+        document_language=language,
         **_sending(consent),
     )
 
