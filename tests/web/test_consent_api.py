@@ -101,6 +101,7 @@ def test_the_whole_lifecycle_through_the_api(client, setup):
     signed_body = signed.get_json()
     assert signed_body["status"] == "active"
     assert signed_body["signed_at"]
+    assert signed_body["language"] == "en"
     document = client.get(
         f"/api/v1/consents/{consent_id}/document.pdf", headers=bearer(setup["psychiatrist"])
     )
@@ -123,6 +124,26 @@ def test_the_whole_lifecycle_through_the_api(client, setup):
     )
     assert twice.status_code == 409
     assert twice.get_json()["error"] == "wrong_state"
+
+
+def test_a_client_who_read_the_release_in_spanish_signs_it_in_spanish(client, setup):
+    consent_id = create(client, setup)["id"]
+    client.post(f"/api/v1/consents/{consent_id}/send", headers=bearer(setup["clinician"]))
+    body = {"signer_name": "Jordan Avery", "signer_relationship": "self", "agree": True}
+    unknown = client.post(
+        f"/api/v1/consents/{consent_id}/signature",
+        headers=bearer(setup["client"]),
+        json={**body, "language": "fr"},
+    )
+    assert unknown.status_code == 422
+    assert "language" in unknown.get_json()["fields"]
+    signed = client.post(
+        f"/api/v1/consents/{consent_id}/signature",
+        headers=bearer(setup["client"]),
+        json={**body, "language": "es"},
+    )
+    assert signed.status_code == 200, signed.get_json()
+    assert signed.get_json()["language"] == "es"
 
 
 def test_send_names_each_missing_element(client, setup):

@@ -73,6 +73,7 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "client_id": consent.client_id,
         "template_id": consent.template_id,
         "template_version": consent.template_version,
+        "language": consent.language,
         "kind": consent.kind,
         "discloser": {
             "provider_id": consent.discloser_provider_id,
@@ -173,6 +174,7 @@ def record_paper_consent(body: dict[str, Any]) -> dict[str, Any]:
         relationship=SignerRelationship(body["signer_relationship"]),
         representative_authority=body.get("representative_authority"),
         scan=upload_of(body["scan"]),
+        language=body["language"],
     )
     consent = lifecycle.record_paper(
         db.session(), actor(), consent_fields(body), paper, form_library()
@@ -241,6 +243,7 @@ def sign_consent(body: dict[str, Any], consent_id: int) -> dict[str, Any]:
             relationship=SignerRelationship(body["signer_relationship"]),
             agree=body["agree"],
             representative_authority=body.get("representative_authority"),
+            language=body["language"],
         ),
         lifecycle.Identity(
             method="api_token",

@@ -13,6 +13,7 @@ from roi import inputs
 from roi.clock import iso
 from roi.consent.models import OutsideMethod
 from roi.documents import attachments
+from roi.i18n import LANGUAGES
 
 
 class Id(fields.Integer):
@@ -269,6 +270,9 @@ class ConsentSchema(Schema):
     client_id = fields.Integer(required=True)
     template_id = fields.String(required=True)
     template_version = fields.Integer(required=True)
+    language = fields.String(
+        required=True, metadata={"description": "the language of the release's text: en or es"}
+    )
     kind = fields.String(required=True)
     discloser = fields.Nested(DiscloserSchema, required=True)
     recipient_provider_id = fields.Integer(required=True)
@@ -335,6 +339,11 @@ class SignerInSchema(Schema):
 
 class SignatureInSchema(SignerInSchema):
     agree = fields.Boolean(required=True)
+    language = fields.String(
+        load_default="en",
+        validate=validate.OneOf(LANGUAGES),
+        metadata={"description": "the language the client read the release in"},
+    )
 
 
 class PaperConsentInSchema(SignerInSchema, ConsentInSchema):
@@ -343,6 +352,11 @@ class PaperConsentInSchema(SignerInSchema, ConsentInSchema):
 
     signed_on = Day(required=True)
     scan = fields.Nested(AttachmentInSchema, required=True)
+    language = fields.String(
+        load_default="en",
+        validate=validate.OneOf(LANGUAGES),
+        metadata={"description": "the language of the paper form the client signed"},
+    )
 
 
 class RevocationInSchema(Schema):
