@@ -1,7 +1,9 @@
 """axe-core on every page each role visits, in English and in Spanish, on a phone (375 px) and a
 desk (1280 px): zero violations. One browser page per role walks its navigation and the main
-detail and form pages, over a practice seeded with a release in every state, messages, an
-emergency disclosure, an accounting request, a restriction and a share request.
+detail and form pages (and refused forms), over a practice seeded with a release in every state,
+messages, an emergency disclosure, an accounting request, a restriction and a share request.
+Each page gets every rule at the width it opens at, then, resized, the rules a width can change
+(WIDTH_RULES) at the other; pages open at the two widths in turn.
 
 axe-core's own bundle (axe.min.js of the `axe-playwright-python` package) goes into every page as a
 Playwright init script (the DevTools protocol, which the page's CSP does not govern): no inline
@@ -113,7 +115,7 @@ class Walk:
 
 @dataclass
 class Practice:
-    """The seeded practice: its people and a record of everything they do."""
+    """The seeded practice: its people and the records the walks open."""
 
     referral: Referral
     officer: Person
