@@ -15,6 +15,7 @@ from sqlalchemy import select
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.consent.models import Consent, ConsentStatus
+from roi.documents import wording
 from tests.documents.conftest import pdf_text, squeeze
 from tests.factories import make_client_user, stand_in_documents
 from tests.helpers import api_token, bearer, login_as, logout, post_form
@@ -203,7 +204,8 @@ def test_the_consent_page_records_a_letter_with_its_scan(client, session, setup,
     # and the revocation receipt says how it arrived
     receipt = client.get(f"{page}/revocation-receipt.pdf")
     assert receipt.status_code == 200
-    assert squeeze(f"by letter received on {received_on}") in squeeze(pdf_text(receipt.data))
+    day = wording.long_date(now().date())
+    assert squeeze(f"by letter received on {day}") in squeeze(pdf_text(receipt.data))
 
 
 def paper_body(setup, **changes):  # noqa: F811
