@@ -6,7 +6,7 @@ not at all. Units of work do not nest: starting one inside another is refused, s
 commit the outer work half done. On SQLite the write transaction starts with BEGIN IMMEDIATE: a
 deferred transaction that read first and writes later can fail with SQLITE_BUSY_SNAPSHOT instead
 of waiting its turn; and roi's writers to one SQLite file take turns through a file lock beside it
-(`_WriterTurns`), which wakes the next writer the moment one commits.
+(`_writer_turn`), which wakes the next writer the moment one commits.
 """
 
 from __future__ import annotations
@@ -122,52 +122,50 @@ def unit_of_work(session: Session) -> Iterator[Session]:
         del session.info[_IN_UNIT_OF_WORK]
 
 
-class _WriterTurns:
-    """roi's writers to one SQLite file take turns through a blocking file lock beside it.
+#: per SQLite file, the lock this process's threads queue on for their turn (flock() does not
+#: tell the threads of one process apart)
+_THREAD_TURNS: dict[str, threading.Lock] = {}
+_THREAD_TURNS_GUARD = threading.Lock()
+
+
+def _forget_thread_turns() -> None:
+    # In a child after fork() only the forking thread runs: a turn another thread of the parent
+    # held is not the child's to wait for.
+    global _THREAD_TURNS_GUARD
+    _THREAD_TURNS.clear()
+    _THREAD_TURNS_GUARD = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_thread_turns)
+
+
+@contextmanager
+def _writer_turn(path: str) -> Iterator[None]:
+    """Hold the turn of roi's writers to the SQLite file at `path` for the block.
 
     SQLite answers a BEGIN IMMEDIATE that finds the write lock taken by sleeping and retrying
     (1, 2, 5, 10 ms and longer), so under steady writes from several processes the lock often
     lies free while the next writer sleeps. A unit of work first takes an exclusive flock() on
     `<database>-writers`, which the kernel hands to the next waiting writer the moment the
-    holder lets go, after its COMMIT or ROLLBACK. SQLite's own lock still guards the data: a
-    writer that takes no turn meets busy_timeout as before. flock() does not tell the threads of
-    one process apart, so they queue on a lock first, which gives up after the busy timeout as
-    SQLite would ("database is locked") rather than wait forever.
+    holder closes it, after its COMMIT or ROLLBACK. SQLite's own lock still guards the data: a
+    writer that takes no turn meets busy_timeout as before. Threads of one process queue on a
+    lock first, which gives up after the busy timeout as SQLite would ("database is locked").
     """
-
-    def __init__(self, path: str) -> None:
-        self._path = path
-        self._pid = -1
-        self._descriptor = -1
-        self._threads = threading.Lock()
-
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        """Hold the turn for the block: the one write transaction on the file, in this roi."""
-        self._after_fork()
-        if not self._threads.acquire(timeout=BUSY_TIMEOUT):
-            raise sqlite3.OperationalError("database is locked")
+    with _THREAD_TURNS_GUARD:
+        threads = _THREAD_TURNS.setdefault(path, threading.Lock())
+    if not threads.acquire(timeout=BUSY_TIMEOUT):
+        raise sqlite3.OperationalError("database is locked")
+    try:
+        # a descriptor of its own for each turn: closing it lets the lock go, and a fork() in
+        # the meantime leaves the child nothing it could unlock for us
+        descriptor = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(self._descriptor, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._descriptor, fcntl.LOCK_UN)
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
         finally:
-            self._threads.release()
-
-    def _after_fork(self) -> None:
-        # A descriptor inherited over fork() shares its lock with the parent: open our own.
-        if self._pid == os.getpid():
-            return
-        self._pid = os.getpid()
-        self._descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-        self._threads = threading.Lock()
-
-
-@functools.cache
-def _turns_for(path: str) -> _WriterTurns:
-    return _WriterTurns(f"{path}-writers")
+            os.close(descriptor)
+    finally:
+        threads.release()
 
 
 def _turn_of(bind: Engine | Connection) -> AbstractContextManager[None]:
@@ -179,7 +177,7 @@ def _turn_of(bind: Engine | Connection) -> AbstractContextManager[None]:
         return nullcontext()
     if database.startswith("file:"):
         return nullcontext()  # a URI (shared memory, or options): no file of its own to lock
-    return _turns_for(os.path.abspath(database)).turn()
+    return _writer_turn(os.path.abspath(database))
 
 
 def _no_result_rows(record: logging.LogRecord) -> bool:
