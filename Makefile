@@ -20,9 +20,12 @@ $(BIN)/roi: pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	@touch $@
 
-$(VENV)/.dev: $(BIN)/roi
+# roi and its development tools in one install: one resolution and one build of roi, not two
+$(VENV)/.dev: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	@touch $@
+	@touch $(BIN)/roi $@
 
 run: $(BIN)/roi  ## Install, initialize, seed the demo on an empty instance, serve on :8000 with a mail worker
 	$(BIN)/roi init
@@ -34,17 +37,24 @@ run: $(BIN)/roi  ## Install, initialize, seed the demo on an empty instance, ser
 	@$(BIN)/roi worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  $(BIN)/roi serve --host 127.0.0.1 --port $(PORT)
 
-test: $(VENV)/.dev  ## Run the suite on SQLite and PostgreSQL, then the linters
+# PostgreSQL starts and makes its fresh database while the SQLite run goes on, and the linters
+# run beside the PostgreSQL run (their output shown after it): waits that overlap, not add up.
+test: $(VENV)/.dev  ## Run the suite on SQLite and PostgreSQL, and the linters
 	@./scripts/system-packages.sh
-	$(MAKE) --no-print-directory test-sqlite
-	$(MAKE) --no-print-directory test-postgres
-	$(MAKE) --no-print-directory lint
+	@./scripts/test-postgres.sh > $(VENV)/.test-postgres-url & postgres=$$!; \
+	$(MAKE) --no-print-directory test-sqlite || { wait $$postgres; exit 1; }; \
+	wait $$postgres || exit 1; \
+	$(MAKE) --no-print-directory lint > $(VENV)/.lint.log 2>&1 & lint=$$!; \
+	TEST_POSTGRES_URL="$$(cat $(VENV)/.test-postgres-url)" $(MAKE) --no-print-directory test-postgres; \
+	tested=$$?; wait $$lint; linted=$$?; \
+	echo "== linters"; cat $(VENV)/.lint.log; \
+	[ $$tested -eq 0 ] && [ $$linted -eq 0 ]
 
 test-sqlite: $(VENV)/.dev  ## Run the suite on SQLite only
 	ROI_TEST_DATABASE_URL= $(BIN)/pytest -q $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test-postgres: $(VENV)/.dev  ## Run the suite on a fresh PostgreSQL database
-	@url=$$(./scripts/test-postgres.sh) || exit 1; \
+	@url=$${TEST_POSTGRES_URL-$$(./scripts/test-postgres.sh)} || exit 1; \
 	if [ -z "$$url" ]; then \
 	  echo ""; echo "!!! PostgreSQL is not available: the suite ran on SQLite ONLY !!!"; echo ""; \
 	else \

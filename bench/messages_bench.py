@@ -40,6 +40,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import requests
 from sqlalchemy import create_engine, make_url, select, text
 
@@ -47,7 +48,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout
 
 from roi import create_app, vault  # noqa: E402
-from roi.accounts import service  # noqa: E402
+from roi.accounts import mfa, service  # noqa: E402
 from roi.accounts.models import Provider  # noqa: E402
 from roi.actor import Actor, Role  # noqa: E402
 from roi.clock import now  # noqa: E402
@@ -76,6 +77,8 @@ STRAY_SETTINGS = ("ROI_KEYS", "ROI_PROXY_HOPS", "ROI_SMTP_URL", "ROI_COOKIE_SECU
 class Seeded:
     recipient_provider_id: int
     client_ids: list[int]
+    #: the therapist's authenticator secret (practices require a second factor of staff)
+    totp_secret: str
 
 
 @dataclass
@@ -145,6 +148,10 @@ def seed(env: dict[str, str], clients: int) -> Seeded:
             return Actor(user.id, Role.CLINICIAN, user.organization_id), provider
 
         therapist, therapist_provider = clinician(THERAPIST, "Dana Whitfield", "Bench Counseling")
+        secret = mfa.begin_totp(session, therapist, THERAPIST).secret
+        totp = pyotp.TOTP(secret)
+        # the previous step's code, so the token request's current code is a later, unused one
+        mfa.confirm_totp(session, therapist, totp.generate_otp(totp.timecode(now()) - 1))
         _, psychiatrist_provider = clinician(
             "psychiatrist@bench.example", "Samuel Okafor", "Bench Psychiatry"
         )
@@ -189,7 +196,7 @@ def seed(env: dict[str, str], clients: int) -> Seeded:
                 )
         db.session.remove()
         db.engine.dispose()
-    return Seeded(psychiatrist_provider, client_ids)
+    return Seeded(psychiatrist_provider, client_ids, secret)
 
 
 # --- servers -------------------------------------------------------------------------------------
@@ -262,9 +269,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 # --- the load ------------------------------------------------------------------------------------
 
 
-def token_for(url: str) -> str:
+def token_for(url: str, seeded: Seeded) -> str:
+    otp = pyotp.TOTP(seeded.totp_secret).now()
     response = requests.post(
-        f"{url}/api/v1/tokens", json={"email": THERAPIST, "password": PASSWORD}, timeout=30
+        f"{url}/api/v1/tokens",
+        json={"email": THERAPIST, "password": PASSWORD, "otp": otp},
+        timeout=30,
     )
     if response.status_code != 201:
         raise SystemExit(f"could not get a token: {response.status_code} {response.text}")
@@ -372,7 +382,7 @@ def run(
         gunicorn("roi:create_app()", env, folder, args.workers, "/login") as roi_url,
         gunicorn("bare_app:create_app()", bare_env, folder, args.workers, "/health") as bare,
     ):
-        token = token_for(roi_url)
+        token = token_for(roi_url, seeded)
         targets: dict[str, tuple[str, dict[str, Any]]] = {
             "bare": (f"{bare}/bare/messages", {}),
             "roi": (f"{roi_url}/api/v1/messages", {"Authorization": f"Bearer {token}"}),

@@ -117,7 +117,11 @@ def _engine_options(url: str) -> dict[str, Any]:
     # hide_parameters keeps bound values (names, dates of birth) out of exception messages and logs.
     options: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("postgresql"):
-        options["pool_pre_ping"] = True
+        # Connections are renewed after half an hour, so none outlives a server's or a proxy's
+        # idle limit. No ping before each checkout (two extra round trips on every request): a
+        # connection the server dropped fails its one request, and SQLAlchemy then renews the
+        # whole pool.
+        options["pool_recycle"] = 1800
     else:
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
     return options

@@ -5,16 +5,21 @@ the block ends and rolls it back on any error, so an action and its audit entry 
 not at all. Units of work do not nest: starting one inside another is refused, since it would
 commit the outer work half done. On SQLite the write transaction starts with BEGIN IMMEDIATE: a
 deferred transaction that read first and writes later can fail with SQLITE_BUSY_SNAPSHOT instead
-of waiting its turn.
+of waiting its turn; and roi's writers to one SQLite file take turns through a file lock beside it
+(`_writer_turn`), which wakes the next writer the moment one commits.
 """
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
+import os
+import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -22,7 +27,7 @@ from typing import Any
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import DateTime, Engine, Enum, MetaData, event
+from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, event
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -38,6 +43,8 @@ NAMING_CONVENTION = {
 }
 
 WRITE_OPTION = "roi_write"
+#: seconds a SQLite writer waits for the write lock (its turn, then SQLite's own lock)
+BUSY_TIMEOUT = 30
 #: the `Session.info` key that marks a session inside `unit_of_work`
 _IN_UNIT_OF_WORK = "roi_in_unit_of_work"
 
@@ -103,14 +110,74 @@ def unit_of_work(session: Session) -> Iterator[Session]:
     session.commit()
     session.info[_IN_UNIT_OF_WORK] = True
     try:
-        session.connection(execution_options={WRITE_OPTION: True})
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        with _turn_of(session.get_bind()):
+            try:
+                session.connection(execution_options={WRITE_OPTION: True})
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
     finally:
         del session.info[_IN_UNIT_OF_WORK]
+
+
+#: per SQLite file, the lock this process's threads queue on for their turn (flock() does not
+#: tell the threads of one process apart)
+_THREAD_TURNS: dict[str, threading.Lock] = {}
+_THREAD_TURNS_GUARD = threading.Lock()
+
+
+def _forget_thread_turns() -> None:
+    # In a child after fork() only the forking thread runs: a turn another thread of the parent
+    # held is not the child's to wait for.
+    global _THREAD_TURNS_GUARD
+    _THREAD_TURNS.clear()
+    _THREAD_TURNS_GUARD = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_thread_turns)
+
+
+@contextmanager
+def _writer_turn(path: str) -> Iterator[None]:
+    """Hold the turn of roi's writers to the SQLite file at `path` for the block.
+
+    SQLite answers a BEGIN IMMEDIATE that finds the write lock taken by sleeping and retrying
+    (1, 2, 5, 10 ms and longer), so under steady writes from several processes the lock often
+    lies free while the next writer sleeps. A unit of work first takes an exclusive flock() on
+    `<database>-writers`, which the kernel hands to the next waiting writer the moment the
+    holder closes it, after its COMMIT or ROLLBACK. SQLite's own lock still guards the data: a
+    writer that takes no turn meets busy_timeout as before. Threads of one process queue on a
+    lock first, which gives up after the busy timeout as SQLite would ("database is locked").
+    """
+    with _THREAD_TURNS_GUARD:
+        threads = _THREAD_TURNS.setdefault(path, threading.Lock())
+    if not threads.acquire(timeout=BUSY_TIMEOUT):
+        raise sqlite3.OperationalError("database is locked")
+    try:
+        # a descriptor of its own for each turn: closing it lets the lock go, and a fork() in
+        # the meantime leaves the child nothing it could unlock for us
+        descriptor = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)
+    finally:
+        threads.release()
+
+
+def _turn_of(bind: Engine | Connection) -> AbstractContextManager[None]:
+    """The turn a unit of work on `bind` takes first: the file's, for a SQLite file; else none
+    (PostgreSQL queues writers on its row locks and wakes them itself)."""
+    url = bind.engine.url
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return nullcontext()
+    if database.startswith("file:"):
+        return nullcontext()  # a URI (shared memory, or options): no file of its own to lock
+    return _writer_turn(os.path.abspath(database))
 
 
 def _no_result_rows(record: logging.LogRecord) -> bool:
@@ -135,7 +202,7 @@ def configure_engine(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

@@ -8,11 +8,13 @@ import shutil
 import smtplib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from werkzeug.routing.rules import Rule
 
 from roi import vault
 from roi.audit.schema import head_row_statement
@@ -224,12 +226,57 @@ def client(app):
     return app.test_client()
 
 
+#: tests that take long: run first, so that no worker is left finishing one while the others idle
+LONG_MARKERS = ("browser", "slow", "subprocess", "xdist_group")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests share one xdist worker, so Chromium starts once per run, not per worker."""
+    """Browser tests share one xdist worker, so Chromium starts once per run, not per worker.
+
+    The long tests come first (in their order), the many short ones after: pytest-xdist hands
+    out work in this order (`--dist loadgroup`, the largest groups first), so the short ones
+    fill the workers up at the end instead of a long one running alone.
+    """
     for item in items:
         if item.get_closest_marker("browser") is not None:
             item.add_marker(pytest.mark.xdist_group("browser"))
+    items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in LONG_MARKERS))
+
+
+def _reuse_url_builders() -> None:
+    """Build each URL rule's builder once per process, not once per app.
+
+    werkzeug compiles Python code for every rule of every app (two builders per rule, about
+    half of `create_app`), and the suite makes an app for each of several hundred tests. The
+    code depends only on the rule's text, its defaults and its converters, and takes the rule it
+    builds for as its argument, so one compiled builder serves the same rule in every app.
+    """
+    original = getattr(Rule, "_compile_builder", None)
+    if original is None:  # another werkzeug: leave it as it is
+        return
+    built: dict[tuple[object, ...], Any] = {}
+
+    def compile_builder(rule: Rule, append_unknown: bool = True) -> Any:
+        key = (
+            rule.rule,
+            rule.subdomain,
+            rule.host,
+            rule.merge_slashes,
+            rule.map.host_matching,
+            repr(sorted((rule.defaults or {}).items())),
+            tuple(rule._trace),
+            tuple((name, type(c).__name__) for name, c in rule._converters.items()),
+            append_unknown,
+        )
+        if key not in built:
+            built[key] = original(rule, append_unknown)
+        return built[key]
+
+    Rule._compile_builder = compile_builder  # type: ignore[method-assign]
+
+
+_reuse_url_builders()
 
 
 @pytest.fixture(autouse=True)

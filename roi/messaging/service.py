@@ -258,7 +258,10 @@ def as_sent(message: Message, outgoing: Outgoing) -> Opened:
         subject=outgoing.subject.strip(),
         body=outgoing.body,
         attachments=[_opened_attachment(a) for a in message.attachments],
-        emergency=emergencies.open_emergency(message.emergency) if message.emergency else None,
+        # only an emergency send has a record (already in memory): no statement to look for one
+        emergency=emergencies.open_emergency(message.emergency)
+        if outgoing.emergency is not None and message.emergency
+        else None,
     )
 
 
@@ -295,9 +298,21 @@ def attachment_content(
 
 #: a clinician without a directory entry cannot be the sender of anything
 _NO_DIRECTORY_ENTRY = N_("Your account has no provider directory entry.")
-_PARTY_PROVIDERS = select(Provider).where(
-    or_(Provider.user_id == bindparam("user_id"), Provider.id == bindparam("recipient_id"))
+_PARTY_PROVIDERS = (
+    select(Provider, User.email, User.organization_id, User.language)
+    .outerjoin(User, User.id == Provider.user_id)
+    .where(or_(Provider.user_id == bindparam("user_id"), Provider.id == bindparam("recipient_id")))
 )
+
+
+@dataclass(frozen=True)
+class _Account:
+    """Where a provider's roi account is told of a new message by mail."""
+
+    email: str | None
+    organization_id: int | None
+    #: the language the account reads (None: English)
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -305,18 +320,28 @@ class _Parties:
     discloser: Provider
     recipient: Provider
     client: Client
+    #: the recipient's account (None: the provider has none)
+    recipient_account: _Account | None = None
 
 
 def _parties(session: Session, actor: Actor, request: Request) -> _Parties:
-    # both directory entries in one statement: the actor's own, and the recipient
-    found = session.scalars(
+    # both directory entries in one statement, the actor's own and the recipient, each with its
+    # account's address: the send's new-message mail needs no statement of its own
+    found = session.execute(
         _PARTY_PROVIDERS, {"user_id": actor.user_id, "recipient_id": request.recipient_provider_id}
     ).all()
-    discloser = next((p for p in found if p.user_id == actor.user_id), None)
+    discloser = next((p for p, *_ in found if p.user_id == actor.user_id), None)
     if discloser is None:
         raise Invalid({"discloser": _NO_DIRECTORY_ENTRY})
     client = client_for_disclosure(session, actor, request.client_id)
-    recipient = next((p for p in found if p.id == request.recipient_provider_id), None)
+    recipient, account = next(
+        (
+            (p, _Account(email, org, language))
+            for p, email, org, language in found
+            if p.id == request.recipient_provider_id
+        ),
+        (None, None),
+    )
     if recipient is None:
         raise Invalid({"recipient_provider_id": N_("No such provider in the directory.")})
     if recipient.id == discloser.id:
@@ -330,7 +355,12 @@ def _parties(session: Session, actor: Actor, request: Request) -> _Parties:
                 )
             }
         )
-    return _Parties(discloser=discloser, recipient=recipient, client=client)
+    return _Parties(
+        discloser=discloser,
+        recipient=recipient,
+        client=client,
+        recipient_account=account if recipient.user_id is not None else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -494,14 +524,15 @@ def _store(
         attachments=sealed.attachments,
     )
     if parties.recipient.user_id is not None:
-        # first, while nothing waits to be flushed: it reads the recipient's account
         _mail_recipient(session, parties)
-        # names the sender only: the notice is shown before anyone opens the message
+        # names the sender only: the notice is shown before anyone opens the message; written
+        # in the recipient's language, as kept
+        account = parties.recipient_account
+        with i18n.speaking(account.language if account else None):
+            text = i18n.gettext("New message from %(sender)s.", sender=parties.discloser.name)
         session.add(
             Notification(
-                user_id=parties.recipient.user_id,
-                consent_id=decision.consent_id,
-                text=f"New message from {parties.discloser.name}.",
+                user_id=parties.recipient.user_id, consent_id=decision.consent_id, text=text
             )
         )
     session.add(message)
@@ -592,14 +623,12 @@ def emergency_envelope(
 
 def _mail_recipient(session: Session, parties: _Parties) -> None:
     """Tell the recipient's account by mail, in the send's transaction (through the outbox)."""
-    account = session.execute(
-        select(User.email, User.organization_id).where(User.id == parties.recipient.user_id)
-    ).one_or_none()
+    account = parties.recipient_account
     if account is None or not account.email:
         return
     mail.enqueue(
         session,
-        notices.new_message_mail(account.email, parties.discloser.name),
+        notices.new_message_mail(account.email, parties.discloser.name, account.language),
         organization_id=account.organization_id,
     )
 

@@ -731,6 +731,7 @@ def test_the_sensitive_categories_are_the_forms_flags(library):
     assert {c.code for c in library.categories() if c.substance_use_disorder} == SUBSTANCE_USE
 
 
+@pytest.mark.slow
 def test_gate_matches_the_reference_model(session, library):
     # Given clinicians of three practices
     world = make_world(session, library)

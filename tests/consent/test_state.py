@@ -85,6 +85,7 @@ def parties(session: Session) -> dict[str, int]:
     }
 
 
+@pytest.mark.slow
 @settings(
     max_examples=150,
     deadline=None,

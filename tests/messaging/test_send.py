@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from roi import audit
 from roi.accounts import sessions
 from roi.accounts.errors import InvalidCredentials
-from roi.accounts.models import Provider
+from roi.accounts.models import Provider, User
 from roi.actor import Actor, Role
 from roi.audit import AuditEntry, AuditHead
 from roi.audit.schema import HEAD_ID
@@ -959,3 +959,16 @@ def test_g1_one_audit_entry_per_decision(session, referral, tmp_path, database_u
         assert entry.subject_user_id == referral.psychiatrist.user.id
         assert entry.at.utcoffset() == timedelta(0)
     assert audit.verify(session).ok
+
+
+def test_a_recipient_who_reads_spanish_is_told_in_spanish(session, referral):
+    referral.signed(session)
+    recipient = session.get(User, referral.psychiatrist.user.id)
+    recipient.language = "es"
+    session.commit()
+    send(session, referral)
+    session.rollback()
+    notices = session.scalars(
+        select(Notification.text).where(Notification.user_id == referral.psychiatrist.user.id)
+    ).all()
+    assert "Nuevo mensaje de Dana Whitfield." in notices
