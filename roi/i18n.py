@@ -60,9 +60,25 @@ class Message(str):
         return translate(self, language)
 
 
+class Worded(str):
+    """Data written in several languages (a rules file's `<key>_es` beside its English): reads as
+    the English; `translate` picks the reader's language (English when it has none). Given as a
+    `Message` parameter, it is shown in the message's language."""
+
+    others: dict[str, str]
+
+    def __new__(cls, english: str, **others: str) -> Worded:
+        text = super().__new__(cls, english)
+        text.others = others
+        return text
+
+
 def translate(text: str, language: str) -> str:
-    """`text` in `language`: a `Message` by its id and parameters, any other string looked up as
-    it stands (constants marked with `N_`); text not in the catalogue stays as it is."""
+    """`text` in `language`: a `Message` by its id and parameters, `Worded` data by its own text in
+    that language, any other string looked up as it stands (constants marked with `N_`); text not
+    in the catalogue stays as it is."""
+    if isinstance(text, Worded):
+        return text.others.get(supported(language), str(text))
     catalogue = translations(language)
     if isinstance(text, Message):
         params = {

@@ -31,7 +31,7 @@ from roi.web.clinician import bp
 from roi.web.clinician.consent_forms import ActionForm
 from roi.web.clinician.message_forms import ComposeForm, attachment_accept, attachment_help
 from roi.web.forms import apply_errors, record_id
-from roi.web.language import day, translated
+from roi.web.language import day, form_language, translated
 from roi.web.security import actor, form_library, requires
 from roi.web.uploads import uploaded
 
@@ -313,7 +313,13 @@ def _offer(form: ComposeForm) -> dict[int, Client]:
         clients[chosen] = consent_queries.client_for_disclosure(session, me, chosen)
     library = form_library()
     recipients = service.recipients(session, me)
-    form.offer(list(clients.values()), recipients, library.categories(), library.purposes())
+    language = form_language()
+    form.offer(
+        list(clients.values()),
+        recipients,
+        library.categories(language),
+        library.purposes(language),
+    )
     return clients
 
 
