@@ -278,8 +278,11 @@ def _tell_client(session: Session, restriction: Restriction) -> None:
     tell_client(
         session,
         restriction.client,
-        f"Your practice ended restriction #{restriction.id} you had asked for. It still covers "
-        "information created or received before today.",
+        Message(
+            "Your practice ended restriction #%(number)s you had asked for. It still covers "
+            "information created or received before today.",
+            number=restriction.id,
+        ),
         notices.restriction_ended_mail,
     )
 

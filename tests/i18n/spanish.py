@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from html.parser import HTMLParser
 
 SPANISH = {"Accept-Language": "es-MX,es;q=0.9"}
 #: words of English prose, and the English words roi's pages use most, that no Spanish sentence
@@ -14,20 +15,47 @@ ENGLISH = re.compile(
     r"|Pending|Signed|Sent|Refused|Everything|Anyone|Emergency|Request|Release|Message"
     r"|Restriction|Disclosure|Status|None|left|tries|Waiting|Agreed|Declined|Ended)\b"
 )
+#: elements that never hold text of their own
+VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta"})
+HIDDEN = frozenset({"script", "style", "template"})
 
 
 def visible_text(html: str) -> str:
     """What a reader sees: no scripts, styles or tags, entities decoded."""
-    html = re.sub(r"<(script|style|template)\b.*?</\1>", " ", html, flags=re.DOTALL)
+    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL)
     return unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+class _SpanishText(HTMLParser):
+    """The visible text outside any element that says it is English (`lang="en"`: a release
+    shown in its own language, consent.language)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[bool] = []  # per open element: whether its text is left out
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in VOID:
+            return
+        skipped = bool(self.open and self.open[-1])
+        self.open.append(skipped or tag in HIDDEN or dict(attrs).get("lang") == "en")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in VOID and self.open:
+            self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not (self.open and self.open[-1]):
+            self.parts.append(data)
 
 
 def english_left(html: str, *data: str) -> list[str]:
     """The English of a page's visible text, once `data` (what people typed) is taken out: each
     English word with the words around it, so a failure shows where it is."""
-    # a release is written in its own language (consent.language): an English one stays English
-    html = re.sub(r'<(article)\b[^>]*\blang="en"[^>]*>.*?</\1>', " ", html, flags=re.DOTALL)
-    text = " ".join(visible_text(html).split())
+    reader = _SpanishText()
+    reader.feed(html.replace('<html lang="es">', "<html>"))
+    text = " ".join(" ".join(reader.parts).split())
     for typed in sorted(data, key=len, reverse=True):
         text = text.replace(typed, " ")
     spans: list[list[int]] = []

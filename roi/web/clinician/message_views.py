@@ -32,6 +32,7 @@ from roi.web.clinician.consent_forms import ActionForm
 from roi.web.clinician.message_forms import ComposeForm, attachment_accept, attachment_help
 from roi.web.forms import apply_errors, record_id
 from roi.web.language import day, form_language, translated
+from roi.web.scope import scope_line
 from roi.web.security import actor, form_library, requires
 from roi.web.uploads import uploaded
 
@@ -217,6 +218,7 @@ def message_detail(message_id: int) -> str:
         opened=opened,
         message=opened.message,
         received=opened.message.sender_user_id != actor().user_id,
+        scope_line=scope_line,
     )
 
 

@@ -38,6 +38,7 @@ from roi.i18n import N_
 from roi.web.compliance import bp
 from roi.web.forms import DayField
 from roi.web.language import form_language
+from roi.web.scope import scope_line
 from roi.web.security import actor, form_library, requires
 
 OUTCOME_LABELS: dict[str, str] = {
@@ -174,7 +175,9 @@ def log() -> ResponseReturnValue:
 def log_entry(seq: int) -> str:
     """One entry: every field, the reasons in sentences, its consent and message (metadata)."""
     detail = disclosure_log.log_entry(db.session(), actor(), seq, form_library(), form_language())
-    return render_template("compliance/log_entry.html", detail=detail, **_labels())
+    return render_template(
+        "compliance/log_entry.html", detail=detail, scope_line=scope_line, **_labels()
+    )
 
 
 @bp.get("/log.csv")

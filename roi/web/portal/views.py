@@ -218,6 +218,11 @@ def _detail(
             library,
             reading_language() if status is ConsentStatus.PENDING_SIGNATURE else None,
         ),
+        document_language=(
+            form_of(library, consent).language
+            if status is ConsentStatus.PENDING_SIGNATURE
+            else consent.language
+        ),
         signature_form=sign_form,
         revoke_form=revoke_form,
         refusal=refusal,
