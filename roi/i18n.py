@@ -11,13 +11,13 @@ translated (`roi.web.language.translated`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -59,6 +59,17 @@ class Message(str):
         """This message (and any message among its parameters) in `language`."""
         return translate(self, language)
 
+    def kept(self) -> dict[str, object]:
+        """This message as JSON keeps it (`{"msgid", "params"}`, messages among the parameters
+        kept the same way), to be shown later in the reader's language (`restored`)."""
+        return {"msgid": self.msgid, "params": {k: _kept(v) for k, v in self.params.items()}}
+
+    @classmethod
+    def restored(cls, kept: dict[str, Any]) -> Message:
+        """The message `kept` stored."""
+        params = {name: _restored(value) for name, value in kept.get("params", {}).items()}
+        return cls(str(kept["msgid"]), **params)
+
 
 class Worded(str):
     """Data written in several languages (a rules file's `<key>_es` beside its English): reads as
@@ -71,6 +82,33 @@ class Worded(str):
         text = super().__new__(cls, english)
         text.others = others
         return text
+
+
+def _kept(value: object) -> object:
+    if isinstance(value, Message):
+        return value.kept()
+    if isinstance(value, Worded):
+        return {"worded": {DEFAULT_LANGUAGE: str(value), **value.others}}
+    return value
+
+
+def _restored(value: object) -> object:
+    if isinstance(value, dict) and "worded" in value:
+        texts = dict(value["worded"])
+        return Worded(str(texts.pop(DEFAULT_LANGUAGE)), **texts)
+    if isinstance(value, dict):
+        return Message.restored(value)
+    return value
+
+
+def worded(words: Callable[[], str]) -> Worded:
+    """What `words()` says in every language roi speaks (it is called speaking each), as one
+    `Worded` text: for text built from pieces the catalogue cannot hold (a date in words)."""
+    texts = {}
+    for language in LANGUAGES:
+        with speaking(language):
+            texts[language] = words()
+    return Worded(texts.pop(DEFAULT_LANGUAGE), **texts)
 
 
 def translate(text: str, language: str) -> str:

@@ -496,12 +496,14 @@ def _store(
     if parties.recipient.user_id is not None:
         # first, while nothing waits to be flushed: it reads the recipient's account
         _mail_recipient(session, parties)
-        # names the sender only: the notice is shown before anyone opens the message
+        # names the sender only: the notice is shown before anyone opens the message; its text
+        # in English (no extra read of the account), pages show it in their own language
         session.add(
-            Notification(
-                user_id=parties.recipient.user_id,
+            Notification.saying(
+                parties.recipient.user_id,
+                i18n.Message("New message from %(sender)s.", sender=parties.discloser.name),
+                None,
                 consent_id=decision.consent_id,
-                text=f"New message from {parties.discloser.name}.",
             )
         )
     session.add(message)

@@ -24,7 +24,7 @@ from roi.errors import ConsentRequired
 from roi.messaging import service
 from tests.consent.conftest import FORMS, identity, signature
 from tests.factories import Person, make_client_user, make_user, stand_in_documents
-from tests.helpers import api_token, bearer, csrf_token, login_as, post_form
+from tests.helpers import api_token, bearer, csrf_token, delivered_mail, login_as, post_form
 from tests.i18n.spanish import SPANISH, english_left
 
 #: what people typed in this practice: names, addresses, free text (kept out of the check)
@@ -285,9 +285,42 @@ def test_anyone_signing_by_link_or_resetting_reads_spanish(client, practice):
     pages = crawl(client, "/login", "/password-reset")
     client.get(f"/sign/{practice.invitation}")
     page = client.get("/sign/identity")
+    client.post("/sign/code", data={"csrf_token": csrf_token(page)})
+    code = re.search(r"\b(\d{6})\b", delivered_mail(client.application)[-1].get_content())
+    assert code is not None
     wrong = client.post(
         "/sign/verify",
-        data={"birth_date": "1991-04-13", "code": "000000", "csrf_token": csrf_token(page)},
+        data={"birth_date": "1991-04-13", "code": code[1], "csrf_token": csrf_token(page)},
     )
-    refused_words = english_left(wrong.get_data(as_text=True), *TYPED)
-    assert_spanish({**pages, **crawl(client, "/sign/identity"), "refused": refused_words})
+    assert wrong.status_code == 422
+    assert "Intentos restantes: 4." in wrong.get_data(as_text=True)
+    refused = {"wrong birth date": english_left(wrong.get_data(as_text=True), *TYPED)}
+    client.post(
+        "/sign/verify",
+        data={"birth_date": "1991-04-12", "code": code[1], "csrf_token": csrf_token(page)},
+    )
+    review = client.get("/sign/review")
+    assert review.status_code == 200
+    unsigned = client.post("/sign/review", data={"csrf_token": csrf_token(review)})
+    assert unsigned.status_code == 422
+    refused["unsigned"] = english_left(unsigned.get_data(as_text=True), *TYPED)
+    assert_spanish({**pages, **crawl(client, "/sign/review"), **refused})
+
+
+def test_the_client_on_the_clinicians_device_reads_spanish(client, practice):
+    sign_in(client, practice.therapist)
+    detail = client.get(f"/clinician/consents/{practice.waiting_id}")
+    client.post(
+        f"/clinician/consents/{practice.waiting_id}/hand-to-client",
+        data={"csrf_token": csrf_token(detail)},
+    )
+    token = csrf_token(client.get("/device/hand-back"))
+    wrong = client.post("/device/identity", data={"birth_date": "1991-04-13", "csrf_token": token})
+    assert wrong.status_code == 422
+    refused = {"wrong birth date": english_left(wrong.get_data(as_text=True), *TYPED)}
+    client.post("/device/identity", data={"birth_date": "1991-04-12", "csrf_token": token})
+    unsigned = client.post("/device/sign", data={"csrf_token": token})
+    assert unsigned.status_code == 422
+    assert "Firmar esta autorización" in unsigned.get_data(as_text=True)
+    refused["unsigned"] = english_left(unsigned.get_data(as_text=True), *TYPED)
+    assert_spanish({**crawl(client, "/device", "/device/hand-back"), **refused})
