@@ -13,7 +13,10 @@ ENGLISH = re.compile(
     r"\b(the|The|your|Your|you|You|and|with|this|This|of|is|to|for|from|by|on|at|or|not|are"
     r"|has|have|was|will|been|no longer|Sign|Save|Cancel|Back|Active|Revoked|Expired|Draft"
     r"|Pending|Signed|Sent|Refused|Everything|Anyone|Emergency|Request|Release|Message"
-    r"|Restriction|Disclosure|Status|None|left|tries|Waiting|Agreed|Declined|Ended)\b"
+    r"|Restriction|Disclosure|Status|None|left|tries|Waiting|Agreed|Declined|Ended"
+    r"|in|it|be|as|an|if|all|any|only|who|what|when|which|that|there|here|more|New|View|Edit"
+    r"|Name|Date|Notes|Show|Open|Yes|Send|Delete|Add|Next|Help|Search|Download|Settings|Users"
+    r"|Messages|Clients|Releases|Requests|Summary|Diagnosis|Medications|Treatment|Attendance)\b"
 )
 #: elements that never hold text of their own
 VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta"})

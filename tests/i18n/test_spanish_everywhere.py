@@ -50,6 +50,7 @@ class Practice:
     officer: Person
     admin: Person
     client_id: int
+    recipient_id: int
     active_id: int
     revoked_id: int
     draft_id: int
@@ -191,6 +192,7 @@ def practice(client, session) -> Practice:
         officer,
         admin,
         record.id,
+        recipient.id,
         active.id,
         revoked.id,
         draft.id,
@@ -250,6 +252,23 @@ def test_the_clinician_reads_every_page_in_spanish(client, practice):
         client, "/clinician/messages/new", "/clinician/messages/new", {"subject": ""}
     )
     refused_words = english_left(refused.get_data(as_text=True), *TYPED)
+    # the page's own check (without JavaScript): a permitted message's preview and its consent line
+    checked = post_form(
+        client,
+        "/clinician/messages/new",
+        "/clinician/messages/new",
+        {
+            "client_id": str(practice.client_id),
+            "recipient_provider_id": str(practice.recipient_id),
+            "categories": ["medications"],
+            "purpose": "treatment",
+            "subject": "Resumen",
+            "body": "Plan actual.",
+            "check": "y",
+        },
+    )
+    assert "Compartido con el consentimiento n.º" in checked.get_data(as_text=True)
+    refused_words += english_left(checked.get_data(as_text=True), *TYPED)
     pages = [
         f"/clinician/clients/{practice.client_id}",
         f"/clinician/consents/{practice.draft_id}",

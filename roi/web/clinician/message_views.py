@@ -398,7 +398,7 @@ def _coverage(decision: gate.Decision, client: Client, outgoing: service.Outgoin
         consent_id=decision.consent.id,
         consent_url=url_for("clinician.consent_detail", consent_id=decision.consent.id),
         until=_until(decision.consent),
-        scope_summary=carried.scope_summary,
+        scope_summary=scope_line(carried.scope_summary, decision.consent.id),
         part2_notice=carried.part2_notice,
         cautions=[
             _(
