@@ -89,7 +89,11 @@ def practice(client, session) -> Practice:
         birth_date=date(1991, 4, 12),
         email="jordan@client.example",
     )
-    session.get(Client, record.id).language = "es"  # type: ignore[union-attr]
+    kept = session.get(Client, record.id)
+    assert kept is not None
+    kept.language = "es"
+    # a state whose rules have citations of their own (rules/signers.toml, Spanish beside them)
+    kept.organization.state = "FL"
     session.commit()
     recipient = session.scalar(select(Provider).where(Provider.user_id == psychiatrist.user.id))
     assert recipient is not None
