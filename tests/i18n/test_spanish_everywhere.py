@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,7 +18,7 @@ from roi.actor import Role
 from roi.clock import now
 from roi.compliance import disclosures, requests
 from roi.compliance.models import Channel
-from roi.consent import lifecycle, restrictions
+from roi.consent import lifecycle, restrictions, share_requests
 from roi.consent.library import FormLibrary
 from roi.consent.models import Consent
 from roi.errors import ConsentRequired
@@ -150,6 +151,16 @@ def practice(client, session) -> Practice:
         restrictions.NewRestriction(None, ("diagnosis",), "Mantenga privado mi diagnóstico."),
     )
     restrictions.decide(session, therapist.actor, asked.id, agree=True, reason=None)
+    # a request to share the records with someone outside the directory
+    share_requests.request_sharing(
+        session,
+        person.actor,
+        share_requests.NewShareRequest(
+            provider_name="Clínica Las Palmas",
+            provider_address="Avenida Central 12",
+            note="Para mi nueva terapeuta.",
+        ),
+    )
     # an emergency disclosure (through the API, as the emergency path runs)
     token = api_token(client, therapist.email, therapist.password)
     emergency = client.post(
@@ -224,7 +235,7 @@ def crawl(client, start: str, *extra: str, limit: int = 120) -> dict[str, list[s
         if words := english_left(html, *TYPED):
             found[url] = words
         for href in re.findall(r'href="([^"#]+)', html):
-            parts = urlsplit(href)
+            parts = urlsplit(unescape(href))
             if parts.netloc or not parts.path.startswith("/") or SKIP.search(parts.path):
                 continue
             queue.append(parts.path + (f"?{parts.query}" if parts.query else ""))
@@ -247,6 +258,9 @@ def test_the_client_reads_every_page_in_spanish(client, practice):
     refused = post_form(client, "/portal/restrictions", "/portal/restrictions", {"description": ""})
     assert refused.status_code == 422
     refused_words = english_left(refused.get_data(as_text=True), *TYPED)
+    share = post_form(client, "/portal/share", "/portal/share", {"note": ""})
+    assert share.status_code == 422
+    refused_words += english_left(share.get_data(as_text=True), *TYPED)
     assert_spanish({**crawl(client, "/", "/portal/restrictions"), "refused": refused_words})
 
 
@@ -293,6 +307,10 @@ def test_compliance_reads_every_page_in_spanish(client, practice):
     new = "/compliance/accounting/requests/new"
     refused = post_form(client, new, new, {"client_id": str(practice.client_id), "step": "x"})
     refused_words = english_left(refused.get_data(as_text=True), *TYPED)
+    queue = "/compliance/emergency-disclosures"
+    unreviewed = post_form(client, queue, f"{queue}/1/review", {"note": " "})
+    assert unreviewed.status_code == 422
+    refused_words += english_left(unreviewed.get_data(as_text=True), *TYPED)
     assert_spanish({**crawl(client, "/"), "refused": refused_words})
 
 
