@@ -135,6 +135,7 @@ def practice(client, session) -> Practice:
         body="Diagnóstico y plan actual.",
     )
     service.send(session, therapist.actor, library, outgoing)
+    service.send(session, therapist.actor, library, outgoing)  # summarized in the accounting
     with pytest.raises(ConsentRequired):
         service.send(
             session,
@@ -311,7 +312,9 @@ def test_compliance_reads_every_page_in_spanish(client, practice):
     unreviewed = post_form(client, queue, f"{queue}/1/review", {"note": " "})
     assert unreviewed.status_code == 422
     refused_words += english_left(unreviewed.get_data(as_text=True), *TYPED)
-    assert_spanish({**crawl(client, "/"), "refused": refused_words})
+    summarized = f"/compliance/accounting/clients/{practice.client_id}?summarize=y"
+    assert "varias al día" in client.get(summarized).get_data(as_text=True)
+    assert_spanish({**crawl(client, "/", summarized), "refused": refused_words})
 
 
 def test_the_admin_reads_every_page_in_spanish(client, practice):
