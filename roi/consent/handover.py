@@ -32,8 +32,11 @@ from roi.errors import Invalid, NotFound, WrongState
 from roi.i18n import N_, Message
 
 METHOD = "in_person"
-#: the assurance written into the evidence and the PDF of record, naming the clinician
-ASSURANCE = "In person, on the device of {clinician}; the client confirmed their date of birth"
+#: the assurance written into the evidence and the PDF of record, naming the clinician (the PDF
+#: made at signing says it in its own language)
+ASSURANCE = N_(
+    "In person, on the device of %(clinician)s; the client confirmed their date of birth"
+)
 #: a minute without a request from the device locks its view
 IDLE_LOCK = timedelta(seconds=60)
 MAX_BIRTH_DATE_FAILURES = 3
@@ -215,7 +218,7 @@ def sign(
         signature,
         Identity(
             method=METHOD,
-            assurance=ASSURANCE.format(clinician=_name_of(session, view.handover)),
+            assurance=Message(ASSURANCE, clinician=_name_of(session, view.handover)),
             ip=ip,
             user_agent=user_agent,
             handed_over_by=view.handover.clinician_user_id,
