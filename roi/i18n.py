@@ -11,13 +11,13 @@ translated (`roi.web.language.translated`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -59,10 +59,64 @@ class Message(str):
         """This message (and any message among its parameters) in `language`."""
         return translate(self, language)
 
+    def kept(self) -> dict[str, object]:
+        """This message as JSON keeps it (`{"msgid", "params"}`, messages among the parameters
+        kept the same way), to be shown later in the reader's language (`restored`)."""
+        return {"msgid": self.msgid, "params": {k: _kept(v) for k, v in self.params.items()}}
+
+    @classmethod
+    def restored(cls, kept: dict[str, Any]) -> Message:
+        """The message `kept` stored."""
+        params = {name: _restored(value) for name, value in kept.get("params", {}).items()}
+        return cls(str(kept["msgid"]), **params)
+
+
+class Worded(str):
+    """Data written in several languages (a rules file's `<key>_es` beside its English): reads as
+    the English; `translate` picks the reader's language (English when it has none). Given as a
+    `Message` parameter, it is shown in the message's language."""
+
+    others: dict[str, str]
+
+    def __new__(cls, english: str, **others: str) -> Worded:
+        text = super().__new__(cls, english)
+        text.others = others
+        return text
+
+
+def _kept(value: object) -> object:
+    if isinstance(value, Message):
+        return value.kept()
+    if isinstance(value, Worded):
+        return {"worded": {DEFAULT_LANGUAGE: str(value), **value.others}}
+    return value
+
+
+def _restored(value: object) -> object:
+    if isinstance(value, dict) and "worded" in value:
+        texts = dict(value["worded"])
+        return Worded(str(texts.pop(DEFAULT_LANGUAGE)), **texts)
+    if isinstance(value, dict):
+        return Message.restored(value)
+    return value
+
+
+def worded(words: Callable[[], str]) -> Worded:
+    """What `words()` says in every language roi speaks (it is called speaking each), as one
+    `Worded` text: for text built from pieces the catalogue cannot hold (a date in words)."""
+    texts = {}
+    for language in LANGUAGES:
+        with speaking(language):
+            texts[language] = words()
+    return Worded(texts.pop(DEFAULT_LANGUAGE), **texts)
+
 
 def translate(text: str, language: str) -> str:
-    """`text` in `language`: a `Message` by its id and parameters, any other string looked up as
-    it stands (constants marked with `N_`); text not in the catalogue stays as it is."""
+    """`text` in `language`: a `Message` by its id and parameters, `Worded` data by its own text in
+    that language, any other string looked up as it stands (constants marked with `N_`); text not
+    in the catalogue stays as it is."""
+    if isinstance(text, Worded):
+        return text.others.get(supported(language), str(text))
     catalogue = translations(language)
     if isinstance(text, Message):
         params = {

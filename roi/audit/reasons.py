@@ -4,8 +4,8 @@ Each code has its words here and nowhere else: `present`, the sentence the clini
 the time (marked for translation, with `%(consent)s` the consent's number, `%(recipient)s` the
 recipient's name, `%(label)s` the category's or purpose's label: `roi.consent.gate` makes it an
 `i18n.Message`, English in the API and the page's language on a page); `past`, the log's
-sentence about what was decided then (`{label}` the category's label); `label`, the compliance
-overview's words at a glance (marked for translation: show it with `translated`).
+sentence about what was decided then (marked too, `%(label)s` the category's label); `label`,
+the compliance overview's words at a glance (marked for translation: show it with `translated`).
 
 A category code is stored with its category after a colon (`category_not_covered:diagnosis`,
 `ReasonCode.stored`): audit entries keep that form, and the API returns it.
@@ -43,25 +43,25 @@ class ReasonCode(StrEnum):
         "categories_required",
         N_("No information named"),
         N_("Say which kinds of information you share."),
-        "No kind of information was named.",
+        N_("No kind of information was named."),
     )
     PURPOSE_REQUIRED = (
         "purpose_required",
         N_("No purpose named"),
         N_("Say why you are sharing this information."),
-        "No purpose was given.",
+        N_("No purpose was given."),
     )
     NO_CONSENT = (
         "no_consent",
         N_("No consent for this recipient"),
         N_("This client has not authorized you to share information with %(recipient)s."),
-        "The client had not authorized this provider to share with this recipient.",
+        N_("The client had not authorized this provider to share with this recipient."),
     )
     RECIPIENT_NOT_COVERED = (
         "recipient_not_covered",
         N_("Recipient not named on any consent"),
         N_("No release for this client names %(recipient)s as a recipient."),
-        "No release for this client named this recipient.",
+        N_("No release for this client named this recipient."),
     )
     DIRECTION_NOT_COVERED = (
         "direction_not_covered",
@@ -70,55 +70,55 @@ class ReasonCode(StrEnum):
             "Consent #%(consent)s lets %(recipient)s share with you, not you with them: it is "
             "one-way."
         ),
-        "The only release between these providers was one-way, in the other direction.",
+        N_("The only release between these providers was one-way, in the other direction."),
     )
     CONSENT_NOT_SENT = (
         "consent_not_sent",
         N_("Consent still a draft"),
         N_("Consent #%(consent)s is a draft that was never sent for signature."),
-        "The release was a draft that was never sent for signature.",
+        N_("The release was a draft that was never sent for signature."),
     )
     CONSENT_PENDING_SIGNATURE = (
         "consent_pending_signature",
         N_("Consent not signed yet"),
         N_("Consent #%(consent)s is waiting for the client's signature."),
-        "The release was still waiting for the client's signature.",
+        N_("The release was still waiting for the client's signature."),
     )
     CONSENT_REVOKED = (
         "consent_revoked",
         N_("Consent revoked"),
         N_("Consent #%(consent)s was revoked by the client."),
-        "The release had been revoked by the client.",
+        N_("The release had been revoked by the client."),
     )
     CONSENT_EXPIRED = (
         "consent_expired",
         N_("Consent expired"),
         N_("Consent #%(consent)s has expired."),
-        "The release had expired.",
+        N_("The release had expired."),
     )
     CONSENT_VOIDED = (
         "consent_voided",
         N_("Consent voided"),
         N_("Consent #%(consent)s was voided before it was signed."),
-        "The release had been voided before it was signed.",
+        N_("The release had been voided before it was signed."),
     )
     CONSENT_SUPERSEDED = (
         "consent_superseded",
         N_("Consent replaced by a newer version"),
         N_("Consent #%(consent)s was replaced by a newer version."),
-        "The release had been replaced by a newer version.",
+        N_("The release had been replaced by a newer version."),
     )
     PURPOSE_NOT_COVERED = (
         "purpose_not_covered",
         N_("Purpose not covered"),
         N_('Consent #%(consent)s does not cover the purpose "%(label)s".'),
-        "The release did not cover the stated purpose.",
+        N_("The release did not cover the stated purpose."),
     )
     CATEGORY_NOT_COVERED = (
         "category_not_covered",
         N_("Information not covered"),
         N_('Consent #%(consent)s does not cover "%(label)s".'),
-        "The release did not cover “{label}”.",
+        N_("The release did not cover “%(label)s”."),
         True,
     )
     CATEGORY_NEEDS_PSYCHOTHERAPY_NOTES_AUTHORIZATION = (
@@ -128,8 +128,10 @@ class ReasonCode(StrEnum):
             "Psychotherapy notes may only be shared under their own psychotherapy-notes "
             "authorization; consent #%(consent)s is not one."
         ),
-        "“{label}” are psychotherapy notes: they may only be shared under their own "
-        "psychotherapy-notes authorization (45 CFR 164.508(a)(2)).",
+        N_(
+            "“%(label)s” are psychotherapy notes: they may only be shared under their own "
+            "psychotherapy-notes authorization (45 CFR 164.508(a)(2))."
+        ),
         True,
     )
     CATEGORY_NEEDS_PART2_CONSENT = (
@@ -139,8 +141,10 @@ class ReasonCode(StrEnum):
             '"%(label)s" is a substance-use-disorder record: it may only be shared under a '
             "42 CFR Part 2 consent; consent #%(consent)s is not one."
         ),
-        "“{label}” is a substance-use-disorder record: it may only be shared under a "
-        "42 CFR Part 2 consent.",
+        N_(
+            "“%(label)s” is a substance-use-disorder record: it may only be shared under a "
+            "42 CFR Part 2 consent."
+        ),
         True,
     )
     RESTRICTED_BY_AGREEMENT = (
@@ -150,8 +154,10 @@ class ReasonCode(StrEnum):
             "The client asked that this not be shared and the practice agreed (restriction "
             "#%(restriction)s): no consent overrides it."
         ),
-        "The client had asked that this not be shared, and the practice had agreed "
-        "(45 CFR 164.522(a)).",
+        N_(
+            "The client had asked that this not be shared, and the practice had agreed "
+            "(45 CFR 164.522(a))."
+        ),
     )
     EMERGENCY_NOT_OWN_CLIENT = (
         "emergency_not_own_client",
@@ -160,69 +166,73 @@ class ReasonCode(StrEnum):
             "Only a clinician of the client's own practice may disclose without a consent in an "
             "emergency."
         ),
-        "Only a clinician of the client's own practice may disclose without a consent in an "
-        "emergency.",
+        N_(
+            "Only a clinician of the client's own practice may disclose without a consent in an "
+            "emergency."
+        ),
     )
     EMERGENCY_NATURE_REQUIRED = (
         "emergency_nature_required",
         N_("Emergency without its nature"),
         N_("State the nature of the emergency."),
-        "The nature of the emergency was not stated (42 CFR 2.51(c)).",
+        N_("The nature of the emergency was not stated (42 CFR 2.51(c))."),
     )
     EMERGENCY_PERSONNEL_REQUIRED = (
         "emergency_personnel_required",
         N_("Emergency without receiving personnel"),
         N_("Name the personnel who receive the information."),
-        "The receiving personnel were not named (42 CFR 2.51(c)).",
+        N_("The receiving personnel were not named (42 CFR 2.51(c))."),
     )  # --- signing in (roi/accounts/sessions.py) ---
     BAD_CREDENTIALS = (
         "bad_credentials",
         N_("Wrong email address or password"),
         "Wrong email address or password.",
-        "Wrong email address or password.",
+        N_("Wrong email address or password."),
     )
     INACTIVE_ACCOUNT = (
         "inactive_account",
         N_("Account disabled"),
         "The account is disabled.",
-        "The account is disabled.",
+        N_("The account is disabled."),
     )
     # --- passkeys at the second step (roi/accounts/passkeys.py) ---
     PASSKEY_NO_CHALLENGE = (
         "passkey_no_challenge",
         N_("Passkey answer without a challenge"),
         "Reload the page and use your passkey again.",
-        "A passkey answer came with no open challenge (used already, or never asked).",
+        N_("A passkey answer came with no open challenge (used already, or never asked)."),
     )
     PASSKEY_MALFORMED = (
         "passkey_malformed",
         N_("Passkey answer unreadable"),
         "The passkey's answer could not be read. Try again.",
-        "The passkey answer could not be read.",
+        N_("The passkey answer could not be read."),
     )
     PASSKEY_UNKNOWN = (
         "passkey_unknown",
         N_("Passkey not on the account"),
         "This passkey is not one of this account's passkeys.",
-        "The answer came from a passkey that was not on the account.",
+        N_("The answer came from a passkey that was not on the account."),
     )
     PASSKEY_WRONG_ORIGIN = (
         "passkey_wrong_origin",
         N_("Passkey used for another site"),
         "The passkey answered for another site.",
-        "The browser signed the answer on another site (a relayed sign-in).",
+        N_("The browser signed the answer on another site (a relayed sign-in)."),
     )
     PASSKEY_NOT_VERIFIED = (
         "passkey_not_verified",
         N_("Passkey answer did not verify"),
         "The passkey's answer did not verify. Try again.",
-        "The passkey answer did not verify (challenge, host or signature).",
+        N_("The passkey answer did not verify (challenge, host or signature)."),
     )
     PASSKEY_COUNTER_WENT_BACK = (
         "passkey_counter_went_back",
         N_("Passkey counter went back (clone?)"),
         "The passkey's counter went back.",
-        "The passkey's counter was not above the last seen: a cloned authenticator or a replay.",
+        N_(
+            "The passkey's counter was not above the last seen: a cloned authenticator or a replay."
+        ),
     )
 
     def stored(self, category: str | None = None) -> str:

@@ -43,12 +43,13 @@ from roi.consent.library import Category, FormLibrary
 from roi.db import unit_of_work
 from roi.documents import AccountingDocument, AccountingLine, render_accounting
 from roi.errors import Invalid, NotFound
+from roi.i18n import N_, Message
 
 #: 164.528(a)(1): the six years before the request
 HIPAA_YEARS = 6
 #: 42 CFR 2.25(a): the three years before the request
 PART2_YEARS = 3
-PART2_SUFFIX = " (42 CFR Part 2 records)"
+PART2_DESCRIPTION = N_("%(what)s (42 CFR Part 2 records)")
 CSV_HEADER = (
     "Date (UTC)",
     "Recipient",
@@ -68,19 +69,19 @@ CSV_HEADER = (
 AUTHORIZATION = "authorization"
 #: each basis as the accounting states it
 BASIS_LABELS = {
-    AUTHORIZATION: "The client's written authorization",
-    "medical_emergency": "Medical emergency (42 CFR 2.51)",
-    "serious_threat": "Serious and imminent threat to health or safety (45 CFR 164.512(j))",
-    "required_by_law": "Required by law (45 CFR 164.512(a))",
-    "public_health": "Public health activity (45 CFR 164.512(b))",
-    "abuse_neglect": "Report of abuse, neglect or domestic violence (45 CFR 164.512(c))",
-    "health_oversight": "Health oversight (45 CFR 164.512(d))",
-    "judicial": "Judicial or administrative proceeding (45 CFR 164.512(e))",
-    "law_enforcement": "Law enforcement (45 CFR 164.512(f))",
-    "decedents": "About a decedent (45 CFR 164.512(g))",
-    "research": "Research (45 CFR 164.512(i))",
-    "specialized_government": "Specialized government function (45 CFR 164.512(k))",
-    "workers_compensation": "Workers' compensation (45 CFR 164.512(l))",
+    AUTHORIZATION: N_("The client's written authorization"),
+    "medical_emergency": N_("Medical emergency (42 CFR 2.51)"),
+    "serious_threat": N_("Serious and imminent threat to health or safety (45 CFR 164.512(j))"),
+    "required_by_law": N_("Required by law (45 CFR 164.512(a))"),
+    "public_health": N_("Public health activity (45 CFR 164.512(b))"),
+    "abuse_neglect": N_("Report of abuse, neglect or domestic violence (45 CFR 164.512(c))"),
+    "health_oversight": N_("Health oversight (45 CFR 164.512(d))"),
+    "judicial": N_("Judicial or administrative proceeding (45 CFR 164.512(e))"),
+    "law_enforcement": N_("Law enforcement (45 CFR 164.512(f))"),
+    "decedents": N_("About a decedent (45 CFR 164.512(g))"),
+    "research": N_("Research (45 CFR 164.512(i))"),
+    "specialized_government": N_("Specialized government function (45 CFR 164.512(k))"),
+    "workers_compensation": N_("Workers' compensation (45 CFR 164.512(l))"),
 }
 
 
@@ -189,8 +190,10 @@ class Entry:
             return None
         days = round((self.last_at - self.row.at).days / (self.count - 1))
         if days < 1:
-            return "several a day"
-        return f"about every {days} day{'s' if days != 1 else ''}"
+            return N_("several a day")
+        if days == 1:
+            return N_("about every day")
+        return Message("about every %(days)d days", days=days)
 
 
 @dataclass(frozen=True)
@@ -238,8 +241,8 @@ class Accounting:
             until=self.period.until,
             generated_at=self.generated_at,
             part2=self.part2,
-            lines=tuple(_line(entry) for entry in self.required),
-            beyond=tuple(_line(entry) for entry in self.beyond),
+            lines=tuple(_line(entry, self.language) for entry in self.required),
+            beyond=tuple(_line(entry, self.language) for entry in self.beyond),
             request_id=request_id,
             language=self.language,
             time_zone=self.time_zone,
@@ -318,8 +321,12 @@ def build(
     part2: bool = False,
     at: datetime | None = None,
     summarized: bool = False,
+    language: str | None = None,
 ) -> Accounting:
     """The accounting of `client` over `period`; no authorization and no audit (callers do both).
+
+    Categories and purposes are worded in `language` (default: the client's own, as the PDF the
+    client gets).
 
     `part2` keeps only consented disclosures whose categories include a substance-use-disorder
     one. Entries to an agency whose suspension holds at `at` (default now) are left out.
@@ -329,8 +336,9 @@ def build(
     records = outside.texts_of(
         session, (e.record_id for e in entries if e.action is Action.DISCLOSURE_RECORDED)
     )
-    categories = {c.code: c for c in library.categories()}
-    purposes = {p.code: p.label for p in library.purposes()}
+    wording = language or i18n.supported(client.language)
+    categories = {c.code: c for c in library.categories(wording)}
+    purposes = {p.code: p.label for p in library.purposes(wording)}
     recipients = _recipients(
         session,
         [e.recipient_provider_id for e in entries]
@@ -390,8 +398,10 @@ def accounting(
     part2: bool = False,
     summarized: bool = False,
     shown: Shown = Shown.PAGE,
+    language: str = "en",
 ) -> Accounting:
-    """A client's accounting to look at (a page, the API); audited as `audit.viewed`.
+    """A client's accounting to look at (a page, the API); audited as `audit.viewed`. Categories
+    and purposes are worded in `language` (the page's; the API's is English).
 
     Raises:
         Forbidden: the actor's role has no accounting.
@@ -400,7 +410,15 @@ def accounting(
     """
     client = client_for_accounting(session, actor, client_id)
     period = period_for(since, until, part2=part2)
-    found = build(session, library, client, period, part2=part2, summarized=summarized)
+    found = build(
+        session,
+        library,
+        client,
+        period,
+        part2=part2,
+        summarized=summarized,
+        language=language,
+    )
     _audit(session, actor, Action.AUDIT_VIEWED, found, shown)
     return found
 
@@ -428,7 +446,17 @@ def export(
         raise Invalid({"format": "Choose PDF or CSV."})
     client = client_for_accounting(session, actor, client_id)
     period = period_for(since, until, part2=part2)
-    found = build(session, library, client, period, part2=part2, summarized=summarized)
+    # the PDF is written in the client's language; the CSV, a working file for staff, in English
+    language = None if file_format is Shown.PDF else "en"
+    found = build(
+        session,
+        library,
+        client,
+        period,
+        part2=part2,
+        summarized=summarized,
+        language=language,
+    )
     name = f"accounting-client-{client_id}{'-part2' if part2 else ''}"
     if file_format is Shown.PDF:
         result = Export(to_pdf(found), f"{name}.pdf", "application/pdf")
@@ -477,8 +505,10 @@ def describe(codes: Sequence[str], categories: dict[str, Category]) -> tuple[str
     known = [categories.get(code) for code in codes]
     labels = [c.label if c is not None else code for c, code in zip(known, codes, strict=True)]
     part2 = any(c is not None and c.substance_use_disorder for c in known)
-    description = "; ".join(labels) or "Not recorded"
-    return (description + PART2_SUFFIX if part2 else description), part2
+    description = "; ".join(labels) or N_("Not recorded")
+    if part2:
+        return Message(PART2_DESCRIPTION, what=description), part2
+    return description, part2
 
 
 def _row(
@@ -488,7 +518,7 @@ def _row(
     recipients: dict[int, Recipient],
 ) -> Row:
     description, part2 = describe(entry.categories, categories)
-    purpose = purposes.get(entry.purpose, entry.purpose) if entry.purpose else "Not recorded"
+    purpose = purposes.get(entry.purpose, entry.purpose) if entry.purpose else N_("Not recorded")
     return Row(
         at=entry.at.astimezone(UTC),
         recipient=_recipient(entry.recipient_provider_id, recipients),
@@ -565,20 +595,21 @@ def _folded(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-def _line(entry: Entry) -> AccountingLine:
+def _line(entry: Entry, language: str) -> AccountingLine:
+    """A line of the PDF, its words in `language` (the client's)."""
     row = entry.row
     return AccountingLine(
         at=row.at,
-        recipient_name=row.recipient.name,
+        recipient_name=i18n.translate(row.recipient.name, language),
         recipient_organization=row.recipient.organization,
         recipient_address=row.recipient.address,
-        description=row.description,
-        purpose=row.purpose,
-        basis=row.basis_label,
+        description=i18n.translate(row.description, language),
+        purpose=i18n.translate(row.purpose, language),
+        basis=i18n.translate(row.basis_label, language),
         date_only=row.date_only,
         count=entry.count,
         last_at=entry.last_at,
-        frequency=entry.frequency,
+        frequency=entry.frequency and i18n.translate(entry.frequency, language),
     )
 
 
@@ -612,7 +643,11 @@ def _recipient(provider_id: int | None, recipients: dict[int, Recipient]) -> Rec
     if provider_id is not None and provider_id in recipients:
         return recipients[provider_id]
     # The directory keeps every entry (nothing is deleted), so this is only a damaged database.
-    label = f"Directory entry #{provider_id}" if provider_id else "Not recorded"
+    label = (
+        Message("Directory entry #%(number)s", number=provider_id)
+        if provider_id
+        else N_("Not recorded")
+    )
     return Recipient(provider_id, label, "", "")
 
 

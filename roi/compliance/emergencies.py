@@ -117,7 +117,8 @@ def review(session: Session, actor: Actor, disclosure_id: int, note: str) -> Ent
         raise Invalid(
             {
                 "note": Message(
-                    "Write what you found, in under %(most)s characters.", most=f"{MAX_NOTE:,}"
+                    "Write what you found, in under %(most)s characters.",
+                    most=format(MAX_NOTE, ","),
                 )
             }
         )

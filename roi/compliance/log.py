@@ -339,9 +339,14 @@ class EntryDetail:
 
 
 def log_entry(
-    session: Session, actor: Actor, seq: int, library: FormLibrary | None = None
+    session: Session,
+    actor: Actor,
+    seq: int,
+    library: FormLibrary | None = None,
+    language: str = "en",
 ) -> EntryDetail:
-    """One entry of the officer's log, with its reasons in sentences; audited.
+    """One entry of the officer's log, with its reasons in sentences; audited. Form titles and
+    category labels are in `language`.
 
     Raises:
         Forbidden: the actor may not view the disclosure log.
@@ -363,8 +368,10 @@ def log_entry(
         detail = EntryDetail(
             row=row_of(entry, names),
             organization_name=organization_name,
-            reasons=[(code, reason_sentence(code, library)) for code in entry.reasons or []],
-            consent=_consent_summary(session, actor, entry.consent_id, library),
+            reasons=[
+                (code, reason_sentence(code, library, language)) for code in entry.reasons or []
+            ],
+            consent=_consent_summary(session, actor, entry.consent_id, library, language),
             message=_message_summary(session, entry),
         )
         audit.record(
@@ -378,7 +385,11 @@ def log_entry(
 
 
 def _consent_summary(
-    session: Session, actor: Actor, consent_id: int | None, library: FormLibrary | None
+    session: Session,
+    actor: Actor,
+    consent_id: int | None,
+    library: FormLibrary | None,
+    language: str,
 ) -> ConsentSummary | None:
     if consent_id is None:
         return None
@@ -389,7 +400,8 @@ def _consent_summary(
     title = None
     if library is not None:
         try:
-            title = library.get(consent.template_id, consent.template_version).title
+            form = library.get(consent.template_id, consent.template_version)
+            title = form.in_language(language).title
         except NotFound:
             title = None
     return ConsentSummary(

@@ -135,7 +135,7 @@ def _check(new: NewSuspension, agency: str, statement: str | None) -> None:
         )
     elif statement is not None and len(statement) > MAX_STATEMENT:
         problems["statement"] = Message(
-            "Keep the statement under %(most)s characters.", most=f"{MAX_STATEMENT:,}"
+            "Keep the statement under %(most)s characters.", most=format(MAX_STATEMENT, ",")
         )
     if problems:
         raise Invalid(problems)

@@ -96,21 +96,22 @@ def action_label(action: str) -> str:
         return action
 
 
-def reason_sentence(code: str, library: FormLibrary | None = None) -> str:
+def reason_sentence(code: str, library: FormLibrary | None = None, language: str = "en") -> str:
     """A stored reason code as the log's sentence about what was decided then; a category
-    reason names the category by its label. An unknown code is shown as itself, never dropped."""
+    reason names the category by its label (in `language`). An unknown code is shown as itself,
+    never dropped."""
     parsed = ReasonCode.parse(code)
     if parsed is None:
         return Message("Reason code “%(code)s”.", code=code)
     reason, category = parsed
     if category is None:
         return reason.past
-    return reason.past.format(label=_category_label(category, library))
+    return Message(reason.past, label=_category_label(category, library, language))
 
 
-def _category_label(code: str, library: FormLibrary | None) -> str:
+def _category_label(code: str, library: FormLibrary | None, language: str) -> str:
     if library is not None:
-        for category in library.categories():
+        for category in library.categories(language):
             if category.code == code:
                 return category.label
     return code

@@ -16,12 +16,13 @@ from roi.consent.models import Notification
 def tell_client(
     session: Session, client: Client, notice: str, mail_to: Callable[[str], mail.Mail]
 ) -> bool:
-    """Leave `notice` in the client's portal and send `mail_to(address)` to the client record's
-    address, or else their account's, in the client's language. Whether there was anyone to
-    tell."""
+    """Leave `notice` (a `Message`) in the client's portal, written in the client's language as
+    a mail is, and send `mail_to(address)` to the client record's address, or else their
+    account's. Whether there was anyone to tell."""
     address = client.email
     if client.user_id is not None:
-        session.add(Notification(user_id=client.user_id, text=notice))
+        text = i18n.translate(notice, i18n.supported(client.language))
+        session.add(Notification(user_id=client.user_id, text=text))
         address = address or session.scalar(select(User.email).where(User.id == client.user_id))
     if address:
         with i18n.speaking(client.language):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from roi.consent.library import FormTemplate, TemplateKind
+from roi.i18n import N_, Message
 
 #: words that make a Part 2 description explicit about substance use (42 CFR 2.31(a)(3))
 SUBSTANCE_USE_WORDS = re.compile(
@@ -49,14 +50,16 @@ def missing_elements(draft: Draft, template: FormTemplate, *, today: date) -> li
     missing += _information(draft, template)
     if draft.discloser_provider_id is None:
         missing.append(
-            MissingElement("discloser", "164.508(c)(1)(ii)", "Name who may share the information.")
+            MissingElement(
+                "discloser", "164.508(c)(1)(ii)", N_("Name who may share the information.")
+            )
         )
     if draft.recipient_provider_id is None:
         missing.append(
             MissingElement(
                 "recipient_provider_id",
                 "164.508(c)(1)(iii)",
-                "Choose who may receive the information from the provider directory.",
+                N_("Choose who may receive the information from the provider directory."),
             )
         )
     elif draft.recipient_provider_id == draft.discloser_provider_id:
@@ -64,7 +67,7 @@ def missing_elements(draft: Draft, template: FormTemplate, *, today: date) -> li
             MissingElement(
                 "recipient_provider_id",
                 "164.508(c)(1)(iii)",
-                "The recipient must be someone other than the person sharing.",
+                N_("The recipient must be someone other than the person sharing."),
             )
         )
     missing += _purposes(draft, template)
@@ -77,7 +80,7 @@ def _information(draft: Draft, template: FormTemplate) -> list[MissingElement]:
     found: list[MissingElement] = []
     if not draft.categories:
         found.append(
-            MissingElement("categories", rule, "Choose the information that may be shared.")
+            MissingElement("categories", rule, N_("Choose the information that may be shared."))
         )
     for code in draft.categories:
         found += _category_problems(code, template)
@@ -86,8 +89,10 @@ def _information(draft: Draft, template: FormTemplate) -> list[MissingElement]:
             MissingElement(
                 "information_description",
                 rule,
-                "Describe the information specifically, for example "
-                "“diagnosis, current medications and treatment summary since January 2026”.",
+                N_(
+                    "Describe the information specifically, for example "
+                    "“diagnosis, current medications and treatment summary since January 2026”."
+                ),
             )
         )
     if template.kind is TemplateKind.PART2:
@@ -104,12 +109,18 @@ def _category_problems(code: str, template: FormTemplate) -> list[MissingElement
             MissingElement(
                 "categories",
                 "164.508(b)(3)(ii)",
-                "Psychotherapy notes need their own authorization: use the psychotherapy-notes "
-                "form, which covers nothing else.",
+                N_(
+                    "Psychotherapy notes need their own authorization: use the "
+                    "psychotherapy-notes form, which covers nothing else."
+                ),
             )
         ]
     return [
-        MissingElement("categories", "164.508(c)(1)(i)", f"“{code}” is not offered by this form.")
+        MissingElement(
+            "categories",
+            "164.508(c)(1)(i)",
+            Message("“%(code)s” is not offered by this form.", code=code),
+        )
     ]
 
 
@@ -121,8 +132,10 @@ def _part2_problems(draft: Draft, template: FormTemplate) -> list[MissingElement
             MissingElement(
                 "categories",
                 "42 CFR 2.31(a)(3)",
-                "A Part 2 consent must include the substance use disorder information to be "
-                "shared.",
+                N_(
+                    "A Part 2 consent must include the substance use disorder information to be "
+                    "shared."
+                ),
             )
         )
     if not SUBSTANCE_USE_WORDS.search(draft.information_description):
@@ -130,8 +143,10 @@ def _part2_problems(draft: Draft, template: FormTemplate) -> list[MissingElement
             MissingElement(
                 "information_description",
                 "42 CFR 2.31(a)(3)",
-                "Say explicitly which substance use disorder information may be shared, for "
-                "example “diagnosis and medication for opioid use disorder”.",
+                N_(
+                    "Say explicitly which substance use disorder information may be shared, for "
+                    "example “diagnosis and medication for opioid use disorder”."
+                ),
             )
         )
     return found
@@ -144,12 +159,14 @@ def _purposes(draft: Draft, template: FormTemplate) -> list[MissingElement]:
             MissingElement(
                 "purposes",
                 rule,
-                "Give each purpose of the disclosure, or “at the request of the individual”.",
+                N_("Give each purpose of the disclosure, or “at the request of the individual”."),
             )
         ]
     codes = {p.code for p in template.purposes}
     return [
-        MissingElement("purposes", rule, f"“{code}” is not a purpose this form offers.")
+        MissingElement(
+            "purposes", rule, Message("“%(code)s” is not a purpose this form offers.", code=code)
+        )
         for code in draft.purposes
         if code not in codes
     ]
@@ -160,8 +177,12 @@ def _expiry(draft: Draft, today: date) -> list[MissingElement]:
     event = (draft.expiry_event or "").strip()
     if draft.expires_on is None and not event:
         return [
-            MissingElement("expires_on", rule, "Give an expiration date or an expiration event.")
+            MissingElement(
+                "expires_on", rule, N_("Give an expiration date or an expiration event.")
+            )
         ]
     if draft.expires_on is not None and draft.expires_on <= today:
-        return [MissingElement("expires_on", rule, "The expiration date must be in the future.")]
+        return [
+            MissingElement("expires_on", rule, N_("The expiration date must be in the future."))
+        ]
     return []

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from roi.i18n import N_
+
 #: free text about the emergency is kept short: it is a record, not the clinical note
 MAX_NATURE = 2000
 MAX_PERSONNEL = 300
@@ -38,17 +40,21 @@ class EmergencyBasis(StrEnum):
     MEDICAL_EMERGENCY = (
         "medical_emergency",
         "42 CFR 2.51",
-        "Bona fide medical emergency",
-        "Emergency disclosure: sent without the client's consent because of a bona fide "
-        "medical emergency (42 CFR 2.51). Use it only for the emergency treatment it was sent "
-        "for.",
+        N_("Bona fide medical emergency"),
+        N_(
+            "Emergency disclosure: sent without the client's consent because of a bona fide "
+            "medical emergency (42 CFR 2.51). Use it only for the emergency treatment it was sent "
+            "for."
+        ),
     )
     SERIOUS_THREAT = (
         "serious_threat",
         "45 CFR 164.512(j)",
-        "Serious and imminent threat to health or safety",
-        "Emergency disclosure: sent without the client's consent to prevent or lessen a serious "
-        "and imminent threat to health or safety (45 CFR 164.512(j)).",
+        N_("Serious and imminent threat to health or safety"),
+        N_(
+            "Emergency disclosure: sent without the client's consent to prevent or lessen a "
+            "serious and imminent threat to health or safety (45 CFR 164.512(j))."
+        ),
     )
 
     @classmethod

@@ -29,10 +29,14 @@ from roi.consent.models import Consent, ConsentStatus, DeviceHandover
 from roi.consent.queries import consent_for
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound, WrongState
+from roi.i18n import N_, Message
 
 METHOD = "in_person"
-#: the assurance written into the evidence and the PDF of record, naming the clinician
-ASSURANCE = "In person, on the device of {clinician}; the client confirmed their date of birth"
+#: the assurance written into the evidence and the PDF of record, naming the clinician (the PDF
+#: made at signing says it in its own language)
+ASSURANCE = N_(
+    "In person, on the device of %(clinician)s; the client confirmed their date of birth"
+)
 #: a minute without a request from the device locks its view
 IDLE_LOCK = timedelta(seconds=60)
 MAX_BIRTH_DATE_FAILURES = 3
@@ -75,7 +79,7 @@ def hand_to_client(
     if not manages_consent(actor, consent.organization_id):
         raise NotFound("consent")
     if consent.status is not ConsentStatus.PENDING_SIGNATURE:
-        raise WrongState("Only a release waiting for a signature can be handed to the client.")
+        raise WrongState(N_("Only a release waiting for a signature can be handed to the client."))
     record_id = session.scalar(
         select(SessionRecord.id).where(
             SessionRecord.token_sha256 == sessions.digest(session_token),
@@ -148,7 +152,7 @@ def confirm_birth_date(
     """
     view = device_view(session, handover)
     if view.stage != "identity":
-        raise WrongState("This step is not open on this device.")
+        raise WrongState(N_("This step is not open on this device."))
     consent, client = view.consent, client_actor(view.consent, ip)
     detail = {"method": METHOD, "handover_id": view.handover.id}
     if birth_date == consent.client.birth_date:
@@ -182,8 +186,10 @@ def confirm_birth_date(
         )
     left = MAX_BIRTH_DATE_FAILURES - failures
     if left <= 0:
-        raise Invalid({"birth_date": "The date of birth does not match. Hand the device back."})
-    raise Invalid({"birth_date": f"The date of birth does not match. {left} tries left."})
+        raise Invalid({"birth_date": N_("The date of birth does not match. Hand the device back.")})
+    raise Invalid(
+        {"birth_date": Message("The date of birth does not match. %(left)s tries left.", left=left)}
+    )
 
 
 def sign(
@@ -204,7 +210,7 @@ def sign(
     """
     view = device_view(session, handover)
     if view.stage != "sign":
-        raise WrongState("This release cannot be signed on this device now.")
+        raise WrongState(N_("This release cannot be signed on this device now."))
     consent = sign_in_person(
         session,
         client_actor(view.consent, ip),
@@ -212,7 +218,7 @@ def sign(
         signature,
         Identity(
             method=METHOD,
-            assurance=ASSURANCE.format(clinician=_name_of(session, view.handover)),
+            assurance=Message(ASSURANCE, clinician=_name_of(session, view.handover)),
             ip=ip,
             user_agent=user_agent,
             handed_over_by=view.handover.clinician_user_id,

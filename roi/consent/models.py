@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from roi import i18n
 from roi.accounts.models import Client, Organization, Provider, User
 from roi.clock import now
 from roi.db import Base, UTCDateTime, new_uuid, str_enum
@@ -473,9 +474,30 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))
+    #: as written for the user, in their account's language then
     text: Mapped[str] = mapped_column(Text)
+    #: the same notice as a catalogue message (`i18n.Message.kept`), so a page in another
+    #: language shows it in that language; None for notices written before it was kept
+    words: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @classmethod
+    def saying(
+        cls, user_id: int, notice: i18n.Message, language: str | None, consent_id: int | None = None
+    ) -> Notification:
+        """A notice to `user_id`, written in `language` (theirs) and kept as a message."""
+        return cls(
+            user_id=user_id,
+            consent_id=consent_id,
+            text=i18n.translate(notice, i18n.supported(language)),
+            words=notice.kept(),
+        )
+
+    @property
+    def message(self) -> str:
+        """The notice to show (with `translated`): its message when kept, else its text."""
+        return i18n.Message.restored(self.words) if self.words else self.text
 
 
 class RestrictionStatus(StrEnum):

@@ -30,6 +30,7 @@ from roi.consent.library import FormLibrary
 from roi.consent.models import Restriction, RestrictionStatus
 from roi.db import new_uuid, unit_of_work
 from roi.errors import Invalid, NotFound, WrongState
+from roi.i18n import N_, Message
 
 MAX_DESCRIPTION = 2000
 MAX_REASON = 1000
@@ -239,27 +240,37 @@ def _check_new(session: Session, library: FormLibrary, new: NewRestriction) -> N
     known = {category.code for category in library.categories()}
     unknown = [code for code in new.categories if code not in known]
     if unknown:
-        problems["categories"] = f"Not a category any release form offers: {', '.join(unknown)}."
+        problems["categories"] = Message(
+            "Not a category any release form offers: %(codes)s.", codes=", ".join(unknown)
+        )
     elif not new.categories and new.recipient_provider_id is None:
-        problems["categories"] = "Name the information, the recipient, or both."
+        problems["categories"] = N_("Name the information, the recipient, or both.")
     if new.recipient_provider_id is not None and (
         session.get(Provider, new.recipient_provider_id) is None
     ):
-        problems["recipient_provider_id"] = "No such provider in the directory."
+        problems["recipient_provider_id"] = N_("No such provider in the directory.")
     if new.paid_out_of_pocket and new.recipient_provider_id is None:
-        problems["recipient_provider_id"] = "Name the health plan."
+        problems["recipient_provider_id"] = N_("Name the health plan.")
     description = new.description.strip()
     if not description:
-        problems["description"] = "Say in your own words what should not be shared."
+        problems["description"] = N_("Say in your own words what should not be shared.")
     elif len(description) > MAX_DESCRIPTION or "\x00" in description:
-        problems["description"] = f"Keep this under {MAX_DESCRIPTION:,} characters."
+        problems["description"] = Message(
+            "Keep this under %(limit)s characters.", limit=format(MAX_DESCRIPTION, ",")
+        )
     if problems:
         raise Invalid(problems)
 
 
 def _check_reason(reason: str) -> None:
     if len(reason) > MAX_REASON or "\x00" in reason:
-        raise Invalid({"reason": f"Keep the reason under {MAX_REASON:,} characters."})
+        raise Invalid(
+            {
+                "reason": Message(
+                    "Keep the reason under %(limit)s characters.", limit=format(MAX_REASON, ",")
+                )
+            }
+        )
 
 
 def _tell_client(session: Session, restriction: Restriction) -> None:
@@ -267,8 +278,11 @@ def _tell_client(session: Session, restriction: Restriction) -> None:
     tell_client(
         session,
         restriction.client,
-        f"Your practice ended restriction #{restriction.id} you had asked for. It still covers "
-        "information created or received before today.",
+        Message(
+            "Your practice ended restriction #%(number)s you had asked for. It still covers "
+            "information created or received before today.",
+            number=restriction.id,
+        ),
         notices.restriction_ended_mail,
     )
 

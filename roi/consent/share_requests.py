@@ -21,6 +21,7 @@ from roi.audit import Action
 from roi.consent.models import ShareRequest, ShareRequestStatus
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound
+from roi.i18n import N_, Message
 
 #: the purpose only a client's own request may give (164.508(c)(1)(iv))
 AT_REQUEST = "at_request_of_individual"
@@ -45,8 +46,10 @@ def check_purposes(purposes: tuple[str, ...], share_request_id: int | None) -> N
     if AT_REQUEST in purposes and share_request_id is None:
         raise Invalid(
             {
-                "purposes": "“At the request of the individual” is only for a release the client "
-                "asked for from their portal (45 CFR 164.508(c)(1)(iv)); choose another purpose."
+                "purposes": N_(
+                    "“At the request of the individual” is only for a release the client asked "
+                    "for from their portal (45 CFR 164.508(c)(1)(iv)); choose another purpose."
+                )
             }
         )
 
@@ -73,15 +76,15 @@ def request_sharing(session: Session, actor: Actor, new: NewShareRequest) -> Sha
     name, address = new.provider_name.strip(), new.provider_address.strip()
     problems: dict[str, str] = {}
     if new.provider_id is None and not (name and address):
-        problems["provider_name"] = (
+        problems["provider_name"] = N_(
             "Choose a provider from the directory, or type their name and address."
         )
     if len(name) > 200 or len(address) > 500:
-        problems["provider_address"] = (
+        problems["provider_address"] = N_(
             "Keep the name under 200 and the address under 500 characters."
         )
     if len(new.note) > MAX_NOTE:
-        problems["note"] = f"Keep the note under {MAX_NOTE} characters."
+        problems["note"] = Message("Keep the note under %(limit)s characters.", limit=MAX_NOTE)
     if problems:
         raise Invalid(problems)
     with unit_of_work(session):
@@ -89,7 +92,7 @@ def request_sharing(session: Session, actor: Actor, new: NewShareRequest) -> Sha
         if client is None:
             raise NotFound("client")
         if new.provider_id is not None and session.get(Provider, new.provider_id) is None:
-            raise Invalid({"provider_id": "No such provider in the directory."})
+            raise Invalid({"provider_id": N_("No such provider in the directory.")})
         row = ShareRequest(
             client_id=client.id,
             organization_id=client.organization_id,
@@ -168,7 +171,7 @@ def open_request_to_prepare(
         .with_for_update()
     )
     if request is None:
-        raise Invalid({"share_request_id": "No open request of this client to share records."})
+        raise Invalid({"share_request_id": N_("No open request of this client to share records.")})
     return request
 
 

@@ -31,8 +31,11 @@ from roi.accounts.models import Client, RepresentativeKind
 from roi.consent.library import TemplateKind
 from roi.consent.models import RequiredSigner, SignerRelationship
 from roi.errors import ConfigError
+from roi.i18n import DEFAULT_LANGUAGE, LANGUAGES, Message, Worded
 
 RULES_FILE = Path("rules") / "signers.toml"
+#: the languages a state's texts may be given in besides English (`<key>_es`)
+TRANSLATED = tuple(language for language in LANGUAGES if language != DEFAULT_LANGUAGE)
 _PACKAGE = Path(__file__).resolve().parents[1]
 
 
@@ -121,84 +124,126 @@ def required_signer(
     age = age_on(client.birth_date, day)
     if age >= state.age_of_majority:
         return _adult(client, state)
-    minor = (
-        f"{client.given_name} is {age}, under the age of majority in {state.name} "
-        f"({state.age_of_majority}, {state.age_of_majority_citation})"
-    )
+    minor = {
+        "name": client.given_name,
+        "age": age,
+        "state": state.name,
+        "majority": state.age_of_majority,
+        "citation": state.age_of_majority_citation,
+    }
     if TemplateKind(kind) is TemplateKind.PART2:
         if state.substance_use_age is not None and age >= state.substance_use_age:
             return SignerRule(
                 RequiredSigner.CLIENT,
                 "minor_part2_alone",
-                f"{minor}, but state law lets a minor of this age consent to substance-use "
-                f"treatment ({state.substance_use_citation}), so only the minor may sign a "
-                "Part 2 consent (42 CFR 2.14(a)).",
+                Message(
+                    "%(name)s is %(age)s, under the age of majority in %(state)s (%(majority)s, "
+                    "%(citation)s), but state law lets a minor of this age consent to "
+                    "substance-use treatment (%(law)s), so only the minor may sign a Part 2 "
+                    "consent (42 CFR 2.14(a)).",
+                    law=state.substance_use_citation,
+                    **minor,
+                ),
             )
         return SignerRule(
             RequiredSigner.REPRESENTATIVE,
             "minor_part2_parent",
-            f"{minor}, and state law does not let them consent alone to substance-use treatment, "
-            "so a parent or guardian signs (42 CFR 2.14(b)).",
+            Message(
+                "%(name)s is %(age)s, under the age of majority in %(state)s (%(majority)s, "
+                "%(citation)s), and state law does not let them consent alone to substance-use "
+                "treatment, so a parent or guardian signs (42 CFR 2.14(b)).",
+                **minor,
+            ),
         )
     if client.own_care_consent:
         return SignerRule(
             RequiredSigner.CLIENT,
             "minor_own_care",
-            f"{minor}, but they consented to their own care under state law, so a parent is not "
-            "their personal representative for it and only the minor may sign "
-            "(45 CFR 164.502(g)(3)(i)).",
+            Message(
+                "%(name)s is %(age)s, under the age of majority in %(state)s (%(majority)s, "
+                "%(citation)s), but they consented to their own care under state law, so a "
+                "parent is not their personal representative for it and only the minor may sign "
+                "(45 CFR 164.502(g)(3)(i)).",
+                **minor,
+            ),
         )
     return SignerRule(
         RequiredSigner.REPRESENTATIVE,
         "minor_parent_signs",
-        f"{minor}, so a parent or guardian signs as their personal representative "
-        "(45 CFR 164.502(g)(3)).",
+        Message(
+            "%(name)s is %(age)s, under the age of majority in %(state)s (%(majority)s, "
+            "%(citation)s), so a parent or guardian signs as their personal representative "
+            "(45 CFR 164.502(g)(3)).",
+            **minor,
+        ),
     )
 
 
 def check_signer(rule: SignerRule, relationship: SignerRelationship) -> str | None:
     """Why a signer with `relationship` may not sign under `rule`; None when they may."""
     if rule.who is RequiredSigner.CLIENT and relationship is not SignerRelationship.SELF:
-        return f"Only the client can sign this release. {rule.reason}"
+        return Message("Only the client can sign this release. %(rule)s", rule=rule.reason)
     if rule.who is RequiredSigner.REPRESENTATIVE and relationship is SignerRelationship.SELF:
-        return f"The client cannot sign this release alone. {rule.reason}"
+        return Message("The client cannot sign this release alone. %(rule)s", rule=rule.reason)
     return None
 
 
 def _adult(client: Client, state: StateRule) -> SignerRule:
-    adult = f"{client.given_name} is an adult in {state.name} ({state.age_of_majority_citation})"
+    adult = {
+        "name": client.given_name,
+        "state": state.name,
+        "citation": state.age_of_majority_citation,
+    }
     representative = client.representative
     if representative is None:
         return SignerRule(
             RequiredSigner.CLIENT,
             "adult_signs",
-            f"{adult} and signs for themself (45 CFR 164.502(g)(1)).",
+            Message(
+                "%(name)s is an adult in %(state)s (%(citation)s) and signs for themself "
+                "(45 CFR 164.502(g)(1)).",
+                **adult,
+            ),
         )
     if representative.kind is RepresentativeKind.GUARDIAN:
         return SignerRule(
             RequiredSigner.REPRESENTATIVE,
             "adult_under_guardianship",
-            f"{adult} under guardianship: the guardian, {representative.name}, signs as their "
-            "personal representative (45 CFR 164.502(g)(2)).",
+            Message(
+                "%(name)s is an adult in %(state)s (%(citation)s) under guardianship: the "
+                "guardian, %(representative)s, signs as their personal representative "
+                "(45 CFR 164.502(g)(2)).",
+                representative=representative.name,
+                **adult,
+            ),
         )
     return SignerRule(
         RequiredSigner.CLIENT_OR_REPRESENTATIVE,
         "adult_with_representative",
-        f"{adult}; {representative.name} is also their personal representative, so either may "
-        "sign (45 CFR 164.502(g)(2)).",
+        Message(
+            "%(name)s is an adult in %(state)s (%(citation)s); %(representative)s is also their "
+            "personal representative, so either may sign (45 CFR 164.502(g)(2)).",
+            representative=representative.name,
+            **adult,
+        ),
     )
 
 
+#: the texts of a state's table; each may have its Spanish beside it, as `<key>_es`
+_TEXT_KEYS = (
+    "name",
+    "age_of_majority_citation",
+    "mental_health_citation",
+    "substance_use_citation",
+    "note",
+)
 _STATE_KEYS = frozenset(
     {
-        "name",
         "age_of_majority",
-        "age_of_majority_citation",
         "mental_health_age",
-        "mental_health_citation",
         "substance_use_age",
-        "substance_use_citation",
-        "note",
+        *_TEXT_KEYS,
+        *(f"{key}_{language}" for key in _TEXT_KEYS for language in TRANSLATED),
     }
 )
 
@@ -234,14 +279,28 @@ def _state(path: Path, where: str, code: str, table: Any) -> StateRule:
             raise fail(citation, f"give it exactly when {age} is given")
     majority = ages["age_of_majority"]
     assert majority is not None  # noqa: S101 - checked above
+    texts: dict[str, Worded | None] = {}
+    for key in _TEXT_KEYS:
+        others = {language: table.get(f"{key}_{language}") for language in TRANSLATED}
+        for language, text in others.items():
+            if text is not None and (not isinstance(text, str) or table.get(key) is None):
+                raise fail(f"{key}_{language}", f"must be text, beside {key}")
+        english = table.get(key)
+        texts[key] = (
+            None
+            if english is None
+            else Worded(
+                english, **{language: text for language, text in others.items() if text is not None}
+            )
+        )
     return StateRule(
         code=code,
-        name=table["name"],
+        name=texts["name"] or "",
         age_of_majority=majority,
-        age_of_majority_citation=table["age_of_majority_citation"],
+        age_of_majority_citation=texts["age_of_majority_citation"] or "",
         mental_health_age=ages["mental_health_age"],
-        mental_health_citation=table.get("mental_health_citation"),
+        mental_health_citation=texts["mental_health_citation"],
         substance_use_age=ages["substance_use_age"],
-        substance_use_citation=table.get("substance_use_citation"),
-        note=table.get("note"),
+        substance_use_citation=texts["substance_use_citation"],
+        note=texts["note"],
     )

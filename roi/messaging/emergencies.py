@@ -159,8 +159,11 @@ def _tell_client(session: Session, client: Client, discloser: Provider) -> bool:
     return tell_client(
         session,
         client,
-        f"{discloser.organization_name} shared information about you without your consent "
-        "because of an emergency. It is listed in your record of disclosures.",
+        i18n.Message(
+            "%(practice)s shared information about you without your consent because of an "
+            "emergency. It is listed in your record of disclosures.",
+            practice=discloser.organization_name,
+        ),
         notices.emergency_disclosure_mail,
     )
 

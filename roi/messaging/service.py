@@ -525,14 +525,15 @@ def _store(
     )
     if parties.recipient.user_id is not None:
         _mail_recipient(session, parties)
-        # names the sender only: the notice is shown before anyone opens the message; written
-        # in the recipient's language, as kept
+        # names the sender only: the notice is shown before anyone opens the message; kept as a
+        # message (pages show it in their reader's language), its text in the recipient's
         account = parties.recipient_account
-        with i18n.speaking(account.language if account else None):
-            text = i18n.gettext("New message from %(sender)s.", sender=parties.discloser.name)
         session.add(
-            Notification(
-                user_id=parties.recipient.user_id, consent_id=decision.consent_id, text=text
+            Notification.saying(
+                parties.recipient.user_id,
+                i18n.Message("New message from %(sender)s.", sender=parties.discloser.name),
+                account.language if account else None,
+                consent_id=decision.consent_id,
             )
         )
     session.add(message)

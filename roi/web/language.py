@@ -69,6 +69,12 @@ def page_language() -> str:
     return request.accept_languages.best_match(i18n.LANGUAGES) or i18n.DEFAULT_LANGUAGE
 
 
+def form_language() -> str:
+    """The language this page shows the forms' text in (titles, categories, purposes): the
+    page's own, one of roi.i18n.LANGUAGES (a form without it falls back to English)."""
+    return i18n.supported(str(get_locale() or i18n.DEFAULT_LANGUAGE))
+
+
 def translated(text: str | None) -> str:
     """Text from the domain (an `i18n.Message`, a constant marked with `N_`) in this page's
     language: `flash(translated(error.message))`, `{{ reason.message|translated }}`."""

@@ -51,7 +51,9 @@ class OutsideDisclosureForm(FlaskForm):
     )
     basis = SelectField(
         lazy_gettext("Basis"),
-        choices=[SelectChoice(b.value, BASIS_LABELS[b.value]) for b in DisclosureBasis],
+        choices=[
+            SelectChoice(b.value, lazy_gettext(BASIS_LABELS[b.value])) for b in DisclosureBasis
+        ],
         validate_choice=False,
     )
     request_document = FileField(

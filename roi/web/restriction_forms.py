@@ -21,7 +21,7 @@ from roi.consent.models import Restriction
 from roi.errors import Invalid, WrongState
 from roi.extensions import db
 from roi.web.clinician.consent_forms import CheckboxesField
-from roi.web.language import translated
+from roi.web.language import form_language, translated
 from roi.web.security import actor
 
 
@@ -48,7 +48,9 @@ class RestrictionForm(FlaskForm):
     )
 
     def offer(self, library: FormLibrary, recipients: list[Provider]) -> None:
-        self.categories.choices = [SelectChoice(c.code, c.label) for c in library.categories()]
+        self.categories.choices = [
+            SelectChoice(c.code, c.label) for c in library.categories(form_language())
+        ]
         self.recipient_provider_id.choices = [SelectChoice(0, lazy_gettext("Anyone"))] + [
             SelectChoice(p.id, f"{p.name} — {p.organization_name}") for p in recipients
         ]
@@ -81,7 +83,7 @@ class Row:
 
 
 def rows(library: FormLibrary, found: list[Restriction]) -> list[Row]:
-    labels = {c.code: c.label for c in library.categories()}
+    labels = {c.code: c.label for c in library.categories(form_language())}
     return [
         Row(
             restriction=r,

@@ -3,27 +3,16 @@ from Python (form labels, WTForms' and the services' refusals, flashes, device n
 
 from __future__ import annotations
 
-import re
-from html import unescape
-
 from roi.actor import Role
 from roi.web.auth import views as auth_views
 from tests.factories import make_user
 from tests.helpers import csrf_token, delivered_mail, login_as, post_form
+from tests.i18n.spanish import ENGLISH, SPANISH, visible_text
 
-SPANISH = {"Accept-Language": "es-MX,es;q=0.9"}
 ANDROID_CHROME = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Mobile Safari/537.36"
 )
-#: words of English prose that no Spanish sentence uses
-ENGLISH = re.compile(r"\b(the|your|you|and|with|this|of|is|to|Sign|Save|Cancel|Back)\b")
-
-
-def visible_text(html: str) -> str:
-    """What a reader sees: no scripts, styles or tags, entities decoded."""
-    html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.DOTALL)
-    return unescape(re.sub(r"<[^>]+>", " ", html))
 
 
 def assert_spanish(response, *phrases: str) -> str:

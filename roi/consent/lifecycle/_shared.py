@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from roi import i18n, mail, vault
+from roi import mail, vault
 from roi.accounts.models import User
 from roi.clock import now
 from roi.consent import notices
@@ -83,18 +82,17 @@ def mail_copy_link(session: Session, consent: Consent) -> bool:
     return True
 
 
-def _notify(session: Session, user_id: int, consent: Consent, words: Callable[[], str]) -> None:
-    """Leave user `user_id` a notice about `consent`, `words()` written in their language (the
-    notice is kept as written, like a mail)."""
-    with i18n.speaking(session.scalar(select(User.language).where(User.id == user_id))):
-        text = words()
-    session.add(Notification(user_id=user_id, consent_id=consent.id, text=text))
+def _notify(session: Session, user_id: int, consent: Consent, notice: Message) -> None:
+    """Leave user `user_id` a notice about `consent`, written in their language as a mail is,
+    and kept as a message for pages in another language."""
+    language = session.scalar(select(User.language).where(User.id == user_id))
+    session.add(Notification.saying(user_id, notice, language, consent_id=consent.id))
 
 
-def signed_notice(consent: Consent) -> Callable[[], str]:
-    """The clinicians' notice of a signature, naming the client (they know people, not numbers),
-    in the language being spoken."""
-    return lambda: i18n.gettext(
+def signed_notice(consent: Consent) -> Message:
+    """The clinicians' notice of a signature, naming the client (they know people, not
+    numbers)."""
+    return Message(
         "%(name)s signed release #%(number)s; it is active now.",
         name=consent.client.display_name,
         number=consent.id,

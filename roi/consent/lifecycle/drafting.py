@@ -37,11 +37,14 @@ from roi.consent.queries import client_to_prepare_for, managed_consent_for
 from roi.consent.rendering import event_words
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound, WrongState
+from roi.i18n import N_, Message
 
 MAX_DESCRIPTION = 4000
 MAX_EVENT = 300
 #: the one element a draft cannot lack (see `_recipient`)
-CHOOSE_RECIPIENT = "Choose who may receive the information."
+CHOOSE_RECIPIENT = N_("Choose who may receive the information.")
+NOT_OFFERED = N_("Not offered by this form: %(codes)s.")
+KEEP_UNDER = N_("Keep it under %(limit)s characters.")
 
 
 @dataclass(frozen=True)
@@ -285,25 +288,27 @@ def _check_fields(fields: ConsentFields, template: FormTemplate) -> None:
     unknown = [c for c in fields.categories if not _offers(template, c)]
     if unknown:
         problems["categories"] = (
-            "Psychotherapy notes need their own authorization (164.508(b)(3)(ii)): use the "
-            "psychotherapy-notes form."
+            N_(
+                "Psychotherapy notes need their own authorization (164.508(b)(3)(ii)): use the "
+                "psychotherapy-notes form."
+            )
             if any("psychotherapy" in c for c in unknown)
-            else f"Not offered by this form: {', '.join(unknown)}."
+            else Message(NOT_OFFERED, codes=", ".join(unknown))
         )
     if len(set(fields.categories)) != len(fields.categories):
-        problems["categories"] = "A category is listed twice."
+        problems["categories"] = N_("A category is listed twice.")
     purposes = {p.code for p in template.purposes}
     bad = [p for p in fields.purposes if p not in purposes]
     if bad:
-        problems["purposes"] = f"Not offered by this form: {', '.join(bad)}."
+        problems["purposes"] = Message(NOT_OFFERED, codes=", ".join(bad))
     try:
         share_requests.check_purposes(fields.purposes, fields.share_request_id)
     except Invalid as error:
         problems.update(error.fields)
     if len(fields.information_description) > MAX_DESCRIPTION:
-        problems["information_description"] = f"Keep it under {MAX_DESCRIPTION} characters."
+        problems["information_description"] = Message(KEEP_UNDER, limit=MAX_DESCRIPTION)
     if fields.expiry_event and len(fields.expiry_event) > MAX_EVENT:
-        problems["expiry_event"] = f"Keep it under {MAX_EVENT} characters."
+        problems["expiry_event"] = Message(KEEP_UNDER, limit=MAX_EVENT)
     if problems:
         raise Invalid(problems)
 

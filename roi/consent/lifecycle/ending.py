@@ -195,18 +195,16 @@ def _end(
     # the notice names the client: a clinician with many releases knows people, not numbers
     name = consent.client.display_name
 
-    def revoked() -> str:
-        if revocation.received_on is None:
-            return i18n.gettext(
-                "%(name)s revoked release #%(number)s.", name=name, number=consent.id
-            )
-        return i18n.gettext(
+    revoked = (
+        i18n.Message("%(name)s revoked release #%(number)s.", name=name, number=consent.id)
+        if revocation.received_on is None
+        else i18n.Message(
             "%(name)s revoked release #%(number)s %(how)s.",
             name=name,
             number=consent.id,
-            how=notices.revocation_words(revocation),
+            how=i18n.worded(lambda: notices.revocation_words(revocation)),
         )
-
+    )
     for user_id in _clinician_users(consent):
         _notify(session, user_id, consent, revoked)
     for notice in notices.revocation_mails(consent, revocation):

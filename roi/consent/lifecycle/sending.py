@@ -70,7 +70,7 @@ def send_for_signature(
                 session,
                 consent.client.user_id,
                 consent,
-                lambda: i18n.gettext("A release is waiting for your signature."),
+                i18n.Message("A release is waiting for your signature."),
             )
         audit.record(
             session,

@@ -221,7 +221,7 @@ def settings_page() -> Response | str | tuple[str, int]:
         else None
     )
     form.state.choices = [
-        SelectChoice(code, name)
+        SelectChoice(code, translated(name))
         for code, name in [("", _("Not set (conservative default)")), *shipped_rules().choices()]
     ]
     form.time_zone.choices = time_zone_choices()

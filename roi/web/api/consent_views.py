@@ -26,6 +26,7 @@ from roi.consent.models import (
 from roi.consent.representation import signer_rule_of
 from roi.errors import Invalid
 from roi.extensions import db
+from roi.i18n import N_
 from roi.web.api.schemas import (
     ApiErrorSchema,
     ConsentInSchema,
@@ -247,7 +248,8 @@ def sign_consent(body: dict[str, Any], consent_id: int) -> dict[str, Any]:
         ),
         lifecycle.Identity(
             method="api_token",
-            assurance="Signed in to roi with a password (API token)",
+            # marked: the evidence page of the signed PDF says it in the document's language
+            assurance=N_("Signed in to roi with a password (API token)"),
             ip=client_ip(),
             user_agent=request.headers.get("User-Agent"),
             signer_user_id=actor().user_id,

@@ -43,7 +43,7 @@ from roi.web.clinician.consent_forms import (
 )
 from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors, record_id
-from roi.web.language import translated
+from roi.web.language import form_language, translated
 from roi.web.security import SESSION_TOKEN, actor, form_library, requires, settings
 from roi.web.uploads import uploaded_file
 
@@ -109,11 +109,24 @@ def consent_new(client_id: int) -> str:
     client = queries.client_to_prepare_for(db.session(), actor(), client_id)
     library = form_library()
     chooser = TemplateChoiceForm(request.args)
-    chooser.template_id.choices = [(t.id, t.title) for t in library.all()]
+    templates = [t.in_language(form_language()) for t in library.all()]
+    chooser.template_id.choices = [(t.id, t.title) for t in templates]
     template_id = request.args.get("template_id")
     if not template_id:
+        introductions = {
+            t.id: t.fill(
+                t.introduction,
+                discloser_organization=client.organization.name,
+                recipient_name=_("the recipient"),
+            )
+            for t in templates
+        }
         return render_template(
-            "clinician/consent_new.html", client=client, chooser=chooser, templates=library.all()
+            "clinician/consent_new.html",
+            client=client,
+            chooser=chooser,
+            templates=templates,
+            introductions=introductions,
         )
     template = _template_or_404(template_id)
     # a refused message links here with its recipient, so the release names them already
@@ -248,6 +261,7 @@ def consent_check() -> FlaskResponse:
 def consent_edit(consent_id: int) -> Response | str | tuple[str, int]:
     consent = queries.consent_for(db.session(), actor(), consent_id)
     template = form_library().get(consent.template_id, consent.template_version)
+    template = template.in_language(form_language())
     if request.method == "GET":
         form = ConsentForm(
             data={
@@ -289,6 +303,7 @@ def consent_detail(consent_id: int) -> str:
     consent = queries.consent_for(db.session(), actor(), consent_id)
     library = form_library()
     template = library.get(consent.template_id, consent.template_version)
+    template = template.in_language(form_language())
     missing = (
         lifecycle.completeness(consent, library) if consent.status is ConsentStatus.DRAFT else []
     )
@@ -540,6 +555,7 @@ def _sending(consent: Consent) -> dict[str, object]:
     the information go, what information and until when; and whether it can go now."""
     library = form_library()
     template = library.get(consent.template_id, consent.template_version)
+    template = template.in_language(form_language())
     manages = manages_consent(actor(), consent.organization_id)
     ready = (
         manages
@@ -572,7 +588,7 @@ def _form_page(
         template.fill(
             event,
             discloser_organization=client.organization.name,
-            recipient_name=recipient.name if recipient else "the recipient",
+            recipient_name=recipient.name if recipient else _("the recipient"),
         )
         for event in template.expiry_events
     ]
@@ -588,8 +604,9 @@ def _form_page(
 
 
 def _template_or_404(template_id: str) -> FormTemplate:
+    """The newest version of a form, in the page's language."""
     try:
-        return form_library().get(template_id)
+        return form_library().get(template_id).in_language(form_language())
     except NotFound:
         raise NotFound("form template") from None
 

@@ -32,6 +32,7 @@ from roi.messaging.service import (
 )
 from roi.web.clinician.consent_forms import CheckboxesField
 from roi.web.forms import record_id
+from roi.web.language import translated
 
 #: how the help text names each accepted type, and the file endings a browser may offer
 TYPE_NAMES = {
@@ -103,10 +104,6 @@ class ComposeForm(FlaskForm):
     emergency = BooleanField(lazy_gettext("This is an emergency: send without a release"))
     emergency_basis = RadioField(
         lazy_gettext("Basis"),
-        choices=[
-            SelectChoice(basis.value, f"{basis.label} ({basis.citation})")
-            for basis in EmergencyBasis
-        ],
         validate_choice=False,
         validators=[Optional()],
     )
@@ -161,6 +158,17 @@ class ComposeForm(FlaskForm):
         self.categories.choices = [SelectChoice(c.code, category_label(c)) for c in categories]
         self.purpose.choices = [SelectChoice("", _("Choose a purpose…"))] + [
             SelectChoice(p.code, p.label) for p in purposes
+        ]
+        self.emergency_basis.choices = [
+            SelectChoice(
+                basis.value,
+                _(
+                    "%(basis)s (%(citation)s)",
+                    basis=translated(basis.label),
+                    citation=basis.citation,
+                ),
+            )
+            for basis in EmergencyBasis
         ]
 
     def reply_to_id(self) -> int | None:

@@ -31,7 +31,8 @@ from roi.web.clinician import bp
 from roi.web.clinician.consent_forms import ActionForm
 from roi.web.clinician.message_forms import ComposeForm, attachment_accept, attachment_help
 from roi.web.forms import apply_errors, record_id
-from roi.web.language import day, translated
+from roi.web.language import day, form_language, translated
+from roi.web.scope import scope_line
 from roi.web.security import actor, form_library, requires
 from roi.web.uploads import uploaded
 
@@ -217,6 +218,7 @@ def message_detail(message_id: int) -> str:
         opened=opened,
         message=opened.message,
         received=opened.message.sender_user_id != actor().user_id,
+        scope_line=scope_line,
     )
 
 
@@ -313,7 +315,13 @@ def _offer(form: ComposeForm) -> dict[int, Client]:
         clients[chosen] = consent_queries.client_for_disclosure(session, me, chosen)
     library = form_library()
     recipients = service.recipients(session, me)
-    form.offer(list(clients.values()), recipients, library.categories(), library.purposes())
+    language = form_language()
+    form.offer(
+        list(clients.values()),
+        recipients,
+        library.categories(language),
+        library.purposes(language),
+    )
     return clients
 
 
@@ -390,7 +398,7 @@ def _coverage(decision: gate.Decision, client: Client, outgoing: service.Outgoin
         consent_id=decision.consent.id,
         consent_url=url_for("clinician.consent_detail", consent_id=decision.consent.id),
         until=_until(decision.consent),
-        scope_summary=carried.scope_summary,
+        scope_summary=scope_line(carried.scope_summary, decision.consent.id),
         part2_notice=carried.part2_notice,
         cautions=[
             _(

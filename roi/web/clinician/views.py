@@ -29,7 +29,7 @@ from roi.web.clinician import bp
 from roi.web.clinician.consent_forms import ActionForm, DischargeForm
 from roi.web.clinician.forms import ClientForm, OwnCareForm, ProviderForm, RepresentativeForm
 from roi.web.forms import apply_errors, refused_status
-from roi.web.language import translated
+from roi.web.language import form_language, translated
 from roi.web.outside_disclosures import record_page
 from roi.web.restriction_forms import ReasonForm, RestrictionForm, rows
 from roi.web.security import actor, form_library, requires
@@ -76,7 +76,7 @@ def share_request(request_id: int) -> str:
         "clinician/share_request.html",
         share_request=found,
         note=share_requests.note_of(found),
-        templates=form_library().all(),
+        templates=[t.in_language(form_language()) for t in form_library().all()],
     )
 
 

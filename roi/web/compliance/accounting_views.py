@@ -38,7 +38,7 @@ from roi.web.compliance.forms import (
 )
 from roi.web.downloads import pdf_response, period_args
 from roi.web.forms import apply_errors
-from roi.web.language import translated
+from roi.web.language import form_language, translated
 from roi.web.outside_disclosures import directory_choices, record_page
 from roi.web.security import actor, form_library, requires
 
@@ -71,6 +71,7 @@ def accounting_client(client_id: int) -> ResponseReturnValue:
                 until=form.until.data,
                 part2=bool(form.part2.data),
                 summarized=bool(form.summarize.data),
+                language=form_language(),
             )
         except Invalid as error:
             apply_errors(form, error)

@@ -37,6 +37,8 @@ from roi.extensions import db
 from roi.i18n import N_
 from roi.web.compliance import bp
 from roi.web.forms import DayField
+from roi.web.language import form_language
+from roi.web.scope import scope_line
 from roi.web.security import actor, form_library, requires
 
 OUTCOME_LABELS: dict[str, str] = {
@@ -137,10 +139,10 @@ def _filter_args(form: LogFilterForm) -> dict[str, str]:
 def _labels() -> dict[str, Any]:
     library = form_library()
     return {
-        "category_labels": {c.code: c.label for c in library.categories()},
-        "purpose_labels": {p.code: p.label for p in library.purposes()},
+        "category_labels": {c.code: c.label for c in library.categories(form_language())},
+        "purpose_labels": {p.code: p.label for p in library.purposes(form_language())},
         "outcome_labels": OUTCOME_LABELS,
-        "reason_text": partial(wording.reason_sentence, library=library),
+        "reason_text": partial(wording.reason_sentence, library=library, language=form_language()),
     }
 
 
@@ -172,8 +174,10 @@ def log() -> ResponseReturnValue:
 @requires(Permission.VIEW_DISCLOSURE_LOG)
 def log_entry(seq: int) -> str:
     """One entry: every field, the reasons in sentences, its consent and message (metadata)."""
-    detail = disclosure_log.log_entry(db.session(), actor(), seq, form_library())
-    return render_template("compliance/log_entry.html", detail=detail, **_labels())
+    detail = disclosure_log.log_entry(db.session(), actor(), seq, form_library(), form_language())
+    return render_template(
+        "compliance/log_entry.html", detail=detail, scope_line=scope_line, **_labels()
+    )
 
 
 @bp.get("/log.csv")

@@ -24,7 +24,7 @@ from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
 from roi.web.downloads import pdf_response, period_args
 from roi.web.forms import apply_errors
-from roi.web.language import day, translated
+from roi.web.language import day, form_language, translated
 from roi.web.portal import bp
 from roi.web.portal.accounting_forms import (
     SCOPE_PART2,
@@ -194,6 +194,7 @@ def _page(ask_form: AskForm, *, refusal: str | None = None) -> tuple[str, int]:
                     since=form.since.data,
                     until=form.until.data,
                     part2=bool(form.part2.data),
+                    language=form_language(),
                 )
             except Invalid as error:
                 apply_errors(form, error)

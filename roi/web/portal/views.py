@@ -19,6 +19,7 @@ from roi.consent.models import Consent, ConsentStatus
 from roi.consent.representation import signer_rule_of
 from roi.errors import Invalid, NotFound, WrongState
 from roi.extensions import db
+from roi.i18n import N_
 from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors
 from roi.web.language import translated
@@ -34,7 +35,7 @@ ENDED = (
     ConsentStatus.SUPERSEDED,
     ConsentStatus.VOIDED,
 )
-PASSWORD_ASSURANCE = "Signed in to roi with a password"  # noqa: S105 - words, not a secret
+PASSWORD_ASSURANCE = N_("Signed in to roi with a password")
 
 
 @bp.app_template_filter("client_date")
@@ -217,6 +218,11 @@ def _detail(
             consent.id,
             library,
             reading_language() if status is ConsentStatus.PENDING_SIGNATURE else None,
+        ),
+        document_language=(
+            form_of(library, consent).language
+            if status is ConsentStatus.PENDING_SIGNATURE
+            else consent.language
         ),
         signature_form=sign_form,
         revoke_form=revoke_form,
