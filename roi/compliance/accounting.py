@@ -443,7 +443,7 @@ def export(
         Invalid: the start date is after the end date, or the format is not a file format.
     """
     if file_format not in (Shown.PDF, Shown.CSV):
-        raise Invalid({"format": "Choose PDF or CSV."})
+        raise Invalid({"format": N_("Choose PDF or CSV.")})
     client = client_for_accounting(session, actor, client_id)
     period = period_for(since, until, part2=part2)
     # the PDF is written in the client's language; the CSV, a working file for staff, in English
