@@ -5,7 +5,7 @@ status, a role. Each is marked for the catalogue and translated where a page sho
 from __future__ import annotations
 
 from roi.compliance.models import Channel
-from roi.consent.models import OutsideMethod
+from roi.consent.notices import OUTSIDE_WORDS
 from roi.i18n import N_
 from roi.web.clinician.consent_views import STATUS_WORDS
 from roi.web.compliance import bp
@@ -16,13 +16,8 @@ CHANNEL_WORDS: dict[str, str] = {
     Channel.PORTAL: N_("In the client portal"),
 }
 
-METHOD_WORDS: dict[str, str] = {
-    OutsideMethod.LETTER: N_("by letter"),
-    OutsideMethod.FAX: N_("by fax"),
-    OutsideMethod.EMAIL: N_("by email"),
-    OutsideMethod.IN_PERSON: N_("in person"),
-    OutsideMethod.PHONE: N_("by phone"),
-}
+#: how a revocation received outside roi arrived: the words its notices and receipt use
+METHOD_WORDS = OUTSIDE_WORDS
 
 
 @bp.context_processor
