@@ -24,8 +24,12 @@ def read_csv(data: bytes) -> list[list[str]]:
 def test_csv_has_a_header_and_one_row_per_disclosure(session, library, referral, officer):
     # Given two disclosures
     referral.signed(session, purposes=("treatment", "care_coordination"))
-    first = disclose(session, referral, categories=("diagnosis", "medications"))
-    second = disclose(session, referral, purpose="care_coordination")
+    # each made at one instant: the audit entry takes its time after the send's, and on a busy
+    # machine a second can turn between them
+    with clock_at(now() + timedelta(seconds=10)):
+        first = disclose(session, referral, categories=("diagnosis", "medications"))
+    with clock_at(now() + timedelta(seconds=20)):
+        second = disclose(session, referral, purpose="care_coordination")
     # When the accounting is exported as CSV
     result = accounting.export(
         session, officer.actor, library, referral.client_id, file_format=Shown.CSV
