@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from roi.audit import Action, AuditEntry
@@ -66,10 +67,11 @@ def test_an_officer_traces_a_clients_disclosures_and_proves_the_log(
     rows = page.locator("table.log-table tbody tr")
     assert rows.filter(has_text="Samuel Okafor").count() >= 3
     for seq in permitted:
-        assert page.get_by_role("link", name=f"#{seq}", exact=True).is_visible()
+        expect(page.get_by_role("link", name=f"#{seq}", exact=True)).to_be_visible()
 
     # When they open the last disclosure
-    page.get_by_role("link", name=f"#{permitted[-1]}", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"#{permitted[-1]}", exact=True).click()
     detail = page.locator("main").inner_text()
     # Then it names the release it went out under, and the message's scope line but not its body
     assert f"#{consent.id}" in detail
@@ -80,7 +82,7 @@ def test_an_officer_traces_a_clients_disclosures_and_proves_the_log(
     page.get_by_role("link", name="Accounting of disclosures", exact=True).first.click()
     page.get_by_label("Client", exact=True).select_option(str(referral.client_id))
     page.get_by_role("button", name="Show the accounting").click()
-    assert page.get_by_role("heading", name="Disclosures: Jordan Avery").is_visible()
+    expect(page.get_by_role("heading", name="Disclosures: Jordan Avery")).to_be_visible()
     with page.expect_download() as pdf_download:
         page.get_by_role("link", name="Download PDF").click()
     pdf = Path(pdf_download.value.path()).read_bytes()
@@ -95,7 +97,8 @@ def test_an_officer_traces_a_clients_disclosures_and_proves_the_log(
 
     # When they verify the audit chain
     page.get_by_role("link", name="Chain verification", exact=True).click()
-    page.get_by_role("button", name="Verify now").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Verify now").click()
     # Then the chain is intact, with the number of entries checked
     result = page.locator("main").inner_text()
     assert "Intact" in result

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import pytest
 import time_machine
+from playwright.sync_api import expect
 
 from roi.clock import now
 from roi.consent.models import Consent, ConsentStatus
@@ -49,19 +50,19 @@ def test_a_client_signs_on_the_clinicians_device_and_the_clinician_takes_it_back
     page.get_by_label("Your date of birth", exact=True).fill(BIRTH_DATE.isoformat())
     with page.expect_navigation():
         page.get_by_role("button", name="Continue").click()
-    assert page.get_by_role("heading", name="Sign this release").is_visible()
-    assert page.locator("canvas.pad").is_visible()
+    expect(page.get_by_role("heading", name="Sign this release")).to_be_visible()
+    expect(page.locator("canvas.pad")).to_be_visible()
     page.screenshot(path=str(tmp_path / "device-sign.png"))
     page.get_by_label("Type your full name").fill("Noor Haddad")
     draw_signature(page)
     page.get_by_label(re.compile("I agree to sign this form electronically")).check()
     with stand_in_documents(), page.expect_navigation():
         page.get_by_role("button", name="Sign", exact=True).click()
-    assert page.get_by_role("heading", name="Thank you, the release is signed").is_visible()
+    expect(page.get_by_role("heading", name="Thank you, the release is signed")).to_be_visible()
     # A minute without a touch locks the screen: only the hand-back is offered
     with time_machine.travel(now() + timedelta(seconds=61)), page.expect_navigation():
         page.clock.run_for(61_000)
-    assert page.get_by_role("heading", name="This screen is locked").is_visible()
+    expect(page.get_by_role("heading", name="This screen is locked")).to_be_visible()
     page.screenshot(path=str(tmp_path / "device-locked.png"))
     page.goto(f"{live_url}/clinician/")
     assert page.url == f"{live_url}/device"
@@ -76,7 +77,7 @@ def test_a_client_signs_on_the_clinicians_device_and_the_clinician_takes_it_back
         page.get_by_role("button", name="Take the device back").click()
     assert page.url == f"{live_url}/clinician/consents/{consent.id}"
     assert "You have the device back." in page.content()
-    assert page.locator("nav.primary-nav").is_visible()
+    expect(page.locator("nav.primary-nav")).to_be_visible()
     session.rollback()
     stored = session.get(Consent, consent.id)
     assert stored.status is ConsentStatus.ACTIVE

@@ -6,6 +6,7 @@ compliance sees it counted on the overview and reviews it with a note."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from roi.accounts.models import Provider
@@ -79,7 +80,7 @@ def test_an_emergency_goes_out_without_a_release_and_compliance_reviews_it(
     page.get_by_label("Review note").fill("Basis held: ED admission confirmed.")
     with page.expect_navigation():
         page.get_by_role("button", name="Record the review").click()
-    assert page.locator("#no-emergencies").is_visible()
+    expect(page.locator("#no-emergencies")).to_be_visible()
     context.close()
     session.rollback()
     record = session.scalar(select(EmergencyDisclosure))

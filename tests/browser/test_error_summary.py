@@ -39,11 +39,11 @@ def test_a_refused_signature_on_a_phone_focuses_the_summary_then_signs_busy(
     box = summary.bounding_box()
     assert box is not None
     assert 0 <= box["y"] < PHONE["height"]
-    assert summary.get_by_text("There is a problem").is_visible()
+    expect(summary.get_by_text("There is a problem")).to_be_visible()
     # And a link in it takes focus to the field, 6,000 px further down
     summary.get_by_role("link", name="Type your full name").click()
     assert page.evaluate("document.activeElement.id") == "signer_name"
-    assert page.locator("#signer_name").is_visible()
+    expect(page.locator("#signer_name")).to_be_visible()
 
     # And Sign carries its busy message's live region, which static/js/forms.js fills on submit
     # (holding the request to watch it hung the browser worker, so this reads the markup only)

@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from roi.accounts.models import Provider
@@ -87,7 +88,7 @@ def test_a_message_waits_for_a_signed_release_and_stops_at_its_revocation(
     assert "has not authorized you to share information with Samuel Okafor" in (
         beside.text_content()
     )
-    assert beside.is_visible()
+    expect(beside).to_be_visible()
     fits_the_screen(page)
     page.screenshot(path=str(tmp_path / "refused-375.png"), full_page=True)
 
@@ -150,7 +151,7 @@ def test_a_message_waits_for_a_signed_release_and_stops_at_its_revocation(
     sign_in(reader, live_url, other_clinician.email, other_clinician.password)
     reader.goto(f"{live_url}/clinician/messages")
     row = reader.locator("tr.unread", has_text=SUBJECT)
-    assert row.get_by_text("New", exact=True).is_visible()
+    expect(row.get_by_text("New", exact=True)).to_be_visible()
     assert "Dana Whitfield" in row.text_content()
     fits_the_screen(reader)
     reader.screenshot(path=str(tmp_path / "inbox-375.png"), full_page=True)

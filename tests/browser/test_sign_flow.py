@@ -10,6 +10,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from roi.clock import now
 from roi.consent.models import Consent, ConsentStatus
@@ -134,8 +135,8 @@ def test_a_release_is_sent_signed_on_a_phone_downloaded_and_revoked(
     assert page.url == f"{live_url}/sign/review"
 
     # The release reads in plain language, fits the phone, and the pad is there (JS ran)
-    assert page.get_by_role("heading", name="How to revoke").is_visible()
-    assert page.locator("canvas.pad").is_visible()
+    expect(page.get_by_role("heading", name="How to revoke")).to_be_visible()
+    expect(page.locator("canvas.pad")).to_be_visible()
     fits_the_screen(page)
     page.screenshot(path=str(tmp_path / "review-375.png"), full_page=True)
     page.get_by_label("Type your full name").fill("Noor Haddad")
@@ -198,7 +199,7 @@ def test_a_release_is_sent_signed_on_a_phone_downloaded_and_revoked(
     page.screenshot(path=str(tmp_path / "revoke-375.png"), full_page=True)
     with page.expect_navigation():
         page.get_by_role("button", name="Revoke this release").click()
-    assert page.get_by_role("heading", name=re.compile(r"^Revoked on .* UTC$")).is_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^Revoked on .* UTC$"))).to_be_visible()
     fits_the_screen(page)
     page.screenshot(path=str(tmp_path / "revoked-375.png"), full_page=True)
     session.rollback()
