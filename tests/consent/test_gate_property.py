@@ -743,6 +743,9 @@ def test_gate_matches_the_reference_model(session, library):
             stateful_step_count=25,
             deadline=None,
             database=None,
+            # the same examples every run: a random run now and then missed one of the cases
+            # below (restricted: 0 of 150 examples once), failing a suite that was right
+            derandomize=True,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
         ),
     )
