@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -230,6 +231,7 @@ def app(app_overrides: dict[str, object]):
 
     app = create_app(app_overrides)
     app.testing = True
+    app.jinja_env.bytecode_cache = TEMPLATE_CODE
     yield app
     from roi.extensions import db
 
@@ -243,21 +245,38 @@ def client(app):
     return app.test_client()
 
 
+class _TemplateCode(BytecodeCache):
+    """Compiled templates kept for every app of this process (Jinja's own bytecode cache).
+
+    Each app has its own Jinja environment and compiled each template it rendered again, about
+    a twentieth of the suite; every test app is configured alike, and Jinja checks each entry
+    against its template's source.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CODE = _TemplateCode()
+
 #: tests that take long: run first, so that no worker is left finishing one while the others idle
 LONG_MARKERS = ("browser", "slow", "subprocess", "xdist_group")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests share one xdist worker, so Chromium starts once per run, not per worker.
-
-    The long tests come first (in their order), the many short ones after: pytest-xdist hands
+    """The long tests come first (in their order), the many short ones after: pytest-xdist hands
     out work in this order (`--dist loadgroup`, the largest groups first), so the short ones
     fill the workers up at the end instead of a long one running alone.
     """
-    for item in items:
-        if item.get_closest_marker("browser") is not None:
-            item.add_marker(pytest.mark.xdist_group("browser"))
     items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in LONG_MARKERS))
 
 
