@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy.engine.create
 from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -41,7 +42,10 @@ ORIGINAL_SMTP_CONNECT = smtplib.SMTP.connect
 
 def make_engine(url: str) -> Engine:
     connect_args = {} if url.startswith("postgresql") else {"check_same_thread": False}
-    engine = create_engine(url, hide_parameters=True, connect_args=connect_args)
+    # through the module, for the compiled statements shared below (_share_compiled_sql)
+    engine = sqlalchemy.engine.create.create_engine(
+        url, hide_parameters=True, connect_args=connect_args
+    )
     configure_engine(engine)
     return engine
 
@@ -313,6 +317,42 @@ def _reuse_url_builders() -> None:
 
 
 _reuse_url_builders()
+
+
+#: create_engine keywords that set up an engine's pool or logging, not its dialect
+_ENGINE_ONLY_OPTIONS = frozenset({"connect_args", "echo", "hide_parameters", "pool_recycle"})
+
+
+def _share_compiled_sql() -> None:
+    """Compile each SQL statement once per process, not once per engine.
+
+    SQLAlchemy caches compiled statements per engine, keyed by the engine's dialect object, and
+    the suite makes at least two engines per test (the test's and the app's): about a sixteenth
+    of the suite was compiling the same statements again. Engines of one driver made with no
+    dialect option (roi's options are about the pool and logging) take the dialect and the
+    cache of the first such engine that has connected (a connection initializes its dialect:
+    server version and the features that follow from it, the same server for every test).
+    """
+    original = sqlalchemy.engine.create.create_engine
+    dialects: dict[str, list[Engine]] = {}
+
+    def create_engine(url: Any, **kwargs: Any) -> Engine:
+        engine = original(url, **kwargs)
+        if not set(kwargs) <= _ENGINE_ONLY_OPTIONS or engine._compiled_cache is None:
+            return engine
+        seen = dialects.setdefault(engine.url.drivername, [])
+        ready = next((e for e in seen if e.dialect.server_version_info is not None), None)
+        if ready is None:
+            seen.append(engine)
+        else:
+            seen[:] = [ready]
+            engine.dialect, engine._compiled_cache = ready.dialect, ready._compiled_cache
+        return engine
+
+    sqlalchemy.engine.create.create_engine = create_engine  # type: ignore[assignment]
+
+
+_share_compiled_sql()
 
 
 @pytest.fixture(autouse=True)
