@@ -32,30 +32,19 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from roi.errors import ConfigError
+from roi.documents.assets import RENDER_SCHEME, Asset, pdf_templates_dir
 
 logger = logging.getLogger(__name__)
 
 ASSET_SCHEME = "roi-asset:"
-RENDER_SCHEME = "roi-render:"
 #: packaged assets: URL → (file in templates/pdf/, MIME type)
 PACKAGED_ASSETS = {f"{ASSET_SCHEME}pdf.css": ("pdf.css", "text/css")}
 
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
-_PACKAGE_DIR = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class Asset:
-    """Bytes the fetcher may serve, and their MIME type."""
-
-    data: bytes
-    mime_type: str
 
 
 @dataclass(frozen=True)
@@ -82,23 +71,6 @@ def watch_fetches() -> Iterator[list[FetchAttempt]]:
         yield seen
     finally:
         _listeners.remove(seen.append)
-
-
-def pdf_templates_dir() -> Path:
-    """`templates/pdf/`: beside the package in a checkout, in `roi/_share` in a wheel.
-
-    This repeats `roi.share_root()` because `roi.documents` may not import the Flask app module.
-
-    Raises:
-        ConfigError: neither place has it.
-    """
-    for root in (_PACKAGE_DIR.parent, _PACKAGE_DIR / "_share"):
-        folder = root / "templates" / "pdf"
-        if folder.is_dir():
-            return folder
-    raise ConfigError(
-        f"templates/pdf not found beside {_PACKAGE_DIR}: the installation is incomplete"
-    )
 
 
 @cache

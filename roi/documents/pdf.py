@@ -30,11 +30,10 @@ from collections.abc import Mapping
 from functools import cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from weasyprint import HTML
 
 from roi import i18n
 from roi.documents import scans, wording
-from roi.documents.fetcher import RENDER_SCHEME, Asset, fetcher_for, pdf_templates_dir
+from roi.documents.assets import RENDER_SCHEME, Asset, pdf_templates_dir
 from roi.documents.model import (
     ConsentDocument,
     Evidence,
@@ -148,6 +147,17 @@ def html_to_pdf(html: str, images: Mapping[str, bytes] | None = None) -> bytes:
         f"{RENDER_SCHEME}{name}": Asset(_checked_png(name, data), "image/png")
         for name, data in (images or {}).items()
     }
+    return _write_pdf(html, extra)
+
+
+def _write_pdf(html: str, extra: Mapping[str, Asset]) -> bytes:
+    """WeasyPrint `html` to PDF/UA-1 bytes, fetching only packaged assets and `extra`."""
+    # WeasyPrint (and the fetcher built on it) loads here, on the first PDF, not on import: it
+    # costs over half a second, and the CLI, the web workers and the previews never write a PDF.
+    from weasyprint import HTML
+
+    from roi.documents.fetcher import fetcher_for
+
     return HTML(string=html, url_fetcher=fetcher_for(extra)).write_pdf(pdf_variant=PDF_VARIANT)
 
 
@@ -210,8 +220,7 @@ def render_paper_release(doc: ConsentDocument, record: PaperRecord, scan: bytes)
     html = render_html(PAPER_TEMPLATE, context, doc.language)
     if image_url is None:
         return scans.append_pages(html_to_pdf(html), scan)
-    fetcher = fetcher_for({image_url: Asset(scan, record.scan_type)})
-    return HTML(string=html, url_fetcher=fetcher).write_pdf(pdf_variant=PDF_VARIANT)
+    return _write_pdf(html, {image_url: Asset(scan, record.scan_type)})
 
 
 def render_blank(doc: ConsentDocument) -> bytes:

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import struct
 from io import BytesIO
-
-from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.generic import pdf_name
-from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.pdf_utils.writer import PageObject, copy_into_new_writer
+from typing import TYPE_CHECKING
 
 from roi.errors import Invalid
+
+if TYPE_CHECKING:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+# pyHanko is imported in the functions that read a PDF, not here: it costs almost half a second,
+# which every CLI command and web worker would pay at start-up (`roi.documents.pdf` imports this).
 
 #: an A4 page scanned at 600 dpi is about 5000 × 7000 pixels
 MAX_SIDE = 12_000
@@ -64,6 +65,12 @@ def append_pages(record: bytes, scan: bytes) -> bytes:
     Raises:
         Invalid: the scan cannot be read.
     """
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import pdf_name
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import PageObject, copy_into_new_writer
+
     reader, count = _pdf_pages(scan, "scan")
     writer = copy_into_new_writer(PdfFileReader(BytesIO(record)))
     try:
@@ -97,6 +104,9 @@ def _pdf_pages(content: bytes, field: str) -> tuple[PdfFileReader, int]:
     Raises:
         Invalid: not readable, encrypted, empty, or too many pages.
     """
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
     try:
         reader = PdfFileReader(BytesIO(content), strict=False)
         if reader.encrypted:

@@ -1,42 +1,30 @@
-"""PAdES signing and verification of roi's PDFs (pyHanko), with one identity per organization.
+"""PAdES signing and verification of roi's PDFs, with one identity per organization.
 
 Signing: the organization's key (EC P-256, sealed in `signing_credentials`) is opened by
 `roi.vault.signing` once per process and kept in a pyHanko signer, so a signature costs one
 ECDSA operation, not an unseal. The PDF is *certified* with "no changes allowed" (DocMDP P=1),
 so any later incremental update is a modification validators report. There is no timestamp
-server: roi makes no network calls. The signature field is invisible and untagged, so its widget
-is put outside the page (`SEAL_FIELD`): PDF/UA allows an untagged annotation only there or hidden,
-and the hidden flag is banned in PDF/A, which this keeps open.
+server: roi makes no network calls. The signature field is invisible and untagged, so its
+widget is put outside the page (`pades.SEAL_FIELD`): PDF/UA allows an untagged annotation only
+there or hidden, and the hidden flag is banned in PDF/A, which this keeps open.
 
 Verification: pyHanko's `validate_pdf_signature` with the organization's certificate as the only
 trust root and `allow_fetching=False`, so no CRL, OCSP or AIA URL is ever fetched.
+
+pyHanko does its work in `roi.documents.pades`, which this module imports only when it loads an
+identity, seals or verifies: importing pyHanko costs almost half a second, which every CLI
+command and web worker would otherwise pay at start-up.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
-from io import BytesIO
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING
 
-from asn1crypto import pem
-from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
-from pyhanko.sign.general import SigningError, get_pyca_cryptography_hash
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.errors import SignatureValidationError
-from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -46,45 +34,17 @@ from roi.documents.models import SigningCredential
 from roi.vault import Place
 from roi.vault.signing import load_signing_key, new_signing_identity
 
-logger = logging.getLogger(__name__)
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from pyhanko.sign.signers import Signer
 
-FIELD_NAME = "roi"
-#: the invisible signature field: print flag (PDF/A) and its box off the page (PDF/UA)
-SEAL_FIELD = fields.SigFieldSpec(
-    sig_field_name=FIELD_NAME,
-    readable_field_name="Digital seal",
-    invis_sig_settings=fields.InvisSigSettings(set_print_flag=True, box_out_of_bounds=True),
-)
+    from roi.documents.pades import VerificationReport
+
+logger = logging.getLogger(__name__)
 
 
 def key_place(credential_uuid: str) -> Place:
     """Where a credential's private key is sealed."""
     return Place("signing_credentials", "private_key_sealed", credential_uuid)
-
-
-def load_certificate(certificate_pem: bytes) -> asn1_x509.Certificate:
-    """A PEM certificate as pyHanko wants it."""
-    _, _, der = pem.unarmor(certificate_pem)
-    return asn1_x509.Certificate.load(der)
-
-
-class _KeySigner(signers.Signer):
-    """A pyHanko signer holding an opened key object (never its bytes)."""
-
-    def __init__(self, key: ec.EllipticCurvePrivateKey, certificate: asn1_x509.Certificate) -> None:
-        registry = SimpleCertificateStore()
-        registry.register(certificate)
-        super().__init__(signing_cert=certificate, cert_registry=registry, embed_roots=True)
-        self._key = key
-
-    async def async_sign_raw(
-        self, data: bytes, digest_algorithm: str, dry_run: bool = False
-    ) -> bytes:
-        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
-        if mechanism.signature_algo != "ecdsa":
-            raise SigningError(f"unexpected signature mechanism {mechanism.signature_algo}")
-        return self._key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,43 +54,8 @@ class SigningIdentity:
     organization_id: int
     credential_uuid: str
     certificate_pem: bytes
-    signer: signers.Signer
+    signer: Signer
 
-
-@dataclass(frozen=True)
-class VerificationReport:
-    """What a validator says about a PDF's roi signature, in five booleans."""
-
-    #: the signed bytes hash to what was signed
-    intact: bool
-    #: the signature over that hash is cryptographically valid
-    valid: bool
-    #: the signer's certificate chains to the given trust root (and is usable for signing)
-    trusted: bool
-    #: the signature covers every byte of the file: nothing was appended after signing
-    covers_whole_file: bool
-    #: something was appended after signing, or the difference analysis could not clear it
-    modified_after_signing: bool
-    #: pyHanko's modification level after signing ("NONE", "FORM_FILLING", "OTHER", ...)
-    modification_level: str | None = None
-    #: pyHanko's difference analysis found the later changes illegal for the DocMDP policy
-    #: (roi certifies with "no changes", so any change after signing is illegal)
-    changes_disallowed: bool = False
-    #: the signer certificate's subject, when a signature was found
-    signer_subject: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.intact
-            and self.valid
-            and self.trusted
-            and self.covers_whole_file
-            and not self.modified_after_signing
-        )
-
-
-_NOT_SIGNED = VerificationReport(False, False, False, False, True)
 
 # Loaded identities by credential uuid: a credential's uuid names one key forever, so a
 # cached entry can never be stale; a replaced credential has a new uuid.
@@ -191,31 +116,9 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, *, reason: str, location: st
     Raises:
         PdfError: `pdf` cannot be parsed.
     """
-    writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-    meta = signers.PdfSignatureMetadata(
-        field_name=FIELD_NAME,
-        reason=reason,
-        location=location,
-        md_algorithm="sha256",
-        subfilter=fields.SigSeedSubFilter.PADES,
-        certify=True,
-        docmdp_permissions=fields.MDPPerm.NO_CHANGES,
-    )
-    output = _outside_event_loop(
-        signers.sign_pdf, writer, meta, signer=identity.signer, new_field_spec=SEAL_FIELD
-    )
-    return bytes(output.getbuffer())
+    from roi.documents import pades  # pyHanko loads on the first seal, not at start-up
 
-
-def _outside_event_loop(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Call one of pyHanko's sync wrappers, which use asyncio.run() and so refuse to run inside
-    a running event loop (an async server, or Playwright's sync API in the same thread)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return function(*args, **kwargs)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(function, *args, **kwargs).result()
+    return pades.certify(pdf, identity.signer, reason=reason, location=location)
 
 
 def verify_pdf(pdf: bytes, trust_root_pem: bytes) -> VerificationReport:
@@ -224,32 +127,9 @@ def verify_pdf(pdf: bytes, trust_root_pem: bytes) -> VerificationReport:
     A file that cannot be parsed or carries no roi signature gets an all-False report; it is
     never an exception, because a damaged file is an answer here, not an error.
     """
-    context = ValidationContext(
-        trust_roots=[load_certificate(trust_root_pem)],
-        allow_fetching=False,
-        revocation_mode="soft-fail",
-    )
-    try:
-        reader = PdfFileReader(BytesIO(pdf), strict=False)
-        embedded = [s for s in reader.embedded_signatures if s.field_name == FIELD_NAME]
-        if len(embedded) != 1:
-            return _NOT_SIGNED
-        status = _outside_event_loop(validate_pdf_signature, embedded[0], context)
-    except (PdfError, SignatureValidationError, ValueError, KeyError) as exc:
-        logger.info("PDF signature could not be validated: %s", type(exc).__name__)
-        return _NOT_SIGNED
-    covers = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-    level = status.modification_level
-    return VerificationReport(
-        intact=bool(status.intact),
-        valid=bool(status.valid),
-        trusted=bool(status.trusted),
-        covers_whole_file=covers,
-        modified_after_signing=not covers or status.docmdp_ok is False,
-        modification_level=level.name if level is not None else None,
-        changes_disallowed=status.docmdp_ok is False,
-        signer_subject=status.signing_cert.subject.human_friendly,
-    )
+    from roi.documents import pades  # pyHanko loads on the first verification, not at start-up
+
+    return pades.verify(pdf, trust_root_pem)
 
 
 def _credential(session: Session, organization_id: int) -> SigningCredential | None:
@@ -308,11 +188,13 @@ def _create_in(session: Session, organization_id: int, name: str) -> tuple[Signi
 
 
 def _load(credential: SigningCredential) -> SigningIdentity:
+    from roi.documents import pades  # pyHanko loads with the first identity, not at start-up
+
     certificate_pem = credential.certificate_pem.encode("ascii")
     key = load_signing_key(credential.private_key_sealed, key_place(credential.uuid))
     return SigningIdentity(
         organization_id=credential.organization_id,
         credential_uuid=credential.uuid,
         certificate_pem=certificate_pem,
-        signer=_KeySigner(key, load_certificate(certificate_pem)),
+        signer=pades.key_signer(key, certificate_pem),
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from roi.documents import fetcher
-from roi.documents.fetcher import Asset, FetchRefused, LockedURLFetcher, fetcher_for
+from roi.documents.assets import Asset
+from roi.documents.fetcher import FetchRefused, LockedURLFetcher, fetcher_for
 
 
 @pytest.mark.parametrize(

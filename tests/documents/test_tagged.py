@@ -24,7 +24,7 @@ from roi.documents.accounting import (
     render_accounting,
     render_letter,
 )
-from roi.documents.fetcher import pdf_templates_dir
+from roi.documents.assets import pdf_templates_dir
 from roi.documents.pdf import render_consent, render_revocation_receipt
 from tests.documents.conftest import (
     drawn_signature_png,
