@@ -6,7 +6,9 @@ import re
 
 from sqlalchemy import func, select
 
+from roi import create_app
 from roi.accounts.models import ApiToken, Client, Provider
+from roi.extensions import db
 from tests.helpers import api_token, bearer, totp_code
 
 NEW_CLIENT = {
@@ -153,20 +155,44 @@ def test_openapi_document_and_routes_agree(app, client):
     # J2: every API route is documented and every documented path is a route
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    documented = {
+    assert _documented(spec) == _routed(app)
+    assert "bearerAuth" in spec["components"]["securitySchemes"]
+
+
+def test_every_app_of_a_process_serves_the_same_document(app, client, app_overrides):
+    # the document is built once per process (roi.web.api): a later app serves all of it
+    later = create_app(app_overrides)
+    try:
+        served = later.test_client().get("/api/v1/openapi.json")
+        assert served.data == client.get("/api/v1/openapi.json").data
+        assert _documented(served.get_json()) == _routed(later)
+        assert "/api/v1/consents/{consent_id}/fhir" in served.get_json()["paths"]
+        # and the later app's API answers through its own Api (roi's error body)
+        assert later.test_client().get("/api/v1/providers").get_json()["error"] == "unauthenticated"
+    finally:
+        with later.app_context():
+            db.engine.dispose()
+
+
+def _documented(spec):
+    """(path, METHOD) of every operation in an OpenAPI document."""
+    return {
         (path, method.upper())
         for path, ops in spec["paths"].items()
         for method in ops
         if method != "parameters"
     }
+
+
+def _routed(app):
+    """(path, METHOD) of every API route of `app`, paths written as OpenAPI writes them."""
     routed = set()
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1") or rule.endpoint.startswith("api-docs"):
             continue
         path = re.sub(r"<(?:int(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)
         routed |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
-    assert documented == routed
-    assert "bearerAuth" in spec["components"]["securitySchemes"]
+    return routed
 
 
 def test_unknown_api_route_is_a_json_404(client):
