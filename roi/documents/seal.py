@@ -61,6 +61,11 @@ class SigningIdentity:
 # cached entry can never be stale; a replaced credential has a new uuid.
 _identities: dict[str, SigningIdentity] = {}
 _identities_lock = threading.Lock()
+# One seal at a time per process: the cached identity's signer and certificate are shared by
+# every thread, and asn1crypto fills in an object's encoding on first use without a lock — two
+# threads sealing at once broke a seal (TypeError inside asn1crypto, tests/consent/
+# test_lifecycle.py concurrent signatures). Sealing is CPU work under the GIL anyway.
+_sealing = threading.Lock()
 
 
 def signing_identity(
@@ -118,7 +123,8 @@ def sign_pdf(pdf: bytes, identity: SigningIdentity, *, reason: str, location: st
     """
     from roi.documents import pades  # pyHanko loads on the first seal, not at start-up
 
-    return pades.certify(pdf, identity.signer, reason=reason, location=location)
+    with _sealing:
+        return pades.certify(pdf, identity.signer, reason=reason, location=location)
 
 
 def verify_pdf(pdf: bytes, trust_root_pem: bytes) -> VerificationReport:
