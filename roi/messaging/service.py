@@ -548,6 +548,9 @@ def _store(
             recipient=parties.recipient,
         )
         return message
+    # counted before the flush, so the send's audit entries are the last it writes: from the
+    # first of them to COMMIT every writer waits on the audit head (roi.audit.record)
+    used_up = gate.use(decision)
     session.flush()  # the message's id, for the audit entry; one flush writes every new row
     audit.record(
         session,
@@ -561,7 +564,6 @@ def _store(
         categories=outgoing.categories,
         purpose=outgoing.purpose,
     )
-    used_up = gate.use(decision)
     if used_up is not None:
         audit.record(
             session,
