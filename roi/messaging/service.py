@@ -200,7 +200,7 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
     # Sealed before the write transaction too: the row's uuid is all the seals bind to.
     sealed = _sealed(outgoing)
     with _kept_loaded(session), unit_of_work(session):
-        gate.lock_candidates(
+        locked = gate.lock_candidates(
             session, discloser=parties.discloser, recipient=parties.recipient, client=parties.client
         )
         at = now()
@@ -225,6 +225,7 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
                 purposes=(outgoing.purpose,),
                 at=at,
                 emergency=emergency,
+                locked=locked,
             )
             if decision.permitted:
                 message = _store(session, actor, library, outgoing, parties, sealed, decision)
