@@ -122,6 +122,9 @@ def _engine_options(url: str) -> dict[str, Any]:
         # connection the server dropped fails its one request, and SQLAlchemy then renews the
         # whole pool.
         options["pool_recycle"] = 1800
+        # What roi's locking relies on (roi.consent.gate, roi.db.unit_of_work), whatever the
+        # server's default: each statement sees every transaction that committed before it.
+        options["isolation_level"] = "READ COMMITTED"
     else:
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
     return options

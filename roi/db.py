@@ -3,9 +3,10 @@
 Services own their transactions: `unit_of_work(session)` opens a write transaction, commits it when
 the block ends and rolls it back on any error, so an action and its audit entry land together or
 not at all. Units of work do not nest: starting one inside another is refused, since it would
-commit the outer work half done. On SQLite the write transaction starts with BEGIN IMMEDIATE: a
-deferred transaction that read first and writes later can fail with SQLITE_BUSY_SNAPSHOT instead
-of waiting its turn; and roi's writers to one SQLite file take turns through a file lock beside it
+commit the outer work half done. On PostgreSQL a unit of work carries on the transaction a caller
+had open (`_carry_on`); on SQLite it starts afresh, with BEGIN IMMEDIATE: a deferred transaction
+that read first and writes later can fail with SQLITE_BUSY_SNAPSHOT instead of waiting its turn;
+and roi's writers to one SQLite file take turns through a file lock beside it
 (`_writer_turn`), which wakes the next writer the moment one commits.
 """
 
@@ -105,14 +106,15 @@ def unit_of_work(session: Session) -> Iterator[Session]:
         raise RuntimeError(
             "unit_of_work started inside another one: do the inner work in the outer transaction"
         )
-    # End whatever read-only transaction the caller had open (a view loading the current user),
-    # so the write transaction starts afresh and, on SQLite, takes the write lock at BEGIN.
-    session.commit()
+    carried_on = _carry_on(session)
     session.info[_IN_UNIT_OF_WORK] = True
     try:
         with _turn_of(session.get_bind()):
             try:
-                session.connection(execution_options={WRITE_OPTION: True})
+                if carried_on:
+                    session.connection().execution_options(**{WRITE_OPTION: True})
+                else:
+                    session.connection(execution_options={WRITE_OPTION: True})
                 yield session
                 session.commit()
             except BaseException:
@@ -120,6 +122,25 @@ def unit_of_work(session: Session) -> Iterator[Session]:
                 raise
     finally:
         del session.info[_IN_UNIT_OF_WORK]
+
+
+def _carry_on(session: Session) -> bool:
+    """Make ready for a unit of work's write transaction; True when it carries on the one open.
+
+    On SQLite whatever transaction the caller had open (a view loading the current user) ends,
+    so the write transaction starts afresh and takes the write lock at its BEGIN. On PostgreSQL
+    the open one carries on: under READ COMMITTED (pinned by `roi.create_app`) each statement
+    sees what committed before it, so a new transaction would differ only by a COMMIT and a
+    BEGIN, two round trips. What the commit would have done to the session is done all the same:
+    pending changes are flushed and, unless the session keeps them, loaded objects expire.
+    """
+    if session.get_bind().dialect.name != "postgresql" or not session.in_transaction():
+        session.commit()
+        return False
+    session.flush()
+    if session.expire_on_commit:
+        session.expire_all()
+    return True
 
 
 #: per SQLite file, the lock this process's threads queue on for their turn (flock() does not

@@ -168,17 +168,22 @@ def client_visibility(
     return false()
 
 
+def discloses(actor: Actor) -> bool:
+    """Whether `actor` may attempt a disclosure about anyone: a clinician of a practice. Nobody
+    else discloses."""
+    return actor.role is Role.CLINICIAN and actor.organization_id is not None
+
+
 def disclosable_clients(
-    actor: Actor, *, named_on_sent_consent: ColumnElement[bool]
+    organization_id: SQLColumnExpression[int], *, named_on_sent_consent: ColumnElement[bool]
 ) -> ColumnElement[bool]:
-    """About which clients `actor` may attempt a disclosure (the gate then decides), as a SQL
-    predicate on `Client`: a clinician, for their organization's clients and for clients whose
-    release — sent, in any state since — names them, so a clinician whose consent was revoked is
-    told why rather than told the client does not exist. Nobody else discloses.
+    """About which clients a clinician who `discloses` may attempt a disclosure (the gate then
+    decides), as a SQL predicate on `Client`: their organization's (`organization_id`, a bind
+    parameter, so the statement can be built once) and those whose release — sent, in any state
+    since — names them, so a clinician whose consent was revoked is told why rather than told
+    the client does not exist.
     """
-    if actor.role is Role.CLINICIAN and actor.organization_id is not None:
-        return or_(Client.organization_id == actor.organization_id, named_on_sent_consent)
-    return false()
+    return or_(Client.organization_id == organization_id, named_on_sent_consent)
 
 
 def answerable_clients(actor: Actor) -> ColumnElement[bool]:

@@ -4,9 +4,9 @@ Nothing here has a foreign key: an entry must outlive the rows it names (retenti
 must never be changed or removed by a cascade. Entries carry ids, codes and reasons only, never
 free-text health information (STYLE.md 6).
 
-`audit_head` is one row holding the last entry's seq and hash. Every writer locks it first
-(`SELECT ... FOR UPDATE`), which is what keeps concurrent writers from forking the chain or leaving
-a gap on PostgreSQL; on SQLite the writer's BEGIN IMMEDIATE already serializes them.
+`audit_head` is one row holding the last entry's seq and hash. Every writer locks it first (by
+moving its seq on, `UPDATE ... RETURNING`), which is what keeps concurrent writers from forking the
+chain or leaving a gap on PostgreSQL; on SQLite the writer's BEGIN IMMEDIATE serializes them.
 """
 
 from __future__ import annotations

@@ -1,9 +1,13 @@
 """`record()`: the only code that writes the audit log (warehouse's record_event).
 
 It joins the caller's transaction and never commits, so an action and its audit entry commit
-together or not at all (SECURITY G3). It locks the head row first: on PostgreSQL that
-`SELECT ... FOR UPDATE` makes concurrent writers take turns, so the chain never forks and seq
-never skips; on SQLite the caller's BEGIN IMMEDIATE (`roi.db.unit_of_work`) already did.
+together or not at all (SECURITY G3). It first flushes the caller's pending writes, then moves the
+head row on by one (`UPDATE ... SET seq = seq + 1 RETURNING`), which locks it: on PostgreSQL
+concurrent writers take turns on that row lock, and one that waited advances from the head its
+predecessor committed, so the chain never forks and seq never skips; on SQLite the caller's BEGIN
+IMMEDIATE (`roi.db.unit_of_work`) already serialized them. On PostgreSQL the entry and the head's
+new hash are then written by one statement, so a writer holds the head for two round trips before
+its COMMIT: every writer waits on that lock, so what it costs bounds how fast roi can act.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -48,7 +52,9 @@ def record(
     reasons: Iterable[str] | None = None,
     detail: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
-    """Append an entry to the chain inside the caller's transaction and flush it; never commit.
+    """Append an entry to the chain in the caller's transaction, after its pending writes.
+
+    Never commits. Returns the entry as written (the session does not hold it).
 
     Raises:
         ValueError: `detail` is not a small object of ids and codes, or a text holds a NUL.
@@ -72,35 +78,55 @@ def record(
         "request_id": _text(actor.request_id),
         "ip": _text(actor.ip),
     }
-    head_seq, head_hash = _lock_head(session)
-    values["seq"] = head_seq + 1
+    # the caller's rows first, so the head is held for as little as the entry itself needs
+    session.flush()
+    values["seq"], values["prev_hash"] = _advance_head(session)
     # Taken after the lock, so times follow seq as closely as the clock allows.
     values["at"] = now()
-    values["prev_hash"] = head_hash
-    values["hash"] = entry_hash(values, head_hash)
-    session.execute(_MOVE_HEAD, {"new_seq": values["seq"], "new_hash": values["hash"]})
-    entry = AuditEntry(**values)
-    session.add(entry)
-    session.flush()
+    values["hash"] = entry_hash(values, values["prev_hash"])
+    _append(session, values)
+    entry = AuditEntry(**values)  # what was written, for the caller; the session does not hold it
     logger.debug("audit entry %s: %s %s", entry.seq, entry.action, entry.outcome)
     return entry
 
 
-# Built once: every audited action runs both.
-_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == HEAD_ID).with_for_update()
-_MOVE_HEAD = (
-    update(AuditHead)
-    .where(AuditHead.id == HEAD_ID)
-    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+# Built once, on the tables (not the mapped classes): every audited action runs them, and the
+# ORM's bookkeeping would only cost time.
+_ENTRIES = AuditEntry.metadata.tables[AuditEntry.__tablename__]
+_HEAD_ROW = AuditHead.metadata.tables[AuditHead.__tablename__]
+#: locks the head and moves it on: the new seq, and the hash of the entry before it
+_ADVANCE = (
+    update(_HEAD_ROW)
+    .where(_HEAD_ROW.c.id == HEAD_ID)
+    .values(seq=_HEAD_ROW.c.seq + 1)
+    .returning(_HEAD_ROW.c.seq, _HEAD_ROW.c.hash)
 )
+#: every column from a parameter of its own name with `entry_` before it (the names of the columns
+#: themselves are taken by the INSERT), typed as the column
+_INSERT = insert(_ENTRIES).values(
+    {column: bindparam(f"entry_{column.name}", type_=column.type) for column in _ENTRIES.c}
+)
+_SET_HASH = update(_HEAD_ROW).where(_HEAD_ROW.c.id == HEAD_ID).values(hash=bindparam("new_hash"))
+#: PostgreSQL: the entry and the head's new hash in one statement (one round trip)
+_APPEND = _SET_HASH.add_cte(_INSERT.cte("entry"))
 
 
-def _lock_head(session: Session) -> tuple[int, str]:
-    head = session.execute(_HEAD).one_or_none()
+def _advance_head(session: Session) -> tuple[int, str]:
+    head = session.execute(_ADVANCE).one_or_none()
     if head is None:
         ensure_head(session)
-        head = session.execute(_HEAD).one()
+        head = session.execute(_ADVANCE).one()
     return head.seq, head.hash
+
+
+def _append(session: Session, values: dict[str, Any]) -> None:
+    parameters = {f"entry_{name}": value for name, value in values.items()}
+    parameters["new_hash"] = values["hash"]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_APPEND, parameters)
+    else:  # SQLite has no INSERT inside WITH; its statements cost no round trip anyway
+        session.execute(_INSERT, parameters)
+        session.execute(_SET_HASH, parameters)
 
 
 def ensure_head(session: Session) -> None:

@@ -21,7 +21,8 @@ one definition of a consent's state), so a decision about the past is answered a
 been then.
 
 There is no cache: every decision reads the consent rows. A sender calls `lock_candidates()` first,
-in its write transaction, so a disclosure and a revocation of the same consent take turns.
+in its write transaction, so a disclosure and a revocation of the same consent take turns, and
+hands the rows it read under that lock to `decide()`, which then reads nothing again.
 
 A consent that permits one disclosure (`after_first_disclosure`) is used up by it: the sender
 calls `use()` with the permitting decision in the same transaction, which expires the consent at
@@ -98,6 +99,15 @@ class Decision:
         return list(dict.fromkeys(reason.code for reason in self.reasons))
 
 
+@dataclass(frozen=True)
+class Locked:
+    """What `lock_candidates()` read under its lock, for `decide()` about the same pair and client:
+    the consents that could permit and every restriction of the client, in id order."""
+
+    consents: list[Consent]
+    restrictions: list[Restriction]
+
+
 def decide(
     session: Session,
     library: FormLibrary,
@@ -109,11 +119,13 @@ def decide(
     purposes: Collection[str],
     at: datetime,
     emergency: Emergency | None = None,
+    locked: Locked | None = None,
 ) -> Decision:
     """May `discloser` disclose `categories` about `client` to `recipient` for `purposes` at `at`,
     under a consent or, given `emergency`, under that emergency basis?
 
-    Reads only; the caller audits the decision in its own transaction.
+    Reads only (nothing, given the rows `lock_candidates()` read for this pair and client as
+    `locked`); the caller audits the decision in its own transaction.
     """
     if not categories:
         return _deny(at, _reason(ReasonCode.CATEGORIES_REQUIRED))
@@ -121,11 +133,12 @@ def decide(
         return _deny(at, _reason(ReasonCode.PURPOSE_REQUIRED))
     if emergency is not None:
         return _emergency(discloser, client, emergency, at)
-    covering = [
-        restriction
-        for restriction in session.scalars(_RESTRICTIONS, {"client_id": client.id})
-        if restriction.covers(recipient.id, categories)
-    ]
+    restrictions = (
+        [r for r in locked.restrictions if r.status in _EVER_AGREED]
+        if locked is not None
+        else session.scalars(_RESTRICTIONS, {"client_id": client.id})
+    )
+    covering = [r for r in restrictions if r.covers(recipient.id, categories)]
     restricted = [
         _reason(ReasonCode.RESTRICTED_BY_AGREEMENT, restriction=restriction.id)
         for restriction in covering
@@ -135,7 +148,11 @@ def decide(
         return _deny(at, *restricted)
     ended = tuple(r.id for r in covering if r.terminated_by == "practice" and r.agreed_at)
     pair = _pair(discloser, recipient, client)
-    candidates = list(session.scalars(_candidates(*_shape(discloser, recipient)), pair))
+    candidates = (
+        locked.consents
+        if locked is not None
+        else list(session.scalars(_candidates(*_shape(discloser, recipient)), pair))
+    )
     if not candidates:
         return _deny(at, _missing_consent(session, discloser, recipient, pair))
     terms = _Terms(
@@ -163,8 +180,9 @@ def decide(
 
 def lock_candidates(
     session: Session, *, discloser: Provider, recipient: Provider, client: Client
-) -> None:
-    """Lock every consent that could permit this pair; call it before taking `at`.
+) -> Locked:
+    """Lock every consent that could permit this pair; call it before taking `at`, and pass what
+    it returns to `decide()` about the same pair and client.
 
     A revocation locks its row for update, so it waits for a send holding this lock, and a send
     that locks after a revocation committed reads it (each statement of READ COMMITTED sees what
@@ -173,12 +191,14 @@ def lock_candidates(
     keep a waiting revocation out indefinitely, and sends take turns on the audit head anyway.
     On SQLite the write transaction (BEGIN IMMEDIATE) already serializes them. The client's
     restrictions are locked too, after the consents (the order every path takes), so an
-    agreement and a send take turns as a revocation and a send do.
+    agreement and a send take turns as a revocation and a send do. The rows are read as they lock
+    (fresh, whatever the session held), so `decide()` needs no statement of its own.
     """
-    session.execute(
+    consents = session.scalars(
         _candidates_locked(*_shape(discloser, recipient)), _pair(discloser, recipient, client)
-    )
-    session.execute(_RESTRICTIONS_LOCKED, {"client_id": client.id})
+    ).all()
+    restrictions = session.scalars(_RESTRICTIONS_LOCKED, {"client_id": client.id}).all()
+    return Locked(list(consents), list(restrictions))
 
 
 def use(decision: Decision) -> Consent | None:
@@ -246,35 +266,29 @@ def _candidates(discloser_org: bool, recipient_org: bool) -> Select[Consent]:
     )
 
 
+#: the states of a restriction that was once agreed: the gate weighs only those
+_EVER_AGREED = (RestrictionStatus.AGREED, RestrictionStatus.TERMINATED)
 #: the client's restrictions that were ever agreed; fresh rows, as for the consents
 _RESTRICTIONS = (
     select(Restriction)
-    .where(
-        Restriction.client_id == bindparam("client_id"),
-        Restriction.status.in_([RestrictionStatus.AGREED, RestrictionStatus.TERMINATED]),
-    )
+    .where(Restriction.client_id == bindparam("client_id"), Restriction.status.in_(_EVER_AGREED))
     .order_by(Restriction.id)
     .execution_options(populate_existing=True)
 )
+#: every restriction of the client, locked: one agreed while the send waits is read agreed
 _RESTRICTIONS_LOCKED = (
-    select(Restriction.id)
+    select(Restriction)
     .where(Restriction.client_id == bindparam("client_id"))
     .order_by(Restriction.id)
     .with_for_update()
+    .execution_options(populate_existing=True)
 )
 
 
 @functools.cache
-def _candidates_locked(discloser_org: bool, recipient_org: bool) -> Select[int]:
+def _candidates_locked(discloser_org: bool, recipient_org: bool) -> Select[Consent]:
     # in id order, as every path that locks several consents does, so two never deadlock
-    return (
-        select(Consent.id)
-        .where(
-            Consent.client_id == bindparam("client_id"), _names_pair(discloser_org, recipient_org)
-        )
-        .order_by(Consent.id)
-        .with_for_update()
-    )
+    return _candidates(discloser_org, recipient_org).with_for_update()
 
 
 def _names_pair(discloser_org: bool, recipient_org: bool) -> ColumnElement[bool]:

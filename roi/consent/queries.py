@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from roi.accounts.models import Client, Provider
@@ -17,6 +17,7 @@ from roi.accounts.policy import (
     client_visibility,
     consent_visibility,
     disclosable_clients,
+    discloses,
     managed_consents,
     named_on_consent,
     records_revocations,
@@ -196,24 +197,38 @@ def client_for_disclosure(session: Session, actor: Actor, client_id: int) -> Cli
         NotFound: no such client, or no tie between the actor and this client.
     """
     require(actor, Permission.VIEW_CLIENTS)
-    named = exists(
-        select(Consent.id)
-        .join(_RECIPIENT, _RECIPIENT.id == Consent.recipient_provider_id)
-        .where(
-            Consent.client_id == Client.id,
-            _RECIPIENT.user_id == actor.user_id,
-            Consent.status != ConsentStatus.DRAFT,
+    client = None
+    if discloses(actor):
+        client = session.scalar(
+            _DISCLOSABLE,
+            {
+                "client_id": client_id,
+                "organization_id": actor.organization_id,
+                "user_id": actor.user_id,
+            },
         )
-    )
-    # one EXISTS: a release named on while active is also one named on since it was sent
-    client = session.scalar(
-        select(Client).where(
-            Client.id == client_id, disclosable_clients(actor, named_on_sent_consent=named)
-        )
-    )
     if client is None:
         raise NotFound("client")
     return client
+
+
+#: built once (every send runs it, and building it cost more than running it); one EXISTS: a
+#: release named on while active is also one named on since it was sent
+_DISCLOSABLE = select(Client).where(
+    Client.id == bindparam("client_id"),
+    disclosable_clients(
+        bindparam("organization_id"),
+        named_on_sent_consent=exists(
+            select(Consent.id)
+            .join(_RECIPIENT, _RECIPIENT.id == Consent.recipient_provider_id)
+            .where(
+                Consent.client_id == Client.id,
+                _RECIPIENT.user_id == bindparam("user_id"),
+                Consent.status != ConsentStatus.DRAFT,
+            )
+        ),
+    ),
+)
 
 
 def clients_for(session: Session, actor: Actor, search: str | None = None) -> list[Client]:

@@ -200,7 +200,7 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
     # Sealed before the write transaction too: the row's uuid is all the seals bind to.
     sealed = _sealed(outgoing)
     with _kept_loaded(session), unit_of_work(session):
-        gate.lock_candidates(
+        locked = gate.lock_candidates(
             session, discloser=parties.discloser, recipient=parties.recipient, client=parties.client
         )
         at = now()
@@ -225,6 +225,7 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
                 purposes=(outgoing.purpose,),
                 at=at,
                 emergency=emergency,
+                locked=locked,
             )
             if decision.permitted:
                 message = _store(session, actor, library, outgoing, parties, sealed, decision)
@@ -548,6 +549,9 @@ def _store(
             recipient=parties.recipient,
         )
         return message
+    # counted before the flush, so the send's audit entries are the last it writes: from the
+    # first of them to COMMIT every writer waits on the audit head (roi.audit.record)
+    used_up = gate.use(decision)
     session.flush()  # the message's id, for the audit entry; one flush writes every new row
     audit.record(
         session,
@@ -561,7 +565,6 @@ def _store(
         categories=outgoing.categories,
         purpose=outgoing.purpose,
     )
-    used_up = gate.use(decision)
     if used_up is not None:
         audit.record(
             session,
