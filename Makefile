@@ -24,7 +24,8 @@ $(BIN)/roi: pyproject.toml
 $(VENV)/.dev: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@# no byte-compiling of every installed package: Python compiles what the suite imports
+	$(BIN)/pip install --quiet --no-compile -e '.[dev]'
 	@touch $(BIN)/roi $@
 
 run: $(BIN)/roi  ## Install, initialize, seed the demo on an empty instance, serve on :8000 with a mail worker
