@@ -92,6 +92,9 @@ def permitted_entries(session, client_id: int, since: date, until: date) -> list
                 AuditEntry.at >= start,
                 AuditEntry.at < end,
             )
+            # the accounting's order (oldest first): without it PostgreSQL returns rows in
+            # whatever order they lie on disk
+            .order_by(AuditEntry.at, AuditEntry.seq)
         )
     )
 
