@@ -86,7 +86,8 @@ def permitted_entries(session, client_id: int, since: date, until: date) -> list
     )
     return list(
         session.scalars(
-            select(AuditEntry).where(
+            select(AuditEntry)
+            .where(
                 AuditEntry.action == Action.DISCLOSURE_PERMITTED,
                 AuditEntry.client_id == client_id,
                 AuditEntry.at >= start,
