@@ -22,6 +22,7 @@ from werkzeug.routing.rules import Rule
 from roi import vault
 from roi.audit.schema import head_row_statement
 from roi.config import Argon2Parameters
+from roi.consent.library import FormLibrary
 from roi.db import Base, configure_engine
 from roi.models import import_all
 from roi.vault.keyring import KEY_FILE, FileKeyProvider, KeyRing
@@ -282,13 +283,32 @@ TEMPLATE_CODE = _TemplateCode()
 LONG_MARKERS = ("browser", "slow", "subprocess", "xdist_group")
 
 
+#: the fixtures through which a test reaches the database under test
+DATABASE_FIXTURES = frozenset({"database_url", "empty_database_url", "postgres_schema"})
+
+
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long tests come first (in their order), the many short ones after: pytest-xdist hands
-    out work in this order (`--dist loadgroup`, the largest groups first), so the short ones
-    fill the workers up at the end instead of a long one running alone.
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, leave out the tests whose verdict cannot depend on the database; then the
+    long tests come first (in their order), the many short ones after: pytest-xdist hands out
+    work in this order (`--dist loadgroup`, the largest groups first), so the short ones fill the
+    workers up at the end instead of a long one running alone.
     """
+    if POSTGRES_URL is not None:
+        once = [item for item in items if same_on_every_database(item)]
+        if once:
+            config.hook.pytest_deselected(items=once)
+            items[:] = [item for item in items if not same_on_every_database(item)]
     items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in LONG_MARKERS))
+
+
+def same_on_every_database(item: pytest.Item) -> bool:
+    """Whether `item` would check exactly the same thing on SQLite and on PostgreSQL, so the
+    SQLite run's verdict is the verdict: it reaches no database (none of DATABASE_FIXTURES), or
+    it is marked `engine_independent` (what it checks is the pages' markup, which both render
+    alike; other tests render every page on both databases)."""
+    uses_database = not DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+    return not uses_database or item.get_closest_marker("engine_independent") is not None
 
 
 def _reuse_url_builders() -> None:
@@ -324,6 +344,72 @@ def _reuse_url_builders() -> None:
 
 
 _reuse_url_builders()
+
+
+def _reuse_parsed_rules() -> None:
+    """Parse each URL rule's text once per process, not once per app.
+
+    Parsing (werkzeug's `Rule._parse_rule`: a regular expression over the text, the converters'
+    arguments) was about half of what is left of `create_app`. Its parts depend only on the text
+    and the map's converter classes; what it leaves on the rule (its trace, its arguments, its
+    converters) is recorded the first time and done again on each later rule of that text, the
+    converters made anew for the rule's own map.
+    """
+    original = getattr(Rule, "_parse_rule", None)
+    if original is None:  # another werkzeug: leave it as it is
+        return
+    parsed: dict[tuple[object, ...], tuple[list[Any], list[Any], list[Any]]] = {}
+
+    def parse_rule(rule: Rule, text: str) -> list[Any]:
+        key = (text, *rule.map.converters.values())
+        if key not in parsed:
+            made: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = []
+            get_converter = rule.get_converter
+
+            def recording(name: str, kind: str, args: tuple[Any, ...], kwargs: Any) -> Any:
+                made.append((name, kind, args, dict(kwargs)))
+                return get_converter(name, kind, args, kwargs)
+
+            start = len(rule._trace)
+            rule.get_converter = recording  # type: ignore[method-assign]
+            try:
+                parts = list(original(rule, text))
+            finally:
+                del rule.get_converter
+            parsed[key] = (parts, rule._trace[start:], made)
+            return parts
+        parts, trace, made = parsed[key]
+        rule._trace.extend(trace)
+        for name, kind, args, kwargs in made:
+            rule._converters[name] = rule.get_converter(name, kind, args, kwargs)
+            rule.arguments.add(name)
+        return list(parts)
+
+    Rule._parse_rule = parse_rule  # type: ignore[method-assign,assignment]
+
+
+_reuse_parsed_rules()
+
+
+def _reuse_form_libraries() -> None:
+    """Read forms/ once per process, not once per app: every test app loads the same files (a
+    tenth of `create_app`); a folder whose files differ in any byte is read again."""
+    original = FormLibrary.load.__func__  # type: ignore[attr-defined]
+    loaded: dict[tuple[object, ...], FormLibrary] = {}
+
+    def load(cls: type[FormLibrary], folder: Path) -> FormLibrary:
+        if not folder.is_dir():
+            return original(cls, folder)
+        files = tuple((p.name, p.read_bytes()) for p in sorted(folder.glob("*.toml")))
+        key = (cls, str(folder), files)
+        if key not in loaded:
+            loaded[key] = original(cls, folder)
+        return loaded[key]
+
+    FormLibrary.load = classmethod(load)  # type: ignore[method-assign,assignment]
+
+
+_reuse_form_libraries()
 
 
 #: create_engine keywords that set up an engine's pool or logging, not its dialect

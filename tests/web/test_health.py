@@ -16,7 +16,6 @@ from roi.actor import Role
 from roi.audit import AuditEntry
 from roi.extensions import db
 from roi.vault.keyring import KEY_FILE, FileKeyProvider, KeyRing
-from tests.conftest import POSTGRES_URL
 from tests.factories import make_user
 from tests.instances import close, initialized_app, instance_app
 
@@ -94,11 +93,13 @@ def test_readyz_names_a_key_ring_from_another_instance(
     assert response.get_json() == {**READY, "keys": "mismatch"}
 
 
-def test_readyz_names_a_database_that_does_not_answer(instance_path: Path, tmp_path: Path) -> None:
-    if POSTGRES_URL is None:
+def test_readyz_names_a_database_that_does_not_answer(
+    instance_path: Path, tmp_path: Path, postgres_schema: str | None
+) -> None:
+    if postgres_schema is None:
         url = f"sqlite:///{tmp_path / 'no-such-folder' / 'roi.db'}"
     else:
-        url = make_url(POSTGRES_URL).set(database="roi_no_such_database").render_as_string(False)
+        url = make_url(postgres_schema).set(database="roi_no_such_database").render_as_string(False)
     response = readyz_once(instance_app(instance_path, url))
     assert response.status_code == 503
     # Words only: no driver message, host or path in the body; what needs the database is unknown
