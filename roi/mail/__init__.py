@@ -10,7 +10,16 @@ to it. Links hold only a path: the worker puts ROI_BASE_URL in front at delivery
 from __future__ import annotations
 
 from roi.mail import links, outbox
-from roi.mail.outbox import Delivery, FailedMail, Mail, deliver_due, enqueue, failed_mail, retry
+from roi.mail.outbox import (
+    Delivery,
+    FailedMail,
+    Mail,
+    deliver_due,
+    enqueue,
+    failed_mail,
+    outbox_item,
+    retry,
+)
 
 __all__ = [
     "Delivery",
@@ -21,5 +30,6 @@ __all__ = [
     "failed_mail",
     "links",
     "outbox",
+    "outbox_item",
     "retry",
 ]

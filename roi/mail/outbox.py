@@ -82,6 +82,14 @@ def _place(uuid: str) -> vault.Place:
 
 def enqueue(session: Session, mail: Mail, *, organization_id: int | None = None) -> OutboxItem:
     """Add `mail` to the caller's transaction; it is delivered only if that transaction commits."""
+    item = outbox_item(mail, organization_id=organization_id)
+    session.add(item)
+    return item
+
+
+def outbox_item(mail: Mail, *, organization_id: int | None = None) -> OutboxItem:
+    """`mail` sealed into an outbox row that no session holds yet, for a caller that seals it
+    before its write transaction (sealing needs no database) and adds it inside."""
     uuid = new_uuid()
     payload = {
         "to": mail.to,
@@ -90,7 +98,7 @@ def enqueue(session: Session, mail: Mail, *, organization_id: int | None = None)
         "link": mail.link,
         "closing": mail.closing,
     }
-    item = OutboxItem(
+    return OutboxItem(
         uuid=uuid,
         organization_id=organization_id,
         status=OutboxStatus.PENDING,
@@ -98,8 +106,6 @@ def enqueue(session: Session, mail: Mail, *, organization_id: int | None = None)
         next_attempt_at=now(),
         message_sealed=vault.seal(json.dumps(payload).encode(), _place(uuid)),
     )
-    session.add(item)
-    return item
 
 
 def _open(uuid: str, sealed: bytes) -> Mail:

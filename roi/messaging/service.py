@@ -41,6 +41,7 @@ from roi.db import new_uuid, unit_of_work
 from roi.documents import attachments
 from roi.errors import ConsentRequired, Invalid, NotFound, Throttled
 from roi.i18n import N_
+from roi.mail.models import OutboxItem
 from roi.messaging import emergencies, notices
 from roi.messaging.models import Attachment, Message
 from roi.messaging.queries import message_for
@@ -197,8 +198,11 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
     parties = _parties(session, actor, outgoing.request())
     if outgoing.reply_to_id is not None:
         _check_reply(session, actor, outgoing, parties)
-    # Sealed before the write transaction too: the row's uuid is all the seals bind to.
+    # Sealed before the write transaction too: the row's uuid is all the seals bind to. The
+    # recipient's notice and mail are written out now as well (translating and sealing need no
+    # database), so the transaction, on SQLite the one writer at a time, only adds them.
     sealed = _sealed(outgoing)
+    told = _notices(parties)
     with _kept_loaded(session), unit_of_work(session):
         locked = gate.lock_candidates(
             session, discloser=parties.discloser, recipient=parties.recipient, client=parties.client
@@ -228,7 +232,7 @@ def send(session: Session, actor: Actor, library: FormLibrary, outgoing: Outgoin
                 locked=locked,
             )
             if decision.permitted:
-                message = _store(session, actor, library, outgoing, parties, sealed, decision)
+                message = _store(session, actor, library, outgoing, parties, sealed, told, decision)
             else:
                 _audit_denied(session, actor, outgoing, parties, decision)
                 denied = decision
@@ -497,6 +501,7 @@ def _store(
     outgoing: Outgoing,
     parties: _Parties,
     sealed: _Sealed,
+    told: _Notices,
     decision: gate.Decision,
 ) -> Message:
     if decision.consent is not None:
@@ -524,19 +529,7 @@ def _store(
         read_at=None,
         attachments=sealed.attachments,
     )
-    if parties.recipient.user_id is not None:
-        _mail_recipient(session, parties)
-        # names the sender only: the notice is shown before anyone opens the message; kept as a
-        # message (pages show it in their reader's language), its text in the recipient's
-        account = parties.recipient_account
-        session.add(
-            Notification.saying(
-                parties.recipient.user_id,
-                i18n.Message("New message from %(sender)s.", sender=parties.discloser.name),
-                account.language if account else None,
-                consent_id=decision.consent_id,
-            )
-        )
+    told.add(session, decision.consent_id)
     session.add(message)
     if outgoing.emergency is not None:
         emergencies.record(
@@ -625,15 +618,39 @@ def emergency_envelope(
     return Envelope(consent_id=None, scope_summary=emergency.basis.banner, part2_notice=notice)
 
 
-def _mail_recipient(session: Session, parties: _Parties) -> None:
-    """Tell the recipient's account by mail, in the send's transaction (through the outbox)."""
+@dataclass(frozen=True)
+class _Notices:
+    """What tells the recipient's account of a new message: a notice in roi and a mail through
+    the outbox, written only with a permitted send, in its transaction."""
+
+    notification: Notification | None = None
+    mail: OutboxItem | None = None
+
+    def add(self, session: Session, consent_id: int | None) -> None:
+        if self.notification is not None:
+            self.notification.consent_id = consent_id
+            session.add(self.notification)
+        if self.mail is not None:
+            session.add(self.mail)
+
+
+def _notices(parties: _Parties) -> _Notices:
+    if parties.recipient.user_id is None:
+        return _Notices()
     account = parties.recipient_account
+    language = account.language if account else None
+    # names the sender only: the notice is shown before anyone opens the message; kept as a
+    # message (pages show it in their reader's language), its text in the recipient's
+    notification = Notification.saying(
+        parties.recipient.user_id,
+        i18n.Message("New message from %(sender)s.", sender=parties.discloser.name),
+        language,
+    )
     if account is None or not account.email:
-        return
-    mail.enqueue(
-        session,
-        notices.new_message_mail(account.email, parties.discloser.name, account.language),
-        organization_id=account.organization_id,
+        return _Notices(notification)
+    told_by_mail = notices.new_message_mail(account.email, parties.discloser.name, language)
+    return _Notices(
+        notification, mail.outbox_item(told_by_mail, organization_id=account.organization_id)
     )
 
 
