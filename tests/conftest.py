@@ -4,6 +4,7 @@ when ROI_TEST_DATABASE_URL is set), a fresh key ring, the app, and autouse guard
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import shutil
 import smtplib
@@ -300,6 +301,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             config.hook.pytest_deselected(items=once)
             items[:] = [item for item in items if not same_on_every_database(item)]
     items.sort(key=lambda item: not any(item.get_closest_marker(m) for m in LONG_MARKERS))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Spare the test process most of Python's cycle collector: everything alive once the tests
+    are collected (modules, classes, the collected items) is frozen out of its scans, and a
+    young collection waits for 20,000 new objects instead of 700. A test process's heap grows
+    to half a million objects, each full collection walked all of it (0.2-0.3 s), and
+    collecting was about a sixth of a worker's time; now about a twelfth. Cycles are still
+    collected, only less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 10, 10)
 
 
 def same_on_every_database(item: pytest.Item) -> bool:
