@@ -228,6 +228,8 @@ def gunicorn(
         "-",
         "--logger-class",
         "roi.serving.MaskingLogger",
+        "--config",
+        "python:roi.serving",
         "--timeout",
         "60",
         app,

@@ -110,6 +110,8 @@ def gunicorn(
         "60",
         "--graceful-timeout",
         "5",
+        "--config",
+        "python:roi.serving",
         *extra_args,
         "roi:create_app()",
     ]

@@ -252,6 +252,8 @@ def serve_command(host: str, port: int, workers: int) -> None:
         "-",
         "--logger-class",
         "roi.serving.MaskingLogger",
+        "--config",
+        "python:roi.serving",
         "roi:create_app()",
     ]
     click.echo(f"serving roi on http://{host}:{port}")

@@ -231,6 +231,8 @@ def test_serve_starts_gunicorn_on_the_app(fresh_app, monkeypatch):
     args = seen["args"]
     assert args[1:3] == ["-m", "gunicorn"]
     assert "127.0.0.1:8123" in args
+    # roi's gunicorn config: each worker freezes what it keeps for life (roi.serving)
+    assert args[args.index("--config") + 1] == "python:roi.serving"
     assert args[-1] == "roi:create_app()"
 
 
