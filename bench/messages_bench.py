@@ -228,8 +228,6 @@ def gunicorn(
         "-",
         "--logger-class",
         "roi.serving.MaskingLogger",
-        "--config",
-        "python:roi.serving",
         "--timeout",
         "60",
         app,
@@ -381,7 +379,7 @@ def run(
     bare_env = {**env, "PYTHONPATH": str(ROOT / "bench")}
     tallies = {"bare": Tally(), "roi": Tally()}
     with (
-        gunicorn("roi:create_app()", env, folder, args.workers, "/login") as roi_url,
+        gunicorn("roi.serving:served_app()", env, folder, args.workers, "/login") as roi_url,
         gunicorn("bare_app:create_app()", bare_env, folder, args.workers, "/health") as bare,
     ):
         token = token_for(roi_url, seeded)

@@ -1,6 +1,5 @@
-"""How gunicorn serves roi: its access log without secrets (signing-link tokens are masked in
-logged paths), and, loaded as gunicorn's config module (`--config python:roi.serving`, as `roi
-serve` runs it), the hook that sets up each worker."""
+"""How gunicorn serves roi (`roi serve`): the app each worker builds, and the access log without
+secrets (signing-link tokens are masked in logged paths)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,10 @@ import gc
 import re
 from typing import Any
 
+from flask import Flask
 from gunicorn.glogging import Logger
+
+from roi import create_app
 
 #: /sign/<token> carries a bearer secret (roi.consent.invitations); log its shape only
 SIGNING_LINK = re.compile(r"(/sign/)(?!identity|code|verify|review|done)[A-Za-z0-9_-]{16,}")
@@ -29,9 +31,15 @@ class MaskingLogger(Logger):
         return atoms
 
 
-def post_worker_init(worker: Any) -> None:
-    """gunicorn's hook once a worker has loaded the app: what the worker holds for its whole
-    life (modules, the app, its mappers and compiled statements, the form library) leaves the
-    cycle collector's scans. Each full collection walked all of it, about 0.1 s every thousand
-    requests, some 4 % of a send's time; cycles made by requests are collected as before."""
+def served_app() -> Flask:
+    """The app as each gunicorn worker builds it (`roi serve` serves `roi.serving:served_app()`).
+
+    What the worker keeps for its whole life (modules, the app, its mappers and compiled
+    statements, the form library) then leaves the cycle collector's scans: each full collection
+    walked all of it, about 0.1 s every thousand requests, some 4 % of a send's time. Garbage
+    left from building is collected first; cycles that requests make are collected as before.
+    """
+    app = create_app()
+    gc.collect()
     gc.freeze()
+    return app

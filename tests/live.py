@@ -77,7 +77,8 @@ def gunicorn(
     extra_args: tuple[str, ...] = (),
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[Gunicorn]:
-    """Start `gunicorn roi:create_app()` on a free port and wait until it answers GET /login.
+    """Start `gunicorn roi.serving:served_app()` (as `roi serve` does) on a free port and wait
+    until it answers GET /login.
 
     The parent binds the socket and gunicorn inherits it (`--bind fd://N`): no other process can
     take the port between choosing it and gunicorn listening on it.
@@ -110,10 +111,8 @@ def gunicorn(
         "60",
         "--graceful-timeout",
         "5",
-        "--config",
-        "python:roi.serving",
         *extra_args,
-        "roi:create_app()",
+        "roi.serving:served_app()",
     ]
     with stdout.open("wb") as out, stderr.open("wb") as err, sock:
         process = subprocess.Popen(

@@ -252,9 +252,7 @@ def serve_command(host: str, port: int, workers: int) -> None:
         "-",
         "--logger-class",
         "roi.serving.MaskingLogger",
-        "--config",
-        "python:roi.serving",
-        "roi:create_app()",
+        "roi.serving:served_app()",
     ]
     click.echo(f"serving roi on http://{host}:{port}")
     os.execv(sys.executable, args)  # noqa: S606 - replaces this process with gunicorn

@@ -43,8 +43,8 @@ from tests.helpers import delivered_mail
 
 __all__ = ["library", "referral"]  # fixtures of tests/consent, used here
 
-# axe judges the pages' markup, which SQLite and PostgreSQL render alike (tests/i18n's walk renders
-# every page of every role on both): the walk runs on SQLite only
+# axe judges the pages' markup, which SQLite and PostgreSQL render alike (the web tests and the
+# crawls of tests/web/test_no_phi.py and tests/i18n render the pages on both): SQLite only
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.engine_independent]
 
 AXE_SOURCE = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()

@@ -231,9 +231,7 @@ def test_serve_starts_gunicorn_on_the_app(fresh_app, monkeypatch):
     args = seen["args"]
     assert args[1:3] == ["-m", "gunicorn"]
     assert "127.0.0.1:8123" in args
-    # roi's gunicorn config: each worker freezes what it keeps for life (roi.serving)
-    assert args[args.index("--config") + 1] == "python:roi.serving"
-    assert args[-1] == "roi:create_app()"
+    assert args[-1] == "roi.serving:served_app()"
 
 
 def test_console_script_runs_init_and_reports_a_dead_database(tmp_path):

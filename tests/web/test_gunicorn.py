@@ -17,7 +17,7 @@ def server(instance_path, database_url, tmp_path):
 
 
 def test_app_starts_under_gunicorn_with_security_headers(server):
-    # Given gunicorn serving roi:create_app() with 2 workers
+    # Given gunicorn serving roi.serving:served_app() with 2 workers
     # When anyone asks for the sign-in page (several times, so both workers are likely asked)
     responses = [requests.get(f"{server.url}/login", timeout=10) for _ in range(4)]
     # Then it is served, with the security headers, by every worker
