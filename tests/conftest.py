@@ -374,7 +374,7 @@ def _reuse_parsed_rules() -> None:
     parsed: dict[tuple[object, ...], tuple[list[Any], list[Any], list[Any]]] = {}
 
     def parse_rule(rule: Rule, text: str) -> list[Any]:
-        key = (text, *rule.map.converters.items())
+        key = (text, *rule.map.converters, *rule.map.converters.values())
         if key not in parsed:
             made: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = []
             get_converter = rule.get_converter
