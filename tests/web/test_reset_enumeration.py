@@ -19,7 +19,7 @@ from roi.config import Argon2Parameters
 from tests.helpers import csrf_token
 from tests.web.test_enumeration import assert_alike, normalized
 
-TRIALS = 20
+TRIALS = 30
 RESET_ARGON2 = Argon2Parameters(time_cost=2, memory_cost=32768, parallelism=1)
 
 
