@@ -19,8 +19,9 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -28,9 +29,25 @@ from typing import Any
 
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, DateTime, Engine, Enum, MetaData, event
+from sqlalchemy import (
+    ColumnDefault,
+    Connection,
+    DateTime,
+    Engine,
+    Enum,
+    Insert,
+    MetaData,
+    Select,
+    Table,
+    bindparam,
+    event,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm.interfaces import MANYTOONE
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
@@ -92,6 +109,160 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def insert_rows(session: Session, *rows: Base) -> None:
+    """Write new rows now, in the caller's transaction, in the order given, and give each its
+    primary key. The session does not hold them (as `roi.audit.record` keeps its entries out): a
+    rollback leaves nothing of them behind, and reading one reads what the caller gave, not the
+    database.
+
+    For hot paths that only add rows: the ORM's flush spends most of its time on bookkeeping
+    (dependency sorting, cascades, history) that new rows with nothing to reconcile do not need;
+    on a message's send it cost a sixth of the request. A row's foreign keys are taken from its
+    many-to-one relationships when it has them, so a row may name one written before it in the
+    same call; columns it leaves out get their Python-side defaults. Both are set on the row, as
+    a flush would. On PostgreSQL rows that name none of each other go in one statement (one
+    round trip); SQLite has no INSERT inside WITH, and its statements cost no round trip.
+
+    Never pass the rows to `session.add()`, nor relate them to a row the session holds: the
+    session would insert them a second time.
+    """
+    connection = session.connection()
+    together = connection.dialect.name == "postgresql"
+    run: list[Base] = []
+    for row in rows:
+        if run and (not together or any(parent in run for parent in _parents(row))):
+            _write(connection, run)
+            run = []
+        run.append(row)
+    if run:
+        _write(connection, run)
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """How rows of one mapped class are written (worked out once per class)."""
+
+    table: Table
+    #: one row into the table, with the columns the parameters give (built once: every send
+    #: runs it)
+    insert: Insert
+    #: (attribute, column, its Python-side default, whether the database has a default)
+    columns: tuple[tuple[str, str, ColumnDefault | None, bool], ...]
+    #: per many-to-one relationship: its attribute, and (own attribute, parent's attribute) pairs
+    parents: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
+    #: the primary key's attributes, in the order INSERT answers them
+    keys: tuple[str, ...]
+
+
+@functools.cache
+def _columns_of(mapped: type[Base]) -> _Columns:
+    mapper = inspect(mapped)
+    table = mapper.local_table
+    assert isinstance(table, Table)  # noqa: S101 - roi maps each class to one table
+    return _Columns(
+        table=table,
+        insert=insert(table),
+        columns=tuple(
+            (
+                attribute.key,
+                attribute.columns[0].key,
+                attribute.columns[0].default,
+                attribute.columns[0].server_default is not None,
+            )
+            for attribute in mapper.column_attrs
+        ),
+        parents=tuple(
+            (
+                relationship.key,
+                tuple(
+                    (
+                        mapper.get_property_by_column(local).key,
+                        relationship.mapper.get_property_by_column(remote).key,
+                    )
+                    for local, remote in relationship.local_remote_pairs
+                ),
+            )
+            for relationship in mapper.relationships
+            if relationship.direction is MANYTOONE
+        ),
+        keys=tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key),
+    )
+
+
+def _parents(row: Base) -> Iterator[Base]:
+    """The rows `row` names through its many-to-one relationships."""
+    for key, _ in _columns_of(type(row)).parents:
+        parent = row.__dict__.get(key)
+        if parent is not None:
+            yield parent
+
+
+def _values(row: Base, written: _Columns) -> dict[str, Any]:
+    """The column values `row` is written with (keyed by column), its foreign keys and defaults
+    set on it too."""
+    given = row.__dict__
+    for key, pairs in written.parents:
+        parent = given.get(key)
+        if parent is not None:
+            for own, theirs in pairs:
+                setattr(row, own, getattr(parent, theirs))
+    values = {}
+    for attribute, column, default, database_default in written.columns:
+        if given.get(attribute) is None and default is not None:
+            # SQLAlchemy wraps a callable default to take its execution context
+            if default.is_callable:
+                setattr(row, attribute, default.arg(None))
+            elif default.is_scalar:
+                setattr(row, attribute, default.arg)
+        if given.get(attribute) is None and database_default:
+            continue  # as the ORM does: the database's default, not NULL
+        if attribute in given:
+            values[column] = given[attribute]
+    return values
+
+
+def _write(connection: Connection, run: list[Base]) -> None:
+    plans = [_columns_of(type(row)) for row in run]
+    written = [_values(row, plan) for row, plan in zip(run, plans, strict=True)]
+    if len(run) == 1:
+        result = connection.execute(plans[0].insert, written[0])
+        keys: Sequence[Any] = result.inserted_primary_key or ()
+    else:
+        shape = tuple(
+            (plan.table, tuple(values)) for plan, values in zip(plans, written, strict=True)
+        )
+        parameters = {
+            f"r{number}_{key}": value
+            for number, values in enumerate(written)
+            for key, value in values.items()
+        }
+        keys = connection.execute(_together(shape), parameters).one()
+    taken = iter(keys)
+    for row, plan in zip(run, plans, strict=True):
+        for key in plan.keys:
+            setattr(row, key, next(taken))
+
+
+@functools.lru_cache(maxsize=64)
+def _together(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> Select[Any]:
+    """One statement inserting a row into each table of `shape` (with the columns named) and
+    answering their primary keys in order; built once per shape."""
+    inserted = [
+        insert(table)
+        .values({key: bindparam(f"r{number}_{key}", type_=table.c[key].type) for key in keys})
+        .returning(*table.primary_key.columns)
+        .cte(f"r{number}")
+        for number, (table, keys) in enumerate(shape)
+    ]
+    return select(
+        *(
+            select(row.c[column.key]).scalar_subquery()
+            for row, (table, _) in zip(inserted, shape, strict=True)
+            for column in table.primary_key.columns
+        )
+    )
 
 
 @contextmanager

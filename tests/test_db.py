@@ -1,17 +1,19 @@
 """Units of work: one write transaction each, never one inside another; on SQLite, writers take
-turns."""
+turns. `insert_rows`: new rows written without the ORM's flush, as a flush would leave them."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
-from roi.accounts.models import Organization
-from roi.db import unit_of_work
+from roi.accounts.models import Organization, User
+from roi.actor import Role
+from roi.db import insert_rows, unit_of_work
 
 
 def _add_then_nest(session: Session) -> None:
@@ -70,3 +72,83 @@ def test_sqlite_writers_take_turns_and_the_next_starts_when_one_ends(engine, is_
     with Session(engine) as session:
         names = set(session.scalars(select(Organization.name)))
     assert names == ({"First", "Second"} if ending == "commit" else {"Second"})
+
+
+def _user(organization: Organization) -> User:
+    return User(
+        organization=organization,
+        email="dana@north.example",
+        email_key="dana@north.example",
+        name="Dana Whitfield",
+        role=Role.CLINICIAN,
+        password_hash="not a real hash",
+    )
+
+
+@contextlib.contextmanager
+def _statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def note(connection, cursor, statement, parameters, context, many) -> None:
+        if statement.lstrip().upper().startswith(("INSERT", "WITH")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_inserted_rows_get_their_keys_defaults_and_parents_keys(session, engine, is_postgres):
+    # Given two new practices and a user of the first, related by the relationship only
+    north, south = Organization(name="North Clinic"), Organization(name="South Clinic")
+    user = _user(north)
+    # When they are written in one call
+    with _statements(engine) as statements, unit_of_work(session):
+        insert_rows(session, north, south, user)
+    # Then each has its key, the user names its practice, and the defaults are on the rows
+    assert north.id
+    assert south.id
+    assert user.id
+    assert user.organization_id == north.id
+    assert north.mfa_required_for_staff is True
+    assert north.emergency_sends_per_day == 3
+    assert north.uuid != south.uuid
+    # and the database holds what the rows say
+    stored = session.execute(
+        select(User.organization_id, Organization.created_at, Organization.mfa_required_for_staff)
+        .join(Organization, Organization.id == User.organization_id)
+        .where(User.id == user.id)
+    ).one()
+    assert tuple(stored) == (north.id, north.created_at, True)
+    # PostgreSQL writes the two practices in one statement (one round trip), then the user, who
+    # names one of them; SQLite writes one row per statement
+    assert len(statements) == (2 if is_postgres else 3)
+    # and the session does not hold them
+    assert north not in session
+    assert user not in session
+
+
+def test_a_rollback_leaves_nothing_of_inserted_rows(session):
+    # When a unit of work that inserted rows fails
+    north = Organization(name="North Clinic")
+
+    def fail_after_inserting() -> None:
+        with unit_of_work(session):
+            insert_rows(session, north, _user(north))
+            raise LookupError("the work gives up")
+
+    with pytest.raises(LookupError):
+        fail_after_inserting()
+    # Then neither row is in the database, and the session holds nothing of them
+    assert session.scalar(select(func.count()).select_from(Organization)) == 0
+    assert session.scalar(select(func.count()).select_from(User)) == 0
+    assert not list(session)
+    # and the same rows can be written again afterwards
+    again = Organization(name="North Clinic")
+    with unit_of_work(session):
+        insert_rows(session, again)
+    assert session.scalar(select(Organization.name).where(Organization.id == again.id)) == (
+        "North Clinic"
+    )

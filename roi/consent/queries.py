@@ -196,25 +196,36 @@ def client_for_disclosure(session: Session, actor: Actor, client_id: int) -> Cli
     Raises:
         NotFound: no such client, or no tie between the actor and this client.
     """
+    return disclosure_client(
+        actor, session.scalar(_DISCLOSABLE, disclosure_parameters(actor, client_id))
+    )
+
+
+def disclosure_parameters(actor: Actor, client_id: int) -> dict[str, int | None]:
+    """The parameters of `DISCLOSABLE_CLIENT`: the client asked about, and the actor."""
+    return {
+        "client_id": client_id,
+        "organization_id": actor.organization_id,
+        "user_id": actor.user_id,
+    }
+
+
+def disclosure_client(actor: Actor, found: Client | None) -> Client:
+    """The client `DISCLOSABLE_CLIENT` found, if the actor may disclose at all.
+
+    Raises:
+        NotFound: nothing found, or the actor discloses about nobody.
+    """
     require(actor, Permission.VIEW_CLIENTS)
-    client = None
-    if discloses(actor):
-        client = session.scalar(
-            _DISCLOSABLE,
-            {
-                "client_id": client_id,
-                "organization_id": actor.organization_id,
-                "user_id": actor.user_id,
-            },
-        )
-    if client is None:
+    if found is None or not discloses(actor):
         raise NotFound("client")
-    return client
+    return found
 
 
-#: built once (every send runs it, and building it cost more than running it); one EXISTS: a
-#: release named on while active is also one named on since it was sent
-_DISCLOSABLE = select(Client).where(
+#: The client of a disclosure, as a condition on `Client` (bind parameters from
+#: `disclosure_parameters`), for a statement that reads it with other rows; one EXISTS: a
+#: release named on while active is also one named on since it was sent.
+DISCLOSABLE_CLIENT = and_(
     Client.id == bindparam("client_id"),
     disclosable_clients(
         bindparam("organization_id"),
@@ -229,6 +240,8 @@ _DISCLOSABLE = select(Client).where(
         ),
     ),
 )
+#: built once: building it cost more than running it
+_DISCLOSABLE = select(Client).where(DISCLOSABLE_CLIENT)
 
 
 def clients_for(session: Session, actor: Actor, search: str | None = None) -> list[Client]:

@@ -25,7 +25,7 @@ from roi.consent.emergency import (
     Emergency,
     EmergencyBasis,
 )
-from roi.db import new_uuid
+from roi.db import insert_rows, new_uuid
 from roi.errors import Throttled
 from roi.i18n import N_
 from roi.messaging import notices
@@ -136,8 +136,7 @@ def record(
         client_told=told,
         at=message.sent_at,
     )
-    session.add(record)
-    session.flush()  # the message's and the record's ids, for the audit entry
+    insert_rows(session, record)  # its id, for the audit entry; written as the message was
     audit.record(
         session,
         actor,

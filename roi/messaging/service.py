@@ -36,8 +36,8 @@ from roi.consent.emergency import (
 )
 from roi.consent.library import FormLibrary, TemplateKind
 from roi.consent.models import Consent, Notification
-from roi.consent.queries import client_for_disclosure
-from roi.db import new_uuid, unit_of_work
+from roi.consent.queries import DISCLOSABLE_CLIENT, disclosure_client, disclosure_parameters
+from roi.db import insert_rows, new_uuid, unit_of_work
 from roi.documents import attachments
 from roi.errors import ConsentRequired, Invalid, NotFound, Throttled
 from roi.i18n import N_
@@ -303,9 +303,12 @@ def attachment_content(
 
 #: a clinician without a directory entry cannot be the sender of anything
 _NO_DIRECTORY_ENTRY = N_("Your account has no provider directory entry.")
+#: both directory entries, the actor's own and the recipient, each with its account's address
+#: (the send's new-message mail needs no statement of its own), and the client beside each
 _PARTY_PROVIDERS = (
-    select(Provider, User.email, User.organization_id, User.language)
+    select(Provider, User.email, User.organization_id, User.language, Client)
     .outerjoin(User, User.id == Provider.user_id)
+    .outerjoin(Client, DISCLOSABLE_CLIENT)
     .where(or_(Provider.user_id == bindparam("user_id"), Provider.id == bindparam("recipient_id")))
 )
 
@@ -330,19 +333,21 @@ class _Parties:
 
 
 def _parties(session: Session, actor: Actor, request: Request) -> _Parties:
-    # both directory entries in one statement, the actor's own and the recipient, each with its
-    # account's address: the send's new-message mail needs no statement of its own
     found = session.execute(
-        _PARTY_PROVIDERS, {"user_id": actor.user_id, "recipient_id": request.recipient_provider_id}
+        _PARTY_PROVIDERS,
+        {
+            **disclosure_parameters(actor, request.client_id),
+            "recipient_id": request.recipient_provider_id,
+        },
     ).all()
     discloser = next((p for p, *_ in found if p.user_id == actor.user_id), None)
     if discloser is None:
         raise Invalid({"discloser": _NO_DIRECTORY_ENTRY})
-    client = client_for_disclosure(session, actor, request.client_id)
+    client = disclosure_client(actor, found[0].Client)
     recipient, account = next(
         (
             (p, _Account(email, org, language))
-            for p, email, org, language in found
+            for p, email, org, language, _ in found
             if p.id == request.recipient_provider_id
         ),
         (None, None),
@@ -513,11 +518,13 @@ def _store(
         )
     message = Message(
         uuid=sealed.uuid,
-        client_id=parties.client.id,
-        consent_id=decision.consent_id,
+        # the rows themselves, not only their ids: the session does not hold the message
+        # (roi.db.insert_rows), so what the sender's page reads of it must be in memory
+        client=parties.client,
+        consent=decision.consent,
         sender_user_id=actor.user_id,
-        sender_provider_id=parties.discloser.id,
-        recipient_provider_id=parties.recipient.id,
+        sender_provider=parties.discloser,
+        recipient=parties.recipient,
         reply_to_id=outgoing.reply_to_id,
         categories=sorted(set(outgoing.categories)),
         purpose=outgoing.purpose,
@@ -529,8 +536,10 @@ def _store(
         read_at=None,
         attachments=sealed.attachments,
     )
-    told.add(session, decision.consent_id)
-    session.add(message)
+    # counted before the rows are written, so the send's audit entries are the last it writes:
+    # from the first of them to COMMIT every writer waits on the audit head (roi.audit.record)
+    used_up = gate.use(decision)
+    insert_rows(session, *told.rows(decision.consent_id), message, *message.attachments)
     if outgoing.emergency is not None:
         emergencies.record(
             session,
@@ -542,10 +551,6 @@ def _store(
             recipient=parties.recipient,
         )
         return message
-    # counted before the flush, so the send's audit entries are the last it writes: from the
-    # first of them to COMMIT every writer waits on the audit head (roi.audit.record)
-    used_up = gate.use(decision)
-    session.flush()  # the message's id, for the audit entry; one flush writes every new row
     audit.record(
         session,
         actor,
@@ -626,12 +631,11 @@ class _Notices:
     notification: Notification | None = None
     mail: OutboxItem | None = None
 
-    def add(self, session: Session, consent_id: int | None) -> None:
+    def rows(self, consent_id: int | None) -> list[Notification | OutboxItem]:
+        """The rows to write with a send permitted under `consent_id`."""
         if self.notification is not None:
             self.notification.consent_id = consent_id
-            session.add(self.notification)
-        if self.mail is not None:
-            session.add(self.mail)
+        return [row for row in (self.notification, self.mail) if row is not None]
 
 
 def _notices(parties: _Parties) -> _Notices:
