@@ -1,7 +1,7 @@
 """Message sending under gunicorn against a bare Flask endpoint doing one indexed read.
 
-    python bench/messages_bench.py [--clients 50] [--seconds 20] [--threads 4] [--workers 2]
-                                   [--database-url URL]
+    python bench/messages_bench.py [--clients 50] [--seconds 30] [--rounds 6] [--threads 4]
+                                   [--workers 2] [--database-url URL]
 
 Creates a temporary instance with `roi init`, seeds one practice with a therapist and a
 psychiatrist (each with a directory entry) and K clients, each with an active two-way release
@@ -10,8 +10,9 @@ the signature), and serves the real app the way `roi serve` does: gunicorn, sync
 log through roi's masking logger. Beside it, bench/bare_app.py under the same gunicorn settings
 serves `POST /bare/messages`, which reads one row through `ix_consents_client_id_status`.
 
-The same client drives both, alternating in rounds: threads, each with its own `requests`
-session, posting the same JSON for a fixed time; the API calls carry a bearer token from
+The same client drives both, alternating in rounds (bare, roi, roi, bare, ...: this machine's
+speed drifts within a run, and the order cancels a steady drift): threads, each with its own
+`requests` session, posting the same JSON for a fixed time; the API calls carry a bearer token from
 `POST /api/v1/tokens`. Prints requests/second for each and the ratio (goal: sending at least 0.3
 of the bare endpoint's throughput). Every send must be answered 201.
 
@@ -356,10 +357,10 @@ def line(label: str, tally: Tally) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50, help="clients with a release")
-    parser.add_argument("--seconds", type=float, default=20.0, help="of load on each server")
+    parser.add_argument("--seconds", type=float, default=30.0, help="of load on each server")
     parser.add_argument("--threads", type=int, default=4, help="concurrent client threads")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each server")
-    parser.add_argument("--rounds", type=int, default=2, help="alternations between the two")
+    parser.add_argument("--rounds", type=int, default=6, help="alternations between the two")
     parser.add_argument("--database-url", help="a PostgreSQL URL (a scratch database)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
@@ -390,9 +391,14 @@ def run(
         for url, headers in targets.values():  # first requests import and connect
             drive(url, headers, seeded, args.threads, 1.0, Tally())
         share = args.seconds / args.rounds
+        order = list(targets)
         for _ in range(args.rounds):
-            for which, (url, headers) in targets.items():
+            for which in order:
+                url, headers = targets[which]
                 drive(url, headers, seeded, args.threads, share, tallies[which])
+            # bare, roi, roi, bare, ...: a machine that speeds up or slows down during the run
+            # weighs on both alike
+            order.reverse()
     bare_tally, roi_tally = tallies["bare"], tallies["roi"]
     print(
         f"\n== {backend}: gunicorn {args.workers} workers each, {args.threads} client threads, "
