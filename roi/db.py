@@ -112,27 +112,30 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def insert_rows(session: Session, *rows: Base) -> None:
-    """Write new rows now, in the caller's transaction, in the order given, and give each its
-    primary key. The session does not hold them (as `roi.audit.record` keeps its entries out): a
-    rollback leaves nothing of them behind, and reading one reads what the caller gave, not the
-    database.
+    """Write new rows now, in the caller's transaction, and give each its primary key (rows of one
+    table in the order given). The session does not hold them (as `roi.audit.record` keeps its
+    entries out): a rollback leaves nothing of them behind, and reading one reads what the caller
+    gave, not the database.
 
     For hot paths that only add rows: the ORM's flush spends most of its time on bookkeeping
     (dependency sorting, cascades, history) that new rows with nothing to reconcile do not need;
     on a message's send it cost a sixth of the request. A row's foreign keys are taken from its
     many-to-one relationships when it has them, so a row may name one written before it in the
     same call; columns it leaves out get their Python-side defaults. Both are set on the row, as
-    a flush would. On PostgreSQL rows that name none of each other go in one statement (one
-    round trip); SQLite has no INSERT inside WITH, and its statements cost no round trip.
+    a flush would. Nothing is flushed first: a row the session holds that a new one names must be
+    in the database already. On PostgreSQL rows of different tables that name none of each other
+    go in one statement (one round trip); SQLite has no INSERT inside WITH, and its statements
+    cost no round trip.
 
-    Never pass the rows to `session.add()`, nor relate them to a row the session holds: the
-    session would insert them a second time.
+    A new row may name rows the session holds, but must never be added to the session, nor be
+    put in a collection of a row the session holds (a relationship back to it): the session would
+    insert it a second time.
     """
     connection = session.connection()
     together = connection.dialect.name == "postgresql"
     run: list[Base] = []
     for row in rows:
-        if run and (not together or any(parent in run for parent in _parents(row))):
+        if run and (not together or _depends(row, run)):
             _write(connection, run)
             run = []
         run.append(row)
@@ -191,12 +194,15 @@ def _columns_of(mapped: type[Base]) -> _Columns:
     )
 
 
-def _parents(row: Base) -> Iterator[Base]:
-    """The rows `row` names through its many-to-one relationships."""
-    for key, _ in _columns_of(type(row)).parents:
-        parent = row.__dict__.get(key)
-        if parent is not None:
-            yield parent
+def _depends(row: Base, run: list[Base]) -> bool:
+    """Whether `row` cannot go in one statement with `run`: it names one of its rows, or shares
+    a table with one (PostgreSQL runs the inserts of one statement in no set order, so keys of
+    one table would not follow the order given)."""
+    table = _columns_of(type(row)).table
+    if any(_columns_of(type(other)).table is table for other in run):
+        return True
+    parents = (row.__dict__.get(key) for key, _ in _columns_of(type(row)).parents)
+    return any(parent is not None and parent in run for parent in parents)
 
 
 def _values(row: Base, written: _Columns) -> dict[str, Any]:

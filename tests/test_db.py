@@ -109,7 +109,7 @@ def test_inserted_rows_get_their_keys_defaults_and_parents_keys(session, engine,
         insert_rows(session, north, south, user)
     # Then each has its key, the user names its practice, and the defaults are on the rows
     assert north.id
-    assert south.id
+    assert south.id > north.id  # rows of one table get their keys in the order given
     assert user.id
     assert user.organization_id == north.id
     assert north.mfa_required_for_staff is True
@@ -122,8 +122,9 @@ def test_inserted_rows_get_their_keys_defaults_and_parents_keys(session, engine,
         .where(User.id == user.id)
     ).one()
     assert tuple(stored) == (north.id, north.created_at, True)
-    # PostgreSQL writes the two practices in one statement (one round trip), then the user, who
-    # names one of them; SQLite writes one row per statement
+    # PostgreSQL writes the second practice and the user, who names the first, in one statement
+    # (one round trip), after the first (one table's rows are written in turn); SQLite writes
+    # one row per statement
     assert len(statements) == (2 if is_postgres else 3)
     # and the session does not hold them
     assert north not in session
@@ -145,7 +146,7 @@ def test_a_rollback_leaves_nothing_of_inserted_rows(session):
     assert session.scalar(select(func.count()).select_from(Organization)) == 0
     assert session.scalar(select(func.count()).select_from(User)) == 0
     assert not list(session)
-    # and the same rows can be written again afterwards
+    # and a new unit of work writes rows as before
     again = Organization(name="North Clinic")
     with unit_of_work(session):
         insert_rows(session, again)

@@ -196,9 +196,13 @@ def client_for_disclosure(session: Session, actor: Actor, client_id: int) -> Cli
     Raises:
         NotFound: no such client, or no tie between the actor and this client.
     """
-    return disclosure_client(
-        actor, session.scalar(_DISCLOSABLE, disclosure_parameters(actor, client_id))
+    require(actor, Permission.VIEW_CLIENTS)
+    found = (
+        session.scalar(_DISCLOSABLE, disclosure_parameters(actor, client_id))
+        if discloses(actor)
+        else None
     )
+    return disclosure_client(actor, found)
 
 
 def disclosure_parameters(actor: Actor, client_id: int) -> dict[str, int | None]:

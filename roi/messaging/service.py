@@ -536,9 +536,6 @@ def _store(
         read_at=None,
         attachments=sealed.attachments,
     )
-    # counted before the rows are written, so the send's audit entries are the last it writes:
-    # from the first of them to COMMIT every writer waits on the audit head (roi.audit.record)
-    used_up = gate.use(decision)
     insert_rows(session, *told.rows(decision.consent_id), message, *message.attachments)
     if outgoing.emergency is not None:
         emergencies.record(
@@ -551,6 +548,9 @@ def _store(
             recipient=parties.recipient,
         )
         return message
+    # counted before the audit entries: roi.audit.record writes the consent's change before it
+    # takes the audit head, which every writer then waits on until COMMIT
+    used_up = gate.use(decision)
     audit.record(
         session,
         actor,
