@@ -198,10 +198,10 @@ def _depends(row: Base, run: list[Base]) -> bool:
     """Whether `row` cannot go in one statement with `run`: it names one of its rows, or shares
     a table with one (PostgreSQL runs the inserts of one statement in no set order, so keys of
     one table would not follow the order given)."""
-    table = _columns_of(type(row)).table
-    if any(_columns_of(type(other)).table is table for other in run):
+    written = _columns_of(type(row))
+    if any(_columns_of(type(other)).table is written.table for other in run):
         return True
-    parents = (row.__dict__.get(key) for key, _ in _columns_of(type(row)).parents)
+    parents = (row.__dict__.get(key) for key, _ in written.parents)
     return any(parent is not None and parent in run for parent in parents)
 
 
