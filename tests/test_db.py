@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session
 
 from roi.accounts.models import Organization, User
@@ -86,11 +86,11 @@ def _user(organization: Organization) -> User:
 
 
 @contextlib.contextmanager
-def _statements(engine: Engine) -> Iterator[list[str]]:
+def _statements(engine: Engine, kinds: tuple[str, ...] = ("INSERT", "WITH")) -> Iterator[list[str]]:
     seen: list[str] = []
 
     def note(connection, cursor, statement, parameters, context, many) -> None:
-        if statement.lstrip().upper().startswith(("INSERT", "WITH")):
+        if statement.lstrip().upper().startswith(kinds):
             seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", note)
@@ -153,3 +153,38 @@ def test_a_rollback_leaves_nothing_of_inserted_rows(session):
     assert session.scalar(select(Organization.name).where(Organization.id == again.id)) == (
         "North Clinic"
     )
+
+
+def test_an_update_runs_with_the_rows_and_its_answer_comes_back(session, engine, is_postgres):
+    # Given a practice in the database
+    north = Organization(name="North Clinic")
+    with unit_of_work(session):
+        insert_rows(session, north)
+    rename = (
+        update(Organization)
+        .where(Organization.id == north.id)
+        .values(name="North Clinic and Annex")
+        .returning(Organization.id, Organization.name)
+    )
+    # When a user of it is written with an update of the practice to follow
+    user = _user(north)
+    with _statements(engine, ("INSERT", "WITH", "UPDATE")) as statements, unit_of_work(session):
+        answer = insert_rows(session, user, then=rename)
+    # Then the user is written, the update ran and what it returned comes back
+    assert user.id
+    assert tuple(answer) == (north.id, "North Clinic and Annex")
+    assert session.scalar(select(Organization.name)) == "North Clinic and Annex"
+    # in one statement on PostgreSQL (one round trip); SQLite runs the update after the insert
+    assert len(statements) == (1 if is_postgres else 2)
+
+
+def test_an_update_that_changes_nothing_answers_none(session):
+    # When the update given to follow the rows matches no row
+    nobody = update(Organization).where(Organization.id == -1).values(name="x")
+    with unit_of_work(session):
+        answer = insert_rows(
+            session, Organization(name="North Clinic"), then=nobody.returning(Organization.id)
+        )
+    # Then the answer is None, and the rows are written all the same
+    assert answer is None
+    assert session.scalar(select(func.count()).select_from(Organization)) == 1

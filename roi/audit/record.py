@@ -2,7 +2,8 @@
 
 It joins the caller's transaction and never commits, so an action and its audit entry commit
 together or not at all (SECURITY G3). It first flushes the caller's pending writes, then moves the
-head row on by one (`UPDATE ... SET seq = seq + 1 RETURNING`), which locks it: on PostgreSQL
+head row on by one (`UPDATE ... SET seq = seq + 1 RETURNING`, in the statement that writes the
+caller's new rows when it gives them, `writing`), which locks it: on PostgreSQL
 concurrent writers take turns on that row lock, and one that waited advances from the head its
 predecessor committed, so the chain never forks and seq never skips; on SQLite the caller's BEGIN
 IMMEDIATE (`roi.db.unit_of_work`) already serialized them. On PostgreSQL the entry and the head's
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -28,12 +29,20 @@ from roi.audit.chain import entry_hash
 from roi.audit.models import AuditEntry, AuditHead
 from roi.audit.schema import GENESIS_HASH, HEAD_ID
 from roi.clock import now
+from roi.db import Base, insert_rows
 
 logger = logging.getLogger(__name__)
 
 #: `detail` is for a few ids and codes; anything bigger is a sign free text is going in
 MAX_DETAIL_CHARS = 2000
 _Scalar = str | int | bool | None
+
+
+class Written(Protocol):
+    """A row `record()` writes before its entry and the entry names: its id is set once written."""
+
+    @property
+    def id(self) -> int: ...
 
 
 def record(
@@ -45,14 +54,19 @@ def record(
     client_id: int | None = None,
     consent_id: int | None = None,
     recipient_provider_id: int | None = None,
-    message_id: int | None = None,
+    message_id: int | Written | None = None,
     subject_user_id: int | None = None,
     categories: Iterable[str] | None = None,
     purpose: str | None = None,
     reasons: Iterable[str] | None = None,
     detail: Mapping[str, Any] | None = None,
+    writing: Sequence[Base] = (),
 ) -> AuditEntry:
     """Append an entry to the chain in the caller's transaction, after its pending writes.
+
+    `writing`: new rows to write first (`roi.db.insert_rows`), on PostgreSQL in the statement
+    that takes the entry's place in the chain, a round trip fewer while the head is held. The
+    entry may name one of them by passing the row itself (`message_id=message`).
 
     Never commits. Returns the entry as written (the session does not hold it).
 
@@ -69,7 +83,6 @@ def record(
         "client_id": client_id,
         "consent_id": consent_id,
         "recipient_provider_id": recipient_provider_id,
-        "message_id": message_id,
         "subject_user_id": subject_user_id,
         "categories": _codes(sorted(categories)) if categories is not None else None,
         "purpose": _text(purpose),
@@ -80,7 +93,9 @@ def record(
     }
     # the caller's rows first, so the head is held for as little as the entry itself needs
     session.flush()
-    values["seq"], values["prev_hash"] = _advance_head(session)
+    values["seq"], values["prev_hash"] = _advance_head(session, writing)
+    # a row of `writing` has its id now
+    values["message_id"] = message_id if isinstance(message_id, int | None) else message_id.id
     # Taken after the lock, so times follow seq as closely as the clock allows.
     values["at"] = now()
     values["hash"] = entry_hash(values, values["prev_hash"])
@@ -111,12 +126,13 @@ _SET_HASH = update(_HEAD_ROW).where(_HEAD_ROW.c.id == HEAD_ID).values(hash=bindp
 _APPEND = _SET_HASH.add_cte(_INSERT.cte("entry"))
 
 
-def _advance_head(session: Session) -> tuple[int, str]:
-    head = session.execute(_ADVANCE).one_or_none()
+def _advance_head(session: Session, writing: Sequence[Base]) -> tuple[int, str]:
+    head = insert_rows(session, *writing, then=_ADVANCE)
     if head is None:
         ensure_head(session)
         head = session.execute(_ADVANCE).one()
-    return head.seq, head.hash
+    seq, hash_ = head
+    return seq, hash_
 
 
 def _append(session: Session, values: dict[str, Any]) -> None:

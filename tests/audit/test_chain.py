@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from roi import audit
+from roi.accounts.models import Organization
 from roi.actor import Actor
 from roi.audit import GENESIS_HASH, Action, AuditEntry, AuditHead, Outcome
 from roi.audit.chain import canonical_encoding, canonical_fields
@@ -86,6 +87,40 @@ def test_several_entries_in_one_transaction_chain_in_order(session: Session) -> 
         second = audit.record(session, CLINICIAN, Action.DISCLOSURE_PERMITTED, consent_id=1)
     assert (first.seq, second.seq, second.prev_hash) == (1, 2, first.hash)
     assert audit.verify(session).entries == 2
+
+
+def test_an_entry_written_with_new_rows_names_them_and_the_chain_holds(
+    session: Session, is_postgres: bool
+) -> None:
+    # Given an entry before, and a new row the next entry names (any row with an id will do)
+    audit.record(session, CLINICIAN, Action.AUTH_LOGIN)
+    practice = Organization(name="North Clinic")
+    # When the entry is recorded with the row written in its step (a send's message)
+    with unit_of_work(session):
+        entry = audit.record(
+            session, CLINICIAN, Action.DISCLOSURE_PERMITTED, message_id=practice, writing=[practice]
+        )
+    # Then the row is written, the entry names it and follows the one before, and the log verifies
+    assert session.get(Organization, practice.id) is not None
+    stored = session.scalars(select(AuditEntry).where(AuditEntry.seq == 2)).one()
+    assert stored.message_id == entry.message_id == practice.id
+    assert audit.verify(session).ok
+    # and the head moved once: the next entry is the third
+    assert audit.record(session, CLINICIAN, Action.AUTH_LOGIN).seq == 3
+
+
+def test_an_entry_written_with_new_rows_recreates_a_missing_head_row(session: Session) -> None:
+    # Given a log whose head row has gone
+    append(session, 2)
+    session.execute(text("DELETE FROM audit_head"))
+    session.commit()
+    # When an entry is recorded with a new row, then the row is written once and the chain goes on
+    practice = Organization(name="North Clinic")
+    with unit_of_work(session):
+        entry = audit.record(session, CLINICIAN, Action.AUTH_LOGIN, writing=[practice])
+    assert entry.seq == 3
+    assert session.scalars(select(Organization.id)).all() == [practice.id]
+    assert audit.verify(session).ok
 
 
 def test_system_actor_is_recorded_as_such(session: Session) -> None:
