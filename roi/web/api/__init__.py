@@ -3,6 +3,9 @@
 flask-smorest is the library: it validates with marshmallow schemas and builds the OpenAPI
 document from those same schemas, on plain Flask blueprints, so the API needs no app subclass
 (APIFlask) and no second set of models (spectree's pydantic) beside the WTForms of the pages.
+Views give `arguments()` a schema instance, not its class: webargs builds a class anew on every
+request (a deep copy of its fields), about 2 % of a send's time in Python; the schemas keep
+no state between loads, so one instance serves every request.
 """
 
 from __future__ import annotations

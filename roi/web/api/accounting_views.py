@@ -269,7 +269,7 @@ def _staff() -> bool:
 @accounting.route("/<int:client_id>/accounting-of-disclosures", methods=["GET"])
 @requires(Permission.VIEW_ACCOUNTING)
 # A misspelt parameter must not silently widen the answer (to six years, or to every category).
-@accounting.arguments(AccountingQuerySchema, location="query", unknown=RAISE)
+@accounting.arguments(AccountingQuerySchema(), location="query", unknown=RAISE)
 @accounting.response(200, DisclosureSchema(many=True))
 @accounting.alt_response(404, schema=ApiErrorSchema, description="Not found or not yours")
 @accounting.alt_response(422, schema=ApiErrorSchema, description="Invalid range")
@@ -306,7 +306,7 @@ def list_client_requests(client_id: int) -> list[dict[str, Any]]:
 
 @accounting.route("/<int:client_id>/accounting-requests", methods=["POST"])
 @requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
-@accounting.arguments(AccountingRequestInSchema)
+@accounting.arguments(AccountingRequestInSchema())
 @accounting.response(201, AccountingRequestSchema)
 @accounting.alt_response(404, schema=ApiErrorSchema, description="Not found or not yours")
 @accounting.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
@@ -327,7 +327,7 @@ def create_request(body: dict[str, Any], client_id: int) -> dict[str, Any]:
 
 @accounting_requests.route("", methods=["GET"])
 @requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
-@accounting_requests.arguments(RequestListQuerySchema, location="query", unknown=RAISE)
+@accounting_requests.arguments(RequestListQuerySchema(), location="query", unknown=RAISE)
 @accounting_requests.response(200, AccountingRequestSchema(many=True))
 @accounting_requests.doc(security=BEARER)
 def list_requests(args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -351,7 +351,7 @@ def get_request(request_id: int) -> dict[str, Any]:
 
 @accounting_requests.route("/<int:request_id>/extension", methods=["POST"])
 @requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
-@accounting_requests.arguments(ExtensionInSchema)
+@accounting_requests.arguments(ExtensionInSchema())
 @accounting_requests.response(200, AccountingRequestSchema)
 @accounting_requests.alt_response(404, schema=ApiErrorSchema, description="Not found or not yours")
 @accounting_requests.alt_response(409, schema=ApiErrorSchema, description="Already extended")
@@ -389,7 +389,7 @@ def request_report(request_id: int) -> FlaskResponse:
 
 @accounting_suspensions.route("", methods=["POST"])
 @requires(Permission.MANAGE_ACCOUNTING_POLICY)
-@accounting_suspensions.arguments(SuspensionInSchema)
+@accounting_suspensions.arguments(SuspensionInSchema())
 @accounting_suspensions.response(201, SuspensionSchema)
 @accounting_suspensions.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
 @accounting_suspensions.doc(security=BEARER)
@@ -439,7 +439,7 @@ def withdraw_request(request_id: int) -> dict[str, Any]:
 
 @accounting_requests.route("/<int:request_id>/change", methods=["POST"])
 @requires(Permission.VIEW_ACCOUNTING)
-@accounting_requests.arguments(ChangeInSchema)
+@accounting_requests.arguments(ChangeInSchema())
 @accounting_requests.response(200, AccountingRequestSchema)
 @accounting_requests.alt_response(404, schema=ApiErrorSchema, description="Not found or not yours")
 @accounting_requests.alt_response(409, schema=ApiErrorSchema, description="Already closed")
@@ -494,7 +494,7 @@ def get_accounting_settings() -> dict[str, Any]:
 
 @accounting_settings.route("", methods=["PUT"])
 @requires(Permission.MANAGE_ACCOUNTING_POLICY)
-@accounting_settings.arguments(SettingsSchema)
+@accounting_settings.arguments(SettingsSchema())
 @accounting_settings.response(200, SettingsSchema)
 @accounting_settings.alt_response(422, schema=ApiErrorSchema, description="Invalid amount")
 @accounting_settings.doc(security=BEARER)

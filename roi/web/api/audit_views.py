@@ -199,7 +199,7 @@ def event_json(entry: LoggedEntry) -> dict[str, Any]:
 
 @audit_events.route("", methods=["GET"])
 @requires(Permission.VIEW_DISCLOSURE_LOG)
-@audit_events.arguments(AuditEventQuerySchema, location="query")
+@audit_events.arguments(AuditEventQuerySchema(), location="query")
 @audit_events.response(200, AuditEventPageSchema)
 @audit_events.alt_response(403, schema=ApiErrorSchema, description="Not a compliance officer")
 @audit_events.alt_response(422, schema=ApiErrorSchema, description="A filter or page is invalid")

@@ -129,7 +129,7 @@ def list_form_templates() -> list[dict[str, Any]]:
 
 @consents.route("", methods=["POST"])
 @requires(Permission.PREPARE_CONSENT)
-@consents.arguments(ConsentInSchema)
+@consents.arguments(ConsentInSchema())
 @consents.response(201, ConsentSchema)
 @consents.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
 @consents.alt_response(404, schema=ApiErrorSchema, description="No such client of yours")
@@ -161,7 +161,7 @@ def consent_fields(body: dict[str, Any]) -> lifecycle.ConsentFields:
 
 @consents.route("/paper", methods=["POST"])
 @requires(Permission.PREPARE_CONSENT)
-@consents.arguments(PaperConsentInSchema)
+@consents.arguments(PaperConsentInSchema())
 @consents.response(201, ConsentSchema)
 @consents.alt_response(422, schema=ApiErrorSchema, description="Missing elements, each named")
 @consents.alt_response(404, schema=ApiErrorSchema, description="No such client of yours")
@@ -186,7 +186,7 @@ def record_paper_consent(body: dict[str, Any]) -> dict[str, Any]:
 @consents.route("", methods=["GET"])
 @requires(Permission.VIEW_CONSENTS)
 # a misspelt filter is refused, not silently ignored (the answer would be wider than asked)
-@consents.arguments(ConsentQuerySchema, location="query", unknown=RAISE)
+@consents.arguments(ConsentQuerySchema(), location="query", unknown=RAISE)
 @consents.response(200, ConsentSchema(many=True))
 @consents.doc(security=BEARER)
 def list_consents(args: dict[str, Any]) -> list[dict[str, Any]]:
@@ -229,7 +229,7 @@ def send_consent(consent_id: int) -> dict[str, Any]:
 
 @consents.route("/<int:consent_id>/signature", methods=["POST"])
 @requires(Permission.SIGN_CONSENT)
-@consents.arguments(SignatureInSchema)
+@consents.arguments(SignatureInSchema())
 @consents.response(200, ConsentSchema)
 @consents.alt_response(409, schema=ApiErrorSchema, description="Not waiting for a signature")
 @consents.doc(security=BEARER)
@@ -274,7 +274,7 @@ def consent_document(consent_id: int) -> FlaskResponse:
 # the client revokes their own consent; staff of the disclosing practice record one received
 # outside roi: the services check which (REVOKE_CONSENT, RECORD_REVOCATION)
 @requires(Permission.VIEW_CONSENTS)
-@consents.arguments(RevocationInSchema)
+@consents.arguments(RevocationInSchema())
 @consents.response(200, ConsentSchema)
 @consents.alt_response(409, schema=ApiErrorSchema, description="Not active")
 @consents.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
@@ -306,7 +306,7 @@ def revoke_consent(body: dict[str, Any], consent_id: int) -> dict[str, Any]:
 
 @consents.route("/<int:consent_id>/expiry-event", methods=["POST"])
 @requires(Permission.PREPARE_CONSENT)
-@consents.arguments(ExpiryEventInSchema)
+@consents.arguments(ExpiryEventInSchema())
 @consents.response(200, ConsentSchema)
 @consents.alt_response(409, schema=ApiErrorSchema, description="Not active")
 @consents.doc(security=BEARER)

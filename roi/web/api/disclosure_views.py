@@ -96,7 +96,7 @@ def disclosure_json(found: OutsideDisclosure) -> dict[str, Any]:
 
 @outside.route("/clients/<int:client_id>/disclosures", methods=["POST"])
 @requires(Permission.RECORD_OUTSIDE_DISCLOSURE)
-@outside.arguments(OutsideDisclosureInSchema)
+@outside.arguments(OutsideDisclosureInSchema())
 @outside.response(201, OutsideDisclosureSchema)
 @outside.alt_response(404, schema=ApiErrorSchema, description="Not found or not yours")
 @outside.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")

@@ -76,7 +76,7 @@ def entry_json(entry: emergencies.Entry) -> dict[str, Any]:
 
 @emergency_disclosures.route("", methods=["GET"])
 @requires(Permission.REVIEW_EMERGENCY_DISCLOSURES)
-@emergency_disclosures.arguments(QueueQuerySchema, location="query")
+@emergency_disclosures.arguments(QueueQuerySchema(), location="query")
 @emergency_disclosures.response(200, EmergencyDisclosureSchema(many=True))
 @emergency_disclosures.alt_response(403, schema=ApiErrorSchema, description="Not compliance")
 @emergency_disclosures.doc(security=BEARER)
@@ -88,7 +88,7 @@ def list_emergency_disclosures(args: dict[str, Any]) -> list[dict[str, Any]]:
 
 @emergency_disclosures.route("/<int:disclosure_id>/review", methods=["POST"])
 @requires(Permission.REVIEW_EMERGENCY_DISCLOSURES)
-@emergency_disclosures.arguments(ReviewInSchema)
+@emergency_disclosures.arguments(ReviewInSchema())
 @emergency_disclosures.response(200, EmergencyDisclosureSchema)
 @emergency_disclosures.alt_response(403, schema=ApiErrorSchema, description="Not compliance")
 @emergency_disclosures.alt_response(404, schema=ApiErrorSchema, description="Not yours")

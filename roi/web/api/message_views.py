@@ -181,7 +181,7 @@ def decision_json(decision: gate.Decision) -> dict[str, Any]:
 
 @decisions.route("", methods=["POST"])
 @requires(Permission.CHECK_DISCLOSURE)
-@decisions.arguments(DecisionInSchema)
+@decisions.arguments(DecisionInSchema())
 @decisions.response(200, DecisionSchema)
 @decisions.alt_response(404, schema=ApiErrorSchema, description="No such client of yours")
 @decisions.alt_response(422, schema=ApiErrorSchema, description="Unknown recipient or code")
@@ -199,7 +199,7 @@ def check_disclosure(body: dict[str, Any]) -> dict[str, Any]:
 
 @messages.route("", methods=["POST"])
 @requires(Permission.SEND_MESSAGES)
-@messages.arguments(MessageInSchema)
+@messages.arguments(MessageInSchema())
 @messages.response(201, MessageSchema)
 @messages.alt_response(
     403, schema=ApiErrorSchema, description="No consent covers it (`reasons` says why)"
@@ -231,7 +231,7 @@ def send_message(body: dict[str, Any]) -> dict[str, Any]:
 @messages.route("", methods=["GET"])
 @requires(Permission.READ_MESSAGES)
 # a misspelt filter is refused, not silently ignored (the answer would be wider than asked)
-@messages.arguments(BoxQuerySchema, location="query", unknown=RAISE)
+@messages.arguments(BoxQuerySchema(), location="query", unknown=RAISE)
 @messages.response(200, MessageSchema(many=True))
 @messages.doc(security=BEARER)
 def list_messages(args: dict[str, Any]) -> list[dict[str, Any]]:

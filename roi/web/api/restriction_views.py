@@ -104,7 +104,7 @@ def restriction_json(found: Restriction) -> dict[str, Any]:
 
 @client_restrictions.route("/<int:client_id>/restrictions", methods=["POST"])
 @requires(Permission.REQUEST_RESTRICTION)
-@client_restrictions.arguments(RestrictionInSchema)
+@client_restrictions.arguments(RestrictionInSchema())
 @client_restrictions.response(201, RestrictionSchema)
 @client_restrictions.alt_response(404, schema=ApiErrorSchema, description="Not your client")
 @client_restrictions.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
@@ -134,7 +134,7 @@ def list_restrictions(client_id: int) -> list[dict[str, Any]]:
 
 @restriction_calls.route("/<int:restriction_id>/decision", methods=["POST"])
 @requires(Permission.DECIDE_RESTRICTION)
-@restriction_calls.arguments(RestrictionDecisionInSchema)
+@restriction_calls.arguments(RestrictionDecisionInSchema())
 @restriction_calls.response(200, RestrictionSchema)
 @restriction_calls.alt_response(404, schema=ApiErrorSchema, description="Not yours")
 @restriction_calls.alt_response(409, schema=ApiErrorSchema, description="Already decided")
@@ -150,7 +150,7 @@ def decide_restriction(body: dict[str, Any], restriction_id: int) -> dict[str, A
 
 @restriction_calls.route("/<int:restriction_id>/termination", methods=["POST"])
 @requires(Permission.REQUEST_RESTRICTION)
-@restriction_calls.arguments(TerminationInSchema)
+@restriction_calls.arguments(TerminationInSchema())
 @restriction_calls.response(200, RestrictionSchema)
 @restriction_calls.alt_response(404, schema=ApiErrorSchema, description="Not yours")
 @restriction_calls.alt_response(409, schema=ApiErrorSchema, description="Not in force")

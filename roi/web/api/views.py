@@ -60,7 +60,7 @@ blueprints = (tokens, clients, providers, account, share)
 
 
 @tokens.route("", methods=["POST"])
-@tokens.arguments(TokenRequestSchema)
+@tokens.arguments(TokenRequestSchema())
 @tokens.response(201, TokenSchema)
 @tokens.alt_response(
     401,
@@ -107,7 +107,7 @@ def begin_totp() -> mfa.TotpEnrolment:
 
 @account.route("/mfa/totp/confirm", methods=["POST"])
 @requires(Permission.SIGNED_IN)
-@account.arguments(OtpSchema)
+@account.arguments(OtpSchema())
 @account.response(200, RecoveryCodesSchema)
 @account.alt_response(422, schema=ApiErrorSchema, description="The code is not correct")
 @account.doc(security=BEARER)
@@ -119,7 +119,7 @@ def confirm_totp(body: dict[str, str]) -> dict[str, list[str]]:
 
 @clients.route("", methods=["POST"])
 @requires(Permission.CREATE_CLIENT)
-@clients.arguments(ClientInSchema)
+@clients.arguments(ClientInSchema())
 @clients.response(201, ClientSchema)
 @clients.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
 @clients.doc(security=BEARER)
@@ -149,7 +149,7 @@ def get_client(client_id: int) -> Client:
 
 @clients.route("/<int:client_id>/discharge", methods=["POST"])
 @requires(Permission.PREPARE_CONSENT)
-@clients.arguments(DischargeInSchema)
+@clients.arguments(DischargeInSchema())
 @clients.response(200, DischargeSchema)
 @clients.alt_response(404, schema=ApiErrorSchema, description="Not a client of your practice")
 @clients.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
@@ -163,7 +163,7 @@ def record_discharge(body: dict[str, Any], client_id: int) -> dict[str, list[int
 
 @clients.route("/<int:client_id>/own-care", methods=["PUT"])
 @requires(Permission.PREPARE_CONSENT)
-@clients.arguments(OwnCareSchema)
+@clients.arguments(OwnCareSchema())
 @clients.response(200, OwnCareSchema)
 @clients.alt_response(404, schema=ApiErrorSchema, description="Not a client of your practice")
 @clients.alt_response(
@@ -180,7 +180,7 @@ def set_own_care(body: dict[str, Any], client_id: int) -> dict[str, bool]:
 
 @clients.route("/<int:client_id>/representative", methods=["POST"])
 @requires(Permission.PREPARE_CONSENT)
-@clients.arguments(RepresentativeInSchema)
+@clients.arguments(RepresentativeInSchema())
 @clients.response(201, RepresentativeSchema)
 @clients.alt_response(404, schema=ApiErrorSchema, description="Not a client of your practice")
 @clients.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
@@ -210,7 +210,7 @@ def end_representative(client_id: int) -> None:
 @providers.route("", methods=["GET"])
 @requires(Permission.VIEW_DIRECTORY)
 # a misspelt filter is refused, not silently ignored (the answer would be wider than asked)
-@providers.arguments(SearchArgsSchema, location="query", unknown=RAISE)
+@providers.arguments(SearchArgsSchema(), location="query", unknown=RAISE)
 @providers.response(200, ProviderSchema(many=True))
 @providers.doc(security=BEARER)
 def list_providers(args: dict[str, Any]) -> list[Provider]:
@@ -220,7 +220,7 @@ def list_providers(args: dict[str, Any]) -> list[Provider]:
 
 @providers.route("", methods=["POST"])
 @requires(Permission.ADD_PROVIDER)
-@providers.arguments(ProviderInSchema)
+@providers.arguments(ProviderInSchema())
 @providers.response(201, ProviderSchema)
 @providers.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
 @providers.doc(security=BEARER)
@@ -231,7 +231,7 @@ def add_provider(body: dict[str, Any]) -> Provider:
 
 @share.route("", methods=["POST"])
 @requires(Permission.REQUEST_SHARING)
-@share.arguments(ShareRequestInSchema)
+@share.arguments(ShareRequestInSchema())
 @share.response(201, ShareRequestSchema)
 @share.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
 @share.doc(security=BEARER)
