@@ -13,9 +13,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from roi import audit
@@ -57,6 +57,12 @@ def actor_for(session: Session, user: User, *, ip: str | None, request_id: str |
     client_id = None
     if user.role is Role.CLIENT:
         client_id = session.scalar(select(Client.id).where(Client.user_id == user.id))
+    return _acting(user, client_id, ip=ip, request_id=request_id)
+
+
+def _acting(user: Any, client_id: int | None, *, ip: str | None, request_id: str | None) -> Actor:
+    # `user`: a User, or a row of its columns (Any: Row's type parameters differ between
+    # SQLAlchemy 2.0 and 2.1)
     return Actor(
         user_id=user.id,
         role=Role(user.role),
@@ -500,19 +506,36 @@ def issue_token(session: Session, user: User, settings: Settings) -> tuple[str, 
     return token, expires_at
 
 
-#: built once: every API request runs it, and building it cost more than running it
-_TOKEN_OWNER = (
-    select(User)
-    .join(ApiToken, ApiToken.user_id == User.id)
+_USERS, _TOKENS, _CLIENTS = User.__table__, ApiToken.__table__, Client.__table__
+#: what an Actor needs of a live token's active owner, with the client record of a client user.
+#: Built once and on the tables, not the mapped classes: every API request runs it, and loading a
+#: whole User through the ORM cost the request more than the query itself.
+_TOKEN_ACTOR = (
+    select(
+        _USERS.c.id,
+        _USERS.c.role,
+        _USERS.c.organization_id,
+        _CLIENTS.c.id.label("client_id"),
+    )
+    .join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
+    .outerjoin(_CLIENTS, and_(_CLIENTS.c.user_id == _USERS.c.id, _USERS.c.role == Role.CLIENT))
     .where(
-        ApiToken.token_sha256 == bindparam("token_sha256"),
-        ApiToken.revoked_at.is_(None),
-        ApiToken.expires_at > bindparam("at"),
-        User.active.is_(True),
+        _TOKENS.c.token_sha256 == bindparam("token_sha256"),
+        _TOKENS.c.revoked_at.is_(None),
+        _TOKENS.c.expires_at > bindparam("at"),
+        _USERS.c.active.is_(True),
     )
 )
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    """The active user a live, unexpired token belongs to; None otherwise."""
-    return session.scalar(_TOKEN_OWNER, {"token_sha256": digest(token), "at": now()})
+def actor_for_token(
+    session: Session, token: str, *, ip: str | None, request_id: str | None
+) -> Actor | None:
+    """The Actor of the active user a live, unexpired token belongs to (as `actor_for`); None
+    otherwise."""
+    owner = session.execute(
+        _TOKEN_ACTOR, {"token_sha256": digest(token), "at": now()}
+    ).one_or_none()
+    if owner is None:
+        return None
+    return _acting(owner, owner.client_id, ip=ip, request_id=request_id)

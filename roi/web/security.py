@@ -243,10 +243,12 @@ def _api_actor() -> Actor:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated()
-    user = sessions.user_for_token(db.session(), token.strip())
-    if user is None:
+    found = sessions.actor_for_token(
+        db.session(), token.strip(), ip=client_ip(), request_id=g.request_id
+    )
+    if found is None:
         raise Unauthenticated("The token is unknown, expired or revoked. Request a new one.")
-    return sessions.actor_for(db.session(), user, ip=client_ip(), request_id=g.request_id)
+    return found
 
 
 def _signed_out_message() -> str:

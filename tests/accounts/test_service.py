@@ -14,7 +14,7 @@ from roi.config import Settings
 from roi.consent import queries as consent_queries
 from roi.errors import Forbidden, Invalid, NotFound
 from tests.conftest import TEST_ARGON2
-from tests.factories import make_client, make_user
+from tests.factories import make_client, make_client_user, make_user
 
 
 def add_user(session, **overrides):
@@ -123,11 +123,37 @@ def test_disabling_a_user_ends_their_sessions_and_tokens(session, tmp_path):
     api, _ = sessions.issue_token(session, target.user, settings)
     administration.set_user_active(session, admin.actor, target.user.id, active=False)
     assert sessions.resume_session(session, token, settings).user is None
-    assert sessions.user_for_token(session, api) is None
+    assert sessions.actor_for_token(session, api, ip=None, request_id=None) is None
     with pytest.raises(Invalid):
         administration.set_user_active(session, admin.actor, admin.user.id, active=False)
     with pytest.raises(Forbidden):
         administration.set_user_active(session, target.actor, admin.user.id, active=False)
+
+
+def test_a_token_acts_as_its_owner_and_a_client_user_as_their_client(session, tmp_path):
+    # Given a clinician and a client user, each with a token
+    settings = Settings.from_env({}, {"instance_path": tmp_path, "argon2": TEST_ARGON2})
+    clinician = make_user(session, Role.CLINICIAN)
+    client, person = make_client_user(session, clinician)
+    clinician_token, _ = sessions.issue_token(session, clinician.user, settings)
+    client_token, _ = sessions.issue_token(session, person.user, settings)
+    # Then each token acts as its owner, from the address and request given
+    acting = sessions.actor_for_token(session, clinician_token, ip="192.0.2.7", request_id="r1")
+    assert acting == Actor(
+        user_id=clinician.user.id,
+        role=Role.CLINICIAN,
+        organization_id=clinician.user.organization_id,
+        ip="192.0.2.7",
+        request_id="r1",
+        client_id=None,
+    )
+    # and the client user's carries their client record, as a signed-in session does
+    as_client = sessions.actor_for_token(session, client_token, ip=None, request_id=None)
+    assert as_client == sessions.actor_for(session, person.user, ip=None, request_id=None)
+    assert as_client is not None
+    assert (as_client.role, as_client.client_id) == (Role.CLIENT, client.id)
+    # and a token nobody was given acts as no one
+    assert sessions.actor_for_token(session, "not-a-token", ip=None, request_id=None) is None
 
 
 def test_changing_password_ends_other_sessions_only(session, tmp_path):
