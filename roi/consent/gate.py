@@ -197,7 +197,11 @@ def lock_candidates(
     consents = session.scalars(
         _candidates_locked(*_shape(discloser, recipient)), _pair(discloser, recipient, client)
     ).all()
-    restrictions = session.scalars(_RESTRICTIONS_LOCKED, {"client_id": client.id}).all()
+    parameters = {"client_id": client.id}
+    locked = session.execute(_RESTRICTIONS_LOCKED, parameters).all()
+    # Most clients have none: the rows themselves are loaded only when there are some (locked
+    # already, so they are read as they are now).
+    restrictions = session.scalars(_RESTRICTIONS_OF, parameters).all() if locked else []
     return Locked(list(consents), list(restrictions))
 
 
@@ -275,12 +279,21 @@ _RESTRICTIONS = (
     .order_by(Restriction.id)
     .execution_options(populate_existing=True)
 )
-#: every restriction of the client, locked: one agreed while the send waits is read agreed
+_RESTRICTION_ROWS = Restriction.metadata.tables[Restriction.__tablename__]
+#: every restriction of the client, locked: one agreed while the send waits is read agreed. On
+#: the table, not the mapped class: the ORM's work for a statement costs more than the statement
+#: when, as for most clients, it finds nothing.
 _RESTRICTIONS_LOCKED = (
+    select(_RESTRICTION_ROWS.c.id)
+    .where(_RESTRICTION_ROWS.c.client_id == bindparam("client_id"))
+    .order_by(_RESTRICTION_ROWS.c.id)
+    .with_for_update()
+)
+#: every restriction of the client, fresh (those `_RESTRICTIONS_LOCKED` holds)
+_RESTRICTIONS_OF = (
     select(Restriction)
     .where(Restriction.client_id == bindparam("client_id"))
     .order_by(Restriction.id)
-    .with_for_update()
     .execution_options(populate_existing=True)
 )
 
