@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
@@ -141,6 +141,47 @@ def test_a_permitted_message_is_201_and_reaches_the_recipient_decrypted(
     assert one.get_json()["subject"] == "Referral for medication review"
     # the inbox, the sent box and the single read each opened the body once
     assert audit_count(session, Action.MESSAGE_READ) == 3
+
+
+def test_a_send_is_six_statements_and_one_commit_on_postgresql(
+    client, session, referral, tokens, is_postgres
+):
+    # Each statement is a round trip to PostgreSQL and a pass through SQLAlchemy and the driver:
+    # under load they are most of what a send costs (bench/messages_bench.py).
+    referral.signed(session)
+    headers = bearer(tokens["therapist"])
+    body = message_body(referral)
+    assert client.post("/api/v1/messages", json=body, headers=headers).status_code == 201
+    statements, commits = [], []
+
+    def note_statement(connection, cursor, statement, parameters, context, many) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    def note_commit(connection) -> None:
+        commits.append(connection)
+
+    event.listen(Engine, "before_cursor_execute", note_statement)
+    event.listen(Engine, "commit", note_commit)
+    try:
+        response = client.post("/api/v1/messages", json=body, headers=headers)
+    finally:
+        event.remove(Engine, "before_cursor_execute", note_statement)
+        event.remove(Engine, "commit", note_commit)
+    assert response.status_code == 201, response.get_json()
+    if is_postgres:
+        # the token, the parties, the consents and the restrictions locked, then the message, its
+        # notice and mail with the audit head taken, then the audit entry; one COMMIT
+        assert statements == ["SELECT", "SELECT", "SELECT", "SELECT", "WITH", "WITH"]
+        assert len(commits) == 1
+    else:
+        # SQLite has no INSERT inside WITH, and its statements cost no round trip: the reads,
+        # then the write transaction (BEGIN IMMEDIATE, the one writer at a time) that locks,
+        # writes the rows, moves the audit head, writes the entry and sets the head's hash
+        assert statements == [
+            *("BEGIN", "SELECT", "SELECT"),
+            *("BEGIN", "SELECT", "SELECT", "INSERT", "INSERT", "INSERT"),
+            *("UPDATE", "INSERT", "UPDATE"),
+        ]
 
 
 def test_attachments_travel_sealed_and_come_back_intact(client, session, referral, tokens):
