@@ -319,7 +319,7 @@ def same_on_every_database(item: pytest.Item) -> bool:
     """Whether `item` would check exactly the same thing on SQLite and on PostgreSQL, so the
     SQLite run's verdict is the verdict: it reaches no database (none of DATABASE_FIXTURES), or
     it is marked `engine_independent` (what it checks is the pages' markup, which both render
-    alike; other tests render the pages on both databases)."""
+    alike, or the routes' methods; other tests render the pages on both databases)."""
     uses_database = not DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
     return not uses_database or item.get_closest_marker("engine_independent") is not None
 
