@@ -120,9 +120,11 @@ def insert_rows(
     entries out): a rollback leaves nothing of them behind, and reading one reads what the caller
     gave, not the database.
 
-    `then`, an UPDATE … RETURNING, runs after the rows, in the statement of the last of them on
-    PostgreSQL; what it returned is returned (None when it changed no row). `roi.audit` takes its
-    head this way, so a writer that waits on the head for its turn waits one round trip less.
+    `then`, an UPDATE … RETURNING of at most one row, runs in the statement of the last rows on
+    PostgreSQL (one round trip less), after them on SQLite. It must not depend on the rows (on
+    PostgreSQL the statement's parts share one snapshot, so it does not see them), and a row it
+    changed must return a column that is not NULL: what it returned comes back, or None when it
+    changed no row. `roi.audit` moves its head this way.
 
     For hot paths that only add rows: the ORM's flush spends most of its time on bookkeeping
     (dependency sorting, cascades, history) that new rows with nothing to reconcile do not need;

@@ -65,13 +65,18 @@ def record(
     """Append an entry to the chain in the caller's transaction, after its pending writes.
 
     `writing`: new rows to write first (`roi.db.insert_rows`), on PostgreSQL in the statement
-    that takes the entry's place in the chain, a round trip fewer while the head is held. The
-    entry may name one of them by passing the row itself (`message_id=message`).
+    that takes the entry's place in the chain: one round trip less. PostgreSQL checks their
+    foreign keys at the end of that statement, with the head already taken, so a writer that
+    holds a row they name FOR UPDATE and then records an entry would deadlock with this one:
+    lock such rows FOR NO KEY UPDATE (`with_for_update(key_share=True)`), which keeps other such
+    writers out without holding up new rows that name them. The entry may name one of the rows
+    by passing the row itself (`message_id=message`).
 
     Never commits. Returns the entry as written (the session does not hold it).
 
     Raises:
-        ValueError: `detail` is not a small object of ids and codes, or a text holds a NUL.
+        ValueError: `detail` is not a small object of ids and codes, a text holds a NUL, or
+            `message_id` is a row that `writing` does not hold.
         KeyRingError: no key ring is loaded, so the entry cannot be chained (fails closed).
     """
     values: dict[str, Any] = {
@@ -91,6 +96,8 @@ def record(
         "request_id": _text(actor.request_id),
         "ip": _text(actor.ip),
     }
+    if not isinstance(message_id, int | None) and not any(message_id is row for row in writing):
+        raise ValueError("an audit entry names a row itself only when it writes it")
     # the caller's rows first, so the head is held for as little as the entry itself needs
     session.flush()
     values["seq"], values["prev_hash"] = _advance_head(session, writing)

@@ -286,6 +286,9 @@ def client_for_accounting(
 ) -> Client:
     """The client whose accounting `actor` asks for; `lock` serializes writers per client.
 
+    The lock is FOR NO KEY UPDATE: it keeps out another writer of the client's accounting, not
+    a send that writes rows naming the client (see `roi.audit.record`'s `writing`).
+
     Raises:
         Forbidden: the actor's role has no accounting (clinicians, admins).
         NotFound: no such client, or not one the actor may see.
@@ -293,7 +296,7 @@ def client_for_accounting(
     require(actor, Permission.VIEW_ACCOUNTING)
     query = select(Client).where(Client.id == client_id, answerable_clients(actor))
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     client = session.scalar(query)
     if client is None:
         raise NotFound("client")

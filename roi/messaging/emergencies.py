@@ -179,8 +179,11 @@ def rate_refusal(
     """The refusal when the sender reached the practice's emergency rate, with its alert to
     compliance written; None below it."""
     # the sender's directory entry is locked first, so two sends of one clinician count in turn
-    # (after the consents and restrictions: the order every send locks in)
-    session.execute(select(Provider.id).where(Provider.id == discloser.id).with_for_update())
+    # (after the consents and restrictions: the order every send locks in); FOR NO KEY UPDATE,
+    # so other sends naming this clinician are not held up (roi.audit.record's `writing`)
+    session.execute(
+        select(Provider.id).where(Provider.id == discloser.id).with_for_update(key_share=True)
+    )
     limit = session.scalar(
         select(Organization.emergency_sends_per_day).where(
             Organization.id == client.organization_id

@@ -563,7 +563,7 @@ def _store(
         message_id=message,
         categories=outgoing.categories,
         purpose=outgoing.purpose,
-        # with the step that takes the audit head: a round trip less while it is held
+        # in the statement that takes the audit head: one round trip less
         writing=rows,
     )
     if used_up is not None:

@@ -89,9 +89,7 @@ def test_several_entries_in_one_transaction_chain_in_order(session: Session) -> 
     assert audit.verify(session).entries == 2
 
 
-def test_an_entry_written_with_new_rows_names_them_and_the_chain_holds(
-    session: Session, is_postgres: bool
-) -> None:
+def test_an_entry_written_with_new_rows_names_them_and_the_chain_holds(session: Session) -> None:
     # Given an entry before, and a new row the next entry names (any row with an id will do)
     audit.record(session, CLINICIAN, Action.AUTH_LOGIN)
     practice = Organization(name="North Clinic")
@@ -107,6 +105,19 @@ def test_an_entry_written_with_new_rows_names_them_and_the_chain_holds(
     assert audit.verify(session).ok
     # and the head moved once: the next entry is the third
     assert audit.record(session, CLINICIAN, Action.AUTH_LOGIN).seq == 3
+
+
+def test_an_entry_naming_a_row_it_does_not_write_is_refused_before_the_head_moves(
+    session: Session,
+) -> None:
+    # When an entry names a row by itself that it is not given to write
+    practice = Organization(name="North Clinic")
+    with pytest.raises(ValueError, match="only when it writes it"):
+        audit.record(session, CLINICIAN, Action.DISCLOSURE_PERMITTED, message_id=practice)
+    session.rollback()
+    # Then nothing was written and the next entry is the first
+    assert count_entries(session) == 0
+    assert audit.record(session, CLINICIAN, Action.AUTH_LOGIN).seq == 1
 
 
 def test_an_entry_written_with_new_rows_recreates_a_missing_head_row(session: Session) -> None:
