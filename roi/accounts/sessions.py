@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import NoReturn, Protocol
 
 from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -60,9 +60,20 @@ def actor_for(session: Session, user: User, *, ip: str | None, request_id: str |
     return _acting(user, client_id, ip=ip, request_id=request_id)
 
 
-def _acting(user: Any, client_id: int | None, *, ip: str | None, request_id: str | None) -> Actor:
-    # `user`: a User, or a row of its columns (Any: Row's type parameters differ between
-    # SQLAlchemy 2.0 and 2.1)
+class _Account(Protocol):
+    """What an Actor is made of: a User, or a row of those columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def role(self) -> Role: ...
+    @property
+    def organization_id(self) -> int | None: ...
+
+
+def _acting(
+    user: _Account, client_id: int | None, *, ip: str | None, request_id: str | None
+) -> Actor:
     return Actor(
         user_id=user.id,
         role=Role(user.role),

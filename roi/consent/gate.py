@@ -191,17 +191,17 @@ def lock_candidates(
     keep a waiting revocation out indefinitely, and sends take turns on the audit head anyway.
     On SQLite the write transaction (BEGIN IMMEDIATE) already serializes them. The client's
     restrictions are locked too, after the consents (the order every path takes), so an
-    agreement and a send take turns as a revocation and a send do. The rows are read as they lock
-    (fresh, whatever the session held), so `decide()` needs no statement of its own.
+    agreement and a send take turns as a revocation and a send do. The consents are read as they
+    lock, and the restrictions (when the client has any) once locked, fresh whatever the session
+    held, so `decide()` needs no statement of its own.
     """
     consents = session.scalars(
         _candidates_locked(*_shape(discloser, recipient)), _pair(discloser, recipient, client)
     ).all()
-    parameters = {"client_id": client.id}
-    locked = session.execute(_RESTRICTIONS_LOCKED, parameters).all()
-    # Most clients have none: the rows themselves are loaded only when there are some (locked
-    # already, so they are read as they are now).
-    restrictions = session.scalars(_RESTRICTIONS_OF, parameters).all() if locked else []
+    locked = session.scalars(_RESTRICTIONS_LOCKED, {"client_id": client.id}).all()
+    # Most clients have none: the rows themselves are loaded only when there are some, those
+    # locked (so they are read as they are now).
+    restrictions = session.scalars(_RESTRICTIONS_OF, {"ids": locked}).all() if locked else []
     return Locked(list(consents), list(restrictions))
 
 
@@ -289,10 +289,10 @@ _RESTRICTIONS_LOCKED = (
     .order_by(_RESTRICTION_ROWS.c.id)
     .with_for_update()
 )
-#: every restriction of the client, fresh (those `_RESTRICTIONS_LOCKED` holds)
+#: the restrictions `_RESTRICTIONS_LOCKED` locked, fresh
 _RESTRICTIONS_OF = (
     select(Restriction)
-    .where(Restriction.client_id == bindparam("client_id"))
+    .where(Restriction.id.in_(bindparam("ids", expanding=True)))
     .order_by(Restriction.id)
     .execution_options(populate_existing=True)
 )

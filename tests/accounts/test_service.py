@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from roi.accounts import administration, recovery, service, sessions
-from roi.accounts.models import Client, Provider, SessionRecord, User
+from roi.accounts.models import ApiToken, Client, Provider, SessionRecord, User
 from roi.actor import Actor, Role
+from roi.clock import now
 from roi.config import Settings
 from roi.consent import queries as consent_queries
 from roi.errors import Forbidden, Invalid, NotFound
@@ -154,6 +155,36 @@ def test_a_token_acts_as_its_owner_and_a_client_user_as_their_client(session, tm
     assert (as_client.role, as_client.client_id) == (Role.CLIENT, client.id)
     # and a token nobody was given acts as no one
     assert sessions.actor_for_token(session, "not-a-token", ip=None, request_id=None) is None
+
+
+def test_a_token_acts_as_no_one_once_revoked_expired_or_its_owner_disabled(session, tmp_path):
+    settings = Settings.from_env({}, {"instance_path": tmp_path, "argon2": TEST_ARGON2})
+    person = make_user(session, Role.CLINICIAN)
+
+    def acts(token: str) -> bool:
+        return sessions.actor_for_token(session, token, ip=None, request_id=None) is not None
+
+    # a revoked token, beside a live one
+    revoked, _ = sessions.issue_token(session, person.user, settings)
+    live, _ = sessions.issue_token(session, person.user, settings)
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_sha256 == sessions.digest(revoked))
+        .values(revoked_at=now())
+    )
+    assert not acts(revoked)
+    assert acts(live)
+    # an expired one
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_sha256 == sessions.digest(live))
+        .values(expires_at=now() - timedelta(seconds=1))
+    )
+    assert not acts(live)
+    # a live token of an account disabled behind its back (its tokens left as they were)
+    other, _ = sessions.issue_token(session, person.user, settings)
+    session.execute(update(User).where(User.id == person.user.id).values(active=False))
+    assert not acts(other)
 
 
 def test_changing_password_ends_other_sessions_only(session, tmp_path):
