@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from roi import audit
 from roi.accounts.models import Organization
 from roi.actor import Actor, Role
-from roi.audit import AuditEntry
+from roi.audit import Action, AuditEntry
+from roi.db import unit_of_work
 from roi.vault.keyring import KEY_FILE
 from tests.audit.helpers import append
 
@@ -61,6 +62,46 @@ def test_threads_append_without_forks_or_gaps(engine: Engine, session: Session) 
     # Then every append succeeded, seq runs 1..200 and the chain verifies
     assert errors == []
     _assert_gapless_and_verified(session, 200)
+
+
+def test_threads_appending_with_rows_to_write_leave_no_gap_and_name_their_rows(
+    engine: Engine, session: Session
+) -> None:
+    # Given 8 threads each recording 25 entries, each entry written with a new row it names (as
+    # a send writes its message in the statement that takes the head)
+    start = threading.Barrier(8)
+    errors: list[BaseException] = []
+    named: dict[int, int] = {}
+
+    def work(n: int) -> None:
+        actor = Actor(user_id=n, role=Role.CLINICIAN, organization_id=1)
+        try:
+            with Session(engine) as own:
+                start.wait()
+                for i in range(25):
+                    row = Organization(name=f"Practice {n}-{i}")
+                    with unit_of_work(own):
+                        entry = audit.record(
+                            own, actor, Action.RECORD_VIEWED, message_id=row, writing=[row]
+                        )
+                    named[entry.seq] = row.id
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then every entry went in, seq runs 1..200, the chain verifies, and each entry names the row
+    # written with it, which is there once
+    assert errors == []
+    _assert_gapless_and_verified(session, 200)
+    stored = {
+        seq: row for seq, row in session.execute(select(AuditEntry.seq, AuditEntry.message_id))
+    }
+    assert stored == named
+    assert sorted(session.scalars(select(Organization.id))) == sorted(named.values())
 
 
 def _writer(database_url: str, instance_path: Path, count: int) -> subprocess.Popen[str]:
