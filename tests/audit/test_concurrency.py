@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -40,27 +41,33 @@ def _assert_gapless_and_verified(session: Session, count: int) -> None:
     assert (result.ok, result.entries) == (True, count), result
 
 
-def test_threads_append_without_forks_or_gaps(engine: Engine, session: Session) -> None:
-    # Given 8 threads, each with its own session, appending 25 entries each at the same time
+def _in_eight_threads(engine: Engine, work: Callable[[Session, Actor], None]) -> None:
+    """`work` in 8 threads released at once, each with its own session and actor; fails if any
+    thread met an error."""
     start = threading.Barrier(8)
     errors: list[BaseException] = []
 
-    def work(n: int) -> None:
+    def run(n: int) -> None:
         actor = Actor(user_id=n, role=Role.CLINICIAN, organization_id=1)
         try:
             with Session(engine) as own:
                 start.wait()
-                append(own, 25, actor)
+                work(own, actor)
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    # Then every append succeeded, seq runs 1..200 and the chain verifies
     assert errors == []
+
+
+def test_threads_append_without_forks_or_gaps(engine: Engine, session: Session) -> None:
+    # Given 8 threads, each with its own session, appending 25 entries each at the same time
+    _in_eight_threads(engine, lambda own, actor: append(own, 25, actor))
+    # Then every append succeeded, seq runs 1..200 and the chain verifies
     _assert_gapless_and_verified(session, 200)
 
 
@@ -69,33 +76,20 @@ def test_threads_appending_with_rows_to_write_leave_no_gap_and_name_their_rows(
 ) -> None:
     # Given 8 threads each recording 25 entries, each entry written with a new row it names (as
     # a send writes its message in the statement that takes the head)
-    start = threading.Barrier(8)
-    errors: list[BaseException] = []
     named: dict[int, int] = {}
 
-    def work(n: int) -> None:
-        actor = Actor(user_id=n, role=Role.CLINICIAN, organization_id=1)
-        try:
-            with Session(engine) as own:
-                start.wait()
-                for i in range(25):
-                    row = Organization(name=f"Practice {n}-{i}")
-                    with unit_of_work(own):
-                        entry = audit.record(
-                            own, actor, Action.RECORD_VIEWED, message_id=row, writing=[row]
-                        )
-                    named[entry.seq] = row.id
-        except BaseException as exc:  # reported by the main thread
-            errors.append(exc)
+    def record_with_rows(own: Session, actor: Actor) -> None:
+        for i in range(25):
+            row = Organization(name=f"Practice {actor.user_id}-{i}")
+            with unit_of_work(own):
+                entry = audit.record(
+                    own, actor, Action.RECORD_VIEWED, message_id=row, writing=[row]
+                )
+            named[entry.seq] = row.id
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _in_eight_threads(engine, record_with_rows)
     # Then every entry went in, seq runs 1..200, the chain verifies, and each entry names the row
     # written with it, which is there once
-    assert errors == []
     _assert_gapless_and_verified(session, 200)
     stored = {
         seq: row for seq, row in session.execute(select(AuditEntry.seq, AuditEntry.message_id))
