@@ -184,6 +184,25 @@ def test_a_send_is_six_statements_and_one_commit_on_postgresql(
         ]
 
 
+def test_a_send_reads_nothing_that_identifies_the_client(client, session, referral, tokens):
+    # the minimum necessary: a send needs the client's id and practice, not who they are
+    referral.signed(session)
+    headers = bearer(tokens["therapist"])
+    read: list[str] = []
+
+    def note_statement(connection, cursor, statement, parameters, context, many) -> None:
+        read.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", note_statement)
+    try:
+        response = client.post("/api/v1/messages", json=message_body(referral), headers=headers)
+    finally:
+        event.remove(Engine, "before_cursor_execute", note_statement)
+    assert response.status_code == 201, response.get_json()
+    columns = ("given_name", "family_name", "birth_date", "clients.email")
+    assert not [column for column in columns if any(column in text for text in read)]
+
+
 def test_attachments_travel_sealed_and_come_back_intact(client, session, referral, tokens):
     referral.signed(session)
     pdf = b"%PDF-1.7\n" + b"x" * 200
