@@ -203,8 +203,9 @@ class LoginFailure(Base):
     """One failed sign-in, counted per account key and per IP within a window (SECURITY A2).
 
     The same counter paces what an attacker could repeat against an account: reset requests
-    (scopes `reset`, `reset_ip`, counted whether or not they fail) and wrong current passwords
-    on the change form (scope `change`, keyed by the user id).
+    (scopes `reset`, `reset_ip`, counted whether or not they fail), a signer's requests for
+    their links again (`links`, `links_ip`, counted likewise) and wrong current passwords on the
+    change form (scope `change`, keyed by the user id).
 
     Kept in the database so every gunicorn worker and host sees the same count. Keys are
     digests: the table never holds an email address or an IP in the clear.
@@ -214,7 +215,7 @@ class LoginFailure(Base):
     __table_args__ = (Index("ix_login_failures_scope_key_at", "scope", "key_sha256", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: account | ip | reset | reset_ip | change
+    #: account | ip | reset | reset_ip | links | links_ip | change
     scope: Mapped[str] = mapped_column(String(10))
     key_sha256: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)

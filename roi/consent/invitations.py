@@ -15,10 +15,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from roi import audit, i18n, mail
+from roi.accounts import sessions
 from roi.accounts.models import Client
 from roi.actor import Actor, Role
 from roi.audit import Action, Outcome
 from roi.clock import now
+from roi.config import Settings
 from roi.consent import lifecycle
 from roi.consent.library import FormLibrary
 from roi.consent.models import (
@@ -42,6 +44,9 @@ ASSURANCE = N_("Emailed link, date of birth and a one-time code sent by email")
 METHOD = "email_link_dob_code"
 #: a signer's request for their links again is answered once per release in this time
 REQUEST_INTERVAL = timedelta(minutes=10)
+#: requests for links again, per address and per IP address, within the throttle window
+LINKS_ADDRESS_LIMIT = 5
+LINKS_IP_LIMIT = 50
 MAX_EMAIL = 254
 
 
@@ -273,17 +278,32 @@ def _verified_copy_link(session: Session, token: str) -> Opened:
     return opened
 
 
-def request_links(session: Session, email: str, *, ip: str | None) -> int:
+def request_links(session: Session, email: str, *, ip: str | None, settings: Settings) -> int:
     """A signer asks for their links again: each active release signed for a client with this
     email address gets a new link to its copy (and to revoking it), mailed to that address.
     Returns how many were mailed; the page answers the same either way, so it tells nobody
     whether an address is known. One request per release per ten minutes is answered.
+
+    Raises:
+        Throttled: too many requests for this address or from this IP address lately (counted
+            whether or not the address is known, so the refusal says nothing about it either).
     """
     address = email.strip().lower()
     if not address or len(address) > MAX_EMAIL:
         return 0
     at = now()
+    # Without a limit, anyone could try address after address: whether someone is a client of
+    # a mental-health practice is itself what the page must not tell.
+    limits = [("links", address, LINKS_ADDRESS_LIMIT)]
+    if ip:
+        limits.append(("links_ip", ip, LINKS_IP_LIMIT))
+    retry = sessions.throttle_wait(session, limits, settings, at)
+    if retry is not None:
+        raise Throttled(
+            N_("Too many requests for links. Wait a few minutes, then try again."), retry
+        )
     with unit_of_work(session):
+        sessions.note_attempts(session, [(scope, key) for scope, key, _ in limits], at)
         consents = session.scalars(
             select(Consent)
             .join(Client, Client.id == Consent.client_id)

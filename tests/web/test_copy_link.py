@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from roi.audit import Action, AuditEntry
 from roi.clock import now
+from roi.consent import invitations
 from roi.consent.models import ConsentStatus
 from tests.helpers import csrf_token, delivered_mail, login_as, logout, post_form, without_tokens
 from tests.web import test_signing_link as signing
@@ -161,3 +162,46 @@ def test_a_signer_asks_for_the_link_again(app, client, session, link, instance_p
         )
         assert without_tokens(again) == said
     assert len(copy_links(app)) == 2
+
+
+def ask_for_links(client, address: str, ip: str = "203.0.113.5"):
+    page = client.get("/sign/request")
+    return client.post(
+        "/sign/request",
+        data={"email": address, "csrf_token": csrf_token(page)},
+        environ_base={"REMOTE_ADDR": ip},
+    )
+
+
+def test_asking_for_links_is_limited_per_address_and_tells_nothing_of_it(
+    app, client, session, link, instance_path
+):
+    # Given a client who signed 40 days ago: their address is known; another address is not
+    with time_machine.travel(now() - timedelta(days=40), tick=False):
+        signed_through_the_link(app.test_client(), link, instance_path)
+    mailed = len(copy_links(app))
+    for address in ("casey@client.example", "nobody@client.example"):
+        # When an address is asked about five times, each from another IP address
+        for attempt in range(invitations.LINKS_ADDRESS_LIMIT):
+            answer = ask_for_links(client, address, ip=f"203.0.113.{attempt + 10}")
+            assert answer.status_code == 200
+        # Then the sixth is refused with a time to come back, known address or not, alike
+        refused = ask_for_links(client, address, ip="198.51.100.7")
+        assert refused.status_code == 429
+        assert int(refused.headers["Retry-After"]) > 0
+        assert "Too many requests for links" in refused.get_data(as_text=True)
+    # and no more than the first request's link was mailed (one per release per ten minutes)
+    assert len(copy_links(app)) == mailed + 1
+    # while another address from the same IP address is still answered
+    assert ask_for_links(client, "other@client.example", ip="198.51.100.7").status_code == 200
+
+
+def test_asking_for_links_is_limited_per_ip_address(app, client, session, monkeypatch):
+    monkeypatch.setattr(invitations, "LINKS_IP_LIMIT", 3)
+    for n in range(3):
+        assert ask_for_links(client, f"person{n}@client.example").status_code == 200
+    refused = ask_for_links(client, "person9@client.example")
+    assert refused.status_code == 429
+    assert "Too many requests for links" in refused.get_data(as_text=True)
+    # another IP address is not held up by this one
+    assert ask_for_links(client, "person9@client.example", ip="198.51.100.8").status_code == 200

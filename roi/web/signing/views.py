@@ -33,7 +33,7 @@ from roi.web.forms import apply_errors
 from roi.web.language import translated
 from roi.web.portal.forms import RevokeForm, signature_input
 from roi.web.portal.releases import form_of, reading_language, release_title
-from roi.web.security import client_ip, form_library
+from roi.web.security import client_ip, form_library, settings
 from roi.web.signing import bp
 from roi.web.signing.forms import CodeRequestForm, IdentityForm, LinkRequestForm, SignatureForm
 
@@ -252,7 +252,15 @@ def request_link() -> ResponseReturnValue:
         return render_template("signing/request.html", form=form, sent=False)
     if not form.validate_on_submit():
         return render_template("signing/request.html", form=form, sent=False), 422
-    invitations.request_links(db.session(), form.email.data or "", ip=client_ip())
+    try:
+        invitations.request_links(
+            db.session(), form.email.data or "", ip=client_ip(), settings=settings()
+        )
+    except Throttled as refusal:
+        db.session.rollback()
+        form.form_errors.append(translated(refusal.message))
+        page = render_template("signing/request.html", form=form, sent=False)
+        return page, 429, {"Retry-After": str(refusal.retry_after_seconds)}
     return render_template("signing/request.html", form=LinkRequestForm(), sent=True)
 
 
