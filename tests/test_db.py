@@ -4,6 +4,8 @@ turns. `insert_rows`: new rows written without the ORM's flush, as a flush would
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 
@@ -72,6 +74,32 @@ def test_sqlite_writers_take_turns_and_the_next_starts_when_one_ends(engine, is_
     with Session(engine) as session:
         names = set(session.scalars(select(Organization.name)))
     assert names == ({"First", "Second"} if ending == "commit" else {"Second"})
+
+
+def test_a_sqlite_writer_waiting_on_another_process_goes_ahead_when_it_lets_go(engine, is_postgres):
+    if is_postgres:
+        pytest.skip("PostgreSQL writers wait on the rows they lock, not on a turn")
+    turn = os.open(f"{os.path.abspath(engine.url.database)}-writers", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(turn, fcntl.LOCK_EX)
+    wrote = threading.Event()
+
+    def writer() -> None:
+        with Session(engine) as session, unit_of_work(session):
+            session.add(Organization(name="Waited"))
+        wrote.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        # While the other process holds the turn, the writer waits
+        assert not wrote.wait(0.3)
+    finally:
+        os.close(turn)
+    # When it lets go, the writer goes ahead
+    thread.join()
+    assert wrote.is_set()
+    with Session(engine) as session:
+        assert set(session.scalars(select(Organization.name))) == {"Waited"}
 
 
 def _user(organization: Organization) -> User:
