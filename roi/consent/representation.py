@@ -23,8 +23,6 @@ from roi.db import unit_of_work
 from roi.documents import attachments
 from roi.errors import Invalid, NotFound
 
-MAX_DOCUMENT_BYTES = 5 * attachments.MB
-
 
 @dataclass(frozen=True)
 class NewRepresentative:
@@ -186,7 +184,7 @@ def _checked_representative(new: NewRepresentative) -> attachments.Upload:
     """The authority document of a representative whose record is complete.
 
     Raises:
-        Invalid: no name, no document, or a document that is not a PDF, PNG or JPEG under 5 MB.
+        Invalid: no name, no document, or a document that is not an acceptable scan.
     """
     problems: dict[str, str] = {}
     if not new.name.strip() or len(new.name.strip()) > 200:
@@ -195,9 +193,7 @@ def _checked_representative(new: NewRepresentative) -> attachments.Upload:
     why = (
         "Attach the document that gives them authority."
         if document is None
-        else attachments.problem(
-            document, max_bytes=MAX_DOCUMENT_BYTES, types=attachments.SCAN_TYPES
-        )
+        else attachments.scan_problem(document)
     )
     if why is not None:
         problems["document"] = why

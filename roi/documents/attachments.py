@@ -23,6 +23,10 @@ TYPES: dict[str, tuple[bytes, ...]] = {
 }
 #: what a scan of a signed paper may be: text is not a scan
 SCAN_TYPES: dict[str, tuple[bytes, ...]] = {k: v for k, v in TYPES.items() if k != "text/plain"}
+#: every scanned document: a paper release, a letter of revocation, the court order or power of
+#: attorney behind a representative. Several pages at 300 dpi; one limit, so a scan that goes in
+#: one place goes in every other.
+MAX_SCAN_BYTES = 15 * MB
 #: the words a refusal uses for each kind of file
 TYPE_WORDS = {
     "application/pdf": "PDF",
@@ -63,6 +67,12 @@ def problem(
     if upload.content_type == "text/plain" and not _is_text(upload.content):
         return f"{name}: the file is not plain UTF-8 text."
     return None
+
+
+def scan_problem(upload: Upload) -> str | None:
+    """Why `upload` is not an acceptable scan (a PDF, PNG or JPEG within MAX_SCAN_BYTES), in a
+    sentence naming the file; None when it is."""
+    return problem(upload, max_bytes=MAX_SCAN_BYTES, types=SCAN_TYPES)
 
 
 def declared_type(filename: str, declared: str, types: Mapping[str, object] = TYPES) -> str:

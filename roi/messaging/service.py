@@ -50,7 +50,7 @@ MAX_SUBJECT = 200
 MAX_BODY = 20_000
 MAX_ATTACHMENTS = 5
 MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
-#: all files of one message together; base64 in the API stays under the 16 MB request limit
+#: all files of one message together (in base64 in the API, well within the request limit)
 MAX_TOTAL_ATTACHMENT_BYTES = 10 * 1024 * 1024
 #: what a clinical attachment may be (checked on its content by roi.documents.attachments)
 ATTACHMENT_TYPES = attachments.TYPES

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from roi import vault
 from roi.accounts.models import Client, ClientRepresentative
+from roi.documents import attachments
 from tests.helpers import bearer
 from tests.web.test_consent_api import setup
 from tests.web.test_signers_web import make_minor
@@ -55,6 +56,44 @@ def test_a_document_that_is_not_what_it_says_is_refused_naming_the_field(client,
     assert "document" in refused.get_json()["fields"]
     session.rollback()
     assert session.scalars(select(ClientRepresentative)).all() == []
+
+
+def test_a_scan_of_many_pages_goes_in_up_to_the_one_scan_limit(client, session, setup):
+    # A court order or power of attorney runs to many pages: its scan is held to the limit of
+    # every scan roi takes, and the API carries it in base64 within the request limit
+    url = f"/api/v1/clients/{setup['client_id']}/representative"
+    headers = bearer(setup["clinician"])
+    largest = ORDER + b"0" * (attachments.MAX_SCAN_BYTES - len(ORDER))
+    body = {"kind": "other", "name": "Maria Avery", "document": document(largest)}
+    created = client.post(url, json=body, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    session.rollback()
+    row = session.get(ClientRepresentative, created.get_json()["id"])
+    place = vault.Place("client_representatives", "document_sealed", row.uuid)
+    assert vault.open_sealed(row.document_sealed, place) == largest
+    # One byte more is refused, naming the file and the limit, and nothing is recorded
+    assert client.post(f"{url}/end", headers=headers).status_code == 204
+    body["document"] = document(largest + b"0")
+    refused = client.post(url, json=body, headers=headers)
+    assert refused.status_code == 422
+    assert refused.get_json()["fields"] == {
+        "document": "guardianship.pdf: each file must be under 15 MB."
+    }
+    session.rollback()
+    assert len(session.scalars(select(ClientRepresentative)).all()) == 1
+
+
+def test_a_body_over_the_request_limit_is_refused_with_a_clear_answer(client, app, setup):
+    too_large = b'{"kind": "guardian", "name": "' + b"a" * app.config["MAX_CONTENT_LENGTH"]
+    refused = client.post(
+        f"/api/v1/clients/{setup['client_id']}/representative",
+        data=too_large,
+        content_type="application/json",
+        headers=bearer(setup["clinician"]),
+    )
+    assert refused.status_code == 413
+    assert refused.get_json()["error"] == "too_large"
+    assert refused.get_json()["message"] == "The upload is too large."
 
 
 def test_own_care_follows_state_law_and_is_the_practices_to_record(client, session, setup):

@@ -135,6 +135,8 @@ def test_the_clinician_records_a_guardian_with_the_sealed_document(
     login_as(client, clinician.email, clinician.password)
     page = client.get(url)
     assert 'data-required-signer="client"' in page.get_data(as_text=True)
+    # the form says how large the scan may be: the limit of every scan roi takes
+    assert "PDF, PNG or JPEG, under 15 MB." in page.get_data(as_text=True)
     done = client.post(
         f"{url}/representative",
         data={

@@ -37,7 +37,6 @@ from roi.consent.lifecycle.drafting import (
     void,
 )
 from roi.consent.lifecycle.ending import (
-    MAX_DOCUMENT_BYTES,
     MAX_REASON,
     ReceivedRevocation,
     record_discharge,
@@ -46,7 +45,6 @@ from roi.consent.lifecycle.ending import (
     revoke,
 )
 from roi.consent.lifecycle.paper import (
-    MAX_SCAN_BYTES,
     PaperSignature,
     blank_release,
     record_paper,
@@ -66,11 +64,9 @@ from roi.consent.lifecycle.signing import (
 __all__ = [
     "COPY_LINK_LIFETIME",
     "MAX_DESCRIPTION",
-    "MAX_DOCUMENT_BYTES",
     "MAX_DRAWN_SIGNATURE",
     "MAX_EVENT",
     "MAX_REASON",
-    "MAX_SCAN_BYTES",
     "MIN_AUTHORITY",
     "STATE_WORDS",
     "ConsentFields",

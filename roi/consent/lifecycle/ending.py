@@ -36,8 +36,6 @@ from roi.errors import Invalid, WrongState
 from roi.i18n import N_, Message
 
 MAX_REASON = 1000
-#: a scanned letter of a few pages
-MAX_DOCUMENT_BYTES = 10 * attachments.MB
 
 
 def revoke(
@@ -94,9 +92,7 @@ def record_revocation(
     if received.received_on > now().date():
         problems["received_on"] = N_("The revocation cannot have been received in the future.")
     if received.document is not None:
-        problem = attachments.problem(
-            received.document, max_bytes=MAX_DOCUMENT_BYTES, types=attachments.SCAN_TYPES
-        )
+        problem = attachments.scan_problem(received.document)
         if problem:
             problems["document"] = problem
     if problems:

@@ -47,8 +47,6 @@ from roi.documents import attachments, pdf, scans, seal
 from roi.documents.model import PaperRecord
 from roi.errors import Invalid, WrongState
 
-#: a scanned release of several pages, at 300 dpi
-MAX_SCAN_BYTES = 15 * attachments.MB
 #: how the signer's identity was checked: by the practice, which holds the signed paper
 IDENTITY_METHOD = "paper"
 ASSURANCE = "Signed on paper; the practice recorded the paper release in roi from its scan"
@@ -216,9 +214,7 @@ def _check_paper(paper: PaperSignature) -> None:
         problems.update(error.fields)
     if paper.signed_on > now().date():
         problems["signed_on"] = "The paper cannot have been signed in the future."
-    problem = attachments.problem(
-        paper.scan, max_bytes=MAX_SCAN_BYTES, types=attachments.SCAN_TYPES
-    )
+    problem = attachments.scan_problem(paper.scan)
     if problem is None:
         try:
             scans.check_scan(paper.scan.content, paper.scan.content_type)

@@ -26,6 +26,7 @@ from roi.consent.models import (
     SignerRelationship,
 )
 from roi.consent.representation import signer_rule_of
+from roi.documents import attachments
 from roi.errors import Forbidden, Invalid, NotFound, WrongState
 from roi.extensions import db
 from roi.i18n import N_
@@ -192,7 +193,7 @@ def consent_paper_create(client_id: int) -> Response | tuple[str, int]:
     template = _template_or_404(request.form.get("template_id", ""))
     form = PaperConsentForm()
     form.offer(template, _recipients(), at_request=False)
-    scan = uploaded_file("scan", lifecycle.MAX_SCAN_BYTES)
+    scan = uploaded_file("scan", attachments.MAX_SCAN_BYTES)
     if form.validate_on_submit() and form.signed_on.data is not None and scan is not None:
         paper = lifecycle.PaperSignature(
             signed_on=form.signed_on.data,
@@ -451,7 +452,7 @@ def consent_record_revocation(consent_id: int) -> Response:
         method=method,
         received_on=form.received_on.data,
         reason=form.reason.data or None,
-        document=uploaded_file("document", lifecycle.MAX_DOCUMENT_BYTES),
+        document=uploaded_file("document", attachments.MAX_SCAN_BYTES),
     )
     try:
         consent = lifecycle.record_revocation(db.session(), actor(), consent_id, received)

@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from roi.accounts.service import NewProvider
+from roi.documents import attachments
 from roi.web.forms import DayField, NameField, plain_text
 
 
@@ -84,5 +85,8 @@ class RepresentativeForm(FlaskForm):
     name = NameField(lazy_gettext("Their full name"), validators=[DataRequired(), Length(max=200)])
     document = FileField(
         lazy_gettext("The document that gives them authority"),
-        description=lazy_gettext("PDF, PNG or JPEG, under 5 MB."),
+        description=lazy_gettext(
+            "PDF, PNG or JPEG, under %(size)d MB.",
+            size=attachments.MAX_SCAN_BYTES // attachments.MB,
+        ),
     )

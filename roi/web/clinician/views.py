@@ -20,6 +20,7 @@ from roi.consent import lifecycle, queries, representation, restrictions, share_
 from roi.consent.library import TemplateKind
 from roi.consent.models import EXPIRING_WITHIN_DAYS, ConsentStatus, ShareRequestStatus
 from roi.consent.signers import age_on, required_signer, shipped_rules
+from roi.documents import attachments
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.messaging import drafts
@@ -194,7 +195,7 @@ def client_representative(client_id: int) -> Response:
     new = representation.NewRepresentative(
         kind=RepresentativeKind(form.kind.data),
         name=form.name.data or "",
-        document=uploaded_file("document", representation.MAX_DOCUMENT_BYTES),
+        document=uploaded_file("document", attachments.MAX_SCAN_BYTES),
     )
     _client_step(
         client_id,
