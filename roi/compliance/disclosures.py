@@ -29,8 +29,9 @@ from roi.audit import Action
 from roi.clock import now
 from roi.compliance.models import DisclosureBasis, OutsideDisclosure
 from roi.db import new_uuid, unit_of_work
+from roi.documents import attachments
 from roi.errors import Invalid, NotFound
-from roi.messaging.service import NewAttachment, attachment_problem
+from roi.messaging.service import NewAttachment
 
 MAX_NAME = 200
 MAX_ADDRESS = 1000
@@ -235,7 +236,9 @@ def _checked(new: NewOutsideDisclosure) -> dict[str, str | None]:
         elif len(text) > limit:
             problems[field] = f"Keep this under {limit:,} characters."
     if new.request_document is not None:
-        problem = attachment_problem((new.request_document,))
+        # a scanned subpoena or order, so the limit of every scan (a letter or an email may be
+        # plain text, which no other scan may)
+        problem = attachments.problem(new.request_document, max_bytes=attachments.MAX_SCAN_BYTES)
         if problem:
             problems["request_document"] = problem
     if problems:

@@ -18,11 +18,12 @@ from wtforms.validators import DataRequired, Optional
 from roi.compliance import disclosures
 from roi.compliance.accounting import BASIS_LABELS
 from roi.compliance.models import DisclosureBasis
+from roi.documents import attachments
 from roi.errors import Invalid
 from roi.extensions import db
 from roi.web.forms import DayField, NameField, apply_errors
 from roi.web.security import actor
-from roi.web.uploads import uploaded
+from roi.web.uploads import uploaded_file
 
 TEMPLATE = "outside_disclosure_new.html"
 
@@ -84,7 +85,6 @@ def record_page(client_id: int, *, endpoint: str, back: str) -> ResponseReturnVa
     form.recipient_provider_id.choices = directory_choices(_("Not in the directory (type below)"))
     if request.method == "POST":
         if form.validate_on_submit():
-            upload = request.files.get("request_document")
             new = disclosures.NewOutsideDisclosure(
                 client_id=client_id,
                 disclosed_on=form.disclosed_on.data,
@@ -98,7 +98,7 @@ def record_page(client_id: int, *, endpoint: str, back: str) -> ResponseReturnVa
                 ),
                 recipient_name=form.recipient_name.data,
                 recipient_address=form.recipient_address.data,
-                request_document=uploaded(upload) if upload and upload.filename else None,
+                request_document=uploaded_file("request_document", attachments.MAX_SCAN_BYTES),
             )
             try:
                 found = disclosures.record(db.session(), actor(), new)

@@ -19,6 +19,7 @@ from roi.compliance import accounting, disclosures
 from roi.compliance.accounting import Kind
 from roi.compliance.models import OutsideDisclosure
 from roi.db import unit_of_work
+from roi.documents import attachments
 from roi.errors import Forbidden, Invalid, NotFound
 from roi.messaging.service import NewAttachment
 from tests.accounting.conftest import (
@@ -83,6 +84,25 @@ def test_staff_record_a_subpoena_response_sealed_and_audited(session, referral, 
     kept, content = disclosures.request_document(session, officer.actor, found.id)
     assert content == SUBPOENA
     assert kept.request_content_type == "application/pdf"
+
+
+def test_a_scanned_request_of_many_pages_is_held_to_the_limit_of_every_scan(session, referral):
+    # a subpoena with its exhibits runs to many pages: it goes in up to the scan limit
+    largest = SUBPOENA + b"0" * (attachments.MAX_SCAN_BYTES - len(SUBPOENA))
+    request = NewAttachment("subpoena.pdf", "application/pdf", largest)
+    found = disclosures.record(
+        session, referral.therapist.actor, outside(referral, request_document=request)
+    )
+    assert disclosures.request_document(session, referral.therapist.actor, found.id)[1] == largest
+    # and one byte more is refused, naming the file and the limit
+    over = NewAttachment("subpoena.pdf", "application/pdf", largest + b"0")
+    with pytest.raises(Invalid) as refused:
+        disclosures.record(
+            session, referral.therapist.actor, outside(referral, request_document=over)
+        )
+    assert refused.value.fields == {
+        "request_document": "subpoena.pdf: each file must be under 15 MB."
+    }
 
 
 def test_compliance_records_with_a_directory_recipient(session, referral, officer):
