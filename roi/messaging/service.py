@@ -305,8 +305,9 @@ def attachment_content(
 _NO_DIRECTORY_ENTRY = N_("Your account has no provider directory entry.")
 #: both directory entries, the actor's own and the recipient, each with its account's address
 #: (the send's new-message mail needs no statement of its own), and the client beside each. Only
-#: the columns a send uses: the client's name, birth date and address stay in the database (the
-#: minimum necessary), and each column not read is one less to convert on every send.
+#: the columns a send uses: the client's name and birth date stay in the database (the minimum
+#: necessary), and each column not read is one less to convert on every send. Their way to be told
+#: is read, as an emergency send tells them (`roi.consent.client_notices.tell_client`).
 _PARTY_PROVIDERS = (
     select(Provider, User.email, User.organization_id, User.language, Client)
     .outerjoin(User, User.id == Provider.user_id)
@@ -320,7 +321,7 @@ _PARTY_PROVIDERS = (
             Provider.organization_name,
             Provider.user_id,
         ),
-        load_only(Client.id, Client.organization_id),
+        load_only(Client.id, Client.organization_id, Client.user_id, Client.email, Client.language),
     )
 )
 

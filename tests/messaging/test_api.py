@@ -7,6 +7,7 @@ import base64
 import pytest
 from sqlalchemy import Engine, event, func, select
 
+from roi.accounts.models import Client, Provider
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.messaging.models import Message
@@ -185,22 +186,56 @@ def test_a_send_is_six_statements_and_one_commit_on_postgresql(
 
 
 def test_a_send_reads_nothing_that_identifies_the_client(client, session, referral, tokens):
-    # the minimum necessary: a send needs the client's id and practice, not who they are
+    # Given a signed release
     referral.signed(session)
-    headers = bearer(tokens["therapist"])
     read: list[str] = []
 
     def note_statement(connection, cursor, statement, parameters, context, many) -> None:
         read.append(statement)
 
+    # When a message is sent under it
     event.listen(Engine, "before_cursor_execute", note_statement)
     try:
-        response = client.post("/api/v1/messages", json=message_body(referral), headers=headers)
+        response = client.post(
+            "/api/v1/messages", json=message_body(referral), headers=bearer(tokens["therapist"])
+        )
     finally:
         event.remove(Engine, "before_cursor_execute", note_statement)
     assert response.status_code == 201, response.get_json()
-    columns = ("given_name", "family_name", "birth_date", "clients.email")
+    # Then no statement read who the client is (the minimum necessary): only ids and practices
+    columns = ("given_name", "family_name", "birth_date")
     assert not [column for column in columns if any(column in text for text in read)]
+
+
+def test_an_emergency_send_has_what_it_tells_the_client_without_reading_again(
+    client, session, referral, tokens
+):
+    # Given a client with no release (an emergency needs none)
+    loaded_again: list[str] = []
+
+    def note_refresh(target, context, attributes) -> None:
+        loaded_again.append(f"{type(target).__name__}.{sorted(attributes or ())}")
+
+    body = message_body(
+        referral,
+        emergency={
+            "basis": "medical_emergency",
+            "nature": "Overdose; brought in unconscious.",
+            "recipient_personnel": "Emergency department psychiatry on call",
+        },
+    )
+    # When an emergency message goes out, and the client is told of it
+    for model in (Client, Provider):
+        event.listen(model, "refresh", note_refresh)
+    try:
+        response = client.post("/api/v1/messages", json=body, headers=bearer(tokens["therapist"]))
+    finally:
+        for model in (Client, Provider):
+            event.remove(model, "refresh", note_refresh)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["emergency"]["client_told"] is True
+    # Then nothing of the parties was loaded again, column by column, after the read of them
+    assert loaded_again == []
 
 
 def test_attachments_travel_sealed_and_come_back_intact(client, session, referral, tokens):
