@@ -113,8 +113,11 @@ class ClientRepresentative(Base):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     kind: Mapped[RepresentativeKind] = mapped_column(str_enum(RepresentativeKind, 20))
     name: Mapped[str] = mapped_column(String(200))
-    #: the authority document (court order, power of attorney), sealed, and its type
-    document_sealed: Mapped[bytes] = mapped_column(LargeBinary, info={"sealed": True})
+    #: the authority document (court order, power of attorney), sealed, and its type; a scan of
+    #: up to 15 MB, loaded only when opened (every signing page reads the representative)
+    document_sealed: Mapped[bytes] = mapped_column(
+        LargeBinary, deferred=True, info={"sealed": True}
+    )
     document_type: Mapped[str] = mapped_column(String(40))
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)

@@ -296,11 +296,13 @@ class Signature(Base):
     #: sealed PNG of the drawn signature, when one was drawn
     drawn_signature_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
     #: sealed signed PDF of record; its SHA-256 is `pdf_sha256` (= consents.document_sha256)
-    pdf_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+    pdf_sealed: Mapped[bytes] = mapped_column(LargeBinary, deferred=True, info=SEALED)
     pdf_sha256: Mapped[str] = mapped_column(String(64))
     #: sealed HTML of exactly what the client was shown; for a release signed on paper, the
-    #: scan of the paper as uploaded (`shown_document_sha256` is then the scan's digest)
-    shown_document_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+    #: scan of the paper as uploaded (`shown_document_sha256` is then the scan's digest). These
+    #: two run to megabytes (a scan is up to 15 MB): loaded only when a document is opened, not
+    #: whenever a page reads the signature
+    shown_document_sealed: Mapped[bytes] = mapped_column(LargeBinary, deferred=True, info=SEALED)
 
     consent: Mapped[Consent] = relationship(back_populates="signature")
 
@@ -340,8 +342,9 @@ class Revocation(Base):
     #: the day a revocation from outside roi reached the practice (None for one made in roi)
     received_on: Mapped[date | None] = mapped_column(Date)
     #: the scan of the letter, fax or email, sealed by roi.vault (Place("consent_revocations",
-    #: "document_sealed", uuid)); its type is one of roi.documents.attachments.SCAN_TYPES
-    document_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
+    #: "document_sealed", uuid)); its type is one of roi.documents.attachments.SCAN_TYPES. Loaded
+    #: only when opened: every page that shows a release reads its revocation
+    document_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, info=SEALED)
     document_content_type: Mapped[str | None] = mapped_column(String(40))
     #: for a revocation by phone: the day its written confirmation arrived (its scan is then
     #: `document_sealed`); None while it is awaited

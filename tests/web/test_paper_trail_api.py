@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from babel.dates import format_date
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 
 from roi.audit import Action, AuditEntry
 from roi.clock import now
@@ -88,6 +88,34 @@ def test_a_clinician_records_a_letter_of_revocation(client, session, setup, clin
         },
     )
     assert refused.get_json()["decision"] == "deny"
+
+
+def test_listing_releases_opens_no_document(client, session, setup, clinician):  # noqa: F811
+    # Given a signed release revoked by a letter, whose scan is kept
+    consent = active(client, setup)
+    url = f"/api/v1/consents/{consent['id']}"
+    headers = bearer(setup["clinician"])
+    assert client.post(f"{url}/revocation", headers=headers, json=letter()).status_code == 200
+    read: list[str] = []
+
+    def note_statement(connection, cursor, statement, parameters, context, many) -> None:
+        read.append(statement)
+
+    # When the clinician lists releases and opens this one
+    event.listen(Engine, "before_cursor_execute", note_statement)
+    try:
+        listed = client.get("/api/v1/consents", headers=headers)
+        shown = client.get(url, headers=headers)
+    finally:
+        event.remove(Engine, "before_cursor_execute", note_statement)
+    assert (listed.status_code, shown.status_code) == (200, 200)
+    assert shown.get_json()["revocation"]["method"] == "letter"
+    # Then no statement read a document (scans and signed PDFs run to megabytes)
+    documents = ("pdf_sealed", "shown_document_sealed", "document_sealed")
+    assert [column for column in documents if any(column in text for text in read)] == []
+    # and the signed PDF is still there when asked for
+    pdf = client.get(f"{url}/document.pdf", headers=headers)
+    assert hashlib.sha256(pdf.data).hexdigest() == consent["document_sha256"]
 
 
 def test_compliance_records_a_phone_call(client, session, setup, compliance):  # noqa: F811
