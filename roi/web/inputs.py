@@ -1,17 +1,24 @@
 """Hostile input stops at the door: ids the database cannot hold, JSON nested to exhaust the
-parser's recursion, and text no column can store never reach a view (SECURITY J3)."""
+parser's recursion, and text no column can store never reach a view (SECURITY J3); a body larger
+than the app's limit is refused before it is read, a larger one only where a view takes a scan."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from werkzeug.routing import IntegerConverter, Map
 
+from roi.documents import attachments
 from roi.errors import Invalid, Malformed
 from roi.i18n import N_, Message
 from roi.inputs import MAX_ID, text_problem
+
+F = TypeVar("F", bound=Callable[..., Any])
+#: the body of a request that carries a scan, which the API takes in base64 (4 bytes for every 3)
+#: inside JSON: room for the largest scan and the rest of the form
+SCAN_REQUEST_LIMIT = attachments.MAX_SCAN_BYTES * 4 // 3 + attachments.MB
 
 #: deeper than any body roi reads (a message's attachments are three levels), far below the
 #: depth at which the json module's recursion gives out
@@ -105,7 +112,24 @@ def _refuse_bad_text(named: Iterable[tuple[str, str]]) -> None:
             raise Invalid({shown: why}, Message("%(field)s: %(why)s", field=shown, why=why))
 
 
+def takes_scans(view: F) -> F:
+    """Mark a view that takes a scanned document: its request may be as large as a scan needs
+    (SCAN_REQUEST_LIMIT). Every other request keeps the app's MAX_CONTENT_LENGTH, so a body of
+    that size is never read, parsed and checked before anyone has signed in."""
+    view.roi_takes_scans = True  # type: ignore[attr-defined]
+    return view
+
+
+def allow_scans() -> None:
+    """Before every request, first: lift the body limit for a view that takes scans."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "roi_takes_scans", False):
+        request.max_content_length = SCAN_REQUEST_LIMIT
+
+
 def install(app: Flask) -> None:
-    """The id converter replaces `int` before any route is added; the check runs first."""
+    """The id converter replaces `int` before any route is added; the checks run first, the
+    body limit before anything reads the body."""
     app.url_map.converters["int"] = RecordId
-    app.before_request_funcs.setdefault(None, []).insert(0, refuse_hostile_input)
+    checks = app.before_request_funcs.setdefault(None, [])
+    checks[:0] = [allow_scans, refuse_hostile_input]

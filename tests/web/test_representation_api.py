@@ -11,6 +11,7 @@ from sqlalchemy import select
 from roi import vault
 from roi.accounts.models import Client, ClientRepresentative
 from roi.documents import attachments
+from roi.web.inputs import SCAN_REQUEST_LIMIT
 from tests.helpers import bearer
 from tests.web.test_consent_api import setup
 from tests.web.test_signers_web import make_minor
@@ -83,17 +84,26 @@ def test_a_scan_of_many_pages_goes_in_up_to_the_one_scan_limit(client, session, 
     assert len(session.scalars(select(ClientRepresentative)).all()) == 1
 
 
-def test_a_body_over_the_request_limit_is_refused_with_a_clear_answer(client, app, setup):
-    too_large = b'{"kind": "guardian", "name": "' + b"a" * app.config["MAX_CONTENT_LENGTH"]
-    refused = client.post(
-        f"/api/v1/clients/{setup['client_id']}/representative",
-        data=too_large,
-        content_type="application/json",
-        headers=bearer(setup["clinician"]),
-    )
+def test_only_a_view_that_takes_scans_reads_a_body_that_large(client, app, setup):
+    # Given a body larger than the app's limit, and one larger than a scan's
+    between = b'{"name": "' + b"a" * app.config["MAX_CONTENT_LENGTH"] + b'"}'
+    too_large = b'{"name": "' + b"a" * SCAN_REQUEST_LIMIT + b'"}'
+    headers = bearer(setup["clinician"])
+
+    def post(url: str, body: bytes):
+        return client.post(url, data=body, content_type="application/json", headers=headers)
+
+    # When the first goes where no scan is taken (asking for a token: no one is signed in yet)
+    refused = post("/api/v1/tokens", between)
+    # Then it is refused with a clear answer, unread
     assert refused.status_code == 413
     assert refused.get_json()["error"] == "too_large"
     assert refused.get_json()["message"] == "The upload is too large."
+    # When it goes where a scan is taken, it is read (and refused for what it says, not its size)
+    representative = f"/api/v1/clients/{setup['client_id']}/representative"
+    assert post(representative, between).status_code == 422
+    # and a body larger than any scan needs is refused there too
+    assert post(representative, too_large).status_code == 413
 
 
 def test_own_care_follows_state_law_and_is_the_practices_to_record(client, session, setup):
@@ -133,3 +143,24 @@ def test_another_practice_gets_404_and_the_client_403(client, session, setup):
     session.rollback()
     assert session.scalars(select(ClientRepresentative)).all() == []
     assert session.get(Client, client_id).own_care_consent is False
+
+
+def test_the_views_that_read_large_bodies_are_the_scans_and_all_need_sign_in(app):
+    # the surface that reads a body beyond the app's limit: each view that takes a scan, no other
+    marked = {
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if getattr(view, "roi_takes_scans", False)
+    }
+    assert marked == {
+        "clinician.consent_paper_create",
+        "clinician.consent_record_revocation",
+        "clinician.client_representative",
+        "clinician.outside_disclosure_new",
+        "compliance.outside_disclosure_new",
+        "consents.record_paper_consent",
+        "consents.revoke_consent",
+        "clients.record_representative",
+        "outside_disclosures.record_disclosure",
+    }
+    assert all(getattr(app.view_functions[e], "roi_permission", None) for e in marked)

@@ -13,6 +13,7 @@ from roi import vault
 from roi.accounts.models import Client, ClientRepresentative, Organization
 from roi.consent.library import FormLibrary
 from roi.consent.models import Consent, ConsentStatus
+from roi.documents import attachments
 from tests.consent.conftest import FORMS
 from tests.factories import make_provider, stand_in_documents
 from tests.helpers import bearer, csrf_token, login_as
@@ -176,3 +177,27 @@ def test_c1_another_practice_changes_nothing_on_a_client_by_id(
     record = session.get(Client, own_client.id)
     assert record.discharged_on is None
     assert record.own_care_consent is False
+
+
+def test_a_long_scanned_order_goes_in_through_the_browser(client, session, clinician, own_client):
+    # Given a long order scanned to the limit of every scan (15 MB; a third of that was refused)
+    order = PDF + b"0" * (attachments.MAX_SCAN_BYTES - len(PDF))
+    login_as(client, clinician.email, clinician.password)
+    url = f"/clinician/clients/{own_client.id}"
+    page = client.get(url)
+    # When the clinician records the guardian with it
+    done = client.post(
+        f"{url}/representative",
+        data={
+            "csrf_token": csrf_token(page),
+            "kind": "guardian",
+            "name": "Maria Chen",
+            "document": (io.BytesIO(order), "order.pdf", "application/pdf"),
+        },
+    )
+    # Then it is recorded, the document whole
+    assert done.status_code == 302
+    session.rollback()
+    row = session.scalars(select(ClientRepresentative)).one()
+    place = vault.Place("client_representatives", "document_sealed", row.uuid)
+    assert vault.open_sealed(row.document_sealed, place) == order

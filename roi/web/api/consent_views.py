@@ -40,6 +40,7 @@ from roi.web.api.schemas import (
     upload_of,
 )
 from roi.web.downloads import pdf_response
+from roi.web.inputs import takes_scans
 from roi.web.security import actor, client_ip, form_library, requires, settings
 
 PREFIX = "/api/v1"
@@ -161,6 +162,7 @@ def consent_fields(body: dict[str, Any]) -> lifecycle.ConsentFields:
 
 @consents.route("/paper", methods=["POST"])
 @requires(Permission.PREPARE_CONSENT)
+@takes_scans
 @consents.arguments(PaperConsentInSchema())
 @consents.response(201, ConsentSchema)
 @consents.alt_response(422, schema=ApiErrorSchema, description="Missing elements, each named")
@@ -274,6 +276,7 @@ def consent_document(consent_id: int) -> FlaskResponse:
 # the client revokes their own consent; staff of the disclosing practice record one received
 # outside roi: the services check which (REVOKE_CONSENT, RECORD_REVOCATION)
 @requires(Permission.VIEW_CONSENTS)
+@takes_scans
 @consents.arguments(RevocationInSchema())
 @consents.response(200, ConsentSchema)
 @consents.alt_response(409, schema=ApiErrorSchema, description="Not active")

@@ -18,6 +18,7 @@ from roi.compliance import disclosures
 from roi.compliance.models import DisclosureBasis, OutsideDisclosure
 from roi.extensions import db
 from roi.web.api.schemas import ApiErrorSchema, AttachmentInSchema, Day, Id, upload_of
+from roi.web.inputs import takes_scans
 from roi.web.security import actor, requires
 
 PREFIX = "/api/v1"
@@ -96,6 +97,7 @@ def disclosure_json(found: OutsideDisclosure) -> dict[str, Any]:
 
 @outside.route("/clients/<int:client_id>/disclosures", methods=["POST"])
 @requires(Permission.RECORD_OUTSIDE_DISCLOSURE)
+@takes_scans
 @outside.arguments(OutsideDisclosureInSchema())
 @outside.response(201, OutsideDisclosureSchema)
 @outside.alt_response(404, schema=ApiErrorSchema, description="Not found or not yours")

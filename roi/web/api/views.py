@@ -37,6 +37,7 @@ from roi.web.api.schemas import (
     TotpEnrolmentSchema,
     upload_of,
 )
+from roi.web.inputs import takes_scans
 from roi.web.security import actor, client_ip, requires, settings
 
 PREFIX = "/api/v1"
@@ -180,6 +181,7 @@ def set_own_care(body: dict[str, Any], client_id: int) -> dict[str, bool]:
 
 @clients.route("/<int:client_id>/representative", methods=["POST"])
 @requires(Permission.PREPARE_CONSENT)
+@takes_scans
 @clients.arguments(RepresentativeInSchema())
 @clients.response(201, RepresentativeSchema)
 @clients.alt_response(404, schema=ApiErrorSchema, description="Not a client of your practice")

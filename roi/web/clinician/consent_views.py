@@ -44,6 +44,7 @@ from roi.web.clinician.consent_forms import (
 )
 from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors, record_id
+from roi.web.inputs import takes_scans
 from roi.web.language import form_language, translated
 from roi.web.security import SESSION_TOKEN, actor, form_library, requires, settings
 from roi.web.uploads import uploaded_file
@@ -187,6 +188,7 @@ def consent_create(client_id: int) -> Response | tuple[str, int]:
 
 @bp.post("/clients/<int:client_id>/consents/paper")
 @requires(Permission.PREPARE_CONSENT)
+@takes_scans
 def consent_paper_create(client_id: int) -> Response | tuple[str, int]:
     """Record a release signed on paper from its scan; it is active at once."""
     client = queries.client_to_prepare_for(db.session(), actor(), client_id)
@@ -431,6 +433,7 @@ def consent_expiry_event(consent_id: int) -> Response:
 
 @bp.post("/consents/<int:consent_id>/revocation")
 @requires(Permission.RECORD_REVOCATION)
+@takes_scans
 def consent_record_revocation(consent_id: int) -> Response:
     """Record a revocation received by letter, fax, email, in person or by phone."""
     form = RevocationRecordForm()

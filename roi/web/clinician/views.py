@@ -30,6 +30,7 @@ from roi.web.clinician import bp
 from roi.web.clinician.consent_forms import ActionForm, DischargeForm
 from roi.web.clinician.forms import ClientForm, OwnCareForm, ProviderForm, RepresentativeForm
 from roi.web.forms import apply_errors, refused_status
+from roi.web.inputs import takes_scans
 from roi.web.language import form_language, translated
 from roi.web.outside_disclosures import record_page
 from roi.web.restriction_forms import ReasonForm, RestrictionForm, rows
@@ -187,6 +188,7 @@ def client_own_care(client_id: int) -> Response:
 
 @bp.post("/clients/<int:client_id>/representative")
 @requires(Permission.PREPARE_CONSENT)
+@takes_scans
 def client_representative(client_id: int) -> Response:
     form = RepresentativeForm()
     if not form.validate_on_submit():
@@ -250,6 +252,7 @@ def client_discharge(client_id: int) -> Response:
 
 @bp.route("/clients/<int:client_id>/disclosures/new", methods=["GET", "POST"])
 @requires(Permission.USE_CLINICIAN_WORKSPACE)
+@takes_scans
 def outside_disclosure_new(client_id: int) -> ResponseReturnValue:
     """Record a disclosure about this client made by phone, fax, mail or in court."""
     return record_page(

@@ -38,6 +38,7 @@ from roi.web.compliance.forms import (
 )
 from roi.web.downloads import pdf_response, period_args
 from roi.web.forms import apply_errors
+from roi.web.inputs import takes_scans
 from roi.web.language import form_language, translated
 from roi.web.outside_disclosures import directory_choices, record_page
 from roi.web.security import actor, form_library, requires
@@ -98,6 +99,7 @@ def accounting_client(client_id: int) -> ResponseReturnValue:
 
 @bp.route("/accounting/clients/<int:client_id>/disclosures/new", methods=["GET", "POST"])
 @requires(Permission.USE_COMPLIANCE_WORKSPACE)
+@takes_scans
 def outside_disclosure_new(client_id: int) -> ResponseReturnValue:
     """Record a disclosure about this client made by phone, fax, mail or in court."""
     return record_page(
