@@ -1,5 +1,6 @@
-"""Files people upload (message attachments, scans of paper releases and revocation letters):
-the one check of what a file is, made on its content.
+"""Files people upload (message attachments; scans of paper releases, revocation letters,
+representatives' authority and the written requests behind disclosures without consent): the one
+check of what a file is, made on its content, and the one limit of a scan's size.
 
 A browser declares whatever type the file's name suggests, so the declared type only says which
 check to run: a PDF must start with `%PDF-`, a PNG and a JPEG with their signatures, and plain
@@ -24,8 +25,8 @@ TYPES: dict[str, tuple[bytes, ...]] = {
 #: what a scan of a signed paper may be: text is not a scan
 SCAN_TYPES: dict[str, tuple[bytes, ...]] = {k: v for k, v in TYPES.items() if k != "text/plain"}
 #: every scanned document: a paper release, a letter of revocation, the court order or power of
-#: attorney behind a representative. Several pages at 300 dpi; one limit, so a scan that goes in
-#: one place goes in every other.
+#: attorney behind a representative, the subpoena or order behind a disclosure without consent.
+#: Several pages at 300 dpi; one limit, so a scan that goes in one place goes in every other.
 MAX_SCAN_BYTES = 15 * MB
 #: the words a refusal uses for each kind of file
 TYPE_WORDS = {

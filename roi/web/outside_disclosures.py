@@ -60,7 +60,9 @@ class OutsideDisclosureForm(FlaskForm):
     request_document = FileField(
         lazy_gettext("The written request (optional)"),
         description=lazy_gettext(
-            "A subpoena, a court order, an agency's letter: PDF, PNG, JPEG or text."
+            "A subpoena, a court order, an agency's letter: PDF, PNG, JPEG or text, under "
+            "%(size)d MB.",
+            size=attachments.MAX_SCAN_BYTES // attachments.MB,
         ),
     )
 

@@ -87,14 +87,15 @@ def test_staff_record_a_subpoena_response_sealed_and_audited(session, referral, 
 
 
 def test_a_scanned_request_of_many_pages_is_held_to_the_limit_of_every_scan(session, referral):
-    # a subpoena with its exhibits runs to many pages: it goes in up to the scan limit
+    # Given a subpoena with its exhibits, scanned to the limit of every scan
     largest = SUBPOENA + b"0" * (attachments.MAX_SCAN_BYTES - len(SUBPOENA))
     request = NewAttachment("subpoena.pdf", "application/pdf", largest)
+    # When the disclosure is recorded with it, then it is kept and comes back whole
     found = disclosures.record(
         session, referral.therapist.actor, outside(referral, request_document=request)
     )
     assert disclosures.request_document(session, referral.therapist.actor, found.id)[1] == largest
-    # and one byte more is refused, naming the file and the limit
+    # And one byte more is refused, naming the file and the limit
     over = NewAttachment("subpoena.pdf", "application/pdf", largest + b"0")
     with pytest.raises(Invalid) as refused:
         disclosures.record(

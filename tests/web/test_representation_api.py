@@ -60,19 +60,19 @@ def test_a_document_that_is_not_what_it_says_is_refused_naming_the_field(client,
 
 
 def test_a_scan_of_many_pages_goes_in_up_to_the_one_scan_limit(client, session, setup):
-    # A court order or power of attorney runs to many pages: its scan is held to the limit of
-    # every scan roi takes, and the API carries it in base64 within the request limit
+    # Given a court order or power of attorney of many pages, scanned to the limit of every scan
     url = f"/api/v1/clients/{setup['client_id']}/representative"
     headers = bearer(setup["clinician"])
     largest = ORDER + b"0" * (attachments.MAX_SCAN_BYTES - len(ORDER))
     body = {"kind": "other", "name": "Maria Avery", "document": document(largest)}
+    # When it is sent through the API in base64, then it is recorded and opens whole
     created = client.post(url, json=body, headers=headers)
     assert created.status_code == 201, created.get_json()
     session.rollback()
     row = session.get(ClientRepresentative, created.get_json()["id"])
     place = vault.Place("client_representatives", "document_sealed", row.uuid)
     assert vault.open_sealed(row.document_sealed, place) == largest
-    # One byte more is refused, naming the file and the limit, and nothing is recorded
+    # And one byte more is refused, naming the file and the limit, and nothing is recorded
     assert client.post(f"{url}/end", headers=headers).status_code == 204
     body["document"] = document(largest + b"0")
     refused = client.post(url, json=body, headers=headers)

@@ -22,6 +22,7 @@ from roi.accounts.service import NewProvider
 from roi.consent.library import FormTemplate
 from roi.consent.lifecycle import MAX_DESCRIPTION, MAX_EVENT, MAX_REASON
 from roi.consent.share_requests import AT_REQUEST
+from roi.documents import attachments
 from roi.web.forms import DayField, NameField, plain_text, record_id
 
 #: the file input's `accept` (a convenience for the browser; the content is checked)
@@ -166,7 +167,10 @@ class PaperConsentForm(ConsentForm):
         description=lazy_gettext("Only when a parent, guardian or personal representative signed."),
     )
     scan = FileField(
-        lazy_gettext("Scan of the signed paper (PDF, PNG or JPEG)"),
+        lazy_gettext(
+            "Scan of the signed paper (PDF, PNG or JPEG, under %(size)d MB)",
+            size=attachments.MAX_SCAN_BYTES // attachments.MB,
+        ),
         description=lazy_gettext(
             "Every page, signature included. The scan is kept sealed, and roi's "
             "record of the release carries it."
@@ -202,7 +206,10 @@ class RevocationRecordForm(FlaskForm):
         lazy_gettext("Reason given (optional)"), validators=[Optional(), Length(max=MAX_REASON)]
     )
     document = FileField(
-        lazy_gettext("Scan of the letter, fax or email (PDF, PNG or JPEG)"),
+        lazy_gettext(
+            "Scan of the letter, fax or email (PDF, PNG or JPEG, under %(size)d MB)",
+            size=attachments.MAX_SCAN_BYTES // attachments.MB,
+        ),
         description=lazy_gettext(
             "Optional for a phone call: the client is asked by email to confirm in writing."
         ),
