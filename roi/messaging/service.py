@@ -765,7 +765,7 @@ def _check_outgoing(library: FormLibrary, outgoing: Outgoing) -> None:
             "Keep the message under %(most)s characters, or attach a file.",
             most=format(MAX_BODY, ","),
         )
-    problem = attachment_problem(outgoing.attachments)
+    problem = _attachment_problem(outgoing.attachments)
     if problem:
         problems["attachments"] = problem
     for name, text in (("subject", outgoing.subject), ("body", outgoing.body)):
@@ -777,7 +777,7 @@ def _check_outgoing(library: FormLibrary, outgoing: Outgoing) -> None:
         raise Invalid(problems)
 
 
-def attachment_problem(new_files: Sequence[NewAttachment]) -> str | None:
+def _attachment_problem(new_files: Sequence[NewAttachment]) -> str | None:
     """What is wrong with these files (count, size, then each file's name and type, checked
     by content in roi.documents.attachments), or None."""
     if len(new_files) > MAX_ATTACHMENTS:
