@@ -114,8 +114,9 @@ def _refuse_bad_text(named: Iterable[tuple[str, str]]) -> None:
 
 def takes_scans(view: F) -> F:
     """Mark a view that takes a scanned document: its request may be as large as a scan needs
-    (SCAN_REQUEST_LIMIT). Every other request keeps the app's MAX_CONTENT_LENGTH, so a body of
-    that size is never read, parsed and checked before anyone has signed in."""
+    (SCAN_REQUEST_LIMIT). Every other request keeps the app's MAX_CONTENT_LENGTH: the body is read
+    and checked before sign-in is (refuse_hostile_input runs first), so a body that large is read
+    only at these views, each of which then needs a permission."""
     view.roi_takes_scans = True  # type: ignore[attr-defined]
     return view
 
