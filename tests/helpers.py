@@ -5,12 +5,14 @@ from __future__ import annotations
 import email
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.policy import default
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -166,3 +168,18 @@ def _routes(app: Flask) -> Iterator[tuple[str, str, str]]:
         url = re.sub(r"<(?:[^:>]+:)?\w+>", "1", url)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             yield rule.endpoint, method, url
+
+
+@contextmanager
+def statements_run() -> Iterator[list[str]]:
+    """The SQL of every statement any engine runs in the block, in order."""
+    run: list[str] = []
+
+    def note(connection, cursor, statement, parameters, context, many) -> None:
+        run.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield run
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)

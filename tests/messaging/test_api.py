@@ -12,7 +12,7 @@ from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.messaging.models import Message
 from tests.factories import make_user
-from tests.helpers import api_token, bearer
+from tests.helpers import api_token, bearer, statements_run
 
 
 @pytest.fixture
@@ -153,22 +153,19 @@ def test_a_send_is_six_statements_and_one_commit_on_postgresql(
     headers = bearer(tokens["therapist"])
     body = message_body(referral)
     assert client.post("/api/v1/messages", json=body, headers=headers).status_code == 201
-    statements, commits = [], []
-
-    def note_statement(connection, cursor, statement, parameters, context, many) -> None:
-        statements.append(statement.split(None, 1)[0].upper())
+    commits = []
 
     def note_commit(connection) -> None:
         commits.append(connection)
 
-    event.listen(Engine, "before_cursor_execute", note_statement)
     event.listen(Engine, "commit", note_commit)
     try:
-        response = client.post("/api/v1/messages", json=body, headers=headers)
+        with statements_run() as run:
+            response = client.post("/api/v1/messages", json=body, headers=headers)
     finally:
-        event.remove(Engine, "before_cursor_execute", note_statement)
         event.remove(Engine, "commit", note_commit)
     assert response.status_code == 201, response.get_json()
+    statements = [statement.split(None, 1)[0].upper() for statement in run]
     if is_postgres:
         # the token, the parties, the consents and the restrictions locked, then the message, its
         # notice and mail with the audit head taken, then the audit entry; one COMMIT
@@ -188,19 +185,11 @@ def test_a_send_is_six_statements_and_one_commit_on_postgresql(
 def test_a_send_reads_nothing_that_identifies_the_client(client, session, referral, tokens):
     # Given a signed release
     referral.signed(session)
-    read: list[str] = []
-
-    def note_statement(connection, cursor, statement, parameters, context, many) -> None:
-        read.append(statement)
-
     # When a message is sent under it
-    event.listen(Engine, "before_cursor_execute", note_statement)
-    try:
+    with statements_run() as read:
         response = client.post(
             "/api/v1/messages", json=message_body(referral), headers=bearer(tokens["therapist"])
         )
-    finally:
-        event.remove(Engine, "before_cursor_execute", note_statement)
     assert response.status_code == 201, response.get_json()
     # Then no statement read who the client is (the minimum necessary): only ids and practices
     columns = ("given_name", "family_name", "birth_date")

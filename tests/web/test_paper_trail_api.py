@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from babel.dates import format_date
-from sqlalchemy import Engine, event, select
+from sqlalchemy import select
 
 from roi.audit import Action, AuditEntry
 from roi.clock import now
@@ -18,7 +18,7 @@ from roi.consent.models import Consent, ConsentStatus
 from roi.documents import wording
 from tests.documents.conftest import pdf_text, squeeze
 from tests.factories import make_client_user, stand_in_documents
-from tests.helpers import api_token, bearer, login_as, logout, post_form
+from tests.helpers import api_token, bearer, login_as, logout, post_form, statements_run
 from tests.web.test_consent_api import create, setup  # noqa: F401 - `setup` is a fixture
 
 SCAN_PDF = b"%PDF-1.7\n" + b"1 0 obj << >> endobj\n" * 5
@@ -96,18 +96,10 @@ def test_listing_releases_opens_no_document(client, session, setup, clinician): 
     url = f"/api/v1/consents/{consent['id']}"
     headers = bearer(setup["clinician"])
     assert client.post(f"{url}/revocation", headers=headers, json=letter()).status_code == 200
-    read: list[str] = []
-
-    def note_statement(connection, cursor, statement, parameters, context, many) -> None:
-        read.append(statement)
-
     # When the clinician lists releases and opens this one
-    event.listen(Engine, "before_cursor_execute", note_statement)
-    try:
+    with statements_run() as read:
         listed = client.get("/api/v1/consents", headers=headers)
         shown = client.get(url, headers=headers)
-    finally:
-        event.remove(Engine, "before_cursor_execute", note_statement)
     assert (listed.status_code, shown.status_code) == (200, 200)
     assert shown.get_json()["revocation"]["method"] == "letter"
     # Then no statement read a document (scans and signed PDFs run to megabytes)
