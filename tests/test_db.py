@@ -10,12 +10,13 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from roi.accounts.models import Organization, User
 from roi.actor import Role
 from roi.db import insert_rows, unit_of_work
+from tests.helpers import statements_run
 
 
 def _add_then_nest(session: Session) -> None:
@@ -114,18 +115,12 @@ def _user(organization: Organization) -> User:
 
 
 @contextlib.contextmanager
-def _statements(engine: Engine, kinds: tuple[str, ...] = ("INSERT", "WITH")) -> Iterator[list[str]]:
+def _statements(kinds: tuple[str, ...] = ("INSERT", "WITH")) -> Iterator[list[str]]:
+    """The statements of the block that start with one of `kinds` (filled when it ends)."""
     seen: list[str] = []
-
-    def note(connection, cursor, statement, parameters, context, many) -> None:
-        if statement.lstrip().upper().startswith(kinds):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
+    with statements_run() as run:
         yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+    seen.extend(statement for statement in run if statement.lstrip().upper().startswith(kinds))
 
 
 def test_inserted_rows_get_their_keys_defaults_and_parents_keys(session, engine, is_postgres):
@@ -133,7 +128,7 @@ def test_inserted_rows_get_their_keys_defaults_and_parents_keys(session, engine,
     north, south = Organization(name="North Clinic"), Organization(name="South Clinic")
     user = _user(north)
     # When they are written in one call
-    with _statements(engine) as statements, unit_of_work(session):
+    with _statements() as statements, unit_of_work(session):
         insert_rows(session, north, south, user)
     # Then each has its key, the user names its practice, and the defaults are on the rows
     assert north.id
@@ -196,7 +191,7 @@ def test_an_update_runs_with_the_rows_and_its_answer_comes_back(session, engine,
     )
     # When a user of it is written with an update of the practice to follow
     user = _user(north)
-    with _statements(engine, ("INSERT", "WITH", "UPDATE")) as statements, unit_of_work(session):
+    with _statements(("INSERT", "WITH", "UPDATE")) as statements, unit_of_work(session):
         answer = insert_rows(session, user, then=rename)
     # Then the user is written, the update ran and what it returned comes back
     assert user.id
