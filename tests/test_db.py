@@ -5,18 +5,69 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import inspect
 import os
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from roi import db
 from roi.accounts.models import Organization, User
 from roi.actor import Role
 from roi.db import insert_rows, unit_of_work
 from tests.helpers import statements_run
+
+#: how long a test waits to see a writer reach its wait before it fails
+PATIENCE = 30.0
+_TURN_CODE = db._writer_turn.__wrapped__.__code__  # type: ignore[attr-defined]
+
+
+def _line_of(code: object, text: str) -> int:
+    lines, first = inspect.getsourcelines(code)  # type: ignore[arg-type]
+    return first + next(number for number, line in enumerate(lines) if text in line)
+
+
+#: where a thread of this process waits while another thread has the turn
+_THREAD_WAIT_LINE = _line_of(_TURN_CODE, "threads.acquire(")
+
+
+def _until(seen: Callable[[], bool], what: str) -> None:
+    """Return once `seen()` holds (a state the interpreter or the kernel shows); fail after
+    PATIENCE. The check is what the test waits on, not the time."""
+    deadline = time.monotonic() + PATIENCE
+    while not seen():
+        assert time.monotonic() < deadline, f"never saw {what}"
+        time.sleep(0.005)
+
+
+def _waiting_for_the_thread_turn(thread: threading.Thread) -> bool:
+    frame = sys._current_frames().get(thread.ident or 0)
+    while frame is not None:
+        if frame.f_code is _TURN_CODE:
+            return frame.f_lineno == _THREAD_WAIT_LINE
+        frame = frame.f_back
+    return False
+
+
+def _waiting_for_a_flock(descriptor: int) -> bool:
+    """Whether some process waits for a flock() on the file open as `descriptor` (the kernel
+    lists a waiter in /proc/locks with "->")."""
+    inode = os.fstat(descriptor).st_ino
+    with open("/proc/locks") as locks:
+        for line in locks:
+            fields = line.split()
+            if (
+                "->" in fields
+                and "FLOCK" in fields
+                and any(field.endswith(f":{inode}") for field in fields)
+            ):
+                return True
+    return False
 
 
 def _add_then_nest(session: Session) -> None:
@@ -66,12 +117,15 @@ def test_sqlite_writers_take_turns_and_the_next_starts_when_one_ends(engine, is_
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     for thread in threads:
         thread.start()
-    # While one writer's unit of work is open, the next waits for its turn
-    assert not second_in.wait(0.3)
-    # When it ends, the next one goes ahead and writes
-    first_may_end.set()
-    for thread in threads:
-        thread.join()
+    try:
+        # While one writer's unit of work is open, the next waits for its turn
+        _until(lambda: _waiting_for_the_thread_turn(threads[1]), "the second writer wait its turn")
+        assert not second_in.is_set()
+    finally:
+        # When it ends, the next one goes ahead and writes
+        first_may_end.set()
+        for thread in threads:
+            thread.join()
     with Session(engine) as session:
         names = set(session.scalars(select(Organization.name)))
     assert names == ({"First", "Second"} if ending == "commit" else {"Second"})
@@ -92,8 +146,9 @@ def test_a_sqlite_writer_waiting_on_another_process_goes_ahead_when_it_lets_go(e
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        # While the other process holds the turn, the writer waits
-        assert not wrote.wait(0.3)
+        # While the other process holds the turn, the writer waits for it
+        _until(lambda: _waiting_for_a_flock(turn), "the writer wait for the turn")
+        assert not wrote.is_set()
     finally:
         os.close(turn)
     # When it lets go, the writer goes ahead
