@@ -129,14 +129,14 @@ def api_token(client: FlaskClient, email: str, password: str) -> str:
 
 
 def delivered_mail(app: Flask) -> list[EmailMessage]:
-    """Deliver the outbox as `roi worker --once` does, then every mail delivered so far (oldest
-    first), read from the instance's outbox folder."""
-    from roi import mail
+    """Do what `roi worker --once` does (answer link requests, deliver the outbox), then every
+    mail delivered so far (oldest first), read from the instance's outbox folder."""
+    from roi.cli.worker import drain
     from roi.extensions import db
 
     settings = app.config["ROI_SETTINGS"]
     with app.app_context():
-        mail.deliver_due(db.session(), settings, limit=10_000)
+        drain(settings)
         db.session.remove()
     files = sorted(
         (settings.instance_path / "outbox").glob("*.eml"),

@@ -55,6 +55,10 @@ ALLOWED_DELETIONS = {
     # a message kept while its release is created: never disclosed, seen by its author only, and
     # replaced or done once that client gets a message (the message and its audit entry remain)
     ("messaging/drafts.py", "MessageDraft"),
+    # a signer's request for their links, deleted once the worker answered it: work to do, not
+    # a record (the audit log keeps consent.copy_sent for each link it sent); keeping the sealed
+    # address longer would only keep what nobody needs
+    ("consent/invitations.py", "LinkRequest"),
 }
 
 

@@ -1,4 +1,6 @@
-"""`roi worker`: delivers the outbox, on as many hosts as you like (roi.mail.outbox)."""
+"""`roi worker`: delivers the outbox, on as many hosts as you like (roi.mail.outbox), and
+answers the signers' requests for their links (roi.consent.invitations), whose mail it then
+delivers in the same pass."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from roi import mail
 from roi.config import Settings
+from roi.consent import invitations
 from roi.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -31,10 +34,11 @@ logger = logging.getLogger(__name__)
 @with_appcontext
 def worker_command(once: bool, interval: float) -> None:
     """Deliver mail written by the app: SMTP, or the instance's outbox folder; retries with
-    back-off; several workers never deliver one mail twice."""
+    back-off; several workers never deliver one mail twice. Answers signers' requests for their
+    links first, so their mail goes out in the same pass."""
     settings: Settings = current_app.config["ROI_SETTINGS"]
     if once:
-        done = _drain(settings)
+        done = drain(settings)
         click.echo(f"delivered {done.sent}, to retry {done.retried}, failed {done.failed}")
         return
     stop = threading.Event()
@@ -47,7 +51,7 @@ def worker_command(once: bool, interval: float) -> None:
     click.echo(f"roi worker: delivering the outbox (every {interval:g} s when idle)")
     while not stop.is_set():
         try:
-            done = _drain(settings)
+            done = drain(settings)
         except OperationalError as error:
             # the database went away for a moment (a restart, a fail-over): try again shortly
             db.session.rollback()
@@ -60,8 +64,11 @@ def worker_command(once: bool, interval: float) -> None:
         stop.wait(interval)
 
 
-def _drain(settings: Settings) -> mail.Delivery:
-    """Deliver batches until one comes back short: everything due now is handled."""
+def drain(settings: Settings) -> mail.Delivery:
+    """Everything due now: the waiting link requests answered (their mail goes to the outbox),
+    then the outbox delivered, batch by batch until one comes back short."""
+    while invitations.answer_link_requests(db.session()) == invitations.ANSWER_BATCH:
+        pass
     sent = retried = failed = 0
     while True:
         done = mail.deliver_due(db.session(), settings)

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from roi import audit, i18n, mail
+from roi import audit, i18n, mail, vault
 from roi.accounts import sessions
 from roi.accounts.models import Client
 from roi.actor import Actor, Role
@@ -27,10 +29,11 @@ from roi.consent.models import (
     Consent,
     ConsentStatus,
     LinkPurpose,
+    LinkRequest,
     SigningInvitation,
     has_status,
 )
-from roi.db import unit_of_work
+from roi.db import new_uuid, unit_of_work
 from roi.errors import Invalid, NotFound, Throttled
 from roi.i18n import N_, Message
 from roi.mail import Mail
@@ -48,6 +51,10 @@ REQUEST_INTERVAL = timedelta(minutes=10)
 LINKS_ADDRESS_LIMIT = 5
 LINKS_IP_LIMIT = 50
 MAX_EMAIL = 254
+#: link requests one call of answer_link_requests answers at most
+ANSWER_BATCH = 20
+
+logger = logging.getLogger(__name__)
 
 
 def new_token() -> str:
@@ -278,11 +285,10 @@ def _verified_copy_link(session: Session, token: str) -> Opened:
     return opened
 
 
-def request_links(session: Session, email: str, *, ip: str | None, settings: Settings) -> int:
-    """A signer asks for their links again: each active release signed for a client with this
-    email address gets a new link to its copy (and to revoking it), mailed to that address.
-    Returns how many were mailed; the page answers the same either way, so it tells nobody
-    whether an address is known. One request per release per ten minutes is answered.
+def request_links(session: Session, email: str, *, ip: str | None, settings: Settings) -> None:
+    """A signer asks for their links again. The request is kept, sealed, for `roi worker` to
+    answer (`answer_link_requests`), and this does the same whether or not the address is known:
+    the page's answer is the same too, so neither tells anybody whether someone is a client.
 
     Raises:
         Throttled: too many requests for this address or from this IP address lately (counted
@@ -290,7 +296,7 @@ def request_links(session: Session, email: str, *, ip: str | None, settings: Set
     """
     address = email.strip().lower()
     if not address or len(address) > MAX_EMAIL:
-        return 0
+        return
     at = now()
     # Without a limit, anyone could try address after address: whether someone is a client of
     # a mental-health practice is itself what the page must not tell.
@@ -302,30 +308,77 @@ def request_links(session: Session, email: str, *, ip: str | None, settings: Set
         raise Throttled(
             N_("Too many requests for links. Wait a few minutes, then try again."), retry
         )
+    uuid = new_uuid()
+    asked = json.dumps({"address": address, "ip": ip}).encode()
     with unit_of_work(session):
         sessions.note_attempts(session, [(scope, key) for scope, key, _ in limits], at)
-        consents = session.scalars(
-            select(Consent)
-            .join(Client, Client.id == Consent.client_id)
-            .where(func.lower(Client.email) == address, has_status(ConsentStatus.ACTIVE, at))
-            .order_by(Consent.id)
-        ).all()
-        mailed = 0
-        for consent in consents:
-            if _asked_lately(session, consent.id, at) or not lifecycle.mail_copy_link(
-                session, consent
-            ):
-                continue
-            audit.record(
-                session,
-                _client_actor(consent, ip),
-                Action.CONSENT_COPY_SENT,
-                client_id=consent.client_id,
-                consent_id=consent.id,
-                detail={"asked_by": "signer"},
+        session.add(
+            LinkRequest(
+                uuid=uuid, created_at=at, request_sealed=vault.seal(asked, _request_place(uuid))
             )
-            mailed += 1
-    return mailed
+        )
+
+
+def answer_link_requests(session: Session, *, limit: int = ANSWER_BATCH) -> int:
+    """Answer up to `limit` waiting link requests, oldest first, each in a transaction of its
+    own that deletes it: each active release signed for a client with that address gets a new
+    link to its copy (and to revoking it), written to the outbox, unless one was sent in the last
+    REQUEST_INTERVAL. Returns how many requests were answered.
+
+    Workers on several hosts never answer one request twice: each takes it FOR UPDATE SKIP LOCKED
+    (on SQLite one writer at a time). A request this host's key ring cannot open is dropped and
+    logged (the signer can ask again): left waiting, it would be taken again at every pass.
+    """
+    answered = 0
+    after = 0
+    while answered < limit:
+        with unit_of_work(session):
+            waiting = session.scalar(
+                select(LinkRequest)
+                .where(LinkRequest.id > after)
+                .order_by(LinkRequest.id)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            )
+            if waiting is None:
+                break
+            after = waiting.id
+            try:
+                asked = json.loads(
+                    vault.open_sealed(waiting.request_sealed, _request_place(waiting.uuid))
+                )
+            except vault.VaultError as error:
+                logger.error("link request %s cannot be opened: %s", after, type(error).__name__)
+            else:
+                _mail_links(session, asked["address"], asked["ip"])
+                answered += 1
+            session.execute(delete(LinkRequest).where(LinkRequest.id == waiting.id))
+    return answered
+
+
+def _mail_links(session: Session, address: str, ip: str | None) -> None:
+    at = now()
+    consents = session.scalars(
+        select(Consent)
+        .join(Client, Client.id == Consent.client_id)
+        .where(func.lower(Client.email) == address, has_status(ConsentStatus.ACTIVE, at))
+        .order_by(Consent.id)
+    ).all()
+    for consent in consents:
+        if _asked_lately(session, consent.id, at) or not lifecycle.mail_copy_link(session, consent):
+            continue
+        audit.record(
+            session,
+            _client_actor(consent, ip),
+            Action.CONSENT_COPY_SENT,
+            client_id=consent.client_id,
+            consent_id=consent.id,
+            detail={"asked_by": "signer"},
+        )
+
+
+def _request_place(uuid: str) -> vault.Place:
+    return vault.Place("link_requests", "request_sealed", uuid)
 
 
 def _asked_lately(session: Session, consent_id: int, at: datetime) -> bool:

@@ -407,6 +407,22 @@ class SigningInvitation(Base):
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class LinkRequest(Base):
+    """A signer's request for new links to their signed releases, kept until `roi worker`
+    answers it (`roi.consent.invitations.answer_link_requests`) and then deleted. The page that
+    takes it writes this row whether or not the address is known, so neither its answer nor the
+    time it takes tells anyone whether someone is a client."""
+
+    __tablename__ = "link_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+    #: sealed by roi.vault (Place("link_requests", "request_sealed", uuid)): the address asked
+    #: about and the IP address that asked (for the audit entry of each link sent)
+    request_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+
+
 class DeviceHandover(Base):
     """A release handed to the client on the clinician's device: while it lasts, the clinician's
     session reaches nothing but the device-signing pages, and only the clinician's password (and

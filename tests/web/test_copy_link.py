@@ -5,17 +5,29 @@ clinician; the copy link downloads exactly the document of record and revokes wh
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from datetime import timedelta
 
+import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.consent import invitations
-from roi.consent.models import ConsentStatus
-from tests.helpers import csrf_token, delivered_mail, login_as, logout, post_form, without_tokens
+from roi.consent.models import ConsentStatus, LinkRequest, SigningInvitation
+from roi.db import unit_of_work
+from tests.helpers import (
+    csrf_token,
+    delivered_mail,
+    login_as,
+    logout,
+    post_form,
+    statements_run,
+    without_tokens,
+)
 from tests.web import test_signing_link as signing
 from tests.web.test_signing_link import BIRTH_DATE, DEAD, ask_for_code, enter, reload, sign
 
@@ -205,3 +217,64 @@ def test_asking_for_links_is_limited_per_ip_address(app, client, session, monkey
     assert "Too many requests for links" in refused.get_data(as_text=True)
     # another IP address is not held up by this one
     assert ask_for_links(client, "person9@client.example", ip="198.51.100.8").status_code == 200
+
+
+def _count(session, model) -> int:
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_asking_for_links_does_the_same_work_whether_the_address_is_known_or_not(
+    app, client, session, link, instance_path
+):
+    # Given a client who signed 40 days ago (their address is known) and an address that is not
+    with time_machine.travel(now() - timedelta(days=40), tick=False):
+        signed_through_the_link(app.test_client(), link, instance_path)
+    mailed, links = len(copy_links(app)), _count(session, SigningInvitation)
+    session.rollback()  # what the requests write is read afresh below
+    # When each address is asked about
+    ran = {}
+    for address in ("casey@client.example", "nobody@client.example"):
+        with statements_run() as run:
+            assert ask_for_links(client, address).status_code == 200
+        ran[address] = run
+    # Then the page ran the very same statements for both, so it takes as long for either
+    # (its answer is the same too), and made no link itself
+    assert ran["casey@client.example"] == ran["nobody@client.example"]
+    assert _count(session, SigningInvitation) == links
+    # and what it kept for the worker does not show the address
+    kept = session.scalars(select(LinkRequest.request_sealed)).all()
+    assert len(kept) == 2
+    assert not any(b"client.example" in sealed for sealed in kept)
+    session.rollback()
+    # When the worker has answered: the known address has a new link, and no request is kept
+    assert len(copy_links(app)) == mailed + 1
+    assert _count(session, SigningInvitation) == links + 1
+    assert _count(session, LinkRequest) == 0
+
+
+def test_a_link_request_another_worker_holds_is_left_to_it(app, session, engine, is_postgres):
+    if not is_postgres:
+        pytest.skip("on SQLite one writer at a time answers requests")
+    settings = app.config["ROI_SETTINGS"]
+    invitations.request_links(session, "casey@client.example", ip=None, settings=settings)
+    # While another worker holds the request
+    with Session(engine) as other, other.begin():
+        assert other.scalar(select(LinkRequest).with_for_update()) is not None
+        # this one passes it by rather than answering it a second time
+        assert invitations.answer_link_requests(session) == 0
+    # and takes it once the other let go without answering it
+    assert invitations.answer_link_requests(session) == 1
+    assert _count(session, LinkRequest) == 0
+
+
+def test_a_link_request_the_key_ring_cannot_open_is_dropped_and_logged(app, session, caplog):
+    # Given a request sealed by no key this ring holds
+    with unit_of_work(session):
+        session.add(LinkRequest(request_sealed=b"\x01\x02k9" + bytes(40)))
+    with caplog.at_level(logging.ERROR, logger="roi.consent.invitations"):
+        # Then the worker answers nothing, drops it (it would be taken again at every pass)
+        assert invitations.answer_link_requests(session) == 0
+    assert _count(session, LinkRequest) == 0
+    # and says so in its log
+    assert "link request" in caplog.text
+    assert "cannot be opened" in caplog.text
