@@ -56,16 +56,13 @@ def _waiting_for_the_thread_turn(thread: threading.Thread) -> bool:
 
 def _waiting_for_a_flock(descriptor: int) -> bool:
     """Whether some process waits for a flock() on the file open as `descriptor` (the kernel
-    lists a waiter in /proc/locks with "->")."""
-    inode = os.fstat(descriptor).st_ino
+    lists a waiter in /proc/locks with "->", the file as device major:minor in hex, then inode)."""
+    found = os.fstat(descriptor)
+    file = f"{os.major(found.st_dev):02x}:{os.minor(found.st_dev):02x}:{found.st_ino}"
     with open("/proc/locks") as locks:
         for line in locks:
             fields = line.split()
-            if (
-                "->" in fields
-                and "FLOCK" in fields
-                and any(field.endswith(f":{inode}") for field in fields)
-            ):
+            if "->" in fields and "FLOCK" in fields and file in fields:
                 return True
     return False
 
@@ -104,12 +101,13 @@ def test_sqlite_writers_take_turns_and_the_next_starts_when_one_ends(engine, is_
         ):
             session.add(Organization(name="First"))
             first_in.set()
-            first_may_end.wait()
+            first_may_end.wait(PATIENCE)
             if ending == "rollback":
                 raise LookupError("the first writer gives up")
 
     def second() -> None:
-        first_in.wait()
+        if not first_in.wait(PATIENCE):
+            return  # the first writer failed: the test says so
         with Session(engine) as session, unit_of_work(session):
             second_in.set()
             session.add(Organization(name="Second"))

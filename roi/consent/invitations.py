@@ -51,8 +51,10 @@ REQUEST_INTERVAL = timedelta(minutes=10)
 LINKS_ADDRESS_LIMIT = 5
 LINKS_IP_LIMIT = 50
 MAX_EMAIL = 254
-#: link requests one call of answer_link_requests answers at most
+#: link requests one call of answer_link_requests takes at most
 ANSWER_BATCH = 20
+#: a link request not answered within this is dropped: the signer has asked again or moved on
+REQUEST_LIFETIME = timedelta(days=1)
 
 logger = logging.getLogger(__name__)
 
@@ -320,49 +322,71 @@ def request_links(session: Session, email: str, *, ip: str | None, settings: Set
 
 
 def answer_link_requests(session: Session, *, limit: int = ANSWER_BATCH) -> int:
-    """Answer up to `limit` waiting link requests, oldest first, each in a transaction of its
-    own that deletes it: each active release signed for a client with that address gets a new
-    link to its copy (and to revoking it), written to the outbox, unless one was sent in the last
-    REQUEST_INTERVAL. Returns how many requests were answered.
+    """Take up to `limit` waiting link requests, oldest first, each in a transaction of its own
+    that deletes it: each active release signed for a client with that address gets a new link to
+    its copy (and to revoking it), written to the outbox, unless one was sent in the last
+    REQUEST_INTERVAL. Returns how many requests were taken.
 
-    Workers on several hosts never answer one request twice: each takes it FOR UPDATE SKIP LOCKED
-    (on SQLite one writer at a time). A request this host's key ring cannot open is dropped and
-    logged (the signer can ask again): left waiting, it would be taken again at every pass.
+    Workers on several hosts never take one request together: each is taken FOR UPDATE SKIP
+    LOCKED (on SQLite one writer at a time). A request that fails is logged and left for the next
+    pass, so it holds up neither the others nor the mail delivered after them; one no key can
+    open, or still waiting after REQUEST_LIFETIME, is logged and dropped (the signer can ask
+    again).
+
+    Raises:
+        SQLAlchemyError: no request could be taken (the database itself failed).
     """
-    answered = 0
+    taken = 0
     after = 0
-    while answered < limit:
-        with unit_of_work(session):
-            waiting = session.scalar(
-                select(LinkRequest)
-                .where(LinkRequest.id > after)
-                .order_by(LinkRequest.id)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-            if waiting is None:
-                break
-            after = waiting.id
-            try:
-                asked = json.loads(
-                    vault.open_sealed(waiting.request_sealed, _request_place(waiting.uuid))
+    while taken < limit:
+        claimed: int | None = None
+        try:
+            with unit_of_work(session):
+                waiting = session.scalar(
+                    select(LinkRequest)
+                    .where(LinkRequest.id > after)
+                    .order_by(LinkRequest.id)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
                 )
-            except vault.VaultError as error:
-                logger.error("link request %s cannot be opened: %s", after, type(error).__name__)
-            else:
-                _mail_links(session, asked["address"], asked["ip"])
-                answered += 1
-            session.execute(delete(LinkRequest).where(LinkRequest.id == waiting.id))
-    return answered
+                if waiting is None:
+                    break
+                claimed = after = waiting.id
+                _answer(session, waiting)
+            taken += 1
+        except Exception as error:  # one request must not hold up the others, nor the mail
+            if claimed is None:
+                raise  # none was taken: the database itself failed, for the worker to wait out
+            # the class only: an error's text could quote the address
+            logger.error("link request %s not answered: %s", claimed, type(error).__name__)
+    return taken
+
+
+def _answer(session: Session, waiting: LinkRequest) -> None:
+    if waiting.created_at < now() - REQUEST_LIFETIME:
+        logger.warning("link request %s dropped: unanswered for a day", waiting.id)
+    else:
+        try:
+            asked = json.loads(
+                vault.open_sealed(waiting.request_sealed, _request_place(waiting.uuid))
+            )
+        except vault.IntegrityFailure:
+            logger.error("link request %s dropped: it cannot be opened", waiting.id)
+        else:
+            _mail_links(session, asked["address"], asked["ip"])
+    session.execute(delete(LinkRequest).where(LinkRequest.id == waiting.id))
 
 
 def _mail_links(session: Session, address: str, ip: str | None) -> None:
     at = now()
+    # Locked, so that two workers answering two requests for one address take turns and the
+    # second sees the link the first sent. FOR NO KEY UPDATE: a send's new rows may name them.
     consents = session.scalars(
         select(Consent)
         .join(Client, Client.id == Consent.client_id)
         .where(func.lower(Client.email) == address, has_status(ConsentStatus.ACTIVE, at))
         .order_by(Consent.id)
+        .with_for_update(of=Consent, key_share=True)
     ).all()
     for consent in consents:
         if _asked_lately(session, consent.id, at) or not lifecycle.mail_copy_link(session, consent):

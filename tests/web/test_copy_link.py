@@ -7,13 +7,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
+import time
 from datetime import timedelta
 
 import pytest
 import time_machine
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
+from roi import vault
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.consent import invitations
@@ -36,6 +39,8 @@ link = signing.link
 library = signing.library
 
 COPY_SUBJECT = "your copy of the release you signed"
+#: how long a test waits for a worker to reach a point before it fails
+PATIENCE = 30.0
 
 
 def copy_links(app) -> list[str]:
@@ -250,31 +255,176 @@ def test_asking_for_links_does_the_same_work_whether_the_address_is_known_or_not
     assert len(copy_links(app)) == mailed + 1
     assert _count(session, SigningInvitation) == links + 1
     assert _count(session, LinkRequest) == 0
+    # and the log says the signer asked for it, from where
+    entry = session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == Action.CONSENT_COPY_SENT)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    ).one()
+    assert (entry.consent_id, entry.detail, entry.ip) == (
+        link.consent.id,
+        {"asked_by": "signer"},
+        "203.0.113.5",
+    )
 
 
-def test_a_link_request_another_worker_holds_is_left_to_it(app, session, engine, is_postgres):
+def test_a_link_request_another_worker_holds_is_left_to_it(app, engine, is_postgres):
     if not is_postgres:
         pytest.skip("on SQLite one writer at a time answers requests")
+    # a worker that would wait for the lock fails after a while instead of hanging the test
+    impatient = create_engine(engine.url, connect_args={"options": "-c lock_timeout=10s"})
     settings = app.config["ROI_SETTINGS"]
-    invitations.request_links(session, "casey@client.example", ip=None, settings=settings)
-    # While another worker holds the request
-    with Session(engine) as other, other.begin():
-        assert other.scalar(select(LinkRequest).with_for_update()) is not None
-        # this one passes it by rather than answering it a second time
-        assert invitations.answer_link_requests(session) == 0
-    # and takes it once the other let go without answering it
+    try:
+        with Session(impatient) as session:
+            invitations.request_links(session, "casey@client.example", ip=None, settings=settings)
+            # While another worker holds the request
+            with Session(engine) as other, other.begin():
+                assert other.scalar(select(LinkRequest).with_for_update()) is not None
+                # this one passes it by rather than answering it a second time
+                assert invitations.answer_link_requests(session) == 0
+            # and takes it once the other let go without answering it
+            assert invitations.answer_link_requests(session) == 1
+            assert _count(session, LinkRequest) == 0
+    finally:
+        impatient.dispose()
+
+
+def test_two_workers_answering_requests_for_one_address_send_one_link(
+    app, engine, link, instance_path, is_postgres, monkeypatch
+):
+    if not is_postgres:
+        pytest.skip("on SQLite one writer at a time answers requests")
+    # Given a signed release, and two requests for its address (a double submit)
+    with time_machine.travel(now() - timedelta(days=40), tick=False):
+        signed_through_the_link(app.test_client(), link, instance_path)
+    mailed = len(copy_links(app))
+    with Session(engine) as session:
+        for ip in ("203.0.113.5", "203.0.113.6"):
+            invitations.request_links(
+                session, "casey@client.example", ip=ip, settings=app.config["ROI_SETTINGS"]
+            )
+    # and a first worker that has made the link for one, not yet committed
+    made, first_may_commit = threading.Event(), threading.Event()
+    mail_copy_link = invitations.lifecycle.mail_copy_link
+
+    def first_pauses(session, consent):
+        sent = mail_copy_link(session, consent)
+        if not made.is_set():
+            made.set()
+            first_may_commit.wait(PATIENCE)
+        return sent
+
+    monkeypatch.setattr(invitations.lifecycle, "mail_copy_link", first_pauses)
+    second_pid: list[int] = []
+
+    def worker(pids: list[int] | None = None) -> None:
+        with Session(engine) as session:
+            if pids is not None:
+                pids.append(session.scalar(text("SELECT pg_backend_pid()")))
+            invitations.answer_link_requests(session)
+
+    first = threading.Thread(target=worker)
+    first.start()
+    assert made.wait(PATIENCE)
+    # When a second worker takes the other request meanwhile
+    second = threading.Thread(target=worker, args=(second_pid,))
+    second.start()
+    try:
+        # (it waits for the first, or, were it not to, finishes)
+        with Session(engine) as watcher:
+            deadline = time.monotonic() + PATIENCE
+            while second.is_alive() and not _waits_for_a_lock(watcher, second_pid):
+                assert time.monotonic() < deadline, "the second worker neither waited nor ended"
+                time.sleep(0.01)
+    finally:
+        first_may_commit.set()
+        first.join(PATIENCE)
+        second.join(PATIENCE)
+    # Then one link went out, not two, and both requests are done
+    assert len(copy_links(app)) == mailed + 1
+    with Session(engine) as session:
+        assert _count(session, LinkRequest) == 0
+
+
+def _waits_for_a_lock(watcher: Session, pids: list[int]) -> bool:
+    if not pids:
+        return False
+    waiting = watcher.scalar(
+        text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pids[0]}
+    )
+    watcher.rollback()  # each look is a fresh snapshot of the activity
+    return waiting == "Lock"
+
+
+def test_a_link_request_that_fails_waits_for_the_next_pass_and_holds_up_nothing(
+    app, session, link, instance_path, monkeypatch, caplog
+):
+    # Given a client who signed (their address is known), and requests for it and another
+    with time_machine.travel(now() - timedelta(days=40), tick=False):
+        signed_through_the_link(app.test_client(), link, instance_path)
+    mailed = len(copy_links(app))
+    settings = app.config["ROI_SETTINGS"]
+    for address in ("broken@client.example", "casey@client.example"):
+        invitations.request_links(session, address, ip=None, settings=settings)
+    answer = invitations._mail_links
+
+    def failing_for_one(session, address, ip):
+        if address == "broken@client.example":
+            raise RuntimeError(f"cannot answer {address}")
+        answer(session, address, ip)
+
+    monkeypatch.setattr(invitations, "_mail_links", failing_for_one)
+    # When answering the first fails
+    with caplog.at_level(logging.ERROR, logger="roi.consent.invitations"):
+        assert invitations.answer_link_requests(session) == 1
+    # Then the other was answered and its mail goes out all the same
+    assert len(copy_links(app)) == mailed + 1
+    # the failed one waits for the next pass, logged without the address
+    assert _count(session, LinkRequest) == 1
+    assert "not answered: RuntimeError" in caplog.text
+    assert "broken@" not in caplog.text
+    session.rollback()
+    # and is answered by it
+    monkeypatch.setattr(invitations, "_mail_links", answer)
     assert invitations.answer_link_requests(session) == 1
     assert _count(session, LinkRequest) == 0
 
 
-def test_a_link_request_the_key_ring_cannot_open_is_dropped_and_logged(app, session, caplog):
-    # Given a request sealed by no key this ring holds
-    with unit_of_work(session):
-        session.add(LinkRequest(request_sealed=b"\x01\x02k9" + bytes(40)))
-    with caplog.at_level(logging.ERROR, logger="roi.consent.invitations"):
-        # Then the worker answers nothing, drops it (it would be taken again at every pass)
-        assert invitations.answer_link_requests(session) == 0
+def test_a_link_request_unanswered_for_a_day_is_dropped(app, session, link, instance_path, caplog):
+    # Given a signed release, and a request for its address that waited more than a day
+    with time_machine.travel(now() - timedelta(days=40), tick=False):
+        signed_through_the_link(app.test_client(), link, instance_path)
+    mailed = len(copy_links(app))
+    with time_machine.travel(now() - invitations.REQUEST_LIFETIME - timedelta(minutes=1)):
+        invitations.request_links(
+            session, "casey@client.example", ip=None, settings=app.config["ROI_SETTINGS"]
+        )
+    # When the worker comes to it, it drops it and says so
+    with caplog.at_level(logging.WARNING, logger="roi.consent.invitations"):
+        assert invitations.answer_link_requests(session) == 1
+    assert "unanswered for a day" in caplog.text
+    # Then no link went out, and nothing is kept
+    assert len(copy_links(app)) == mailed
     assert _count(session, LinkRequest) == 0
-    # and says so in its log
-    assert "link request" in caplog.text
-    assert "cannot be opened" in caplog.text
+
+
+def test_a_link_request_that_cannot_be_opened_is_dropped_and_one_of_a_missing_key_waits(
+    app, session, caplog
+):
+    # Given a request whose sealed part was changed (here: sealed for another row), and one
+    # sealed by a key this host's ring does not hold (yet: another host rotated the keys)
+    changed = vault.seal(b"{}", vault.Place("link_requests", "request_sealed", "another row"))
+    unknown_key = b"\x01\x02k9" + bytes(40)  # version 1, key id "k9", then nonce and body
+    requests = [LinkRequest(request_sealed=changed), LinkRequest(request_sealed=unknown_key)]
+    with unit_of_work(session):
+        session.add_all(requests)
+        session.flush()
+        changed_id, unknown_id = (request.id for request in requests)
+    with caplog.at_level(logging.ERROR, logger="roi.consent.invitations"):
+        # Then the worker drops the changed one (no key will ever open it)
+        assert invitations.answer_link_requests(session) == 1
+    assert f"link request {changed_id} dropped: it cannot be opened" in caplog.text
+    # and leaves the other for a pass with the key, saying why
+    assert f"link request {unknown_id} not answered: UnknownKeyId" in caplog.text
+    assert session.scalars(select(LinkRequest.id)).all() == [unknown_id]
