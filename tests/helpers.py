@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import email
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from email.policy import default
@@ -16,6 +17,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+#: how long a test waits to see a thread or process reach a point before it fails
+PATIENCE = 30.0
 CSRF_PATTERN = re.compile(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"')
 
 
@@ -183,3 +186,12 @@ def statements_run() -> Iterator[list[str]]:
         yield run
     finally:
         event.remove(Engine, "before_cursor_execute", note)
+
+
+def until(seen: Callable[[], bool], what: str) -> None:
+    """Return once `seen()` holds (a state the interpreter, the kernel or the database shows);
+    fail after PATIENCE. The check is what the test waits on, not the time."""
+    deadline = time.monotonic() + PATIENCE
+    while not seen():
+        assert time.monotonic() < deadline, f"never saw {what}"
+        time.sleep(0.005)

@@ -9,8 +9,7 @@ import inspect
 import os
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, select, update
@@ -20,10 +19,8 @@ from roi import db
 from roi.accounts.models import Organization, User
 from roi.actor import Role
 from roi.db import insert_rows, unit_of_work
-from tests.helpers import statements_run
+from tests.helpers import PATIENCE, statements_run, until
 
-#: how long a test waits to see a writer reach its wait before it fails
-PATIENCE = 30.0
 _TURN_CODE = db._writer_turn.__wrapped__.__code__  # type: ignore[attr-defined]
 
 
@@ -34,15 +31,6 @@ def _line_of(code: object, text: str) -> int:
 
 #: where a thread of this process waits while another thread has the turn
 _THREAD_WAIT_LINE = _line_of(_TURN_CODE, "threads.acquire(")
-
-
-def _until(seen: Callable[[], bool], what: str) -> None:
-    """Return once `seen()` holds (a state the interpreter or the kernel shows); fail after
-    PATIENCE. The check is what the test waits on, not the time."""
-    deadline = time.monotonic() + PATIENCE
-    while not seen():
-        assert time.monotonic() < deadline, f"never saw {what}"
-        time.sleep(0.005)
 
 
 def _waiting_for_the_thread_turn(thread: threading.Thread) -> bool:
@@ -117,7 +105,7 @@ def test_sqlite_writers_take_turns_and_the_next_starts_when_one_ends(engine, is_
         thread.start()
     try:
         # While one writer's unit of work is open, the next waits for its turn
-        _until(lambda: _waiting_for_the_thread_turn(threads[1]), "the second writer wait its turn")
+        until(lambda: _waiting_for_the_thread_turn(threads[1]), "the second writer wait its turn")
         assert not second_in.is_set()
     finally:
         # When it ends, the next one goes ahead and writes
@@ -145,7 +133,7 @@ def test_a_sqlite_writer_waiting_on_another_process_goes_ahead_when_it_lets_go(e
     thread.start()
     try:
         # While the other process holds the turn, the writer waits for it
-        _until(lambda: _waiting_for_a_flock(turn), "the writer wait for the turn")
+        until(lambda: _waiting_for_a_flock(turn), "the writer wait for the turn")
         assert not wrote.is_set()
     finally:
         os.close(turn)
