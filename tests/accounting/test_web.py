@@ -140,82 +140,86 @@ def test_clinicians_are_refused_and_other_practices_find_nothing(
 
 
 def test_requests_workflow_in_the_pages(client, session, referral, officer, disclosed):
-    login_as(client, officer.email, officer.password)
-    form_url = f"/compliance/accounting/requests/new?client_id={referral.client_id}"
-    prefilled = client.get(form_url).get_data(as_text=True)
-    assert re.search(rf'<option selected value="{referral.client_id}">', prefilled)
-    # record a request received 50 days ago, by phone
-    received = now().date() - timedelta(days=50)
-    asked = {
-        "client_id": str(referral.client_id),
-        "received_on": received.isoformat(),
-        "channel": "phone",
-        "note": "Called on Monday.",
-    }
-    new_url = "/compliance/accounting/requests/new"
-    # the first press asks to confirm, naming the client and the due date; nothing is recorded
-    check = post_form(client, form_url, new_url, asked)
-    assert check.status_code == 200
-    summary = check.get_data(as_text=True)
-    assert "Record this accounting request?" in summary
-    assert "Avery, Jordan" in summary
-    assert "By phone" in summary
-    session.rollback()
-    assert session.scalars(select(AccountingRequest)).all() == []
-    # "Change something" returns to the form as it was filled in
-    change = post_form(client, form_url, new_url, {**asked, "step": "change"})
-    assert change.status_code == 200
-    assert "Called on Monday." in change.get_data(as_text=True)
-    assert session.scalars(select(AccountingRequest)).all() == []
-    made = post_form(client, form_url, new_url, {**asked, "step": "confirmed"})
-    assert made.status_code == 302
-    request_url = made.headers["Location"]
-    request_id = int(request_url.rsplit("/", 1)[1])
-    page = client.get(request_url).get_data(as_text=True)
-    assert "due in 10 days" in page
-    assert "Called on Monday." in page
-    listed = client.get("/compliance/accounting/requests").get_data(as_text=True)
-    assert "By phone" in listed
-    assert "(phone)" not in listed
-    assert "Free" in page
-    # an extension without a reason is refused
-    refused = post_form(client, request_url, f"{request_url}/extension", {"reason": ""})
-    assert refused.status_code == 422
-    assert "Write the reason for the delay" in refused.get_data(as_text=True)
-    # with a reason it moves the due date by 30 days
-    extended = post_form(
-        client, request_url, f"{request_url}/extension", {"reason": "Archive retrieval."}
-    )
-    assert extended.status_code == 302
-    page = client.get(request_url).get_data(as_text=True)
-    assert "Archive retrieval." in page
-    assert "due in 40 days" in page
-    # the form is gone, and a second extension posted anyway is refused with the rule
-    assert f'"{request_url}/extension"' not in page
-    # and the letter to the client, with the reasons and the new date, is offered
-    assert f"{request_url}/extension-letter.pdf" in page
-    token = csrf_token(client.get(request_url))
-    again = client.post(f"{request_url}/extension", data={"reason": "More", "csrf_token": token})
-    assert again.status_code == 409
-    assert "already extended once" in again.get_data(as_text=True)
-    # fulfil, then download the report; a second fulfilment is refused
-    done = post_form(client, request_url, f"{request_url}/fulfilment", {})
-    assert done.status_code == 302
-    report = client.get(f"{request_url}/report.pdf")
-    assert report.status_code == 200
-    assert report.headers["Content-Disposition"] == (
-        f'attachment; filename="accounting-request-{request_id}.pdf"'
-    )
-    session.rollback()
-    stored = session.get(AccountingRequest, request_id)
-    assert hashlib.sha256(report.data).hexdigest() == stored.report_sha256
-    token = csrf_token(client.get(request_url))
-    twice = client.post(f"{request_url}/fulfilment", data={"csrf_token": token})
-    assert twice.status_code == 409
-    assert "already fulfilled" in twice.get_data(as_text=True)
-    listing = client.get("/compliance/accounting/requests").get_data(as_text=True)
-    assert "Recently fulfilled" in listing
-    assert f"#{request_id}" in listing
+    # on a standing clock: "due in 10 days" is counted from today, which must not turn over
+    with clock_at(now()):
+        login_as(client, officer.email, officer.password)
+        form_url = f"/compliance/accounting/requests/new?client_id={referral.client_id}"
+        prefilled = client.get(form_url).get_data(as_text=True)
+        assert re.search(rf'<option selected value="{referral.client_id}">', prefilled)
+        # record a request received 50 days ago, by phone
+        received = now().date() - timedelta(days=50)
+        asked = {
+            "client_id": str(referral.client_id),
+            "received_on": received.isoformat(),
+            "channel": "phone",
+            "note": "Called on Monday.",
+        }
+        new_url = "/compliance/accounting/requests/new"
+        # the first press asks to confirm, naming the client and the due date; nothing is recorded
+        check = post_form(client, form_url, new_url, asked)
+        assert check.status_code == 200
+        summary = check.get_data(as_text=True)
+        assert "Record this accounting request?" in summary
+        assert "Avery, Jordan" in summary
+        assert "By phone" in summary
+        session.rollback()
+        assert session.scalars(select(AccountingRequest)).all() == []
+        # "Change something" returns to the form as it was filled in
+        change = post_form(client, form_url, new_url, {**asked, "step": "change"})
+        assert change.status_code == 200
+        assert "Called on Monday." in change.get_data(as_text=True)
+        assert session.scalars(select(AccountingRequest)).all() == []
+        made = post_form(client, form_url, new_url, {**asked, "step": "confirmed"})
+        assert made.status_code == 302
+        request_url = made.headers["Location"]
+        request_id = int(request_url.rsplit("/", 1)[1])
+        page = client.get(request_url).get_data(as_text=True)
+        assert "due in 10 days" in page
+        assert "Called on Monday." in page
+        listed = client.get("/compliance/accounting/requests").get_data(as_text=True)
+        assert "By phone" in listed
+        assert "(phone)" not in listed
+        assert "Free" in page
+        # an extension without a reason is refused
+        refused = post_form(client, request_url, f"{request_url}/extension", {"reason": ""})
+        assert refused.status_code == 422
+        assert "Write the reason for the delay" in refused.get_data(as_text=True)
+        # with a reason it moves the due date by 30 days
+        extended = post_form(
+            client, request_url, f"{request_url}/extension", {"reason": "Archive retrieval."}
+        )
+        assert extended.status_code == 302
+        page = client.get(request_url).get_data(as_text=True)
+        assert "Archive retrieval." in page
+        assert "due in 40 days" in page
+        # the form is gone, and a second extension posted anyway is refused with the rule
+        assert f'"{request_url}/extension"' not in page
+        # and the letter to the client, with the reasons and the new date, is offered
+        assert f"{request_url}/extension-letter.pdf" in page
+        token = csrf_token(client.get(request_url))
+        again = client.post(
+            f"{request_url}/extension", data={"reason": "More", "csrf_token": token}
+        )
+        assert again.status_code == 409
+        assert "already extended once" in again.get_data(as_text=True)
+        # fulfil, then download the report; a second fulfilment is refused
+        done = post_form(client, request_url, f"{request_url}/fulfilment", {})
+        assert done.status_code == 302
+        report = client.get(f"{request_url}/report.pdf")
+        assert report.status_code == 200
+        assert report.headers["Content-Disposition"] == (
+            f'attachment; filename="accounting-request-{request_id}.pdf"'
+        )
+        session.rollback()
+        stored = session.get(AccountingRequest, request_id)
+        assert hashlib.sha256(report.data).hexdigest() == stored.report_sha256
+        token = csrf_token(client.get(request_url))
+        twice = client.post(f"{request_url}/fulfilment", data={"csrf_token": token})
+        assert twice.status_code == 409
+        assert "already fulfilled" in twice.get_data(as_text=True)
+        listing = client.get("/compliance/accounting/requests").get_data(as_text=True)
+        assert "Recently fulfilled" in listing
+        assert f"#{request_id}" in listing
 
 
 def test_overdue_requests_are_highlighted(client, session, referral, officer):

@@ -190,14 +190,14 @@ def test_the_consent_page_records_a_letter_with_its_scan(client, session, setup,
     assert login_as(client, clinician.email, clinician.password).status_code == 302
     page = f"/clinician/consents/{consent['id']}"
     assert "Record a revocation received outside roi" in client.get(page).get_data(as_text=True)
-    received_on = now().date().isoformat()
+    received_on = now().date()
     response = post_form(
         client,
         page,
         f"{page}/revocation",
         {
             "method": "letter",
-            "received_on": received_on,
+            "received_on": received_on.isoformat(),
             "reason": "",
             "confirmed": "y",
             "document": (io.BytesIO(SCAN_PDF), "letter.pdf", "application/pdf"),
@@ -206,7 +206,7 @@ def test_the_consent_page_records_a_letter_with_its_scan(client, session, setup,
     assert response.status_code == 302
     shown = client.get(page).get_data(as_text=True)
     assert "The revocation is recorded" in shown
-    day = format_date(now().date(), "long", locale="en")
+    day = format_date(received_on, "long", locale="en")
     assert f"Revocation received by letter on {day}" in shown
     session.rollback()
     stored = session.get(Consent, consent["id"])
@@ -224,7 +224,7 @@ def test_the_consent_page_records_a_letter_with_its_scan(client, session, setup,
     # and the revocation receipt says how it arrived
     receipt = client.get(f"{page}/revocation-receipt.pdf")
     assert receipt.status_code == 200
-    day = wording.long_date(now().date())
+    day = wording.long_date(received_on)
     assert squeeze(f"by letter received on {day}") in squeeze(pdf_text(receipt.data))
 
 
