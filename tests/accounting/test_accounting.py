@@ -32,23 +32,25 @@ def ids(found: accounting.Accounting) -> list[int | None]:
 def test_default_window_is_six_years_an_entry_one_day_older_is_out(
     session, library, referral, officer
 ):
-    # Given a consent signed a little over six years ago, and disclosures just outside and just
-    # inside the six-year window, and one today
-    with clock_at(years_ago(6, days=5)):
+    # one day throughout: the window ends today, which must not turn over
+    with clock_at(now()):
+        # Given a consent signed a little over six years ago, and disclosures just outside and just
+        # inside the six-year window, and one today
+        with clock_at(years_ago(6, days=5)):
+            referral.signed(session)
+        with clock_at(years_ago(6, days=1)):
+            too_old = disclose(session, referral, subject="too old")
+        with clock_at(years_ago(6, days=-1)):
+            inside = disclose(session, referral, subject="just inside")
         referral.signed(session)
-    with clock_at(years_ago(6, days=1)):
-        too_old = disclose(session, referral, subject="too old")
-    with clock_at(years_ago(6, days=-1)):
-        inside = disclose(session, referral, subject="just inside")
-    referral.signed(session)
-    recent = disclose(session, referral, subject="today")
-    # When compliance asks for the accounting without a range
-    found = accounting.accounting(session, officer.actor, library, referral.client_id)
-    # Then it covers six years up to today: the oldest disclosure is out, the others in
-    assert found.period.until == now().date()
-    assert found.period.since == years_ago(6).date()
-    assert ids(found) == [inside.id, recent.id]
-    assert too_old.id not in ids(found)
+        recent = disclose(session, referral, subject="today")
+        # When compliance asks for the accounting without a range
+        found = accounting.accounting(session, officer.actor, library, referral.client_id)
+        # Then it covers six years up to today: the oldest disclosure is out, the others in
+        assert found.period.until == now().date()
+        assert found.period.since == years_ago(6).date()
+        assert ids(found) == [inside.id, recent.id]
+        assert too_old.id not in ids(found)
 
 
 def test_a_chosen_range_lists_only_its_days_both_ends_included(session, library, referral, officer):

@@ -203,34 +203,36 @@ def test_accounting_lists_emergency_and_outside_required_and_authorized_beyond(
 def test_g6_the_accounting_equals_the_permit_emergency_and_recorded_entries(
     session, library, referral, second_referral, officer
 ):
-    # Given every kind of disclosure for two clients over months, with denials around them
-    with clock_at(now() - timedelta(days=120)):
-        referral.signed(session)
-        second_referral.signed(session)
-    for days in (100, 60, 20):
-        with clock_at(now() - timedelta(days=days)):
-            disclose(session, referral)
-            disclose(session, second_referral)
-            emergency_entry(session, referral, basis="serious_threat")
-            disclosures.record(
-                session,
-                officer.actor,
-                outside(referral, disclosed_on=now().date() - timedelta(days=1)),
-            )
-            disclosures.record(session, officer.actor, outside(second_referral))
-    # When compliance asks for the first client's accounting
-    found = accounting.accounting(session, officer.actor, library, referral.client_id)
-    # Then its rows are exactly the client's permit + emergency + recorded entries
-    expected = disclosure_entries(session, referral.client_id)
-    assert len(expected) == 9
-    assert sorted(r.seq for r in found.rows) == [e.seq for e in expected]
-    assert {r.kind for r in found.rows} == set(Kind)
-    # And a range by the day the information went out keeps a recorded disclosure on its day
-    day = now().date() - timedelta(days=61)
-    only = accounting.accounting(
-        session, officer.actor, library, referral.client_id, since=day, until=day
-    )
-    assert [r.kind for r in only.rows] == [Kind.OUTSIDE]
+    # one day throughout: what the test expects is counted from today, which must not turn over
+    with clock_at(now()):
+        # Given every kind of disclosure for two clients over months, with denials around them
+        with clock_at(now() - timedelta(days=120)):
+            referral.signed(session)
+            second_referral.signed(session)
+        for days in (100, 60, 20):
+            with clock_at(now() - timedelta(days=days)):
+                disclose(session, referral)
+                disclose(session, second_referral)
+                emergency_entry(session, referral, basis="serious_threat")
+                disclosures.record(
+                    session,
+                    officer.actor,
+                    outside(referral, disclosed_on=now().date() - timedelta(days=1)),
+                )
+                disclosures.record(session, officer.actor, outside(second_referral))
+        # When compliance asks for the first client's accounting
+        found = accounting.accounting(session, officer.actor, library, referral.client_id)
+        # Then its rows are exactly the client's permit + emergency + recorded entries
+        expected = disclosure_entries(session, referral.client_id)
+        assert len(expected) == 9
+        assert sorted(r.seq for r in found.rows) == [e.seq for e in expected]
+        assert {r.kind for r in found.rows} == set(Kind)
+        # And a range by the day the information went out keeps a recorded disclosure on its day
+        day = now().date() - timedelta(days=61)
+        only = accounting.accounting(
+            session, officer.actor, library, referral.client_id, since=day, until=day
+        )
+        assert [r.kind for r in only.rows] == [Kind.OUTSIDE]
 
 
 def test_part2_accounting_keeps_listing_consented_disclosures_only(
@@ -247,38 +249,40 @@ def test_part2_accounting_keeps_listing_consented_disclosures_only(
 def test_repeated_disclosures_to_one_recipient_for_one_purpose_are_summarized(
     session, library, referral, officer
 ):
-    # Given four reports to one agency for one purpose, and one to another recipient
-    for days in (40, 30, 20, 10):
-        disclosures.record(
-            session,
-            officer.actor,
-            outside(
-                referral,
-                disclosed_on=now().date() - timedelta(days=days),
-                recipient_name="State Licensing Board",
-                purpose="Audit of records",
-                basis="health_oversight",
-            ),
+    # one day throughout: what the test expects is counted from today, which must not turn over
+    with clock_at(now()):
+        # Given four reports to one agency for one purpose, and one to another recipient
+        for days in (40, 30, 20, 10):
+            disclosures.record(
+                session,
+                officer.actor,
+                outside(
+                    referral,
+                    disclosed_on=now().date() - timedelta(days=days),
+                    recipient_name="State Licensing Board",
+                    purpose="Audit of records",
+                    basis="health_oversight",
+                ),
+            )
+        disclosures.record(session, officer.actor, outside(referral))
+        # When the accounting is summarized
+        found = accounting.accounting(
+            session, officer.actor, library, referral.client_id, summarized=True
         )
-    disclosures.record(session, officer.actor, outside(referral))
-    # When the accounting is summarized
-    found = accounting.accounting(
-        session, officer.actor, library, referral.client_id, summarized=True
-    )
-    # Then the four are one entry: the first in full, how many, how often, the last one's date
-    board, court = found.required
-    assert board.row.recipient.name == "State Licensing Board"
-    assert board.row.at.date() == now().date() - timedelta(days=40)
-    assert board.count == 4
-    assert board.last_at.date() == now().date() - timedelta(days=10)
-    assert board.frequency == "about every 10 days"
-    assert court.count == 1
-    pdf = squeeze(pdf_text(accounting.to_pdf(found)))
-    assert squeeze("4 disclosures") in pdf
-    assert squeeze("about every 10 days") in pdf
-    # And unsummarized, all five are listed
-    plain = accounting.accounting(session, officer.actor, library, referral.client_id)
-    assert len(plain.required) == 5
+        # Then the four are one entry: the first in full, how many, how often, the last one's date
+        board, court = found.required
+        assert board.row.recipient.name == "State Licensing Board"
+        assert board.row.at.date() == now().date() - timedelta(days=40)
+        assert board.count == 4
+        assert board.last_at.date() == now().date() - timedelta(days=10)
+        assert board.frequency == "about every 10 days"
+        assert court.count == 1
+        pdf = squeeze(pdf_text(accounting.to_pdf(found)))
+        assert squeeze("4 disclosures") in pdf
+        assert squeeze("about every 10 days") in pdf
+        # And unsummarized, all five are listed
+        plain = accounting.accounting(session, officer.actor, library, referral.client_id)
+        assert len(plain.required) == 5
 
 
 # --- through the API and the pages --------------------------------------------------------------

@@ -223,24 +223,28 @@ def test_requests_workflow_in_the_pages(client, session, referral, officer, disc
 
 
 def test_overdue_requests_are_highlighted(client, session, referral, officer):
-    from roi.compliance import requests
-    from roi.compliance.models import Channel
+    # one day throughout: what the test expects is counted from today, which must not turn over
+    with clock_at(now()):
+        from roi.compliance import requests
+        from roi.compliance.models import Channel
 
-    late = requests.record(
-        session,
-        officer.actor,
-        requests.NewRequest(referral.client_id, now().date() - timedelta(days=70), Channel.WRITTEN),
-    )
-    login_as(client, officer.email, officer.password)
-    html = client.get("/compliance/accounting/requests").get_data(as_text=True)
-    row = re.search(r'<tr class="accounting-overdue">.*?</tr>', html, re.S)
-    assert row is not None
-    assert f"#{late.id}" in row.group(0)
-    assert "overdue by 10 days" in row.group(0)
-    # and its page no longer offers an extension (the 60 days are over)
-    page = client.get(f"/compliance/accounting/requests/{late.id}").get_data(as_text=True)
-    assert "No longer possible: an extension must be given within the first 60 days" in page
-    assert f"/compliance/accounting/requests/{late.id}/extension" not in page
+        late = requests.record(
+            session,
+            officer.actor,
+            requests.NewRequest(
+                referral.client_id, now().date() - timedelta(days=70), Channel.WRITTEN
+            ),
+        )
+        login_as(client, officer.email, officer.password)
+        html = client.get("/compliance/accounting/requests").get_data(as_text=True)
+        row = re.search(r'<tr class="accounting-overdue">.*?</tr>', html, re.S)
+        assert row is not None
+        assert f"#{late.id}" in row.group(0)
+        assert "overdue by 10 days" in row.group(0)
+        # and its page no longer offers an extension (the 60 days are over)
+        page = client.get(f"/compliance/accounting/requests/{late.id}").get_data(as_text=True)
+        assert "No longer possible: an extension must be given within the first 60 days" in page
+        assert f"/compliance/accounting/requests/{late.id}/extension" not in page
 
 
 def test_recording_a_request_without_csrf_is_refused(client, session, referral, officer):

@@ -63,17 +63,19 @@ def test_negative_counts_are_refused():
 def test_expiring_consents_are_the_active_ones_dated_in_the_next_30_days(
     session, referral, officer
 ):
-    today = now().date()
-    soon = referral.signed(session, expires_on=today + timedelta(days=10))
-    edge = referral.signed(session, expires_on=today + timedelta(days=30))
-    referral.signed(session, expires_on=today + timedelta(days=31))  # later
-    referral.sent(session, expires_on=today + timedelta(days=5))  # not signed
-    revoked = referral.signed(session, expires_on=today + timedelta(days=3))
-    lifecycle.revoke(session, referral.client_person.actor, revoked.id, reason=None)
-    found = overview.expiring_consents(session, officer.actor)
-    assert [(c.consent_id, c.days_left) for c in found] == [(soon.id, 10), (edge.id, 30)]
-    assert found[0].client_name == "Jordan Avery"
-    assert found[0].recipient_name == "Samuel Okafor"
+    # one day throughout: the days left are counted from today, which must not turn over
+    with time_machine.travel(now(), tick=False):
+        today = now().date()
+        soon = referral.signed(session, expires_on=today + timedelta(days=10))
+        edge = referral.signed(session, expires_on=today + timedelta(days=30))
+        referral.signed(session, expires_on=today + timedelta(days=31))  # later
+        referral.sent(session, expires_on=today + timedelta(days=5))  # not signed
+        revoked = referral.signed(session, expires_on=today + timedelta(days=3))
+        lifecycle.revoke(session, referral.client_person.actor, revoked.id, reason=None)
+        found = overview.expiring_consents(session, officer.actor)
+        assert [(c.consent_id, c.days_left) for c in found] == [(soon.id, 10), (edge.id, 30)]
+        assert found[0].client_name == "Jordan Avery"
+        assert found[0].recipient_name == "Samuel Okafor"
 
 
 def test_a_consent_past_its_date_is_no_longer_expiring(session, referral, officer):

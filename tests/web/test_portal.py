@@ -163,7 +163,7 @@ def test_an_expired_release_is_labelled_expired(
 ):
     # Given an active release whose end date has passed
     consent = signed_consent(session, clinician, library, recipient, client_person)
-    expiry = now().date() + timedelta(days=365)
+    expiry = consent.expires_on
     login_as(client, client_person.email, client_person.password)
     # When the client looks after that date
     import roi.web.portal.views as views
