@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from roi import audit, i18n, mail, vault
@@ -55,6 +55,9 @@ MAX_EMAIL = 254
 ANSWER_BATCH = 20
 #: a link request not answered within this is dropped: the signer has asked again or moved on
 REQUEST_LIFETIME = timedelta(days=1)
+#: a link request whose answer failed waits this long, then twice as long after each failure
+RETRY_FIRST = timedelta(seconds=30)
+RETRY_LONGEST = timedelta(hours=1)
 
 logger = logging.getLogger(__name__)
 
@@ -328,10 +331,11 @@ def answer_link_requests(session: Session, *, limit: int = ANSWER_BATCH) -> int:
     REQUEST_INTERVAL. Returns how many requests were taken.
 
     Workers on several hosts never take one request together: each is taken FOR UPDATE SKIP
-    LOCKED (on SQLite one writer at a time). A request that fails is logged and left for the next
-    pass, so it holds up neither the others nor the mail delivered after them; one no key can
-    open, or still waiting after REQUEST_LIFETIME, is logged and dropped (the signer can ask
-    again).
+    LOCKED (on SQLite one writer at a time). A request that fails is logged and put off
+    (RETRY_FIRST, doubling up to RETRY_LONGEST), so it holds up neither the others nor the mail
+    delivered after them, nor fills the log while its cause lasts (a key missing from this host's
+    ring); one that fails its integrity check is dropped and audited, and one still waiting after
+    REQUEST_LIFETIME is logged and dropped (the signer can ask again).
 
     Raises:
         SQLAlchemyError: no request could be taken (the database itself failed).
@@ -339,27 +343,45 @@ def answer_link_requests(session: Session, *, limit: int = ANSWER_BATCH) -> int:
     taken = 0
     after = 0
     while taken < limit:
-        claimed: int | None = None
+        claimed: LinkRequest | None = None
+        failures = 0
         try:
             with unit_of_work(session):
-                waiting = session.scalar(
+                claimed = session.scalar(
                     select(LinkRequest)
-                    .where(LinkRequest.id > after)
+                    .where(
+                        LinkRequest.id > after,
+                        or_(
+                            LinkRequest.next_attempt_at.is_(None),
+                            LinkRequest.next_attempt_at <= now(),
+                        ),
+                    )
                     .order_by(LinkRequest.id)
                     .limit(1)
                     .with_for_update(skip_locked=True)
                 )
-                if waiting is None:
+                if claimed is None:
                     break
-                claimed = after = waiting.id
-                _answer(session, waiting)
+                after, failures = claimed.id, claimed.attempts
+                _answer(session, claimed)
             taken += 1
         except Exception as error:  # one request must not hold up the others, nor the mail
             if claimed is None:
                 raise  # none was taken: the database itself failed, for the worker to wait out
             # the class only: an error's text could quote the address
-            logger.error("link request %s not answered: %s", claimed, type(error).__name__)
+            logger.error("link request %s not answered: %s", after, type(error).__name__)
+            _put_off(session, after, failures + 1)
     return taken
+
+
+def _put_off(session: Session, request_id: int, failures: int) -> None:
+    wait = min(RETRY_FIRST * 2 ** (failures - 1), RETRY_LONGEST)
+    with unit_of_work(session):
+        session.execute(
+            update(LinkRequest)
+            .where(LinkRequest.id == request_id)
+            .values(attempts=failures, next_attempt_at=now() + wait)
+        )
 
 
 def _answer(session: Session, waiting: LinkRequest) -> None:
@@ -370,8 +392,17 @@ def _answer(session: Session, waiting: LinkRequest) -> None:
             asked = json.loads(
                 vault.open_sealed(waiting.request_sealed, _request_place(waiting.uuid))
             )
-        except vault.IntegrityFailure:
+        except vault.IntegrityFailure as error:
+            # changed or moved in the database: no key will ever open it (SECURITY F2)
             logger.error("link request %s dropped: it cannot be opened", waiting.id)
+            audit.record(
+                session,
+                Actor.system(),
+                Action.CRYPTO_INTEGRITY_FAILURE,
+                outcome=Outcome.FAILURE,
+                reasons=[error.code],
+                detail={"link_request": waiting.id},
+            )
         else:
             _mail_links(session, asked["address"], asked["ip"])
     session.execute(delete(LinkRequest).where(LinkRequest.id == waiting.id))

@@ -421,6 +421,10 @@ class LinkRequest(Base):
     #: sealed by roi.vault (Place("link_requests", "request_sealed", uuid)): the address asked
     #: about and the IP address that asked (for the audit entry of each link sent)
     request_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
+    #: answers that failed so far: each failure puts the next one off twice as long
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: no worker takes it before this (None: the first worker to come to it)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class DeviceHandover(Base):

@@ -290,7 +290,7 @@ def test_a_link_request_another_worker_holds_is_left_to_it(app, engine, is_postg
 
 
 def test_two_workers_answering_requests_for_one_address_send_one_link(
-    app, engine, link, instance_path, is_postgres, monkeypatch
+    app, engine, link, instance_path, is_postgres, monkeypatch, caplog
 ):
     if not is_postgres:
         pytest.skip("on SQLite one writer at a time answers requests")
@@ -316,12 +316,13 @@ def test_two_workers_answering_requests_for_one_address_send_one_link(
 
     monkeypatch.setattr(invitations.lifecycle, "mail_copy_link", first_pauses)
     second_pid: list[int] = []
+    answered: list[int] = []
 
     def worker(pids: list[int] | None = None) -> None:
         with Session(engine) as session:
             if pids is not None:
                 pids.append(session.scalar(text("SELECT pg_backend_pid()")))
-            invitations.answer_link_requests(session)
+            answered.append(invitations.answer_link_requests(session))
 
     first = threading.Thread(target=worker)
     first.start()
@@ -340,10 +341,13 @@ def test_two_workers_answering_requests_for_one_address_send_one_link(
         first_may_commit.set()
         first.join(PATIENCE)
         second.join(PATIENCE)
-    # Then one link went out, not two, and both requests are done
-    assert len(copy_links(app)) == mailed + 1
+    # Then each worker answered its request, the second without failing: both are done
+    assert answered == [1, 1]
+    assert "not answered" not in caplog.text
     with Session(engine) as session:
         assert _count(session, LinkRequest) == 0
+    # and one link went out, not two
+    assert len(copy_links(app)) == mailed + 1
 
 
 def _waits_for_a_lock(watcher: Session, pids: list[int]) -> bool:
@@ -379,14 +383,28 @@ def test_a_link_request_that_fails_waits_for_the_next_pass_and_holds_up_nothing(
         assert invitations.answer_link_requests(session) == 1
     # Then the other was answered and its mail goes out all the same
     assert len(copy_links(app)) == mailed + 1
-    # the failed one waits for the next pass, logged without the address
+    # the failed one waits, logged without the address
     assert _count(session, LinkRequest) == 1
     assert "not answered: RuntimeError" in caplog.text
     assert "broken@" not in caplog.text
     session.rollback()
-    # and is answered by it
+    # it is not taken again at once (a lasting cause does not fill the log every pass)
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="roi.consent.invitations"):
+        assert invitations.answer_link_requests(session) == 0
+    assert caplog.text == ""
+    # but once its wait is over, and failing again it waits twice as long
+    with time_machine.travel(now() + invitations.RETRY_FIRST):
+        assert invitations.answer_link_requests(session) == 0
+        waiting = session.scalars(select(LinkRequest)).one()
+        assert waiting.attempts == 2
+        assert waiting.next_attempt_at - now() > invitations.RETRY_FIRST * 1.9
+        due = waiting.next_attempt_at
+    session.rollback()
+    # and once its cause is gone, it is answered when that wait is over
     monkeypatch.setattr(invitations, "_mail_links", answer)
-    assert invitations.answer_link_requests(session) == 1
+    with time_machine.travel(due):
+        assert invitations.answer_link_requests(session) == 1
     assert _count(session, LinkRequest) == 0
 
 
@@ -424,6 +442,13 @@ def test_a_link_request_that_cannot_be_opened_is_dropped_and_one_of_a_missing_ke
         # Then the worker drops the changed one (no key will ever open it)
         assert invitations.answer_link_requests(session) == 1
     assert f"link request {changed_id} dropped: it cannot be opened" in caplog.text
+    # and the audit log keeps the failed check, as for any sealed record (SECURITY F2)
+    failure = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == Action.CRYPTO_INTEGRITY_FAILURE)
+    ).one()
+    assert (failure.outcome, failure.actor_role) == ("failure", "system")
+    assert failure.reasons == ["crypto_integrity_failure"]
+    assert failure.detail == {"link_request": changed_id}
     # and leaves the other for a pass with the key, saying why
     assert f"link request {unknown_id} not answered: UnknownKeyId" in caplog.text
     assert session.scalars(select(LinkRequest.id)).all() == [unknown_id]
