@@ -739,17 +739,19 @@ def test_e5_a_send_in_the_same_microsecond_as_the_revocation_is_denied(session, 
 
 
 def test_a_send_at_midnight_of_the_expiry_day_is_denied(session, referral):
-    consent = referral.signed(session, expires_on=now().date() + timedelta(days=1))
-    assert consent.expires_on is not None
-    midnight = expiry_instant(consent.expires_on)
-    with time_machine.travel(midnight - timedelta(microseconds=1), tick=False) as clock:
-        last = send(session, referral)
-        assert last.sent_at == midnight - timedelta(microseconds=1)
-        clock.move_to(midnight)
-        with pytest.raises(ConsentRequired) as refused:
-            send(session, referral)
-    assert [r["code"] for r in refused.value.reasons] == ["consent_expired"]
-    assert count(session, Message) == 1
+    # one day while the release is made: 'tomorrow' must still be in the future when it is signed
+    with time_machine.travel(now(), tick=False):
+        consent = referral.signed(session, expires_on=now().date() + timedelta(days=1))
+        assert consent.expires_on is not None
+        midnight = expiry_instant(consent.expires_on)
+        with time_machine.travel(midnight - timedelta(microseconds=1), tick=False) as clock:
+            last = send(session, referral)
+            assert last.sent_at == midnight - timedelta(microseconds=1)
+            clock.move_to(midnight)
+            with pytest.raises(ConsentRequired) as refused:
+                send(session, referral)
+        assert [r["code"] for r in refused.value.reasons] == ["consent_expired"]
+        assert count(session, Message) == 1
 
 
 def test_e6_a_category_outside_the_scope_is_denied_and_the_reason_recorded(session, referral):
