@@ -9,6 +9,7 @@ import io
 from datetime import timedelta
 
 import pytest
+import time_machine
 from babel.dates import format_date
 from sqlalchemy import select
 
@@ -431,31 +432,33 @@ def test_another_practice_cannot_record_one_on_the_page(client, session, setup, 
 
 
 def test_a_phone_revocation_is_confirmed_on_the_page(client, session, setup, clinician):  # noqa: F811
-    consent = active(client, setup)
-    called = client.post(
-        f"/api/v1/consents/{consent['id']}/revocation",
-        headers=bearer(setup["clinician"]),
-        json={"method": "phone", "received_on": now().date().isoformat()},
-    )
-    assert called.status_code == 200, called.get_json()
-    assert login_as(client, clinician.email, clinician.password).status_code == 302
-    page = f"/clinician/consents/{consent['id']}"
-    assert "Record the written confirmation" in client.get(page).get_data(as_text=True)
-    response = post_form(
-        client,
-        page,
-        f"{page}/revocation",
-        {
-            "method": "letter",
-            "received_on": now().date().isoformat(),
-            "reason": "",
-            "document": (io.BytesIO(SCAN_PDF), "letter.pdf", "application/pdf"),
-        },
-    )
-    assert response.status_code == 302
-    shown = client.get(page).get_data(as_text=True)
-    assert "The written confirmation is recorded." in shown
-    assert f"Confirmed in writing on {format_date(now().date(), 'long', locale='en')}" in shown
-    assert "Record the written confirmation" not in shown
-    api = client.get(f"/api/v1/consents/{consent['id']}", headers=bearer(setup["clinician"]))
-    assert api.get_json()["revocation"]["confirmed_on"] == now().date().isoformat()
+    # one day throughout: the page and the API say the day it was confirmed, which is today
+    with time_machine.travel(now(), tick=False):
+        consent = active(client, setup)
+        called = client.post(
+            f"/api/v1/consents/{consent['id']}/revocation",
+            headers=bearer(setup["clinician"]),
+            json={"method": "phone", "received_on": now().date().isoformat()},
+        )
+        assert called.status_code == 200, called.get_json()
+        assert login_as(client, clinician.email, clinician.password).status_code == 302
+        page = f"/clinician/consents/{consent['id']}"
+        assert "Record the written confirmation" in client.get(page).get_data(as_text=True)
+        response = post_form(
+            client,
+            page,
+            f"{page}/revocation",
+            {
+                "method": "letter",
+                "received_on": now().date().isoformat(),
+                "reason": "",
+                "document": (io.BytesIO(SCAN_PDF), "letter.pdf", "application/pdf"),
+            },
+        )
+        assert response.status_code == 302
+        shown = client.get(page).get_data(as_text=True)
+        assert "The written confirmation is recorded." in shown
+        assert f"Confirmed in writing on {format_date(now().date(), 'long', locale='en')}" in shown
+        assert "Record the written confirmation" not in shown
+        api = client.get(f"/api/v1/consents/{consent['id']}", headers=bearer(setup["clinician"]))
+        assert api.get_json()["revocation"]["confirmed_on"] == now().date().isoformat()
