@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 
 from roi.audit import Action
-from roi.clock import iso
+from roi.clock import iso, now
 from roi.web.api import audit_views
 from tests.audit.helpers import tamper
 from tests.compliance.conftest import disclose, entries
@@ -98,29 +99,35 @@ def test_each_filter(client, session, seeded, officer, officer_token, query, kee
 
 
 def test_since_and_until_take_dates_and_times(client, session, seeded, officer_token):
-    sent = entries(session, Action.DISCLOSURE_PERMITTED)
-    first, second = sent[0], sent[1]
-    # A time range from the first disclosure's instant up to (not including) the second's
-    query = (
-        f"?action=disclosure.permitted&since={first.at.isoformat()}&until={second.at.isoformat()}"
-    )
-    # (+ in an offset must be escaped in a query string)
-    items = events(client, officer_token, query.replace("+", "%2B"))["items"]
-    assert [item["seq"] for item in items] == [first.seq]
-    # A date covers its whole day (both disclosures, unless midnight fell between them); "Z" times
-    # are understood
-    today = first.at.date().isoformat()
-    day = events(client, officer_token, f"?action=disclosure.permitted&since={today}&until={today}")
-    that_day = [entry.seq for entry in sent if entry.at.date() == first.at.date()]
-    assert sorted(item["seq"] for item in day["items"]) == that_day
-    later = (first.at + timedelta(days=1)).date().isoformat()
-    assert events(client, officer_token, f"?since={later}")["items"] == []
-    z = events(
-        client,
-        officer_token,
-        f"?action=disclosure.permitted&until={iso(first.at - timedelta(seconds=1))}",
-    )
-    assert z["items"] == []
+    # on a standing clock: nothing this test writes may fall on tomorrow
+    with time_machine.travel(now(), tick=False):
+        sent = entries(session, Action.DISCLOSURE_PERMITTED)
+        first, second = sent[0], sent[1]
+        # A time range from the first disclosure's instant up to (not including) the second's
+        query = (
+            "?action=disclosure.permitted"
+            f"&since={first.at.isoformat()}&until={second.at.isoformat()}"
+        )
+        # (+ in an offset must be escaped in a query string)
+        items = events(client, officer_token, query.replace("+", "%2B"))["items"]
+        assert [item["seq"] for item in items] == [first.seq]
+        # A date covers its whole day (both disclosures, unless midnight fell between them); "Z"
+        # times are understood
+        today = first.at.date().isoformat()
+        day = events(
+            client, officer_token, f"?action=disclosure.permitted&since={today}&until={today}"
+        )
+        that_day = [entry.seq for entry in sent if entry.at.date() == first.at.date()]
+        assert sorted(item["seq"] for item in day["items"]) == that_day
+        # and a day after today holds nothing yet
+        later = (now() + timedelta(days=1)).date().isoformat()
+        assert events(client, officer_token, f"?since={later}")["items"] == []
+        z = events(
+            client,
+            officer_token,
+            f"?action=disclosure.permitted&until={iso(first.at - timedelta(seconds=1))}",
+        )
+        assert z["items"] == []
 
 
 def test_pages_walk_every_entry_once(

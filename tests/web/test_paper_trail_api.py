@@ -59,36 +59,38 @@ def letter(**changes):
 
 
 def test_a_clinician_records_a_letter_of_revocation(client, session, setup, clinician):  # noqa: F811
-    consent = active(client, setup)
-    assert consent["signature_method"] == "portal"
-    assert consent["revocation"] is None
-    response = client.post(
-        f"/api/v1/consents/{consent['id']}/revocation",
-        headers=bearer(setup["clinician"]),
-        json=letter(),
-    )
-    assert response.status_code == 200, response.get_json()
-    revoked = response.get_json()
-    assert revoked["status"] == "revoked"
-    assert revoked["revoked_at"]
-    assert revoked["revocation"] == {
-        "method": "letter",
-        "received_on": now().date().isoformat(),
-        "recorded_by": clinician.user.id,
-        "confirmed_on": None,
-    }
-    # and the recipient's next send is refused
-    refused = client.post(
-        "/api/v1/disclosure-decisions",
-        headers=bearer(setup["clinician"]),
-        json={
-            "client_id": setup["client_id"],
-            "recipient_provider_id": setup["recipient_id"],
-            "categories": ["diagnosis"],
-            "purposes": ["treatment"],
-        },
-    )
-    assert refused.get_json()["decision"] == "deny"
+    # one day throughout: the letter was received today
+    with time_machine.travel(now(), tick=False):
+        consent = active(client, setup)
+        assert consent["signature_method"] == "portal"
+        assert consent["revocation"] is None
+        response = client.post(
+            f"/api/v1/consents/{consent['id']}/revocation",
+            headers=bearer(setup["clinician"]),
+            json=letter(),
+        )
+        assert response.status_code == 200, response.get_json()
+        revoked = response.get_json()
+        assert revoked["status"] == "revoked"
+        assert revoked["revoked_at"]
+        assert revoked["revocation"] == {
+            "method": "letter",
+            "received_on": now().date().isoformat(),
+            "recorded_by": clinician.user.id,
+            "confirmed_on": None,
+        }
+        # and the recipient's next send is refused
+        refused = client.post(
+            "/api/v1/disclosure-decisions",
+            headers=bearer(setup["clinician"]),
+            json={
+                "client_id": setup["client_id"],
+                "recipient_provider_id": setup["recipient_id"],
+                "categories": ["diagnosis"],
+                "purposes": ["treatment"],
+            },
+        )
+        assert refused.get_json()["decision"] == "deny"
 
 
 def test_listing_releases_opens_no_document(client, session, setup, clinician):  # noqa: F811
