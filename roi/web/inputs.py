@@ -114,23 +114,23 @@ def _refuse_bad_text(named: Iterable[tuple[str, str]]) -> None:
 
 def takes_scans(view: F) -> F:
     """Mark a view that takes a scanned document: its request may be as large as a scan needs
-    (SCAN_REQUEST_LIMIT). Every other request keeps the app's MAX_CONTENT_LENGTH: the body is read
-    and checked before sign-in is (refuse_hostile_input runs first), so a body that large is read
-    only at these views, each of which then needs a permission."""
+    (SCAN_REQUEST_LIMIT). Every other request keeps the app's MAX_CONTENT_LENGTH. Each of these
+    views needs a permission, and the access check runs before anything reads the body
+    (roi.web.security.install): only someone who may use the view has a body that large read."""
     view.roi_takes_scans = True  # type: ignore[attr-defined]
     return view
 
 
 def allow_scans() -> None:
-    """Before every request, first: lift the body limit for a view that takes scans."""
+    """Before the body is read: lift the body limit for a view that takes scans."""
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "roi_takes_scans", False):
         request.max_content_length = SCAN_REQUEST_LIMIT
 
 
 def install(app: Flask) -> None:
-    """The id converter replaces `int` before any route is added; the checks run first, the
-    body limit before anything reads the body."""
+    """The id converter replaces `int` before any route is added; the checks run before the
+    CSRF check, the body limit before anything reads the body."""
     app.url_map.converters["int"] = RecordId
     checks = app.before_request_funcs.setdefault(None, [])
     checks[:0] = [allow_scans, refuse_hostile_input]

@@ -5,6 +5,7 @@ the client's own practice records them (C1), never the client (C3)."""
 from __future__ import annotations
 
 import base64
+import io
 
 from sqlalchemy import select
 
@@ -104,6 +105,57 @@ def test_only_a_view_that_takes_scans_reads_a_body_that_large(client, app, setup
     assert post(representative, between).status_code == 422
     # and a body larger than any scan needs is refused there too
     assert post(representative, too_large).status_code == 413
+
+
+class Body(io.BytesIO):
+    """A request body that remembers how far the app had read it when it was closed."""
+
+    read_to = 0
+
+    def close(self) -> None:
+        self.read_to = self.tell()
+        super().close()
+
+
+def test_a_request_no_one_may_make_is_refused_before_its_body_is_read(client, setup):
+    # Given a scan-sized body (the views that take scans read up to 21 MB) and no sign-in
+    size = 5 * 1024 * 1024
+    payload = b'{"name": "' + b"a" * size + b'"}'
+    representative = f"/api/v1/clients/{setup['client_id']}/representative"
+
+    def post(url: str, content_type: str, headers: dict[str, str] | None = None):
+        body = Body(payload)
+        answer = client.post(
+            url,
+            input_stream=body,
+            content_length=len(payload),
+            content_type=content_type,
+            headers=headers or {},
+        )
+        return answer, body
+
+    # When it goes to the API's and the browser's views that take a scan, to a send, or nowhere
+    cases = (
+        (representative, "application/json", 401),
+        ("/api/v1/messages", "application/json", 401),
+        (
+            f"/clinician/clients/{setup['client_id']}/consents/paper",
+            "multipart/form-data; boundary=x",
+            302,
+        ),
+        # and where there is no page at all
+        ("/clinician/no-such-page", "multipart/form-data; boundary=x", 404),
+        ("/api/v1/no-such-resource", "application/json", 404),
+    )
+    for url, content_type, status in cases:
+        refused, body = post(url, content_type)
+        # Then each is refused, and not a byte of the body was read
+        assert refused.status_code == status, url
+        assert body.read_to == 0, url
+    # (while the same body from someone signed in is read, and refused for what it says)
+    read, body = post(representative, "application/json", bearer(setup["clinician"]))
+    assert read.status_code == 422
+    assert body.read_to == len(payload)
 
 
 def test_own_care_follows_state_law_and_is_the_practices_to_record(client, session, setup):
