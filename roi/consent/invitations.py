@@ -55,9 +55,6 @@ MAX_EMAIL = 254
 ANSWER_BATCH = 20
 #: a link request not answered within this is dropped: the signer has asked again or moved on
 REQUEST_LIFETIME = timedelta(days=1)
-#: a link request whose answer failed waits this long, then twice as long after each failure
-RETRY_FIRST = timedelta(seconds=30)
-RETRY_LONGEST = timedelta(hours=1)
 
 logger = logging.getLogger(__name__)
 
@@ -332,7 +329,7 @@ def answer_link_requests(session: Session, *, limit: int = ANSWER_BATCH) -> int:
 
     Workers on several hosts never take one request together: each is taken FOR UPDATE SKIP
     LOCKED (on SQLite one writer at a time). A request that fails is logged and put off
-    (RETRY_FIRST, doubling up to RETRY_LONGEST), so it holds up neither the others nor the mail
+    (as mail is: `roi.mail.outbox.retry_wait`), so it holds up neither the others nor the mail
     delivered after them, nor fills the log while its cause lasts (a key missing from this host's
     ring); one that fails its integrity check is dropped and audited, and one still waiting after
     REQUEST_LIFETIME is logged and dropped (the signer can ask again).
@@ -375,12 +372,11 @@ def answer_link_requests(session: Session, *, limit: int = ANSWER_BATCH) -> int:
 
 
 def _put_off(session: Session, request_id: int, failures: int) -> None:
-    wait = min(RETRY_FIRST * 2 ** (failures - 1), RETRY_LONGEST)
     with unit_of_work(session):
         session.execute(
             update(LinkRequest)
             .where(LinkRequest.id == request_id)
-            .values(attempts=failures, next_attempt_at=now() + wait)
+            .values(attempts=failures, next_attempt_at=now() + mail.outbox.retry_wait(failures))
         )
 
 

@@ -37,6 +37,12 @@ LEASE = timedelta(minutes=5)
 BATCH = 20
 
 
+def retry_wait(attempts: int) -> timedelta:
+    """How long background work that failed `attempts` times in a row waits before the next try:
+    FIRST_RETRY, doubling up to LONGEST_WAIT (mail, and the link requests that lead to mail)."""
+    return min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_WAIT)
+
+
 @dataclass(frozen=True)
 class Mail:
     """A mail without health information; `link` is a path (roi.mail.links), never a full URL."""
@@ -200,14 +206,13 @@ def _record_sent(session: Session, item_id: int) -> None:
 def _record_failure(session: Session, claimed: _Claimed, error: str) -> bool:
     """Schedule the next attempt, or give up after the last; True when it gave up."""
     gave_up = claimed.attempts >= MAX_ATTEMPTS
-    wait = min(FIRST_RETRY * 2 ** (claimed.attempts - 1), LONGEST_WAIT)
     with unit_of_work(session):
         session.execute(
             update(OutboxItem)
             .where(OutboxItem.id == claimed.id)
             .values(
                 status=OutboxStatus.FAILED if gave_up else OutboxStatus.PENDING,
-                next_attempt_at=now() + wait,
+                next_attempt_at=now() + retry_wait(claimed.attempts),
                 lease_until=None,
                 last_error=error[:80],
             )

@@ -21,6 +21,7 @@ from roi.clock import now
 from roi.consent import invitations
 from roi.consent.models import ConsentStatus, LinkRequest, SigningInvitation
 from roi.db import unit_of_work
+from roi.mail import outbox
 from tests.helpers import (
     PATIENCE,
     csrf_token,
@@ -394,11 +395,11 @@ def test_a_link_request_that_fails_waits_for_the_next_pass_and_holds_up_nothing(
         assert invitations.answer_link_requests(session) == 0
     assert caplog.text == ""
     # but once its wait is over, and failing again it waits twice as long
-    with time_machine.travel(now() + invitations.RETRY_FIRST):
+    with time_machine.travel(now() + outbox.FIRST_RETRY):
         assert invitations.answer_link_requests(session) == 0
         waiting = session.scalars(select(LinkRequest)).one()
         assert waiting.attempts == 2
-        assert waiting.next_attempt_at - now() > invitations.RETRY_FIRST * 1.9
+        assert waiting.next_attempt_at - now() > outbox.FIRST_RETRY * 1.9
         due = waiting.next_attempt_at
     session.rollback()
     # and once its cause is gone, it is answered when that wait is over
