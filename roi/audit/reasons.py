@@ -182,7 +182,34 @@ class ReasonCode(StrEnum):
         N_("Emergency without receiving personnel"),
         N_("Name the personnel who receive the information."),
         N_("The receiving personnel were not named (42 CFR 2.51(c))."),
-    )  # --- signing in (roi/accounts/sessions.py) ---
+    )
+    EMERGENCY_PSYCHOTHERAPY_NOTES = (
+        "emergency_psychotherapy_notes",
+        N_("Psychotherapy notes without a serious threat"),
+        N_(
+            '"%(label)s" are psychotherapy notes: without the client\'s authorization they may '
+            "only be shared to prevent a serious and imminent threat to health or safety."
+        ),
+        N_(
+            "“%(label)s” are psychotherapy notes: without authorization they may only be shared "
+            "to prevent a serious and imminent threat (45 CFR 164.508(a)(2)(ii))."
+        ),
+        True,
+    )
+    EMERGENCY_PART2_NOT_MEDICAL = (
+        "emergency_part2_not_medical",
+        N_("Substance-use records without a medical emergency"),
+        N_(
+            '"%(label)s" is a substance-use-disorder record: without a Part 2 consent it may only '
+            "be shared in a bona fide medical emergency."
+        ),
+        N_(
+            "“%(label)s” is a substance-use-disorder record: without consent it may only be "
+            "shared in a bona fide medical emergency (42 CFR 2.51)."
+        ),
+        True,
+    )
+    # --- signing in (roi/accounts/sessions.py) ---
     BAD_CREDENTIALS = (
         "bad_credentials",
         N_("Wrong email address or password"),

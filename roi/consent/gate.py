@@ -12,7 +12,11 @@ wins over every consent: the gate denies with `restricted_by_agreement`. The one
 restriction and past a missing consent is an emergency (`roi.consent.emergency`): given an
 emergency basis, the gate permits without a consent when the discloser is a clinician of the
 client's own practice and the nature of the emergency and the receiving personnel are stated,
-restrictions or not (the emergency-treatment exception of 164.522(a)(1)(iii)).
+restrictions or not (the emergency-treatment exception of 164.522(a)(1)(iii)). Each basis opens
+only what its law allows: psychotherapy notes go without authorization only to prevent a serious
+and imminent threat (164.508(a)(2)(ii), 164.512(j)(1)(i)), substance-use-disorder records without
+consent only in a bona fide medical emergency (42 CFR 2.51; Part 2 has no serious-threat
+exception).
 
 Validity is half-open: a consent permits from the instant it was signed up to, not including,
 the instant it was revoked, superseded or its expiration event recorded, and up to 00:00 UTC of
@@ -42,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from roi.accounts.models import Client, Provider
 from roi.audit.reasons import ReasonCode
-from roi.consent.emergency import Emergency
+from roi.consent.emergency import Emergency, EmergencyBasis
 from roi.consent.library import Category, FormLibrary, TemplateKind
 from roi.consent.models import (
     Consent,
@@ -132,7 +136,7 @@ def decide(
     if not purposes:
         return _deny(at, _reason(ReasonCode.PURPOSE_REQUIRED))
     if emergency is not None:
-        return _emergency(discloser, client, emergency, at)
+        return _emergency(discloser, client, emergency, categories, library, at)
     restrictions = (
         [r for r in locked.restrictions if r.status in _EVER_AGREED]
         if locked is not None
@@ -361,9 +365,17 @@ def _missing_consent(
     return _reason(ReasonCode.NO_CONSENT, recipient=recipient.name)
 
 
-def _emergency(discloser: Provider, client: Client, emergency: Emergency, at: datetime) -> Decision:
+def _emergency(
+    discloser: Provider,
+    client: Client,
+    emergency: Emergency,
+    categories: Collection[str],
+    library: FormLibrary,
+    at: datetime,
+) -> Decision:
     """The rules of an emergency disclosure (42 CFR 2.51, 45 CFR 164.512(j)): the client's own
-    practice discloses, and says what the emergency is and who receives the information."""
+    practice discloses, says what the emergency is and who receives the information, and shares
+    only what the basis opens."""
     failures = []
     if discloser.organization_id is None or discloser.organization_id != client.organization_id:
         failures.append(_reason(ReasonCode.EMERGENCY_NOT_OWN_CLIENT))
@@ -371,6 +383,20 @@ def _emergency(discloser: Provider, client: Client, emergency: Emergency, at: da
         failures.append(_reason(ReasonCode.EMERGENCY_NATURE_REQUIRED))
     if not emergency.recipient_personnel.strip():
         failures.append(_reason(ReasonCode.EMERGENCY_PERSONNEL_REQUIRED))
+    wanted = set(categories)
+    for category in library.categories():
+        if category.code not in wanted:
+            continue
+        closed = None
+        if category.psychotherapy_notes and emergency.basis is not EmergencyBasis.SERIOUS_THREAT:
+            closed = ReasonCode.EMERGENCY_PSYCHOTHERAPY_NOTES
+        elif (
+            category.substance_use_disorder
+            and emergency.basis is not EmergencyBasis.MEDICAL_EMERGENCY
+        ):
+            closed = ReasonCode.EMERGENCY_PART2_NOT_MEDICAL
+        if closed is not None:
+            failures.append(_reason(closed, category=category.code, label=category.label))
     if failures:
         return _deny(at, *failures)
     return Decision(permitted=True, at=at, emergency=emergency)

@@ -629,7 +629,9 @@ def emergency_envelope(
     substance-use-disorder records (the notice goes with every such disclosure, consented or
     not)."""
     notice = None
-    form = library.template_for(categories)
+    carried = [c.code for c in library.categories() if c.substance_use_disorder]
+    # the Part 2 form's notice whenever a substance-use category goes, whatever else goes with it
+    form = library.template_for(set(carried) & set(categories))
     if form is not None and form.kind == TemplateKind.PART2:
         notice = form.fill(
             form.statement("part2_notice").text,

@@ -111,6 +111,39 @@ def test_the_recipient_sees_the_banner_and_the_part2_notice_with_substance_use_r
     assert plain["part2_notice"] is None
 
 
+def test_each_basis_opens_only_what_its_law_allows(client, session, referral, tokens):
+    def sent(basis: str, categories: list[str]):
+        body = message_body(referral, categories=categories, emergency=emergency(basis=basis))
+        return send(client, tokens["therapist"], body)
+
+    # psychotherapy notes go only to prevent a serious threat (164.508(a)(2)(ii)), substance-use
+    # records only in a medical emergency (42 CFR 2.51: Part 2 has no serious-threat exception)
+    refusals = {
+        ("medical_emergency", "psychotherapy_notes"): "emergency_psychotherapy_notes",
+        ("serious_threat", "sud_treatment"): "emergency_part2_not_medical",
+    }
+    for (basis, category), code in refusals.items():
+        refused = sent(basis, ["medications", category])
+        assert refused.status_code == 403, refused.get_json()
+        reasons = refused.get_json()["reasons"]
+        assert [r["code"] for r in reasons] == [f"{code}:{category}"]
+        assert "only" in reasons[0]["message"]
+    # none of them went out, and each refusal is in the log with its reason
+    assert count(session, Message) == 0
+    denied = entries(session, Action.DISCLOSURE_DENIED)
+    assert sorted(e.reasons[0] for e in denied) == sorted(
+        f"{code}:{category}" for (_, category), code in refusals.items()
+    )
+    # while each goes under its own basis, and substance-use records carry the Part 2 notice
+    assert sent("serious_threat", ["psychotherapy_notes"]).status_code == 201
+    with_sud = sent("medical_emergency", ["medications", "sud_treatment"])
+    assert with_sud.status_code == 201
+    assert "42 CFR" in with_sud.get_json()["part2_notice"]
+    # and no basis lets both go at once, so no notice can be left behind by the notes' form
+    both = sent("serious_threat", ["psychotherapy_notes", "sud_treatment"])
+    assert both.status_code == 403
+
+
 def test_the_client_is_told_by_portal_notice_and_a_mail_without_health_information(
     app, client, session, referral, tokens
 ):
