@@ -8,7 +8,8 @@ refused. An agreed restriction wins over every consent: `gate.decide` denies wit
 `restricted_by_agreement` from the agreement on, except in an emergency (164.522(a)(1)(iii)).
 The client may end it at any time; the practice may end it only for what comes after (the
 termination takes effect when recorded, never earlier), and the client is told by a portal
-notice and a mail that carries no health information (164.522(a)(2)(iii)).
+notice and a mail that carries no health information (164.522(a)(2)(iii)). The practice cannot
+end one on a health plan for care paid out of pocket: only the client can.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ from roi.i18n import N_, Message
 
 MAX_DESCRIPTION = 2000
 MAX_REASON = 1000
+#: why staff cannot end a restriction on a health plan for care paid in full out of pocket
+_CLIENTS_TO_END = N_(
+    "Restriction #%(number)s stays in force: it keeps a health plan from care the client paid "
+    "for in full out of pocket, and only the client can end it (45 CFR 164.522(a)(2)(iii))."
+)
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,8 @@ def terminate(
     Raises:
         Forbidden: the actor may not end restrictions.
         NotFound: not a restriction the actor may see.
-        WrongState: declined or already ended; or, for staff, not agreed.
+        WrongState: declined or already ended; or, for staff, not agreed, or one on a health
+            plan for care paid out of pocket (only the client ends that).
         Invalid: the reason is too long.
     """
     require(actor, Permission.REQUEST_RESTRICTION)
@@ -145,6 +152,9 @@ def terminate(
         restriction = restriction_for(session, actor, restriction_id, lock=True)
         if restriction.status not in endable:
             raise WrongState(f"Restriction #{restriction.id} is {restriction.status.value}.")
+        if restriction.paid_out_of_pocket and not by_client:
+            # the practice's termination of such a restriction is not effective (164.522(a)(2)(iii))
+            raise WrongState(Message(_CLIENTS_TO_END, number=restriction.id))
         # now, never earlier: the practice's termination holds only for what comes after it
         restriction.terminated_at = now()
         restriction.terminated_by_id = actor.user_id

@@ -166,6 +166,34 @@ def test_a_decline_says_why_and_a_paid_out_of_pocket_request_must_be_agreed(
     assert "categories" in empty.get_json()["fields"]
 
 
+def test_a_restriction_on_a_health_plan_for_care_paid_out_of_pocket_is_the_clients_to_end(
+    app, client, session, referral, tokens
+):
+    # Given the practice agreed, as it must, not to tell a health plan of care paid out of pocket
+    plan = ask(
+        client,
+        tokens["client"],
+        referral.client_id,
+        recipient_provider_id=referral.recipient_id,
+        paid_out_of_pocket=True,
+    ).get_json()
+    assert decide(client, tokens["officer"], plan["id"], agree=True).status_code == 200
+    # When staff try to end it, then it stays in force, saying why (164.522(a)(2)(iii))
+    for staff in ("therapist", "officer"):
+        refused = end(client, tokens[staff], plan["id"], reason="Billing needs it.")
+        assert refused.status_code == 409
+        assert "only the client can end it" in refused.get_json()["message"]
+    session.rollback()
+    assert session.get(Restriction, plan["id"]).status.value == "agreed"
+    assert "restriction.terminated" not in actions(session)
+    referral.signed(session)
+    assert send(client, tokens["therapist"], message(referral)).status_code == 403
+    # And the client can
+    ended = end(client, tokens["client"], plan["id"])
+    assert ended.status_code == 200
+    assert ended.get_json()["terminated_by"] == "client"
+
+
 def test_the_practice_ends_only_an_agreed_one_and_tells_the_client_without_phi(
     app, client, session, referral, tokens
 ):

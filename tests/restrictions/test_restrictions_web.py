@@ -185,3 +185,37 @@ def test_another_client_or_officer_changes_no_restriction_in_the_browser(client,
     assert refused.status_code == 403
     session.rollback()
     assert session.get(Restriction, restriction_id).status is RestrictionStatus.REQUESTED
+
+
+def test_staff_are_not_offered_to_end_one_that_only_the_client_may_end(client, session, referral):
+    login_as(client, referral.therapist.email, referral.therapist.password)
+    detail = client.get(f"/clinician/clients/{referral.client_id}")
+    client.post(
+        f"/clinician/clients/{referral.client_id}/restrictions",
+        data={
+            "recipient_provider_id": str(referral.recipient_id),
+            "description": "Paid herself: nothing to the insurer.",
+            "paid_out_of_pocket": "y",
+            "csrf_token": csrf_token(detail),
+        },
+    )
+    session.rollback()
+    restriction = session.scalar(select(Restriction))
+    assert restriction.paid_out_of_pocket
+    page = client.get(f"/clinician/clients/{referral.client_id}")
+    client.post(
+        f"/clinician/restrictions/{restriction.id}/decision",
+        data={"decision": "agree", "reason": "", "csrf_token": csrf_token(page)},
+    )
+    page = client.get(f"/clinician/clients/{referral.client_id}").get_data(as_text=True)
+    assert "Only the client can end this restriction" in page
+    assert f"/clinician/restrictions/{restriction.id}/termination" not in page
+    # and a form posted anyway says why it stays
+    ended = client.post(
+        f"/clinician/restrictions/{restriction.id}/termination",
+        data={"reason": "", "csrf_token": csrf_token(detail)},
+        follow_redirects=True,
+    )
+    assert "only the client can end it" in ended.get_data(as_text=True)
+    session.rollback()
+    assert session.get(Restriction, restriction.id).status is RestrictionStatus.AGREED
