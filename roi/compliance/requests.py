@@ -75,15 +75,11 @@ class NewRequest:
 
 
 def months_before(day: date, months: int) -> date:
-    """The same day `months` earlier (later, when negative), or that month's last day."""
+    """The same day `months` earlier, or that month's last day."""
     index = day.year * 12 + (day.month - 1) - months
     year, month = divmod(index, 12)
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
-
-
-def months_after(day: date, months: int) -> date:
-    return months_before(day, -months)
 
 
 def record(session: Session, actor: Actor, new: NewRequest) -> AccountingRequest:
@@ -392,7 +388,7 @@ def _create(session: Session, actor: Actor, new: NewRequest) -> AccountingReques
         # The client row's lock makes two requests recorded at once take turns, so only one of
         # them can be the free one.
         client = client_for_accounting(session, actor, new.client_id, lock=True)
-        free = not _free_one_nearby(session, client.id, new.received_on)
+        free = not _free_one_before(session, client.id, new.received_on)
         fee = None if free else (repeat_fee(session, client.organization_id) or None)
         found = AccountingRequest(
             fee_cents=fee,
@@ -716,8 +712,11 @@ def _checked_period(new: NewRequest) -> Period:
     return period
 
 
-def _free_one_nearby(session: Session, client_id: int, received_on: date) -> bool:
-    """Whether another free request of this client falls within 12 months of `received_on`."""
+def _free_one_before(session: Session, client_id: int, received_on: date) -> bool:
+    """Whether the client had a free accounting in the 12 months up to `received_on`: a free
+    request received then, not withdrawn (164.528(c)(2) frees the first accounting provided in any
+    12 months; a withdrawn one provided none). Only earlier ones count: a request recorded late
+    with its earlier day of receipt is as free as it was on that day."""
     other = aliased(AccountingRequest)
     return bool(
         session.scalar(
@@ -725,8 +724,9 @@ def _free_one_nearby(session: Session, client_id: int, received_on: date) -> boo
                 exists().where(
                     other.client_id == client_id,
                     other.free.is_(True),
+                    other.withdrawn_at.is_(None),
                     other.received_on > months_before(received_on, FREE_MONTHS),
-                    other.received_on < months_after(received_on, FREE_MONTHS),
+                    other.received_on <= received_on,
                 )
             )
         )

@@ -109,6 +109,24 @@ def test_the_first_request_in_12_months_is_free_later_ones_may_carry_a_fee(
     assert other_client.free is True
 
 
+def test_a_withdrawn_request_leaves_the_free_one_and_a_late_recorded_letter_keeps_its_day(
+    session, referral, officer
+):
+    today = now().date()
+    # Given the client asked and withdrew: no accounting was provided
+    asked = requests.record(session, officer.actor, new(referral.client_id, today - timedelta(20)))
+    assert asked.free is True
+    requests.withdraw(session, officer.actor, asked.id)
+    # When they ask again, then this one is the free one (164.528(c)(2))
+    again = requests.record(session, officer.actor, new(referral.client_id, today - timedelta(10)))
+    assert again.free is True
+    # And a letter received before both, recorded only now, is free as it was on its day
+    letter = requests.record(session, officer.actor, new(referral.client_id, today - timedelta(40)))
+    assert letter.free is True
+    # while one more in the same 12 months may carry a fee
+    assert requests.record(session, officer.actor, new(referral.client_id, today)).free is False
+
+
 def test_fulfilling_attaches_the_report_sealed_with_its_sha256(session, library, referral, officer):
     # Given a disclosure and a request covering it
     referral.signed(session)
