@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from roi.audit import AuditEntry
 from roi.clock import now
 from roi.consent import lifecycle
 from roi.consent.models import ConsentStatus, ExpiryEventKind
-from roi.errors import ConsentRequired, Invalid, NotFound
+from roi.errors import ConsentRequired, Invalid, NotFound, WrongState
 from roi.messaging import service
+from tests.consent.conftest import identity, signature
 
 ONCE = ExpiryEventKind.AFTER_FIRST_DISCLOSURE
 END = ExpiryEventKind.END_OF_TREATMENT
@@ -108,3 +110,53 @@ def test_discharge_is_refused_in_the_future_and_outside_the_practice(session, re
         lifecycle.record_discharge(
             session, referral.psychiatrist.actor, referral.client_id, now().date()
         )
+
+
+def sign(session, referral, consent):
+    return lifecycle.sign_as_client(
+        session,
+        referral.client_person.actor,
+        consent.id,
+        signature(),
+        identity(referral.client_person),
+        referral.library,
+    )
+
+
+def test_a_release_whose_end_came_while_it_waited_cannot_be_signed(session, referral):
+    # Given a release until the end of treatment, waiting for the client's signature
+    waiting = referral.sent(session, expiry_event_kind=END, expires_on=None)
+    # When the discharge is recorded before the client signs
+    today = now().date()
+    lifecycle.record_discharge(session, referral.therapist.actor, referral.client_id, today)
+    # Then it cannot be signed: it would permit disclosures after treatment ended
+    with pytest.raises(WrongState, match=f"treatment ended on {today.isoformat()}"):
+        sign(session, referral, waiting)
+    session.rollback()
+    session.refresh(waiting)
+    assert waiting.status is ConsentStatus.PENDING_SIGNATURE
+
+
+def test_a_release_whose_end_date_passed_while_it_waited_cannot_be_signed(session, referral):
+    ends = now().date() + timedelta(days=3)
+    waiting = referral.sent(session, expires_on=ends)
+    with (
+        time_machine.travel(now() + timedelta(days=3), tick=False),
+        pytest.raises(WrongState, match=f"it ended on {ends.isoformat()}"),
+    ):
+        sign(session, referral, waiting)
+    session.rollback()
+    session.refresh(waiting)
+    assert waiting.status is ConsentStatus.PENDING_SIGNATURE
+
+
+def test_a_release_written_after_a_discharge_is_signed_for_the_new_course_of_treatment(
+    session, referral
+):
+    # Given a client discharged some weeks ago who came back for care
+    lifecycle.record_discharge(
+        session, referral.therapist.actor, referral.client_id, now().date() - timedelta(days=30)
+    )
+    # When a new release until the end of treatment is written and signed, then it is active
+    signed = referral.signed(session, expiry_event_kind=END, expires_on=None)
+    assert signed.status is ConsentStatus.ACTIVE

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from babel.dates import format_date
 from sqlalchemy import select
 
@@ -265,6 +266,26 @@ def test_a_drawn_signature_that_is_not_a_png_data_url_is_refused(
     )
     assert response.status_code == 422
     assert "The drawn signature could not be read" in response.get_data(as_text=True)
+    assert reload(session, consent.id).status is ConsentStatus.PENDING_SIGNATURE
+
+
+def test_a_release_that_ended_while_it_waited_is_refused_saying_so(
+    client, session, clinician, client_person, library, recipient
+):
+    ends = now().date() + timedelta(days=2)
+    consent = sent_consent(
+        session, clinician, library, recipient, client_person.actor.client_id, expires_on=ends
+    )
+    with time_machine.travel(now() + timedelta(days=2), tick=False):
+        login_as(client, client_person.email, client_person.password)
+        page = client.get(detail_url(consent.id))
+        response = client.post(
+            f"{detail_url(consent.id)}/sign", data={**sign_data(), "csrf_token": csrf_token(page)}
+        )
+    assert response.status_code == 409
+    assert f"it ended on {ends.isoformat()}, before it was signed" in response.get_data(
+        as_text=True
+    )
     assert reload(session, consent.id).status is ConsentStatus.PENDING_SIGNATURE
 
 

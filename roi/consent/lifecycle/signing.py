@@ -30,6 +30,7 @@ from roi.consent.lifecycle._shared import (
 from roi.consent.models import (
     Consent,
     ConsentStatus,
+    ExpiryEventKind,
     Signature,
     SignerRelationship,
     SigningInvitation,
@@ -42,7 +43,7 @@ from roi.db import unit_of_work
 from roi.documents import pdf, seal
 from roi.documents.model import Evidence, SignerBlock
 from roi.errors import Invalid, NotFound, WrongState
-from roi.i18n import N_
+from roi.i18n import N_, Message
 
 MIN_AUTHORITY = 10
 MAX_DRAWN_SIGNATURE = 300_000
@@ -152,6 +153,7 @@ def _sign(
     consent = _load(session, consent_id)
     if consent.status is not ConsentStatus.PENDING_SIGNATURE:
         raise WrongState(_state_message(consent, "signed"))
+    _check_not_ended(consent)
     rule = _check_signer(session, actor, consent, signature)
     template = library.get(consent.template_id, consent.template_version).in_language(
         i18n.supported(signature.language)
@@ -202,6 +204,7 @@ def _sign(
         consent = _load(session, consent_id, lock=True)
         if consent.status is not ConsentStatus.PENDING_SIGNATURE:
             raise WrongState(_state_message(consent, "signed"))
+        _check_not_ended(consent)
         store_signature(
             session,
             Signature(
@@ -244,6 +247,36 @@ def _sign(
         for user_id in _clinician_users(consent):
             _notify(session, user_id, consent, signed_notice(consent))
     return consent
+
+
+def _check_not_ended(consent: Consent) -> None:
+    """Refuse to sign a release whose end came while it waited for the signature: its "expires
+    on" day has begun (it permits up to 00:00 UTC of that day), or it lasts until the end of
+    treatment and the client's discharge, on or after the day it was written, is recorded.
+
+    Raises:
+        WrongState: the release ended before it was signed (a new one is needed).
+    """
+    today = now().date()
+    if consent.expires_on is not None and consent.expires_on <= today:
+        raise WrongState(Message(_ENDED_ON, day=consent.expires_on.isoformat()))
+    discharged = consent.client.discharged_on
+    if (
+        consent.expiry_event_kind == ExpiryEventKind.END_OF_TREATMENT
+        and discharged is not None
+        and discharged >= consent.created_at.date()
+    ):
+        raise WrongState(Message(_TREATMENT_ENDED, day=discharged.isoformat()))
+
+
+_ENDED_ON = N_(
+    "This release cannot be signed: it ended on %(day)s, before it was signed. The practice can "
+    "prepare a new one."
+)
+_TREATMENT_ENDED = N_(
+    "This release cannot be signed: it lasts until the end of treatment, and the client's "
+    "treatment ended on %(day)s. The practice can prepare a new one."
+)
 
 
 def store_signature(
