@@ -1,5 +1,6 @@
 """How gunicorn serves roi (`roi serve`): the app each worker builds, and the access log without
-secrets (signing-link tokens are masked in logged paths)."""
+secrets (the tokens of signing links and of password-reset and invitation links are masked in
+logged paths)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,22 @@ from gunicorn.glogging import Logger
 
 from roi import create_app
 
-#: /sign/<token> carries a bearer secret (roi.consent.invitations); log its shape only
-SIGNING_LINK = re.compile(r"(/sign/)(?!identity|code|verify|review|done)[A-Za-z0-9_-]{16,}")
+#: paths that carry a bearer secret: /sign/<token> (roi.consent.invitations) and
+#: /password-reset/<token> (a reset, or an admin's invitation: roi.accounts.recovery); log their
+#: shape only
+SECRET_IN_PATH = re.compile(
+    r"(/sign/(?!identity|code|verify|review|done)|/password-reset/)[A-Za-z0-9_-]{16,}"
+)
 
 
 def mask(text: str) -> str:
-    return SIGNING_LINK.sub(r"\1[token]", text)
+    return SECRET_IN_PATH.sub(r"\1[token]", text)
 
 
 class MaskingLogger(Logger):
-    """gunicorn's logger with the request path and line masked before formatting."""
+    """gunicorn's logger with the request path and line masked before formatting, in the access
+    log and in the error log (at debug, gunicorn logs each request's path; a failed request's
+    URI is logged with its error)."""
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
@@ -29,6 +36,28 @@ class MaskingLogger(Logger):
             if isinstance(atoms.get(key), str):
                 atoms[key] = mask(atoms[key])
         return atoms
+
+    def critical(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        super().critical(*_masked(msg, args), **kwargs)
+
+    def error(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        super().error(*_masked(msg, args), **kwargs)
+
+    def warning(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        super().warning(*_masked(msg, args), **kwargs)
+
+    def info(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        super().info(*_masked(msg, args), **kwargs)
+
+    def debug(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        super().debug(*_masked(msg, args), **kwargs)
+
+    def exception(self, msg: Any, *args: Any, **kwargs: Any) -> None:
+        super().exception(*_masked(msg, args), **kwargs)
+
+
+def _masked(msg: Any, args: tuple[Any, ...]) -> list[Any]:
+    return [mask(part) if isinstance(part, str) else part for part in (msg, *args)]
 
 
 def served_app() -> Flask:

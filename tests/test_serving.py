@@ -13,6 +13,13 @@ def test_signing_tokens_are_masked_in_logged_paths():
     assert mask(line) == "GET /sign/[token] HTTP/1.1"
 
 
+def test_password_reset_and_invitation_tokens_are_masked_in_logged_paths():
+    # the link mailed for a reset or an admin's invitation sets a password: a live secret
+    line = "POST /password-reset/Zx9_-Yw8AbCdEf0123456789abcdefGHIJKLmnopQRS HTTP/1.1"
+    assert mask(line) == "POST /password-reset/[token] HTTP/1.1"
+    assert mask("/password-reset") == "/password-reset"
+
+
 def test_other_paths_are_left_alone():
     for path in (
         "/sign/identity",

@@ -281,12 +281,20 @@ def test_sqlalchemy_debug_logging_puts_no_phi_in_logs(live_url, people, caplog, 
 def test_gunicorn_access_and_error_logs_hold_no_phi_after_api_calls(
     instance_path, database_url, tmp_path, session, clinician, foreign_client
 ):
-    # Given gunicorn writing its access log and a DEBUG error log
+    # Given gunicorn writing its access log (through roi's logger, as `roi serve` runs it) and a
+    # DEBUG error log
     with gunicorn(
         instance_path,
         database_url,
         tmp_path,
-        extra_args=("--access-logfile", "-", "--log-level", "debug"),
+        extra_args=(
+            "--access-logfile",
+            "-",
+            "--logger-class",
+            "roi.serving.MaskingLogger",
+            "--log-level",
+            "debug",
+        ),
     ) as server:
         api = f"{server.url}/api/v1"
         http = requests.Session()
@@ -317,7 +325,13 @@ def test_gunicorn_access_and_error_logs_hold_no_phi_after_api_calls(
         assert bad.status_code == 422
         assert http.get(f"{api}/clients/{foreign_client.id}", timeout=TIMEOUT).status_code == 404
         assert http.get(f"{api}/providers", params={"q": "Brooks"}, timeout=TIMEOUT).ok
+        # and someone opens a password-reset link (its token sets a password: a live secret)
+        reset_token = "Zx9_-Yw8AbCdEf0123456789abcdefGHIJKLmnopQRS"
+        requests.get(f"{server.url}/password-reset/{reset_token}", timeout=TIMEOUT)
     output = server.output()
+    # Then the link's token is not in the access log, only its shape
+    assert reset_token not in output
+    assert "/password-reset/[token]" in output
     # Then the access log recorded these requests
     assert f"/api/v1/clients/{client_id}" in output
     assert '"POST /api/v1/clients' in output
