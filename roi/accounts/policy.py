@@ -175,15 +175,16 @@ def discloses(actor: Actor) -> bool:
 
 
 def disclosable_clients(
-    organization_id: SQLColumnExpression[int], *, named_on_sent_consent: ColumnElement[bool]
+    organization_id: SQLColumnExpression[int], *, named_on_signed_consent: ColumnElement[bool]
 ) -> ColumnElement[bool]:
     """About which clients a clinician who `discloses` may attempt a disclosure (the gate then
     decides), as a SQL predicate on `Client`: their organization's (`organization_id`, a bind
-    parameter, so the statement can be built once) and those whose release — sent, in any state
-    since — names them, so a clinician whose consent was revoked is told why rather than told
-    the client does not exist.
+    parameter, so the statement can be built once) and those whose release — signed, in any
+    state since — names them, so a clinician whose consent was revoked is told why rather than
+    told the client does not exist. A release not signed yet names a client who has agreed to
+    nothing: the client is not theirs to see (SECURITY C7).
     """
-    return or_(Client.organization_id == organization_id, named_on_sent_consent)
+    return or_(Client.organization_id == organization_id, named_on_signed_consent)
 
 
 def answerable_clients(actor: Actor) -> ColumnElement[bool]:

@@ -228,18 +228,20 @@ def disclosure_client(actor: Actor, found: Client | None) -> Client:
 
 #: The client of a disclosure, as a condition on `Client` (bind parameters from
 #: `disclosure_parameters`), for a statement that reads it with other rows; one EXISTS: a
-#: release named on while active is also one named on since it was sent.
+#: release named on while active is also one named on since it was signed. Only a signed one:
+#: before the signature it names a client who has agreed to nothing (SECURITY C7), and the
+#: compose page would show their name and birth date.
 DISCLOSABLE_CLIENT = and_(
     Client.id == bindparam("client_id"),
     disclosable_clients(
         bindparam("organization_id"),
-        named_on_sent_consent=exists(
+        named_on_signed_consent=exists(
             select(Consent.id)
             .join(_RECIPIENT, _RECIPIENT.id == Consent.recipient_provider_id)
             .where(
                 Consent.client_id == Client.id,
                 _RECIPIENT.user_id == bindparam("user_id"),
-                Consent.status != ConsentStatus.DRAFT,
+                Consent.signed_at.is_not(None),
             )
         ),
     ),

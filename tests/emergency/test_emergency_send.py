@@ -216,8 +216,8 @@ def test_no_relation_is_404_client_and_compliance_403_and_another_practice_403(
     # a client and a compliance officer may not send at all
     assert send(client, tokens["client"], message_body(referral)).status_code == 403
     assert send(client, tokens["officer"], message_body(referral)).status_code == 403
-    # a clinician elsewhere who is named on the client's release, but is not their practice
-    referral.sent(session)
+    # a clinician elsewhere who is named on the client's signed release, but is not their practice
+    referral.signed(session)
     back = message_body(referral, recipient_provider_id=_therapist_provider(session, referral))
     refused = send(client, tokens["psychiatrist"], back)
     assert refused.status_code == 403

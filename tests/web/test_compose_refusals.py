@@ -12,6 +12,7 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
+from roi.accounts.models import Provider
 from roi.clock import now
 from roi.consent.models import Consent, ConsentStatus, Direction, Restriction
 from roi.messaging.models import MessageDraft
@@ -202,3 +203,31 @@ def test_a_draft_is_its_authors_only(client, session, referral):
         f"/clinician/messages/drafts/{draft}/discard", data={"csrf_token": csrf_token(page)}
     )
     assert refused.status_code == 404
+
+
+def test_the_recipient_of_a_release_not_yet_signed_is_not_shown_the_client(
+    client, session, referral
+):
+    # Given a two-way release naming the psychiatrist, sent to the client and not yet signed
+    waiting = referral.sent(session, direction=Direction.TWO_WAY)
+    therapist_entry = session.scalar(
+        select(Provider.id).where(Provider.user_id == referral.therapist.user.id)
+    )
+    login_as(client, referral.psychiatrist.email, referral.psychiatrist.password)
+    back = {"recipient_provider_id": str(therapist_entry)}
+    # When the psychiatrist opens compose about that client, or asks the gate about them
+    page = client.get(f"{COMPOSE}?client_id={referral.client_id}")
+    asked = check(client, referral, **back)
+    # Then the client is not found, named nowhere: they have agreed to nothing yet (C7)
+    assert page.status_code == 404
+    assert asked.status_code == 404
+    for answer in (page, asked):
+        assert "Avery" not in answer.get_data(as_text=True)
+        assert f"#{waiting.id}" not in answer.get_data(as_text=True)
+    # And once the client has signed, the psychiatrist may write back about them
+    session.rollback()
+    signed = session.get(Consent, waiting.id)
+    signed.status, signed.signed_at = ConsentStatus.ACTIVE, now()
+    session.commit()
+    assert "Avery" in client.get(f"{COMPOSE}?client_id={referral.client_id}").get_data(as_text=True)
+    assert check(client, referral, **back).get_json()["decision"] == "permit"
