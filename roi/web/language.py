@@ -128,8 +128,17 @@ def choose() -> Response:
 
 
 def _local_path(path: str | None) -> str:
-    """`path` if it is a path on this site; otherwise the home page (no open redirect)."""
-    if path and path.startswith("/") and not path.startswith(("//", "/\\")):
+    """`path` if it is a path on this site; otherwise the home page (no open redirect).
+
+    A control character, space or backslash anywhere refuses it: browsers drop tabs and line
+    breaks from a URL and read a backslash as a slash, so "/<tab>/evil.example" would lead
+    off-site, and a line break cannot go in a header at all."""
+    if (
+        path
+        and path.startswith("/")
+        and not path.startswith("//")
+        and not any(character <= " " or character in "\\\x7f" for character in path)
+    ):
         return path
     return "/"
 

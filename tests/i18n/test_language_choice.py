@@ -61,7 +61,18 @@ def test_the_choice_made_on_the_sign_in_page_survives_signing_in(client, clinici
 
 def test_the_switch_returns_only_to_pages_of_this_site(client):
     token = csrf_token(client.get("/login"))
-    for hostile in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
+    hostile_paths = (
+        "//evil.example/x",
+        "https://evil.example/",
+        "/\\evil.example",
+        # what a page's own "next" holds for /%09/evil.example/login: browsers drop the tab
+        "/\t/evil.example/login",
+        "/\n/evil.example",
+        "/\r\n/x",
+        "/ /evil.example",
+        "/.\\evil.example",
+    )
+    for hostile in hostile_paths:
         response = client.post(
             "/language", data={"language": "es", "next": hostile, "csrf_token": token}
         )
