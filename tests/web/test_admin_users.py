@@ -163,3 +163,22 @@ def test_a_disabled_user_gets_no_link(app, client, session, admin, clinician):
         as_text=True
     )
     assert delivered_mail(app) == []
+
+
+def test_no_name_or_address_waits_in_the_session_cookie(app, client, session, admin, client_person):
+    # A flashed message waits in the session cookie (signed, not encrypted) until it is shown:
+    # about a client's account it must name nobody (SECURITY B4)
+    login_as(client, admin.email, admin.password)
+    user_id = client_person.user.id
+    serializer = app.session_interface.get_signing_serializer(app)
+    for action in ("disable", "enable", "invite"):
+        page = client.get(f"/admin/users/{user_id}/{action}")
+        done = client.post(
+            f"/admin/users/{user_id}/{action}", data={"csrf_token": csrf_token(page)}
+        )
+        assert done.status_code == 302, action
+        payload = str(serializer.loads(client.get_cookie("__Host-roi_session").value))
+        assert "_flashes" in payload, action
+        for phi in (client_person.email, client_person.user.name):
+            assert phi not in payload, (action, phi)
+        client.get(done.headers["Location"])  # shown, and gone from the cookie

@@ -168,11 +168,12 @@ def user_confirm(user_id: int, action: str) -> str:
 @requires(Permission.MANAGE_USERS)
 def user_invite(user_id: int) -> Response:
     try:
-        user = administration.resend_invitation(db.session(), actor(), user_id)
+        administration.resend_invitation(db.session(), actor(), user_id)
     except Invalid as error:
         flash(" ".join(translated(why) for why in error.fields.values()), "error")
         return redirect(url_for("admin.user_detail", user_id=user_id))
-    flash(_("A password link is on its way to %(email)s.", email=user.email), "success")
+    # no name or address in a flash: it waits in the session cookie (SECURITY B4)
+    flash(_("A new password link is on its way to the account's address."), "success")
     return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
@@ -190,14 +191,14 @@ def user_enable(user_id: int) -> Response:
 
 def _set_active(user_id: int, *, active: bool) -> Response:
     try:
-        user = administration.set_user_active(db.session(), actor(), user_id, active=active)
+        administration.set_user_active(db.session(), actor(), user_id, active=active)
     except Invalid as error:
         flash(" ".join(translated(why) for why in error.fields.values()), "error")
         return redirect(url_for("admin.user_detail", user_id=user_id))
     if active:
-        flash(_("%(name)s can sign in again.", name=user.name), "success")
+        flash(_("The account can sign in again."), "success")
     else:
-        flash(_("%(name)s is disabled and signed out everywhere.", name=user.name), "success")
+        flash(_("The account is disabled and signed out everywhere."), "success")
     return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
@@ -257,10 +258,7 @@ def user_reset_mfa(user_id: int) -> Response | str:
     if form.validate_on_submit():
         mfa.reset(db.session(), actor(), user_id)
         flash(
-            _(
-                "%(name)s's second factor is removed. They set up a new one at their next sign-in.",
-                name=user.name,
-            ),
+            _("The second factor is removed. They set up a new one at their next sign-in."),
             "success",
         )
         return redirect(url_for("admin.users"))
