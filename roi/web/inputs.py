@@ -116,7 +116,8 @@ def takes_scans(view: F) -> F:
     """Mark a view that takes a scanned document: its request may be as large as a scan needs
     (SCAN_REQUEST_LIMIT). Every other request keeps the app's MAX_CONTENT_LENGTH. Each of these
     views needs a permission, and the access check runs before anything reads the body
-    (roi.web.security.install): only someone who may use the view has a body that large read."""
+    (roi.web.security.install): only someone signed in with the view's permission has a body
+    that large read (whether the record it names is theirs is known only after)."""
     view.roi_takes_scans = True  # type: ignore[attr-defined]
     return view
 

@@ -22,7 +22,13 @@ def test_a_clients_request_becomes_a_release_with_the_purpose_only_it_may_give(
 ):
     # Given the client, in the portal, finds the psychiatrist in the directory and asks
     login_as(client, client_person.email, client_person.password)
-    page = client.get("/portal/share?q=Okafor")
+    # (searching is a POST: whom a client looks for stays out of URLs and logs, D4)
+    assert "Samuel Okafor" not in client.get("/portal/share?q=Okafor").get_data(as_text=True)
+    page = client.post(
+        "/portal/share",
+        data={"q": "Okafor", "find": "1", "csrf_token": csrf_token(client.get("/portal/share"))},
+    )
+    assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Samuel Okafor" in text
     provider_id = int(re.search(r'name="provider_id" value="(\d+)"', text).group(1))

@@ -42,10 +42,15 @@ class ShareRequestForm(FlaskForm):
 def share() -> ResponseReturnValue:
     """Find the provider (or type their name and address) and ask."""
     form = ShareRequestForm()
-    search = request.args.get("q", "")[:SEARCH_MAX]
+    # Searching is a POST, as the clinicians' client search is: whom a client looks for must not
+    # appear in a URL or an access log (D4). The request form carries the search along.
+    search = request.form.get("q", "")[:SEARCH_MAX] if request.method == "POST" else ""
     found = share_requests.find_providers(db.session(), actor(), search)
     status = 200
-    if form.validate_on_submit():
+    if "find" in request.form:
+        # only a search: the request form is filled in next
+        form = ShareRequestForm(formdata=None)
+    elif form.validate_on_submit():
         try:
             share_requests.request_sharing(
                 db.session(),
