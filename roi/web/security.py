@@ -168,8 +168,9 @@ def load_signed_in(user_id: str) -> SignedIn | None:
 
 def enforce_access() -> Response | None:
     """Before every request: public, or signed in with the view's permission; else refuse."""
-    given = request.headers.get("X-Request-Id", "")
-    # the id is logged and audited: only a plain token of ours or the proxy's is taken
+    # The id is logged and audited, tying an entry to the request that wrote it: only the
+    # configured proxy's is taken (ROI_PROXY_HOPS), never one a caller chose to pass as another's.
+    given = request.headers.get("X-Request-Id", "") if settings().proxy_hops else ""
     g.request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
     endpoint = request.endpoint
     if endpoint != "static" and handed_to_client() and endpoint not in DEVICE_ENDPOINTS:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from roi.accounts.models import Client
@@ -73,3 +75,17 @@ def test_expired_csrf_token_is_refused(app, client, clinician):
     assert response.status_code in (302, 400)
     # either the session ended (idle) or the token expired: in neither case a client was made
     assert "Lima" not in client.get("/clinician/clients").get_data(as_text=True)
+
+
+def test_a_request_id_is_taken_only_from_the_configured_proxy(app_overrides):
+    from roi import create_app
+
+    chosen = {"X-Request-Id": "someone-elses-request-1234"}
+    # Without a proxy in front, a caller cannot pass their request off as another's: the id
+    # logged and audited is roi's own
+    direct = create_app(app_overrides).test_client().get("/login", headers=chosen)
+    assert direct.headers["X-Request-Id"] != chosen["X-Request-Id"]
+    assert re.fullmatch(r"[0-9a-f]{16}", direct.headers["X-Request-Id"])
+    # Behind the configured proxy, its id is kept, so the proxy's log and roi's agree
+    proxied = create_app({**app_overrides, "proxy_hops": 1}).test_client()
+    assert proxied.get("/login", headers=chosen).headers["X-Request-Id"] == chosen["X-Request-Id"]
