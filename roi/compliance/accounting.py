@@ -136,6 +136,8 @@ class Recipient:
     name: str
     organization: str
     address: str
+    #: the roi practice the directory entry belongs to (None: a provider outside roi)
+    organization_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -354,6 +356,8 @@ def build(
             if made is None or not period.since <= made.at.date() <= period.until:
                 continue
             rows.append(made)
+        elif _received(entry, recipients, client):
+            continue
         else:
             rows.append(_row(entry, categories, purposes, recipients))
     if part2:
@@ -539,6 +543,14 @@ def _row(
     )
 
 
+def _received(entry: LoggedDisclosure, recipients: dict[int, Recipient], client: Client) -> bool:
+    """Whether the client's own practice received this disclosure rather than made it (another
+    practice writing back under a two-way release): an accounting lists the disclosures the
+    practice made (164.528(a)); the other practice's own accounting is where this one belongs."""
+    found = recipients.get(entry.recipient_provider_id or 0)
+    return found is not None and found.organization_id == client.organization_id
+
+
 def _outside_row(
     entry: LoggedDisclosure,
     records: dict[int, tuple[OutsideDisclosure, outside.OutsideText]],
@@ -629,6 +641,7 @@ def _recipients(session: Session, ids: Iterable[int | None]) -> dict[int, Recipi
             Provider.credentials,
             Provider.organization_name,
             Provider.address,
+            Provider.organization_id,
         ).where(Provider.id.in_(wanted))
     )
     return {
@@ -637,6 +650,7 @@ def _recipients(session: Session, ids: Iterable[int | None]) -> dict[int, Recipi
             f"{row.name}, {row.credentials}" if row.credentials else row.name,
             row.organization_name,
             row.address or "",
+            row.organization_id,
         )
         for row in rows
     }

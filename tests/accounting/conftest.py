@@ -13,6 +13,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from roi.accounts.models import Client, Provider
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
@@ -78,7 +79,8 @@ def years_ago(years: int, *, days: int = 0) -> datetime:
 
 
 def permitted_entries(session, client_id: int, since: date, until: date) -> list[AuditEntry]:
-    """The G6 reference: the `disclosure.permitted` entries of a client in a range, from SQL."""
+    """The G6 reference: the `disclosure.permitted` entries of a client in a range, from SQL,
+    but for those the client's practice received (to its own directory entries)."""
     session.rollback()
     start = datetime.combine(since, datetime.min.time()).replace(tzinfo=now().tzinfo)
     end = datetime.combine(until + timedelta(days=1), datetime.min.time()).replace(
@@ -87,11 +89,14 @@ def permitted_entries(session, client_id: int, since: date, until: date) -> list
     return list(
         session.scalars(
             select(AuditEntry)
+            .join(Client, Client.id == AuditEntry.client_id)
+            .join(Provider, Provider.id == AuditEntry.recipient_provider_id)
             .where(
                 AuditEntry.action == Action.DISCLOSURE_PERMITTED,
                 AuditEntry.client_id == client_id,
                 AuditEntry.at >= start,
                 AuditEntry.at < end,
+                Provider.organization_id.is_distinct_from(Client.organization_id),
             )
             # the accounting's order (oldest first): without it PostgreSQL returns rows in
             # whatever order they lie on disk

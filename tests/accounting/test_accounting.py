@@ -14,7 +14,9 @@ from roi.clock import now
 from roi.compliance import accounting
 from roi.compliance.accounting import Period, Shown
 from roi.consent import lifecycle
+from roi.consent.models import Direction
 from roi.errors import ConsentRequired, Forbidden, Invalid, NotFound
+from roi.messaging import service
 from tests.accounting.conftest import (
     clock_at,
     disclose,
@@ -142,6 +144,37 @@ def test_another_clients_disclosures_are_never_listed(
     # Then each holds its own client's disclosure only
     assert ids(first) == [mine.id]
     assert ids(second) == [theirs.id]
+
+
+def test_what_the_practice_received_under_a_two_way_release_is_not_its_disclosure(
+    session, library, referral, officer
+):
+    # Given a two-way release: the therapist sends, and the psychiatrist elsewhere writes back
+    referral.signed(session, direction=Direction.TWO_WAY)
+    made = disclose(session, referral)
+    therapist_entry = session.scalar(
+        select(Provider.id).where(Provider.user_id == referral.therapist.user.id)
+    )
+    received = service.send(
+        session,
+        referral.psychiatrist.actor,
+        library,
+        service.Outgoing(
+            client_id=referral.client_id,
+            recipient_provider_id=therapist_entry,
+            categories=("diagnosis",),
+            purpose="treatment",
+            subject="Re: Referral summary",
+            body="Seen today; plan attached.",
+        ),
+    )
+    # When the therapist's practice makes the client's accounting
+    found = accounting.accounting(session, officer.actor, library, referral.client_id)
+    # Then it lists what the practice disclosed, not what it received (164.528(a)): the
+    # psychiatrist's practice made that disclosure
+    assert ids(found) == [made.id]
+    assert received.id not in ids(found)
+    assert all(row.recipient.provider_id != therapist_entry for row in found.rows)
 
 
 def test_rows_name_the_recipient_and_describe_what_and_why_without_opening_messages(
