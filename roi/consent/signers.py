@@ -14,20 +14,22 @@ recorded on the client:
   also asks for the minor's own signature: roi records the parent's).
 
 Signing compares the signer's relationship with it (`check_signer`), and refuses the wrong person
-with a reason that names the rule.
+with a reason that names the rule; with a personal representative on record, only that person,
+in the name on record, signs for the client.
 """
 
 from __future__ import annotations
 
 import functools
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from roi.accounts.models import Client, RepresentativeKind
+from roi.accounts.models import Client, ClientRepresentative, RepresentativeKind
 from roi.consent.library import TemplateKind
 from roi.consent.models import RequiredSigner, SignerRelationship
 from roi.errors import ConfigError
@@ -61,6 +63,11 @@ class SignerRule:
     who: RequiredSigner
     code: str
     reason: str
+
+    @property
+    def for_minor(self) -> bool:
+        """Whether the client is a minor on the day (the rules of a minor are `minor_*`)."""
+        return self.code.startswith("minor_")
 
 
 class SignerRulesError(ConfigError):
@@ -179,13 +186,45 @@ def required_signer(
     )
 
 
-def check_signer(rule: SignerRule, relationship: SignerRelationship) -> str | None:
-    """Why a signer with `relationship` may not sign under `rule`; None when they may."""
+def check_signer(
+    rule: SignerRule,
+    relationship: SignerRelationship,
+    signer_name: str,
+    representative: ClientRepresentative | None,
+) -> str | None:
+    """Why `signer_name`, signing as `relationship`, may not sign under `rule`; None when they
+    may. With a personal representative on record, only they sign for the client: in their role
+    and in the name on record (a signer cannot make themself the representative by saying so)."""
     if rule.who is RequiredSigner.CLIENT and relationship is not SignerRelationship.SELF:
         return Message("Only the client can sign this release. %(rule)s", rule=rule.reason)
     if rule.who is RequiredSigner.REPRESENTATIVE and relationship is SignerRelationship.SELF:
         return Message("The client cannot sign this release alone. %(rule)s", rule=rule.reason)
+    if relationship is SignerRelationship.SELF or representative is None:
+        return None
+    if (
+        relationship is SignerRelationship.PARENT
+        and rule.for_minor
+        and representative.kind is not RepresentativeKind.GUARDIAN
+    ):
+        return None  # a minor's parents stay their representatives beside another one
+    role = (
+        SignerRelationship.GUARDIAN
+        if representative.kind is RepresentativeKind.GUARDIAN
+        else SignerRelationship.PERSONAL_REPRESENTATIVE
+    )
+    if relationship is not role or _plain(signer_name) != _plain(representative.name):
+        return Message(
+            "%(representative)s is the client's personal representative on record: only they "
+            "may sign for the client, in their own name. If that has changed, the practice "
+            "records the new representative first.",
+            representative=representative.name,
+        )
     return None
+
+
+def _plain(name: str) -> str:
+    """A name as compared: one form of each letter, any case, single spaces."""
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
 
 
 def _adult(client: Client, state: StateRule) -> SignerRule:

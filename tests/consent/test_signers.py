@@ -128,14 +128,29 @@ def add_guardian(session, referral) -> None:
     )
 
 
-def sign(session, referral, consent_id: int, relationship: SignerRelationship):
+#: who signs in each role: the client, a parent, and the representatives the tests record
+SIGNERS = {
+    SELF: "Jordan Avery",
+    PARENT: "Pat Avery",
+    GUARDIAN: "Maria Avery",
+    SignerRelationship.PERSONAL_REPRESENTATIVE: "Lee Avery",
+}
+
+
+def sign(
+    session, referral, consent_id: int, relationship: SignerRelationship, name: str | None = None
+):
     authority = None if relationship is SELF else "Parent or court-appointed guardian of Jordan"
     with stand_in_documents():
         return lifecycle.sign_as_client(
             session,
             referral.client_person.actor,
             consent_id,
-            signature(relationship=relationship, representative_authority=authority),
+            signature(
+                signer_name=name or SIGNERS[relationship],
+                relationship=relationship,
+                representative_authority=authority,
+            ),
             identity(referral.client_person),
             referral.library,
         )
@@ -224,6 +239,49 @@ def test_an_adult_with_another_representative_may_sign_or_have_them_sign(session
     assert (
         first.required_signer is second.required_signer is RequiredSigner.CLIENT_OR_REPRESENTATIVE
     )
+
+
+def test_with_a_representative_on_record_only_they_sign_in_their_name_and_role(session, washington):
+    # Given an adult under guardianship, the guardian on record
+    add_guardian(session, washington)
+    consent = release(session, washington, "general-authorization")
+    # When someone signs as guardian in another name, or in the guardian's name in another role
+    for relationship, name in (
+        (GUARDIAN, "Somebody Else"),
+        (SignerRelationship.PERSONAL_REPRESENTATIVE, "Maria Avery"),
+    ):
+        # Then it is refused, naming the representative on record
+        with pytest.raises(Invalid) as refused:
+            sign(session, washington, consent.id, relationship, name)
+        assert (
+            "Maria Avery is the client's personal representative on record"
+            in (refused.value.fields["signer_relationship"])
+        )
+    # And the guardian signs, however the name's case and spaces are typed
+    signed = sign(session, washington, consent.id, GUARDIAN, "  maria   AVERY ")
+    assert signed.status is ConsentStatus.ACTIVE
+
+
+def test_a_minors_guardian_on_record_signs_not_a_parent_beside_another_representative_a_parent_may(
+    session, washington
+):
+    make_minor(session, washington, 12)
+    # under guardianship, the parents no longer sign
+    add_guardian(session, washington)
+    consent = release(session, washington, "general-authorization")
+    assert_refused(session, washington, consent.id, PARENT, "Maria Avery")
+    assert sign(session, washington, consent.id, GUARDIAN).status is ConsentStatus.ACTIVE
+    # beside another kind of representative, a parent still signs for a minor
+    representation.record_representative(
+        session,
+        washington.therapist.actor,
+        washington.client_id,
+        representation.NewRepresentative(
+            RepresentativeKind.OTHER, "Lee Avery", Upload("poa.pdf", "application/pdf", PDF)
+        ),
+    )
+    other = release(session, washington, "general-authorization")
+    assert sign(session, washington, other.id, PARENT).status is ConsentStatus.ACTIVE
 
 
 def test_own_care_is_refused_where_state_law_does_not_allow_it(session, washington):

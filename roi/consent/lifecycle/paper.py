@@ -96,7 +96,9 @@ def record_paper(
             raise IncompleteConsent(missing)
         # the right signer (164.502(g), 42 CFR 2.14), on the day the paper was signed
         rule = signer_rule(consent, paper.signed_on)
-        wrong_signer = check_signer(rule, paper.relationship)
+        wrong_signer = check_signer(
+            rule, paper.relationship, paper.signer_name, consent.client.representative
+        )
         if wrong_signer is not None:
             raise Invalid({"signer_relationship": wrong_signer})
         consent.required_signer = rule.who

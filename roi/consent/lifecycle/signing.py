@@ -316,7 +316,9 @@ def _check_signer(
             the rule).
     """
     rule = signer_rule(consent, now().date())
-    problem = check_signer(rule, signature.relationship)
+    problem = check_signer(
+        rule, signature.relationship, signature.signer_name, consent.client.representative
+    )
     if problem is None:
         return rule
     session.rollback()  # end the read transaction; the refusal is written in its own
