@@ -32,6 +32,7 @@ from roi.consent.models import (
     EXPIRING_WITHIN_DAYS,
     Consent,
     ConsentStatus,
+    ExpiryEventKind,
     OutsideMethod,
     RestrictionStatus,
     Revocation,
@@ -115,6 +116,20 @@ class DisclosureBeforeRecording:
 
 
 @dataclass(frozen=True)
+class DisclosureAfterEvent:
+    """A disclosure made under a consent after its expiration event happened but before staff
+    recorded the event (a discharge, or another event, recorded days later)."""
+
+    consent_id: int
+    client_name: str
+    recipient_name: str
+    occurred_on: date
+    recorded_at: datetime
+    disclosed_at: datetime
+    message_id: int | None
+
+
+@dataclass(frozen=True)
 class AwaitedConfirmation:
     """A revocation made by phone whose confirmation in writing has not arrived."""
 
@@ -136,6 +151,8 @@ class Overview:
     open_requests: list[OpenRequest] | None
     #: disclosures made between a revocation's arrival and its recording (SECURITY E10)
     before_recording: list[DisclosureBeforeRecording]
+    #: disclosures made between a consent's expiration event and its recording
+    after_event: list[DisclosureAfterEvent]
     #: revocations by phone still waiting for the client's confirmation in writing
     awaiting_confirmation: list[AwaitedConfirmation]
     last_verification: verification.LastVerification | None
@@ -185,6 +202,7 @@ def overview(session: Session, actor: Actor, *, at: datetime | None = None) -> O
         today=today,
         expiring=expiring_consents(session, actor, at=at),
         before_recording=disclosures_before_recording(session, actor),
+        after_event=disclosures_after_expiry_event(session, actor),
         awaiting_confirmation=phone_revocations_awaiting_confirmation(session, actor),
         denials=found,
         chart=bar_chart([week.count for week in found.by_week]),
@@ -318,6 +336,54 @@ def disclosures_before_recording(session: Session, actor: Actor) -> list[Disclos
             method=row.method,
             received_on=row.received_on,
             recorded_at=row.revoked_at,
+            disclosed_at=row.at,
+            message_id=row.message_id,
+        )
+        for row in rows
+    ]
+
+
+def disclosures_after_expiry_event(session: Session, actor: Actor) -> list[DisclosureAfterEvent]:
+    """Disclosures under the organization's consents made from the day their expiration event
+    happened (00:00 UTC) up to the moment it was recorded, newest first: the release had ended,
+    but roi did not know it yet. A release used up by its one disclosure ends with it: nothing
+    comes between.
+
+    Raises:
+        Forbidden: the actor may not read the disclosure log.
+    """
+    require(actor, Permission.VIEW_DISCLOSURE_LOG)
+    rows = session.execute(
+        select(
+            Consent.id,
+            Client.given_name,
+            Client.family_name,
+            Provider.name,
+            Consent.expiry_event_occurred_on,
+            Consent.expired_at,
+            AuditEntry.at,
+            AuditEntry.message_id,
+        )
+        .join(Client, Client.id == Consent.client_id)
+        .join(AuditEntry, AuditEntry.consent_id == Consent.id)
+        .join(Provider, Provider.id == AuditEntry.recipient_provider_id)
+        .where(
+            Consent.organization_id == actor.organization_id,
+            Consent.expiry_event_occurred_on.is_not(None),
+            Consent.expiry_event_kind.is_distinct_from(ExpiryEventKind.AFTER_FIRST_DISCLOSURE),
+            AuditEntry.action == Action.DISCLOSURE_PERMITTED,
+            AuditEntry.at >= day_start_sql(Consent.expiry_event_occurred_on),
+            AuditEntry.at < Consent.expired_at,
+        )
+        .order_by(AuditEntry.at.desc(), AuditEntry.seq.desc())
+    ).all()
+    return [
+        DisclosureAfterEvent(
+            consent_id=row[0],
+            client_name=f"{row.given_name} {row.family_name}",
+            recipient_name=row.name,
+            occurred_on=row.expiry_event_occurred_on,
+            recorded_at=row.expired_at,
             disclosed_at=row.at,
             message_id=row.message_id,
         )

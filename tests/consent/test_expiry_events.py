@@ -9,13 +9,17 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
+from roi.actor import Role
 from roi.audit import AuditEntry
 from roi.clock import now
+from roi.compliance import overview
 from roi.consent import lifecycle
 from roi.consent.models import ConsentStatus, ExpiryEventKind
 from roi.errors import ConsentRequired, Invalid, NotFound, WrongState
 from roi.messaging import service
 from tests.consent.conftest import identity, signature
+from tests.factories import make_user
+from tests.helpers import login_as
 
 ONCE = ExpiryEventKind.AFTER_FIRST_DISCLOSURE
 END = ExpiryEventKind.END_OF_TREATMENT
@@ -160,3 +164,36 @@ def test_a_release_written_after_a_discharge_is_signed_for_the_new_course_of_tre
     # When a new release until the end of treatment is written and signed, then it is active
     signed = referral.signed(session, expiry_event_kind=END, expires_on=None)
     assert signed.status is ConsentStatus.ACTIVE
+
+
+def test_compliance_sees_disclosures_made_after_the_end_event_before_it_was_recorded(
+    client, session, referral
+):
+    start = now()
+    # Given a release until the end of treatment, and one used up by its one disclosure
+    with time_machine.travel(start - timedelta(days=10), tick=False):
+        ending = referral.signed(session, expiry_event_kind=END, expires_on=None)
+    with time_machine.travel(start - timedelta(days=5), tick=False):
+        before_discharge = send(session, referral)
+    with time_machine.travel(start - timedelta(days=2), tick=False):
+        after_discharge = send(session, referral)
+    # When the discharge of three days ago is recorded today
+    discharged_on = (start - timedelta(days=3)).date()
+    lifecycle.record_discharge(session, referral.therapist.actor, referral.client_id, discharged_on)
+    referral.signed(session, expiry_event_kind=ONCE, expires_on=None)
+    used = send(session, referral)
+    # Then compliance sees the disclosure made after the discharge day, and only that one
+    officer = make_user(session, Role.COMPLIANCE)
+    listed = overview.disclosures_after_expiry_event(session, officer.actor)
+    assert [row.message_id for row in listed] == [after_discharge.id]
+    assert (listed[0].consent_id, listed[0].occurred_on) == (ending.id, discharged_on)
+    assert before_discharge.id not in [row.message_id for row in listed]
+    assert used.id not in [row.message_id for row in listed]
+    # And the overview page says so, with the day the release ended
+    login_as(client, officer.email, officer.password)
+    page = client.get("/compliance/").get_data(as_text=True)
+    assert "Disclosed after a release had ended" in page
+    assert f"message #{after_discharge.id}" in page
+    # while another practice's officer sees none of it
+    stranger = make_user(session, Role.COMPLIANCE, org="Elsewhere Clinic")
+    assert overview.disclosures_after_expiry_event(session, stranger.actor) == []
