@@ -361,7 +361,7 @@ def build(
         else:
             rows.append(_row(entry, categories, purposes, recipients))
     if part2:
-        rows = [row for row in rows if row.part2 and row.kind is Kind.CONSENTED]
+        rows = [row for row in rows if row.part2 and _consented(row)]
     shown = _not_suspended(session, client.organization_id, rows, at)
     shown.sort(key=lambda row: (row.at, row.seq))
     return Accounting(
@@ -543,6 +543,12 @@ def _row(
     )
 
 
+def _consented(row: Row) -> bool:
+    """Made under the client's consent: through roi's gate, or outside roi under an
+    authorization (the Part 2 accounting lists what went under a Part 2 consent, 42 CFR 2.25)."""
+    return row.kind is Kind.CONSENTED or (row.kind is Kind.OUTSIDE and row.basis == AUTHORIZATION)
+
+
 def _received(entry: LoggedDisclosure, recipients: dict[int, Recipient], client: Client) -> bool:
     """Whether the client's own practice received this disclosure rather than made it (another
     practice writing back under a two-way release): an accounting lists the disclosures the
@@ -571,7 +577,7 @@ def _outside_row(
         purpose=text.purpose,
         purpose_code=None,
         categories=(),
-        part2=False,
+        part2=found.substance_use_records,
         consent_id=None,
         message_id=None,
         seq=entry.seq,

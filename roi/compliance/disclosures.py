@@ -55,6 +55,8 @@ class NewOutsideDisclosure:
     recipient_name: str | None = None
     recipient_address: str | None = None
     request_document: NewAttachment | None = None
+    #: it carried substance-use-disorder records (42 CFR Part 2)
+    substance_use_records: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ def record(session: Session, actor: Actor, new: NewOutsideDisclosure) -> Outside
             disclosed_on=new.disclosed_on,
             recipient_provider_id=new.recipient_provider_id,
             basis=DisclosureBasis(new.basis),
+            substance_use_records=new.substance_use_records,
             recorded_by_id=actor.user_id,
             recorded_at=now(),
         )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roi.accounts.models import Client
@@ -146,6 +146,9 @@ class OutsideDisclosure(Base):
     description_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
     purpose_sealed: Mapped[bytes] = mapped_column(LargeBinary, info=SEALED)
     basis: Mapped[DisclosureBasis] = mapped_column(str_enum(DisclosureBasis, 40))
+    #: it carried substance-use-disorder records (42 CFR Part 2): with the basis `authorization`,
+    #: a disclosure under a Part 2 consent, which the Part 2 accounting lists (42 CFR 2.25)
+    substance_use_records: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: the written request (a subpoena, an agency's letter), checked by content and sealed
     request_content_type: Mapped[str | None] = mapped_column(String(100))
     request_sha256: Mapped[str | None] = mapped_column(String(64))

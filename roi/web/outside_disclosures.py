@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import FileField, SelectChoice, SelectField, TextAreaField
+from wtforms import BooleanField, FileField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
 from roi.compliance import disclosures
@@ -56,6 +56,12 @@ class OutsideDisclosureForm(FlaskForm):
             SelectChoice(b.value, lazy_gettext(BASIS_LABELS[b.value])) for b in DisclosureBasis
         ],
         validate_choice=False,
+    )
+    substance_use_records = BooleanField(
+        lazy_gettext("It carried substance-use-disorder records (42 CFR Part 2)"),
+        description=lazy_gettext(
+            "Under a Part 2 consent, the client's Part 2 accounting then lists it."
+        ),
     )
     request_document = FileField(
         lazy_gettext("The written request (optional)"),
@@ -101,6 +107,7 @@ def record_page(client_id: int, *, endpoint: str, back: str) -> ResponseReturnVa
                 recipient_name=form.recipient_name.data,
                 recipient_address=form.recipient_address.data,
                 request_document=uploaded_file("request_document", attachments.MAX_SCAN_BYTES),
+                substance_use_records=bool(form.substance_use_records.data),
             )
             try:
                 found = disclosures.record(db.session(), actor(), new)

@@ -246,6 +246,68 @@ def test_part2_accounting_keeps_listing_consented_disclosures_only(
     assert found.beyond == ()
 
 
+def test_substance_use_records_faxed_under_a_part2_consent_are_in_the_part2_accounting(
+    client, session, library, referral, officer
+):
+    # Given a Part 2 consent, one disclosure through roi and one faxed, recorded with its flag
+    sign_part2(session, referral)
+    sud = disclose(session, referral, categories=("sud_diagnosis",))
+    token = api_token(client, referral.therapist.email, referral.therapist.password)
+    faxed = {
+        "disclosed_on": (now().date() - timedelta(days=1)).isoformat(),
+        "recipient": {"name": "Harbor Recovery Program", "address": "9 Pier Rd"},
+        "description": "Substance use treatment summary",
+        "purpose": "Continuing treatment",
+        "basis": "authorization",
+        "substance_use_records": True,
+    }
+    url = f"/api/v1/clients/{referral.client_id}/disclosures"
+    made = client.post(url, json=faxed, headers=bearer(token))
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["substance_use_records"] is True
+    # and ones that do not belong there: no substance-use records, or not under a consent
+    plain = client.post(
+        url, json={**faxed, "substance_use_records": False}, headers=bearer(token)
+    ).get_json()
+    court = client.post(url, json={**faxed, "basis": "judicial"}, headers=bearer(token)).get_json()
+    # When the Part 2 accounting is made
+    session.rollback()  # see what the API committed
+    found = accounting.accounting(session, officer.actor, library, referral.client_id, part2=True)
+    # Then it lists the faxed one beside the one sent through roi (42 CFR 2.25), and no other
+    assert [(e.row.message_id, e.row.record_id) for e in found.required] == [
+        (None, made.get_json()["id"]),  # yesterday
+        (sud.id, None),
+    ]
+    listed = {e.row.record_id for e in found.required}
+    assert plain["id"] not in listed
+    assert court["id"] not in listed
+    # And the browser's form records the flag too
+    login_as(client, referral.therapist.email, referral.therapist.password)
+    form_url = f"/clinician/clients/{referral.client_id}/disclosures/new"
+    page = client.get(form_url)
+    assert "It carried substance-use-disorder records (42 CFR Part 2)" in page.get_data(
+        as_text=True
+    )
+    recorded = client.post(
+        form_url,
+        data={
+            "disclosed_on": faxed["disclosed_on"],
+            "recipient_name": "Harbor Recovery Program",
+            "description": "Discharge summary",
+            "purpose": "Continuing treatment",
+            "basis": "authorization",
+            "substance_use_records": "y",
+            "csrf_token": csrf_token(page),
+        },
+    )
+    assert recorded.status_code == 302
+    session.rollback()
+    newest = session.scalars(
+        select(OutsideDisclosure).order_by(OutsideDisclosure.id.desc())
+    ).first()
+    assert newest.substance_use_records is True
+
+
 def test_repeated_disclosures_to_one_recipient_for_one_purpose_are_summarized(
     session, library, referral, officer
 ):

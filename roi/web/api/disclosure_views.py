@@ -48,6 +48,10 @@ class OutsideDisclosureInSchema(Schema):
         required=True, validate=validate.OneOf([b.value for b in DisclosureBasis])
     )
     request_document = fields.Nested(AttachmentInSchema, load_default=None, allow_none=True)
+    substance_use_records = fields.Boolean(
+        load_default=False,
+        metadata={"description": "it carried substance-use-disorder records (42 CFR Part 2)"},
+    )
 
 
 class RecipientOutSchema(Schema):
@@ -64,6 +68,7 @@ class OutsideDisclosureSchema(Schema):
     description = fields.String(required=True)
     purpose = fields.String(required=True)
     basis = fields.String(required=True)
+    substance_use_records = fields.Boolean(required=True)
     request_document = fields.Dict(
         allow_none=True, metadata={"description": "`{content_type, sha256}` of the request kept"}
     )
@@ -85,6 +90,7 @@ def disclosure_json(found: OutsideDisclosure) -> dict[str, Any]:
         "description": text.description,
         "purpose": text.purpose,
         "basis": found.basis.value,
+        "substance_use_records": found.substance_use_records,
         "request_document": (
             {"content_type": found.request_content_type, "sha256": found.request_sha256}
             if found.request_sha256
@@ -118,6 +124,7 @@ def record_disclosure(body: dict[str, Any], client_id: int) -> dict[str, Any]:
         recipient_name=recipient["name"],
         recipient_address=recipient["address"],
         request_document=upload_of(document) if document else None,
+        substance_use_records=body["substance_use_records"],
     )
     return disclosure_json(disclosures.record(db.session(), actor(), new))
 
