@@ -5,7 +5,7 @@ record whether a minor consented to their own care and who their personal repres
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -18,9 +18,11 @@ from roi.audit import Action
 from roi.clock import now
 from roi.consent.models import Consent
 from roi.consent.queries import client_to_prepare_for
+from roi.consent.rendering import client_time_zone
 from roi.consent.signers import SignerRule, SignerRules, age_on, required_signer, shipped_rules
 from roi.db import unit_of_work
 from roi.documents import attachments
+from roi.documents.wording import local_day
 from roi.errors import Invalid, NotFound
 
 
@@ -38,9 +40,16 @@ def signer_rule(consent: Consent, day: date, rules: SignerRules | None = None) -
     return required_signer(consent.kind, consent.client, state, day)
 
 
+def signing_day(consent: Consent, moment: datetime) -> date:
+    """The day `moment` falls on where the client lives (their time zone, else the practice's):
+    a birthday, and with it who signs, comes at the client's midnight, not at UTC's (a 17-year-old
+    in California would otherwise sign alone from 4 p.m. the day before they turn 18)."""
+    return local_day(moment, client_time_zone(consent))
+
+
 def signer_rule_of(consent: Consent) -> SignerRule:
     """The signer rule of `consent` as it stands: on its signing day once signed, else today."""
-    rule = signer_rule(consent, (consent.signed_at or now()).date())
+    rule = signer_rule(consent, signing_day(consent, consent.signed_at or now()))
     if consent.required_signer is None or consent.required_signer is rule.who:
         return rule
     # the record changed since signing (a representative, a birthday): keep what was decided

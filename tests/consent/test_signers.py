@@ -3,10 +3,11 @@ refusing the wrong person with a reason that names the rule, for each form kind.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from roi.accounts.models import Client, Organization, RepresentativeKind
@@ -316,3 +317,21 @@ def test_only_the_clients_practice_records_representatives_and_only_an_admin_the
     with pytest.raises(Invalid):
         representation.set_practice_state(session, admin.actor, "ZZ")
     assert session.get(Organization, admin.actor.organization_id).state is None
+
+
+def test_a_birthday_comes_at_the_clients_midnight_not_at_utc(session, washington):
+    # Given a practice in Washington on Pacific time, and a client who turns 18 on 10 March
+    organization = session.get(Client, washington.client_id).organization
+    organization.time_zone = "America/Los_Angeles"
+    client = session.get(Client, washington.client_id)
+    client.birth_date = date(2009, 3, 10)
+    session.commit()
+    # When they sign alone at 4:30 p.m. on 9 March in Seattle (already 10 March in UTC)
+    evening_before = datetime(2027, 3, 10, 0, 30, tzinfo=UTC)
+    with time_machine.travel(evening_before, tick=False):
+        consent = release(session, washington, "general-authorization")
+        # Then they are still 17 there, and a parent must sign
+        assert_refused(session, washington, consent.id, SELF, "is 17", "164.502(g)(3)")
+    # And from midnight in Seattle they sign for themselves
+    with time_machine.travel(datetime(2027, 3, 10, 8, 1, tzinfo=UTC), tick=False):
+        assert sign(session, washington, consent.id, SELF).status is ConsentStatus.ACTIVE
