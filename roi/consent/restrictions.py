@@ -38,7 +38,8 @@ MAX_REASON = 1000
 #: why staff cannot end a restriction on a health plan for care paid in full out of pocket
 _CLIENTS_TO_END = N_(
     "Restriction #%(number)s stays in force: it keeps a health plan from care the client paid "
-    "for in full out of pocket, and only the client can end it (45 CFR 164.522(a)(2)(iii))."
+    "for in full out of pocket, and only the client can end it (45 CFR 164.522(a)(2)(iii)). "
+    "Record their request to end it, if they made one."
 )
 
 
@@ -131,10 +132,17 @@ def decide(
 
 
 def terminate(
-    session: Session, actor: Actor, restriction_id: int, *, reason: str | None
+    session: Session,
+    actor: Actor,
+    restriction_id: int,
+    *,
+    reason: str | None,
+    clients_request: bool = False,
 ) -> Restriction:
     """End a restriction from now on: the client at any time (also withdrawing a request not yet
-    decided); the practice an agreed one, telling the client.
+    decided); the practice an agreed one, telling the client. Staff record the client's own
+    request to end one (`clients_request`: by letter, phone or in person, for a client who has
+    no account): it is then the client's termination, and the client needs no notice.
 
     Raises:
         Forbidden: the actor may not end restrictions.
@@ -146,7 +154,7 @@ def terminate(
     require(actor, Permission.REQUEST_RESTRICTION)
     reason = (reason or "").strip()
     _check_reason(reason)
-    by_client = actor.role is Role.CLIENT
+    by_client = actor.role is Role.CLIENT or clients_request
     endable = {RestrictionStatus.AGREED} | ({RestrictionStatus.REQUESTED} if by_client else set())
     with unit_of_work(session):
         restriction = restriction_for(session, actor, restriction_id, lock=True)

@@ -68,6 +68,9 @@ class ReasonForm(FlaskForm):
     """Agree, decline or end, with a reason (required to decline)."""
 
     reason = TextAreaField(lazy_gettext("Reason"), validators=[Length(max=restrictions.MAX_REASON)])
+    clients_request = BooleanField(
+        lazy_gettext("The client asked to end it (by letter, phone or in person)")
+    )
 
 
 @dataclass(frozen=True)
@@ -118,9 +121,15 @@ def terminate_from(form: ReasonForm, restriction_id: int) -> None:
         return
     _flash_outcome(
         lambda: restrictions.terminate(
-            db.session(), actor(), restriction_id, reason=form.reason.data
+            db.session(),
+            actor(),
+            restriction_id,
+            reason=form.reason.data,
+            clients_request=bool(form.clients_request.data),
         ),
-        _("Restriction #%(number)s ended. The client has been told.", number=restriction_id),
+        _("Restriction #%(number)s ended at the client's request.", number=restriction_id)
+        if form.clients_request.data
+        else _("Restriction #%(number)s ended. The client has been told.", number=restriction_id),
     )
 
 

@@ -188,8 +188,9 @@ def test_a_restriction_on_a_health_plan_for_care_paid_out_of_pocket_is_the_clien
     assert "restriction.terminated" not in actions(session)
     referral.signed(session)
     assert send(client, tokens["therapist"], message(referral)).status_code == 403
-    # And the client can
-    ended = end(client, tokens["client"], plan["id"])
+    # And the client can: themself, or staff recording the client's own request (a letter, a
+    # call) for a client who has no account
+    ended = end(client, tokens["officer"], plan["id"], clients_request=True)
     assert ended.status_code == 200
     assert ended.get_json()["terminated_by"] == "client"
 

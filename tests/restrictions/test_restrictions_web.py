@@ -187,7 +187,9 @@ def test_another_client_or_officer_changes_no_restriction_in_the_browser(client,
     assert session.get(Restriction, restriction_id).status is RestrictionStatus.REQUESTED
 
 
-def test_staff_are_not_offered_to_end_one_that_only_the_client_may_end(client, session, referral):
+def test_staff_end_one_only_the_client_may_end_only_at_the_clients_request(
+    client, session, referral
+):
     login_as(client, referral.therapist.email, referral.therapist.password)
     detail = client.get(f"/clinician/clients/{referral.client_id}")
     client.post(
@@ -209,13 +211,21 @@ def test_staff_are_not_offered_to_end_one_that_only_the_client_may_end(client, s
     )
     page = client.get(f"/clinician/clients/{referral.client_id}").get_data(as_text=True)
     assert "Only the client can end this restriction" in page
-    assert f"/clinician/restrictions/{restriction.id}/termination" not in page
-    # and a form posted anyway says why it stays
+    # ending it as the practice is refused, saying why
+    url = f"/clinician/restrictions/{restriction.id}/termination"
     ended = client.post(
-        f"/clinician/restrictions/{restriction.id}/termination",
-        data={"reason": "", "csrf_token": csrf_token(detail)},
-        follow_redirects=True,
+        url, data={"reason": "", "csrf_token": csrf_token(detail)}, follow_redirects=True
     )
     assert "only the client can end it" in ended.get_data(as_text=True)
     session.rollback()
     assert session.get(Restriction, restriction.id).status is RestrictionStatus.AGREED
+    # while the client's own request, recorded by staff, ends it
+    ended = client.post(
+        url,
+        data={"reason": "", "clients_request": "y", "csrf_token": csrf_token(detail)},
+        follow_redirects=True,
+    )
+    assert "ended at the client" in ended.get_data(as_text=True)
+    session.rollback()
+    found = session.get(Restriction, restriction.id)
+    assert (found.status, found.terminated_by) == (RestrictionStatus.TERMINATED, "client")

@@ -62,6 +62,13 @@ class TerminationInSchema(Schema):
     reason = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=restrictions.MAX_REASON)
     )
+    clients_request = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "staff record the client's own request to end it (letter, phone, in "
+            "person); the only way staff end one on a health plan for care paid out of pocket"
+        },
+    )
 
 
 class RestrictionSchema(Schema):
@@ -157,5 +164,11 @@ def decide_restriction(body: dict[str, Any], restriction_id: int) -> dict[str, A
 @restriction_calls.doc(security=BEARER)
 def terminate_restriction(body: dict[str, Any], restriction_id: int) -> dict[str, Any]:
     """End a restriction from now on (the client at any time; the practice, telling the client)."""
-    found = restrictions.terminate(db.session(), actor(), restriction_id, reason=body["reason"])
+    found = restrictions.terminate(
+        db.session(),
+        actor(),
+        restriction_id,
+        reason=body["reason"],
+        clients_request=body["clients_request"],
+    )
     return restriction_json(found)
