@@ -141,6 +141,19 @@ def test_a_release_whose_end_came_while_it_waited_cannot_be_signed(session, refe
     assert waiting.status is ConsentStatus.PENDING_SIGNATURE
 
 
+def test_a_release_written_before_a_discharge_recorded_late_cannot_be_signed(session, referral):
+    start = now()
+    # Given a release until the end of treatment written two days after treatment ended
+    with time_machine.travel(start - timedelta(days=3), tick=False):
+        waiting = referral.sent(session, expiry_event_kind=END, expires_on=None)
+    # When the discharge is recorded today, as of five days ago
+    ended_on = (start - timedelta(days=5)).date()
+    lifecycle.record_discharge(session, referral.therapist.actor, referral.client_id, ended_on)
+    # Then the release can no longer be signed: it would permit after treatment ended
+    with pytest.raises(WrongState, match=f"treatment ended on {ended_on.isoformat()}"):
+        sign(session, referral, waiting)
+
+
 def test_a_release_whose_end_date_passed_while_it_waited_cannot_be_signed(session, referral):
     ends = now().date() + timedelta(days=3)
     waiting = referral.sent(session, expires_on=ends)

@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from roi import audit, i18n, vault
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
-from roi.audit import Action, Outcome
+from roi.audit import Action, AuditEntry, Outcome
 from roi.clock import now
 from roi.consent.library import FormLibrary
 from roi.consent.lifecycle._shared import (
@@ -153,7 +153,7 @@ def _sign(
     consent = _load(session, consent_id)
     if consent.status is not ConsentStatus.PENDING_SIGNATURE:
         raise WrongState(_state_message(consent, "signed"))
-    _check_not_ended(consent)
+    _check_not_ended(session, consent)
     rule = _check_signer(session, actor, consent, signature)
     template = library.get(consent.template_id, consent.template_version).in_language(
         i18n.supported(signature.language)
@@ -204,7 +204,7 @@ def _sign(
         consent = _load(session, consent_id, lock=True)
         if consent.status is not ConsentStatus.PENDING_SIGNATURE:
             raise WrongState(_state_message(consent, "signed"))
-        _check_not_ended(consent)
+        _check_not_ended(session, consent)
         store_signature(
             session,
             Signature(
@@ -249,10 +249,11 @@ def _sign(
     return consent
 
 
-def _check_not_ended(consent: Consent) -> None:
+def _check_not_ended(session: Session, consent: Consent) -> None:
     """Refuse to sign a release whose end came while it waited for the signature: its "expires
     on" day has begun (it permits up to 00:00 UTC of that day), or it lasts until the end of
-    treatment and the client's discharge, on or after the day it was written, is recorded.
+    treatment and the client's discharge is on or after the day it was written, or was recorded
+    after it was written (a discharge is often recorded days late).
 
     Raises:
         WrongState: the release ended before it was signed (a new one is needed).
@@ -261,11 +262,16 @@ def _check_not_ended(consent: Consent) -> None:
     if consent.expires_on is not None and consent.expires_on <= today:
         raise WrongState(Message(_ENDED_ON, day=consent.expires_on.isoformat()))
     discharged = consent.client.discharged_on
-    if (
-        consent.expiry_event_kind == ExpiryEventKind.END_OF_TREATMENT
-        and discharged is not None
-        and discharged >= consent.created_at.date()
-    ):
+    if consent.expiry_event_kind != ExpiryEventKind.END_OF_TREATMENT or discharged is None:
+        return
+    recorded = session.scalar(
+        select(func.max(AuditEntry.at)).where(
+            AuditEntry.client_id == consent.client_id,
+            AuditEntry.action == Action.CLIENT_DISCHARGED,
+        )
+    )
+    written = consent.created_at
+    if discharged >= written.date() or (recorded is not None and recorded > written):
         raise WrongState(Message(_TREATMENT_ENDED, day=discharged.isoformat()))
 
 
