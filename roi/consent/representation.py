@@ -18,7 +18,6 @@ from roi.audit import Action
 from roi.clock import now
 from roi.consent.models import Consent
 from roi.consent.queries import client_to_prepare_for
-from roi.consent.rendering import client_time_zone
 from roi.consent.signers import SignerRule, SignerRules, age_on, required_signer, shipped_rules
 from roi.db import unit_of_work
 from roi.documents import attachments
@@ -40,16 +39,16 @@ def signer_rule(consent: Consent, day: date, rules: SignerRules | None = None) -
     return required_signer(consent.kind, consent.client, state, day)
 
 
-def signing_day(consent: Consent, moment: datetime) -> date:
+def client_day(client: Client, moment: datetime) -> date:
     """The day `moment` falls on where the client lives (their time zone, else the practice's):
     a birthday, and with it who signs, comes at the client's midnight, not at UTC's (a 17-year-old
     in California would otherwise sign alone from 4 p.m. the day before they turn 18)."""
-    return local_day(moment, client_time_zone(consent))
+    return local_day(moment, client.time_zone or client.organization.time_zone or "UTC")
 
 
 def signer_rule_of(consent: Consent) -> SignerRule:
     """The signer rule of `consent` as it stands: on its signing day once signed, else today."""
-    rule = signer_rule(consent, signing_day(consent, consent.signed_at or now()))
+    rule = signer_rule(consent, client_day(consent.client, consent.signed_at or now()))
     if consent.required_signer is None or consent.required_signer is rule.who:
         return rule
     # the record changed since signing (a representative, a birthday): keep what was decided
@@ -92,7 +91,7 @@ def set_own_care_consent(
     with unit_of_work(session):
         client = client_to_prepare_for(session, actor, client_id)
         if value:
-            _check_own_care(client, (rules or shipped_rules()), now().date())
+            _check_own_care(client, (rules or shipped_rules()), client_day(client, now()))
         client.own_care_consent = value
         audit.record(
             session,

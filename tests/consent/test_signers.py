@@ -21,6 +21,7 @@ from roi.documents.attachments import Upload
 from roi.errors import Forbidden, Invalid, NotFound
 from tests.consent.conftest import identity, signature
 from tests.factories import make_user, stand_in_documents
+from tests.helpers import login_as
 
 SELF = SignerRelationship.SELF
 PARENT = SignerRelationship.PARENT
@@ -319,12 +320,12 @@ def test_only_the_clients_practice_records_representatives_and_only_an_admin_the
     assert session.get(Organization, admin.actor.organization_id).state is None
 
 
-def test_a_birthday_comes_at_the_clients_midnight_not_at_utc(session, washington):
+def test_a_birthday_comes_at_the_clients_midnight_not_at_utc(client, session, washington):
     # Given a practice in Washington on Pacific time, and a client who turns 18 on 10 March
     organization = session.get(Client, washington.client_id).organization
     organization.time_zone = "America/Los_Angeles"
-    client = session.get(Client, washington.client_id)
-    client.birth_date = date(2009, 3, 10)
+    record = session.get(Client, washington.client_id)
+    record.birth_date = date(2009, 3, 10)
     session.commit()
     # When they sign alone at 4:30 p.m. on 9 March in Seattle (already 10 March in UTC)
     evening_before = datetime(2027, 3, 10, 0, 30, tzinfo=UTC)
@@ -332,6 +333,10 @@ def test_a_birthday_comes_at_the_clients_midnight_not_at_utc(session, washington
         consent = release(session, washington, "general-authorization")
         # Then they are still 17 there, and a parent must sign
         assert_refused(session, washington, consent.id, SELF, "is 17", "164.502(g)(3)")
+        # and the client's page says the same
+        login_as(client, washington.therapist.email, washington.therapist.password)
+        page = client.get(f"/clinician/clients/{washington.client_id}").get_data(as_text=True)
+        assert "Jordan is 17" in page
     # And from midnight in Seattle they sign for themselves
     with time_machine.travel(datetime(2027, 3, 10, 8, 1, tzinfo=UTC), tick=False):
         assert sign(session, washington, consent.id, SELF).status is ConsentStatus.ACTIVE

@@ -37,7 +37,7 @@ from roi.consent.models import (
 )
 from roi.consent.queries import consent_for
 from roi.consent.rendering import consent_document
-from roi.consent.representation import signer_rule, signing_day
+from roi.consent.representation import client_day, signer_rule
 from roi.consent.signers import SignerRule, check_signer
 from roi.db import unit_of_work
 from roi.documents import pdf, seal
@@ -321,7 +321,7 @@ def _check_signer(
         Invalid: the signer's relationship is not the one the rule asks for (the reason names
             the rule).
     """
-    rule = signer_rule(consent, signing_day(consent, now()))
+    rule = signer_rule(consent, client_day(consent.client, now()))
     problem = check_signer(
         rule, signature.relationship, signature.signer_name, consent.client.representative
     )

@@ -137,6 +137,8 @@ def client_page(client: Client, *, restriction_form: RestrictionForm | None = No
     own = manages_consent(me, client.organization_id)
     state = shipped_rules().for_state(client.organization.state)
     today = now().date()
+    # ages and who signs on the client's calendar, as signing decides them
+    their_day = representation.client_day(client, now())
     # outside disclosures belong to the client's practice: none to list for a client seen
     # only through a release that names this clinician elsewhere
     recorded = disclosures.disclosures_of(session, me, client.id) if own else []
@@ -150,8 +152,8 @@ def client_page(client: Client, *, restriction_form: RestrictionForm | None = No
         discharge=DischargeForm(data={"on": today}) if own else None,
         own=own,
         state=state,
-        age=age_on(client.birth_date, today),
-        signers={kind: required_signer(kind, client, state, today) for kind in TemplateKind},
+        age=age_on(client.birth_date, their_day),
+        signers={kind: required_signer(kind, client, state, their_day) for kind in TemplateKind},
         own_care=OwnCareForm(data={"own_care_consent": client.own_care_consent}),
         representative=RepresentativeForm(),
         recorded=recorded,
