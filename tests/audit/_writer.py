@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import create_engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, configure_mappers
 
 from roi import vault
 from roi.actor import Actor
@@ -49,6 +49,10 @@ def write(url: str, count: int) -> None:
 
 def fork_server(url: str) -> None:
     """Fork one endless writer per `go` line; report how each ended."""
+    # done once here rather than in every writer: importing the database driver and configuring
+    # the mappers took most of a writer's CPU before its first commit
+    create_engine(url).dispose()
+    configure_mappers()
     print("ready", flush=True)
     for line in sys.stdin:
         if line.strip() != "go":
