@@ -65,7 +65,7 @@ test-postgres: $(VENV)/.dev  ## Run the suite on a fresh PostgreSQL database
 	if [ -z "$$url" ]; then \
 	  echo ""; echo "!!! PostgreSQL is not available: the suite ran on SQLite ONLY !!!"; echo ""; \
 	else \
-	  echo "running the suite on PostgreSQL (tests that reach no database, and the accessibility walk,"; \
+	  echo "running the suite on PostgreSQL (tests that reach no database, and the browser tests,"; \
 	  echo "judge what both databases give alike: they run in test-sqlite only, tests/conftest.py)"; \
 	  ROI_TEST_DATABASE_URL="$$url" $(BIN)/pytest -q $(PYTEST_PARALLEL) $(PYTEST_ARGS); \
 	fi

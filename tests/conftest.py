@@ -337,11 +337,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def same_on_every_database(item: pytest.Item) -> bool:
     """Whether `item` would check exactly the same thing on SQLite and on PostgreSQL, so the
-    SQLite run's verdict is the verdict: it reaches no database (none of DATABASE_FIXTURES), or
-    it is marked `engine_independent` (what it checks is the pages' markup, which both render
-    alike, or the routes' methods; other tests render the pages on both databases)."""
+    SQLite run's verdict is the verdict: it reaches no database (none of DATABASE_FIXTURES), it
+    is marked `engine_independent` (what it checks is the pages' markup, which both render
+    alike, or the routes' methods; other tests render the pages on both databases), or it drives
+    the browser. A browser test judges what Chromium makes of roi's pages — scripts, focus,
+    layout at a width, what a click or a form sends; what each of its steps does to the database
+    the web, API and domain tests check on both (the same routes with Flask's test client, the
+    same services). On PostgreSQL the browser tests took a fifth of the run."""
     uses_database = not DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
-    return not uses_database or item.get_closest_marker("engine_independent") is not None
+    return not uses_database or any(
+        item.get_closest_marker(marker) is not None for marker in ("engine_independent", "browser")
+    )
 
 
 def _reuse_url_builders() -> None:
