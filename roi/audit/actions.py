@@ -104,6 +104,8 @@ class Action(StrEnum):
     ACCOUNTING_CHANGED = "accounting.changed"
     #: the client withdrew a request (to avoid the fee, or for any reason)
     ACCOUNTING_WITHDRAWN = "accounting.withdrawn"
+    #: a request quoted a fee became the free one: the free request before it was withdrawn
+    ACCOUNTING_FREED = "accounting.freed"
     #: a compliance officer looked at the log, an accounting or a FHIR export (SECURITY G7)
     AUDIT_VIEWED = "audit.viewed"
     DOCUMENT_DOWNLOADED = "document.downloaded"

@@ -22,7 +22,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from roi import audit, i18n, vault
@@ -497,7 +497,53 @@ def withdraw(session: Session, actor: Actor, request_id: int) -> AccountingReque
         found = _answerable(session, actor, request_id)
         found.withdrawn_at = now()
         _audit_answer(session, actor, Action.ACCOUNTING_WITHDRAWN, found)
+        if found.free:
+            _free_the_next(session, actor, found)
     return found
+
+
+def _free_the_next(session: Session, actor: Actor, withdrawn: AccountingRequest) -> None:
+    """A withdrawn free request provided no accounting (164.528(c)(2) frees the first one
+    provided in any 12 months), so an open request quoted a fee because of it may now be the
+    free one: it becomes free, its fee dropped, each change audited. Takes the client's lock, as
+    recording a request does, so a request recorded meanwhile is decided after this one."""
+    session.scalar(
+        select(Client.id).where(Client.id == withdrawn.client_id).with_for_update(key_share=True)
+    )
+    session.flush()
+    quoted = session.scalars(
+        select(AccountingRequest)
+        .where(
+            AccountingRequest.client_id == withdrawn.client_id,
+            AccountingRequest.free.is_(False),
+            AccountingRequest.fulfilled_at.is_(None),
+            AccountingRequest.withdrawn_at.is_(None),
+            AccountingRequest.received_on >= withdrawn.received_on,
+        )
+        .order_by(AccountingRequest.received_on, AccountingRequest.id)
+        .with_for_update()
+    ).all()
+    for later in quoted:
+        # in order of receipt: once one is free, those in its 12 months keep their fee
+        if _free_one_before(session, later.client_id, later.received_on) or _provided_before(
+            session, later.client_id, later.received_on
+        ):
+            continue
+        fee = later.fee_cents
+        later.free = True
+        later.fee_cents = None
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            Action.ACCOUNTING_FREED,
+            client_id=later.client_id,
+            detail={
+                "accounting_request_id": later.id,
+                "withdrawn_request_id": withdrawn.id,
+                "fee_cents": fee,
+            },
+        )
 
 
 def change(
@@ -718,15 +764,35 @@ def _free_one_before(session: Session, client_id: int, received_on: date) -> boo
     12 months; a withdrawn one provided none). Only earlier ones count: a request recorded late
     with its earlier day of receipt is as free as it was on that day."""
     other = aliased(AccountingRequest)
+    return _received_within_12_months(
+        session, other, client_id, received_on, other.free.is_(True), other.withdrawn_at.is_(None)
+    )
+
+
+def _provided_before(session: Session, client_id: int, received_on: date) -> bool:
+    """Whether an accounting was provided (with its fee) for a request received in the 12 months
+    up to `received_on`: a request after it is not the first provided in those 12 months."""
+    other = aliased(AccountingRequest)
+    return _received_within_12_months(
+        session, other, client_id, received_on, other.fulfilled_at.is_not(None)
+    )
+
+
+def _received_within_12_months(
+    session: Session,
+    other: type[AccountingRequest],
+    client_id: int,
+    received_on: date,
+    *conditions: ColumnElement[bool],
+) -> bool:
     return bool(
         session.scalar(
             select(
                 exists().where(
                     other.client_id == client_id,
-                    other.free.is_(True),
-                    other.withdrawn_at.is_(None),
                     other.received_on > months_before(received_on, FREE_MONTHS),
                     other.received_on <= received_on,
+                    *conditions,
                 )
             )
         )

@@ -72,6 +72,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.ACCOUNTING_FEE_ACCEPTED: N_("Accounting fee accepted"),
     Action.ACCOUNTING_CHANGED: N_("Accounting request changed"),
     Action.ACCOUNTING_WITHDRAWN: N_("Accounting request withdrawn"),
+    Action.ACCOUNTING_FREED: N_("Accounting request made free: the free one was withdrawn"),
     Action.CLIENT_DISCHARGED: N_("Discharge recorded"),
     Action.CONSENT_SIGNATURE_REFUSED: N_("Signature refused: not the required signer"),
     Action.CLIENT_REPRESENTATIVE_RECORDED: N_("Personal representative recorded"),

@@ -228,3 +228,85 @@ def test_compliance_sets_the_fee_and_records_a_withdrawal(client, session, refer
     assert withdrawn.status_code == 302
     session.rollback()
     assert requests.request_for(session, officer.actor, second.id).withdrawn
+
+
+def record_on(session, officer, client_id, days_ago: int):
+    return requests.record(
+        session,
+        officer.actor,
+        requests.NewRequest(
+            client_id=client_id,
+            received_on=now().date() - timedelta(days=days_ago),
+            channel=Channel.WRITTEN,
+        ),
+    )
+
+
+def test_withdrawing_the_free_request_frees_the_next_one_quoted_a_fee(
+    session, library, referral, officer
+):
+    requests.set_repeat_fee(session, officer.actor, 2500)
+    # Given the free request, and two later ones quoted the fee while it was still open
+    free = record_on(session, officer, referral.client_id, 20)
+    quoted = record_on(session, officer, referral.client_id, 10)
+    after = record_on(session, officer, referral.client_id, 5)
+    assert [r.fee_cents for r in (free, quoted, after)] == [None, 2500, 2500]
+    # When the client withdraws the free one, which provided no accounting
+    requests.withdraw(session, referral.client_person.actor, free.id)
+    # Then the next one is the first in its 12 months: free, with no fee to answer
+    session.rollback()
+    quoted, after = (requests.request_for(session, officer.actor, r.id) for r in (quoted, after))
+    assert (quoted.free, quoted.fee_cents, quoted.awaiting_fee_answer) == (True, None, False)
+    assert requests.fulfil(session, officer.actor, library, quoted.id).fulfilled
+    # And the one after it, in the same 12 months, still carries its fee
+    assert (after.free, after.fee_cents, after.awaiting_fee_answer) == (False, 2500, True)
+    (freed,) = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == Action.ACCOUNTING_FREED.value)
+    ).all()
+    assert freed.detail == {
+        "accounting_request_id": quoted.id,
+        "withdrawn_request_id": free.id,
+        "fee_cents": 2500,
+    }
+
+
+def test_a_withdrawal_frees_nothing_once_an_accounting_was_provided_or_when_it_was_not_free(
+    session, library, referral, officer
+):
+    requests.set_repeat_fee(session, officer.actor, 2500)
+    # Given the free request, a later one whose fee was accepted and which was provided,
+    # and a third quoted the fee
+    free = record_on(session, officer, referral.client_id, 20)
+    provided = record_on(session, officer, referral.client_id, 15)
+    requests.accept_fee(session, referral.client_person.actor, provided.id)
+    requests.fulfil(session, officer.actor, library, provided.id)
+    third = record_on(session, officer, referral.client_id, 10)
+    # When a request that was not free is withdrawn, nothing changes
+    requests.withdraw(session, referral.client_person.actor, third.id)
+    fourth = record_on(session, officer, referral.client_id, 5)
+    assert fourth.fee_cents == 2500
+    # Nor when the free one is: an accounting was provided in these 12 months
+    requests.withdraw(session, referral.client_person.actor, free.id)
+    session.rollback()
+    fourth = requests.request_for(session, officer.actor, fourth.id)
+    assert (fourth.free, fourth.fee_cents) == (False, 2500)
+    provided = requests.request_for(session, officer.actor, provided.id)
+    assert (provided.free, provided.fee_cents) == (False, 2500)
+    assert "accounting.freed" not in actions(session, referral.client_id)
+
+
+def test_a_withdrawal_in_the_api_shows_the_next_request_free(client, session, referral, officer):
+    requests.set_repeat_fee(session, officer.actor, 2500)
+    free = record_on(session, officer, referral.client_id, 20)
+    quoted = record_on(session, officer, referral.client_id, 10)
+    token = api_token(client, referral.client_person.email, referral.client_person.password)
+    base = "/api/v1/accounting-requests"
+    assert client.get(f"{base}/{quoted.id}", headers=bearer(token)).get_json()["fee_cents"] == 2500
+    # When the client withdraws the free one through the API
+    assert client.post(f"{base}/{free.id}/withdrawal", headers=bearer(token)).status_code == 200
+    # Then the other one is free, with nothing to accept, in the API and in the portal
+    shown = client.get(f"{base}/{quoted.id}", headers=bearer(token)).get_json()
+    assert (shown["free"], shown["fee_cents"], shown["awaiting_fee_answer"]) == (True, None, False)
+    login_as(client, referral.client_person.email, referral.client_person.password)
+    page = client.get("/portal/accounting").get_data(as_text=True)
+    assert "$25.00" not in page
