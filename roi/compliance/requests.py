@@ -496,17 +496,32 @@ def withdraw(session: Session, actor: Actor, request_id: int) -> AccountingReque
     with unit_of_work(session):
         found = _answerable(session, actor, request_id)
         found.withdrawn_at = now()
+        # every row is locked before the audit head, the order each writer of roi takes
+        freed = _free_the_next(session, found) if found.free else []
         _audit_answer(session, actor, Action.ACCOUNTING_WITHDRAWN, found)
-        if found.free:
-            _free_the_next(session, actor, found)
+        for later, fee in freed:
+            audit.record(
+                session,
+                actor,
+                Action.ACCOUNTING_FREED,
+                client_id=later.client_id,
+                detail={
+                    "accounting_request_id": later.id,
+                    "withdrawn_request_id": found.id,
+                    "fee_cents": fee,
+                },
+            )
     return found
 
 
-def _free_the_next(session: Session, actor: Actor, withdrawn: AccountingRequest) -> None:
+def _free_the_next(
+    session: Session, withdrawn: AccountingRequest
+) -> list[tuple[AccountingRequest, int | None]]:
     """A withdrawn free request provided no accounting (164.528(c)(2) frees the first one
-    provided in any 12 months), so an open request quoted a fee because of it may now be the
-    free one: it becomes free, its fee dropped, each change audited. Takes the client's lock, as
-    recording a request does, so a request recorded meanwhile is decided after this one."""
+    provided in any 12 months), so an open request in its 12 months, quoted a fee because of it,
+    may now be the free one: it becomes free, its fee dropped. Returns those freed, with the fee
+    each was quoted. Takes the client's lock, as recording a request does, so a request recorded
+    meanwhile is decided after this."""
     session.scalar(
         select(Client.id).where(Client.id == withdrawn.client_id).with_for_update(key_share=True)
     )
@@ -523,27 +538,20 @@ def _free_the_next(session: Session, actor: Actor, withdrawn: AccountingRequest)
         .order_by(AccountingRequest.received_on, AccountingRequest.id)
         .with_for_update()
     ).all()
+    freed: list[tuple[AccountingRequest, int | None]] = []
     for later in quoted:
+        if months_before(later.received_on, FREE_MONTHS) >= withdrawn.received_on:
+            break  # the withdrawn request was not in its 12 months: not why it has a fee
         # in order of receipt: once one is free, those in its 12 months keep their fee
         if _free_one_before(session, later.client_id, later.received_on) or _provided_before(
             session, later.client_id, later.received_on
         ):
             continue
-        fee = later.fee_cents
+        freed.append((later, later.fee_cents))
         later.free = True
         later.fee_cents = None
         session.flush()
-        audit.record(
-            session,
-            actor,
-            Action.ACCOUNTING_FREED,
-            client_id=later.client_id,
-            detail={
-                "accounting_request_id": later.id,
-                "withdrawn_request_id": withdrawn.id,
-                "fee_cents": fee,
-            },
-        )
+    return freed
 
 
 def change(

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.compliance import requests
-from roi.compliance.models import Channel
+from roi.compliance.models import AccountingRequest, Channel
 from roi.errors import Forbidden, Invalid, NotFound, WrongState
 from tests.accounting.conftest import pdf_text, squeeze
 from tests.factories import make_client_user
@@ -246,11 +246,13 @@ def test_withdrawing_the_free_request_frees_the_next_one_quoted_a_fee(
     session, library, referral, officer
 ):
     requests.set_repeat_fee(session, officer.actor, 2500)
-    # Given the free request, and two later ones quoted the fee while it was still open
+    # Given the free request, and two later ones quoted the fee while it was still open, the
+    # client having already agreed to the first one's fee
     free = record_on(session, officer, referral.client_id, 20)
     quoted = record_on(session, officer, referral.client_id, 10)
     after = record_on(session, officer, referral.client_id, 5)
     assert [r.fee_cents for r in (free, quoted, after)] == [None, 2500, 2500]
+    requests.accept_fee(session, referral.client_person.actor, quoted.id)
     # When the client withdraws the free one, which provided no accounting
     requests.withdraw(session, referral.client_person.actor, free.id)
     # Then the next one is the first in its 12 months: free, with no fee to answer
@@ -260,6 +262,11 @@ def test_withdrawing_the_free_request_frees_the_next_one_quoted_a_fee(
     assert requests.fulfil(session, officer.actor, library, quoted.id).fulfilled
     # And the one after it, in the same 12 months, still carries its fee
     assert (after.free, after.fee_cents, after.awaiting_fee_answer) == (False, 2500, True)
+    # And the log says so, after the withdrawal
+    assert actions(session, referral.client_id)[-3:-1] == [
+        "accounting.withdrawn",
+        "accounting.freed",
+    ]
     (freed,) = session.scalars(
         select(AuditEntry).where(AuditEntry.action == Action.ACCOUNTING_FREED.value)
     ).all()
@@ -270,28 +277,42 @@ def test_withdrawing_the_free_request_frees_the_next_one_quoted_a_fee(
     }
 
 
-def test_a_withdrawal_frees_nothing_once_an_accounting_was_provided_or_when_it_was_not_free(
+def test_a_withdrawal_frees_nothing_once_an_accounting_was_provided_in_those_12_months(
     session, library, referral, officer
 ):
     requests.set_repeat_fee(session, officer.actor, 2500)
-    # Given the free request, a later one whose fee was accepted and which was provided,
-    # and a third quoted the fee
+    # Given the free request, a later one whose fee was accepted and which was provided, and a
+    # third quoted the fee
     free = record_on(session, officer, referral.client_id, 20)
     provided = record_on(session, officer, referral.client_id, 15)
     requests.accept_fee(session, referral.client_person.actor, provided.id)
     requests.fulfil(session, officer.actor, library, provided.id)
     third = record_on(session, officer, referral.client_id, 10)
-    # When a request that was not free is withdrawn, nothing changes
-    requests.withdraw(session, referral.client_person.actor, third.id)
-    fourth = record_on(session, officer, referral.client_id, 5)
-    assert fourth.fee_cents == 2500
-    # Nor when the free one is: an accounting was provided in these 12 months
+    # When the free one is withdrawn
     requests.withdraw(session, referral.client_person.actor, free.id)
+    # Then the third keeps its fee: it is not the first accounting provided in its 12 months
     session.rollback()
-    fourth = requests.request_for(session, officer.actor, fourth.id)
-    assert (fourth.free, fourth.fee_cents) == (False, 2500)
+    third = requests.request_for(session, officer.actor, third.id)
+    assert (third.free, third.fee_cents) == (False, 2500)
     provided = requests.request_for(session, officer.actor, provided.id)
     assert (provided.free, provided.fee_cents) == (False, 2500)
+    assert "accounting.freed" not in actions(session, referral.client_id)
+
+
+def test_a_withdrawal_leaves_requests_beyond_its_12_months_alone(session, referral, officer):
+    requests.set_repeat_fee(session, officer.actor, 2500)
+    # Given a free request 400 days ago, and one 20 days ago that carries a fee for a reason of
+    # its own (set here directly, as older data may have it)
+    old = record_on(session, officer, referral.client_id, 400)
+    recent = record_on(session, officer, referral.client_id, 20)
+    session.rollback()
+    row = session.get(AccountingRequest, recent.id)
+    row.free, row.fee_cents = False, 2500
+    session.commit()
+    # When the old one is withdrawn, the recent one, beyond its 12 months, is not its to free
+    requests.withdraw(session, referral.client_person.actor, old.id)
+    session.rollback()
+    assert session.get(AccountingRequest, recent.id).fee_cents == 2500
     assert "accounting.freed" not in actions(session, referral.client_id)
 
 
