@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
@@ -195,3 +195,15 @@ def until(seen: Callable[[], bool], what: str) -> None:
     while not seen():
         assert time.monotonic() < deadline, f"never saw {what}"
         time.sleep(0.005)
+
+
+def waits_for_a_lock(watcher: Session, pids: list[int]) -> bool:
+    """Whether the PostgreSQL backend `pids[0]` (once a thread has put its pid there) is waiting
+    for a lock: what a test watches, with `until`, to know another transaction is held up."""
+    if not pids:
+        return False
+    waiting = watcher.scalar(
+        text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pids[0]}
+    )
+    watcher.rollback()  # each look is a fresh snapshot of the activity
+    return waiting == "Lock"

@@ -21,7 +21,7 @@ from roi.compliance import requests
 from roi.compliance.accounting import client_for_accounting
 from roi.compliance.models import Channel
 from roi.db import unit_of_work
-from tests.helpers import PATIENCE, until
+from tests.helpers import PATIENCE, until, waits_for_a_lock
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +60,7 @@ def test_a_withdrawal_and_a_request_recorded_meanwhile_take_turns(
         withdrawer.start()
         with Session(engine) as watcher:
             until(
-                lambda: not withdrawer.is_alive() or _waits_for_a_lock(watcher, withdrawer_pid),
+                lambda: not withdrawer.is_alive() or waits_for_a_lock(watcher, withdrawer_pid),
                 "the withdrawal wait for the client's lock",
             )
         # Then the holder still takes the audit head for its own entry: the withdrawal did not
@@ -72,13 +72,3 @@ def test_a_withdrawal_and_a_request_recorded_meanwhile_take_turns(
     assert failures == []
     session.rollback()
     assert requests.request_for(session, officer.actor, free.id).withdrawn
-
-
-def _waits_for_a_lock(watcher: Session, pids: list[int]) -> bool:
-    if not pids:
-        return False
-    waiting = watcher.scalar(
-        text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pids[0]}
-    )
-    watcher.rollback()  # each look is a fresh snapshot of the activity
-    return waiting == "Lock"

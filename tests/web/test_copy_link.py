@@ -31,6 +31,7 @@ from tests.helpers import (
     post_form,
     statements_run,
     until,
+    waits_for_a_lock,
     without_tokens,
 )
 from tests.web import test_signing_link as signing
@@ -335,7 +336,7 @@ def test_two_workers_answering_requests_for_one_address_send_one_link(
         # (it waits for the first, or, were it not to, finishes)
         with Session(engine) as watcher:
             until(
-                lambda: not second.is_alive() or _waits_for_a_lock(watcher, second_pid),
+                lambda: not second.is_alive() or waits_for_a_lock(watcher, second_pid),
                 "the second worker wait or end",
             )
     finally:
@@ -349,16 +350,6 @@ def test_two_workers_answering_requests_for_one_address_send_one_link(
         assert _count(session, LinkRequest) == 0
     # and one link went out, not two
     assert len(copy_links(app)) == mailed + 1
-
-
-def _waits_for_a_lock(watcher: Session, pids: list[int]) -> bool:
-    if not pids:
-        return False
-    waiting = watcher.scalar(
-        text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :pid"), {"pid": pids[0]}
-    )
-    watcher.rollback()  # each look is a fresh snapshot of the activity
-    return waiting == "Lock"
 
 
 def test_a_link_request_that_fails_waits_for_the_next_pass_and_holds_up_nothing(
