@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
 from roi import audit
@@ -302,31 +302,10 @@ def disclosures_before_recording(session: Session, actor: Actor) -> list[Disclos
         Forbidden: the actor may not read the disclosure log.
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
-    received_at = day_start_sql(Revocation.received_on)
     rows = session.execute(
-        select(
-            Consent.id,
-            Client.given_name,
-            Client.family_name,
-            Provider.name,
-            Revocation.method,
-            Revocation.received_on,
-            Revocation.revoked_at,
-            AuditEntry.at,
-            AuditEntry.message_id,
-        )
+        _disclosed_before_recorded(actor, Revocation.received_on, Revocation.revoked_at)
+        .add_columns(Revocation.method, Revocation.received_on, Revocation.revoked_at)
         .join(Revocation, Revocation.consent_id == Consent.id)
-        .join(Client, Client.id == Consent.client_id)
-        .join(AuditEntry, AuditEntry.consent_id == Consent.id)
-        .join(Provider, Provider.id == AuditEntry.recipient_provider_id)
-        .where(
-            Consent.organization_id == actor.organization_id,
-            Revocation.received_on.is_not(None),
-            AuditEntry.action == Action.DISCLOSURE_PERMITTED,
-            AuditEntry.at >= received_at,
-            AuditEntry.at < Revocation.revoked_at,
-        )
-        .order_by(AuditEntry.at.desc(), AuditEntry.seq.desc())
     ).all()
     return [
         DisclosureBeforeRecording(
@@ -354,28 +333,9 @@ def disclosures_after_expiry_event(session: Session, actor: Actor) -> list[Discl
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
     rows = session.execute(
-        select(
-            Consent.id,
-            Client.given_name,
-            Client.family_name,
-            Provider.name,
-            Consent.expiry_event_occurred_on,
-            Consent.expired_at,
-            AuditEntry.at,
-            AuditEntry.message_id,
-        )
-        .join(Client, Client.id == Consent.client_id)
-        .join(AuditEntry, AuditEntry.consent_id == Consent.id)
-        .join(Provider, Provider.id == AuditEntry.recipient_provider_id)
-        .where(
-            Consent.organization_id == actor.organization_id,
-            Consent.expiry_event_occurred_on.is_not(None),
-            Consent.expiry_event_kind.is_distinct_from(ExpiryEventKind.AFTER_FIRST_DISCLOSURE),
-            AuditEntry.action == Action.DISCLOSURE_PERMITTED,
-            AuditEntry.at >= day_start_sql(Consent.expiry_event_occurred_on),
-            AuditEntry.at < Consent.expired_at,
-        )
-        .order_by(AuditEntry.at.desc(), AuditEntry.seq.desc())
+        _disclosed_before_recorded(actor, Consent.expiry_event_occurred_on, Consent.expired_at)
+        .add_columns(Consent.expiry_event_occurred_on, Consent.expired_at)
+        .where(Consent.expiry_event_kind.is_distinct_from(ExpiryEventKind.AFTER_FIRST_DISCLOSURE))
     ).all()
     return [
         DisclosureAfterEvent(
@@ -389,6 +349,37 @@ def disclosures_after_expiry_event(session: Session, actor: Actor) -> list[Discl
         )
         for row in rows
     ]
+
+
+def _disclosed_before_recorded(
+    actor: Actor,
+    day: SQLColumnExpression[date | None],
+    recorded: SQLColumnExpression[datetime | None],
+) -> Select[int, str, str, str, datetime, int | None]:
+    """The disclosures under the organization's consents from 00:00 UTC of `day` up to, not
+    including, `recorded`, newest first: what a consent's end known late let through. Columns:
+    the consent's id, the client's names, the recipient's name, when, and the message."""
+    return (
+        select(
+            Consent.id,
+            Client.given_name,
+            Client.family_name,
+            Provider.name,
+            AuditEntry.at,
+            AuditEntry.message_id,
+        )
+        .join(Client, Client.id == Consent.client_id)
+        .join(AuditEntry, AuditEntry.consent_id == Consent.id)
+        .join(Provider, Provider.id == AuditEntry.recipient_provider_id)
+        .where(
+            Consent.organization_id == actor.organization_id,
+            day.is_not(None),
+            AuditEntry.action == Action.DISCLOSURE_PERMITTED,
+            AuditEntry.at >= day_start_sql(day),
+            AuditEntry.at < recorded,
+        )
+        .order_by(AuditEntry.at.desc(), AuditEntry.seq.desc())
+    )
 
 
 def phone_revocations_awaiting_confirmation(
