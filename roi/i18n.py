@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date, datetime
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -89,6 +91,8 @@ def _kept(value: object) -> object:
         return value.kept()
     if isinstance(value, Worded):
         return {"worded": {DEFAULT_LANGUAGE: str(value), **value.others}}
+    if _is_day(value):
+        return {"day": value.isoformat()}
     return value
 
 
@@ -96,6 +100,8 @@ def _restored(value: object) -> object:
     if isinstance(value, dict) and "worded" in value:
         texts = dict(value["worded"])
         return Worded(str(texts.pop(DEFAULT_LANGUAGE)), **texts)
+    if isinstance(value, dict) and "day" in value:
+        return date.fromisoformat(str(value["day"]))
     if isinstance(value, dict):
         return Message.restored(value)
     return value
@@ -119,13 +125,24 @@ def translate(text: str, language: str) -> str:
         return text.others.get(supported(language), str(text))
     catalogue = translations(language)
     if isinstance(text, Message):
-        params = {
-            name: translate(value, language) if isinstance(value, str) else value
-            for name, value in text.params.items()
-        }
+        params = {name: _translated(value, language) for name, value in text.params.items()}
         wording = catalogue.gettext(text.msgid)
         return wording % params if params else wording
     return catalogue.gettext(text)
+
+
+def _translated(value: object, language: str) -> object:
+    """A message's parameter as it reads in `language`: text translated, a day in words."""
+    if isinstance(value, str):
+        return translate(value, language)
+    if _is_day(value):
+        return format_date(value, "long", locale=supported(language))
+    return value
+
+
+def _is_day(value: object) -> TypeGuard[date]:
+    # a datetime is a date too, but a moment needs its time zone to be read as a day
+    return isinstance(value, date) and not isinstance(value, datetime)
 
 
 def supported(language: str | None) -> str:

@@ -120,8 +120,8 @@ def ask(
             Message(
                 "You already asked for an accounting on %(asked)s; it is due by %(due)s. You can "
                 "ask again once it is ready.",
-                asked=pending[0].received_on.isoformat(),
-                due=pending[0].due.isoformat(),
+                asked=pending[0].received_on,
+                due=pending[0].due,
             )
         )
     new = NewRequest(
@@ -178,7 +178,7 @@ def extend(session: Session, actor: Actor, request_id: int, reason: str) -> Acco
                     "Request #%(id)d was already extended once, to %(day)s. The rule allows a "
                     "single 30-day extension (45 CFR 164.528(c)(1)(ii)).",
                     id=found.id,
-                    day=found.extended_to.isoformat(),
+                    day=found.extended_to,
                 )
             )
         if today > found.due_on:
@@ -187,7 +187,7 @@ def extend(session: Session, actor: Actor, request_id: int, reason: str) -> Acco
                     "Request #%(id)d was due on %(day)s. An extension must be given within the "
                     "first 60 days (45 CFR 164.528(c)(1)(ii)).",
                     id=found.id,
-                    day=found.due_on.isoformat(),
+                    day=found.due_on,
                 )
             )
         found.extended_to = found.due_on + EXTENSION
@@ -745,7 +745,7 @@ def _checked_period(new: NewRequest) -> Period:
             {"until": N_("The accounting can only cover disclosures up to the day of the request.")}
         )
     if period.since < earliest:
-        day = earliest.isoformat()
+        day = earliest
         raise Invalid(
             {
                 "since": Message(
@@ -822,7 +822,7 @@ def _check_not_fulfilled(found: AccountingRequest) -> None:
                 "Request #%(id)d was already fulfilled on %(day)s. Download its report again "
                 "instead.",
                 id=found.id,
-                day=found.fulfilled_at.date().isoformat(),
+                day=found.fulfilled_at.date(),
             )
         )
     if found.withdrawn_at is not None:

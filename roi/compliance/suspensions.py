@@ -127,7 +127,7 @@ def _check(new: NewSuspension, agency: str, statement: str | None) -> None:
             "An oral statement suspends for at most %(days)d days (until %(day)s): ask for it in "
             "writing (45 CFR 164.528(a)(2)(ii)).",
             days=ORAL_DAYS,
-            day=(today + timedelta(days=ORAL_DAYS)).isoformat(),
+            day=today + timedelta(days=ORAL_DAYS),
         )
     if not new.written and statement is None:
         problems["statement"] = N_(

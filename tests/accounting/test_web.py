@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
 from roi.audit import Action, AuditEntry
@@ -310,7 +311,14 @@ def test_client_asks_for_a_full_accounting_and_gets_the_report(
     token = csrf_token(client.get("/portal/accounting"))
     twice = client.post("/portal/accounting/requests", data={"scope": "all", "csrf_token": token})
     assert twice.status_code == 409
-    assert "You already asked for an accounting" in twice.get_data(as_text=True)
+    # the days in words, as the rest of the page writes them
+    asked_on, due_by = (
+        format_date(day, "long", locale="en") for day in (found.received_on, found.due)
+    )
+    assert (
+        f"You already asked for an accounting on {asked_on}; it is due by {due_by}."
+        in twice.get_data(as_text=True)
+    )
     # once compliance fulfils it, the client downloads it; another client cannot
     requests.fulfil(session, officer.actor, library, found.id)
     report = client.get(f"/portal/accounting/requests/{found.id}/report.pdf")

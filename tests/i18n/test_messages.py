@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
+
 from roi import i18n
 from roi.errors import NotFound
 from roi.i18n import N_, Message
@@ -29,3 +32,19 @@ def test_speaking_a_language_for_a_block_then_returning_to_the_default():
         assert i18n.gettext("Sign out") == "Cerrar sesión"
     assert i18n.gettext("Sign out") == "Sign out"
     assert i18n.current_language() == "en"
+
+
+def test_a_day_reads_as_iso_in_english_text_and_in_words_once_translated():
+    # Given a refusal that names a day
+    message = Message("It ended on %(day)s.", day=date(2027, 5, 1))
+    # Then the string the API and the logs carry keeps the ISO day
+    assert message == "It ended on 2027-05-01."
+    # and a page shows it in words of its language
+    assert message.in_language("en") == "It ended on May 1, 2027."
+    assert i18n.translate(Message("%(day)s", day=date(2027, 5, 1)), "es") == "1 de mayo de 2027"
+
+
+def test_a_kept_message_keeps_its_day():
+    kept = Message("It ended on %(day)s.", day=date(2027, 5, 1)).kept()
+    assert json.loads(json.dumps(kept)) == kept
+    assert Message.restored(kept).in_language("en") == "It ended on May 1, 2027."

@@ -269,13 +269,18 @@ def test_a_drawn_signature_that_is_not_a_png_data_url_is_refused(
     assert reload(session, consent.id).status is ConsentStatus.PENDING_SIGNATURE
 
 
+@pytest.mark.parametrize(
+    ("language", "refusal"),
+    [("en", "it ended on %s, before it was signed"), ("es", "terminó el %s, antes de firmarse")],
+)
 def test_a_release_that_ended_while_it_waited_is_refused_saying_so(
-    client, session, clinician, client_person, library, recipient
+    client, session, clinician, client_person, library, recipient, language, refusal
 ):
     ends = now().date() + timedelta(days=2)
     consent = sent_consent(
         session, clinician, library, recipient, client_person.actor.client_id, expires_on=ends
     )
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
     with time_machine.travel(now() + timedelta(days=2), tick=False):
         login_as(client, client_person.email, client_person.password)
         page = client.get(detail_url(consent.id))
@@ -283,9 +288,9 @@ def test_a_release_that_ended_while_it_waited_is_refused_saying_so(
             f"{detail_url(consent.id)}/sign", data={**sign_data(), "csrf_token": csrf_token(page)}
         )
     assert response.status_code == 409
-    assert f"it ended on {ends.isoformat()}, before it was signed" in response.get_data(
-        as_text=True
-    )
+    # the day in words of the page's language ("May 3, 2027", "3 de mayo de 2027")
+    day = format_date(ends, "long", locale=language)
+    assert refusal % day in response.get_data(as_text=True)
     assert reload(session, consent.id).status is ConsentStatus.PENDING_SIGNATURE
 
 

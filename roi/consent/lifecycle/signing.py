@@ -260,7 +260,7 @@ def _check_not_ended(session: Session, consent: Consent) -> None:
     """
     today = now().date()
     if consent.expires_on is not None and consent.expires_on <= today:
-        raise WrongState(Message(_ENDED_ON, day=consent.expires_on.isoformat()))
+        raise WrongState(Message(_ENDED_ON, day=consent.expires_on))
     discharged = consent.client.discharged_on
     if consent.expiry_event_kind != ExpiryEventKind.END_OF_TREATMENT or discharged is None:
         return
@@ -272,7 +272,7 @@ def _check_not_ended(session: Session, consent: Consent) -> None:
     )
     written = consent.created_at
     if discharged >= written.date() or (recorded is not None and recorded > written):
-        raise WrongState(Message(_TREATMENT_ENDED, day=discharged.isoformat()))
+        raise WrongState(Message(_TREATMENT_ENDED, day=discharged))
 
 
 _ENDED_ON = N_(
