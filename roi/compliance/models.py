@@ -76,8 +76,14 @@ class AccountingRequest(Base):
     fee_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: when the client withdrew the request (it is then closed, never fulfilled)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: the free request whose withdrawal made this one free (164.528(c)(2): the first accounting
+    #: provided in 12 months is free, and a withdrawn one provided none)
+    freed_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounting_requests.id"))
+    #: the fee this request carried until it was made free, in cents (None: none was set)
+    fee_dropped_cents: Mapped[int | None]
 
     client: Mapped[Client] = relationship()
+    freed_by: Mapped[AccountingRequest | None] = relationship(remote_side=[id])
 
     @property
     def due(self) -> date:
@@ -96,6 +102,12 @@ class AccountingRequest(Base):
     def closed(self) -> bool:
         """Fulfilled or withdrawn: nothing more is done with it."""
         return self.fulfilled or self.withdrawn
+
+    @property
+    def refund_owed(self) -> bool:
+        """Made free after the client had agreed to its fee: what they paid goes back to them."""
+        agreed = self.fee_accepted_at is not None
+        return self.freed_by_id is not None and bool(self.fee_dropped_cents) and agreed
 
     @property
     def awaiting_fee_answer(self) -> bool:

@@ -42,11 +42,13 @@ from roi.compliance.accounting import (
     years_before,
 )
 from roi.compliance.models import AccountingRequest, AccountingSettings, Channel
+from roi.consent.client_notices import tell_client
 from roi.consent.library import FormLibrary
 from roi.db import new_uuid, unit_of_work
 from roi.documents import AccountingLetter, render_letter, wording
 from roi.errors import Forbidden, Invalid, NotFound, WrongState
 from roi.i18n import N_, Message
+from roi.mail import Mail, links
 
 #: 164.528(c)(1): act no later than 60 days after receipt
 DEADLINE = timedelta(days=60)
@@ -489,6 +491,10 @@ def withdraw(session: Session, actor: Actor, request_id: int) -> AccountingReque
     """The client withdraws the request (to avoid the fee, or for any reason): it is closed,
     never fulfilled. The client, or compliance on the client's word. Audited.
 
+    A withdrawn free request provided no accounting, so a later one may now be the free one
+    (`_free_the_next`): each made free is audited as `accounting.freed`, and the client is told
+    in the portal and by mail.
+
     Raises:
         NotFound: not a request the actor may see.
         WrongState: already fulfilled or withdrawn.
@@ -499,7 +505,7 @@ def withdraw(session: Session, actor: Actor, request_id: int) -> AccountingReque
         # every row is locked before the audit head, the order each writer of roi takes
         freed = _free_the_next(session, found) if found.free else []
         _audit_answer(session, actor, Action.ACCOUNTING_WITHDRAWN, found)
-        for later, fee in freed:
+        for later in freed:
             audit.record(
                 session,
                 actor,
@@ -508,50 +514,100 @@ def withdraw(session: Session, actor: Actor, request_id: int) -> AccountingReque
                 detail={
                     "accounting_request_id": later.id,
                     "withdrawn_request_id": found.id,
-                    "fee_cents": fee,
+                    "fee_cents": later.fee_dropped_cents,
                 },
             )
+            tell_client(session, later.client, _freed_notice(later), _fee_dropped_mail)
     return found
 
 
-def _free_the_next(
-    session: Session, withdrawn: AccountingRequest
-) -> list[tuple[AccountingRequest, int | None]]:
+def freed_by(session: Session, actor: Actor, request_id: int) -> list[AccountingRequest]:
+    """The requests the withdrawal of request `request_id` made free, in order of receipt."""
+    return list(
+        session.scalars(
+            _visible(actor)
+            .where(AccountingRequest.freed_by_id == request_id)
+            .order_by(AccountingRequest.received_on, AccountingRequest.id)
+        )
+    )
+
+
+def _free_the_next(session: Session, withdrawn: AccountingRequest) -> list[AccountingRequest]:
     """A withdrawn free request provided no accounting (164.528(c)(2) frees the first one
-    provided in any 12 months), so an open request in its 12 months, quoted a fee because of it,
-    may now be the free one: it becomes free, its fee dropped. Returns those freed, with the fee
-    each was quoted. Takes the client's lock, as recording a request does, so a request recorded
-    meanwhile is decided after this."""
+    provided in any 12 months), so a request in its 12 months that carries a fee because of it
+    may now be the free one: it becomes free, its fee dropped (one already provided was then the
+    first provided: a fee the client agreed to is owed back). Returns those made free. Takes the
+    client's lock, as recording a request does, so a request recorded meanwhile is decided after
+    this."""
     session.scalar(
         select(Client.id).where(Client.id == withdrawn.client_id).with_for_update(key_share=True)
     )
     session.flush()
-    quoted = session.scalars(
+    charged = session.scalars(
         select(AccountingRequest)
         .where(
             AccountingRequest.client_id == withdrawn.client_id,
             AccountingRequest.free.is_(False),
-            AccountingRequest.fulfilled_at.is_(None),
             AccountingRequest.withdrawn_at.is_(None),
             AccountingRequest.received_on >= withdrawn.received_on,
         )
         .order_by(AccountingRequest.received_on, AccountingRequest.id)
         .with_for_update()
     ).all()
-    freed: list[tuple[AccountingRequest, int | None]] = []
-    for later in quoted:
+    freed: list[AccountingRequest] = []
+    for later in charged:
         if months_before(later.received_on, FREE_MONTHS) >= withdrawn.received_on:
             break  # the withdrawn request was not in its 12 months: not why it has a fee
         # in order of receipt: once one is free, those in its 12 months keep their fee
         if _free_one_before(session, later.client_id, later.received_on) or _provided_before(
-            session, later.client_id, later.received_on
+            session, later
         ):
             continue
-        freed.append((later, later.fee_cents))
+        freed.append(later)
         later.free = True
+        later.freed_by_id = withdrawn.id
+        later.fee_dropped_cents = later.fee_cents
         later.fee_cents = None
         session.flush()
     return freed
+
+
+def _freed_notice(freed: AccountingRequest) -> Message:
+    """What the client reads in the portal about a request made free."""
+    why = Message(
+        "Your request for an accounting of disclosures of %(day)s is now free: you withdrew an "
+        "earlier request, so this one is your first in 12 months.",
+        day=freed.received_on,
+    )
+    if freed.refund_owed:
+        return Message(
+            "%(why)s You had agreed to its fee of %(fee)s: if you paid it, your practice pays it "
+            "back.",
+            why=why,
+            fee=money(freed.fee_dropped_cents or 0),
+        )
+    if freed.fee_dropped_cents:
+        return Message(
+            "%(why)s Its fee of %(fee)s no longer applies.",
+            why=why,
+            fee=money(freed.fee_dropped_cents),
+        )
+    return why
+
+
+def _fee_dropped_mail(to: str) -> Mail:
+    """Tell the client a fee no longer applies; which request is behind the sign-in. In the
+    language being spoken (`tell_client` speaks the client's)."""
+    return Mail(
+        to=to,
+        subject=i18n.gettext("A fee no longer applies to your request"),
+        text=i18n.gettext(
+            "A request you made for an accounting of disclosures is now free of charge. Sign in "
+            "to see it:"
+        ),
+        link=links.portal(),
+        closing=i18n.gettext("To protect your privacy, this email does not say more."),
+    )
 
 
 def change(
@@ -777,12 +833,17 @@ def _free_one_before(session: Session, client_id: int, received_on: date) -> boo
     )
 
 
-def _provided_before(session: Session, client_id: int, received_on: date) -> bool:
-    """Whether an accounting was provided (with its fee) for a request received in the 12 months
-    up to `received_on`: a request after it is not the first provided in those 12 months."""
+def _provided_before(session: Session, found: AccountingRequest) -> bool:
+    """Whether an accounting was provided (with its fee) for another request received in the 12
+    months up to `found`'s: `found` is then not the first provided in those 12 months."""
     other = aliased(AccountingRequest)
     return _received_within_12_months(
-        session, other, client_id, received_on, other.fulfilled_at.is_not(None)
+        session,
+        other,
+        found.client_id,
+        found.received_on,
+        other.fulfilled_at.is_not(None),
+        other.id != found.id,
     )
 
 

@@ -5,19 +5,23 @@ new date (164.528(c)(1)(ii)(A))."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
+from roi.accounts.models import Client
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.compliance import requests
 from roi.compliance.models import AccountingRequest, Channel
+from roi.consent.models import Notification
 from roi.errors import Forbidden, Invalid, NotFound, WrongState
 from tests.accounting.conftest import pdf_text, squeeze
 from tests.factories import make_client_user
-from tests.helpers import api_token, bearer, csrf_token, login_as
+from tests.helpers import api_token, bearer, csrf_token, delivered_mail, login_as
 
 
 def record(session, officer, client_id):
@@ -277,12 +281,12 @@ def test_withdrawing_the_free_request_frees_the_next_one_quoted_a_fee(
     }
 
 
-def test_a_withdrawal_frees_nothing_once_an_accounting_was_provided_in_those_12_months(
-    session, library, referral, officer
+def test_an_accounting_provided_with_a_fee_before_the_free_one_was_withdrawn_is_owed_back(
+    client, session, library, referral, officer
 ):
     requests.set_repeat_fee(session, officer.actor, 2500)
-    # Given the free request, a later one whose fee was accepted and which was provided, and a
-    # third quoted the fee
+    # Given the free request, a later one whose fee was accepted and which was provided while the
+    # free one was still open, and a third quoted the fee
     free = record_on(session, officer, referral.client_id, 20)
     provided = record_on(session, officer, referral.client_id, 15)
     requests.accept_fee(session, referral.client_person.actor, provided.id)
@@ -290,13 +294,23 @@ def test_a_withdrawal_frees_nothing_once_an_accounting_was_provided_in_those_12_
     third = record_on(session, officer, referral.client_id, 10)
     # When the free one is withdrawn
     requests.withdraw(session, referral.client_person.actor, free.id)
-    # Then the third keeps its fee: it is not the first accounting provided in its 12 months
+    # Then the one provided was the first accounting provided in its 12 months: free, and the
+    # fee the client agreed to is owed back
     session.rollback()
-    third = requests.request_for(session, officer.actor, third.id)
-    assert (third.free, third.fee_cents) == (False, 2500)
     provided = requests.request_for(session, officer.actor, provided.id)
-    assert (provided.free, provided.fee_cents) == (False, 2500)
-    assert "accounting.freed" not in actions(session, referral.client_id)
+    assert (provided.free, provided.fee_cents, provided.fee_dropped_cents) == (True, None, 2500)
+    assert provided.refund_owed
+    # And the third keeps its fee: it is not the first provided in its 12 months
+    third = requests.request_for(session, officer.actor, third.id)
+    assert (third.free, third.fee_cents, third.freed_by_id) == (False, 2500, None)
+    # And compliance reads it on both requests' pages
+    login_as(client, officer.email, officer.password)
+    page = client.get(f"/compliance/accounting/requests/{provided.id}").get_data(as_text=True)
+    assert f"since request #{free.id} was withdrawn" in page
+    assert "The client had agreed to the fee of $25.00: refund it if they paid." in page
+    page = client.get(f"/compliance/accounting/requests/{free.id}").get_data(as_text=True)
+    assert "Its withdrawal made free:" in page
+    assert f"request #{provided.id}</a> (refund $25.00)" in page
 
 
 def test_a_withdrawal_leaves_requests_beyond_its_12_months_alone(session, referral, officer):
@@ -328,6 +342,44 @@ def test_a_withdrawal_in_the_api_shows_the_next_request_free(client, session, re
     # Then the other one is free, with nothing to accept, in the API and in the portal
     shown = client.get(f"{base}/{quoted.id}", headers=bearer(token)).get_json()
     assert (shown["free"], shown["fee_cents"], shown["awaiting_fee_answer"]) == (True, None, False)
+    assert (shown["freed_by_request_id"], shown["fee_dropped_cents"]) == (free.id, 2500)
+    assert shown["refund_owed"] is False  # the client had not agreed to it
     login_as(client, referral.client_person.email, referral.client_person.password)
     page = client.get("/portal/accounting").get_data(as_text=True)
-    assert "$25.00" not in page
+    assert "your practice charges a fee" not in page
+    assert "Free: you withdrew an earlier request, so this one is your first in 12 months." in page
+    assert "Its fee of $25.00 no longer applies." in page
+
+
+def test_the_client_withdraws_the_free_request_in_the_portal_and_is_told_the_fee_is_gone(
+    app, client, session, referral, officer
+):
+    requests.set_repeat_fee(session, officer.actor, 2500)
+    # Given a Spanish-speaking client with the free request and a later one quoted the fee
+    record_on(session, officer, referral.client_id, 20)
+    quoted = record_on(session, officer, referral.client_id, 10)
+    session.get(Client, referral.client_id).language = "es"
+    session.commit()
+    person = referral.client_person
+    login_as(client, person.email, person.password)
+    page = client.get("/portal/accounting")
+    html = page.get_data(as_text=True)
+    # When they withdraw the free one from the portal (its only request with no fee answer)
+    (withdrawal,) = re.findall(r'action="(/portal/accounting/requests/\d+/withdrawal)" class', html)
+    done = client.post(withdrawal, data={"csrf_token": csrf_token(page)})
+    assert done.status_code == 302
+    # Then a notice in the portal, in their language, names the request by its day in words
+    session.rollback()
+    (notice,) = session.scalars(
+        select(Notification.text).where(Notification.user_id == person.user.id)
+    )
+    day = format_date(quoted.received_on, "long", locale="es")
+    assert f"del {day} ahora es gratuito" in notice, notice
+    assert "25,00" in notice or "$25.00" in notice
+    # And a mail tells them where to look, without the request or the amount
+    (mail,) = delivered_mail(app)
+    assert mail["To"] == session.get(Client, referral.client_id).email
+    assert mail["Subject"] == "Ya no se cobra un cargo por su pedido"
+    body = mail.get_content()
+    assert "$25" not in body
+    assert day not in body

@@ -7,6 +7,7 @@ import pytest
 
 from roi import i18n
 from roi.accounts import recovery
+from roi.compliance import requests as accounting_requests
 from roi.consent import notices as consent_notices
 from roi.mail import Mail
 from roi.messaging import notices as message_notices
@@ -18,6 +19,7 @@ WRITERS = {
     "new message": lambda language: message_notices.new_message_mail(TO, "Dana W.", language),
     "emergency disclosure": lambda _: message_notices.emergency_disclosure_mail(TO),
     "restriction ended": lambda _: consent_notices.restriction_ended_mail(TO),
+    "accounting fee dropped": lambda _: accounting_requests._fee_dropped_mail(TO),
     "password form paused": lambda language: recovery._paused_mail(TO, language),
 }
 

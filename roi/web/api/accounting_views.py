@@ -158,6 +158,17 @@ class AccountingRequestSchema(Schema):
         metadata={"description": "a fee was quoted: the client accepts, changes or withdraws"},
     )
     fee_accepted_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    freed_by_request_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "the free request whose withdrawal made this one free"},
+    )
+    fee_dropped_cents = fields.Integer(
+        allow_none=True, metadata={"description": "the fee it carried until it was made free"}
+    )
+    refund_owed = fields.Boolean(
+        required=True,
+        metadata={"description": "made free after the client agreed to its fee: pay it back"},
+    )
     withdrawn_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     fulfilled_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     report_sha256 = fields.String(allow_none=True)
@@ -256,6 +267,9 @@ def request_json(found: AccountingRequest, *, staff: bool) -> dict[str, Any]:
         "fee_cents": found.fee_cents,
         "awaiting_fee_answer": found.awaiting_fee_answer,
         "fee_accepted_at": iso(found.fee_accepted_at) if found.fee_accepted_at else None,
+        "freed_by_request_id": found.freed_by_id,
+        "fee_dropped_cents": found.fee_dropped_cents,
+        "refund_owed": found.refund_owed,
         "withdrawn_at": iso(found.withdrawn_at) if found.withdrawn_at else None,
         # the note is staff's own working text
         "note": requests.note_of(found) if staff else None,
