@@ -1,6 +1,7 @@
 """An accounting request made free by the withdrawal of the free one keeps which one freed it and
 the fee it carried until then, so its page, the client's portal and the API can say so (and that
-a fee the client had agreed to is owed back).
+a fee the client had agreed to is owed back). Requests freed before this revision get both from
+their `accounting.freed` audit entries.
 
 Revision ID: 0020_accounting_freed
 Revises: 0019_outside_part2
@@ -27,6 +28,28 @@ def upgrade():
             'accounting_requests',
             ['freed_by_id'],
             ['id'],
+        )
+    entries = sa.table(
+        'audit_entries', sa.column('action', sa.String), sa.column('detail', sa.JSON)
+    )
+    requests = sa.table(
+        'accounting_requests',
+        sa.column('id', sa.Integer),
+        sa.column('freed_by_id', sa.Integer),
+        sa.column('fee_dropped_cents', sa.Integer),
+    )
+    connection = op.get_bind()
+    freed = connection.execute(
+        sa.select(entries.c.detail).where(entries.c.action == 'accounting.freed')
+    ).scalars()
+    for detail in list(freed):
+        connection.execute(
+            requests.update()
+            .where(requests.c.id == detail['accounting_request_id'])
+            .values(
+                freed_by_id=detail['withdrawn_request_id'],
+                fee_dropped_cents=detail.get('fee_cents'),
+            )
         )
 
 

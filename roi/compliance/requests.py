@@ -84,6 +84,11 @@ def months_before(day: date, months: int) -> date:
     return date(year, month + 1, min(day.day, last))
 
 
+def months_after(day: date, months: int) -> date:
+    """The same day `months` later, or that month's last day."""
+    return months_before(day, -months)
+
+
 def record(session: Session, actor: Actor, new: NewRequest) -> AccountingRequest:
     """Record a client's request for an accounting, received by letter, phone or the portal.
 
@@ -491,9 +496,9 @@ def withdraw(session: Session, actor: Actor, request_id: int) -> AccountingReque
     """The client withdraws the request (to avoid the fee, or for any reason): it is closed,
     never fulfilled. The client, or compliance on the client's word. Audited.
 
-    A withdrawn free request provided no accounting, so a later one may now be the free one
-    (`_free_the_next`): each made free is audited as `accounting.freed`, and the client is told
-    in the portal and by mail.
+    A withdrawn free request provided no accounting, so another may now be the free one
+    (`_free_the_next`): it is audited as `accounting.freed`, and a client whose fee was dropped is
+    told in the portal and by mail.
 
     Raises:
         NotFound: not a request the actor may see.
@@ -502,43 +507,42 @@ def withdraw(session: Session, actor: Actor, request_id: int) -> AccountingReque
     with unit_of_work(session):
         found = _answerable(session, actor, request_id)
         found.withdrawn_at = now()
-        # every row is locked before the audit head, the order each writer of roi takes
-        freed = _free_the_next(session, found) if found.free else []
+        # every row is locked and written before the audit head, the order each writer of roi
+        # takes (the notice's rows lock the client's account and practice)
+        freed = _free_the_next(session, found) if found.free else None
+        if freed is not None and freed.fee_dropped_cents:
+            tell_client(session, freed.client, _freed_notice(freed), _fee_dropped_mail)
         _audit_answer(session, actor, Action.ACCOUNTING_WITHDRAWN, found)
-        for later in freed:
+        if freed is not None:
             audit.record(
                 session,
                 actor,
                 Action.ACCOUNTING_FREED,
-                client_id=later.client_id,
+                client_id=freed.client_id,
                 detail={
-                    "accounting_request_id": later.id,
+                    "accounting_request_id": freed.id,
                     "withdrawn_request_id": found.id,
-                    "fee_cents": later.fee_dropped_cents,
+                    "fee_cents": freed.fee_dropped_cents,
                 },
             )
-            tell_client(session, later.client, _freed_notice(later), _fee_dropped_mail)
     return found
 
 
-def freed_by(session: Session, actor: Actor, request_id: int) -> list[AccountingRequest]:
-    """The requests the withdrawal of request `request_id` made free, in order of receipt."""
-    return list(
-        session.scalars(
-            _visible(actor)
-            .where(AccountingRequest.freed_by_id == request_id)
-            .order_by(AccountingRequest.received_on, AccountingRequest.id)
-        )
-    )
+def freed_by(session: Session, actor: Actor, request_id: int) -> AccountingRequest | None:
+    """The request the withdrawal of request `request_id` made free, if any."""
+    require(actor, Permission.VIEW_ACCOUNTING)
+    return session.scalar(_visible(actor).where(AccountingRequest.freed_by_id == request_id))
 
 
-def _free_the_next(session: Session, withdrawn: AccountingRequest) -> list[AccountingRequest]:
+def _free_the_next(session: Session, withdrawn: AccountingRequest) -> AccountingRequest | None:
     """A withdrawn free request provided no accounting (164.528(c)(2) frees the first one
-    provided in any 12 months), so a request in its 12 months that carries a fee because of it
-    may now be the free one: it becomes free, its fee dropped (one already provided was then the
-    first provided: a fee the client agreed to is owed back). Returns those made free. Takes the
-    client's lock, as recording a request does, so a request recorded meanwhile is decided after
-    this."""
+    provided in any 12 months), so a request received in its 12 months that carries a fee may
+    now be the free one: it becomes free, its fee dropped. The first, in order of receipt, with
+    no other free request and no accounting provided before it within 12 months either side:
+    once one was provided, that is the first provided (a fee the client agreed to is owed back),
+    else the first open one. Every other candidate is within 12 months of it, so at most one is
+    freed. Takes the client's lock, as recording a request does, so a request recorded meanwhile
+    is decided after this."""
     session.scalar(
         select(Client.id).where(Client.id == withdrawn.client_id).with_for_update(key_share=True)
     )
@@ -550,49 +554,39 @@ def _free_the_next(session: Session, withdrawn: AccountingRequest) -> list[Accou
             AccountingRequest.free.is_(False),
             AccountingRequest.withdrawn_at.is_(None),
             AccountingRequest.received_on >= withdrawn.received_on,
+            AccountingRequest.received_on < months_after(withdrawn.received_on, FREE_MONTHS),
         )
         .order_by(AccountingRequest.received_on, AccountingRequest.id)
         .with_for_update()
     ).all()
-    freed: list[AccountingRequest] = []
     for later in charged:
-        if months_before(later.received_on, FREE_MONTHS) >= withdrawn.received_on:
-            break  # the withdrawn request was not in its 12 months: not why it has a fee
-        # in order of receipt: once one is free, those in its 12 months keep their fee
-        if _free_one_before(session, later.client_id, later.received_on) or _provided_before(
-            session, later
-        ):
+        if _free_near(session, later) or _provided_before(session, later):
             continue
-        freed.append(later)
         later.free = True
         later.freed_by_id = withdrawn.id
         later.fee_dropped_cents = later.fee_cents
         later.fee_cents = None
         session.flush()
-    return freed
+        return later
+    return None
 
 
 def _freed_notice(freed: AccountingRequest) -> Message:
-    """What the client reads in the portal about a request made free."""
+    """What the client reads in the portal about a request whose fee was dropped."""
     why = Message(
-        "Your request for an accounting of disclosures of %(day)s is now free: you withdrew an "
-        "earlier request, so this one is your first in 12 months.",
+        "The request for an accounting of disclosures you made on %(day)s is now free: you "
+        "withdrew an earlier request, so this one is your first in 12 months.",
         day=freed.received_on,
     )
+    fee = money(freed.fee_dropped_cents or 0)
     if freed.refund_owed:
         return Message(
-            "%(why)s You had agreed to its fee of %(fee)s: if you paid it, your practice pays it "
-            "back.",
+            "%(why)s You had agreed to its fee of %(fee)s: if you paid it, your practice will "
+            "refund it.",
             why=why,
-            fee=money(freed.fee_dropped_cents or 0),
+            fee=fee,
         )
-    if freed.fee_dropped_cents:
-        return Message(
-            "%(why)s Its fee of %(fee)s no longer applies.",
-            why=why,
-            fee=money(freed.fee_dropped_cents),
-        )
-    return why
+    return Message("%(why)s Its fee of %(fee)s no longer applies.", why=why, fee=fee)
 
 
 def _fee_dropped_mail(to: str) -> Mail:
@@ -827,40 +821,56 @@ def _free_one_before(session: Session, client_id: int, received_on: date) -> boo
     request received then, not withdrawn (164.528(c)(2) frees the first accounting provided in any
     12 months; a withdrawn one provided none). Only earlier ones count: a request recorded late
     with its earlier day of receipt is as free as it was on that day."""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    AccountingRequest.client_id == client_id,
+                    AccountingRequest.received_on > months_before(received_on, FREE_MONTHS),
+                    AccountingRequest.received_on <= received_on,
+                    AccountingRequest.free.is_(True),
+                    AccountingRequest.withdrawn_at.is_(None),
+                )
+            )
+        )
+    )
+
+
+def _free_near(session: Session, found: AccountingRequest) -> bool:
+    """Whether another request received within 12 months of `found`'s, before or after it, is
+    free (and not withdrawn): the two share a 12-month period, and only one is free in it."""
     other = aliased(AccountingRequest)
-    return _received_within_12_months(
-        session, other, client_id, received_on, other.free.is_(True), other.withdrawn_at.is_(None)
+    return _within_12_months(
+        session, other, found, other.free.is_(True), other.withdrawn_at.is_(None)
     )
 
 
 def _provided_before(session: Session, found: AccountingRequest) -> bool:
-    """Whether an accounting was provided (with its fee) for another request received in the 12
-    months up to `found`'s: `found` is then not the first provided in those 12 months."""
+    """Whether an accounting was provided (with its fee) for another request received within 12
+    months of `found`'s, before `found` was provided: `found` is then not the first provided."""
     other = aliased(AccountingRequest)
-    return _received_within_12_months(
-        session,
-        other,
-        found.client_id,
-        found.received_on,
-        other.fulfilled_at.is_not(None),
-        other.id != found.id,
+    earlier = (
+        other.fulfilled_at < found.fulfilled_at
+        if found.fulfilled_at is not None
+        else other.fulfilled_at.is_not(None)
     )
+    return _within_12_months(session, other, found, earlier)
 
 
-def _received_within_12_months(
+def _within_12_months(
     session: Session,
     other: type[AccountingRequest],
-    client_id: int,
-    received_on: date,
+    found: AccountingRequest,
     *conditions: ColumnElement[bool],
 ) -> bool:
     return bool(
         session.scalar(
             select(
                 exists().where(
-                    other.client_id == client_id,
-                    other.received_on > months_before(received_on, FREE_MONTHS),
-                    other.received_on <= received_on,
+                    other.client_id == found.client_id,
+                    other.id != found.id,
+                    other.received_on > months_before(found.received_on, FREE_MONTHS),
+                    other.received_on < months_after(found.received_on, FREE_MONTHS),
                     *conditions,
                 )
             )
@@ -883,7 +893,8 @@ def _check_not_fulfilled(found: AccountingRequest) -> None:
                 "Request #%(id)d was already fulfilled on %(day)s. Download its report again "
                 "instead.",
                 id=found.id,
-                day=found.fulfilled_at.date(),
+                # the day the practice provided it, as its page shows the moment
+                day=wording.local_day(found.fulfilled_at, found.client.organization.time_zone),
             )
         )
     if found.withdrawn_at is not None:

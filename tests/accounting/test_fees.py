@@ -234,7 +234,7 @@ def test_compliance_sets_the_fee_and_records_a_withdrawal(client, session, refer
     assert requests.request_for(session, officer.actor, second.id).withdrawn
 
 
-def record_on(session, officer, client_id, days_ago: int):
+def record_on(session, officer, client_id, days_ago: int, *, part2: bool = False):
     return requests.record(
         session,
         officer.actor,
@@ -242,6 +242,7 @@ def record_on(session, officer, client_id, days_ago: int):
             client_id=client_id,
             received_on=now().date() - timedelta(days=days_ago),
             channel=Channel.WRITTEN,
+            part2=part2,
         ),
     )
 
@@ -263,6 +264,8 @@ def test_withdrawing_the_free_request_frees_the_next_one_quoted_a_fee(
     session.rollback()
     quoted, after = (requests.request_for(session, officer.actor, r.id) for r in (quoted, after))
     assert (quoted.free, quoted.fee_cents, quoted.awaiting_fee_answer) == (True, None, False)
+    # the client had agreed to its fee: if they paid it, it goes back to them
+    assert (quoted.fee_dropped_cents, quoted.refund_owed) == (2500, True)
     assert requests.fulfil(session, officer.actor, library, quoted.id).fulfilled
     # And the one after it, in the same 12 months, still carries its fee
     assert (after.free, after.fee_cents, after.awaiting_fee_answer) == (False, 2500, True)
@@ -306,11 +309,92 @@ def test_an_accounting_provided_with_a_fee_before_the_free_one_was_withdrawn_is_
     # And compliance reads it on both requests' pages
     login_as(client, officer.email, officer.password)
     page = client.get(f"/compliance/accounting/requests/{provided.id}").get_data(as_text=True)
-    assert f"since request #{free.id} was withdrawn" in page
+    assert f"Free since request #{free.id} was withdrawn on" in page
     assert "The client had agreed to the fee of $25.00: refund it if they paid." in page
     page = client.get(f"/compliance/accounting/requests/{free.id}").get_data(as_text=True)
-    assert "Its withdrawal made free:" in page
+    assert "Made free by this withdrawal:" in page
     assert f"request #{provided.id}</a> (refund $25.00)" in page
+
+
+def test_the_first_provided_is_freed_before_an_open_one_received_earlier(
+    session, library, referral, officer
+):
+    requests.set_repeat_fee(session, officer.actor, 2500)
+    # Given the free request, an open one quoted the fee, and a later one provided with its fee
+    free = record_on(session, officer, referral.client_id, 20)
+    waiting = record_on(session, officer, referral.client_id, 15)
+    provided = record_on(session, officer, referral.client_id, 10)
+    requests.accept_fee(session, referral.client_person.actor, provided.id)
+    requests.fulfil(session, officer.actor, library, provided.id)
+    # When the free one is withdrawn
+    requests.withdraw(session, referral.client_person.actor, free.id)
+    # Then the one provided was the first accounting provided: it is the free one, owed back
+    session.rollback()
+    provided, waiting = (
+        requests.request_for(session, officer.actor, r.id) for r in (provided, waiting)
+    )
+    assert (provided.free, provided.refund_owed) == (True, True)
+    # and the open one, received earlier but in the same 12 months, keeps its fee
+    assert (waiting.free, waiting.fee_cents) == (False, 2500)
+
+
+@pytest.mark.parametrize("part2", [False, True])
+def test_of_two_provided_with_a_fee_the_one_provided_first_is_freed(
+    session, library, referral, officer, part2
+):
+    requests.set_repeat_fee(session, officer.actor, 2500)
+    # Given the free request, and two more received the same day (one of them a Part 2
+    # accounting), both provided with their fee: the later-numbered one first
+    free = record_on(session, officer, referral.client_id, 20)
+    one = record_on(session, officer, referral.client_id, 10)
+    other = record_on(session, officer, referral.client_id, 10, part2=part2)
+    for found in (other, one):
+        requests.accept_fee(session, referral.client_person.actor, found.id)
+        requests.fulfil(session, officer.actor, library, found.id)
+    # When the free one is withdrawn
+    requests.withdraw(session, referral.client_person.actor, free.id)
+    # Then the one provided first is the free one, and only it
+    session.rollback()
+    one, other = (requests.request_for(session, officer.actor, r.id) for r in (one, other))
+    assert (other.free, other.refund_owed) == (True, True)
+    assert (one.free, one.fee_cents, one.refund_owed) == (False, 2500, False)
+
+
+def test_an_accounting_provided_before_the_withdrawn_one_keeps_a_later_one_charged(
+    session, library, referral, officer
+):
+    requests.set_repeat_fee(session, officer.actor, 2500)
+    # Given a free request 400 days ago, one 300 days ago provided with its fee, a free one 20
+    # days ago (the first is over 12 months before it) and one 10 days ago quoted the fee
+    record_on(session, officer, referral.client_id, 400)
+    provided = record_on(session, officer, referral.client_id, 300)
+    requests.accept_fee(session, referral.client_person.actor, provided.id)
+    requests.fulfil(session, officer.actor, library, provided.id)
+    free = record_on(session, officer, referral.client_id, 20)
+    later = record_on(session, officer, referral.client_id, 10)
+    assert (free.free, later.free) == (True, False)
+    # When the free one is withdrawn
+    requests.withdraw(session, referral.client_person.actor, free.id)
+    # Then the last one keeps its fee: an accounting was provided in its 12 months
+    session.rollback()
+    later = requests.request_for(session, officer.actor, later.id)
+    assert (later.free, later.fee_cents) == (False, 2500)
+    assert "accounting.freed" not in actions(session, referral.client_id)
+
+
+def test_with_no_fee_set_a_freed_request_tells_the_client_nothing(app, session, referral, officer):
+    # Given the practice sets no fee: a repeat request is charged nothing in particular
+    free = record_on(session, officer, referral.client_id, 20)
+    later = record_on(session, officer, referral.client_id, 10)
+    assert (later.free, later.fee_cents) == (False, None)
+    # When the free one is withdrawn, the later one becomes the free one
+    requests.withdraw(session, referral.client_person.actor, free.id)
+    session.rollback()
+    assert requests.request_for(session, officer.actor, later.id).free
+    # Then there is no fee to tell the client about: no notice, no mail
+    user_id = referral.client_person.user.id
+    assert session.scalars(select(Notification).where(Notification.user_id == user_id)).all() == []
+    assert delivered_mail(app) == []
 
 
 def test_a_withdrawal_leaves_requests_beyond_its_12_months_alone(session, referral, officer):
@@ -374,7 +458,7 @@ def test_the_client_withdraws_the_free_request_in_the_portal_and_is_told_the_fee
         select(Notification.text).where(Notification.user_id == person.user.id)
     )
     day = format_date(quoted.received_on, "long", locale="es")
-    assert f"del {day} ahora es gratuito" in notice, notice
+    assert f"que usted hizo el {day} ahora es gratuito" in notice, notice
     assert "25,00" in notice or "$25.00" in notice
     # And a mail tells them where to look, without the request or the amount
     (mail,) = delivered_mail(app)
@@ -383,3 +467,30 @@ def test_the_client_withdraws_the_free_request_in_the_portal_and_is_told_the_fee
     body = mail.get_content()
     assert "$25" not in body
     assert day not in body
+
+
+def test_compliance_records_that_the_client_withdrew_the_free_request(
+    client, session, referral, officer
+):
+    requests.set_repeat_fee(session, officer.actor, 2500)
+    free = record_on(session, officer, referral.client_id, 20)
+    quoted = record_on(session, officer, referral.client_id, 10)
+    login_as(client, officer.email, officer.password)
+    # (a request with a fee waiting for an answer has its own withdrawal, beside the fee)
+    charged = client.get(f"/compliance/accounting/requests/{quoted.id}").get_data(as_text=True)
+    assert "Withdrawn by the client" not in charged
+    # Given the free request's page, which says what recording a withdrawal does
+    page = client.get(f"/compliance/accounting/requests/{free.id}")
+    assert "It cannot be undone" in page.get_data(as_text=True)
+    # When compliance records the client's withdrawal
+    done = client.post(
+        f"/compliance/accounting/requests/{free.id}/withdrawal",
+        data={"csrf_token": csrf_token(page)},
+        follow_redirects=True,
+    )
+    # Then the page links the request it made free, whose fee was only quoted (nothing to refund)
+    html = done.get_data(as_text=True)
+    assert "Made free by this withdrawal:" in html
+    assert f"request #{quoted.id}</a></dd>" in html
+    page = client.get(f"/compliance/accounting/requests/{quoted.id}").get_data(as_text=True)
+    assert "The fee of $25.00 quoted before was dropped." in page

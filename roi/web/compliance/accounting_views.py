@@ -417,7 +417,7 @@ def _request_page(request_id: int, form: ExtensionForm, *, refusal: str | None =
         refusal=refusal,
         today=now().date(),
         new_due=found.due_on + requests.EXTENSION,
-        freed=requests.freed_by(db.session(), actor(), found.id) if found.withdrawn else [],
+        freed=requests.freed_by(db.session(), actor(), found.id) if found.withdrawn else None,
     )
 
 
