@@ -27,6 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
@@ -421,6 +422,8 @@ def configure_engine(engine: Engine) -> None:
     engine_logger = logging.getLogger("sqlalchemy.engine.Engine")
     if _no_result_rows not in engine_logger.filters:
         engine_logger.addFilter(_no_result_rows)
+    if engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _describe_lazily)
     if engine.dialect.name != "sqlite":
         return
 
@@ -440,6 +443,58 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         write = connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _describe_lazily(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    if isinstance(dbapi_connection, psycopg.Connection):
+        dbapi_connection.cursor_factory = _LazilyDescribed
+
+
+#: the statuses of a result that has rows (psycopg's own test for a description)
+_WITH_ROWS = frozenset(
+    (
+        psycopg.pq.ExecStatus.TUPLES_OK,
+        psycopg.pq.ExecStatus.SINGLE_TUPLE,
+        psycopg.pq.ExecStatus.TUPLES_CHUNK,
+    )
+)
+
+
+class _LazilyDescribed(psycopg.Cursor[Any]):
+    """A psycopg cursor whose `description` describes its columns only when they are read.
+
+    psycopg builds a `Column` per column on every read of `description` (psycopg issue 446),
+    and SQLAlchemy reads it after every statement that returns rows, only to find it is not
+    None: a statement it has run before is described by what it cached then. On a message's
+    send that was a twentieth of the worker's time for nothing.
+    """
+
+    @property
+    def description(self) -> Sequence[psycopg.Column] | None:  # type: ignore[override]
+        result = self.pgresult
+        if result is None or not (result.nfields or result.status in _WITH_ROWS):
+            return None
+        return _Description(self, result)
+
+
+class _Description(Sequence[psycopg.Column]):
+    """The columns of one result, described by psycopg on first use."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], result: psycopg.pq.abc.PGresult) -> None:
+        self._cursor = cursor
+        self._result = result
+        self._columns: list[psycopg.Column] | None = None
+
+    def __len__(self) -> int:
+        return self._result.nfields
+
+    def __getitem__(self, index: Any) -> Any:
+        if self._columns is None:
+            if self._cursor.pgresult is not self._result:
+                # psycopg describes the cursor's current result, no longer this one
+                raise psycopg.InterfaceError("a description read after its cursor ran on")
+            self._columns = psycopg.Cursor.description.fget(self._cursor) or []  # type: ignore[attr-defined]
+        return self._columns[index]
 
 
 class SchemaState(StrEnum):
