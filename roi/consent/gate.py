@@ -198,15 +198,24 @@ def lock_candidates(
     agreement and a send take turns as a revocation and a send do. The consents are read as they
     lock, and the restrictions (when the client has any) once locked, fresh whatever the session
     held, so `decide()` needs no statement of its own.
+
+    Most clients have no restriction, and the consents' statement says whether this one has any:
+    then nothing more is read. A restriction is agreed only after it was asked for, so one asked
+    for after that statement cannot be agreed before this send's `at` either (the agreement is a
+    request of its own, and `at` follows at once); one asked for before it is locked and read as
+    ever. With no consent to read, the restrictions are locked all the same: they decide the
+    refusal's reason.
     """
-    consents = session.scalars(
+    rows = session.execute(
         _candidates_locked(*_shape(discloser, recipient)), _pair(discloser, recipient, client)
     ).all()
+    consents = [consent for consent, _ in rows]
+    if rows and not rows[0].restricted:
+        return Locked(consents, [])
     locked = session.scalars(_RESTRICTIONS_LOCKED, {"client_id": client.id}).all()
-    # Most clients have none: the rows themselves are loaded only when there are some, those
-    # locked (so they are read as they are now).
+    # the rows themselves are loaded once locked, so they are read as they are now
     restrictions = session.scalars(_RESTRICTIONS_OF, {"ids": locked}).all() if locked else []
-    return Locked(list(consents), list(restrictions))
+    return Locked(consents, list(restrictions))
 
 
 def use(decision: Decision) -> Consent | None:
@@ -302,10 +311,23 @@ _RESTRICTIONS_OF = (
 )
 
 
+#: whether the client has any restriction, whatever its state (read, not locked)
+_RESTRICTED = (
+    select(_RESTRICTION_ROWS.c.id)
+    .where(_RESTRICTION_ROWS.c.client_id == bindparam("client_id"))
+    .exists()
+    .label("restricted")
+)
+
+
 @functools.cache
-def _candidates_locked(discloser_org: bool, recipient_org: bool) -> Select[Consent]:
+def _candidates_locked(discloser_org: bool, recipient_org: bool) -> Select[Consent, bool]:
     # in id order, as every path that locks several consents does, so two never deadlock
-    return _candidates(discloser_org, recipient_org).with_for_update()
+    return (
+        _candidates(discloser_org, recipient_org)
+        .add_columns(_RESTRICTED)
+        .with_for_update(of=Consent)
+    )
 
 
 def _names_pair(discloser_org: bool, recipient_org: bool) -> ColumnElement[bool]:

@@ -137,6 +137,19 @@ def test_a_restriction_on_a_recipient_covers_everything_sent_to_them(
         assert send(client, tokens["therapist"], body).status_code == 403
 
 
+def test_with_no_release_at_all_the_refusal_still_names_the_restriction(
+    client, session, referral, tokens
+):
+    # Given an agreed restriction and no release signed (the send reads no consent to lock)
+    asked = ask(client, tokens["client"], referral.client_id).get_json()
+    decide(client, tokens["therapist"], asked["id"], agree=True)
+    # When the therapist sends what it covers
+    refused = send(client, tokens["therapist"], message(referral))
+    # Then the refusal says the client's restriction stops it, not only that no release exists
+    assert refused.status_code == 403
+    assert [r["code"] for r in refused.get_json()["reasons"]] == ["restricted_by_agreement"]
+
+
 def test_a_decline_says_why_and_a_paid_out_of_pocket_request_must_be_agreed(
     client, session, referral, tokens
 ):
