@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -252,3 +253,28 @@ def test_an_update_that_changes_nothing_answers_none(session):
     # Then the answer is None, and the rows are written all the same
     assert answer is None
     assert session.scalar(select(func.count()).select_from(Organization)) == 1
+
+
+def test_postgresql_describes_a_result_as_psycopg_does_until_the_cursor_runs_on(
+    engine, is_postgres
+):
+    if not is_postgres:
+        pytest.skip("psycopg's cursor (SQLite's describes its columns itself)")
+    with engine.connect() as connection:
+        cursor = connection.connection.cursor()
+        cursor.execute("SELECT 1 AS one, 'two' AS two")
+        described = cursor.description
+        assert len(described) == 2
+        assert [column.name for column in described] == ["one", "two"]
+        assert [column.type_code for column in described] == [
+            column.type_code for column in psycopg.Cursor.description.fget(cursor)
+        ]
+        unread = cursor.description
+        cursor.execute("SELECT 4 AS four, 5 AS five")
+        # read after the cursor ran on: refused, not answered with the new result's columns
+        with pytest.raises(psycopg.InterfaceError):
+            unread[0]
+        assert [column.name for column in cursor.description] == ["four", "five"]
+        cursor.execute("UPDATE users SET id = id WHERE false")
+        assert cursor.description is None
+        cursor.close()
