@@ -200,11 +200,13 @@ def lock_candidates(
     held, so `decide()` needs no statement of its own.
 
     Most clients have no restriction, and the consents' statement says whether this one has any:
-    then nothing more is read. A restriction is agreed only after it was asked for, so one asked
-    for after that statement cannot be agreed before this send's `at` either (the agreement is a
-    request of its own, and `at` follows at once); one asked for before it is locked and read as
-    ever. With no consent to read, the restrictions are locked all the same: they decide the
-    refusal's reason.
+    then nothing more is read. That answer is as old as the statement's snapshot, taken before
+    any wait for a lock, so asking for a restriction takes turns with the client's sends
+    (`make_way_for_restriction()`): one asked for while this send holds or waits for the
+    consents is written after it ends, or before it reads them, and is agreed later still (the
+    agreement is a request of its own, and `at` follows the locks at once). One asked for earlier
+    is locked and read as ever. With no consent to read, the restrictions are locked all the
+    same: they decide the refusal's reason.
     """
     rows = session.execute(
         _candidates_locked(*_shape(discloser, recipient)), _pair(discloser, recipient, client)
@@ -216,6 +218,17 @@ def lock_candidates(
     # the rows themselves are loaded once locked, so they are read as they are now
     restrictions = session.scalars(_RESTRICTIONS_OF, {"ids": locked}).all() if locked else []
     return Locked(consents, list(restrictions))
+
+
+def make_way_for_restriction(session: Session, client: Client) -> None:
+    """Take turns with the client's sends before writing a new restriction of theirs, in the
+    same transaction: a send that found none (`lock_candidates()`) does not look again.
+
+    Shares the client's consents (FOR KEY SHARE, in id order as every path locks them): sends,
+    which lock them for update, wait for the new restriction's transaction, and it waits for
+    theirs. On SQLite the write transaction already serializes them.
+    """
+    session.execute(_CONSENTS_SHARED, {"client_id": client.id}).all()
 
 
 def use(decision: Decision) -> Consent | None:
@@ -311,6 +324,14 @@ _RESTRICTIONS_OF = (
 )
 
 
+_CONSENT_ROWS = Consent.metadata.tables[Consent.__tablename__]
+#: every consent of the client, shared: what a new restriction waits on (`make_way_for_restriction`)
+_CONSENTS_SHARED = (
+    select(_CONSENT_ROWS.c.id)
+    .where(_CONSENT_ROWS.c.client_id == bindparam("client_id"))
+    .order_by(_CONSENT_ROWS.c.id)
+    .with_for_update(key_share=True)
+)
 #: whether the client has any restriction, whatever its state (read, not locked)
 _RESTRICTED = (
     select(_RESTRICTION_ROWS.c.id)
