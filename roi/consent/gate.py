@@ -330,7 +330,7 @@ _CONSENTS_SHARED = (
     select(_CONSENT_ROWS.c.id)
     .where(_CONSENT_ROWS.c.client_id == bindparam("client_id"))
     .order_by(_CONSENT_ROWS.c.id)
-    .with_for_update(key_share=True)
+    .with_for_update(read=True, key_share=True)
 )
 #: whether the client has any restriction, whatever its state (read, not locked)
 _RESTRICTED = (
