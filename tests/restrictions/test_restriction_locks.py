@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from roi.accounts.models import Client, Provider
 from roi.consent import gate, restrictions
+from roi.consent.models import Restriction
 from roi.db import unit_of_work
 from tests.helpers import PATIENCE, until, waits_for_a_lock
 
@@ -38,6 +39,17 @@ def _lock_as_a_send(session: Session, referral) -> gate.Locked:
     )
 
 
+def _ask(session: Session, referral) -> Restriction:
+    new = restrictions.NewRestriction(
+        recipient_provider_id=None,
+        categories=("diagnosis",),
+        description="Please do not share my diagnosis.",
+    )
+    return restrictions.request(
+        session, referral.client_person.actor, referral.library, referral.client_id, new
+    )
+
+
 def test_a_restriction_asked_for_during_a_send_is_written_after_it(engine, session, referral):
     referral.signed(session)
     asked: list[int] = []
@@ -48,14 +60,7 @@ def test_a_restriction_asked_for_during_a_send_is_written_after_it(engine, sessi
         with Session(engine) as own:
             asker_pid.append(own.scalar(text("SELECT pg_backend_pid()")))
             try:
-                new = restrictions.NewRestriction(
-                    recipient_provider_id=None,
-                    categories=("diagnosis",),
-                    description="Please do not share my diagnosis.",
-                )
-                found = restrictions.request(
-                    own, referral.client_person.actor, referral.library, referral.client_id, new
-                )
+                found = _ask(own, referral)
                 asked.append(found.id)
             except BaseException as failed:  # reported by the test below
                 failures.append(failed)
@@ -82,14 +87,7 @@ def test_a_restriction_asked_for_during_a_send_is_written_after_it(engine, sessi
 
 def test_a_send_after_a_restriction_was_asked_for_reads_it_locked(engine, session, referral):
     referral.signed(session)
-    new = restrictions.NewRestriction(
-        recipient_provider_id=None,
-        categories=("diagnosis",),
-        description="Please do not share my diagnosis.",
-    )
-    asked = restrictions.request(
-        session, referral.client_person.actor, referral.library, referral.client_id, new
-    )
+    asked = _ask(session, referral)
     # A send now finds it (requested: it changes no decision until it is agreed) and reads it
     # under its lock, so an agreement made while the send decides waits for the send
     with Session(engine) as sender, unit_of_work(sender):
