@@ -198,37 +198,15 @@ def lock_candidates(
     agreement and a send take turns as a revocation and a send do. The consents are read as they
     lock, and the restrictions (when the client has any) once locked, fresh whatever the session
     held, so `decide()` needs no statement of its own.
-
-    Most clients have no restriction, and the consents' statement says whether this one has any:
-    then nothing more is read. That answer is as old as the statement's snapshot, taken before
-    any wait for a lock, so asking for a restriction takes turns with the client's sends
-    (`make_way_for_restriction()`): one asked for while this send holds or waits for the
-    consents is written after it ends, or before it reads them, and is agreed later still (the
-    agreement is a request of its own, and `at` follows the locks at once). One asked for earlier
-    is locked and read as ever. With no consent to read, the restrictions are locked all the
-    same: they decide the refusal's reason.
     """
-    rows = session.execute(
+    consents = session.scalars(
         _candidates_locked(*_shape(discloser, recipient)), _pair(discloser, recipient, client)
     ).all()
-    consents = [consent for consent, _ in rows]
-    if rows and not rows[0].restricted:
-        return Locked(consents, [])
     locked = session.scalars(_RESTRICTIONS_LOCKED, {"client_id": client.id}).all()
-    # the rows themselves are loaded once locked, so they are read as they are now
+    # Most clients have none: the rows themselves are loaded only when there are some, those
+    # locked (so they are read as they are now).
     restrictions = session.scalars(_RESTRICTIONS_OF, {"ids": locked}).all() if locked else []
-    return Locked(consents, list(restrictions))
-
-
-def make_way_for_restriction(session: Session, client: Client) -> None:
-    """Take turns with the client's sends before writing a new restriction of theirs, in the
-    same transaction: a send that found none (`lock_candidates()`) does not look again.
-
-    Shares the client's consents (FOR KEY SHARE, in id order as every path locks them): sends,
-    which lock them for update, wait for the new restriction's transaction, and it waits for
-    theirs. On SQLite the write transaction already serializes them.
-    """
-    session.execute(_CONSENTS_SHARED, {"client_id": client.id}).all()
+    return Locked(list(consents), list(restrictions))
 
 
 def use(decision: Decision) -> Consent | None:
@@ -324,31 +302,10 @@ _RESTRICTIONS_OF = (
 )
 
 
-_CONSENT_ROWS = Consent.metadata.tables[Consent.__tablename__]
-#: every consent of the client, shared: what a new restriction waits on (`make_way_for_restriction`)
-_CONSENTS_SHARED = (
-    select(_CONSENT_ROWS.c.id)
-    .where(_CONSENT_ROWS.c.client_id == bindparam("client_id"))
-    .order_by(_CONSENT_ROWS.c.id)
-    .with_for_update(read=True, key_share=True)
-)
-#: whether the client has any restriction, whatever its state (read, not locked)
-_RESTRICTED = (
-    select(_RESTRICTION_ROWS.c.id)
-    .where(_RESTRICTION_ROWS.c.client_id == bindparam("client_id"))
-    .exists()
-    .label("restricted")
-)
-
-
 @functools.cache
-def _candidates_locked(discloser_org: bool, recipient_org: bool) -> Select[Consent, bool]:
+def _candidates_locked(discloser_org: bool, recipient_org: bool) -> Select[Consent]:
     # in id order, as every path that locks several consents does, so two never deadlock
-    return (
-        _candidates(discloser_org, recipient_org)
-        .add_columns(_RESTRICTED)
-        .with_for_update(of=Consent)
-    )
+    return _candidates(discloser_org, recipient_org).with_for_update()
 
 
 def _names_pair(discloser_org: bool, recipient_org: bool) -> ColumnElement[bool]:
