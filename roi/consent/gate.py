@@ -40,8 +40,11 @@ import functools
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from roi.accounts.models import Client, Provider
@@ -54,6 +57,7 @@ from roi.consent.models import (
     Direction,
     ExpiryEventKind,
     Restriction,
+    RestrictionMark,
     RestrictionStatus,
 )
 from roi.i18n import Message
@@ -198,15 +202,52 @@ def lock_candidates(
     agreement and a send take turns as a revocation and a send do. The consents are read as they
     lock, and the restrictions (when the client has any) once locked, fresh whatever the session
     held, so `decide()` needs no statement of its own.
+
+    Most clients have no restriction: the consents are locked together with the client's
+    restriction mark (`RestrictionMark`), and when it says none, nothing more is read. A new
+    restriction updates the mark before it is written (`mark_restricted()`), so it waits for a
+    send holding the mark, and a send that waited for it (or for a consent) reads the mark's new
+    version: PostgreSQL reads again, after the wait, a locked row that changed meanwhile. A
+    client whose mark is not made yet (or who has no consent to lock) is read the long way, and
+    the mark is made then.
     """
-    consents = session.scalars(
-        _candidates_locked(*_shape(discloser, recipient)), _pair(discloser, recipient, client)
-    ).all()
+    shape, pair = _shape(discloser, recipient), _pair(discloser, recipient, client)
+    marked = session.execute(_candidates_marked(*shape), pair).all()
+    consents = [consent for consent, _ in marked]
+    if marked and not marked[0].restricted:
+        return Locked(consents, [])
+    if not marked:
+        consents = list(session.scalars(_candidates_locked(*shape), pair))
     locked = session.scalars(_RESTRICTIONS_LOCKED, {"client_id": client.id}).all()
-    # Most clients have none: the rows themselves are loaded only when there are some, those
-    # locked (so they are read as they are now).
+    if not marked:
+        _make_mark(session, client.id, restricted=bool(locked))
+    # the rows themselves are loaded once locked, so they are read as they are now
     restrictions = session.scalars(_RESTRICTIONS_OF, {"ids": locked}).all() if locked else []
-    return Locked(list(consents), list(restrictions))
+    return Locked(consents, list(restrictions))
+
+
+def mark_restricted(session: Session, client: Client) -> None:
+    """Set the client's restriction mark, in the transaction that writes a new restriction of
+    theirs and before it: it takes turns with the client's sends (`lock_candidates()`)."""
+    session.execute(
+        _insert_for(session)(RestrictionMark)
+        .values(client_id=client.id, restricted=True)
+        .on_conflict_do_update(index_elements=["client_id"], set_={"restricted": True})
+    )
+
+
+def _make_mark(session: Session, client_id: int, *, restricted: bool) -> None:
+    # a new restriction may have made it meanwhile: it then stands
+    session.execute(
+        _insert_for(session)(RestrictionMark)
+        .values(client_id=client_id, restricted=restricted)
+        .on_conflict_do_nothing(index_elements=["client_id"])
+    )
+
+
+def _insert_for(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 def use(decision: Decision) -> Consent | None:
@@ -306,6 +347,24 @@ _RESTRICTIONS_OF = (
 def _candidates_locked(discloser_org: bool, recipient_org: bool) -> Select[Consent]:
     # in id order, as every path that locks several consents does, so two never deadlock
     return _candidates(discloser_org, recipient_org).with_for_update()
+
+
+@functools.cache
+def _candidates_marked(discloser_org: bool, recipient_org: bool) -> Select[Consent, bool]:
+    """The candidates locked as `_candidates_locked`, after the client's restriction mark.
+
+    PostgreSQL locks a row's tables in the order the locking clause names them: the mark first,
+    so two sends whose candidates overlap take it before any consent, and then the consents in id
+    order (a mark taken between two consents would let one send hold the mark and wait for a
+    consent that another holds while it waits for the mark). Only sends and new restrictions lock
+    marks, and a new restriction locks nothing else first."""
+    return (
+        _candidates(discloser_org, recipient_org)
+        .add_columns(RestrictionMark.restricted)
+        .select_from(RestrictionMark)
+        .join(Consent, Consent.client_id == RestrictionMark.client_id)
+        .with_for_update(of=[RestrictionMark, Consent])
+    )
 
 
 def _names_pair(discloser_org: bool, recipient_org: bool) -> ColumnElement[bool]:

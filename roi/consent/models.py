@@ -596,3 +596,19 @@ class Restriction(Base):
 
 #: a terminated restriction was agreed before (only agreed ones can be terminated)
 _AGREED_ONCE = frozenset({RestrictionStatus.AGREED, RestrictionStatus.TERMINATED})
+
+
+class RestrictionMark(Base):
+    """Whether a client has asked for any restriction, kept where a send locks it.
+
+    A send locks its client's mark with the consents (`roi.consent.gate.lock_candidates`), and a
+    new restriction updates it (`roi.consent.gate.mark_restricted`): so a send that waited for
+    either reads the mark as the restriction left it, and one that finds it unset reads no
+    restriction. One row per client, made by the first send about them (or the migration, or
+    their first restriction); until then a send reads the restrictions as it would anyway.
+    """
+
+    __tablename__ = "restriction_marks"
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    restricted: Mapped[bool]

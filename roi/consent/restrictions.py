@@ -25,7 +25,7 @@ from roi.accounts.policy import Permission, require, restriction_clients
 from roi.actor import Actor, Role
 from roi.audit import Action
 from roi.clock import now
-from roi.consent import notices
+from roi.consent import gate, notices
 from roi.consent.client_notices import tell_client
 from roi.consent.library import FormLibrary
 from roi.consent.models import Restriction, RestrictionStatus
@@ -69,6 +69,8 @@ def request(
         # whose first: a client not the actor's is "not found", whatever the fields say
         client = _client(session, actor, client_id)
         _check_new(session, library, new)
+        # before the restriction is written: a send deciding about the client finishes first
+        gate.mark_restricted(session, client)
         uuid = new_uuid()
         restriction = Restriction(
             uuid=uuid,
