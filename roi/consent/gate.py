@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, literal, or_, select, true
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -207,9 +207,10 @@ def lock_candidates(
     restriction mark (`RestrictionMark`), and when it says none, nothing more is read. A new
     restriction updates the mark before it is written (`mark_restricted()`), so it waits for a
     send holding the mark, and a send that waited for it (or for a consent) reads the mark's new
-    version: PostgreSQL reads again, after the wait, a locked row that changed meanwhile. A
-    client whose mark is not made yet (or who has no consent to lock) is read the long way, and
-    the mark is made then.
+    version: PostgreSQL reads again, after the wait, a locked row that changed meanwhile (a send
+    never waits for a consent without holding the mark: `_candidates_marked`). A client whose mark
+    is not made yet, or who has no consent to lock, is read the long way (the mark is made then
+    if it is missing). Sends about one client take turns from that statement on.
     """
     shape, pair = _shape(discloser, recipient), _pair(discloser, recipient, client)
     marked = session.execute(_candidates_marked(*shape), pair).all()
@@ -218,9 +219,10 @@ def lock_candidates(
         return Locked(consents, [])
     if not marked:
         consents = list(session.scalars(_candidates_locked(*shape), pair))
+        # made before the restrictions are read, so a new restriction written meanwhile either
+        # waits for this send (its mark is this one) or was read
+        _make_mark(session, client.id)
     locked = session.scalars(_RESTRICTIONS_LOCKED, {"client_id": client.id}).all()
-    if not marked:
-        _make_mark(session, client.id, restricted=bool(locked))
     # the rows themselves are loaded once locked, so they are read as they are now
     restrictions = session.scalars(_RESTRICTIONS_OF, {"ids": locked}).all() if locked else []
     return Locked(consents, list(restrictions))
@@ -236,11 +238,16 @@ def mark_restricted(session: Session, client: Client) -> None:
     )
 
 
-def _make_mark(session: Session, client_id: int, *, restricted: bool) -> None:
-    # a new restriction may have made it meanwhile: it then stands
+def _make_mark(session: Session, client_id: int) -> None:
+    # set when the client has any restriction; one made meanwhile (a new restriction's) stands
+    asked = (
+        select(_RESTRICTION_ROWS.c.id).where(_RESTRICTION_ROWS.c.client_id == client_id).exists()
+    )
+    # SQLite reads ON CONFLICT after a SELECT without WHERE as part of a join: hence the WHERE
+    mark = select(literal(client_id), asked).where(true())
     session.execute(
         _insert_for(session)(RestrictionMark)
-        .values(client_id=client_id, restricted=restricted)
+        .from_select(["client_id", "restricted"], mark)
         .on_conflict_do_nothing(index_elements=["client_id"])
     )
 

@@ -5,11 +5,11 @@ client's own practice (SECURITY C1/C2/C3)."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
-from roi.consent.models import Restriction
+from roi.consent.models import Restriction, RestrictionMark
 from tests.emergency.conftest import emergency
 from tests.factories import make_client_user, make_user
 from tests.helpers import api_token, bearer, delivered_mail
@@ -148,6 +148,25 @@ def test_with_no_release_at_all_the_refusal_still_names_the_restriction(
     # Then the refusal says the client's restriction stops it, not only that no release exists
     assert refused.status_code == 403
     assert [r["code"] for r in refused.get_json()["reasons"]] == ["restricted_by_agreement"]
+
+
+def test_a_client_without_a_restriction_mark_gets_it_right_from_their_next_send(
+    client, session, referral, tokens
+):
+    # Given an agreed restriction, and no mark (as for a client the marks came after)
+    referral.signed(session)
+    asked = ask(client, tokens["client"], referral.client_id).get_json()
+    decide(client, tokens["therapist"], asked["id"], agree=True)
+    session.execute(delete(RestrictionMark))
+    session.commit()
+    # When the therapist sends what it covers, twice
+    for _ in range(2):
+        refused = send(client, tokens["therapist"], message(referral))
+        # Then each send is refused: the first read the restrictions and made the mark, set
+        assert refused.status_code == 403
+        assert [r["code"] for r in refused.get_json()["reasons"]] == ["restricted_by_agreement"]
+    session.rollback()
+    assert session.get(RestrictionMark, referral.client_id).restricted is True
 
 
 def test_a_decline_says_why_and_a_paid_out_of_pocket_request_must_be_agreed(
