@@ -46,6 +46,8 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.orm.interfaces import MANYTOONE
@@ -295,6 +297,13 @@ def _together(
         updated = then.cte("updated")
         answers.extend(select(column).scalar_subquery() for column in updated.c)
     return select(*answers)
+
+
+def insert_or_not(session: Session) -> Any:
+    """The `insert()` of the session's database, whose statements take ON CONFLICT
+    (`.on_conflict_do_nothing()`, `.on_conflict_do_update()`): SQLAlchemy has one for PostgreSQL
+    and one for SQLite."""
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 @contextmanager

@@ -19,8 +19,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from roi.actor import Actor
@@ -29,7 +27,7 @@ from roi.audit.chain import entry_hash
 from roi.audit.models import AuditEntry, AuditHead
 from roi.audit.schema import GENESIS_HASH, HEAD_ID
 from roi.clock import now
-from roi.db import Base, insert_rows
+from roi.db import Base, insert_or_not, insert_rows
 
 logger = logging.getLogger(__name__)
 
@@ -164,10 +162,10 @@ def ensure_head(session: Session) -> None:
     ).one_or_none()
     seq, hash_ = (last.seq, last.hash) if last is not None else (0, GENESIS_HASH)
     logger.warning("audit head row was missing; recreating it at seq %s", seq)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
-        insert(AuditHead).values(id=HEAD_ID, seq=seq, hash=hash_).on_conflict_do_nothing()
+        insert_or_not(session)(AuditHead)
+        .values(id=HEAD_ID, seq=seq, hash=hash_)
+        .on_conflict_do_nothing()
     )
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, Select, exists, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from roi import audit, i18n, vault
 from roi.accounts.models import Client
@@ -821,56 +821,65 @@ def _free_one_before(session: Session, client_id: int, received_on: date) -> boo
     request received then, not withdrawn (164.528(c)(2) frees the first accounting provided in any
     12 months; a withdrawn one provided none). Only earlier ones count: a request recorded late
     with its earlier day of receipt is as free as it was on that day."""
-    return bool(
-        session.scalar(
-            select(
-                exists().where(
-                    AccountingRequest.client_id == client_id,
-                    AccountingRequest.received_on > months_before(received_on, FREE_MONTHS),
-                    AccountingRequest.received_on <= received_on,
-                    AccountingRequest.free.is_(True),
-                    AccountingRequest.withdrawn_at.is_(None),
-                )
-            )
-        )
+    return _received_between(
+        session,
+        client_id,
+        months_before(received_on, FREE_MONTHS),
+        received_on + timedelta(days=1),
+        AccountingRequest.free.is_(True),
+        AccountingRequest.withdrawn_at.is_(None),
     )
 
 
 def _free_near(session: Session, found: AccountingRequest) -> bool:
     """Whether another request received within 12 months of `found`'s, before or after it, is
     free (and not withdrawn): the two share a 12-month period, and only one is free in it."""
-    other = aliased(AccountingRequest)
     return _within_12_months(
-        session, other, found, other.free.is_(True), other.withdrawn_at.is_(None)
+        session,
+        found,
+        AccountingRequest.free.is_(True),
+        AccountingRequest.withdrawn_at.is_(None),
     )
 
 
 def _provided_before(session: Session, found: AccountingRequest) -> bool:
     """Whether an accounting was provided (with its fee) for another request received within 12
     months of `found`'s, before `found` was provided: `found` is then not the first provided."""
-    other = aliased(AccountingRequest)
     earlier = (
-        other.fulfilled_at < found.fulfilled_at
+        AccountingRequest.fulfilled_at < found.fulfilled_at
         if found.fulfilled_at is not None
-        else other.fulfilled_at.is_not(None)
+        else AccountingRequest.fulfilled_at.is_not(None)
     )
-    return _within_12_months(session, other, found, earlier)
+    return _within_12_months(session, found, earlier)
 
 
 def _within_12_months(
-    session: Session,
-    other: type[AccountingRequest],
-    found: AccountingRequest,
-    *conditions: ColumnElement[bool],
+    session: Session, found: AccountingRequest, *conditions: ColumnElement[bool]
 ) -> bool:
+    """Whether another request of the client received within 12 months of `found`'s, before or
+    after it, meets `conditions`."""
+    return _received_between(
+        session,
+        found.client_id,
+        months_before(found.received_on, FREE_MONTHS),
+        months_after(found.received_on, FREE_MONTHS),
+        AccountingRequest.id != found.id,
+        *conditions,
+    )
+
+
+def _received_between(
+    session: Session, client_id: int, after: date, before: date, *conditions: ColumnElement[bool]
+) -> bool:
+    """Whether the client has a request received after `after` and before `before` (neither day
+    included) that meets `conditions`."""
     return bool(
         session.scalar(
             select(
                 exists().where(
-                    other.client_id == found.client_id,
-                    other.id != found.id,
-                    other.received_on > months_before(found.received_on, FREE_MONTHS),
-                    other.received_on < months_after(found.received_on, FREE_MONTHS),
+                    AccountingRequest.client_id == client_id,
+                    AccountingRequest.received_on > after,
+                    AccountingRequest.received_on < before,
                     *conditions,
                 )
             )

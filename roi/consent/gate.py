@@ -40,11 +40,8 @@ import functools
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, literal, or_, select, true
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from roi.accounts.models import Client, Provider
@@ -60,6 +57,7 @@ from roi.consent.models import (
     RestrictionMark,
     RestrictionStatus,
 )
+from roi.db import insert_or_not
 from roi.i18n import Message
 
 
@@ -232,7 +230,7 @@ def mark_restricted(session: Session, client: Client) -> None:
     """Set the client's restriction mark, in the transaction that writes a new restriction of
     theirs and before it: it takes turns with the client's sends (`lock_candidates()`)."""
     session.execute(
-        _insert_for(session)(RestrictionMark)
+        insert_or_not(session)(RestrictionMark)
         .values(client_id=client.id, restricted=True)
         .on_conflict_do_update(index_elements=["client_id"], set_={"restricted": True})
     )
@@ -246,15 +244,10 @@ def _make_mark(session: Session, client_id: int) -> None:
     # SQLite reads ON CONFLICT after a SELECT without WHERE as part of a join: hence the WHERE
     mark = select(literal(client_id), asked).where(true())
     session.execute(
-        _insert_for(session)(RestrictionMark)
+        insert_or_not(session)(RestrictionMark)
         .from_select(["client_id", "restricted"], mark)
         .on_conflict_do_nothing(index_elements=["client_id"])
     )
-
-
-def _insert_for(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 def use(decision: Decision) -> Consent | None:
