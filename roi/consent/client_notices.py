@@ -14,15 +14,14 @@ from roi.consent.models import Notification
 
 
 def tell_client(
-    session: Session, client: Client, notice: str, mail_to: Callable[[str], mail.Mail]
+    session: Session, client: Client, notice: i18n.Message, mail_to: Callable[[str], mail.Mail]
 ) -> bool:
-    """Leave `notice` (a `Message`) in the client's portal, written in the client's language as
-    a mail is, and send `mail_to(address)` to the client record's address, or else their
-    account's. Whether there was anyone to tell."""
+    """Leave `notice` in the client's portal (kept as a message, so it reads in whichever
+    language the client reads roi in later; its text in theirs now) and send `mail_to(address)`
+    to the client record's address, or else their account's. Whether there was anyone to tell."""
     address = client.email
     if client.user_id is not None:
-        text = i18n.translate(notice, i18n.supported(client.language))
-        session.add(Notification(user_id=client.user_id, text=text))
+        session.add(Notification.saying(client.user_id, notice, client.language))
         address = address or session.scalar(select(User.email).where(User.id == client.user_id))
     if address:
         with i18n.speaking(client.language):

@@ -467,6 +467,16 @@ def test_the_client_withdraws_the_free_request_in_the_portal_and_is_told_the_fee
     body = mail.get_content()
     assert "$25" not in body
     assert day not in body
+    # And when they later read roi in English, the notice reads in English too
+    english = client.get("/portal/")
+    switched = client.post(
+        "/language", data={"language": "en", "next": "/portal/", "csrf_token": csrf_token(english)}
+    )
+    assert switched.status_code == 302
+    html = client.get("/portal/").get_data(as_text=True)
+    english_day = format_date(quoted.received_on, "long", locale="en")
+    assert f"you made on {english_day} is now free" in html
+    assert "ahora es gratuito" not in html
 
 
 def test_compliance_records_that_the_client_withdrew_the_free_request(
