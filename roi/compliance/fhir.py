@@ -43,7 +43,7 @@ from roi.clock import now
 from roi.compliance.scope import officer_scope
 from roi.consent.library import Category, FormLibrary
 from roi.consent.lifecycle import evidence_of
-from roi.consent.models import Consent, SignerRelationship, expiry_instant
+from roi.consent.models import Consent, SignerRelationship
 from roi.consent.queries import consent_for, consents_for
 from roi.db import unit_of_work
 from roi.documents import fhir
@@ -279,7 +279,7 @@ def _ends_at(consent: Consent) -> datetime | None:
     ends = [
         moment
         for moment in (
-            expiry_instant(consent.expires_on) if consent.expires_on else None,
+            consent.ends_by_date,
             consent.revoked_at,
             consent.expired_at,
             consent.superseded_at,

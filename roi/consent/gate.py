@@ -19,10 +19,10 @@ consent only in a bona fide medical emergency (42 CFR 2.51; Part 2 has no seriou
 exception).
 
 Validity is half-open: a consent permits from the instant it was signed up to, not including,
-the instant it was revoked, superseded or its expiration event recorded, and up to 00:00 UTC of
-its "expires on" day. The state at `at` is read from those timestamps (`Consent.status_at`, the
-one definition of a consent's state), so a decision about the past is answered as it would have
-been then.
+the instant it was revoked, superseded or its expiration event recorded, and up to the start of
+its "expires on" day in its practice's time zone (fixed at signing). The state at `at` is read
+from those timestamps (`Consent.status_at`, the one definition of a consent's state), so a
+decision about the past is answered as it would have been then.
 
 There is no cache: every decision reads the consent rows. A sender calls `lock_candidates()` first,
 in its write transaction, so a disclosure and a revocation of the same consent take turns, and

@@ -10,6 +10,7 @@ from collections.abc import Collection
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    func,
     literal,
     or_,
 )
@@ -115,6 +117,9 @@ class Consent(Base):
     #: sealed by roi.vault (Place("consents", "information_description_sealed", uuid))
     information_description_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, info=SEALED)
     expires_on: Mapped[date | None] = mapped_column(Date)
+    #: when `expires_on` ends the release: 00:00 of that day in its practice's time zone at
+    #: signing (`expiry_instant`); None until then (`ends_by_date`)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expiry_event: Mapped[str | None] = mapped_column(String(300))
     #: what kind of event `expiry_event` is; None when the consent has only a date
     expiry_event_kind: Mapped[ExpiryEventKind | None] = mapped_column(str_enum(ExpiryEventKind, 30))
@@ -160,8 +165,9 @@ class Consent(Base):
 
         Validity is half-open: a consent is active from the instant it was signed up to, not
         including, the first of its revocation, its supersession, its recorded expiration event
-        and 00:00 UTC of its "expires on" day (on a tie, in that order). Before signing it is a
-        draft, then pending once sent, or voided once voided. `status_sql` is the SQL form.
+        and the start of its "expires on" day (`ends_by_date`; on a tie, in that order). Before
+        signing it is a draft, then pending once sent, or voided once voided. `status_sql` is the
+        SQL form.
         """
         if self.signed_at is None or at < self.signed_at:
             if self.voided_at is not None and at >= self.voided_at:
@@ -173,7 +179,7 @@ class Consent(Base):
             (self.revoked_at, ConsentStatus.REVOKED),
             (self.superseded_at, ConsentStatus.SUPERSEDED),
             (self.expired_at, ConsentStatus.EXPIRED),
-            (expiry_instant(self.expires_on) if self.expires_on else None, ConsentStatus.EXPIRED),
+            (self.ends_by_date, ConsentStatus.EXPIRED),
         ]
         ended = [(when, state) for when, state in ends if when is not None and at >= when]
         if ended:
@@ -186,10 +192,24 @@ class Consent(Base):
             return ConsentStatus(self.status)
         return ConsentStatus.ACTIVE
 
+    @property
+    def ends_by_date(self) -> datetime | None:
+        """The instant the "expires on" day ends the consent: `expires_at`, fixed at signing in
+        the practice's time zone; 00:00 UTC of the day for a row written without it (which in
+        the Americas is before the day begins there: never late)."""
+        if self.expires_at is not None:
+            return self.expires_at
+        return expiry_instant(self.expires_on) if self.expires_on is not None else None
 
-def expiry_instant(expires_on: date) -> datetime:
-    """A consent "expires on" a date: it is valid up to, not including, that day (UTC)."""
-    return datetime.combine(expires_on, time.min, tzinfo=UTC)
+
+def expiry_instant(expires_on: date, time_zone: str = "UTC") -> datetime:
+    """A consent "expires on" a date: it is valid up to, not including, that day as it begins
+    in `time_zone` (the practice's), as a UTC instant.
+
+    A release "ends on May 1": a practice in California reads that as its own midnight, not
+    00:00 UTC (5 p.m. on April 30 there).
+    """
+    return datetime.combine(expires_on, time.min, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
 
 
 #: a timestamp column, or an expression of one, in the SQL form of the state rule
@@ -236,8 +256,9 @@ def status_sql(at: datetime) -> ColumnElement[str]:
     at = at.astimezone(UTC)
     moment = literal(at, UTCDateTime())
     c = Consent
-    expiry = _ExpiryInstant(c.expires_on)
-    date_passed = and_(c.expires_on.is_not(None), c.expires_on <= at.date())
+    # `Consent.ends_by_date`: the instant fixed at signing, else 00:00 UTC of the day
+    expiry: _Instant = func.coalesce(c.expires_at, _ExpiryInstant(c.expires_on))
+    date_passed = and_(expiry.is_not(None), expiry <= moment)
     revoked = and_(
         c.revoked_at <= moment, _first_end(c.revoked_at, c.superseded_at, c.expired_at, expiry)
     )

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from roi.accounts.models import Provider
+from roi.accounts.models import Provider, User
 from roi.actor import Role
 from roi.clock import now
 from roi.consent import lifecycle
@@ -94,6 +96,15 @@ def identity(person: Person) -> lifecycle.Identity:
         user_agent="pytest",
         signer_user_id=person.user.id,
     )
+
+
+CALIFORNIA = ZoneInfo("America/Los_Angeles")
+
+
+def in_california(session: Session, referral: Referral) -> None:
+    """The referral's practice keeps California's time."""
+    session.get(User, referral.therapist.user.id).organization.time_zone = "America/Los_Angeles"
+    session.commit()
 
 
 @pytest.fixture

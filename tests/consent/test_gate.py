@@ -8,18 +8,20 @@ half-open validity `[signed_at, end)` is checked at its edges to the microsecond
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from roi.accounts.models import Client, Provider
+from roi.accounts.models import Client, Provider, User
 from roi.actor import Role
 from roi.clock import now
 from roi.consent import gate, lifecycle
-from roi.consent.models import Consent, ConsentStatus, Direction, expiry_instant
-from tests.consent.conftest import Referral, identity, signature
+from roi.consent.lifecycle import signing
+from roi.consent.models import Consent, ConsentStatus, Direction, expiry_instant, has_status
+from roi.errors import WrongState
+from tests.consent.conftest import CALIFORNIA, Referral, identity, in_california, signature
 from tests.factories import Person, make_client, make_provider, make_user, stand_in_documents
 
 ONE_MICROSECOND = timedelta(microseconds=1)
@@ -293,6 +295,59 @@ def test_expiry_date_ends_validity_at_midnight_utc(session, referral):
     assert codes(decide(session, referral, at=midnight + timedelta(days=30))) == ["consent_expired"]
     session.rollback()
     assert session.get(Consent, consent.id).status is ConsentStatus.ACTIVE
+
+
+def test_expiry_date_ends_validity_at_midnight_where_the_practice_is(session, referral):
+    # Given a practice in California, and a release it wrote that "ends on" a day two days away
+    in_california(session, referral)
+    expires_on = now().date() + timedelta(days=2)
+    consent = referral.signed(session, expires_on=expires_on)
+    # When it is signed, its end is fixed at that day's midnight in California
+    midnight = datetime.combine(expires_on, time.min, tzinfo=CALIFORNIA)
+    assert consent.expires_at == midnight
+    # Then it still permits in the evening before there (the day has begun in UTC)
+    assert decide(session, referral, at=expiry_instant(expires_on)).permitted
+    assert decide(session, referral, at=midnight - ONE_MICROSECOND).permitted
+    # And denies from the practice's midnight on, in Python and in SQL alike
+    assert codes(decide(session, referral, at=midnight)) == ["consent_expired"]
+    this = select(Consent.id).where(Consent.id == consent.id)
+    before = midnight - ONE_MICROSECOND
+    assert session.scalar(this.where(has_status(ConsentStatus.ACTIVE, before)))
+    assert session.scalar(this.where(has_status(ConsentStatus.EXPIRED, midnight)))
+    # And a practice that moves later does not move the end the client signed for
+    session.get(User, referral.therapist.user.id).organization.time_zone = "America/New_York"
+    session.commit()
+    assert codes(decide(session, referral, at=midnight)) == ["consent_expired"]
+    assert decide(session, referral, at=before).permitted
+
+
+def test_a_release_can_be_signed_until_its_end_day_begins_where_the_practice_is(
+    session, referral, monkeypatch
+):
+    # Given a practice in California, and two releases waiting for a signature, ending in 2 days
+    in_california(session, referral)
+    expires_on = now().date() + timedelta(days=2)
+    first, second = (referral.sent(session, expires_on=expires_on) for _ in range(2))
+    midnight = datetime.combine(expires_on, time.min, tzinfo=CALIFORNIA)
+
+    def sign_at(at: datetime, consent: Consent) -> Consent:
+        monkeypatch.setattr(signing, "now", lambda: at)
+        with stand_in_documents():
+            return lifecycle.sign_as_client(
+                session,
+                referral.client_person.actor,
+                consent.id,
+                signature(),
+                identity(referral.client_person),
+                referral.library,
+            )
+
+    # When the client signs one at 03:00 UTC of that day, the evening before in California
+    signed = sign_at(expiry_instant(expires_on) + timedelta(hours=3), first)
+    # Then it is signed; and the other cannot be from the practice's midnight on
+    assert signed.status is ConsentStatus.ACTIVE
+    with pytest.raises(WrongState):
+        sign_at(midnight, second)
 
 
 def test_expiry_event_ends_validity_when_recorded(session, referral):

@@ -8,7 +8,7 @@ import hashlib
 import io
 import struct
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from PIL import Image, ImageDraw
@@ -25,6 +25,7 @@ from roi.consent.models import ConsentStatus, SignerRelationship
 from roi.documents import seal
 from roi.documents.attachments import Upload
 from roi.errors import Forbidden, Invalid, NotFound
+from tests.consent.conftest import CALIFORNIA, in_california
 from tests.documents.conftest import pdf_text
 from tests.factories import make_client, make_user
 
@@ -127,6 +128,22 @@ def test_an_image_scan_is_embedded(session, referral):
     _, record = lifecycle.signed_pdf(session, referral.therapist.actor, consent.id)
     assert record.count(b"/Subtype /Image") >= 1
     assert "Jordan Avery" in pdf_text(record)
+
+
+def test_a_paper_release_ends_at_midnight_where_the_practice_is(session, referral):
+    # Given a practice in California
+    in_california(session, referral)
+    ends = now().date() + timedelta(days=90)
+    # When a paper release that "ends on" a day is recorded
+    consent = lifecycle.record_paper(
+        session,
+        referral.therapist.actor,
+        referral.fields(expires_on=ends),
+        paper(),
+        referral.library,
+    )
+    # Then it ends at that day's midnight in California, as one signed in roi does
+    assert consent.expires_at == datetime.combine(ends, time.min, tzinfo=CALIFORNIA)
 
 
 @pytest.mark.parametrize(

@@ -54,6 +54,9 @@ def consent_times(draw: st.DrawFn, moments: list[datetime]) -> dict[str, object]
         "expired_at": draw(instant),
         "voided_at": draw(instant),
         "expires_on": draw(st.one_of(st.none(), st.sampled_from(days))),
+        # fixed at signing from the practice's time zone; a row written without it ends at
+        # 00:00 UTC of `expires_on`
+        "expires_at": draw(instant),
     }
 
 

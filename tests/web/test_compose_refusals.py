@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from roi.accounts.models import Provider
 from roi.clock import now
-from roi.consent.models import Consent, ConsentStatus, Direction, Restriction
+from roi.consent.models import Consent, ConsentStatus, Direction, Restriction, expiry_instant
 from roi.messaging.models import MessageDraft
 from tests.consent import conftest as consent_fixtures
 from tests.helpers import csrf_token, login_as
@@ -72,8 +72,12 @@ REFUSALS: dict[str, tuple[Arrange, dict[str, object]]] = {
         {},
     ),
     "consent_expired": (
+        # its "expires on" day began yesterday (signing fixes the instant: both are set)
         lambda client, session, r: changed(
-            session, r.signed(session), expires_on=now().date() - timedelta(days=1)
+            session,
+            r.signed(session),
+            expires_on=now().date() - timedelta(days=1),
+            expires_at=expiry_instant(now().date() - timedelta(days=1)),
         ),
         {},
     ),

@@ -1,5 +1,6 @@
-"""What several lifecycle steps share: the sealed description, notices to users, closing
-emailed links, and the words for a state change that is refused."""
+"""What several lifecycle steps share: the sealed description, the end a signed release's date
+sets, notices to users, closing emailed links, and the words for a state change that is
+refused."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from roi.consent.models import (
     LinkPurpose,
     Notification,
     SigningInvitation,
+    expiry_instant,
 )
 from roi.i18n import N_, Message
 
@@ -38,6 +40,15 @@ def description_of(consent: Consent) -> str:
     return vault.open_sealed(
         consent.information_description_sealed, description_place(consent)
     ).decode()
+
+
+def date_end(consent: Consent) -> datetime | None:
+    """When the release's "expires on" day ends it: 00:00 of that day in its practice's time
+    zone (the day the client read on the form is the practice's). Fixed on the consent when it
+    is signed (`Consent.expires_at`)."""
+    if consent.expires_on is None:
+        return None
+    return expiry_instant(consent.expires_on, consent.organization.time_zone)
 
 
 def _close_invitations(session: Session, consent_id: int, at: datetime) -> None:

@@ -24,6 +24,7 @@ from roi.consent.lifecycle._shared import (
     _clinician_users,
     _notify,
     _state_message,
+    date_end,
     description_of,
     mail_copy_link,
     signed_notice,
@@ -147,6 +148,7 @@ def record_paper(
         )
         consent.status = ConsentStatus.ACTIVE
         consent.signed_at = at
+        consent.expires_at = date_end(consent)
         consent.document_sha256 = pdf_sha
         audit.record(
             session,

@@ -23,6 +23,7 @@ from roi.consent.lifecycle._shared import (
     _close_invitations,
     _notify,
     _state_message,
+    date_end,
     description_of,
     mail_copy_link,
     signed_notice,
@@ -225,6 +226,7 @@ def _sign(
         consent.status = ConsentStatus.ACTIVE
         consent.language = template.language
         consent.signed_at = signed_at
+        consent.expires_at = date_end(consent)
         consent.required_signer = rule.who
         consent.document_sha256 = pdf_sha
         _close_invitations(session, consent.id, signed_at)
@@ -251,15 +253,15 @@ def _sign(
 
 def _check_not_ended(session: Session, consent: Consent) -> None:
     """Refuse to sign a release whose end came while it waited for the signature: its "expires
-    on" day has begun (it permits up to 00:00 UTC of that day), or it lasts until the end of
+    on" day has begun in the practice's time zone (`date_end`), or it lasts until the end of
     treatment and the client's discharge is on or after the day it was written, or was recorded
     after it was written (a discharge is often recorded days late).
 
     Raises:
         WrongState: the release ended before it was signed (a new one is needed).
     """
-    today = now().date()
-    if consent.expires_on is not None and consent.expires_on <= today:
+    ends = date_end(consent)
+    if ends is not None and now() >= ends:
         raise WrongState(Message(_ENDED_ON, day=consent.expires_on))
     discharged = consent.client.discharged_on
     if consent.expiry_event_kind != ExpiryEventKind.END_OF_TREATMENT or discharged is None:
