@@ -42,7 +42,7 @@ from roi.audit.accounting import DISCLOSURE_ACTIONS
 from roi.clock import now
 from roi.compliance.scope import officer_scope
 from roi.consent.library import Category, FormLibrary
-from roi.consent.lifecycle import evidence_of
+from roi.consent.lifecycle import date_end, evidence_of
 from roi.consent.models import Consent, SignerRelationship
 from roi.consent.queries import consent_for, consents_for
 from roi.db import unit_of_work
@@ -279,7 +279,7 @@ def _ends_at(consent: Consent) -> datetime | None:
     ends = [
         moment
         for moment in (
-            consent.ends_by_date,
+            date_end(consent),
             consent.revoked_at,
             consent.expired_at,
             consent.superseded_at,

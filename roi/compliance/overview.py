@@ -19,7 +19,7 @@ from sqlalchemy import Select, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
 from roi import audit
-from roi.accounts.models import Client, Provider
+from roi.accounts.models import Client, Organization, Provider
 from roi.accounts.policy import Permission, allows, require
 from roi.actor import Actor
 from roi.audit import Action, AuditEntry
@@ -40,6 +40,7 @@ from roi.consent.models import (
     has_status,
 )
 from roi.db import unit_of_work
+from roi.documents.wording import local_day
 from roi.i18n import N_
 
 WEEKS_SHOWN = 12
@@ -261,14 +262,15 @@ def expiring_consents(
 ) -> list[ExpiringConsent]:
     """The organization's consents active at `at` (now) whose date falls in the next
     `within_days` days, soonest first (a consent "expires on" a day: it stops permitting when
-    that day begins).
+    that day begins where the practice is, so the days are counted on its calendar).
 
     Raises:
         Forbidden: the actor may not read the disclosure log.
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
     at = at or now()
-    today = _utc_day(at)
+    practice = session.get(Organization, actor.organization_id)
+    today = local_day(at, practice.time_zone if practice else "UTC")
     last_day = today + timedelta(days=within_days)
     rows = session.execute(
         select(Consent.id, Consent.expires_on, Client.given_name, Client.family_name, Provider.name)

@@ -11,6 +11,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ from roi.accounts.models import Client, Provider, User
 from roi.actor import Role
 from roi.clock import now
 from roi.consent import gate, lifecycle
+from roi.consent.errors import IncompleteConsent
 from roi.consent.lifecycle import signing
 from roi.consent.models import Consent, ConsentStatus, Direction, expiry_instant, has_status
 from roi.errors import WrongState
@@ -348,6 +350,21 @@ def test_a_release_can_be_signed_until_its_end_day_begins_where_the_practice_is(
     assert signed.status is ConsentStatus.ACTIVE
     with pytest.raises(WrongState):
         sign_at(midnight, second)
+
+
+def test_a_release_may_be_sent_until_its_end_day_begins_where_the_practice_is(session, referral):
+    # Given a practice in California, at 8 p.m. there, when the day has turned over in UTC
+    in_california(session, referral)
+    evening = datetime.combine(now().date() + timedelta(days=3), time(20), tzinfo=CALIFORNIA)
+    tomorrow_there = evening.date() + timedelta(days=1)
+    with time_machine.travel(evening, tick=False):
+        # Then a release that ends tomorrow there is complete and goes for signature
+        sent = referral.sent(session, expires_on=tomorrow_there)
+        assert sent.status is ConsentStatus.PENDING_SIGNATURE
+        # And one that ends today there is refused: its end has come
+        with pytest.raises(IncompleteConsent) as refused:
+            referral.sent(session, expires_on=evening.date())
+        assert [m.field for m in refused.value.missing] == ["expires_on"]
 
 
 def test_expiry_event_ends_validity_when_recorded(session, referral):

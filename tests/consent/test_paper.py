@@ -9,13 +9,16 @@ import io
 import struct
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 from weasyprint import HTML
 
 from roi import vault
+from roi.accounts.models import User
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
@@ -144,6 +147,24 @@ def test_a_paper_release_ends_at_midnight_where_the_practice_is(session, referra
     )
     # Then it ends at that day's midnight in California, as one signed in roi does
     assert consent.expires_at == datetime.combine(ends, time.min, tzinfo=CALIFORNIA)
+
+
+def test_a_paper_release_ending_today_where_the_practice_is_is_refused(session, referral):
+    # Given a practice in Tokyo, half an hour into a day that has not begun in UTC
+    session.get(User, referral.therapist.user.id).organization.time_zone = "Asia/Tokyo"
+    session.commit()
+    morning = datetime.combine(
+        now().date() + timedelta(days=3), time(0, 30), tzinfo=ZoneInfo("Asia/Tokyo")
+    )
+    with time_machine.travel(morning, tick=False), pytest.raises(IncompleteConsent):
+        # When a paper release that ends that day is recorded, it is refused (it has ended)
+        lifecycle.record_paper(
+            session,
+            referral.therapist.actor,
+            referral.fields(expires_on=morning.date()),
+            paper(signed_on=morning.date() - timedelta(days=1)),
+            referral.library,
+        )
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -15,6 +15,7 @@ from roi.compliance import overview
 from roi.consent import lifecycle
 from roi.errors import ConsentRequired, Forbidden
 from roi.messaging import service
+from tests.consent.conftest import CALIFORNIA, in_california
 from tests.dashboard.conftest import disclose
 from tests.factories import make_client_user, make_user
 
@@ -86,6 +87,18 @@ def test_a_consent_past_its_date_is_no_longer_expiring(session, referral, office
     with time_machine.travel(now() + timedelta(days=2)):
         # expires "on" that day: from its first moment it is expired, not expiring
         assert overview.expiring_consents(session, officer.actor) == []
+
+
+def test_days_left_are_counted_on_the_practices_calendar(session, referral, officer):
+    # Given a practice in California, at 8 p.m. there, when the day has turned over in UTC
+    in_california(session, referral)
+    evening = datetime.combine(now().date() + timedelta(days=3), time(20), tzinfo=CALIFORNIA)
+    with time_machine.travel(evening, tick=False):
+        ends = evening.date() + timedelta(days=1)  # tomorrow in California, today in UTC
+        consent = referral.signed(session, expires_on=ends)
+        # Then the release that ends tomorrow there has a day left, and is still active
+        found = overview.expiring_consents(session, officer.actor)
+        assert [(c.consent_id, c.days_left) for c in found] == [(consent.id, 1)]
 
 
 def test_another_practices_consents_are_not_counted(session, referral, other_officer):

@@ -4,14 +4,16 @@ send (the client gets an email), void, record an expiration event, amend."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
+import time_machine
 from babel.dates import format_date
 from sqlalchemy import select
 
-from roi.accounts.models import Provider
+from roi.accounts.models import Provider, User
 from roi.clock import now
 from roi.consent.models import Consent, ConsentStatus
+from tests.consent.conftest import CALIFORNIA
 from tests.factories import make_client
 from tests.helpers import csrf_token, delivered_mail, login_as
 
@@ -251,6 +253,35 @@ def test_the_live_check_lists_what_is_missing_without_saving(client, session, cl
     assert session.scalars(select(Consent)).all() == []
     # and it needs the CSRF token like any other POST
     assert client.post("/clinician/consents/check", data={"template_id": "x"}).status_code == 400
+
+
+def test_the_live_check_reads_the_end_day_on_the_practices_calendar(client, session, clinician):
+    # Given a clinician of a practice in California, at 8 p.m. there (the next day in UTC)
+    session.get(User, clinician.user.id).organization.time_zone = "America/Los_Angeles"
+    session.commit()
+    evening = datetime.combine(now().date() + timedelta(days=3), time(20), tzinfo=CALIFORNIA)
+    record = make_client(session, clinician)
+    with time_machine.travel(evening, tick=False):
+        login_as(client, clinician.email, clinician.password)
+        page = client.get(
+            f"/clinician/clients/{record.id}/consents/new?template_id=general-authorization"
+        )
+
+        def missing_with(expires_on: date) -> set[str]:
+            response = client.post(
+                "/clinician/consents/check",
+                data={
+                    "csrf_token": csrf_token(page),
+                    "template_id": "general-authorization",
+                    "categories": ["diagnosis"],
+                    "expires_on": expires_on.isoformat(),
+                },
+            )
+            return {m["field"] for m in response.get_json()["missing"]}
+
+        # Then a release ending tomorrow there is fine; one ending today there is not
+        assert "expires_on" not in missing_with(evening.date() + timedelta(days=1))
+        assert "expires_on" in missing_with(evening.date())
 
 
 # --- one click never sends or voids (issue 14 item 4) -------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 from roi.consent.lifecycle._shared import (
     COPY_LINK_LIFETIME,
     STATE_WORDS,
+    date_end,
     description_of,
     description_place,
     mail_copy_link,
@@ -78,6 +79,7 @@ __all__ = [
     "blank_release",
     "check_draft",
     "completeness",
+    "date_end",
     "create",
     "event_wording",
     "description_of",

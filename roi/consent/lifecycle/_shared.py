@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from roi.consent.models import (
     SigningInvitation,
     expiry_instant,
 )
+from roi.documents.wording import local_day
 from roi.i18n import N_, Message
 
 #: how long the emailed link to a signer's copy (and to revoking) works (164.508(c)(4))
@@ -44,11 +45,19 @@ def description_of(consent: Consent) -> str:
 
 def date_end(consent: Consent) -> datetime | None:
     """When the release's "expires on" day ends it: 00:00 of that day in its practice's time
-    zone (the day the client read on the form is the practice's). Fixed on the consent when it
-    is signed (`Consent.expires_at`)."""
+    zone (the day the client read on the form is the practice's). Signing fixes it on the
+    consent (`Consent.expires_at`); until then it follows the practice's zone."""
+    if consent.expires_at is not None:
+        return consent.expires_at
     if consent.expires_on is None:
         return None
     return expiry_instant(consent.expires_on, consent.organization.time_zone)
+
+
+def practice_today(consent: Consent) -> date:
+    """The day it is now where the consent's practice is: the calendar its "expires on" day
+    belongs to."""
+    return local_day(now(), consent.organization.time_zone)
 
 
 def _close_invitations(session: Session, consent_id: int, at: datetime) -> None:

@@ -24,6 +24,7 @@ from roi.consent.lifecycle._shared import (
     _state_message,
     description_of,
     description_place,
+    practice_today,
 )
 from roi.consent.models import (
     Consent,
@@ -36,6 +37,7 @@ from roi.consent.models import (
 from roi.consent.queries import client_to_prepare_for, managed_consent_for
 from roi.consent.rendering import event_words
 from roi.db import unit_of_work
+from roi.documents.wording import local_day
 from roi.errors import Invalid, NotFound, WrongState
 from roi.i18n import N_, Message
 
@@ -181,18 +183,18 @@ def update_draft(
     return consent
 
 
-def completeness(
-    consent: Consent, library: FormLibrary, *, today: date | None = None
-) -> list[MissingElement]:
-    """The elements this consent still lacks (empty when it may be sent)."""
+def completeness(consent: Consent, library: FormLibrary) -> list[MissingElement]:
+    """The elements this consent still lacks (empty when it may be sent); its "expires on" day
+    must be after today where its practice is."""
     template = library.get(consent.template_id, consent.template_version)
-    return missing_elements(_draft(consent), template, today=today or now().date())
+    return missing_elements(_draft(consent), template, today=practice_today(consent))
 
 
 def check_draft(
-    fields: ConsentFields, library: FormLibrary, *, today: date | None = None
+    fields: ConsentFields, library: FormLibrary, *, time_zone: str = "UTC"
 ) -> list[MissingElement]:
-    """What an unsaved release would still lack, for the form's live check (nothing is stored).
+    """What an unsaved release would still lack, for the form's live check (nothing is stored),
+    as sending would find it in a practice in `time_zone`.
 
     Raises:
         Invalid: the form template does not exist.
@@ -208,7 +210,7 @@ def check_draft(
         discloser_provider_id=-1,  # the clinician filling the form
         recipient_provider_id=fields.recipient_provider_id or None,
     )
-    return missing_elements(draft, template, today=today or now().date())
+    return missing_elements(draft, template, today=local_day(now(), time_zone))
 
 
 def void(session: Session, actor: Actor, consent_id: int) -> Consent:
