@@ -68,7 +68,10 @@ class Referral:
 
     def signed_with_document(self, session, **changes: object) -> Consent:
         """A consent signed by the client, with its PDF rendered and PAdES-signed for real."""
-        consent = self.sent(session, **changes)
+        return self.sign(session, self.sent(session, **changes))
+
+    def sign(self, session, consent: Consent) -> Consent:
+        """The client signs `consent`, waiting for their signature, in the portal."""
         return lifecycle.sign_as_client(
             session,
             self.client_person.actor,

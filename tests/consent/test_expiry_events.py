@@ -17,7 +17,6 @@ from roi.consent import lifecycle
 from roi.consent.models import ConsentStatus, ExpiryEventKind
 from roi.errors import ConsentRequired, Invalid, NotFound, WrongState
 from roi.messaging import service
-from tests.consent.conftest import identity, signature
 from tests.factories import make_user
 from tests.helpers import login_as
 
@@ -116,17 +115,6 @@ def test_discharge_is_refused_in_the_future_and_outside_the_practice(session, re
         )
 
 
-def sign(session, referral, consent):
-    return lifecycle.sign_as_client(
-        session,
-        referral.client_person.actor,
-        consent.id,
-        signature(),
-        identity(referral.client_person),
-        referral.library,
-    )
-
-
 def test_a_release_whose_end_came_while_it_waited_cannot_be_signed(session, referral):
     # Given a release until the end of treatment, waiting for the client's signature
     waiting = referral.sent(session, expiry_event_kind=END, expires_on=None)
@@ -135,7 +123,7 @@ def test_a_release_whose_end_came_while_it_waited_cannot_be_signed(session, refe
     lifecycle.record_discharge(session, referral.therapist.actor, referral.client_id, today)
     # Then it cannot be signed: it would permit disclosures after treatment ended
     with pytest.raises(WrongState, match=f"treatment ended on {today.isoformat()}"):
-        sign(session, referral, waiting)
+        referral.sign(session, waiting)
     session.rollback()
     session.refresh(waiting)
     assert waiting.status is ConsentStatus.PENDING_SIGNATURE
@@ -151,7 +139,7 @@ def test_a_release_written_before_a_discharge_recorded_late_cannot_be_signed(ses
     lifecycle.record_discharge(session, referral.therapist.actor, referral.client_id, ended_on)
     # Then the release can no longer be signed: it would permit after treatment ended
     with pytest.raises(WrongState, match=f"treatment ended on {ended_on.isoformat()}"):
-        sign(session, referral, waiting)
+        referral.sign(session, waiting)
 
 
 def test_a_release_whose_end_date_passed_while_it_waited_cannot_be_signed(session, referral):
@@ -161,7 +149,7 @@ def test_a_release_whose_end_date_passed_while_it_waited_cannot_be_signed(sessio
         time_machine.travel(now() + timedelta(days=3), tick=False),
         pytest.raises(WrongState, match=f"it ended on {ends.isoformat()}"),
     ):
-        sign(session, referral, waiting)
+        referral.sign(session, waiting)
     session.rollback()
     session.refresh(waiting)
     assert waiting.status is ConsentStatus.PENDING_SIGNATURE

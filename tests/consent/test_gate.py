@@ -20,7 +20,6 @@ from roi.actor import Role
 from roi.clock import now
 from roi.consent import gate, lifecycle
 from roi.consent.errors import IncompleteConsent
-from roi.consent.lifecycle import signing
 from roi.consent.models import Consent, ConsentStatus, Direction, expiry_instant, has_status
 from roi.errors import WrongState
 from tests.consent.conftest import CALIFORNIA, Referral, identity, in_california, signature
@@ -323,9 +322,7 @@ def test_expiry_date_ends_validity_at_midnight_where_the_practice_is(session, re
     assert decide(session, referral, at=before).permitted
 
 
-def test_a_release_can_be_signed_until_its_end_day_begins_where_the_practice_is(
-    session, referral, monkeypatch
-):
+def test_a_release_can_be_signed_until_its_end_day_begins_where_the_practice_is(session, referral):
     # Given a practice in California, and two releases waiting for a signature, ending in 2 days
     in_california(session, referral)
     expires_on = now().date() + timedelta(days=2)
@@ -333,16 +330,8 @@ def test_a_release_can_be_signed_until_its_end_day_begins_where_the_practice_is(
     midnight = datetime.combine(expires_on, time.min, tzinfo=CALIFORNIA)
 
     def sign_at(at: datetime, consent: Consent) -> Consent:
-        monkeypatch.setattr(signing, "now", lambda: at)
-        with stand_in_documents():
-            return lifecycle.sign_as_client(
-                session,
-                referral.client_person.actor,
-                consent.id,
-                signature(),
-                identity(referral.client_person),
-                referral.library,
-            )
+        with time_machine.travel(at, tick=False), stand_in_documents():
+            return referral.sign(session, consent)
 
     # When the client signs one at 03:00 UTC of that day, the evening before in California
     signed = sign_at(expiry_instant(expires_on) + timedelta(hours=3), first)
