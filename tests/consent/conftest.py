@@ -102,12 +102,18 @@ def identity(person: Person) -> lifecycle.Identity:
 
 
 CALIFORNIA = ZoneInfo("America/Los_Angeles")
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def practice_in(session: Session, referral: Referral, zone: ZoneInfo) -> None:
+    """The referral's practice keeps `zone`'s time."""
+    session.get(User, referral.therapist.user.id).organization.time_zone = zone.key
+    session.commit()
 
 
 def in_california(session: Session, referral: Referral) -> None:
     """The referral's practice keeps California's time."""
-    session.get(User, referral.therapist.user.id).organization.time_zone = "America/Los_Angeles"
-    session.commit()
+    practice_in(session, referral, CALIFORNIA)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ and releases that end with the client's discharge."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -17,6 +17,7 @@ from roi.consent import lifecycle
 from roi.consent.models import ConsentStatus, ExpiryEventKind
 from roi.errors import ConsentRequired, Invalid, NotFound, WrongState
 from roi.messaging import service
+from tests.consent.conftest import TOKYO, practice_in
 from tests.factories import make_user
 from tests.helpers import login_as
 
@@ -113,6 +114,20 @@ def test_discharge_is_refused_in_the_future_and_outside_the_practice(session, re
         lifecycle.record_discharge(
             session, referral.psychiatrist.actor, referral.client_id, now().date()
         )
+
+
+def test_a_discharge_this_morning_east_of_utc_is_not_in_the_future(session, referral):
+    # Given a practice in Tokyo, half an hour into a day that has not begun in UTC
+    practice_in(session, referral, TOKYO)
+    morning = datetime.combine(now().date() + timedelta(days=3), time(0, 30), tzinfo=TOKYO)
+    with time_machine.travel(morning - timedelta(days=1), tick=False):
+        ending = referral.signed(session, expiry_event_kind=END, expires_on=None)
+    with time_machine.travel(morning, tick=False):
+        # When the therapist records that treatment ended today there, it is taken
+        expired = lifecycle.record_discharge(
+            session, referral.therapist.actor, referral.client_id, morning.date()
+        )
+    assert expired == [ending.id]
 
 
 def test_a_release_whose_end_came_while_it_waited_cannot_be_signed(session, referral):

@@ -4,7 +4,7 @@ and the recording are listed for compliance (SECURITY E10)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -22,6 +22,7 @@ from roi.errors import Forbidden, Invalid, NotFound, WrongState
 from roi.mail import outbox
 from roi.mail.models import OutboxItem
 from roi.messaging import service
+from tests.consent.conftest import CALIFORNIA, TOKYO, in_california, practice_in
 from tests.factories import make_user
 from tests.messaging.test_send import outgoing
 
@@ -95,6 +96,44 @@ def test_a_letter_received_two_days_ago_stops_disclosures_when_recorded(session,
     ).one()
     assert entry.actor_id == referral.therapist.user.id
     assert entry.detail == {"method": "letter", "received_on": revocation.received_on.isoformat()}
+
+
+def test_the_days_entered_are_read_on_the_practices_calendar(session, referral):
+    # Given a practice in California, and a release the client signed at 7 p.m. there (the next
+    # day in UTC)
+    in_california(session, referral)
+    evening = datetime.combine(now().date() + timedelta(days=2), time(19), tzinfo=CALIFORNIA)
+    with time_machine.travel(evening, tick=False):
+        consent = referral.signed(session)
+    # When, an hour later, the therapist records the client's call of that evening
+    with time_machine.travel(evening + timedelta(hours=1), tick=False):
+        call = received(method=OutsideMethod.PHONE, received_on=evening.date(), document=None)
+        revoked = lifecycle.record_revocation(session, referral.therapist.actor, consent.id, call)
+    # Then it is taken (not "signed after that day", not "in the future")
+    assert revoked.status is ConsentStatus.REVOKED
+
+
+def test_a_letter_received_this_morning_east_of_utc_is_not_in_the_future(session, referral):
+    # Given a practice in Tokyo, half an hour into a day that has not begun in UTC
+    practice_in(session, referral, TOKYO)
+    morning = datetime.combine(now().date() + timedelta(days=2), time(0, 30), tzinfo=TOKYO)
+    with time_machine.travel(morning - timedelta(days=1), tick=False):
+        consent = referral.signed(session)
+    with time_machine.travel(morning, tick=False):
+        # When a letter that arrived this morning is recorded
+        letter = received(received_on=morning.date())
+        revoked = lifecycle.record_revocation(session, referral.therapist.actor, consent.id, letter)
+        # Then it is taken; tomorrow there still is the future
+        assert revoked.status is ConsentStatus.REVOKED
+        other = referral.signed(session)
+        with pytest.raises(Invalid) as refused:
+            lifecycle.record_revocation(
+                session,
+                referral.therapist.actor,
+                other.id,
+                received(received_on=morning.date() + timedelta(days=1)),
+            )
+        assert set(refused.value.fields) == {"received_on"}
 
 
 def test_compliance_of_the_practice_may_record_one(session, referral):

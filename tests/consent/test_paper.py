@@ -9,7 +9,6 @@ import io
 import struct
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -18,7 +17,6 @@ from sqlalchemy import select
 from weasyprint import HTML
 
 from roi import vault
-from roi.accounts.models import User
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
@@ -28,7 +26,7 @@ from roi.consent.models import ConsentStatus, SignerRelationship
 from roi.documents import seal
 from roi.documents.attachments import Upload
 from roi.errors import Forbidden, Invalid, NotFound
-from tests.consent.conftest import CALIFORNIA, in_california
+from tests.consent.conftest import CALIFORNIA, TOKYO, in_california, practice_in
 from tests.documents.conftest import pdf_text
 from tests.factories import make_client, make_user
 
@@ -151,11 +149,8 @@ def test_a_paper_release_ends_at_midnight_where_the_practice_is(session, referra
 
 def test_a_paper_release_ending_today_where_the_practice_is_is_refused(session, referral):
     # Given a practice in Tokyo, half an hour into a day that has not begun in UTC
-    session.get(User, referral.therapist.user.id).organization.time_zone = "Asia/Tokyo"
-    session.commit()
-    morning = datetime.combine(
-        now().date() + timedelta(days=3), time(0, 30), tzinfo=ZoneInfo("Asia/Tokyo")
-    )
+    practice_in(session, referral, TOKYO)
+    morning = datetime.combine(now().date() + timedelta(days=3), time(0, 30), tzinfo=TOKYO)
     with time_machine.travel(morning, tick=False), pytest.raises(IncompleteConsent):
         # When a paper release that ends that day is recorded, it is refused (it has ended)
         lifecycle.record_paper(
@@ -165,6 +160,32 @@ def test_a_paper_release_ending_today_where_the_practice_is_is_refused(session, 
             paper(signed_on=morning.date() - timedelta(days=1)),
             referral.library,
         )
+
+
+def test_a_paper_signed_this_morning_east_of_utc_is_not_in_the_future(session, referral):
+    # Given a practice in Tokyo, half an hour into a day that has not begun in UTC
+    practice_in(session, referral, TOKYO)
+    morning = datetime.combine(now().date() + timedelta(days=3), time(0, 30), tzinfo=TOKYO)
+    with time_machine.travel(morning, tick=False):
+        # When a release signed on paper this morning is recorded, it is taken
+        consent = lifecycle.record_paper(
+            session,
+            referral.therapist.actor,
+            referral.fields(),
+            paper(signed_on=morning.date()),
+            referral.library,
+        )
+        assert consent.status is ConsentStatus.ACTIVE
+        # And a paper dated tomorrow there is still refused
+        with pytest.raises(Invalid) as refused:
+            lifecycle.record_paper(
+                session,
+                referral.therapist.actor,
+                referral.fields(),
+                paper(signed_on=morning.date() + timedelta(days=1)),
+                referral.library,
+            )
+        assert set(refused.value.fields) == {"signed_on"}
 
 
 @pytest.mark.parametrize(

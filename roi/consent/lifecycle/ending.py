@@ -16,7 +16,12 @@ from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import now
 from roi.consent import notices
-from roi.consent.lifecycle._shared import _clinician_users, _notify, _state_message
+from roi.consent.lifecycle._shared import (
+    _clinician_users,
+    _notify,
+    _state_message,
+    staff_today,
+)
 from roi.consent.models import (
     Consent,
     ConsentStatus,
@@ -32,6 +37,7 @@ from roi.consent.queries import (
 )
 from roi.db import unit_of_work
 from roi.documents import attachments
+from roi.documents.wording import local_day
 from roi.errors import Invalid, WrongState
 from roi.i18n import N_, Message
 
@@ -89,7 +95,7 @@ def record_revocation(
     require(actor, Permission.RECORD_REVOCATION)
     _check_reason(received.reason)
     problems: dict[str, str] = {}
-    if received.received_on > now().date():
+    if received.received_on > staff_today(session, actor):
         problems["received_on"] = N_("The revocation cannot have been received in the future.")
     if received.document is not None:
         problem = attachments.scan_problem(received.document)
@@ -99,7 +105,12 @@ def record_revocation(
         raise Invalid(problems)
     with unit_of_work(session):
         consent = consent_to_record_revocation_for(session, actor, consent_id, lock=True)
-        if consent.signed_at is not None and received.received_on < consent.signed_at.date():
+        signed_on = (
+            local_day(consent.signed_at, consent.organization.time_zone)
+            if consent.signed_at is not None
+            else None
+        )
+        if signed_on is not None and received.received_on < signed_on:
             raise Invalid({"received_on": N_("The release was signed after that day.")})
         earlier = consent.revocation
         if earlier is not None and earlier.awaits_confirmation:
@@ -272,7 +283,7 @@ def record_discharge(session: Session, actor: Actor, client_id: int, on: date) -
         Invalid: the day is in the future.
     """
     require(actor, Permission.PREPARE_CONSENT)
-    if on > now().date():
+    if on > staff_today(session, actor):
         raise Invalid({"on": N_("The discharge cannot be in the future.")})
     with unit_of_work(session):
         client = client_to_prepare_for(session, actor, client_id)

@@ -28,6 +28,7 @@ from roi.consent.lifecycle._shared import (
     description_of,
     mail_copy_link,
     signed_notice,
+    staff_today,
 )
 from roi.consent.lifecycle.documents import _audit_download
 from roi.consent.lifecycle.drafting import (
@@ -89,7 +90,7 @@ def record_paper(
     require(actor, Permission.PREPARE_CONSENT)
     template = _template(library, fields.template_id)
     _check_fields(fields, template)
-    _check_paper(paper)
+    _check_paper(paper, today=staff_today(session, actor))
     with unit_of_work(session):
         consent = _insert_draft(session, actor, fields, template)
         missing = completeness(consent, library)
@@ -203,7 +204,7 @@ def blank_release(
     return consent, blank
 
 
-def _check_paper(paper: PaperSignature) -> None:
+def _check_paper(paper: PaperSignature, *, today: date) -> None:
     problems: dict[str, str] = {}
     try:
         _check_signature(
@@ -216,7 +217,7 @@ def _check_paper(paper: PaperSignature) -> None:
         )
     except Invalid as error:
         problems.update(error.fields)
-    if paper.signed_on > now().date():
+    if paper.signed_on > today:
         problems["signed_on"] = "The paper cannot have been signed in the future."
     problem = attachments.scan_problem(paper.scan)
     if problem is None:
