@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
+from datetime import date
 from functools import cache
 from zoneinfo import available_timezones
 
 from sqlalchemy.orm import Session
 
 from roi import audit
-from roi.accounts.models import User
+from roi.accounts.models import Organization, User
 from roi.accounts.policy import Permission, require
 from roi.accounts.service import organization_of
 from roi.actor import Actor
 from roi.audit import Action
+from roi.clock import now
 from roi.db import unit_of_work
+from roi.documents.wording import local_day
 from roi.errors import Invalid, NotFound
 from roi.i18n import N_, Message
 
@@ -36,6 +39,14 @@ COMMON_TIME_ZONES: tuple[tuple[str, str], ...] = (
 )
 
 ZONE_REASON = N_("Choose a time zone from the list.")
+
+
+def today_in_practice(session: Session, actor: Actor) -> date:
+    """The day it is now where the actor's practice is (UTC for someone of none): the calendar
+    of the days staff and clients enter or are stamped with (a paper's "signed on", a letter's
+    "received on", a discharge, a request's day), none of which can be after it."""
+    practice = session.get(Organization, actor.organization_id) if actor.organization_id else None
+    return local_day(now(), practice.time_zone if practice else "UTC")
 
 
 @cache

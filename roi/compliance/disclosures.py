@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from roi import audit, vault
 from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, organization_clients, require
+from roi.accounts.practice import today_in_practice
 from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import now
@@ -78,7 +79,7 @@ def record(session: Session, actor: Actor, new: NewOutsideDisclosure) -> Outside
         Invalid: a field is missing or wrong, named in `fields`.
     """
     require(actor, Permission.RECORD_OUTSIDE_DISCLOSURE)
-    texts = _checked(new)
+    texts = _checked(new, today=today_in_practice(session, actor))
     with unit_of_work(session):
         client = _client(session, actor, new.client_id)
         if new.recipient_provider_id is not None and not known_provider(
@@ -204,10 +205,10 @@ def opened(found: OutsideDisclosure) -> OutsideText:
     )
 
 
-def _checked(new: NewOutsideDisclosure) -> dict[str, str | None]:
-    """The texts to seal, by column; every problem at once, named by field."""
+def _checked(new: NewOutsideDisclosure, *, today: date) -> dict[str, str | None]:
+    """The texts to seal, by column; every problem at once, named by field (`today`: where the
+    practice is)."""
     problems: dict[str, str] = {}
-    today = now().date()
     if new.disclosed_on > today:
         problems["disclosed_on"] = "The day of the disclosure cannot be in the future."
     elif new.disclosed_on < date(today.year - OLDEST_YEARS, 1, 1):

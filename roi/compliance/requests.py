@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from roi import audit, i18n, vault
 from roi.accounts.models import Client
 from roi.accounts.policy import Permission, allows, answerable_clients, require
+from roi.accounts.practice import today_in_practice
 from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import now
@@ -133,7 +134,7 @@ def ask(
         )
     new = NewRequest(
         client_id=actor.client_id,
-        received_on=now().date(),
+        received_on=today_in_practice(session, actor),
         channel=Channel.PORTAL,
         since=since,
         until=until,
@@ -168,7 +169,7 @@ def extend(session: Session, actor: Actor, request_id: int, reason: str) -> Acco
         )
     with unit_of_work(session):
         found = request_for(session, actor, request_id, lock=True)
-        today = now().date()
+        today = today_in_practice(session, actor)
         if found.closed:
             raise WrongState(
                 Message(
@@ -387,7 +388,7 @@ def extension_reason_of(found: AccountingRequest) -> str | None:
 
 
 def _create(session: Session, actor: Actor, new: NewRequest) -> AccountingRequest:
-    period = _checked_period(new)
+    period = _checked_period(new, today=today_in_practice(session, actor))
     note = (new.note or "").strip() or None
     if note is not None and len(note) > MAX_NOTE:
         raise Invalid({"note": Message("Keep the note under %(most)d characters.", most=MAX_NOTE)})
@@ -631,7 +632,8 @@ def change(
                 since=since,
                 until=until,
                 part2=part2,
-            )
+            ),
+            today=today_in_practice(session, actor),
         )
         found.period_start, found.period_end, found.part2 = period.since, period.until, part2
         _audit_answer(session, actor, Action.ACCOUNTING_CHANGED, found)
@@ -724,7 +726,7 @@ def _letter(
     return AccountingLetter(
         practice=found.client.organization.name,
         client_name=found.client.display_name,
-        written_on=now().date(),
+        written_on=wording.local_day(now(), found.client.organization.time_zone),
         request_id=found.id,
         received_on=found.received_on,
         subject=subject,
@@ -783,8 +785,8 @@ def _audit_answer(session: Session, actor: Actor, action: Action, found: Account
     )
 
 
-def _checked_period(new: NewRequest) -> Period:
-    today = now().date()
+def _checked_period(new: NewRequest, *, today: date) -> Period:
+    """The period `new` covers, checked (`today`: where the practice is)."""
     if new.received_on > today:
         raise Invalid({"received_on": N_("The day the request arrived cannot be in the future.")})
     years = PART2_YEARS if new.part2 else HIPAA_YEARS

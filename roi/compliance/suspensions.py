@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from roi import audit, vault
 from roi.accounts.policy import Permission, require
+from roi.accounts.practice import today_in_practice
 from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import now
@@ -59,7 +60,7 @@ def suspend(session: Session, actor: Actor, new: NewSuspension) -> AccountingSus
     require(actor, Permission.MANAGE_ACCOUNTING_POLICY)
     agency = " ".join((new.agency or "").split())
     statement = (new.statement or "").replace("\x00", "").strip() or None
-    _check(new, agency, statement)
+    _check(new, agency, statement, today=today_in_practice(session, actor))
     assert actor.organization_id is not None  # noqa: S101 - compliance officers have one
     with unit_of_work(session):
         if new.recipient_provider_id is not None and not known_provider(
@@ -113,9 +114,8 @@ def statement_of(found: AccountingSuspension) -> str | None:
     return vault.open_sealed(found.statement_sealed, _place(found)).decode("utf-8")
 
 
-def _check(new: NewSuspension, agency: str, statement: str | None) -> None:
+def _check(new: NewSuspension, agency: str, statement: str | None, *, today: date) -> None:
     problems: dict[str, str] = {}
-    today = now().date()
     if not agency:
         problems["agency"] = N_("Name the agency or official, as their statement does.")
     elif len(agency) > MAX_AGENCY:

@@ -12,8 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from roi import mail, vault
-from roi.accounts.models import Organization, User
-from roi.actor import Actor
+from roi.accounts.models import User
 from roi.clock import now
 from roi.consent import notices
 from roi.consent.models import (
@@ -59,13 +58,6 @@ def practice_today(consent: Consent) -> date:
     """The day it is now where the consent's practice is: the calendar its "expires on" day
     belongs to."""
     return local_day(now(), consent.organization.time_zone)
-
-
-def staff_today(session: Session, actor: Actor) -> date:
-    """The day it is now where the actor's practice is: the calendar of the days staff enter (a
-    paper's "signed on", a letter's "received on", a discharge), which cannot be after it."""
-    practice = session.get(Organization, actor.organization_id) if actor.organization_id else None
-    return local_day(now(), practice.time_zone if practice else "UTC")
 
 
 def _close_invitations(session: Session, consent_id: int, at: datetime) -> None:

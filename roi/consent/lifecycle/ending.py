@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from roi import audit, i18n, mail, vault
 from roi.accounts.policy import Permission, require
+from roi.accounts.practice import today_in_practice
 from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import now
@@ -20,7 +21,6 @@ from roi.consent.lifecycle._shared import (
     _clinician_users,
     _notify,
     _state_message,
-    staff_today,
 )
 from roi.consent.models import (
     Consent,
@@ -95,7 +95,7 @@ def record_revocation(
     require(actor, Permission.RECORD_REVOCATION)
     _check_reason(received.reason)
     problems: dict[str, str] = {}
-    if received.received_on > staff_today(session, actor):
+    if received.received_on > today_in_practice(session, actor):
         problems["received_on"] = N_("The revocation cannot have been received in the future.")
     if received.document is not None:
         problem = attachments.scan_problem(received.document)
@@ -283,7 +283,7 @@ def record_discharge(session: Session, actor: Actor, client_id: int, on: date) -
         Invalid: the day is in the future.
     """
     require(actor, Permission.PREPARE_CONSENT)
-    if on > staff_today(session, actor):
+    if on > today_in_practice(session, actor):
         raise Invalid({"on": N_("The discharge cannot be in the future.")})
     with unit_of_work(session):
         client = client_to_prepare_for(session, actor, client_id)

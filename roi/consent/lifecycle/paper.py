@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from roi import audit, i18n
 from roi.accounts.models import User
 from roi.accounts.policy import Permission, require
+from roi.accounts.practice import today_in_practice
 from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import now
@@ -28,7 +29,6 @@ from roi.consent.lifecycle._shared import (
     description_of,
     mail_copy_link,
     signed_notice,
-    staff_today,
 )
 from roi.consent.lifecycle.documents import _audit_download
 from roi.consent.lifecycle.drafting import (
@@ -90,7 +90,7 @@ def record_paper(
     require(actor, Permission.PREPARE_CONSENT)
     template = _template(library, fields.template_id)
     _check_fields(fields, template)
-    _check_paper(paper, today=staff_today(session, actor))
+    _check_paper(paper, today=today_in_practice(session, actor))
     with unit_of_work(session):
         consent = _insert_draft(session, actor, fields, template)
         missing = completeness(consent, library)
