@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from zoneinfo import available_timezones
 
@@ -41,12 +41,12 @@ COMMON_TIME_ZONES: tuple[tuple[str, str], ...] = (
 ZONE_REASON = N_("Choose a time zone from the list.")
 
 
-def today_in_practice(session: Session, actor: Actor) -> date:
-    """The day it is now where the actor's practice is (UTC for someone of none): the calendar
-    of the days staff and clients enter or are stamped with (a paper's "signed on", a letter's
-    "received on", a discharge, a request's day), none of which can be after it."""
+def today_in_practice(session: Session, actor: Actor, at: datetime | None = None) -> date:
+    """The day it is at `at` (now) where the actor's practice is (UTC for someone of none): the
+    calendar of the days staff and clients enter or are stamped with (a paper's "signed on", a
+    letter's "received on", a discharge, a request's day), none of which can be after it."""
     practice = session.get(Organization, actor.organization_id) if actor.organization_id else None
-    return local_day(now(), practice.time_zone if practice else "UTC")
+    return local_day(at or now(), practice.time_zone if practice else "UTC")
 
 
 @cache

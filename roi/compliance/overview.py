@@ -19,8 +19,9 @@ from sqlalchemy import Select, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
 from roi import audit
-from roi.accounts.models import Client, Organization, Provider
+from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, allows, require
+from roi.accounts.practice import today_in_practice
 from roi.actor import Actor
 from roi.audit import Action, AuditEntry
 from roi.audit.reasons import ReasonCode
@@ -40,7 +41,6 @@ from roi.consent.models import (
     has_status,
 )
 from roi.db import unit_of_work
-from roi.documents.wording import local_day
 from roi.i18n import N_
 
 WEEKS_SHOWN = 12
@@ -269,8 +269,7 @@ def expiring_consents(
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
     at = at or now()
-    practice = session.get(Organization, actor.organization_id)
-    today = local_day(at, practice.time_zone if practice else "UTC")
+    today = today_in_practice(session, actor, at)
     last_day = today + timedelta(days=within_days)
     rows = session.execute(
         select(Consent.id, Consent.expires_on, Client.given_name, Client.family_name, Provider.name)

@@ -37,7 +37,6 @@ from roi.consent.models import (
 from roi.consent.queries import client_to_prepare_for, managed_consent_for
 from roi.consent.rendering import event_words
 from roi.db import unit_of_work
-from roi.documents.wording import local_day
 from roi.errors import Invalid, NotFound, WrongState
 from roi.i18n import N_, Message
 
@@ -191,10 +190,10 @@ def completeness(consent: Consent, library: FormLibrary) -> list[MissingElement]
 
 
 def check_draft(
-    fields: ConsentFields, library: FormLibrary, *, time_zone: str = "UTC"
+    fields: ConsentFields, library: FormLibrary, *, today: date
 ) -> list[MissingElement]:
     """What an unsaved release would still lack, for the form's live check (nothing is stored),
-    as sending would find it in a practice in `time_zone`.
+    as sending would find it on `today` (the practice's: `today_in_practice`).
 
     Raises:
         Invalid: the form template does not exist.
@@ -210,7 +209,7 @@ def check_draft(
         discloser_provider_id=-1,  # the clinician filling the form
         recipient_provider_id=fields.recipient_provider_id or None,
     )
-    return missing_elements(draft, template, today=local_day(now(), time_zone))
+    return missing_elements(draft, template, today=today)
 
 
 def void(session: Session, actor: Actor, consent_id: int) -> Consent:

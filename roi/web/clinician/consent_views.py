@@ -11,8 +11,9 @@ from werkzeug.wrappers import Response
 
 from roi import i18n
 from roi.accounts import service
-from roi.accounts.models import Client, Organization, Provider
+from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, manages_consent, records_revocation
+from roi.accounts.practice import today_in_practice
 from roi.clock import now
 from roi.consent import handover, lifecycle, queries, share_requests
 from roi.consent.library import FormTemplate, TemplateKind
@@ -246,11 +247,10 @@ def consent_check() -> FlaskResponse:
     form.validate()  # shape only; the elements are checked below
     recipient = form.recipient_provider_id.data or (1 if form.new_recipient() else 0)
     fields = _fields(0, template, form)
-    practice = db.session.get(Organization, actor().organization_id)
     missing = lifecycle.check_draft(
         dataclasses.replace(fields, recipient_provider_id=recipient),
         form_library(),
-        time_zone=practice.time_zone if practice else "UTC",
+        today=today_in_practice(db.session(), actor()),
     )
     return jsonify(
         {
