@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 
 def now() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def day_start(day: date, time_zone: str = "UTC") -> datetime:
+    """00:00 of `day` where `time_zone` is, as a UTC instant: when a day people name (a
+    release's end, the day a letter arrived) begins on their practice's calendar."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
 
 
 def iso(moment: datetime) -> str:

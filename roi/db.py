@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
     ColumnDefault,
+    ColumnElement,
     Connection,
     DateTime,
     Engine,
@@ -39,21 +40,28 @@ from sqlalchemy import (
     Insert,
     MetaData,
     Select,
+    SQLColumnExpression,
     Table,
     bindparam,
     event,
     insert,
     inspect,
+    literal,
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.orm.interfaces import MANYTOONE
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
+
+from roi.clock import day_start
 
 # Named constraints let Alembic's batch mode alter SQLite tables (Flask-SQLAlchemy docs/models.rst).
 NAMING_CONVENTION = {
@@ -113,6 +121,64 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class _DayStartUtc(FunctionElement[datetime]):
+    """`clock.day_start(day)` in SQL: 00:00 UTC of a date column's day."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(_DayStartUtc, "postgresql")
+def _day_start_utc_postgresql(element: _DayStartUtc, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP) AT TIME ZONE 'UTC')"
+
+
+@compiles(_DayStartUtc, "sqlite")
+def _day_start_utc_sqlite(element: _DayStartUtc, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps a date as "YYYY-MM-DD" and a UTCDateTime as "YYYY-MM-DD HH:MM:SS.ffffff"
+    # (SQLAlchemy's storage formats), so its midnight is the date with a zero time appended.
+    return f"({compiler.process(element.clauses, **kw)} || ' 00:00:00.000000')"
+
+
+class _DayStartIn(FunctionElement[datetime]):
+    """`clock.day_start(day, zone)` in SQL: 00:00 of a date column's day in a named zone."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(_DayStartIn, "postgresql")
+def _day_start_in_postgresql(element: _DayStartIn, compiler: SQLCompiler, **kw: Any) -> str:
+    day, zone = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(CAST({day} AS TIMESTAMP) AT TIME ZONE {zone})"
+
+
+@compiles(_DayStartIn, "sqlite")
+def _day_start_in_sqlite(element: _DayStartIn, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{_SQLITE_DAY_START}({compiler.process(element.clauses, **kw)})"
+
+
+#: SQLite knows no time zones: `configure_engine` gives each connection this function
+_SQLITE_DAY_START = "roi_day_start"
+
+
+def _sqlite_day_start(day: str | None, time_zone: str) -> str | None:
+    if day is None:
+        return None
+    start = day_start(date.fromisoformat(day), time_zone)
+    return start.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def day_start_sql(
+    day: SQLColumnExpression[date | None], time_zone: str = "UTC"
+) -> ColumnElement[datetime]:
+    """00:00 of a date column's day where `time_zone` is, as a UTC timestamp: the SQL form of
+    `clock.day_start`."""
+    if time_zone == "UTC":
+        return _DayStartUtc(day)
+    return _DayStartIn(day, literal(time_zone))
 
 
 def insert_rows(
@@ -447,6 +513,9 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.create_function(
+            _SQLITE_DAY_START, 2, _sqlite_day_start, deterministic=True
+        )
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:

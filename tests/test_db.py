@@ -10,15 +10,17 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import date
 
 import psycopg
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import Date, func, literal, null, select, update
 from sqlalchemy.orm import Session
 
 from roi import db
 from roi.accounts.models import Organization, User
 from roi.actor import Role
+from roi.clock import day_start
 from roi.db import insert_rows, unit_of_work
 from tests.helpers import PATIENCE, statements_run, until
 
@@ -278,3 +280,17 @@ def test_postgresql_describes_a_result_as_psycopg_does_until_the_cursor_runs_on(
         cursor.execute("UPDATE users SET id = id WHERE false")
         assert cursor.description is None
         cursor.close()
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["UTC", "America/Los_Angeles", "Asia/Tokyo", "Pacific/Kiritimati", "Pacific/Pago_Pago"],
+)
+def test_a_day_begins_in_sql_where_python_says_it_does(session, zone):
+    # The days around both daylight-saving changes in the US, and an ordinary one
+    days = [date(2026, 3, 7), date(2026, 3, 8), date(2026, 11, 1), date(2026, 11, 2)]
+    days.append(date(2027, 6, 30))
+    found = [session.scalar(select(db.day_start_sql(literal(day, Date()), zone))) for day in days]
+    assert found == [day_start(day, zone) for day in days]
+    # and a day that is not known is no instant either
+    assert session.scalar(select(db.day_start_sql(null(), zone))) is None

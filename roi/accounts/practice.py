@@ -45,8 +45,13 @@ def today_in_practice(session: Session, actor: Actor, at: datetime | None = None
     """The day it is at `at` (now) where the actor's practice is (UTC for someone of none): the
     calendar of the days staff and clients enter or are stamped with (a paper's "signed on", a
     letter's "received on", a discharge, a request's day), none of which can be after it."""
+    return local_day(at or now(), practice_zone(session, actor))
+
+
+def practice_zone(session: Session, actor: Actor) -> str:
+    """The time zone of the actor's practice's calendar (UTC for someone of none)."""
     practice = session.get(Organization, actor.organization_id) if actor.organization_id else None
-    return local_day(at or now(), practice.time_zone if practice else "UTC")
+    return practice.time_zone if practice else "UTC"
 
 
 @cache

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from roi import audit, i18n
-from roi.accounts.models import Client, Provider
+from roi.accounts.models import Client, Organization, Provider
 from roi.accounts.policy import Permission, answerable_clients, require
 from roi.actor import Actor
 from roi.audit import Action
@@ -42,6 +42,7 @@ from roi.compliance.spreadsheet import csv_file
 from roi.consent.library import Category, FormLibrary
 from roi.db import unit_of_work
 from roi.documents import AccountingDocument, AccountingLine, render_accounting
+from roi.documents.wording import local_day
 from roi.errors import Invalid, NotFound
 from roi.i18n import N_, Message
 
@@ -362,7 +363,7 @@ def build(
             rows.append(_row(entry, categories, purposes, recipients))
     if part2:
         rows = [row for row in rows if row.part2 and _consented(row)]
-    shown = _not_suspended(session, client.organization_id, rows, at)
+    shown = _not_suspended(session, client.organization, rows, at)
     shown.sort(key=lambda row: (row.at, row.seq))
     return Accounting(
         client_id=client.id,
@@ -589,14 +590,15 @@ def _outside_row(
 
 
 def _not_suspended(
-    session: Session, organization_id: int, rows: list[Row], at: datetime
+    session: Session, practice: Organization, rows: list[Row], at: datetime
 ) -> list[Row]:
     """The rows without those to an agency whose suspension holds at `at` (164.528(a)(2)): an
-    entry to its directory entry, or an outside one typed with the agency's name."""
+    entry to its directory entry, or an outside one typed with the agency's name. A suspension
+    lasts through its last day where the practice is (the day staff entered)."""
     suspensions = session.scalars(
         select(AccountingSuspension).where(
-            AccountingSuspension.organization_id == organization_id,
-            AccountingSuspension.until >= at.date(),
+            AccountingSuspension.organization_id == practice.id,
+            AccountingSuspension.until >= local_day(at, practice.time_zone),
             AccountingSuspension.recorded_at <= at,
         )
     ).all()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, SQLColumnExpression, select
 from sqlalchemy.orm import Session
@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 from roi import audit
 from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, allows, require
-from roi.accounts.practice import today_in_practice
+from roi.accounts.practice import practice_zone, today_in_practice
 from roi.actor import Actor
 from roi.audit import Action, AuditEntry
 from roi.audit.reasons import ReasonCode
-from roi.clock import now
+from roi.clock import day_start, now
 from roi.compliance import emergencies, requests, verification
 from roi.compliance.scope import officer_scope
 from roi.consent import restrictions
@@ -37,10 +37,10 @@ from roi.consent.models import (
     OutsideMethod,
     RestrictionStatus,
     Revocation,
-    day_start_sql,
     has_status,
 )
-from roi.db import unit_of_work
+from roi.db import day_start_sql, unit_of_work
+from roi.documents.wording import local_day
 from roi.i18n import N_
 
 WEEKS_SHOWN = 12
@@ -195,7 +195,7 @@ def overview(session: Session, actor: Actor, *, at: datetime | None = None) -> O
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
     at = at or now()
-    today = _utc_day(at)
+    today = today_in_practice(session, actor, at)
     found = denials(session, actor, today=today)
     may_verify = allows(actor.role, Permission.VERIFY_AUDIT_CHAIN)
     reviews = allows(actor.role, Permission.REVIEW_EMERGENCY_DISCLOSURES)
@@ -233,12 +233,13 @@ def _restrictions_waiting(session: Session, actor: Actor) -> int:
 def open_accounting_requests(
     session: Session, actor: Actor, *, today: date | None = None
 ) -> list[OpenRequest]:
-    """The organization's unanswered accounting requests, the soonest due first.
+    """The organization's unanswered accounting requests, the soonest due first, their days
+    left counted from `today` (today where the practice is).
 
     Raises:
         Forbidden: the actor may not manage accounting requests.
     """
-    today = today or now().date()
+    today = today or today_in_practice(session, actor)
     return [
         OpenRequest(
             id=found.id,
@@ -296,15 +297,17 @@ def expiring_consents(
 
 def disclosures_before_recording(session: Session, actor: Actor) -> list[DisclosureBeforeRecording]:
     """Disclosures under the organization's consents made from the day a revocation received
-    outside roi arrived (00:00 UTC) up to the moment it was recorded, newest first: the
-    revocation was in the practice's hands, but roi did not know it yet.
+    outside roi arrived (from 00:00 where the practice is) up to the moment it was recorded,
+    newest first: the revocation was in the practice's hands, but roi did not know it yet.
 
     Raises:
         Forbidden: the actor may not read the disclosure log.
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
     rows = session.execute(
-        _disclosed_before_recorded(actor, Revocation.received_on, Revocation.revoked_at)
+        _disclosed_before_recorded(
+            actor, Revocation.received_on, Revocation.revoked_at, practice_zone(session, actor)
+        )
         .add_columns(Revocation.method, Revocation.received_on, Revocation.revoked_at)
         .join(Revocation, Revocation.consent_id == Consent.id)
     ).all()
@@ -325,7 +328,8 @@ def disclosures_before_recording(session: Session, actor: Actor) -> list[Disclos
 
 def disclosures_after_expiry_event(session: Session, actor: Actor) -> list[DisclosureAfterEvent]:
     """Disclosures under the organization's consents made from the day their expiration event
-    happened (00:00 UTC) up to the moment it was recorded, newest first: the release had ended,
+    happened (from 00:00 where the practice is) up to the moment it was recorded, newest first:
+    the release had ended,
     but roi did not know it yet. A release used up by its one disclosure ends with it: nothing
     comes between.
 
@@ -334,7 +338,12 @@ def disclosures_after_expiry_event(session: Session, actor: Actor) -> list[Discl
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
     rows = session.execute(
-        _disclosed_before_recorded(actor, Consent.expiry_event_occurred_on, Consent.expired_at)
+        _disclosed_before_recorded(
+            actor,
+            Consent.expiry_event_occurred_on,
+            Consent.expired_at,
+            practice_zone(session, actor),
+        )
         .add_columns(Consent.expiry_event_occurred_on, Consent.expired_at)
         .where(Consent.expiry_event_kind.is_distinct_from(ExpiryEventKind.AFTER_FIRST_DISCLOSURE))
     ).all()
@@ -356,9 +365,11 @@ def _disclosed_before_recorded(
     actor: Actor,
     day: SQLColumnExpression[date | None],
     recorded: SQLColumnExpression[datetime | None],
+    time_zone: str,
 ) -> Select[int, str, str, str, datetime, int | None]:
-    """The disclosures under the organization's consents from 00:00 UTC of `day` up to, not
-    including, `recorded`, newest first: what a consent's end known late let through. Columns:
+    """The disclosures under the organization's consents from 00:00 of `day` in `time_zone` (the
+    practice's: staff enter the day on its calendar) up to, not including, `recorded`, newest
+    first: what a consent's end known late let through. Columns:
     the consent's id, the client's names, the recipient's name, when, and the message."""
     return (
         select(
@@ -376,7 +387,7 @@ def _disclosed_before_recorded(
             Consent.organization_id == actor.organization_id,
             day.is_not(None),
             AuditEntry.action == Action.DISCLOSURE_PERMITTED,
-            AuditEntry.at >= day_start_sql(day),
+            AuditEntry.at >= day_start_sql(day, time_zone),
             AuditEntry.at < recorded,
         )
         .order_by(AuditEntry.at.desc(), AuditEntry.seq.desc())
@@ -424,18 +435,20 @@ def phone_revocations_awaiting_confirmation(
 def denials(
     session: Session, actor: Actor, *, today: date | None = None, weeks: int = WEEKS_SHOWN
 ) -> Denials:
-    """Disclosures the gate refused in the last `weeks` weeks (this week included), in scope.
+    """Disclosures the gate refused in the last `weeks` weeks (this week included), in scope;
+    weeks begin on Monday where the practice is.
 
     Raises:
         Forbidden: the actor may not read the disclosure log.
     """
     require(actor, Permission.VIEW_DISCLOSURE_LOG)
-    today = today or now().date()
+    zone = practice_zone(session, actor)
+    today = today or local_day(now(), zone)
     first_monday = today - timedelta(days=today.weekday(), weeks=weeks - 1)
     rows = session.execute(
         select(AuditEntry.at, AuditEntry.reasons, AuditEntry.recipient_provider_id).where(
             AuditEntry.action == Action.DISCLOSURE_DENIED,
-            AuditEntry.at >= datetime.combine(first_monday, time.min, tzinfo=UTC),
+            AuditEntry.at >= day_start(first_monday, zone),
             officer_scope(actor),
         )
     ).all()
@@ -444,7 +457,7 @@ def denials(
     recipients: Counter[int | None] = Counter()
     total = 0
     for row in rows:
-        index = (_utc_day(row.at) - first_monday).days // 7
+        index = (local_day(row.at, zone) - first_monday).days // 7
         if index >= weeks:
             continue  # a clock set back: never count an entry dated after today
         total += 1
@@ -500,10 +513,6 @@ def bar_chart(
             )
         )
     return Chart(width, height, baseline, bars)
-
-
-def _utc_day(moment: datetime) -> date:
-    return moment.astimezone(UTC).date()
 
 
 def _ranked(rows: Iterable[tuple[str, str, int]]) -> list[Tally]:

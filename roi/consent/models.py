@@ -7,10 +7,9 @@ consent is immutable; changing one means a new consent that supersedes it.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -29,15 +28,12 @@ from sqlalchemy import (
     literal,
     or_,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from roi import i18n
 from roi.accounts.models import Client, Organization, Provider, User
-from roi.clock import now
-from roi.db import Base, UTCDateTime, new_uuid, str_enum
+from roi.clock import day_start, now
+from roi.db import Base, UTCDateTime, day_start_sql, new_uuid, str_enum
 
 SEALED = {"sealed": True}
 #: a consent whose "expires on" day is at most this many days away is "expiring soon"
@@ -209,36 +205,11 @@ def expiry_instant(expires_on: date, time_zone: str = "UTC") -> datetime:
     A release "ends on May 1": a practice in California reads that as its own midnight, not
     00:00 UTC (5 p.m. on April 30 there).
     """
-    return datetime.combine(expires_on, time.min, tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
+    return day_start(expires_on, time_zone)
 
 
 #: a timestamp column, or an expression of one, in the SQL form of the state rule
 _Instant = SQLColumnExpression[datetime | None]
-
-
-class _ExpiryInstant(FunctionElement[datetime]):
-    """`expiry_instant(date)` in SQL: 00:00 UTC of that day, as a UTC timestamp."""
-
-    type = UTCDateTime()
-    inherit_cache = True
-
-
-@compiles(_ExpiryInstant, "postgresql")
-def _expiry_instant_postgresql(element: _ExpiryInstant, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"(CAST({compiler.process(element.clauses, **kw)} AS TIMESTAMP) AT TIME ZONE 'UTC')"
-
-
-@compiles(_ExpiryInstant, "sqlite")
-def _expiry_instant_sqlite(element: _ExpiryInstant, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite keeps a date as "YYYY-MM-DD" and a UTCDateTime as "YYYY-MM-DD HH:MM:SS.ffffff"
-    # (SQLAlchemy's storage formats), so its midnight is the date with a zero time appended.
-    return f"({compiler.process(element.clauses, **kw)} || ' 00:00:00.000000')"
-
-
-def day_start_sql(day: SQLColumnExpression[date | None]) -> ColumnElement[datetime]:
-    """00:00 UTC of a date column, as a UTC timestamp in SQL (the SQL form of
-    `expiry_instant`)."""
-    return _ExpiryInstant(day)
 
 
 def _after(end: _Instant, moment: _Instant) -> ColumnElement[bool]:
@@ -257,7 +228,7 @@ def status_sql(at: datetime) -> ColumnElement[str]:
     moment = literal(at, UTCDateTime())
     c = Consent
     # `Consent.ends_by_date`: the instant fixed at signing, else 00:00 UTC of the day
-    expiry: _Instant = func.coalesce(c.expires_at, _ExpiryInstant(c.expires_on))
+    expiry: _Instant = func.coalesce(c.expires_at, day_start_sql(c.expires_on))
     date_passed = and_(expiry.is_not(None), expiry <= moment)
     revoked = and_(
         c.revoked_at <= moment, _first_end(c.revoked_at, c.superseded_at, c.expired_at, expiry)

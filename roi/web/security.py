@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, flash, g, redirect, request, session, url_for
@@ -17,6 +18,7 @@ from roi.accounts import sessions
 from roi.accounts.mfa import SecondStep
 from roi.accounts.models import User
 from roi.accounts.policy import Permission, allows
+from roi.accounts.practice import today_in_practice
 from roi.actor import Actor, Role
 from roi.config import Settings
 from roi.consent import handover
@@ -277,6 +279,12 @@ def actor() -> Actor:
     """The Actor of the current request, set by `enforce_access`."""
     value: Actor = g.actor
     return value
+
+
+def practice_today() -> date:
+    """Today where the current actor's practice is: the day a form offers and the day requests
+    fall due against (`today_in_practice`)."""
+    return today_in_practice(db.session(), actor())
 
 
 def secure_headers(response: FlaskResponse) -> FlaskResponse:

@@ -10,9 +10,11 @@ import time_machine
 
 from roi.clock import now
 from roi.compliance import disclosures, requests
+from roi.compliance.models import Channel
 from roi.errors import Invalid
 from tests.accounting.conftest import outside
-from tests.consent.conftest import TOKYO, practice_in
+from tests.consent.conftest import CALIFORNIA, TOKYO, in_california, practice_in
+from tests.helpers import api_token, bearer, login_as, logout
 
 
 def tokyo_morning() -> datetime:
@@ -51,3 +53,43 @@ def test_a_clients_request_is_received_on_the_practices_day(session, referral):
         found = requests.ask(session, referral.client_person.actor)
     # Then it was received that day there (its 60 days run from it), not the day before (UTC)
     assert found.received_on == morning.date()
+
+
+def test_a_request_is_not_overdue_on_the_evening_of_its_due_day(client, session, referral, officer):
+    # Given a practice in California and a request due today there
+    in_california(session, referral)
+    evening = datetime.combine(now().date() + timedelta(days=2), time(20), tzinfo=CALIFORNIA)
+    received = evening.date() - timedelta(days=60)
+    with time_machine.travel(evening, tick=False):
+        found = requests.record(
+            session,
+            officer.actor,
+            requests.NewRequest(referral.client_id, received, Channel.WRITTEN),
+        )
+        assert found.due == evening.date()
+        # When compliance looks at 8 p.m. there (the next day in UTC)
+        token = api_token(client, officer.email, officer.password)
+        answer = client.get(f"/api/v1/accounting-requests/{found.id}", headers=bearer(token))
+        login_as(client, officer.email, officer.password)
+        page = client.get(f"/compliance/accounting/requests/{found.id}").get_data(as_text=True)
+    # Then it is due today, not overdue
+    assert answer.get_json()["status"] == "open"
+    assert "due today" in page
+    assert "overdue" not in page
+
+
+def test_the_forms_offer_the_practices_today(client, session, referral, officer):
+    # Given a practice in Tokyo, half an hour into its day (the day before in UTC)
+    practice_in(session, referral, TOKYO)
+    morning = tokyo_morning()
+    with time_machine.travel(morning, tick=False):
+        # When compliance opens the form for a request that arrived by letter
+        login_as(client, officer.email, officer.password)
+        page = client.get("/compliance/accounting/requests/new").get_data(as_text=True)
+        logout(client)
+        # And the therapist opens the client's page
+        login_as(client, referral.therapist.email, referral.therapist.password)
+        client_page = client.get(f"/clinician/clients/{referral.client_id}").get_data(as_text=True)
+    # Then both offer today there as the day
+    assert f'value="{morning.date().isoformat()}"' in page
+    assert f'value="{morning.date().isoformat()}"' in client_page

@@ -3,7 +3,7 @@ agency's entries leave the accountings produced while its statement holds, and c
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from roi.compliance import accounting, disclosures, requests, suspensions
 from roi.compliance.models import Channel
 from roi.errors import Forbidden, Invalid
 from tests.accounting.conftest import clock_at, disclose, disclosure_entries, outside
+from tests.consent.conftest import CALIFORNIA, in_california
 from tests.helpers import api_token, bearer, csrf_token, login_as
 
 BOARD = "State Licensing Board"
@@ -61,6 +62,33 @@ def test_a_suspended_agency_is_left_out_until_the_date_then_listed(
         later = accounting.accounting(session, officer.actor, library, referral.client_id)
     assert kinds(later) == ["consented", "outside"]
     assert later.withheld == 0
+
+
+def test_a_suspension_holds_through_its_last_day_where_the_practice_is(
+    client, session, library, referral, officer, mixed
+):
+    # Given a practice in California and the board's statement until a day there
+    in_california(session, referral)
+    last_day = now().date() + timedelta(days=3)
+    evening = datetime.combine(last_day, time(20), tzinfo=CALIFORNIA)  # the next day in UTC
+    with clock_at(evening - timedelta(days=1)):
+        suspend(session, officer, until=last_day)
+    with clock_at(evening):
+        # When the accounting is made at 8 p.m. on that day there
+        found = accounting.accounting(session, officer.actor, library, referral.client_id)
+        # Then the board's entry is still left out, and the API and the page say it is in force
+        assert kinds(found) == ["consented"]
+        token = api_token(client, officer.email, officer.password)
+        listed = client.get("/api/v1/accounting-suspensions", headers=bearer(token)).get_json()
+        assert [s["active"] for s in listed] == [True]
+        login_as(client, officer.email, officer.password)
+        page = client.get("/compliance/accounting/suspensions").get_data(as_text=True)
+        assert "in force" in page
+        assert "(ended)" not in page
+    # And from midnight there it is listed again
+    with clock_at(evening + timedelta(hours=4)):
+        later = accounting.accounting(session, officer.actor, library, referral.client_id)
+    assert kinds(later) == ["consented", "outside"]
 
 
 def test_a_suspension_by_directory_entry_covers_roi_disclosures(

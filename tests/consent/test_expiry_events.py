@@ -23,6 +23,7 @@ from tests.helpers import login_as
 
 ONCE = ExpiryEventKind.AFTER_FIRST_DISCLOSURE
 END = ExpiryEventKind.END_OF_TREATMENT
+COURT_CASE = "the end of the court case"
 
 
 def outgoing(referral) -> service.Outgoing:
@@ -73,7 +74,7 @@ def test_discharge_ends_exactly_the_releases_that_last_until_the_end_of_treatmen
 ):
     # Given two releases until the end of treatment, one until another event, one with a date
     ending = [referral.signed(session, expiry_event_kind=END, expires_on=None) for _ in range(2)]
-    other = referral.signed(session, expiry_event="the end of the court case", expires_on=None)
+    other = referral.signed(session, expiry_event=COURT_CASE, expires_on=None)
     dated = referral.signed(session)
     pending = referral.sent(session, expiry_event_kind=END, expires_on=None)
     assert ending[0].expiry_event == "the end of your treatment with Riverside Counseling"
@@ -128,6 +129,46 @@ def test_a_discharge_this_morning_east_of_utc_is_not_in_the_future(session, refe
             session, referral.therapist.actor, referral.client_id, morning.date()
         )
     assert expired == [ending.id]
+
+
+def test_an_event_this_morning_east_of_utc_is_not_in_the_future(session, referral):
+    # Given a practice in Tokyo and a release until another event, half an hour into a day
+    # that has not begun in UTC
+    practice_in(session, referral, TOKYO)
+    morning = datetime.combine(now().date() + timedelta(days=3), time(0, 30), tzinfo=TOKYO)
+    with time_machine.travel(morning - timedelta(days=1), tick=False):
+        consent = referral.signed(session, expiry_event=COURT_CASE, expires_on=None)
+    with time_machine.travel(morning, tick=False):
+        # When the therapist records that the event happened today there, it is taken
+        ended = lifecycle.record_expiry_event(
+            session, referral.therapist.actor, consent.id, morning.date()
+        )
+        assert ended.expiry_event_occurred_on == morning.date()
+        # And tomorrow there is still the future
+        other = referral.signed(session, expiry_event=COURT_CASE, expires_on=None)
+        with pytest.raises(Invalid) as refused:
+            lifecycle.record_expiry_event(
+                session, referral.therapist.actor, other.id, morning.date() + timedelta(days=1)
+            )
+    assert set(refused.value.fields) == {"occurred_on"}
+
+
+def test_a_release_written_the_morning_after_a_discharge_east_of_utc_can_be_signed(
+    session, referral
+):
+    # Given a practice in Tokyo that recorded yesterday that treatment ended yesterday
+    practice_in(session, referral, TOKYO)
+    morning = datetime.combine(now().date() + timedelta(days=3), time(8), tzinfo=TOKYO)
+    yesterday = morning.date() - timedelta(days=1)
+    with time_machine.travel(morning - timedelta(hours=12), tick=False):
+        lifecycle.record_discharge(session, referral.therapist.actor, referral.client_id, yesterday)
+    # When the client comes back this morning (still yesterday in UTC) and a release until the
+    # end of the new treatment is written and signed
+    with time_machine.travel(morning, tick=False):
+        waiting = referral.sent(session, expiry_event_kind=END, expires_on=None)
+        signed = referral.sign(session, waiting)
+    # Then it is active: it was written after the discharge, on a later day there
+    assert signed.status is ConsentStatus.ACTIVE
 
 
 def test_a_release_whose_end_came_while_it_waited_cannot_be_signed(session, referral):

@@ -136,6 +136,47 @@ def test_a_letter_received_this_morning_east_of_utc_is_not_in_the_future(session
         assert set(refused.value.fields) == {"received_on"}
 
 
+def test_compliance_sees_what_was_sent_since_the_letters_day_began_where_the_practice_is(
+    session, referral
+):
+    # Given a practice in Tokyo and a release signed yesterday there
+    practice_in(session, referral, TOKYO)
+    morning = datetime.combine(now().date() + timedelta(days=2), time(0, 30), tzinfo=TOKYO)
+    with time_machine.travel(morning - timedelta(days=1), tick=False):
+        consent = referral.signed(session)
+    # When a message goes out half an hour into the day (the day before, in UTC) and a letter
+    # that arrived that morning is recorded at nine
+    with time_machine.travel(morning, tick=False):
+        early = service.send(
+            session, referral.therapist.actor, referral.library, outgoing(referral)
+        )
+    with time_machine.travel(morning + timedelta(hours=8, minutes=30), tick=False):
+        letter = received(received_on=morning.date())
+        lifecycle.record_revocation(session, referral.therapist.actor, consent.id, letter)
+    # Then compliance sees the message: it left on the day the letter was in the practice's hands
+    officer = make_user(session, Role.COMPLIANCE)
+    listed = overview.disclosures_before_recording(session, officer.actor)
+    assert [row.message_id for row in listed] == [early.id]
+
+
+def test_what_was_sent_the_evening_before_the_letters_day_is_not_listed(session, referral):
+    # Given a practice in California and a release signed two days ago there
+    in_california(session, referral)
+    evening = datetime.combine(now().date() + timedelta(days=2), time(20), tzinfo=CALIFORNIA)
+    with time_machine.travel(evening - timedelta(days=2), tick=False):
+        consent = referral.signed(session)
+    # When a message goes out at 8 p.m. (already the next day in UTC), and a letter that arrived
+    # the next morning is recorded that day
+    with time_machine.travel(evening, tick=False):
+        service.send(session, referral.therapist.actor, referral.library, outgoing(referral))
+    with time_machine.travel(evening + timedelta(hours=14), tick=False):
+        letter = received(received_on=evening.date() + timedelta(days=1))
+        lifecycle.record_revocation(session, referral.therapist.actor, consent.id, letter)
+    # Then compliance is not told it went out after the letter arrived: it did not
+    officer = make_user(session, Role.COMPLIANCE)
+    assert overview.disclosures_before_recording(session, officer.actor) == []
+
+
 def test_compliance_of_the_practice_may_record_one(session, referral):
     consent = referral.signed(session)
     officer = make_user(session, Role.COMPLIANCE)

@@ -147,6 +147,23 @@ def test_refusals_by_reason_recipient_and_week(session, referral, officer):
     assert found.by_recipient[0].label == "Samuel Okafor"
 
 
+def test_refusals_are_counted_in_the_practices_weeks(session, referral, officer):
+    # Given a practice in California, and a refusal at 8 p.m. on a Sunday there (Monday in UTC)
+    in_california(session, referral)
+    today = now().date()
+    sunday = today + timedelta(days=13 - today.weekday())
+    evening = datetime.combine(sunday, time(20), tzinfo=CALIFORNIA)
+    with time_machine.travel(evening, tick=False):
+        refuse(session, referral)
+        # When compliance looks that evening
+        found = overview.overview(session, officer.actor)
+    # Then the refusal is in this week, which began last Monday there; today is Sunday
+    assert found.today == sunday
+    assert found.denials.by_week[-1].starts_on == sunday - timedelta(days=6)
+    assert found.denials.by_week[-1].count == 1
+    assert found.denials.total == 1
+
+
 def test_refusals_older_than_twelve_weeks_are_left_out(session, referral, officer):
     with time_machine.travel(now() - timedelta(weeks=13), tick=True):
         refuse(session, referral)

@@ -54,10 +54,10 @@ def date_end(consent: Consent) -> datetime | None:
     return expiry_instant(consent.expires_on, consent.organization.time_zone)
 
 
-def practice_today(consent: Consent) -> date:
-    """The day it is now where the consent's practice is: the calendar its "expires on" day
-    belongs to."""
-    return local_day(now(), consent.organization.time_zone)
+def practice_day(consent: Consent, at: datetime | None = None) -> date:
+    """The day it is at `at` (now) where the consent's practice is: the calendar its "expires
+    on" day and the days staff enter (a discharge) belong to."""
+    return local_day(at or now(), consent.organization.time_zone)
 
 
 def _close_invitations(session: Session, consent_id: int, at: datetime) -> None:

@@ -24,7 +24,7 @@ from roi.consent.lifecycle._shared import (
     _state_message,
     description_of,
     description_place,
-    practice_today,
+    practice_day,
 )
 from roi.consent.models import (
     Consent,
@@ -186,7 +186,7 @@ def completeness(consent: Consent, library: FormLibrary) -> list[MissingElement]
     """The elements this consent still lacks (empty when it may be sent); its "expires on" day
     must be after today where its practice is."""
     template = library.get(consent.template_id, consent.template_version)
-    return missing_elements(_draft(consent), template, today=practice_today(consent))
+    return missing_elements(_draft(consent), template, today=practice_day(consent))
 
 
 def check_draft(

@@ -235,8 +235,7 @@ def record_expiry_event(
         Invalid: the date is in the future.
     """
     require(actor, Permission.PREPARE_CONSENT)
-    at = now()
-    if occurred_on > at.date():
+    if occurred_on > today_in_practice(session, actor):
         raise Invalid({"occurred_on": N_("The event cannot have happened in the future.")})
     with unit_of_work(session):
         consent = managed_consent_for(session, actor, consent_id, lock=True)

@@ -26,6 +26,7 @@ from roi.consent.lifecycle._shared import (
     date_end,
     description_of,
     mail_copy_link,
+    practice_day,
     signed_notice,
 )
 from roi.consent.models import (
@@ -273,7 +274,9 @@ def _check_not_ended(session: Session, consent: Consent) -> None:
         )
     )
     written = consent.created_at
-    if discharged >= written.date() or (recorded is not None and recorded > written):
+    # the discharge is a day on the practice's calendar: the release was written on one too
+    written_on = practice_day(consent, written)
+    if discharged >= written_on or (recorded is not None and recorded > written):
         raise WrongState(Message(_TREATMENT_ENDED, day=discharged))
 
 

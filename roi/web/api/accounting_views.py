@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
 from roi.accounts.policy import Permission
-from roi.clock import iso, now
+from roi.clock import iso
 from roi.compliance import accounting as accounting_service
 from roi.compliance import requests, suspensions
 from roi.compliance.accounting import Entry, Kind, Shown
@@ -19,7 +19,7 @@ from roi.compliance.models import AccountingRequest, AccountingSuspension, Chann
 from roi.extensions import db
 from roi.web.api.schemas import ApiErrorSchema, Day, Id
 from roi.web.downloads import pdf_response
-from roi.web.security import actor, form_library, requires
+from roi.web.security import actor, form_library, practice_today, requires
 
 PREFIX = "/api/v1"
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -208,7 +208,7 @@ def suspension_json(found: AccountingSuspension) -> dict[str, Any]:
         "written": found.written,
         "statement": suspensions.statement_of(found),
         "recorded_at": iso(found.recorded_at),
-        "active": found.until >= now().date(),
+        "active": found.until >= practice_today(),
     }
 
 
@@ -241,7 +241,7 @@ def disclosure_json(entry: Entry) -> dict[str, Any]:
 
 
 def request_json(found: AccountingRequest, *, staff: bool) -> dict[str, Any]:
-    today = now().date()
+    today = practice_today()
     if found.closed:
         status = "fulfilled" if found.fulfilled else "withdrawn"
     else:

@@ -13,7 +13,6 @@ from roi import i18n
 from roi.accounts import service
 from roi.accounts.models import Client, Provider
 from roi.accounts.policy import Permission, manages_consent, records_revocation
-from roi.accounts.practice import today_in_practice
 from roi.clock import now
 from roi.consent import handover, lifecycle, queries, share_requests
 from roi.consent.library import FormTemplate, TemplateKind
@@ -47,7 +46,14 @@ from roi.web.downloads import pdf_response
 from roi.web.forms import apply_errors, record_id
 from roi.web.inputs import takes_scans
 from roi.web.language import form_language, translated
-from roi.web.security import SESSION_TOKEN, actor, form_library, requires, settings
+from roi.web.security import (
+    SESSION_TOKEN,
+    actor,
+    form_library,
+    practice_today,
+    requires,
+    settings,
+)
 from roi.web.uploads import uploaded_file
 
 STATUS_WORDS = {
@@ -250,7 +256,7 @@ def consent_check() -> FlaskResponse:
     missing = lifecycle.check_draft(
         dataclasses.replace(fields, recipient_provider_id=recipient),
         form_library(),
-        today=today_in_practice(db.session(), actor()),
+        today=practice_today(),
     )
     return jsonify(
         {

@@ -34,7 +34,7 @@ from roi.web.inputs import takes_scans
 from roi.web.language import form_language, translated
 from roi.web.outside_disclosures import record_page
 from roi.web.restriction_forms import ReasonForm, RestrictionForm, rows
-from roi.web.security import actor, form_library, requires
+from roi.web.security import actor, form_library, practice_today, requires
 from roi.web.uploads import uploaded_file
 
 SEARCH_MAX = 100
@@ -136,7 +136,7 @@ def client_page(client: Client, *, restriction_form: RestrictionForm | None = No
     consents = queries.consents_for(session, me, client_id=client.id)
     own = manages_consent(me, client.organization_id)
     state = shipped_rules().for_state(client.organization.state)
-    today = now().date()
+    today = practice_today()
     # ages and who signs on the client's calendar, as signing decides them
     their_day = representation.client_day(client, now())
     # outside disclosures belong to the client's practice: none to list for a client seen

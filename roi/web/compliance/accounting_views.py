@@ -20,7 +20,6 @@ from wtforms import SelectChoice
 
 from roi.accounts.policy import Permission
 from roi.actor import Actor
-from roi.clock import now
 from roi.compliance import accounting, requests, suspensions
 from roi.compliance.accounting import Shown
 from roi.compliance.models import AccountingRequest, Channel
@@ -41,7 +40,7 @@ from roi.web.forms import apply_errors
 from roi.web.inputs import takes_scans
 from roi.web.language import form_language, translated
 from roi.web.outside_disclosures import directory_choices, record_page
-from roi.web.security import actor, form_library, requires
+from roi.web.security import actor, form_library, practice_today, requires
 
 
 @bp.get("/accounting")
@@ -93,7 +92,7 @@ def accounting_client(client_id: int) -> ResponseReturnValue:
             else {}
         ),
         requests=requests.requests_for(db.session(), actor(), client_id=client_id),
-        today=now().date(),
+        today=practice_today(),
     ), status
 
 
@@ -146,7 +145,7 @@ def accounting_suspensions() -> ResponseReturnValue:
         form=form,
         suspensions=listed,
         statements={s.id: suspensions.statement_of(s) for s in listed},
-        today=now().date(),
+        today=practice_today(),
     ), status
 
 
@@ -176,7 +175,7 @@ def accounting_requests() -> str:
         open_requests=requests.open_requests(session, actor()),
         fulfilled=requests.fulfilled_requests(session, actor()),
         fee_form=fee_form,
-        today=now().date(),
+        today=practice_today(),
     )
 
 
@@ -187,7 +186,7 @@ def accounting_request_new() -> ResponseReturnValue:
     form = AccountingRequestForm()
     form.client_id.choices = _client_choices()
     if request.method == "GET":
-        form.received_on.data = now().date()
+        form.received_on.data = practice_today()
         if request.args.get("client_id", "").isdigit():
             form.client_id.data = request.args["client_id"]
         return render_template("compliance/accounting_request_new.html", form=form)
@@ -415,7 +414,7 @@ def _request_page(request_id: int, form: ExtensionForm, *, refusal: str | None =
         extension_form=form,
         fulfil_form=FulfilForm(),
         refusal=refusal,
-        today=now().date(),
+        today=practice_today(),
         new_due=found.due_on + requests.EXTENSION,
         freed=requests.freed_by(db.session(), actor(), found.id) if found.withdrawn else None,
     )

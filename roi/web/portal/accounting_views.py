@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from roi.accounts.policy import Permission
 from roi.actor import Actor
-from roi.clock import now
 from roi.compliance import accounting, requests
 from roi.compliance.accounting import Accounting, Shown
 from roi.compliance.models import AccountingRequest
@@ -33,7 +32,7 @@ from roi.web.portal.accounting_forms import (
     ChangeForm,
     PeriodForm,
 )
-from roi.web.security import actor, form_library, requires
+from roi.web.security import actor, form_library, practice_today, requires
 
 
 @bp.get("/accounting")
@@ -215,7 +214,7 @@ def _page(ask_form: AskForm, *, refusal: str | None = None) -> tuple[str, int]:
         can_ask=me.client_id is not None and not any(not r.closed for r in mine),
         change_form=ChangeForm(formdata=None),
         refusal=refusal,
-        today=now().date(),
+        today=practice_today(),
     ), status
 
 
