@@ -15,24 +15,32 @@ export ROI_INSTANCE_PATH ?= $(CURDIR)/instance
 # against 1.2 s) and pytest rewrote every test module's asserts again.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help run test test-sqlite test-postgres lint fmt bench clean-venv catalogue
+.PHONY: help run test test-sqlite test-postgres lint fmt bench clean-venv catalogue constraints
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(BIN)/roi: pyproject.toml
+$(BIN)/roi: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 	@touch $@
 
 # roi and its development tools in one install: one resolution and one build of roi, not two
-$(VENV)/.dev: pyproject.toml
+$(VENV)/.dev: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	@# no byte-compiling of every installed package: Python compiles what the suite imports
-	$(BIN)/pip install --quiet --no-compile -e '.[dev]'
+	$(BIN)/pip install --quiet --no-compile -c constraints.txt -e '.[dev]'
 	@touch $(BIN)/roi $@
+
+# the newest release of every dependency within pyproject.toml's ranges, pinned for the next
+# installs; run the suite before committing the new constraints.txt
+constraints: $(VENV)/.dev  ## Upgrade every dependency to its newest release and pin it
+	$(BIN)/pip install --quiet --no-compile --upgrade --upgrade-strategy eager -e '.[dev]'
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt
+	@touch $(BIN)/roi $(VENV)/.dev
 
 run: $(BIN)/roi  ## Install, initialize, seed the demo on an empty instance, serve on :8000 with a mail worker
 	$(BIN)/roi init
