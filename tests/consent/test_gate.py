@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from roi.accounts.models import Client, Provider, User
 from roi.actor import Role
-from roi.clock import now
+from roi.clock import iso, now
 from roi.consent import gate, lifecycle
 from roi.consent.errors import IncompleteConsent
 from roi.consent.models import Consent, ConsentStatus, Direction, expiry_instant, has_status
 from roi.errors import WrongState
 from tests.consent.conftest import CALIFORNIA, Referral, identity, in_california, signature
 from tests.factories import Person, make_client, make_provider, make_user, stand_in_documents
+from tests.helpers import api_token, bearer
 
 ONE_MICROSECOND = timedelta(microseconds=1)
 PART2_DESCRIPTION = "Diagnosis and medication for opioid use disorder since 2025."
@@ -320,6 +321,32 @@ def test_expiry_date_ends_validity_at_midnight_where_the_practice_is(session, re
     session.commit()
     assert codes(decide(session, referral, at=midnight)) == ["consent_expired"]
     assert decide(session, referral, at=before).permitted
+
+
+def test_the_api_gives_the_instant_a_releases_date_ends_it(client, session, referral):
+    # Given a practice in California and a release that "ends on" a day, sent for signature
+    in_california(session, referral)
+    expires_on = now().date() + timedelta(days=2)
+    waiting = referral.sent(session, expires_on=expires_on)
+    midnight = iso(datetime.combine(expires_on, time.min, tzinfo=CALIFORNIA))
+    token = api_token(client, referral.therapist.email, referral.therapist.password)
+
+    def shown(consent_id: int) -> dict:
+        return client.get(f"/api/v1/consents/{consent_id}", headers=bearer(token)).get_json()
+
+    # Then the API gives the day and the instant it ends, midnight in California
+    assert (shown(waiting.id)["expires_on"], shown(waiting.id)["expires_at"]) == (
+        expires_on.isoformat(),
+        midnight,
+    )
+    # And once signed, that instant stays when the practice moves
+    referral.sign(session, waiting)
+    session.get(User, referral.therapist.user.id).organization.time_zone = "America/New_York"
+    session.commit()
+    assert shown(waiting.id)["expires_at"] == midnight
+    # And a release that ends with an event has no such instant
+    open_ended = referral.signed(session, expiry_event="the end of the court case", expires_on=None)
+    assert shown(open_ended.id)["expires_at"] is None
 
 
 def test_a_release_can_be_signed_until_its_end_day_begins_where_the_practice_is(session, referral):

@@ -92,6 +92,7 @@ def consent_json(consent: Consent) -> dict[str, Any]:
         "required_signer": (rule := signer_rule_of(consent)).who.value,
         "required_signer_reason": rule.reason,
         "expires_on": consent.expires_on,
+        "expires_at": at(lifecycle.date_end(consent)),
         "expiry_event": consent.expiry_event,
         "expiry_event_kind": consent.expiry_event_kind.value if consent.expiry_event_kind else None,
         "created_at": at(consent.created_at),

@@ -289,6 +289,14 @@ class ConsentSchema(Schema):
         required=True, metadata={"description": "the rule that decides it, with its citations"}
     )
     expires_on = fields.Date(allow_none=True)
+    expires_at = fields.String(
+        allow_none=True,
+        metadata={
+            "format": "date-time",
+            "description": "when the expires_on day ends the release: 00:00 of that day where "
+            "the practice is, fixed when it is signed",
+        },
+    )
     expiry_event = fields.String(allow_none=True)
     expiry_event_kind = fields.String(allow_none=True)
     created_at = fields.String(required=True, metadata={"format": "date-time"})
