@@ -35,7 +35,7 @@ from roi.accounts.policy import Permission, answerable_clients, require
 from roi.actor import Actor
 from roi.audit import Action
 from roi.audit.accounting import LoggedDisclosure, logged_disclosures
-from roi.clock import iso, now
+from roi.clock import day_start, iso, now
 from roi.compliance import disclosures as outside
 from roi.compliance.models import AccountingSuspension, OutsideDisclosure
 from roi.compliance.spreadsheet import csv_file
@@ -115,19 +115,24 @@ class Shown(StrEnum):
 
 @dataclass(frozen=True)
 class Period:
-    """A range of days, both included, read in UTC."""
+    """A range of days, both included, of the calendar the accounting is read on
+    (`reading_zone`)."""
 
     since: date
     until: date
 
-    @property
-    def start(self) -> datetime:
-        return datetime.combine(self.since, time.min, UTC)
+    def instants(self, time_zone: str) -> tuple[datetime, datetime]:
+        """The period where `time_zone` is: from its first day's midnight up to, not including,
+        the midnight after its last day."""
+        return day_start(self.since, time_zone), day_start(
+            self.until + timedelta(days=1), time_zone
+        )
 
-    @property
-    def end(self) -> datetime:
-        """The first instant after the period (exclusive bound)."""
-        return datetime.combine(self.until + timedelta(days=1), time.min, UTC)
+
+def reading_zone(client: Client) -> str:
+    """The time zone a client's accounting is read in, its days and its times: the client's
+    own, else their practice's (as the PDF they get shows its times)."""
+    return client.time_zone or client.organization.time_zone
 
 
 @dataclass(frozen=True)
@@ -270,14 +275,15 @@ def years_before(day: date, years: int) -> date:
 
 
 def period_for(
-    since: date | None, until: date | None, *, part2: bool = False, today: date | None = None
+    since: date | None, until: date | None, *, today: date, part2: bool = False
 ) -> Period:
-    """The range asked for; by default the six years (Part 2: three) up to today.
+    """The range asked for; by default the six years (Part 2: three) up to `today` (on the
+    accounting's calendar).
 
     Raises:
         Invalid: the start is after the end.
     """
-    until = until or (today or now().date())
+    until = until or today
     since = since or years_before(until, PART2_YEARS if part2 else HIPAA_YEARS)
     if since > until:
         raise Invalid({"since": "The start date must be on or before the end date."})
@@ -338,7 +344,9 @@ def build(
     one. Entries to an agency whose suspension holds at `at` (default now) are left out.
     """
     at = at or now()
-    entries = logged_disclosures(session, client.id, start=period.start, end=period.end)
+    zone = reading_zone(client)
+    start, end = period.instants(zone)
+    entries = logged_disclosures(session, client.id, start=start, end=end)
     records = outside.texts_of(
         session, (e.record_id for e in entries if e.action is Action.DISCLOSURE_RECORDED)
     )
@@ -377,7 +385,7 @@ def build(
         summarized=summarized,
         withheld=len(rows) - len(shown),
         language=i18n.supported(client.language),
-        time_zone=client.time_zone or client.organization.time_zone,
+        time_zone=zone,
     )
 
 
@@ -417,7 +425,7 @@ def accounting(
         Invalid: the start date is after the end date.
     """
     client = client_for_accounting(session, actor, client_id)
-    period = period_for(since, until, part2=part2)
+    period = period_for(since, until, part2=part2, today=local_day(now(), reading_zone(client)))
     found = build(
         session,
         library,
@@ -453,7 +461,7 @@ def export(
     if file_format not in (Shown.PDF, Shown.CSV):
         raise Invalid({"format": N_("Choose PDF or CSV.")})
     client = client_for_accounting(session, actor, client_id)
-    period = period_for(since, until, part2=part2)
+    period = period_for(since, until, part2=part2, today=local_day(now(), reading_zone(client)))
     # the PDF is written in the client's language; the CSV, a working file for staff, in English
     language = None if file_format is Shown.PDF else "en"
     found = build(

@@ -32,6 +32,16 @@ def local_moment(value: datetime, time_zone: str) -> str:
     return f"{day}, {minute} ({zone})"
 
 
+def zone_name(time_zone: str, language: str | None = None) -> str:
+    """'Pacific Time', 'hora del Pacífico': a time zone as people call it, in `language` (the one
+    being spoken); UTC by its name."""
+    if time_zone == "UTC":
+        return "UTC"  # CLDR's generic name for it reads "Unknown Region (UTC) Time"
+    return get_timezone_name(
+        get_timezone(time_zone), "long", locale=language or i18n.current_language()
+    )
+
+
 def local_day(value: datetime, time_zone: str) -> date:
     """The calendar day `value` falls on in `time_zone`."""
     return value.astimezone(get_timezone(time_zone or "UTC")).date()

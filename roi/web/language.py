@@ -20,6 +20,7 @@ from wtforms.validators import AnyOf, DataRequired
 
 from roi import i18n
 from roi.accounts import service as accounts
+from roi.documents import wording
 from roi.extensions import db
 
 bp = Blueprint("language", __name__)
@@ -53,6 +54,7 @@ def install(app: Flask) -> None:
     app.context_processor(_template_globals)
     app.add_template_filter(when)
     app.add_template_filter(day)
+    app.add_template_filter(zone_name)
     app.add_template_filter(when_utc)
     app.add_template_filter(translated)
     app.add_template_global(translated)
@@ -104,11 +106,17 @@ def when_utc(moment: datetime | None) -> str:
     return format_datetime(moment.astimezone(UTC), "d MMM y, HH:mm:ss 'UTC'", rebase=False)
 
 
-def day(value: date | None) -> str:
-    """A calendar day in words of the page's language ("30 November 2026")."""
+def day(value: date | datetime | None) -> str:
+    """A calendar day in words of the page's language ("30 November 2026"); of a stored time, the
+    day it falls on where the reader is."""
     if value is None:
         return ""
     return format_date(value, "long")
+
+
+def zone_name(time_zone: str) -> str:
+    """A time zone as people call it, in the page's language ("Pacific Time")."""
+    return wording.zone_name(time_zone, page_language())
 
 
 @bp.post("/language")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +12,7 @@ from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.compliance import accounting
-from roi.compliance.accounting import Period, Shown
+from roi.compliance.accounting import Shown
 from roi.consent import lifecycle
 from roi.consent.models import Direction
 from roi.errors import ConsentRequired, Forbidden, Invalid, NotFound
@@ -20,11 +20,15 @@ from roi.messaging import service
 from tests.accounting.conftest import (
     clock_at,
     disclose,
+    pdf_text,
     permitted_entries,
     sign_part2,
+    squeeze,
     years_ago,
 )
+from tests.consent.conftest import CALIFORNIA, in_california
 from tests.factories import make_client_user, make_user
+from tests.helpers import login_as
 
 
 def ids(found: accounting.Accounting) -> list[int | None]:
@@ -329,8 +333,52 @@ def test_a_backwards_range_is_refused(session, library, referral, officer):
     assert "since" in refused.value.fields
 
 
-def test_period_bounds_are_whole_utc_days():
-    day = now().date()
-    period = Period(day, day)
-    assert period.end - period.start == timedelta(days=1)
-    assert period.start.tzinfo is not None
+def test_a_summarys_last_day_is_the_clients_day(session, library, referral, officer):
+    # Given a client of a practice in California, told twice; the last time at 8 p.m. there
+    in_california(session, referral)
+    start = now()
+    referral.signed(session)
+    last = datetime.combine(start.date() + timedelta(days=3), time(20), tzinfo=CALIFORNIA)
+    for moment in (last - timedelta(days=1), last):
+        with clock_at(moment):
+            disclose(session, referral)
+    # When the summarized accounting is made the next day
+    with clock_at(last + timedelta(days=1)):
+        found = accounting.accounting(
+            session, officer.actor, library, referral.client_id, summarized=True
+        )
+        pdf = squeeze(pdf_text(accounting.to_pdf(found)))
+    # Then its PDF gives the day of the last one as the client lived it, not UTC's next day
+    day = f"{last:%B} {last.day}, {last.year}"
+    assert squeeze(f"2 disclosures, about every day; the last on {day}") in pdf
+    assert squeeze("(both days included, Pacific Time)") in pdf
+
+
+def test_the_period_is_days_of_the_clients_calendar(client, session, library, referral, officer):
+    # Given a client of a practice in California, and disclosures at 8 p.m. there on the evening
+    # before a month, on its last evening (both the next day in UTC), and just after it
+    in_california(session, referral)
+    first = now().date().replace(day=1) - timedelta(days=31)
+    first = first.replace(day=1)
+    last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    with clock_at(datetime.combine(first, time(), tzinfo=CALIFORNIA) - timedelta(days=2)):
+        referral.signed(session)
+    sent = {}
+    for name, day in (("before", first - timedelta(days=1)), ("last", last), ("after", last)):
+        evening = datetime.combine(day, time(20), tzinfo=CALIFORNIA)
+        with clock_at(evening + timedelta(hours=5 if name == "after" else 0)):
+            sent[name] = disclose(session, referral).id
+    # When compliance asks for that month
+    found = accounting.accounting(
+        session, officer.actor, library, referral.client_id, since=first, until=last
+    )
+    # Then the month is California's: its last evening is in, the evening before it is not
+    assert ids(found) == [sent["last"]]
+    assert found.time_zone == CALIFORNIA.key
+    # And the page names the calendar it reads the days on
+    login_as(client, officer.email, officer.password)
+    page = client.get(
+        f"/compliance/accounting/clients/{referral.client_id}",
+        query_string={"since": first.isoformat(), "until": last.isoformat()},
+    ).get_data(as_text=True)
+    assert "(both days included, Pacific Time)" in page
