@@ -152,7 +152,14 @@ class _DayStartIn(FunctionElement[datetime]):
 @compiles(_DayStartIn, "postgresql")
 def _day_start_in_postgresql(element: _DayStartIn, compiler: SQLCompiler, **kw: Any) -> str:
     day, zone = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"(CAST({day} AS TIMESTAMP) AT TIME ZONE {zone})"
+    midnight = f"CAST({day} AS TIMESTAMP)"
+    # Where clocks fall back at midnight (the Azores, Cuba) the day begins twice: PostgreSQL
+    # takes the later, Python (fold=0) the earlier, the day's real first instant. An hour before
+    # midnight is never ambiguous then, so the earlier of the two readings is the first one.
+    return (
+        f"LEAST({midnight} AT TIME ZONE {zone}, "
+        f"(({midnight} - INTERVAL '1 hour') AT TIME ZONE {zone}) + INTERVAL '1 hour')"
+    )
 
 
 @compiles(_DayStartIn, "sqlite")

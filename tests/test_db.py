@@ -10,7 +10,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
@@ -283,14 +283,28 @@ def test_postgresql_describes_a_result_as_psycopg_does_until_the_cursor_runs_on(
 
 
 @pytest.mark.parametrize(
-    "zone",
-    ["UTC", "America/Los_Angeles", "Asia/Tokyo", "Pacific/Kiritimati", "Pacific/Pago_Pago"],
+    ("zone", "days"),
+    [
+        ("UTC", [date(2026, 3, 8)]),
+        # the days around the US's daylight-saving changes (at 2 a.m.), and an ordinary one
+        ("America/Los_Angeles", [date(2026, 3, 8), date(2026, 11, 1), date(2027, 6, 30)]),
+        ("Asia/Tokyo", [date(2026, 3, 8), date(2026, 11, 1)]),
+        ("Pacific/Kiritimati", [date(2026, 3, 8)]),
+        ("Pacific/Pago_Pago", [date(2026, 3, 8)]),
+        # clocks that change at midnight: a day without its midnight (it begins at 1 a.m.), and
+        # a day whose midnight comes twice (it begins at the first)
+        ("Atlantic/Azores", [date(2025, 3, 30), date(2025, 10, 26)]),
+        ("America/Havana", [date(2025, 3, 9), date(2025, 11, 2)]),
+        ("America/Santiago", [date(2025, 9, 7)]),
+    ],
 )
-def test_a_day_begins_in_sql_where_python_says_it_does(session, zone):
-    # The days around both daylight-saving changes in the US, and an ordinary one
-    days = [date(2026, 3, 7), date(2026, 3, 8), date(2026, 11, 1), date(2026, 11, 2)]
-    days.append(date(2027, 6, 30))
+def test_a_day_begins_in_sql_where_python_says_it_does(session, zone, days):
     found = [session.scalar(select(db.day_start_sql(literal(day, Date()), zone))) for day in days]
     assert found == [day_start(day, zone) for day in days]
     # and a day that is not known is no instant either
     assert session.scalar(select(db.day_start_sql(null(), zone))) is None
+
+
+def test_a_day_that_begins_twice_begins_at_its_first_midnight():
+    # the Azores set clocks back from 1 a.m. to midnight on 26 October 2025
+    assert day_start(date(2025, 10, 26), "Atlantic/Azores") == datetime(2025, 10, 26, tzinfo=UTC)

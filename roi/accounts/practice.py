@@ -16,9 +16,8 @@ from roi.accounts.policy import Permission, require
 from roi.accounts.service import organization_of
 from roi.actor import Actor
 from roi.audit import Action
-from roi.clock import now
+from roi.clock import local_day, now
 from roi.db import unit_of_work
-from roi.documents.wording import local_day
 from roi.errors import Invalid, NotFound
 from roi.i18n import N_, Message
 

@@ -35,14 +35,13 @@ from roi.accounts.policy import Permission, answerable_clients, require
 from roi.actor import Actor
 from roi.audit import Action
 from roi.audit.accounting import LoggedDisclosure, logged_disclosures
-from roi.clock import day_start, iso, now
+from roi.clock import day_start, iso, local_day, now
 from roi.compliance import disclosures as outside
 from roi.compliance.models import AccountingSuspension, OutsideDisclosure
 from roi.compliance.spreadsheet import csv_file
 from roi.consent.library import Category, FormLibrary
 from roi.db import unit_of_work
 from roi.documents import AccountingDocument, AccountingLine, render_accounting
-from roi.documents.wording import local_day
 from roi.errors import Invalid, NotFound
 from roi.i18n import N_, Message
 
@@ -115,8 +114,8 @@ class Shown(StrEnum):
 
 @dataclass(frozen=True)
 class Period:
-    """A range of days, both included, of the calendar the accounting is read on
-    (`reading_zone`)."""
+    """A range of days, both included, of the client's practice's calendar (as every day staff
+    and clients name in roi: an accounting request's among them)."""
 
     since: date
     until: date
@@ -127,12 +126,6 @@ class Period:
         return day_start(self.since, time_zone), day_start(
             self.until + timedelta(days=1), time_zone
         )
-
-
-def reading_zone(client: Client) -> str:
-    """The time zone a client's accounting is read in, its days and its times: the client's
-    own, else their practice's (as the PDF they get shows its times)."""
-    return client.time_zone or client.organization.time_zone
 
 
 @dataclass(frozen=True)
@@ -172,6 +165,10 @@ class Row:
     #: only the day is known (a disclosure made outside roi)
     date_only: bool = False
 
+    def day_in(self, time_zone: str) -> date:
+        """The day it was made where `time_zone` is; a date-only one's own day."""
+        return self.at.date() if self.date_only else local_day(self.at, time_zone)
+
     @property
     def required_by_hipaa(self) -> bool:
         """HIPAA's accounting must list it: made without the client's authorization."""
@@ -189,14 +186,28 @@ class Entry:
 
     row: Row
     count: int = 1
-    last_at: datetime | None = None
+    #: the last of the repeated ones (None: one disclosure)
+    last: Row | None = None
+    #: the time zone its days are counted in (the accounting's times')
+    time_zone: str = "UTC"
+
+    @property
+    def last_at(self) -> datetime | None:
+        return self.last.at if self.last is not None else None
+
+    @property
+    def last_day(self) -> date | None:
+        """The day of the last one where the accounting's times are read."""
+        return self.last.day_in(self.time_zone) if self.last is not None else None
 
     @property
     def frequency(self) -> str | None:
-        """'about every 12 days' for a summary of several disclosures; None for one."""
-        if self.count < 2 or self.last_at is None:
+        """'about every 12 days' for a summary of several disclosures, in calendar days (a
+        daily one across a change of the clocks is still daily); None for one."""
+        if self.count < 2 or self.last_day is None:
             return None
-        days = round((self.last_at - self.row.at).days / (self.count - 1))
+        first = self.row.day_in(self.time_zone)
+        days = round((self.last_day - first).days / (self.count - 1))
         if days < 1:
             return N_("several a day")
         if days == 1:
@@ -223,6 +234,8 @@ class Accounting:
     #: the client's language and time zone: the PDF the client gets is written in them
     language: str = "en"
     time_zone: str = "UTC"
+    #: the time zone of the calendar `period`'s days belong to (the practice's)
+    calendar_zone: str = "UTC"
 
     @property
     def required(self) -> tuple[Entry, ...]:
@@ -236,8 +249,8 @@ class Accounting:
 
     def _entries(self, rows: Sequence[Row]) -> tuple[Entry, ...]:
         if not self.summarized:
-            return tuple(Entry(row) for row in rows)
-        return summarize(rows)
+            return tuple(Entry(row, time_zone=self.time_zone) for row in rows)
+        return summarize(rows, self.time_zone)
 
     def document(self, request_id: int | None = None) -> AccountingDocument:
         """The plain data the PDF is rendered from."""
@@ -254,6 +267,7 @@ class Accounting:
             request_id=request_id,
             language=self.language,
             time_zone=self.time_zone,
+            calendar_zone=self.calendar_zone,
         )
 
 
@@ -344,8 +358,8 @@ def build(
     one. Entries to an agency whose suspension holds at `at` (default now) are left out.
     """
     at = at or now()
-    zone = reading_zone(client)
-    start, end = period.instants(zone)
+    calendar = client.organization.time_zone
+    start, end = period.instants(calendar)
     entries = logged_disclosures(session, client.id, start=start, end=end)
     records = outside.texts_of(
         session, (e.record_id for e in entries if e.action is Action.DISCLOSURE_RECORDED)
@@ -385,11 +399,12 @@ def build(
         summarized=summarized,
         withheld=len(rows) - len(shown),
         language=i18n.supported(client.language),
-        time_zone=zone,
+        time_zone=client.time_zone or calendar,
+        calendar_zone=calendar,
     )
 
 
-def summarize(rows: Sequence[Row]) -> tuple[Entry, ...]:
+def summarize(rows: Sequence[Row], time_zone: str) -> tuple[Entry, ...]:
     """Repeated disclosures to one recipient for one purpose under one basis as one entry: the
     first in full, how many, and the date of the last (164.528(b)(3)); in order of the first."""
     groups: dict[tuple[object, ...], list[Row]] = {}
@@ -398,7 +413,7 @@ def summarize(rows: Sequence[Row]) -> tuple[Entry, ...]:
         key = (recipient.provider_id, recipient.name, recipient.address, row.purpose, row.basis)
         groups.setdefault(key, []).append(row)
     return tuple(
-        Entry(group[0], len(group), group[-1].at if len(group) > 1 else None)
+        Entry(group[0], len(group), group[-1] if len(group) > 1 else None, time_zone)
         for group in groups.values()
     )
 
@@ -425,7 +440,7 @@ def accounting(
         Invalid: the start date is after the end date.
     """
     client = client_for_accounting(session, actor, client_id)
-    period = period_for(since, until, part2=part2, today=local_day(now(), reading_zone(client)))
+    period = period_for(since, until, part2=part2, today=_practice_today(client))
     found = build(
         session,
         library,
@@ -461,7 +476,7 @@ def export(
     if file_format not in (Shown.PDF, Shown.CSV):
         raise Invalid({"format": N_("Choose PDF or CSV.")})
     client = client_for_accounting(session, actor, client_id)
-    period = period_for(since, until, part2=part2, today=local_day(now(), reading_zone(client)))
+    period = period_for(since, until, part2=part2, today=_practice_today(client))
     # the PDF is written in the client's language; the CSV, a working file for staff, in English
     language = None if file_format is Shown.PDF else "en"
     found = build(
@@ -492,7 +507,7 @@ def to_csv(found: Accounting) -> bytes:
     what HIPAA requires first; no cell can start a formula, and an address keeps its lines."""
     rows = (
         (
-            row.at.date().isoformat() if row.date_only else iso(row.at),
+            _csv_when(row),
             row.recipient.name,
             row.recipient.organization,
             row.recipient.address,
@@ -504,12 +519,22 @@ def to_csv(found: Accounting) -> bytes:
             row.basis,
             "yes" if row.required_by_hipaa else "no",
             entry.count,
-            iso(entry.last_at) if entry.last_at else "",
+            _csv_when(entry.last) if entry.last else "",
         )
         for entry in (*found.required, *found.beyond)
         for row in (entry.row,)
     )
     return csv_file(CSV_HEADER, rows, multiline=True)
+
+
+def _practice_today(client: Client) -> date:
+    """Today on the calendar an accounting's days belong to (the client's practice's)."""
+    return local_day(now(), client.organization.time_zone)
+
+
+def _csv_when(row: Row) -> str:
+    """The time in UTC, or only the day when only the day is known."""
+    return row.at.date().isoformat() if row.date_only else iso(row.at)
 
 
 def describe(codes: Sequence[str], categories: dict[str, Category]) -> tuple[str, bool]:
@@ -639,7 +664,7 @@ def _line(entry: Entry, language: str) -> AccountingLine:
         basis=i18n.translate(row.basis_label, language),
         date_only=row.date_only,
         count=entry.count,
-        last_at=entry.last_at,
+        last_on=entry.last_day,
         frequency=entry.frequency and i18n.translate(entry.frequency, language),
     )
 

@@ -40,7 +40,7 @@ class AccountingRequest(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
-    #: the day the request reached the practice (UTC); the 60 days run from here
+    #: the day the request reached the practice (its calendar's); the 60 days run from here
     received_on: Mapped[date] = mapped_column(Date)
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, 20))
     #: the range of dates asked for, both days included

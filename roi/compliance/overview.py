@@ -25,7 +25,7 @@ from roi.accounts.practice import practice_zone, today_in_practice
 from roi.actor import Actor
 from roi.audit import Action, AuditEntry
 from roi.audit.reasons import ReasonCode
-from roi.clock import day_start, now
+from roi.clock import day_start, local_day, now
 from roi.compliance import emergencies, requests, verification
 from roi.compliance.scope import officer_scope
 from roi.consent import restrictions
@@ -40,7 +40,6 @@ from roi.consent.models import (
     has_status,
 )
 from roi.db import day_start_sql, unit_of_work
-from roi.documents.wording import local_day
 from roi.i18n import N_
 
 WEEKS_SHOWN = 12
@@ -68,7 +67,7 @@ class Tally:
 
 @dataclass(frozen=True)
 class Week:
-    """A week from Monday (UTC) and the refusals in it."""
+    """A week from Monday (where the practice is) and the refusals in it."""
 
     starts_on: date
     count: int

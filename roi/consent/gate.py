@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session
 
 from roi.accounts.models import Client, Provider
 from roi.audit.reasons import ReasonCode
+from roi.clock import local_day
 from roi.consent.emergency import Emergency, EmergencyBasis
 from roi.consent.library import Category, FormLibrary, TemplateKind
 from roi.consent.models import (
@@ -263,7 +264,8 @@ def use(decision: Decision) -> Consent | None:
         return None
     consent.status = ConsentStatus.EXPIRED
     consent.expired_at = decision.at
-    consent.expiry_event_occurred_on = decision.at.date()
+    # the day it happened on the practice's calendar, as a day staff record for other events
+    consent.expiry_event_occurred_on = local_day(decision.at, consent.organization.time_zone)
     return consent
 
 

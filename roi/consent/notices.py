@@ -13,6 +13,7 @@ from sqlalchemy.orm import object_session
 
 from roi import i18n
 from roi.accounts.models import User
+from roi.clock import local_day
 from roi.consent.models import Consent, Revocation
 from roi.consent.rendering import client_time_zone
 from roi.documents import wording
@@ -151,7 +152,7 @@ def written_confirmation_mail(consent: Consent) -> Mail | None:
     organization = consent.organization.name
     with i18n.speaking(client_language(consent)):
         when = (
-            wording.long_date(wording.local_day(consent.revoked_at, client_time_zone(consent)))
+            wording.long_date(local_day(consent.revoked_at, client_time_zone(consent)))
             if consent.revoked_at
             else i18n.gettext("today")
         )

@@ -15,13 +15,12 @@ from roi.accounts.models import Client, ClientRepresentative, Organization, Repr
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action
-from roi.clock import now
+from roi.clock import local_day, now
 from roi.consent.models import Consent
 from roi.consent.queries import client_to_prepare_for
 from roi.consent.signers import SignerRule, SignerRules, age_on, required_signer, shipped_rules
 from roi.db import unit_of_work
 from roi.documents import attachments
-from roi.documents.wording import local_day
 from roi.errors import Invalid, NotFound
 
 

@@ -33,7 +33,8 @@ class AccountingLine:
     #: only the day is known (a disclosure made outside roi)
     date_only: bool = False
     count: int = 1
-    last_at: datetime | None = None
+    #: the day of the last of repeated ones, where the document's times are read
+    last_on: date | None = None
     #: 'about every 12 days', for a summary
     frequency: str | None = None
 
@@ -59,6 +60,8 @@ class AccountingDocument:
     #: the language it is written in (the client's), and the zone its times are shown in
     language: str = "en"
     time_zone: str = "UTC"
+    #: the zone of the calendar `since` and `until` belong to (the practice's)
+    calendar_zone: str = "UTC"
 
 
 def render_accounting(doc: AccountingDocument) -> bytes:

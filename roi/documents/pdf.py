@@ -104,7 +104,6 @@ def _environment() -> Environment:
         long_date=wording.long_date,
         utc=wording.utc_moment,
         local=wording.local_moment,
-        local_day=wording.local_day,
         zone_name=wording.zone_name,
         relationship=relationship_words,
         language=language_words,

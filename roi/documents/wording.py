@@ -8,8 +8,9 @@ the mail about it. The audit trail keeps UTC (`utc_moment`).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time, get_timezone, get_timezone_name
+from babel.dates import format_date, format_time, get_timezone_name
 
 from roi import i18n
 
@@ -25,7 +26,9 @@ def local_moment(value: datetime, time_zone: str) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime given to a document")
     language = i18n.current_language()
-    moment = value.astimezone(get_timezone(time_zone or "UTC"))
+    # zoneinfo, as roi.clock: babel's own lookup prefers pytz, whose database may be another
+    # release than the system's
+    moment = value.astimezone(ZoneInfo(time_zone or "UTC"))
     day = format_date(moment, "long", locale=language)
     minute = format_time(moment, "short", locale=language)
     zone = get_timezone_name(moment, "long", locale=language)
@@ -38,13 +41,8 @@ def zone_name(time_zone: str, language: str | None = None) -> str:
     if time_zone == "UTC":
         return "UTC"  # CLDR's generic name for it reads "Unknown Region (UTC) Time"
     return get_timezone_name(
-        get_timezone(time_zone), "long", locale=language or i18n.current_language()
+        ZoneInfo(time_zone), "long", locale=language or i18n.current_language()
     )
-
-
-def local_day(value: datetime, time_zone: str) -> date:
-    """The calendar day `value` falls on in `time_zone`."""
-    return value.astimezone(get_timezone(time_zone or "UTC")).date()
 
 
 def utc_moment(value: datetime) -> str:

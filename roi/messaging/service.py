@@ -589,7 +589,7 @@ def _store(
             message_id=message.id,
             detail={
                 "event": "after_first_disclosure",
-                "occurred_on": decision.at.date().isoformat(),
+                "occurred_on": str(used_up.expiry_event_occurred_on),  # set by gate.use
             },
         )
     return message

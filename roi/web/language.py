@@ -9,9 +9,10 @@ else their practice's, named on the page (`when`); the audit log keeps UTC.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, g, redirect, request, session
-from flask_babel import Babel, Domain, format_date, format_datetime, get_locale
+from flask_babel import Babel, Domain, format_date, format_datetime, get_locale, get_timezone
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -96,7 +97,13 @@ def when(moment: datetime | None) -> str:
     """A stored time as the reader reads it: their day and minute, the zone named."""
     if moment is None:
         return ""
-    return format_datetime(moment, "d MMM y, HH:mm zzz")
+    return format_datetime(where_reader_is(moment), "d MMM y, HH:mm zzz", rebase=False)
+
+
+def where_reader_is(moment: datetime) -> datetime:
+    """A stored time in the reader's time zone, read with zoneinfo as `roi.clock` reads days
+    (Flask-Babel's own rebasing goes through pytz, whose database may be another release)."""
+    return moment.astimezone(ZoneInfo(str(get_timezone())))
 
 
 def when_utc(moment: datetime | None) -> str:
@@ -111,6 +118,8 @@ def day(value: date | datetime | None) -> str:
     day it falls on where the reader is."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        value = where_reader_is(value).date()
     return format_date(value, "long")
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from roi.accounts.models import Provider
+from roi.accounts.models import Client, Provider
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
-from roi.compliance import accounting
+from roi.compliance import accounting, disclosures
 from roi.compliance.accounting import Shown
 from roi.consent import lifecycle
 from roi.consent.models import Direction
@@ -20,6 +22,7 @@ from roi.messaging import service
 from tests.accounting.conftest import (
     clock_at,
     disclose,
+    outside,
     pdf_text,
     permitted_entries,
     sign_part2,
@@ -333,48 +336,66 @@ def test_a_backwards_range_is_refused(session, library, referral, officer):
     assert "since" in refused.value.fields
 
 
-def test_a_summarys_last_day_is_the_clients_day(session, library, referral, officer):
-    # Given a client of a practice in California, told twice; the last time at 8 p.m. there
+def test_a_summary_counts_the_days_the_client_lived(session, library, referral, officer):
+    # Given a client of a practice in California, told at 8 p.m. there on the Saturday before
+    # the clocks spring forward and on that Sunday: 23 hours apart, the next day in UTC
     in_california(session, referral)
-    start = now()
-    referral.signed(session)
-    last = datetime.combine(start.date() + timedelta(days=3), time(20), tzinfo=CALIFORNIA)
-    for moment in (last - timedelta(days=1), last):
+    saturday = datetime(2027, 3, 13, 20, tzinfo=CALIFORNIA)
+    with clock_at(saturday - timedelta(days=3)):
+        referral.signed(session)
+    for moment in (saturday, saturday + timedelta(hours=23)):
         with clock_at(moment):
             disclose(session, referral)
     # When the summarized accounting is made the next day
-    with clock_at(last + timedelta(days=1)):
+    with clock_at(saturday + timedelta(days=2)):
         found = accounting.accounting(
             session, officer.actor, library, referral.client_id, summarized=True
         )
         pdf = squeeze(pdf_text(accounting.to_pdf(found)))
-    # Then its PDF gives the day of the last one as the client lived it, not UTC's next day
-    day = f"{last:%B} {last.day}, {last.year}"
-    assert squeeze(f"2 disclosures, about every day; the last on {day}") in pdf
-    assert squeeze("(both days included, Pacific Time)") in pdf
+    # Then they were daily, and the last was on the Sunday there, not on UTC's Monday
+    assert squeeze("2 disclosures, about every day; the last on March 14, 2027") in pdf
 
 
-def test_the_period_is_days_of_the_clients_calendar(client, session, library, referral, officer):
-    # Given a client of a practice in California, and disclosures at 8 p.m. there on the evening
-    # before a month, on its last evening (both the next day in UTC), and just after it
+def test_a_summary_of_days_only_ends_on_the_last_day_recorded(session, library, referral, officer):
+    # Given a practice in California that recorded two reports made outside roi, by their day
     in_california(session, referral)
-    first = now().date().replace(day=1) - timedelta(days=31)
-    first = first.replace(day=1)
-    last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+    first, last = now().date() - timedelta(days=10), now().date() - timedelta(days=3)
+    for day in (first, last):
+        disclosures.record(session, officer.actor, outside(referral, disclosed_on=day))
+    # When the summarized accounting is made, its PDF and CSV give the last report's own day
+    found = accounting.accounting(
+        session, officer.actor, library, referral.client_id, summarized=True
+    )
+    pdf = squeeze(pdf_text(accounting.to_pdf(found)))
+    assert squeeze(f"the last on {last:%B} {last.day}, {last.year}") in pdf
+    _, row = csv.reader(io.StringIO(accounting.to_csv(found).decode("utf-8-sig")))
+    assert (row[0], row[-2], row[-1]) == (first.isoformat(), "2", last.isoformat())
+
+
+def test_the_period_is_days_of_the_practices_calendar(client, session, library, referral, officer):
+    # Given a practice in California whose client reads times in New York, and disclosures at
+    # 10 p.m. in California on the evening before a month and on its last evening (the next day
+    # in UTC and in New York), and one at 1 a.m. just after it
+    in_california(session, referral)
+    session.get(Client, referral.client_id).time_zone = "America/New_York"
+    session.commit()
+    first = (now().date().replace(day=1) - timedelta(days=1)).replace(day=1)
+    last = now().date().replace(day=1) - timedelta(days=1)
     with clock_at(datetime.combine(first, time(), tzinfo=CALIFORNIA) - timedelta(days=2)):
         referral.signed(session)
     sent = {}
-    for name, day in (("before", first - timedelta(days=1)), ("last", last), ("after", last)):
-        evening = datetime.combine(day, time(20), tzinfo=CALIFORNIA)
-        with clock_at(evening + timedelta(hours=5 if name == "after" else 0)):
+    for name, day, hour in (("before", first - timedelta(days=1), 22), ("last", last, 22)):
+        with clock_at(datetime.combine(day, time(hour), tzinfo=CALIFORNIA)):
             sent[name] = disclose(session, referral).id
-    # When compliance asks for that month
+    with clock_at(datetime.combine(last + timedelta(days=1), time(1), tzinfo=CALIFORNIA)):
+        disclose(session, referral)
+    # When compliance asks for last month
     found = accounting.accounting(
         session, officer.actor, library, referral.client_id, since=first, until=last
     )
-    # Then the month is California's: its last evening is in, the evening before it is not
+    # Then the month is the practice's: its last evening is in, the evening before it is not
     assert ids(found) == [sent["last"]]
-    assert found.time_zone == CALIFORNIA.key
+    assert (found.calendar_zone, found.time_zone) == (CALIFORNIA.key, "America/New_York")
     # And the page names the calendar it reads the days on
     login_as(client, officer.email, officer.password)
     page = client.get(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from roi import mail, vault
 from roi.accounts.models import User
-from roi.clock import now
+from roi.clock import local_day, now
 from roi.consent import notices
 from roi.consent.models import (
     Consent,
@@ -23,7 +23,6 @@ from roi.consent.models import (
     SigningInvitation,
     expiry_instant,
 )
-from roi.documents.wording import local_day
 from roi.i18n import N_, Message
 
 #: how long the emailed link to a signer's copy (and to revoking) works (164.508(c)(4))

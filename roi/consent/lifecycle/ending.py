@@ -15,7 +15,7 @@ from roi.accounts.policy import Permission, require
 from roi.accounts.practice import today_in_practice
 from roi.actor import Actor
 from roi.audit import Action
-from roi.clock import now
+from roi.clock import local_day, now
 from roi.consent import notices
 from roi.consent.lifecycle._shared import (
     _clinician_users,
@@ -37,7 +37,6 @@ from roi.consent.queries import (
 )
 from roi.db import unit_of_work
 from roi.documents import attachments
-from roi.documents.wording import local_day
 from roi.errors import Invalid, WrongState
 from roi.i18n import N_, Message
 

@@ -56,9 +56,16 @@ blueprints = (accounting, accounting_requests, accounting_suspensions, accountin
 
 class AccountingQuerySchema(Schema):
     since = Day(
-        load_default=None, metadata={"description": "first day (UTC); default six years ago"}
+        load_default=None,
+        metadata={
+            "description": "first day, from its midnight where the client's practice is; "
+            "default six years before today there"
+        },
     )
-    until = Day(load_default=None, metadata={"description": "last day (UTC), included"})
+    until = Day(
+        load_default=None,
+        metadata={"description": "last day, included up to midnight where the practice is"},
+    )
     part2 = fields.Boolean(
         load_default=False,
         metadata={"description": "only Part 2 disclosures (42 CFR 2.25; default three years)"},

@@ -38,7 +38,7 @@ from roi.web.compliance.forms import (
 from roi.web.downloads import pdf_response, period_args
 from roi.web.forms import apply_errors
 from roi.web.inputs import takes_scans
-from roi.web.language import form_language, translated
+from roi.web.language import day, form_language, translated
 from roi.web.outside_disclosures import directory_choices, record_page
 from roi.web.security import actor, form_library, practice_today, requires
 
@@ -444,7 +444,7 @@ def _client_choices() -> list[SelectChoice]:
 def due_words(found: AccountingRequest, today: date) -> str:
     """'due in 12 days', 'due today', 'overdue by 3 days' (fulfilled requests say when)."""
     if found.fulfilled_at is not None:
-        return _("fulfilled %(day)s", day=format_date(found.fulfilled_at.date(), "long"))
+        return _("fulfilled %(day)s", day=day(found.fulfilled_at))
     days = (found.due - today).days
     if days > 0:
         return ngettext("due in %(num)d day", "due in %(num)d days", days)
