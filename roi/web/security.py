@@ -8,7 +8,17 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template_string,
+    request,
+    session,
+    url_for,
+)
 from flask import Response as FlaskResponse
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -25,6 +35,7 @@ from roi.consent import handover
 from roi.consent.library import FormLibrary
 from roi.errors import Forbidden, Unauthenticated
 from roi.extensions import db, login_manager
+from roi.i18n import N_
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -174,6 +185,8 @@ def enforce_access() -> Response | None:
     # configured proxy's is taken (ROI_PROXY_HOPS), never one a caller chose to pass as another's.
     given = request.headers.get("X-Request-Id", "") if settings().proxy_hops else ""
     g.request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
+    if _from_another_site():
+        return _refused_from_another_site()
     endpoint = request.endpoint
     if endpoint != "static" and handed_to_client() and endpoint not in DEVICE_ENDPOINTS:
         # The device is with the client: nothing else of the clinician's session is reachable,
@@ -204,6 +217,38 @@ def enforce_access() -> Response | None:
     if not allows(actor.role, permission):
         raise Forbidden()
     return None
+
+
+def _from_another_site() -> bool:
+    """A request to change something, made by a page of another site (the browser says so:
+    Fetch Metadata). Its form could carry no CSRF token and no session cookie (SameSite), so it
+    would fail anyway; refusing it first keeps it from touching this browser's session."""
+    return (
+        request.method not in _SAFE_METHODS
+        and request.headers.get("Sec-Fetch-Site") == "cross-site"
+    )
+
+
+#: methods that change nothing: a link from a mail or another site may follow them
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _refused_from_another_site() -> Response:
+    """A 403 that writes nothing to the session: a page with a form (its CSRF token) or a
+    flashed message would set a new session cookie over the signed-in person's, signing them
+    out from another site's page."""
+    if is_api_request():
+        raise Forbidden(_CROSS_SITE)  # the API's error body; it writes no cookie
+    page = render_template_string(_CROSS_SITE_PAGE, message=_(_CROSS_SITE), back=_("Back to roi"))
+    return FlaskResponse(page, 403, mimetype="text/html")
+
+
+_CROSS_SITE = N_("This request came from another website, so roi did not carry it out.")
+_CROSS_SITE_PAGE = (
+    '<!doctype html><html lang="{{ page_language }}"><meta charset="utf-8">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1"><title>roi</title>'
+    '<p>{{ message }}</p><p><a href="/">{{ back }}</a></p></html>'
+)
 
 
 def handed_to_client() -> bool:

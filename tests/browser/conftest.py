@@ -4,6 +4,7 @@ tests/browser_plugin.py (a plugin of the root conftest)."""
 from __future__ import annotations
 
 from tests.browser_plugin import sign_in
+from tests.consent.conftest import library, referral  # noqa: F401 - a referral's people
 from tests.web.conftest import (  # noqa: F401 - the people of tests/web, shared here
     admin,
     client_person,
