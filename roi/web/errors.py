@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from roi import audit
@@ -41,7 +42,14 @@ HTTP_MESSAGES = {
     405: N_("This address does not accept that method."),
     413: N_("The upload is too large."),
     500: N_("Something went wrong on our side. Nothing was changed; please try again."),
+    503: N_(
+        "roi cannot save anything right now. Nothing was changed or sent; please try again in a "
+        "few minutes."
+    ),
 }
+#: PostgreSQL's "read-only transaction" (a database made read-only); the driver calls it an
+#: internal error, while a full disk, a shutdown or a lost connection are operational errors
+_READ_ONLY_SQLSTATE = "25006"
 
 
 def handle_roi_error(error: RoiError) -> Response:
@@ -97,6 +105,28 @@ def handle_unexpected(error: Exception) -> Response:
     )
     db.session.rollback()
     return _render(500, "server_error", HTTP_MESSAGES[500])
+
+
+def handle_database_error(error: DBAPIError) -> Response:
+    """The database refused the work or went away (read-only, a full disk, a restart): its
+    transaction is rolled back, so nothing was changed and nothing was sent (fail closed, SECURITY
+    I2); 503, with when to try again. Any other database error is unexpected (500)."""
+    if not (
+        isinstance(error, OperationalError)
+        or getattr(error.orig, "sqlstate", None) == _READ_ONLY_SQLSTATE
+    ):
+        return handle_unexpected(error)
+    # the driver's class only: its text can quote the statement's values
+    logger.error(
+        "database unavailable: %s on %s (request %s)",
+        type(error.orig).__name__,
+        request.endpoint,
+        g.get("request_id"),
+    )
+    db.session.rollback()
+    response = _render(503, "unavailable", HTTP_MESSAGES[503])
+    response.headers["Retry-After"] = "60"
+    return response
 
 
 def _vault_failure(error: VaultError) -> Response:
@@ -183,4 +213,5 @@ def install(app: Flask) -> None:
     app.register_error_handler(RoiError, handle_roi_error)
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -1,0 +1,99 @@
+"""A database that takes no writes (SECURITY I2: read-only, or its disk full): a send is refused
+with a plain 503 that says nothing was sent, and nothing of it is left behind, neither the
+message nor its audit entry nor its mail; once the database takes writes again, sends go."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, func, select
+
+from roi.audit import Action, AuditEntry
+from roi.extensions import db
+from roi.mail.models import OutboxItem
+from roi.messaging.models import Message
+from tests.consent.conftest import library, referral  # noqa: F401 - the referral's people
+from tests.helpers import api_token, bearer, csrf_token, login_as
+
+
+@contextmanager
+def read_only_database(app) -> Iterator[None]:
+    """Every connection the app opens in the block may read and not write: SQLite's query_only,
+    PostgreSQL's read-only transactions (as a replica or a database set read-only answers)."""
+    with app.app_context():
+        engine = db.engine
+
+    def read_only(dbapi_connection: Any, record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("PRAGMA query_only = ON")
+        else:
+            cursor.execute("SET default_transaction_read_only = on")
+            dbapi_connection.commit()
+        cursor.close()
+
+    event.listen(engine, "connect", read_only)
+    engine.dispose()
+    try:
+        yield
+    finally:
+        event.remove(engine, "connect", read_only)
+        engine.dispose()
+
+
+def written(session) -> tuple[int, int, int]:
+    """How many messages, outbox mails and permitted disclosures there are."""
+    session.rollback()
+    return (
+        session.scalar(select(func.count()).select_from(Message)),
+        session.scalar(select(func.count()).select_from(OutboxItem)),
+        session.scalar(
+            select(func.count()).where(AuditEntry.action == Action.DISCLOSURE_PERMITTED)
+        ),
+    )
+
+
+def message(referral) -> dict[str, Any]:  # noqa: F811
+    return {
+        "client_id": referral.client_id,
+        "recipient_provider_id": referral.recipient_id,
+        "categories": ["diagnosis"],
+        "purpose": "treatment",
+        "subject": "Referral summary",
+        "body": "Working diagnosis and plan.",
+    }
+
+
+def test_the_api_refuses_a_send_the_database_cannot_keep(app, client, session, referral):  # noqa: F811
+    # Given a signed release and a therapist's token
+    referral.signed(session)
+    token = api_token(client, referral.therapist.email, referral.therapist.password)
+    before = written(session)
+    # When the database takes no writes and the therapist sends
+    with read_only_database(app):
+        answer = client.post("/api/v1/messages", json=message(referral), headers=bearer(token))
+    # Then the send is refused, saying so and when to try again; nothing of it is left
+    assert answer.status_code == 503
+    assert answer.get_json()["error"] == "unavailable"
+    assert "Nothing was changed or sent" in answer.get_json()["message"]
+    assert answer.headers["Retry-After"] == "60"
+    assert written(session) == before
+    # And once it takes writes again, the same send goes
+    again = client.post("/api/v1/messages", json=message(referral), headers=bearer(token))
+    assert again.status_code == 201, again.get_json()
+    assert written(session)[0] == before[0] + 1
+
+
+def test_the_compose_page_says_nothing_was_sent(app, client, session, referral):  # noqa: F811
+    referral.signed(session)
+    login_as(client, referral.therapist.email, referral.therapist.password)
+    page = client.get(f"/clinician/messages/new?client_id={referral.client_id}")
+    fields = {**message(referral), "categories": "diagnosis", "csrf_token": csrf_token(page)}
+    before = written(session)
+    with read_only_database(app):
+        answer = client.post("/clinician/messages/new", data=fields)
+    assert answer.status_code == 503
+    assert "Nothing was changed or sent" in answer.get_data(as_text=True)
+    assert written(session) == before
