@@ -162,16 +162,17 @@ def _day_start_in_postgresql(element: _DayStartIn, compiler: SQLCompiler, **kw: 
     )
 
 
+#: SQLite knows no time zones: `configure_engine` gives each connection this function
+_SQLITE_DAY_START = "roi_day_start"
+
+
 @compiles(_DayStartIn, "sqlite")
 def _day_start_in_sqlite(element: _DayStartIn, compiler: SQLCompiler, **kw: Any) -> str:
     return f"{_SQLITE_DAY_START}({compiler.process(element.clauses, **kw)})"
 
 
-#: SQLite knows no time zones: `configure_engine` gives each connection this function
-_SQLITE_DAY_START = "roi_day_start"
-
-
 def _sqlite_day_start(day: str | None, time_zone: str) -> str | None:
+    """`roi_day_start(day, zone)`: from SQLite's "YYYY-MM-DD" to its UTCDateTime text."""
     if day is None:
         return None
     start = day_start(date.fromisoformat(day), time_zone)

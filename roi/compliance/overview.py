@@ -328,9 +328,8 @@ def disclosures_before_recording(session: Session, actor: Actor) -> list[Disclos
 def disclosures_after_expiry_event(session: Session, actor: Actor) -> list[DisclosureAfterEvent]:
     """Disclosures under the organization's consents made from the day their expiration event
     happened (from 00:00 where the practice is) up to the moment it was recorded, newest first:
-    the release had ended,
-    but roi did not know it yet. A release used up by its one disclosure ends with it: nothing
-    comes between.
+    the release had ended, but roi did not know it yet. A release used up by its one disclosure
+    ends with it: nothing comes between.
 
     Raises:
         Forbidden: the actor may not read the disclosure log.
