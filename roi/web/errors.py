@@ -47,9 +47,15 @@ HTTP_MESSAGES = {
         "few minutes."
     ),
 }
-#: PostgreSQL's "read-only transaction" (a database made read-only); the driver calls it an
-#: internal error, while a full disk, a shutdown or a lost connection are operational errors
-_READ_ONLY_SQLSTATE = "25006"
+#: PostgreSQL's answers of a database that cannot take the work now: a read-only transaction,
+#: and the classes of a lost connection (08), a full disk or memory (53), a shutdown or restart
+#: (57) and a system error (58); not "operational" errors that are roi's own (a program limit, a
+#: lock refused on purpose)
+_UNAVAILABLE_SQLSTATES = ("25006", "08", "53", "57", "58")
+#: SQLite's primary result codes for the same: busy and locked past the busy timeout, read-only,
+#: an I/O error, a full disk, a file it cannot open (not SQLITE_ERROR: a missing table or a
+#: statement it cannot parse is a defect, not a moment to wait out)
+_UNAVAILABLE_SQLITE_CODES = frozenset({5, 6, 8, 10, 13, 14})
 
 
 def handle_roi_error(error: RoiError) -> Response:
@@ -111,10 +117,7 @@ def handle_database_error(error: DBAPIError) -> Response:
     """The database refused the work or went away (read-only, a full disk, a restart): its
     transaction is rolled back, so nothing was changed and nothing was sent (fail closed, SECURITY
     I2); 503, with when to try again. Any other database error is unexpected (500)."""
-    if not (
-        isinstance(error, OperationalError)
-        or getattr(error.orig, "sqlstate", None) == _READ_ONLY_SQLSTATE
-    ):
+    if not database_unavailable(error):
         return handle_unexpected(error)
     # the driver's class only: its text can quote the statement's values
     logger.error(
@@ -127,6 +130,19 @@ def handle_database_error(error: DBAPIError) -> Response:
     response = _render(503, "unavailable", HTTP_MESSAGES[503])
     response.headers["Retry-After"] = "60"
     return response
+
+
+def database_unavailable(error: DBAPIError) -> bool:
+    """Whether the database could not take the work now (worth trying again), as opposed to a
+    statement roi got wrong."""
+    sqlite_code = getattr(error.orig, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        return sqlite_code & 0xFF in _UNAVAILABLE_SQLITE_CODES  # the extended code's primary
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is None:
+        # a connection that broke answers with no state at all
+        return isinstance(error, OperationalError)
+    return sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
 
 
 def _vault_failure(error: VaultError) -> Response:

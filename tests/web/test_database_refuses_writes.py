@@ -4,16 +4,21 @@ message nor its audit entry nor its mail; once the database takes writes again, 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
+import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import InternalError, OperationalError, ProgrammingError
 
 from roi.audit import Action, AuditEntry
 from roi.extensions import db
 from roi.mail.models import OutboxItem
 from roi.messaging.models import Message
+from roi.web.errors import database_unavailable
 from tests.consent.conftest import library, referral  # noqa: F401 - the referral's people
 from tests.helpers import api_token, bearer, csrf_token, login_as
 
@@ -97,3 +102,40 @@ def test_the_compose_page_says_nothing_was_sent(app, client, session, referral):
     assert answer.status_code == 503
     assert "Nothing was changed or sent" in answer.get_data(as_text=True)
     assert written(session) == before
+
+
+def sqlite_error(*statements: str) -> sqlite3.Error:
+    """The error SQLite itself raises for the last of `statements`."""
+    connection = sqlite3.connect(":memory:")
+    try:
+        for statement in statements:
+            connection.execute(statement)
+    except sqlite3.Error as error:
+        return error
+    finally:
+        connection.close()
+    raise AssertionError("no error")
+
+
+SQLITE_READ_ONLY = sqlite_error("PRAGMA query_only = ON", "CREATE TABLE t (a)")
+SQLITE_NO_TABLE = sqlite_error("SELECT * FROM no_such_table")
+CONNECTION_LOST = psycopg.OperationalError("server closed the connection unexpectedly")
+
+
+@pytest.mark.parametrize(
+    ("error", "unavailable"),
+    [
+        (OperationalError("", {}, SQLITE_READ_ONLY), True),
+        (OperationalError("", {}, SQLITE_NO_TABLE), False),
+        (OperationalError("", {}, psycopg.errors.DiskFull()), True),
+        (OperationalError("", {}, psycopg.errors.AdminShutdown()), True),
+        (OperationalError("", {}, CONNECTION_LOST), True),
+        (InternalError("", {}, psycopg.errors.ReadOnlySqlTransaction()), True),
+        (OperationalError("", {}, psycopg.errors.ProgramLimitExceeded()), False),
+        (OperationalError("", {}, psycopg.errors.LockNotAvailable()), False),
+        (ProgrammingError("", {}, psycopg.errors.UndefinedTable()), False),
+    ],
+)
+def test_only_a_database_that_cannot_take_the_work_now_is_unavailable(error, unavailable):
+    # a statement roi got wrong is a defect to see (500), not a moment to wait out (503)
+    assert database_unavailable(error) is unavailable
