@@ -52,6 +52,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.orm.interfaces import MANYTOONE
@@ -77,6 +78,8 @@ WRITE_OPTION = "roi_write"
 BUSY_TIMEOUT = 30
 #: the `Session.info` key that marks a session inside `unit_of_work`
 _IN_UNIT_OF_WORK = "roi_in_unit_of_work"
+#: the session's info key counting the commits its units of work began
+_COMMITS_BEGUN = "roi_commits_begun"
 
 
 class Base(DeclarativeBase):
@@ -402,12 +405,21 @@ def unit_of_work(session: Session) -> Iterator[Session]:
                 else:
                     session.connection(execution_options={WRITE_OPTION: True})
                 yield session
+                # counted before it runs: a commit that fails midway may still have landed
+                session.info[_COMMITS_BEGUN] = commits_begun(session) + 1
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
     finally:
         del session.info[_IN_UNIT_OF_WORK]
+
+
+def commits_begun(session: Session) -> int:
+    """How many units of work have begun to commit on `session`: what a caller compares to
+    know whether work of its own may already be saved."""
+    count: int = session.info.get(_COMMITS_BEGUN, 0)
+    return count
 
 
 def _carry_on(session: Session) -> bool:
@@ -468,7 +480,8 @@ def _writer_turn(path: str) -> Iterator[None]:
     with _THREAD_TURNS_GUARD:
         threads = _THREAD_TURNS.setdefault(path, threading.Lock())
     if not threads.acquire(timeout=BUSY_TIMEOUT):
-        raise sqlite3.OperationalError("database is locked")
+        # as SQLite's own busy timeout ends, so callers catch one kind of error
+        raise OperationalError(None, None, sqlite3.OperationalError("database is locked"))
     try:
         # a descriptor of its own for each turn: closing it lets the lock go, and a fork() in
         # the meantime leaves the child nothing it could unlock for us

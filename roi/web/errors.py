@@ -8,15 +8,16 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from roi import audit
 from roi.actor import Actor
 from roi.audit import Action, Outcome
 from roi.consent.errors import IncompleteConsent
-from roi.db import unit_of_work
+from roi.db import commits_begun, unit_of_work
 from roi.errors import ConsentRequired, Forbidden, Invalid, NotFound, RoiError, Throttled
-from roi.extensions import db
+from roi.extensions import db, login_manager
 from roi.i18n import N_
 from roi.vault import VaultError
 from roi.web.language import translated
@@ -47,11 +48,16 @@ HTTP_MESSAGES = {
         "few minutes."
     ),
 }
+#: the database went away after part of the request's work was committed: it may be saved
+_PARTLY_SAVED = N_(
+    "roi could not finish this, and part of it may already be saved. Check before you try again."
+)
 #: PostgreSQL's answers of a database that cannot take the work now: a read-only transaction,
-#: and the classes of a lost connection (08), a full disk or memory (53), a shutdown or restart
-#: (57) and a system error (58); not "operational" errors that are roi's own (a program limit, a
-#: lock refused on purpose)
-_UNAVAILABLE_SQLSTATES = ("25006", "08", "53", "57", "58")
+#: a serialization failure or deadlock (the work was rolled back whole), and the classes of a
+#: lost connection (08), a full disk or memory (53), a shutdown or restart (57) and a system
+#: error (58); not "operational" errors that are roi's own (a program limit, a lock refused on
+#: purpose)
+_UNAVAILABLE_SQLSTATES = ("25006", "40001", "40P01", "08", "53", "57", "58")
 #: SQLite's primary result codes for the same: busy and locked past the busy timeout, read-only,
 #: an I/O error, a full disk, a file it cannot open (not SQLITE_ERROR: a missing table or a
 #: statement it cannot parse is a defect, not a moment to wait out)
@@ -64,7 +70,9 @@ def handle_roi_error(error: RoiError) -> Response:
     if isinstance(error, Forbidden | NotFound):
         # A refused or not-found record request by a signed-in person is a possible probe of
         # another practice's or client's records (SECURITY C2): keep it on record, ids only.
-        _audit_denied(error.http_status)
+        unavailable = _audit_denied(error.http_status)
+        if unavailable is not None:
+            return unavailable
     extra: dict[str, Any] = {}
     if isinstance(error, Invalid):
         extra["fields"] = error.fields
@@ -109,7 +117,7 @@ def handle_unexpected(error: Exception) -> Response:
         request.endpoint,
         g.get("request_id"),
     )
-    db.session.rollback()
+    _roll_back()
     return _render(500, "server_error", HTTP_MESSAGES[500])
 
 
@@ -119,17 +127,50 @@ def handle_database_error(error: DBAPIError) -> Response:
     I2); 503, with when to try again. Any other database error is unexpected (500)."""
     if not database_unavailable(error):
         return handle_unexpected(error)
-    # the driver's class only: its text can quote the statement's values
+    return _unavailable(error.orig)
+
+
+def handle_pool_timeout(error: PoolTimeout) -> Response:
+    """Every connection of the pool stayed busy: as unavailable, nothing was done."""
+    return _unavailable(error)
+
+
+def _unavailable(cause: BaseException | None) -> Response:
+    # the driver's class and code only: its text can quote the statement's values
+    code = getattr(cause, "sqlstate", None) or getattr(cause, "sqlite_errorname", None) or ""
     logger.error(
-        "database unavailable: %s on %s (request %s)",
-        type(error.orig).__name__,
+        "database unavailable: %s %s on %s (request %s)",
+        type(cause).__name__,
+        code,
         request.endpoint,
         g.get("request_id"),
     )
-    db.session.rollback()
+    _roll_back()
+    if commits_begun(db.session()) > g.get("commits_before_view", commits_begun(db.session())):
+        # the view committed some of its work before the database went away: saying "nothing
+        # was sent" could make a clinician send a message twice
+        return _render(500, "server_error", _PARTLY_SAVED)
     response = _render(503, "unavailable", HTTP_MESSAGES[503])
     response.headers["Retry-After"] = "60"
     return response
+
+
+def _roll_back() -> None:
+    """End the request's transaction; a database that is gone cannot even do that, and the
+    answer must still reach the person (as a visitor, not reading who is signed in again)."""
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        logger.warning("could not roll back (request %s)", g.get("request_id"))
+    if "_login_user" not in g:
+        # Flask-Login would load the signed-in person from the database to render the page
+        g._login_user = login_manager.anonymous_user()
+
+
+def note_commits_before_view() -> None:
+    """Before the view (after the access check, whose session upkeep may commit): how many
+    commits the request had begun, so a failure can tell whether the view's own work landed."""
+    g.commits_before_view = commits_begun(db.session())
 
 
 def database_unavailable(error: DBAPIError) -> bool:
@@ -166,12 +207,23 @@ def _vault_failure(error: VaultError) -> Response:
     return _render(500, error.code, message)
 
 
-def _audit_denied(status: int) -> None:
+def _audit_denied(status: int) -> Response | None:
+    """Keep a refusal on record; the 503 to answer instead when the database cannot take it."""
     actor = g.get("actor")
     if actor is None:
-        return
+        return None
     ids = {k: v for k, v in (request.view_args or {}).items() if isinstance(v, int)}
     db.session.rollback()
+    try:
+        _record_denied(actor, status, ids)
+    except DBAPIError as error:
+        if not database_unavailable(error):
+            raise
+        return _unavailable(error.orig)
+    return None
+
+
+def _record_denied(actor: Actor, status: int, ids: dict[str, int]) -> None:
     with unit_of_work(db.session()):
         audit.record(
             db.session(),
@@ -230,4 +282,6 @@ def install(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(PoolTimeout, handle_pool_timeout)
+    app.before_request(note_commits_before_view)
     app.register_error_handler(Exception, handle_unexpected)

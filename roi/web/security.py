@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Callable
@@ -75,6 +76,8 @@ PUBLIC_ENDPOINTS = frozenset(
     }
 )
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+logger = logging.getLogger(__name__)
+
 SESSION_TOKEN = "sid"  # noqa: S105 - the session key that holds the token
 
 #: all a half-signed-in session may reach, by the step it still has to do (SECURITY A6)
@@ -186,6 +189,8 @@ def enforce_access() -> Response | None:
     given = request.headers.get("X-Request-Id", "") if settings().proxy_hops else ""
     g.request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
     if _from_another_site():
+        # a trace of the attempt: the address only, as the access log has it
+        logger.info("refused a %s from another site to %s", request.method, request.path)
         return _refused_from_another_site()
     endpoint = request.endpoint
     if endpoint != "static" and handed_to_client() and endpoint not in DEVICE_ENDPOINTS:

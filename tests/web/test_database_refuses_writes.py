@@ -5,30 +5,46 @@ message nor its audit entry nor its mail; once the database takes writes again, 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.exc import InternalError, OperationalError, ProgrammingError
 
 from roi.audit import Action, AuditEntry
 from roi.extensions import db
 from roi.mail.models import OutboxItem
+from roi.messaging import drafts
 from roi.messaging.models import Message
 from roi.web.errors import database_unavailable
 from tests.consent.conftest import library, referral  # noqa: F401 - the referral's people
 from tests.helpers import api_token, bearer, csrf_token, login_as
 
 
+def app_engine(app) -> Engine:
+    with app.app_context():
+        return db.engine
+
+
 @contextmanager
-def read_only_database(app) -> Iterator[None]:
+def new_connections(engine: Engine, name: str, listener: Callable[..., None]) -> Iterator[None]:
+    """The pool's connections made afresh in the block, each passing `listener` (event `name`)."""
+    event.listen(engine, name, listener)
+    engine.dispose()
+    try:
+        yield
+    finally:
+        event.remove(engine, name, listener)
+        engine.dispose()
+
+
+def read_only_database(app) -> AbstractContextManager[None]:
     """Every connection the app opens in the block may read and not write: SQLite's query_only,
     PostgreSQL's read-only transactions (as a replica or a database set read-only answers)."""
-    with app.app_context():
-        engine = db.engine
+    engine = app_engine(app)
 
     def read_only(dbapi_connection: Any, record: Any) -> None:
         cursor = dbapi_connection.cursor()
@@ -39,13 +55,7 @@ def read_only_database(app) -> Iterator[None]:
             dbapi_connection.commit()
         cursor.close()
 
-    event.listen(engine, "connect", read_only)
-    engine.dispose()
-    try:
-        yield
-    finally:
-        event.remove(engine, "connect", read_only)
-        engine.dispose()
+    return new_connections(engine, "connect", read_only)
 
 
 def written(session) -> tuple[int, int, int]:
@@ -102,6 +112,73 @@ def test_the_compose_page_says_nothing_was_sent(app, client, session, referral):
     assert answer.status_code == 503
     assert "Nothing was changed or sent" in answer.get_data(as_text=True)
     assert written(session) == before
+
+
+def database_gone(app) -> AbstractContextManager[None]:
+    """No new connection can be made in the block (a database restarting or unreachable)."""
+    engine = app_engine(app)
+    refused = (
+        sqlite3.OperationalError("unable to open database file")
+        if engine.dialect.name == "sqlite"
+        else psycopg.OperationalError("connection refused")
+    )
+
+    def connect(dialect: Any, record: Any, cargs: Any, cparams: Any) -> None:
+        raise refused
+
+    return new_connections(engine, "do_connect", connect)
+
+
+def test_a_signed_in_person_is_told_when_the_database_is_gone(app, client, session, referral):  # noqa: F811
+    # Given a therapist signed in
+    login_as(client, referral.therapist.email, referral.therapist.password)
+    # When the database cannot be reached, pages and sends answer 503 in words, not a bare error
+    with database_gone(app):
+        page = client.get("/clinician/")
+        sent = client.post("/clinician/messages/new", data={"subject": "x"})
+    for answer in (page, sent):
+        assert answer.status_code == 503
+        assert "Nothing was changed or sent" in answer.get_data(as_text=True)
+        assert answer.headers["Content-Security-Policy"]  # roi's own answer, its headers on
+
+
+def test_a_refusal_the_database_cannot_record_is_a_503(app, client, session, referral):  # noqa: F811
+    # A probe of a record that is not yours is kept on record (SECURITY C2): with the database
+    # read-only, the answer says roi cannot save, rather than failing inside the error page
+    login_as(client, referral.therapist.email, referral.therapist.password)
+    with read_only_database(app):
+        answer = client.get("/clinician/messages/999999")
+    assert answer.status_code == 503
+
+
+def test_a_send_saved_before_the_database_went_away_is_not_called_unsent(
+    app,
+    client,
+    session,
+    referral,  # noqa: F811
+    monkeypatch,
+):
+    # Given a signed release and the compose page
+    referral.signed(session)
+    login_as(client, referral.therapist.email, referral.therapist.password)
+    page = client.get(f"/clinician/messages/new?client_id={referral.client_id}")
+    fields = {**message(referral), "categories": "diagnosis", "csrf_token": csrf_token(page)}
+    before = written(session)
+
+    # When the database goes away right after the send committed, while the page tidies up
+    def gone(*args: object, **kwargs: object) -> None:
+        raise OperationalError("", {}, psycopg.errors.AdminShutdown())
+
+    monkeypatch.setattr(drafts, "sent_about", gone)
+    answer = client.post("/clinician/messages/new", data=fields)
+    # Then the message went out, and the page does not say nothing was sent (a second send
+    # would disclose twice): it says part may be saved, to check first
+    assert written(session)[0] == before[0] + 1
+    assert answer.status_code == 500
+    text = answer.get_data(as_text=True)
+    assert "part of it may already be saved" in text
+    assert "Nothing was changed or sent" not in text
+    assert "Retry-After" not in answer.headers
 
 
 def sqlite_error(*statements: str) -> sqlite3.Error:
