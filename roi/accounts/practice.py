@@ -44,7 +44,14 @@ def today_in_practice(session: Session, actor: Actor, at: datetime | None = None
     """The day it is at `at` (now) where the actor's practice is (UTC for someone of none): the
     calendar of the days staff and clients enter or are stamped with (a paper's "signed on", a
     letter's "received on", a discharge, a request's day), none of which can be after it."""
-    return local_day(at or now(), practice_zone(session, actor))
+    practice = session.get(Organization, actor.organization_id) if actor.organization_id else None
+    return practice_day(practice, at)
+
+
+def practice_day(practice: Organization | None, at: datetime | None = None) -> date:
+    """The day it is at `at` (now) where `practice` is (UTC for none): the one calendar of the
+    days roi names (a release's end, a discharge, a suspension's last day, an accounting's)."""
+    return local_day(at or now(), practice.time_zone if practice else "UTC")
 
 
 def practice_zone(session: Session, actor: Actor) -> str:

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from roi import audit, i18n
 from roi.accounts.models import Client, Organization, Provider
 from roi.accounts.policy import Permission, answerable_clients, require
+from roi.accounts.practice import practice_day
 from roi.actor import Actor
 from roi.audit import Action
 from roi.audit.accounting import LoggedDisclosure, logged_disclosures
@@ -440,7 +441,7 @@ def accounting(
         Invalid: the start date is after the end date.
     """
     client = client_for_accounting(session, actor, client_id)
-    period = period_for(since, until, part2=part2, today=_practice_today(client))
+    period = period_for(since, until, part2=part2, today=practice_day(client.organization))
     found = build(
         session,
         library,
@@ -476,7 +477,7 @@ def export(
     if file_format not in (Shown.PDF, Shown.CSV):
         raise Invalid({"format": N_("Choose PDF or CSV.")})
     client = client_for_accounting(session, actor, client_id)
-    period = period_for(since, until, part2=part2, today=_practice_today(client))
+    period = period_for(since, until, part2=part2, today=practice_day(client.organization))
     # the PDF is written in the client's language; the CSV, a working file for staff, in English
     language = None if file_format is Shown.PDF else "en"
     found = build(
@@ -525,11 +526,6 @@ def to_csv(found: Accounting) -> bytes:
         for row in (entry.row,)
     )
     return csv_file(CSV_HEADER, rows, multiline=True)
-
-
-def _practice_today(client: Client) -> date:
-    """Today on the calendar an accounting's days belong to (the client's practice's)."""
-    return local_day(now(), client.organization.time_zone)
 
 
 def _csv_when(row: Row) -> str:
@@ -631,7 +627,7 @@ def _not_suspended(
     suspensions = session.scalars(
         select(AccountingSuspension).where(
             AccountingSuspension.organization_id == practice.id,
-            AccountingSuspension.until >= local_day(at, practice.time_zone),
+            AccountingSuspension.until >= practice_day(practice, at),
             AccountingSuspension.recorded_at <= at,
         )
     ).all()

@@ -28,10 +28,10 @@ from sqlalchemy.orm import Session
 from roi import audit, i18n, vault
 from roi.accounts.models import Client
 from roi.accounts.policy import Permission, allows, answerable_clients, require
-from roi.accounts.practice import today_in_practice
+from roi.accounts.practice import practice_day, today_in_practice
 from roi.actor import Actor
 from roi.audit import Action
-from roi.clock import local_day, now
+from roi.clock import now
 from roi.compliance.accounting import (
     HIPAA_YEARS,
     PART2_YEARS,
@@ -726,7 +726,7 @@ def _letter(
     return AccountingLetter(
         practice=found.client.organization.name,
         client_name=found.client.display_name,
-        written_on=local_day(now(), found.client.organization.time_zone),
+        written_on=practice_day(found.client.organization),
         request_id=found.id,
         received_on=found.received_on,
         subject=subject,
@@ -905,7 +905,7 @@ def _check_not_fulfilled(found: AccountingRequest) -> None:
                 "instead.",
                 id=found.id,
                 # the day the practice provided it, as its page shows the moment
-                day=local_day(found.fulfilled_at, found.client.organization.time_zone),
+                day=practice_day(found.client.organization, found.fulfilled_at),
             )
         )
     if found.withdrawn_at is not None:

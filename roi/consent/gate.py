@@ -45,8 +45,8 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, literal, or_, sel
 from sqlalchemy.orm import Session
 
 from roi.accounts.models import Client, Provider
+from roi.accounts.practice import practice_day
 from roi.audit.reasons import ReasonCode
-from roi.clock import local_day
 from roi.consent.emergency import Emergency, EmergencyBasis
 from roi.consent.library import Category, FormLibrary, TemplateKind
 from roi.consent.models import (
@@ -265,7 +265,7 @@ def use(decision: Decision) -> Consent | None:
     consent.status = ConsentStatus.EXPIRED
     consent.expired_at = decision.at
     # the day it happened on the practice's calendar, as a day staff record for other events
-    consent.expiry_event_occurred_on = local_day(decision.at, consent.organization.time_zone)
+    consent.expiry_event_occurred_on = practice_day(consent.organization, decision.at)
     return consent
 
 

@@ -146,7 +146,8 @@ def _unavailable(cause: BaseException | None) -> Response:
         g.get("request_id"),
     )
     _roll_back()
-    if commits_begun(db.session()) > g.get("commits_before_view", commits_begun(db.session())):
+    before_view = g.get("commits_before_view")
+    if before_view is not None and commits_begun(db.session()) > before_view:
         # the view committed some of its work before the database went away: saying "nothing
         # was sent" could make a clinician send a message twice
         return _render(500, "server_error", _PARTLY_SAVED)

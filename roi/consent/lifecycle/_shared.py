@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from roi import mail, vault
 from roi.accounts.models import User
-from roi.clock import local_day, now
+from roi.clock import now
 from roi.consent import notices
 from roi.consent.models import (
     Consent,
@@ -51,12 +51,6 @@ def date_end(consent: Consent) -> datetime | None:
     if consent.expires_on is None:
         return None
     return expiry_instant(consent.expires_on, consent.organization.time_zone)
-
-
-def practice_day(consent: Consent, at: datetime | None = None) -> date:
-    """The day it is at `at` (now) where the consent's practice is: the calendar its "expires
-    on" day and the days staff enter (a discharge) belong to."""
-    return local_day(at or now(), consent.organization.time_zone)
 
 
 def _close_invitations(session: Session, consent_id: int, at: datetime) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from roi import audit, i18n, vault
 from roi.accounts.models import Provider
 from roi.accounts.policy import Permission, require
+from roi.accounts.practice import practice_day
 from roi.accounts.service import NewProvider, check_provider, insert_provider
 from roi.actor import Actor
 from roi.audit import Action
@@ -24,7 +25,6 @@ from roi.consent.lifecycle._shared import (
     _state_message,
     description_of,
     description_place,
-    practice_day,
 )
 from roi.consent.models import (
     Consent,
@@ -186,7 +186,7 @@ def completeness(consent: Consent, library: FormLibrary) -> list[MissingElement]
     """The elements this consent still lacks (empty when it may be sent); its "expires on" day
     must be after today where its practice is."""
     template = library.get(consent.template_id, consent.template_version)
-    return missing_elements(_draft(consent), template, today=practice_day(consent))
+    return missing_elements(_draft(consent), template, today=practice_day(consent.organization))
 
 
 def check_draft(

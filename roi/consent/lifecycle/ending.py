@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from roi import audit, i18n, mail, vault
 from roi.accounts.policy import Permission, require
-from roi.accounts.practice import today_in_practice
+from roi.accounts.practice import practice_day, today_in_practice
 from roi.actor import Actor
 from roi.audit import Action
-from roi.clock import local_day, now
+from roi.clock import now
 from roi.consent import notices
 from roi.consent.lifecycle._shared import (
     _clinician_users,
@@ -105,7 +105,7 @@ def record_revocation(
     with unit_of_work(session):
         consent = consent_to_record_revocation_for(session, actor, consent_id, lock=True)
         signed_on = (
-            local_day(consent.signed_at, consent.organization.time_zone)
+            practice_day(consent.organization, consent.signed_at)
             if consent.signed_at is not None
             else None
         )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from roi import audit, i18n, vault
 from roi.accounts.policy import Permission, require
+from roi.accounts.practice import practice_day
 from roi.actor import Actor
 from roi.audit import Action, AuditEntry, Outcome
 from roi.clock import now
@@ -26,7 +27,6 @@ from roi.consent.lifecycle._shared import (
     date_end,
     description_of,
     mail_copy_link,
-    practice_day,
     signed_notice,
 )
 from roi.consent.models import (
@@ -275,7 +275,7 @@ def _check_not_ended(session: Session, consent: Consent) -> None:
     )
     written = consent.created_at
     # the discharge is a day on the practice's calendar: the release was written on one too
-    written_on = practice_day(consent, written)
+    written_on = practice_day(consent.organization, written)
     if discharged >= written_on or (recorded is not None and recorded > written):
         raise WrongState(Message(_TREATMENT_ENDED, day=discharged))
 
