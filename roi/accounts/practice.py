@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from roi import audit
 from roi.accounts.models import Organization, User
 from roi.accounts.policy import Permission, require
-from roi.accounts.service import organization_of
 from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import local_day, now
@@ -108,7 +107,7 @@ def update_practice_settings(
     if problems:
         raise Invalid(problems)
     with unit_of_work(session):
-        organization = organization_of(session, actor)
+        organization = _organization_of(session, actor)
         changed = []
         for name, value in asdict(wanted).items():
             if getattr(organization, name) == value:
@@ -156,3 +155,15 @@ def set_own_time_zone(session: Session, user_id: int, zone: str | None) -> None:
         if user is None:
             raise NotFound(N_("account"))
         user.time_zone = zone
+
+
+def _organization_of(session: Session, actor: Actor) -> Organization:
+    """The actor's own organization.
+
+    Raises:
+        NotFound: the actor belongs to none.
+    """
+    found = session.get(Organization, actor.organization_id) if actor.organization_id else None
+    if found is None:
+        raise NotFound(N_("organization"))
+    return found

@@ -9,7 +9,6 @@ from sqlalchemy import ColumnElement, SQLColumnExpression, func, or_, select
 from sqlalchemy.orm import Session
 
 from roi import audit, i18n, inputs
-from roi.accounts import sessions
 from roi.accounts.models import Client, Organization, Provider, User
 from roi.accounts.passwords import hash_password, password_problem
 from roi.accounts.policy import (
@@ -21,6 +20,7 @@ from roi.accounts.policy import (
     keeps_entries_of,
     require,
 )
+from roi.accounts.practice import today_in_practice
 from roi.actor import Actor, Role
 from roi.audit import Action
 from roi.config import Argon2Parameters
@@ -210,18 +210,6 @@ def _user_problems(
     return problems
 
 
-def organization_of(session: Session, actor: Actor) -> Organization:
-    """The actor's own organization.
-
-    Raises:
-        NotFound: the actor belongs to none.
-    """
-    found = session.get(Organization, actor.organization_id) if actor.organization_id else None
-    if found is None:
-        raise NotFound(N_("organization"))
-    return found
-
-
 def set_language(session: Session, user_id: int, language: str) -> None:
     """Keep the language a person picked on their account (and, for a client, on their client
     record, so mails and documents follow it). A preference, not an action on anyone's
@@ -258,7 +246,7 @@ def create_client(session: Session, actor: Actor, new: NewClient) -> Client:
         Invalid: a field is unacceptable.
     """
     require(actor, Permission.CREATE_CLIENT)
-    problems = _client_problems(new)
+    problems = _client_problems(new, today_in_practice(session, actor))
     if problems:
         raise Invalid(problems)
     with unit_of_work(session):
@@ -275,13 +263,13 @@ def create_client(session: Session, actor: Actor, new: NewClient) -> Client:
     return client
 
 
-def _client_problems(new: NewClient) -> dict[str, str]:
+def _client_problems(new: NewClient, today: date) -> dict[str, str]:
+    """What is wrong with `new`, on `today` where the practice is (the calendar staff enter in)."""
     problems: dict[str, str] = {}
     if not new.given_name.strip():
         problems["given_name"] = N_("Enter the client's given name.")
     if not new.family_name.strip():
         problems["family_name"] = N_("Enter the client's family name.")
-    today = sessions.current_time().date()
     if new.birth_date > today:
         problems["birth_date"] = N_("The date of birth cannot be in the future.")
     elif new.birth_date.year < 1900:

@@ -44,10 +44,6 @@ TOUCH_INTERVAL = timedelta(seconds=60)
 USER_AGENT_MAX = 300
 
 
-def current_time() -> datetime:
-    return now()
-
-
 def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 

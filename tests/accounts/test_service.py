@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select, update
 
 from roi.accounts import administration, recovery, service, sessions
-from roi.accounts.models import ApiToken, Client, Provider, SessionRecord, User
+from roi.accounts.models import ApiToken, Client, Organization, Provider, SessionRecord, User
 from roi.actor import Actor, Role
 from roi.clock import now
 from roi.config import Settings
@@ -93,6 +94,32 @@ def test_client_rules(session):
             session, compliance.actor, service.NewClient("A", "B", date(1990, 1, 1), None)
         )
     assert session.scalar(select(func.count(Client.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("zone", "utc", "accepted"),
+    [
+        # 08:00 on 1 December in Tokyo: UTC's calendar still says 30 November
+        ("Asia/Tokyo", datetime(2026, 11, 30, 23, tzinfo=UTC), True),
+        # 20:00 on 30 November in California: UTC's calendar already says 1 December
+        ("America/Los_Angeles", datetime(2026, 12, 1, 4, tzinfo=UTC), False),
+    ],
+)
+def test_a_birth_date_is_in_the_future_on_the_practices_calendar(session, zone, utc, accepted):
+    clinician = make_user(session, Role.CLINICIAN)
+    session.get(Organization, clinician.actor.organization_id).time_zone = zone
+    session.commit()
+    born_on_1_december = service.NewClient("Mei", "Sato", date(2026, 12, 1), None)
+    with time_machine.travel(utc, tick=False):
+        if accepted:
+            client = service.create_client(session, clinician.actor, born_on_1_december)
+            assert client.birth_date == date(2026, 12, 1)
+        else:
+            with pytest.raises(Invalid) as refused:
+                service.create_client(session, clinician.actor, born_on_1_december)
+            assert refused.value.fields == {
+                "birth_date": "The date of birth cannot be in the future."
+            }
 
 
 def test_clinicians_see_only_their_practice(session):
