@@ -118,6 +118,8 @@ def handle_unexpected(error: Exception) -> Response:
         g.get("request_id"),
     )
     _roll_back()
+    if _view_saved_work():
+        return _render(500, "server_error", _PARTLY_SAVED)
     return _render(500, "server_error", HTTP_MESSAGES[500])
 
 
@@ -135,7 +137,9 @@ def handle_pool_timeout(error: PoolTimeout) -> Response:
     return _unavailable(error)
 
 
-def _unavailable(cause: BaseException | None) -> Response:
+def _unavailable(cause: BaseException | None, *, begun: int | None = None) -> Response:
+    """503, or 500 "partly saved" when the view's work began to commit (`begun`: the count of
+    commits to judge by, when the session's own has moved on since)."""
     # the driver's class and code only: its text can quote the statement's values
     code = getattr(cause, "sqlstate", None) or getattr(cause, "sqlite_errorname", None) or ""
     logger.error(
@@ -146,10 +150,7 @@ def _unavailable(cause: BaseException | None) -> Response:
         g.get("request_id"),
     )
     _roll_back()
-    before_view = g.get("commits_before_view")
-    if before_view is not None and commits_begun(db.session()) > before_view:
-        # the view committed some of its work before the database went away: saying "nothing
-        # was sent" could make a clinician send a message twice
+    if _view_saved_work(begun):
         return _render(500, "server_error", _PARTLY_SAVED)
     response = _render(503, "unavailable", HTTP_MESSAGES[503])
     response.headers["Retry-After"] = "60"
@@ -166,6 +167,16 @@ def _roll_back() -> None:
     if "_login_user" not in g:
         # Flask-Login would load the signed-in person from the database to render the page
         g._login_user = login_manager.anonymous_user()
+
+
+def _view_saved_work(begun: int | None = None) -> bool:
+    """Whether the view had begun to commit work of its own (`begun` commits, by default the
+    session's count now) when it failed: then saying "nothing was changed" could make a
+    clinician send a message twice."""
+    before_view = g.get("commits_before_view")
+    if before_view is None:
+        return False
+    return (commits_begun(db.session()) if begun is None else begun) > before_view
 
 
 def note_commits_before_view() -> None:
@@ -215,12 +226,14 @@ def _audit_denied(status: int) -> Response | None:
         return None
     ids = {k: v for k, v in (request.view_args or {}).items() if isinstance(v, int)}
     db.session.rollback()
+    # the refusal's own record is no work of the view's, even if its commit fails
+    begun = commits_begun(db.session())
     try:
         _record_denied(actor, status, ids)
     except DBAPIError as error:
         if not database_unavailable(error):
             raise
-        return _unavailable(error.orig)
+        return _unavailable(error.orig, begun=begun)
     return None
 
 

@@ -151,12 +151,21 @@ def test_a_refusal_the_database_cannot_record_is_a_503(app, client, session, ref
     assert answer.status_code == 503
 
 
-def test_a_send_saved_before_the_database_went_away_is_not_called_unsent(
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OperationalError("", {}, psycopg.errors.AdminShutdown()),  # the database went away
+        RuntimeError("a fault of roi's own"),
+    ],
+    ids=["database gone", "unexpected error"],
+)
+def test_a_send_saved_before_the_page_failed_is_not_called_unsent(
     app,
     client,
     session,
     referral,  # noqa: F811
     monkeypatch,
+    failure,
 ):
     # Given a signed release and the compose page
     referral.signed(session)
@@ -165,11 +174,11 @@ def test_a_send_saved_before_the_database_went_away_is_not_called_unsent(
     fields = {**message(referral), "categories": "diagnosis", "csrf_token": csrf_token(page)}
     before = written(session)
 
-    # When the database goes away right after the send committed, while the page tidies up
-    def gone(*args: object, **kwargs: object) -> None:
-        raise OperationalError("", {}, psycopg.errors.AdminShutdown())
+    # When something fails right after the send committed, while the page tidies up
+    def fails(*args: object, **kwargs: object) -> None:
+        raise failure
 
-    monkeypatch.setattr(drafts, "sent_about", gone)
+    monkeypatch.setattr(drafts, "sent_about", fails)
     answer = client.post("/clinician/messages/new", data=fields)
     # Then the message went out, and the page does not say nothing was sent (a second send
     # would disclose twice): it says part may be saved, to check first
@@ -177,8 +186,43 @@ def test_a_send_saved_before_the_database_went_away_is_not_called_unsent(
     assert answer.status_code == 500
     text = answer.get_data(as_text=True)
     assert "part of it may already be saved" in text
-    assert "Nothing was changed or sent" not in text
+    assert "Nothing was changed" not in text
     assert "Retry-After" not in answer.headers
+
+
+def test_a_refusal_whose_record_cannot_be_committed_is_not_called_partly_saved(
+    app,
+    client,
+    session,
+    referral,  # noqa: F811
+):
+    # Given a clinician probing a message that is not theirs
+    login_as(client, referral.therapist.email, referral.therapist.password)
+    engine = app_engine(app)
+
+    # When the database goes away as the refusal's audit entry commits (and only then: the
+    # session's upkeep commits before the view)
+    denial_written = []
+
+    def note_denial(connection: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "INSERT INTO audit_entries" in statement and Action.AUTHZ_DENIED in str(parameters):
+            denial_written.append(statement)
+
+    def gone(connection: Any) -> None:
+        if denial_written:
+            raise OperationalError("COMMIT", {}, psycopg.errors.AdminShutdown())
+
+    event.listen(engine, "before_cursor_execute", note_denial)
+    event.listen(engine, "commit", gone)
+    try:
+        answer = client.get("/clinician/messages/999999")
+    finally:
+        event.remove(engine, "commit", gone)
+        event.remove(engine, "before_cursor_execute", note_denial)
+    assert denial_written
+    # Then the answer is the plain 503: the view saved nothing, only the refusal's record failed
+    assert answer.status_code == 503
+    assert "part of it may already be saved" not in answer.get_data(as_text=True)
 
 
 def sqlite_error(*statements: str) -> sqlite3.Error:
