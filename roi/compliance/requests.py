@@ -372,6 +372,14 @@ def fulfilled_requests(session: Session, actor: Actor, limit: int = 50) -> list[
     )
 
 
+def fulfilled_late(found: AccountingRequest) -> bool:
+    """Whether the accounting went out after its due day, on the practice's calendar: due on
+    the 5th and sent at 8 p.m. that day in California is on time, though UTC says the 6th."""
+    if found.fulfilled_at is None:
+        return False
+    return practice_day(found.client.organization, found.fulfilled_at) > found.due
+
+
 def note_of(found: AccountingRequest) -> str | None:
     """Staff's note on the request, unsealed."""
     if found.note_sealed is None:

@@ -93,3 +93,36 @@ def test_the_forms_offer_the_practices_today(client, session, referral, officer)
     # Then both offer today there as the day
     assert f'value="{morning.date().isoformat()}"' in page
     assert f'value="{morning.date().isoformat()}"' in client_page
+
+
+@pytest.mark.parametrize(
+    ("zone", "hour", "days_late", "late"),
+    [
+        # 8 p.m. on the due day in California: the next day in UTC, on time all the same
+        (CALIFORNIA, 20, 0, False),
+        # 8 a.m. the day after the due day in Tokyo: still the due day in UTC, late all the same
+        (TOKYO, 8, 1, True),
+    ],
+    ids=["california evening", "tokyo morning"],
+)
+def test_a_fulfilled_request_is_late_by_the_practices_calendar(
+    client, session, library, referral, officer, zone, hour, days_late, late
+):
+    # Given a request due on a day of the practice's calendar
+    practice_in(session, referral, zone)
+    due = now().date() + timedelta(days=2)
+    sent = datetime.combine(due + timedelta(days=days_late), time(hour), tzinfo=zone)
+    with time_machine.travel(sent, tick=False):
+        found = requests.record(
+            session,
+            officer.actor,
+            requests.NewRequest(referral.client_id, due - timedelta(days=60), Channel.WRITTEN),
+        )
+        assert found.due == due
+        # When compliance sends the accounting then
+        requests.fulfil(session, officer.actor, library, found.id)
+        login_as(client, officer.email, officer.password)
+        page = client.get("/compliance/accounting/requests").get_data(as_text=True)
+    # Then the list marks it late only when it went out after the due day there
+    assert ("(late)" in page) is late
+    assert requests.fulfilled_late(found) is late

@@ -174,6 +174,7 @@ def accounting_requests() -> str:
         "compliance/accounting_requests.html",
         open_requests=requests.open_requests(session, actor()),
         fulfilled=requests.fulfilled_requests(session, actor()),
+        late=requests.fulfilled_late,
         fee_form=fee_form,
         today=practice_today(),
     )
