@@ -5,7 +5,8 @@ which PostgreSQL reads too (`roi.db.day_start_sql`)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 
 def now() -> datetime:
@@ -27,3 +28,17 @@ def local_day(moment: datetime, time_zone: str) -> date:
 def iso(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, as CONTRACT.md writes every time."""
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@cache
+def time_zones() -> frozenset[str]:
+    """The time zones a practice or a person may keep: UTC, and every zone of the system's tz
+    database named by its place (`Europe/Paris`, `America/Los_Angeles`).
+
+    Left out are the database's old names without a place (`CET`, `EST5EDT`, `Zulu`) and
+    `Etc/` (whose `GMT+5` is five hours behind GMT): PostgreSQL reads a name that is also an
+    abbreviation as that fixed offset (`CET` without its summer time, so SQL and Python would
+    begin a day an hour apart), and people's names for them read "Unknown Region". Each has a
+    place of its own to choose instead."""
+    placed = {zone for zone in available_timezones() if "/" in zone}
+    return frozenset({zone for zone in placed if not zone.startswith("Etc/")} | {"UTC"})

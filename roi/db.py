@@ -156,9 +156,12 @@ class _DayStartIn(FunctionElement[datetime]):
 def _day_start_in_postgresql(element: _DayStartIn, compiler: SQLCompiler, **kw: Any) -> str:
     day, zone = (compiler.process(clause, **kw) for clause in element.clauses)
     midnight = f"CAST({day} AS TIMESTAMP)"
-    # Where clocks fall back at midnight (the Azores, Cuba) the day begins twice: PostgreSQL
-    # takes the later, Python (fold=0) the earlier, the day's real first instant. An hour before
-    # midnight is never ambiguous then, so the earlier of the two readings is the first one.
+    # Where clocks fall back an hour at midnight (the Azores, Cuba) the day begins twice:
+    # PostgreSQL takes the later, Python (fold=0) the earlier, the day's real first instant. An
+    # hour before such a midnight is not ambiguous, so the earlier of the two readings is the
+    # first one. (Rare older changes of more than an hour, or back to before midnight, such as
+    # Antarctica/Casey's in 2010, can still differ; tests/test_db.py checks every zone roi offers
+    # over the years around now.)
     return (
         f"LEAST({midnight} AT TIME ZONE {zone}, "
         f"(({midnight} - INTERVAL '1 hour') AT TIME ZONE {zone}) + INTERVAL '1 hour')"

@@ -10,17 +10,19 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
-from sqlalchemy import Date, func, literal, null, select, update
+from sqlalchemy import Date, column, func, literal, null, select, update, values
 from sqlalchemy.orm import Session
 
 from roi import db
 from roi.accounts.models import Organization, User
+from roi.accounts.practice import COMMON_TIME_ZONES
 from roi.actor import Role
-from roi.clock import day_start
+from roi.clock import day_start, time_zones
 from roi.db import insert_rows, unit_of_work
 from tests.helpers import PATIENCE, statements_run, until
 
@@ -303,6 +305,50 @@ def test_a_day_begins_in_sql_where_python_says_it_does(session, zone, days):
     assert found == [day_start(day, zone) for day in days]
     # and a day that is not known is no instant either
     assert session.scalar(select(db.day_start_sql(null(), zone))) is None
+
+
+def days_around_changes(zone: str, years: range) -> list[date]:
+    """Mid-January and mid-July, and the days either side of each change of `zone`'s clocks in
+    `years` (found by its offset at noon)."""
+    info = ZoneInfo(zone)
+    days = [date(year, month, 15) for year in years for month in (1, 7)]
+    day = date(years.start, 1, 1)
+    offset = datetime.combine(day, time(12), tzinfo=info).utcoffset()
+    while day.year < years.stop:
+        following = day + timedelta(days=1)
+        next_offset = datetime.combine(following, time(12), tzinfo=info).utcoffset()
+        if next_offset != offset:
+            days += [day, following, following + timedelta(days=1)]
+        day, offset = following, next_offset
+    return days
+
+
+def test_every_zone_roi_offers_begins_its_days_alike_in_sql_and_python(session):
+    # PostgreSQL reads a zone with its own tz database, and a name that is also an abbreviation
+    # as that fixed offset ("CET"): every zone a practice may choose must give the instant
+    # Python gives, on the days its clocks change and on ordinary ones
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite's day_start_sql calls clock.day_start itself")
+    differ = {}
+    for zone in sorted(time_zones()):
+        days = days_around_changes(zone, range(2025, 2028))
+        found = session.scalars(
+            select(db.day_start_sql(column("day", Date()), zone)).select_from(
+                values(column("day", Date()), name="days").data([(day,) for day in days])
+            )
+        ).all()
+        expected = [day_start(day, zone) for day in days]
+        mismatched = [pair for pair in zip(found, expected, strict=True) if pair[0] != pair[1]]
+        if mismatched:
+            differ[zone] = mismatched[0]
+    assert differ == {}
+
+
+def test_only_zones_named_by_their_place_are_offered():
+    # a place, or UTC; not the old names PostgreSQL and people's names read otherwise
+    assert {"UTC", "Europe/Paris", "America/Los_Angeles"} <= time_zones()
+    assert not {"CET", "EST5EDT", "Zulu", "GMT", "Etc/UTC", "Etc/GMT+5"} & time_zones()
+    assert {zone for zone, _name in COMMON_TIME_ZONES} <= time_zones()
 
 
 def test_a_day_that_begins_twice_begins_at_its_first_midnight():

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from functools import cache
-from zoneinfo import available_timezones
 
 from sqlalchemy.orm import Session
 
@@ -15,7 +13,7 @@ from roi.accounts.models import Organization, User
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action
-from roi.clock import local_day, now
+from roi.clock import local_day, now, time_zones
 from roi.db import unit_of_work
 from roi.errors import Invalid, NotFound
 from roi.i18n import N_, Message
@@ -57,12 +55,6 @@ def practice_zone(session: Session, actor: Actor) -> str:
     """The time zone of the actor's practice's calendar (UTC for someone of none)."""
     practice = session.get(Organization, actor.organization_id) if actor.organization_id else None
     return practice.time_zone if practice else "UTC"
-
-
-@cache
-def time_zones() -> frozenset[str]:
-    """Every IANA time zone this system knows (the tz database that zoneinfo reads)."""
-    return frozenset(available_timezones() | {"UTC"})
 
 
 def zone_problem(zone: str) -> str | None:

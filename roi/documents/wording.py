@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_time, get_timezone_name
 
 from roi import i18n
+from roi.clock import time_zones
 
 
 def long_date(value: date) -> str:
@@ -37,9 +38,11 @@ def local_moment(value: datetime, time_zone: str) -> str:
 
 def zone_name(time_zone: str, language: str | None = None) -> str:
     """'Pacific Time', 'hora del Pacífico': a time zone as people call it, in `language` (the one
-    being spoken); UTC by its name."""
-    if time_zone == "UTC":
-        return "UTC"  # CLDR's generic name for it reads "Unknown Region (UTC) Time"
+    being spoken); UTC, and a name roi no longer offers (`Etc/UTC`, kept from before), as
+    written."""
+    if time_zone == "UTC" or time_zone not in time_zones():
+        # CLDR's generic names for these read "Unknown Region (UTC) Time"
+        return time_zone
     return get_timezone_name(
         ZoneInfo(time_zone), "long", locale=language or i18n.current_language()
     )

@@ -15,7 +15,8 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import ListWidget
 
 from roi import inputs
-from roi.accounts.practice import COMMON_TIME_ZONES, time_zones
+from roi.accounts.practice import COMMON_TIME_ZONES
+from roi.clock import time_zones
 from roi.errors import Invalid
 from roi.web.language import translated
 

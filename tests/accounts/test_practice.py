@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from roi.accounts import practice
 from roi.accounts.models import Organization, User
 from roi.actor import Role
+from roi.documents.wording import zone_name
 from roi.errors import Forbidden, Invalid
 from tests.factories import make_user
 
@@ -49,3 +52,20 @@ def test_a_person_keeps_a_zone_of_their_own_or_none(session):
         practice.set_own_time_zone(session, person.user.id, "Phoenix")
     practice.set_own_time_zone(session, person.user.id, None)
     assert session.get(User, person.user.id).time_zone is None
+
+
+@pytest.mark.parametrize("zone", ["CET", "Etc/GMT+5", "Zulu"])
+def test_a_zone_without_a_place_is_refused_and_one_kept_from_before_is_shown_as_written(
+    session, zone
+):
+    # "CET" keeps summer time in Python and none in PostgreSQL; "Etc/GMT+5" is five hours
+    # behind GMT: a practice chooses the place instead
+    admin = make_user(session, Role.ADMIN)
+    with pytest.raises(Invalid) as refused:
+        practice.update_practice_settings(
+            session, admin.actor, replace(SETTINGS, time_zone=zone), states={"WA"}
+        )
+    assert set(refused.value.fields) == {"time_zone"}
+    # a zone saved before roi stopped offering it is named as written, not "Unknown Region"
+    assert zone_name(zone, "en") == zone
+    assert zone_name("Europe/Paris", "en") == "Central European Time"
