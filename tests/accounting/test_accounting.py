@@ -403,3 +403,5 @@ def test_the_period_is_days_of_the_practices_calendar(client, session, library, 
         query_string={"since": first.isoformat(), "until": last.isoformat()},
     ).get_data(as_text=True)
     assert "(both days included, Pacific Time)" in page
+    # and the form's days are not labelled UTC's
+    assert "UTC" not in page

@@ -28,8 +28,9 @@ class AccountingFilterForm(FlaskForm):
         # A CSRF token would put a secret into the URL, and there is nothing to protect.
         csrf = False
 
-    since = DayField(lazy_gettext("From (UTC)"), validators=[Optional()])
-    until = DayField(lazy_gettext("To (UTC, inclusive)"), validators=[Optional()])
+    # days of the practice's calendar, named with its zone above the form
+    since = DayField(lazy_gettext("First day"), validators=[Optional()])
+    until = DayField(lazy_gettext("Last day (included)"), validators=[Optional()])
     part2 = BooleanField(
         lazy_gettext("Part 2 disclosures only (42 CFR 2.25, three years by default)")
     )
