@@ -387,7 +387,9 @@ def build(
     if part2:
         rows = [row for row in rows if row.part2 and _consented(row)]
     shown = _not_suspended(session, client.organization, rows, at)
-    shown.sort(key=lambda row: (row.at, row.seq))
+    shown_in = client.time_zone or calendar
+    # by the day each is listed on (a date-only one's own day comes first in it), then the time
+    shown.sort(key=lambda row: (row.day_in(shown_in), not row.date_only, row.at, row.seq))
     return Accounting(
         client_id=client.id,
         client_name=client.display_name,
@@ -400,7 +402,7 @@ def build(
         summarized=summarized,
         withheld=len(rows) - len(shown),
         language=i18n.supported(client.language),
-        time_zone=client.time_zone or calendar,
+        time_zone=shown_in,
         calendar_zone=calendar,
     )
 

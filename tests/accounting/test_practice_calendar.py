@@ -9,10 +9,10 @@ import pytest
 import time_machine
 
 from roi.clock import now
-from roi.compliance import disclosures, requests
+from roi.compliance import accounting, disclosures, requests
 from roi.compliance.models import Channel
 from roi.errors import Invalid
-from tests.accounting.conftest import outside
+from tests.accounting.conftest import disclose, outside
 from tests.consent.conftest import CALIFORNIA, TOKYO, in_california, practice_in
 from tests.helpers import api_token, bearer, login_as, logout
 
@@ -126,3 +126,28 @@ def test_a_fulfilled_request_is_late_by_the_practices_calendar(
     # Then the list marks it late only when it went out after the due day there
     assert ("(late)" in page) is late
     assert requests.fulfilled_late(found) is late
+
+
+def test_a_disclosure_known_only_by_its_day_is_listed_on_that_day(
+    session, library, referral, officer
+):
+    # Given a California practice whose therapist sent a message at 6 p.m. on the 4th there
+    # (2 a.m. on the 5th in UTC)
+    in_california(session, referral)
+    fourth = now().date() - timedelta(days=10)
+    with time_machine.travel(datetime.combine(fourth, time(9), tzinfo=CALIFORNIA), tick=False):
+        referral.signed(session)
+    with time_machine.travel(datetime.combine(fourth, time(18), tzinfo=CALIFORNIA), tick=False):
+        sent = disclose(session, referral)
+    # And a subpoena answered on the 5th, recorded by its day only
+    fifth = fourth + timedelta(days=1)
+    disclosures.record(session, officer.actor, outside(referral, disclosed_on=fifth))
+    # When compliance builds the accounting of both days
+    found = accounting.accounting(
+        session, officer.actor, library, referral.client_id, since=fourth, until=fifth
+    )
+    # Then the message of the 4th comes before the subpoena of the 5th, as their days read
+    assert [(row.message_id, row.day_in(CALIFORNIA.key)) for row in found.rows] == [
+        (sent.id, fourth),
+        (None, fifth),
+    ]
