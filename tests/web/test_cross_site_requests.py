@@ -4,6 +4,8 @@ would sign the person out (SECURITY D2; tests/browser/test_cross_site.py does it
 
 from __future__ import annotations
 
+import pytest
+
 from roi.consent.models import Consent, ConsentStatus
 from tests.consent.conftest import library, referral  # noqa: F401 - the referral's people
 from tests.helpers import api_token, bearer, csrf_token, login_as
@@ -62,3 +64,19 @@ def test_the_api_refuses_a_call_from_another_sites_page(client, session, referra
     # an integration (no browser, so no Fetch Metadata) sends as before
     sent = client.post("/api/v1/messages", json=body, headers=bearer(token))
     assert sent.status_code == 201, sent.get_json()
+
+
+@pytest.mark.parametrize("fetched_from", ["same-origin", "same-site", "none", None])
+def test_only_another_sites_page_is_refused(client, session, referral, fetched_from):  # noqa: F811
+    # Given a therapist signed in, on roi's page
+    login_as(client, referral.therapist.email, referral.therapist.password)
+    token = csrf_token(client.get("/", follow_redirects=True))
+    assert client.get("/clinician/").status_code == 200
+    # When they sign out from roi itself, from a sister site of the practice's domain, by
+    # something they did in the browser (a bookmark: "none"), or from a browser without Fetch
+    # Metadata
+    headers = {"Sec-Fetch-Site": fetched_from} if fetched_from else {}
+    answer = client.post("/logout", data={"csrf_token": token}, headers=headers)
+    # Then it is carried out: only "cross-site" is refused before the CSRF check
+    assert answer.status_code == 302
+    assert client.get("/clinician/").status_code == 302  # signed out: sent to sign in
