@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 import time_machine
 from PIL import Image, ImageDraw
-from sqlalchemy import select
+from sqlalchemy import func, select
 from weasyprint import HTML
 
 from roi import vault
@@ -22,7 +22,7 @@ from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.consent import gate, lifecycle
 from roi.consent.errors import IncompleteConsent
-from roi.consent.models import ConsentStatus, SignerRelationship
+from roi.consent.models import Consent, ConsentStatus, ExpiryEventKind, SignerRelationship
 from roi.documents import seal
 from roi.documents.attachments import Upload
 from roi.errors import Forbidden, Invalid, NotFound
@@ -288,3 +288,38 @@ def test_a_paper_release_signed_by_the_wrong_person_is_refused(session, referral
     )
     assert consent.status_at(now()) is ConsentStatus.ACTIVE
     assert consent.required_signer is not None
+
+
+def test_a_paper_release_until_the_end_of_treatment_that_a_discharge_ended_is_refused(
+    session, referral
+):
+    # Given a client whose treatment ended five days ago
+    ended_on = now().date() - timedelta(days=5)
+    lifecycle.record_discharge(session, referral.therapist.actor, referral.client_id, ended_on)
+    before = session.scalar(select(func.count()).select_from(Consent))
+    # When the therapist records a paper release "until the end of treatment" the client
+    # signed ten days ago, before the discharge
+    with pytest.raises(Invalid) as refused:
+        lifecycle.record_paper(
+            session,
+            referral.therapist.actor,
+            referral.fields(expiry_event_kind=ExpiryEventKind.END_OF_TREATMENT, expires_on=None),
+            paper(signed_on=now().date() - timedelta(days=10)),
+            referral.library,
+        )
+    # Then it is refused as already ended, beside the day it was signed, and nothing is kept
+    assert "has already ended" in refused.value.fields["signed_on"]
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Consent)) == before
+    # And one the client signs on paper days after the discharge was recorded (back in care)
+    # is taken
+    later = now() + timedelta(days=2)
+    with time_machine.travel(later, tick=False):
+        consent = lifecycle.record_paper(
+            session,
+            referral.therapist.actor,
+            referral.fields(expiry_event_kind=ExpiryEventKind.END_OF_TREATMENT, expires_on=None),
+            paper(signed_on=later.date()),
+            referral.library,
+        )
+    assert consent.status is ConsentStatus.ACTIVE

@@ -18,7 +18,7 @@ from roi.accounts.policy import Permission, require
 from roi.accounts.practice import today_in_practice
 from roi.actor import Actor
 from roi.audit import Action
-from roi.clock import now
+from roi.clock import day_start, now
 from roi.consent.errors import IncompleteConsent
 from roi.consent.library import FormLibrary
 from roi.consent.lifecycle._shared import (
@@ -38,7 +38,12 @@ from roi.consent.lifecycle.drafting import (
     _template,
     completeness,
 )
-from roi.consent.lifecycle.signing import SignatureInput, _check_signature, store_signature
+from roi.consent.lifecycle.signing import (
+    SignatureInput,
+    _check_signature,
+    ended_by_discharge,
+    store_signature,
+)
 from roi.consent.models import Consent, ConsentStatus, Signature, SignerRelationship
 from roi.consent.queries import managed_consent_for
 from roi.consent.rendering import consent_document
@@ -48,6 +53,7 @@ from roi.db import unit_of_work
 from roi.documents import attachments, pdf, scans, seal
 from roi.documents.model import PaperRecord
 from roi.errors import Invalid, WrongState
+from roi.i18n import N_, Message
 
 #: how the signer's identity was checked: by the practice, which holds the signed paper
 IDENTITY_METHOD = "paper"
@@ -96,6 +102,12 @@ def record_paper(
         missing = completeness(consent, library)
         if missing:
             raise IncompleteConsent(missing)
+        # written on the day it was signed, it may have ended since with a discharge
+        discharged = ended_by_discharge(
+            session, consent, written=day_start(paper.signed_on, consent.organization.time_zone)
+        )
+        if discharged is not None:
+            raise Invalid({"signed_on": Message(_TREATMENT_ENDED, day=discharged)})
         # the right signer (164.502(g), 42 CFR 2.14), on the day the paper was signed
         rule = signer_rule(consent, paper.signed_on)
         wrong_signer = check_signer(
@@ -245,3 +257,9 @@ def _evidence(record: PaperRecord, actor: Actor) -> dict[str, str | int | None]:
         "user_agent": None,
         "assurance": ASSURANCE,
     }
+
+
+_TREATMENT_ENDED = N_(
+    "This paper release has already ended: it lasts until the end of treatment, and the "
+    "client's treatment ended on %(day)s, after it was signed. The practice can prepare a new one."
+)

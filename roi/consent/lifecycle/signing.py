@@ -7,6 +7,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -254,9 +255,8 @@ def _sign(
 
 def _check_not_ended(session: Session, consent: Consent) -> None:
     """Refuse to sign a release whose end came while it waited for the signature: its "expires
-    on" day has begun in the practice's time zone (`date_end`), or it lasts until the end of
-    treatment and the client's discharge is on or after the day it was written, or was recorded
-    after it was written (a discharge is often recorded days late).
+    on" day has begun in the practice's time zone (`date_end`), or a discharge ended it
+    (`ended_by_discharge`).
 
     Raises:
         WrongState: the release ended before it was signed (a new one is needed).
@@ -264,29 +264,39 @@ def _check_not_ended(session: Session, consent: Consent) -> None:
     ends = date_end(consent)
     if ends is not None and now() >= ends:
         raise WrongState(Message(_ENDED_ON, day=consent.expires_on))
+    discharged = ended_by_discharge(session, consent, written=consent.created_at)
+    if discharged is not None:
+        raise WrongState(Message(_TREATMENT_ENDED, day=discharged))
+
+
+def ended_by_discharge(session: Session, consent: Consent, *, written: datetime) -> date | None:
+    """The day of the client's discharge if it ended `consent`, written at `written`, before it
+    was signed: it lasts until the end of treatment, and the discharge is on or after the day it
+    was written, or was recorded after it was written (a discharge is often recorded days
+    late). None when no discharge ended it."""
     discharged = consent.client.discharged_on
     if consent.expiry_event_kind != ExpiryEventKind.END_OF_TREATMENT or discharged is None:
-        return
+        return None
     recorded = session.scalar(
         select(func.max(AuditEntry.at)).where(
             AuditEntry.client_id == consent.client_id,
             AuditEntry.action == Action.CLIENT_DISCHARGED,
         )
     )
-    written = consent.created_at
     # the discharge is a day on the practice's calendar: the release was written on one too
     written_on = practice_day(consent.organization, written)
     if discharged >= written_on or (recorded is not None and recorded > written):
-        raise WrongState(Message(_TREATMENT_ENDED, day=discharged))
+        return discharged
+    return None
 
 
-_ENDED_ON = N_(
-    "This release cannot be signed: it ended on %(day)s, before it was signed. The practice can "
-    "prepare a new one."
-)
 _TREATMENT_ENDED = N_(
     "This release cannot be signed: it lasts until the end of treatment, and the client's "
     "treatment ended on %(day)s. The practice can prepare a new one."
+)
+_ENDED_ON = N_(
+    "This release cannot be signed: it ended on %(day)s, before it was signed. The practice can "
+    "prepare a new one."
 )
 
 
