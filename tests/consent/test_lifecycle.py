@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import threading
 from datetime import timedelta
+from unittest import mock
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -15,9 +17,12 @@ from roi.audit import AuditEntry, verify
 from roi.clock import now
 from roi.consent import lifecycle, queries
 from roi.consent.errors import IncompleteConsent
-from roi.consent.models import ConsentStatus, SignerRelationship
+from roi.consent.models import Consent, ConsentStatus, SignerRelationship
+from roi.documents import seal
 from roi.errors import Forbidden, Invalid, NotFound, WrongState
 from tests.consent.conftest import identity, signature
+from tests.factories import stand_in_documents
+from tests.messaging.test_send import send
 
 
 def actions(session) -> list[str]:
@@ -313,6 +318,52 @@ def test_a_new_version_supersedes_when_signed(session, referral):
     # the old PDF still verifies against its recorded hash
     _, document = lifecycle.signed_pdf(session, referral.therapist.actor, first.id)
     assert hashlib.sha256(document).hexdigest() == old.document_sha256
+
+
+def test_a_send_under_the_old_version_while_the_new_one_is_signed_stays_within_it(
+    session, referral
+):
+    # Given a signed release and its new version waiting for the client's signature
+    start = now()
+    with time_machine.travel(start, tick=False):
+        old = referral.signed(session)
+        new = lifecycle.new_version(session, referral.therapist.actor, old.id, referral.library)
+        lifecycle.send_for_signature(
+            session,
+            referral.therapist.actor,
+            new.id,
+            referral.library,
+            invitation_lifetime=timedelta(days=7),
+        )
+    sent = []
+    with stand_in_documents(), time_machine.travel(start + timedelta(seconds=1)) as clock:
+        sign_pdf = seal.sign_pdf
+
+        def slow_sign(*args: object, **kwargs: object) -> bytes:
+            # while the signature is sealed (a moment), the therapist sends under the old version
+            clock.move_to(start + timedelta(seconds=5), tick=False)
+            sent.append(send(session, referral))
+            clock.move_to(start + timedelta(seconds=6), tick=False)
+            return sign_pdf(*args, **kwargs)
+
+        with mock.patch.object(seal, "sign_pdf", slow_sign):
+            # When the client signs the new version
+            lifecycle.sign_as_client(
+                session,
+                referral.client_person.actor,
+                new.id,
+                signature(),
+                identity(referral.client_person),
+                referral.library,
+            )
+    # Then the old version was still in force when that message went under it: it ends when the
+    # new one is in place, not when the client began to sign
+    session.rollback()
+    old = session.get(Consent, old.id)
+    (message,) = sent
+    assert message.consent_id == old.id
+    assert old.status_at(message.sent_at) is ConsentStatus.ACTIVE
+    assert old.superseded_at > message.sent_at
 
 
 def test_the_recipient_sees_but_cannot_manage(session, referral):

@@ -397,7 +397,9 @@ def _supersede_previous(session: Session, actor: Actor, consent: Consent) -> Non
     if previous is None or previous.status is not ConsentStatus.ACTIVE:
         return
     previous.status = ConsentStatus.SUPERSEDED
-    previous.superseded_at = consent.signed_at
+    # now, under the lock a send under it takes too, not when signing began (`signed_at`, before
+    # the seal): a message sent meanwhile went out while it was still in force
+    previous.superseded_at = now()
     audit.record(
         session,
         actor,
