@@ -155,10 +155,11 @@ def decide(
         return _deny(at, *restricted)
     ended = tuple(r.id for r in covering if r.terminated_by == "practice" and r.agreed_at)
     pair = _pair(discloser, recipient, client)
-    candidates = (
+    candidates = _known_to(
+        discloser,
         locked.consents
         if locked is not None
-        else list(session.scalars(_candidates(*_shape(discloser, recipient)), pair))
+        else session.scalars(_candidates(*_shape(discloser, recipient)), pair),
     )
     if not candidates:
         return _deny(at, _missing_consent(session, discloser, recipient, pair))
@@ -183,6 +184,17 @@ def decide(
         ),
     )
     return _deny(at, *reasons)
+
+
+def _known_to(discloser: Provider, consents: Iterable[Consent]) -> list[Consent]:
+    """The consents whose state a refusal may tell `discloser`: their own practice's, and
+    another practice's only once signed. Another practice's draft, or a release the client never
+    signed, is not theirs to know of (`policy.consent_visibility`); it could not permit anyway."""
+    return [
+        consent
+        for consent in consents
+        if consent.signed_at is not None or consent.organization_id == discloser.organization_id
+    ]
 
 
 def lock_candidates(
@@ -399,6 +411,8 @@ def _one_way_back(recipient_org: bool) -> Select[int]:
             Consent.direction == Direction.ONE_WAY,
             Consent.recipient_provider_id == bindparam("discloser"),
             _is_party("recipient", recipient_org),
+            # the other practice's: named only once signed (`_known_to`)
+            Consent.signed_at.is_not(None),
         )
         .limit(1)
     )

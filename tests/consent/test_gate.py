@@ -611,3 +611,30 @@ def test_lock_candidates_is_harmless_outside_a_send(session, referral, changes):
     )
     assert decision.permitted
     session.rollback()
+
+
+@pytest.mark.parametrize("state", ["draft", "sent"])
+def test_another_practice_is_not_told_of_a_release_the_client_never_signed(
+    session, referral, state
+):
+    # Given a signed one-way release from the therapist to the psychiatrist, and a two-way one
+    # the therapist's practice is still drafting, or waiting for the client to sign
+    one_way = referral.signed(session)
+    unsigned = getattr(referral, state)(session, direction=Direction.TWO_WAY)
+    # When the psychiatrist asks to write back to the therapist
+    decision = decide(
+        session, referral, discloser=referral.psychiatrist, recipient=referral.therapist
+    )
+    # Then the refusal names the signed release, which is one-way, and not the unsigned one
+    assert not decision.permitted
+    assert decision.reason_codes == ["direction_not_covered"]
+    assert [reason.consent_id for reason in decision.reasons] == [one_way.id]
+    assert unsigned.id not in {reason.consent_id for reason in decision.reasons}
+
+
+@pytest.mark.parametrize("state", ["draft", "sent"])
+def test_a_practice_is_told_of_its_own_unsigned_release(session, referral, state):
+    unsigned = getattr(referral, state)(session)
+    decision = decide(session, referral)
+    assert not decision.permitted
+    assert [reason.consent_id for reason in decision.reasons] == [unsigned.id]
