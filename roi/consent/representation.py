@@ -168,21 +168,19 @@ def _check_own_care(client: Client, rules: SignerRules, day: date) -> None:
         raise Invalid(
             {"own_care_consent": f"{client.given_name} is an adult: adults sign for themselves."}
         )
-    laws = [
-        (minimum, citation)
-        for minimum, citation in (
-            (state.mental_health_age, state.mental_health_citation),
-            (state.substance_use_age, state.substance_use_citation),
+    # the mental-health law only: the flag decides who signs releases other than Part 2, whose
+    # signer the substance-use age decides by itself (signers.required_signer)
+    minimum = state.mental_health_age
+    if minimum is None or age < minimum:
+        cited = (
+            f" (from {minimum}: {state.mental_health_citation})."
+            if minimum is not None
+            else " (no minor may, under this rule)."
         )
-        if minimum is not None
-    ]
-    if not any(age >= minimum for minimum, _ in laws):
-        cited = "; ".join(f"from {minimum}: {citation}" for minimum, citation in laws)
         raise Invalid(
             {
                 "own_care_consent": f"State law in {state.name} does not let a minor of "
-                f"{age} consent to their own care"
-                + (f" ({cited})." if cited else " (no minor may, under this rule).")
+                f"{age} consent to their own mental-health care" + cited
             }
         )
 

@@ -117,6 +117,14 @@ def shipped_rules() -> SignerRules:
     raise SignerRulesError(f"{RULES_FILE} not found beside {_PACKAGE}")
 
 
+def _may_consent_to_own_care(state: StateRule, age: int) -> bool:
+    """Whether `state`'s law lets a minor of `age` consent alone to the mental-health care a
+    release other than Part 2 is about: the own-care flag counts only then. (A minor's consent to
+    substance-use treatment decides Part 2 consents by its own age, above.) A flag recorded under
+    another state's law, or too young for this one's, leaves the parent signing."""
+    return state.mental_health_age is not None and age >= state.mental_health_age
+
+
 def age_on(birth_date: date, day: date) -> int:
     """Completed years of life on `day` (someone born on 29 February turns a year older on
     1 March in common years)."""
@@ -162,7 +170,7 @@ def required_signer(
                 **minor,
             ),
         )
-    if client.own_care_consent:
+    if client.own_care_consent and _may_consent_to_own_care(state, age):
         return SignerRule(
             RequiredSigner.CLIENT,
             "minor_own_care",

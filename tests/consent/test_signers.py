@@ -340,3 +340,32 @@ def test_a_birthday_comes_at_the_clients_midnight_not_at_utc(client, session, wa
     # And from midnight in Seattle they sign for themselves
     with time_machine.travel(datetime(2027, 3, 10, 8, 1, tzinfo=UTC), tick=False):
         assert sign(session, washington, consent.id, SELF).status is ConsentStatus.ACTIVE
+
+
+def test_own_care_follows_the_mental_health_law_not_the_substance_use_one(session, referral):
+    # Given a Florida practice: a minor consents alone to mental-health care from 13, to
+    # substance-use treatment at any age
+    admin = make_user(session, Role.ADMIN, name="Alex Morgan")
+    representation.set_practice_state(session, admin.actor, "FL")
+    make_minor(session, referral, 10)
+    # When the clinician records that a 10-year-old consented to their own care, it is refused:
+    # the flag decides who signs mental-health releases, which a 10-year-old may not sign alone
+    with pytest.raises(Invalid) as refused:
+        representation.set_own_care_consent(
+            session, referral.therapist.actor, referral.client_id, True
+        )
+    assert "mental-health care (from 13" in refused.value.fields["own_care_consent"]
+
+
+def test_an_own_care_flag_the_practices_new_state_does_not_know_leaves_the_parent_signing(
+    session, washington
+):
+    # Given a 15-year-old who consented to their own care under Washington's law (from 13)
+    make_minor(session, washington, 15, own_care=True)
+    # When the practice moves to Texas, whose law gives minors no general right to it
+    admin = make_user(session, Role.ADMIN, name="Sam Admin")
+    representation.set_practice_state(session, admin.actor, "TX")
+    consent = release(session, washington, "general-authorization")
+    # Then the minor alone may not sign a mental-health release; a parent signs
+    assert_refused(session, washington, consent.id, SELF, "164.502(g)(3)")
+    assert sign(session, washington, consent.id, PARENT).status is ConsentStatus.ACTIVE
