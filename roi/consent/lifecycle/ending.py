@@ -21,6 +21,7 @@ from roi.consent.lifecycle._shared import (
     _clinician_users,
     _notify,
     _state_message,
+    hold_client,
 )
 from roi.consent.models import (
     Consent,
@@ -285,6 +286,8 @@ def record_discharge(session: Session, actor: Actor, client_id: int, on: date) -
         raise Invalid({"on": N_("The discharge cannot be in the future.")})
     with unit_of_work(session):
         client = client_to_prepare_for(session, actor, client_id)
+        # a release being signed or recorded for the client meanwhile waits, then sees this
+        hold_client(session, client.id)
         # locked in id order, as a send locks its candidates, so the two never deadlock
         ending = session.scalars(
             select(Consent)

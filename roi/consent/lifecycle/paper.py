@@ -27,6 +27,7 @@ from roi.consent.lifecycle._shared import (
     _state_message,
     date_end,
     description_of,
+    hold_client,
     mail_copy_link,
     signed_notice,
 )
@@ -99,6 +100,7 @@ def record_paper(
     _check_paper(paper, today=today_in_practice(session, actor))
     with unit_of_work(session):
         consent = _insert_draft(session, actor, fields, template)
+        hold_client(session, consent.client_id)  # a discharge meanwhile waits, or is seen
         missing = completeness(consent, library)
         if missing:
             raise IncompleteConsent(missing)

@@ -27,6 +27,7 @@ from roi.consent.lifecycle._shared import (
     _state_message,
     date_end,
     description_of,
+    hold_client,
     mail_copy_link,
     signed_notice,
 )
@@ -200,6 +201,7 @@ def _sign(
     pdf_sha = hashlib.sha256(signed_pdf).hexdigest()
     previous_id = consent.supersedes_id
     with unit_of_work(session):
+        hold_client(session, consent.client_id)  # a discharge meanwhile waits, or is seen
         if previous_id is not None:
             # Consent rows are locked in id order everywhere (a send locks its candidates so),
             # and the version replaced is older than this one: lock it first.
