@@ -82,6 +82,39 @@ def test_form_templates_list_every_kind(client, setup):
     assert set(first["categories"][0]) == {"code", "label"}
 
 
+@pytest.mark.parametrize(
+    "asked", [{"query_string": {"lang": "es"}}, {"headers": {"Accept-Language": "es-MX,es;q=0.9"}}]
+)
+def test_form_templates_speak_the_language_asked_for(client, setup, asked):
+    headers = {**bearer(setup["client"]), **asked.get("headers", {})}
+    spanish = client.get(
+        "/api/v1/form-templates", headers=headers, query_string=asked.get("query_string")
+    )
+    english = client.get("/api/v1/form-templates", headers=bearer(setup["client"]))
+    general = {t["id"]: t for t in spanish.get_json()}["general-authorization"]
+    assert general["title"] == "Autorización para compartir su información de salud"
+    assert (
+        general["title"]
+        != {t["id"]: t for t in english.get_json()}["general-authorization"]["title"]
+    )
+    # a language roi does not speak is refused, not answered in another
+    refused = client.get(
+        "/api/v1/form-templates", headers=bearer(setup["client"]), query_string={"lang": "fr"}
+    )
+    assert refused.status_code == 422
+    assert "lang" in refused.get_json()["fields"]
+
+
+def test_a_release_is_prepared_in_the_language_the_client_reads(client, setup):
+    created = create(client, setup, language="es")
+    assert created["language"] == "es"
+    refused = client.post(
+        "/api/v1/consents", headers=bearer(setup["clinician"]), json=body(setup, language="fr")
+    )
+    assert refused.status_code == 422
+    assert "language" in refused.get_json()["fields"]
+
+
 def test_the_whole_lifecycle_through_the_api(client, setup):
     created = create(client, setup)
     assert set(created) >= CONTRACT_FIELDS

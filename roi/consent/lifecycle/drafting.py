@@ -66,6 +66,8 @@ class ConsentFields:
     signer_relationship: SignerRelationship = SignerRelationship.SELF
     #: the client's own request this release answers (`share_requests`)
     share_request_id: int | None = None
+    #: the language the client will read it in (roi.i18n.LANGUAGES); None: as it is (en)
+    language: str | None = None
 
 
 def event_wording(kind: ExpiryEventKind | None, *, organization: str, recipient: str) -> str | None:
@@ -310,6 +312,8 @@ def _check_fields(fields: ConsentFields, template: FormTemplate) -> None:
         problems["information_description"] = Message(KEEP_UNDER, limit=MAX_DESCRIPTION)
     if fields.expiry_event and len(fields.expiry_event) > MAX_EVENT:
         problems["expiry_event"] = Message(KEEP_UNDER, limit=MAX_EVENT)
+    if fields.language is not None and fields.language not in i18n.LANGUAGES:
+        problems["language"] = N_("Choose English (en) or Spanish (es).")
     if problems:
         raise Invalid(problems)
 
@@ -326,6 +330,8 @@ def _apply(consent: Consent, fields: ConsentFields, *, organization: str, recipi
     consent.expiry_event_kind = (kind or ExpiryEventKind.OTHER) if consent.expiry_event else None
     consent.direction = fields.direction
     consent.signer_relationship = fields.signer_relationship
+    if fields.language is not None:
+        consent.language = fields.language
 
 
 def _seal_description(consent: Consent, fields: ConsentFields) -> bytes | None:

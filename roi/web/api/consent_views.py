@@ -26,13 +26,14 @@ from roi.consent.models import (
 from roi.consent.representation import signer_rule_of
 from roi.errors import Invalid
 from roi.extensions import db
-from roi.i18n import N_
+from roi.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_
 from roi.web.api.schemas import (
     ApiErrorSchema,
     ConsentInSchema,
     ConsentQuerySchema,
     ConsentSchema,
     ExpiryEventInSchema,
+    FormTemplateQuerySchema,
     FormTemplateSchema,
     PaperConsentInSchema,
     RevocationInSchema,
@@ -122,11 +123,14 @@ def _revocation_json(revocation: Revocation | None) -> dict[str, Any] | None:
 
 @templates.route("", methods=["GET"])
 @requires(Permission.SIGNED_IN)
+@templates.arguments(FormTemplateQuerySchema(), location="query", unknown=RAISE)
 @templates.response(200, FormTemplateSchema(many=True))
 @templates.doc(security=BEARER)
-def list_form_templates() -> list[dict[str, Any]]:
-    """The release forms this installation offers."""
-    return [template_json(t) for t in form_library().all()]
+def list_form_templates(query: dict[str, Any]) -> list[dict[str, Any]]:
+    """The release forms this installation offers, their texts in the language of `?lang=`,
+    else of Accept-Language (a form without that language's text is in English)."""
+    language = query["lang"] or request.accept_languages.best_match(LANGUAGES) or DEFAULT_LANGUAGE
+    return [template_json(t.in_language(language)) for t in form_library().all()]
 
 
 @consents.route("", methods=["POST"])
@@ -158,6 +162,7 @@ def consent_fields(body: dict[str, Any]) -> lifecycle.ConsentFields:
         direction=Direction(body["direction"]),
         signer_relationship=SignerRelationship(body["signer_relationship"]),
         share_request_id=body["share_request_id"],
+        language=body["language"],
     )
 
 

@@ -204,6 +204,14 @@ class CodeLabelSchema(Schema):
     label = fields.String(required=True)
 
 
+class FormTemplateQuerySchema(Schema):
+    lang = fields.String(
+        load_default=None,
+        validate=validate.OneOf(LANGUAGES),
+        metadata={"description": "the texts' language; default: Accept-Language's, else en"},
+    )
+
+
 class FormTemplateSchema(Schema):
     id = fields.String(required=True)
     title = fields.String(required=True)
@@ -244,6 +252,15 @@ class ConsentInSchema(Schema):
         allow_none=True,
         strict=True,
         metadata={"description": "the client's request it answers (GET /share-requests)"},
+    )
+    language = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(LANGUAGES),
+        metadata={
+            "description": "the language the client will read it in (the preview's, the "
+            "signing mail's); once signed, the one they read and signed. Default: en"
+        },
     )
 
 
