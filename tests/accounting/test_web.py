@@ -438,15 +438,26 @@ def test_api_requests_record_extend_fulfil_and_download(
     assert listed[0]["status"] == "fulfilled"
     opened = client.get("/api/v1/accounting-requests?status=fulfilled", headers=headers)
     assert [r["id"] for r in opened.get_json()] == [body["id"]]
-    # the client reads their own request (without staff's note) and cannot record one
+    # the client reads their own request (without staff's note)
     mine = api_as(client, referral.client_person)
     assert client.get(url, headers=mine).get_json()["note"] is None
-    assert (
-        client.post(
-            base, headers=mine, json={"received_on": received.isoformat(), "channel": "phone"}
-        ).status_code
-        == 403
+    # and asks for a new one, received today online; the day and channel are not theirs to set
+    staffs = client.post(
+        base, headers=mine, json={"received_on": received.isoformat(), "channel": "phone"}
     )
+    assert staffs.status_code == 422
+    assert set(staffs.get_json()["fields"]) == {"received_on", "channel"}
+    asked = client.post(base, headers=mine, json={"part2": False})
+    assert asked.status_code == 201, asked.get_json()
+    assert asked.get_json()["received_on"] == now().date().isoformat()  # the practice keeps UTC
+    assert asked.get_json()["channel"] == "portal"
+    assert client.post(base, headers=mine, json={}).status_code == 409  # one open at a time
+    # not for anyone else's record
+    others = f"/api/v1/clients/{referral.client_id + 1000}/accounting-requests"
+    assert client.post(others, headers=mine, json={}).status_code == 404
+    # staff give the day and the channel
+    missing = client.post(base, headers=headers, json={})
+    assert set(missing.get_json()["fields"]) == {"received_on", "channel"}
     # clinicians have no part in it
     assert client.get(base, headers=api_as(client, referral.therapist)).status_code == 403
 

@@ -16,7 +16,9 @@ from roi.compliance import accounting as accounting_service
 from roi.compliance import requests, suspensions
 from roi.compliance.accounting import Entry, Kind, Shown
 from roi.compliance.models import AccountingRequest, AccountingSuspension, Channel
+from roi.errors import Invalid, NotFound
 from roi.extensions import db
+from roi.i18n import N_
 from roi.web.api.schemas import ApiErrorSchema, Day, Id
 from roi.web.downloads import pdf_response
 from roi.web.security import actor, form_library, practice_today, requires
@@ -109,8 +111,14 @@ class DisclosureSchema(Schema):
 
 
 class AccountingRequestInSchema(Schema):
-    received_on = Day(required=True)
-    channel = fields.String(required=True, validate=validate.OneOf([c.value for c in Channel]))
+    # staff recording a request give both; a client asking for their own gives neither (roi
+    # receives it today, online)
+    received_on = Day(load_default=None, metadata={"description": "staff: the day it arrived"})
+    channel = fields.String(
+        load_default=None,
+        validate=validate.OneOf([c.value for c in Channel]),
+        metadata={"description": "staff: how it arrived"},
+    )
     since = Day(load_default=None, allow_none=True)
     until = Day(load_default=None, allow_none=True)
     part2 = fields.Boolean(load_default=False)
@@ -326,14 +334,25 @@ def list_client_requests(client_id: int) -> list[dict[str, Any]]:
 
 
 @accounting.route("/<int:client_id>/accounting-requests", methods=["POST"])
-@requires(Permission.MANAGE_ACCOUNTING_REQUESTS)
+@requires(Permission.VIEW_ACCOUNTING)
 @accounting.arguments(AccountingRequestInSchema())
 @accounting.response(201, AccountingRequestSchema)
 @accounting.alt_response(404, schema=ApiErrorSchema, description="Not found or not yours")
+@accounting.alt_response(409, schema=ApiErrorSchema, description="The client's last is open")
 @accounting.alt_response(422, schema=ApiErrorSchema, description="Invalid fields")
 @accounting.doc(security=BEARER)
 def create_request(body: dict[str, Any], client_id: int) -> dict[str, Any]:
-    """Record a client's request for an accounting (compliance). Due 60 days after receipt."""
+    """Record a client's request for an accounting (compliance: the day it arrived and how), or
+    ask for your own (the client: received today). Due 60 days after receipt."""
+    if not _staff():
+        return _ask(body, client_id)
+    missing = {
+        name: N_("Give it for a request staff record.")
+        for name in ("received_on", "channel")
+        if body[name] is None
+    }
+    if missing:
+        raise Invalid(missing)
     new = requests.NewRequest(
         client_id=client_id,
         received_on=body["received_on"],
@@ -344,6 +363,24 @@ def create_request(body: dict[str, Any], client_id: int) -> dict[str, Any]:
         note=body["note"],
     )
     return request_json(requests.record(db.session(), actor(), new), staff=True)
+
+
+def _ask(body: dict[str, Any], client_id: int) -> dict[str, Any]:
+    """A client's own request, as the portal's: for their own record only (another's is 404)."""
+    if client_id != actor().client_id:
+        raise NotFound("client")
+    given = [name for name in ("received_on", "channel") if body[name] is not None]
+    if given:
+        raise Invalid({name: N_("roi records this for your own request.") for name in given})
+    found = requests.ask(
+        db.session(),
+        actor(),
+        since=body["since"],
+        until=body["until"],
+        part2=body["part2"],
+        note=body["note"],
+    )
+    return request_json(found, staff=False)
 
 
 @accounting_requests.route("", methods=["GET"])
