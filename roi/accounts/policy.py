@@ -296,12 +296,9 @@ def named_on_consent(
 
 
 def exportable_clients(actor: Actor) -> ColumnElement[bool]:
-    """Whose consents `actor` may export as a FHIR bundle, as a SQL predicate on `Client`: a
-    clinician their organization's clients (not clients whose consent merely names them
-    elsewhere: a bundle is for the client's own practice); compliance and clients the clients
-    they answer for."""
-    if actor.role is Role.CLINICIAN:
-        return client_visibility(actor)
+    """Whose consents and disclosures a compliance officer or a client may export as a FHIR
+    bundle, as a SQL predicate on `Client`: the clients they answer for. A clinician's are the
+    clients they may see (`consent.queries.client_for`, which knows consents)."""
     return answerable_clients(actor)
 
 

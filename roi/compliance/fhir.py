@@ -8,8 +8,10 @@ Who may export what:
   signed, and not once the client revoked it (or it expired, or was replaced). The client's
   name must not reach the recipient through this path then (SECURITY C7); the consent stays on
   record for the discloser, the client and compliance.
-- a client's Bundle (`policy.exportable_clients`): the client themself, and the clinicians and
-  compliance officers of the client's organization. The disclosures in it (as AuditEvents:
+- a client's Bundle: the client themself and the compliance officers of the client's
+  organization (`policy.exportable_clients`); a clinician as for `GET /clients/{id}` (their
+  practice's clients, and one whose active consent names them, who gets only the consents they
+  may read, `consents_for`). The disclosures in it (as AuditEvents:
   consented, emergency and recorded outside roi, each with its basis) are the accounting of
   disclosures (164.528), so they are included only for those who may read an accounting: the
   client and compliance, not clinicians, who get the consents.
@@ -44,7 +46,7 @@ from roi.compliance.scope import officer_scope
 from roi.consent.library import Category, FormLibrary
 from roi.consent.lifecycle import date_end, evidence_of
 from roi.consent.models import Consent, SignerRelationship
-from roi.consent.queries import consent_for, consents_for
+from roi.consent.queries import client_for, consent_for, consents_for
 from roi.db import unit_of_work
 from roi.documents import fhir
 from roi.errors import NotFound
@@ -257,6 +259,10 @@ def _basis(entry: AuditEntry) -> str | None:
 
 
 def _client_for_export(session: Session, actor: Actor, client_id: int) -> Client:
+    if actor.role is Role.CLINICIAN:
+        # as GET /clients/{id} (CONTRACT.md): their practice's clients, and a client whose active
+        # consent names them, whose Bundle then holds only the consents they may read
+        return client_for(session, actor, client_id)
     client = session.scalar(select(Client).where(Client.id == client_id, exportable_clients(actor)))
     if client is None:
         raise NotFound("client")

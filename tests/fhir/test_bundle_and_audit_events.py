@@ -125,28 +125,29 @@ def test_a_client_with_a_revoked_consent_never_reaches_the_recipient(
     assert b"Avery" not in response.data
 
 
-def test_the_recipient_gets_no_bundle_even_while_the_consent_is_active(
+def test_the_recipient_gets_the_bundle_as_the_client_record_while_the_consent_is_active(
     client, session, referral, tokens
 ):
-    referral.signed(session)
-    # a bundle is for the client's own practice, not for clinicians elsewhere
-    assert bundle_of(client, referral.client_id, tokens.psychiatrist).status_code == 404
-
-
-def test_the_recipient_reads_the_client_record_but_not_the_bundle(
-    client, session, referral, tokens
-):
-    # CONTRACT GET /clients/{id}: a clinician named on an active consent sees the client; the
-    # bundle stays with the client's own practice, and the record goes when the consent does
+    # CONTRACT GET /clients/{id}/fhir, "as GET /clients/{id}": a clinician named on an active
+    # consent sees the client, and their Bundle holds the consents they may read, no disclosures
     consent = referral.signed(session)
+    disclose(session, referral)
+    draft = referral.draft(session)  # the therapist's practice's, not the psychiatrist's to see
     record = f"/api/v1/clients/{referral.client_id}"
     assert client.get(record, headers=bearer(tokens.psychiatrist)).status_code == 200
     listed = client.get("/api/v1/clients", headers=bearer(tokens.psychiatrist)).get_json()
     assert [c["id"] for c in listed] == [referral.client_id]
-    assert bundle_of(client, referral.client_id, tokens.psychiatrist).status_code == 404
+    answer = bundle_of(client, referral.client_id, tokens.psychiatrist)
+    assert answer.status_code == 200
+    bundle = Bundle.model_validate_json(answer.data)
+    assert kinds(bundle) == ["Consent"]
+    assert [entry.fullUrl for entry in bundle.entry or []] == [f"urn:uuid:{consent.uuid}"]
+    assert draft.uuid not in answer.get_data(as_text=True)
+    # And the record and the Bundle go when the consent does (SECURITY C7)
     lifecycle.revoke(session, referral.client_person.actor, consent.id, reason=None)
     assert client.get(record, headers=bearer(tokens.psychiatrist)).status_code == 404
     assert client.get("/api/v1/clients", headers=bearer(tokens.psychiatrist)).get_json() == []
+    assert bundle_of(client, referral.client_id, tokens.psychiatrist).status_code == 404
 
 
 def test_other_practices_and_other_clients_get_not_found(
