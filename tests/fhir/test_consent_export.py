@@ -319,3 +319,18 @@ def test_the_route_is_in_the_openapi_document(client):
     assert MEDIA_TYPE in operation["responses"]["200"]["content"]
     assert "/api/v1/clients/{client_id}/fhir" in spec["paths"]
     assert "/api/v1/audit-events/{seq}/fhir" in spec["paths"]
+
+
+def test_the_document_link_comes_from_the_base_url_never_the_host_header(
+    app, client, session, referral, tokens
+):
+    # SECURITY D6: a forged Host must not put another site's address into a record an EHR keeps
+    consent = referral.signed(session)
+    answer = client.get(
+        f"/api/v1/consents/{consent.id}/fhir",
+        headers={**bearer(tokens.therapist), "Host": "evil.example"},
+    )
+    base = app.config["ROI_SETTINGS"].base_url
+    url = answer.get_json()["sourceAttachment"]["url"]
+    assert url == f"{base}/api/v1/consents/{consent.id}/document.pdf"
+    assert "evil.example" not in answer.get_data(as_text=True)

@@ -7,7 +7,7 @@ answers in the OpenAPI document (a FHIR resource is far larger than any schema w
 
 from __future__ import annotations
 
-from flask import Response, url_for
+from flask import Response, request, url_for
 from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields
 
@@ -17,7 +17,7 @@ from roi.compliance import fhir as export
 from roi.documents.fhir import MEDIA_TYPE
 from roi.extensions import db
 from roi.web.api.schemas import ApiErrorSchema
-from roi.web.security import actor, form_library, requires
+from roi.web.security import actor, form_library, requires, settings
 
 PREFIX = "/api/v1"
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -59,7 +59,11 @@ def _fhir(body: str) -> Response:
 
 
 def _document_url(consent_id: int) -> str:
-    return url_for("consents.consent_document", consent_id=consent_id, _external=True)
+    """The signed PDF's address under ROI_BASE_URL (as a mail's links are), never the request's
+    Host: a forged Host must not put another site's address into a record an EHR keeps."""
+    path = url_for("consents.consent_document", consent_id=consent_id)
+    # the base holds any path prefix a proxy serves roi under, as the script root does
+    return settings().base_url + path.removeprefix(request.script_root)
 
 
 @fhir.route("/consents/<int:consent_id>/fhir", methods=["GET"])
