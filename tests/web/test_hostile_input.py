@@ -86,6 +86,44 @@ def test_ids_beyond_64_bits_in_a_body_or_query_are_422_naming_the_field(
     assert set(listed.get_json()["fields"]) == {"client_id"}
 
 
+@pytest.mark.parametrize("given", [1.9, 1.0, "1", True])
+def test_an_id_in_a_body_that_is_not_a_whole_number_is_422_not_another_record(
+    client, clinician_token, own_client, given
+):
+    # 1.9 must not become client 1, nor "1" pass here when POST /consents refuses it
+    for path, body in (
+        ("/api/v1/disclosure-decisions", {"client_id": given}),
+        ("/api/v1/messages", {"client_id": given, "subject": "S", "body": "B"}),
+    ):
+        question = {
+            "recipient_provider_id": 1,
+            "categories": ["diagnosis"],
+            "purposes": ["treatment"],
+            "purpose": "treatment",
+        }
+        if path.endswith("messages"):
+            del question["purposes"]
+        else:
+            del question["purpose"]
+        answer = client.post(path, headers=bearer(clinician_token), json={**question, **body})
+        assert answer.status_code == 422, (path, answer.get_json())
+        assert "client_id" in answer.get_json()["fields"]
+    # an id in a query string is text, and a whole number there still works
+    listed = client.get(
+        f"/api/v1/consents?client_id={own_client.id}", headers=bearer(clinician_token)
+    )
+    assert listed.status_code == 200
+    fraction = client.get("/api/v1/consents?client_id=1.9", headers=bearer(clinician_token))
+    assert fraction.status_code == 422
+
+
+def test_a_misspelt_filter_of_the_emergency_queue_is_refused(client, compliance):
+    token = api_token(client, compliance.email, compliance.password)
+    answer = client.get("/api/v1/emergency-disclosures?reviewd=true", headers=bearer(token))
+    assert answer.status_code == 422
+    assert "reviewd" in answer.get_json()["fields"]
+
+
 @pytest.mark.parametrize("day", ["0002-01-01", "99999-01-01", "1899-12-31", "2201-01-01"])
 def test_dates_outside_1900_to_2200_are_422_naming_the_field(
     client, clinician_token, compliance, own_client, day

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from roi.accounts.policy import Permission
 from roi.clock import iso
@@ -76,7 +76,7 @@ def entry_json(entry: emergencies.Entry) -> dict[str, Any]:
 
 @emergency_disclosures.route("", methods=["GET"])
 @requires(Permission.REVIEW_EMERGENCY_DISCLOSURES)
-@emergency_disclosures.arguments(QueueQuerySchema(), location="query")
+@emergency_disclosures.arguments(QueueQuerySchema(), location="query", unknown=RAISE)
 @emergency_disclosures.response(200, EmergencyDisclosureSchema(many=True))
 @emergency_disclosures.alt_response(403, schema=ApiErrorSchema, description="Not compliance")
 @emergency_disclosures.doc(security=BEARER)

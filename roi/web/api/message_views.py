@@ -131,7 +131,7 @@ class BoxQuerySchema(Schema):
     box = fields.String(
         load_default="inbox", validate=validate.OneOf([b.value for b in queries.Box])
     )
-    client_id = Id(load_default=None)
+    client_id = Id(load_default=None, strict=False)
 
 
 def message_json(opened: service.Opened) -> dict[str, Any]:

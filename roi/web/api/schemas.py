@@ -17,10 +17,14 @@ from roi.i18n import LANGUAGES
 
 
 class Id(fields.Integer):
-    """A record's id: an integer an id column can hold (larger ones would overflow the driver)."""
+    """A record's id: an integer an id column can hold (larger ones would overflow the driver).
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(validate=validate.Range(min=1, max=inputs.MAX_ID), **kwargs)
+    A JSON number that is not a whole one, or a string, is refused: `1.9` must not become the
+    record 1. A query string's id is text: its schema passes `strict=False` (where "1.9" still
+    fails)."""
+
+    def __init__(self, *, strict: bool = True, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Range(min=1, max=inputs.MAX_ID), strict=strict, **kwargs)
 
 
 class Day(fields.Date):
@@ -225,9 +229,9 @@ CODES = fields.List(fields.String(validate=validate.Length(min=1, max=60)), load
 
 
 class ConsentInSchema(Schema):
-    client_id = Id(required=True, strict=True)
+    client_id = Id(required=True)
     template_id = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    recipient_provider_id = Id(required=True, strict=True)
+    recipient_provider_id = Id(required=True)
     categories = CODES
     purposes = CODES
     information_description = fields.String(load_default="", validate=validate.Length(max=4000))
@@ -250,7 +254,6 @@ class ConsentInSchema(Schema):
     share_request_id = Id(
         load_default=None,
         allow_none=True,
-        strict=True,
         metadata={"description": "the client's request it answers (GET /share-requests)"},
     )
     language = fields.String(
@@ -332,7 +335,7 @@ class ConsentSchema(Schema):
 
 
 class ConsentQuerySchema(Schema):
-    client_id = Id(load_default=None)
+    client_id = Id(load_default=None, strict=False)
     status = fields.String(
         load_default=None,
         validate=validate.OneOf(
@@ -431,7 +434,7 @@ class RepresentativeSchema(Schema):
 
 
 class ShareRequestInSchema(Schema):
-    provider_id = Id(load_default=None, allow_none=True, strict=True)
+    provider_id = Id(load_default=None, allow_none=True)
     provider_name = fields.String(
         load_default="", validate=[validate.Length(max=200), _checked(inputs.name_problem)]
     )
