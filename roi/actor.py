@@ -29,9 +29,21 @@ class Actor:
     client_id: int | None = None
 
     @classmethod
-    def anonymous(cls, ip: str | None = None, request_id: str | None = None) -> Actor:
+    def anonymous(
+        cls,
+        ip: str | None = None,
+        request_id: str | None = None,
+        *,
+        organization_id: int | None = None,
+    ) -> Actor:
+        """Someone not signed in; `organization_id` is the practice of the known account they
+        tried, so its compliance officer sees the attempt (the role is granted nothing by it)."""
         return cls(
-            user_id=None, role=Role.ANONYMOUS, organization_id=None, ip=ip, request_id=request_id
+            user_id=None,
+            role=Role.ANONYMOUS,
+            organization_id=organization_id,
+            ip=ip,
+            request_id=request_id,
         )
 
     @classmethod

@@ -98,9 +98,14 @@ def authenticate(
     """
     key = email.strip().lower()
     at = now()
-    anonymous = Actor.anonymous(ip=ip, request_id=request_id)
     retry = _throttled_for(session, key, ip, settings, at)
     user = session.scalar(select(User).where(User.email_key == key))
+    # Not signed in, but an attempt at a known account belongs in its practice's log, where its
+    # compliance officer looks (an MFA failure is there already, as the half-signed-in user);
+    # an unknown email is no practice's. The person trying is told nothing either way (A3).
+    anonymous = Actor.anonymous(
+        ip=ip, request_id=request_id, organization_id=user.organization_id if user else None
+    )
     # Always one argon2 verification, found or not, so timing does not reveal accounts (A3).
     valid = verify_password(user.password_hash if user else None, password, settings.argon2)
     if retry is not None:

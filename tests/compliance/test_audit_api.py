@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from roi.audit import Action
+from roi.audit import Action, AuditEntry
 from roi.clock import iso, now
 from roi.web.api import audit_views
 from tests.audit.helpers import tamper
 from tests.compliance.conftest import disclose, entries
-from tests.helpers import api_token, bearer
+from tests.helpers import api_token, bearer, login_as
 
 EVENT_FIELDS = {
     "seq",
@@ -28,6 +28,10 @@ EVENT_FIELDS = {
     "reasons",
     "hash",
 }
+
+FAILED = "?action=auth.login_failed"
+#: every column of a stored entry, to check what it holds
+EVENT_COLUMNS = [column.key for column in AuditEntry.__table__.columns]
 
 
 @pytest.fixture
@@ -160,6 +164,34 @@ def test_another_practices_events_are_absent(client, seeded, officer_token):
     assert seqs.isdisjoint(seeded.foreign_seqs)
     foreign = events(client, officer_token, f"?client_id={seeded.foreign_client_id}")
     assert foreign == {"items": [], "next_page": None}
+
+
+def test_a_failed_sign_in_shows_in_its_practices_log_only(
+    app, client, session, referral, officer, other_officer
+):
+    # Given a clinician of the officer's practice, and a stranger at the sign-in page
+    therapist = referral.therapist
+    stranger = app.test_client()
+    typed_email = therapist.email.upper()
+    # When the stranger tries the clinician's email with a wrong password, and an unknown email
+    assert login_as(stranger, typed_email, "guessed-Password-1").status_code == 200
+    assert login_as(stranger, "nobody@example.org", "guessed-Password-1").status_code == 200
+    # Then the practice's compliance officer sees the one attempt at their clinician's account,
+    # as not signed in, about that clinician
+    own = events(client, bearer(api_token(client, officer.email, officer.password)), FAILED)
+    assert [(item["actor_id"], item["outcome"]) for item in own["items"]] == [(None, "failure")]
+    stored = {e.seq: e for e in entries(session, Action.AUTH_LOGIN_FAILED)}
+    entry = stored[own["items"][0]["seq"]]
+    assert (entry.actor_role, entry.subject_user_id) == ("anonymous", therapist.user.id)
+    # And the entry holds neither what was typed as the email nor the password
+    written = repr({column: getattr(entry, column) for column in EVENT_COLUMNS})
+    assert typed_email.lower() not in written.lower()
+    assert "guessed" not in written.lower()
+    # And another practice's officer sees neither attempt; the unknown email is nobody's
+    other = bearer(api_token(client, other_officer.email, other_officer.password))
+    assert events(client, other, FAILED)["items"] == []
+    unknown = [e for e in stored.values() if e.subject_user_id is None]
+    assert [e.organization_id for e in unknown] == [None]
 
 
 def test_api_reads_are_audited(client, session, seeded, officer, officer_token):
