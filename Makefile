@@ -54,11 +54,14 @@ run: $(BIN)/roi  ## Install, initialize, seed the demo on an empty instance, ser
 
 # PostgreSQL starts and makes its fresh database while the SQLite run goes on, and the linters
 # run beside the PostgreSQL run (their output shown after it): waits that overlap, not add up.
+# What test-postgres.sh says is shown after the SQLite run: when an installed PostgreSQL cannot
+# be used, its reason is the last line before the run fails.
 test: $(VENV)/.dev  ## Run the suite on SQLite and PostgreSQL, and the linters
 	@./scripts/system-packages.sh
-	@./scripts/test-postgres.sh > $(VENV)/.test-postgres-url & postgres=$$!; \
+	@./scripts/test-postgres.sh > $(VENV)/.test-postgres-url 2> $(VENV)/.test-postgres.log & \
+	postgres=$$!; \
 	$(MAKE) --no-print-directory test-sqlite || { wait $$postgres; exit 1; }; \
-	wait $$postgres || exit 1; \
+	wait $$postgres; ready=$$?; cat $(VENV)/.test-postgres.log >&2; [ $$ready -eq 0 ] || exit 1; \
 	$(MAKE) --no-print-directory lint > $(VENV)/.lint.log 2>&1 & lint=$$!; \
 	TEST_POSTGRES_URL="$$(cat $(VENV)/.test-postgres-url)" $(MAKE) --no-print-directory test-postgres; \
 	tested=$$?; wait $$lint; linted=$$?; \
