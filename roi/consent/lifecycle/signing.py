@@ -199,9 +199,10 @@ def _sign(
         location=consent.organization.name,
     )
     pdf_sha = hashlib.sha256(signed_pdf).hexdigest()
-    previous_id = consent.supersedes_id
+    # read now: inside the unit of work, reading them would load the consent before its lock
+    previous_id, client_id = consent.supersedes_id, consent.client_id
     with unit_of_work(session):
-        hold_client(session, consent.client_id)  # a discharge meanwhile waits, or is seen
+        hold_client(session, client_id)  # a discharge meanwhile waits, or is seen
         if previous_id is not None:
             # Consent rows are locked in id order everywhere (a send locks its candidates so),
             # and the version replaced is older than this one: lock it first.
@@ -436,7 +437,10 @@ def _check_signature(signature: SignatureInput) -> None:
 def _load(session: Session, consent_id: int, *, lock: bool = False) -> Consent:
     """A consent by id, for callers that have already established the right to act on it."""
     query = select(Consent).where(Consent.id == consent_id)
-    consent = session.scalar(query.with_for_update() if lock else query)
+    if lock:
+        # what the session loaded before the lock is stale once it is held: read it afresh
+        query = query.with_for_update().execution_options(populate_existing=True)
+    consent = session.scalar(query)
     if consent is None:
         raise NotFound("consent")
     return consent
