@@ -334,7 +334,8 @@ class Revocation(Base):
     #: the day a revocation from outside roi reached the practice (None for one made in roi)
     received_on: Mapped[date | None] = mapped_column(Date)
     #: the scan of the letter, fax or email, sealed by roi.vault (Place("consent_revocations",
-    #: "document_sealed", uuid)); its type is one of roi.documents.attachments.SCAN_TYPES. Loaded
+    #: "document_sealed", uuid)); its type is one of roi.documents.attachments.SCAN_TYPES, or
+    #: text/plain for an email's own text. Loaded
     #: only when opened: every page that shows a release reads its revocation
     document_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, info=SEALED)
     document_content_type: Mapped[str | None] = mapped_column(String(40))

@@ -231,6 +231,34 @@ def test_the_consent_page_records_a_letter_with_its_scan(client, session, setup,
     assert squeeze(f"by letter received on {day}") in squeeze(pdf_text(receipt.data))
 
 
+def test_a_revocation_by_email_keeps_the_email_as_text_a_letter_needs_a_scan(
+    client,
+    session,
+    setup,  # noqa: F811
+    clinician,
+):
+    # CONTRACT.md: a revocation's document is an attachment, which may be plain text
+    email = b"From: Jordan Avery\nSubject: Please stop sharing\n\nI revoke my release.\n"
+    text = attachment(email, "text/plain", "revocation.txt")
+    # a letter's document is a scan: its text alone is refused
+    consent = active(client, setup)
+    url = f"/api/v1/consents/{consent['id']}/revocation"
+    as_letter = client.post(url, headers=bearer(setup["clinician"]), json=letter(document=text))
+    assert as_letter.status_code == 422
+    assert "document" in as_letter.get_json()["fields"]
+    # an email is kept as its own text, and comes back as such to the practice
+    by_email = client.post(
+        url, headers=bearer(setup["clinician"]), json=letter(method="email", document=text)
+    )
+    assert by_email.status_code == 200, by_email.get_json()
+    assert login_as(client, clinician.email, clinician.password).status_code == 302
+    kept = client.get(f"/clinician/consents/{consent['id']}/revocation-document")
+    assert kept.status_code == 200
+    assert kept.mimetype == "text/plain"
+    assert kept.data == email
+    assert kept.headers["Content-Disposition"].startswith("attachment;")
+
+
 def paper_body(setup, **changes):  # noqa: F811
     from tests.web.test_consent_api import body
 

@@ -89,8 +89,8 @@ def record_revocation(
     Raises:
         NotFound: not a consent of the actor's practice.
         WrongState: the consent is not active (nor revoked by phone awaiting confirmation).
-        Invalid: the day is in the future or before the signature, the scan is not a PDF,
-            PNG or JPEG, or the reason is too long.
+        Invalid: the day is in the future or before the signature, the document is not a PDF,
+            PNG or JPEG (or, for an email, plain text), or the reason is too long.
     """
     require(actor, Permission.RECORD_REVOCATION)
     _check_reason(received.reason)
@@ -98,7 +98,7 @@ def record_revocation(
     if received.received_on > today_in_practice(session, actor):
         problems["received_on"] = N_("The revocation cannot have been received in the future.")
     if received.document is not None:
-        problem = attachments.scan_problem(received.document)
+        problem = _document_problem(received)
         if problem:
             problems["document"] = problem
     if problems:
@@ -216,6 +216,15 @@ def _end(
         _notify(session, user_id, consent, revoked)
     for notice in notices.revocation_mails(consent, revocation):
         mail.enqueue(session, notice, organization_id=consent.organization_id)
+
+
+def _document_problem(received: ReceivedRevocation) -> str | None:
+    """Why the revocation's document is not acceptable: a scan of the letter or fax, or, for an
+    email, the email itself as plain text (CONTRACT.md's attachment); None when it is."""
+    assert received.document is not None  # noqa: S101 - the caller checked
+    if received.method is OutsideMethod.EMAIL:
+        return attachments.problem(received.document, max_bytes=attachments.MAX_SCAN_BYTES)
+    return attachments.scan_problem(received.document)
 
 
 def _check_reason(reason: str | None) -> None:

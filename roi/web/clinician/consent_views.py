@@ -493,12 +493,15 @@ def consent_record_revocation(consent_id: int) -> Response:
 @bp.get("/consents/<int:consent_id>/revocation-document")
 @requires(Permission.RECORD_REVOCATION)
 def consent_revocation_document(consent_id: int) -> FlaskResponse:
-    """The scan of the letter, fax or email that revoked the release."""
+    """The scan of the letter, fax or email that revoked the release (an email's text, as text)."""
     consent, content, content_type = lifecycle.revocation_document(
         db.session(), actor(), consent_id
     )
-    ending = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}[content_type]
+    ending = _ENDINGS[content_type]
     return pdf_response(content, f"release-{consent.id}-revocation-scan.{ending}", content_type)
+
+
+_ENDINGS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "text/plain": "txt"}
 
 
 @bp.post("/consents/<int:consent_id>/copy-link")
