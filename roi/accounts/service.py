@@ -204,6 +204,9 @@ def _user_problems(
         problems["organization"] = N_("Clinicians and compliance staff belong to an organization.")
     if role is Role.CLIENT and client_id is None:
         problems["client_id"] = N_("A client account is linked to a client record.")
+    if role is not Role.CLIENT and client_id is not None:
+        # not dropped in silence: whoever gave it meant a client's account
+        problems["client_id"] = N_("Only a client's account is linked to a client record.")
     why = password_problem(password, email=email, name=name)
     if why:
         problems["password"] = why

@@ -71,6 +71,7 @@ def test_client_user_is_linked_to_their_record(session):
         ({"organization": None}, "organization"),
         ({"role": Role.CLIENT, "client_id": None, "organization": None}, "client_id"),
         ({"role": Role.CLIENT, "client_id": 9999, "organization": None}, "client_id"),
+        ({"role": Role.COMPLIANCE, "client_id": 1}, "client_id"),
     ],
 )
 def test_bad_user_fields_are_named_and_nothing_is_written(session, overrides, field):
