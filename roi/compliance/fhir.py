@@ -42,6 +42,7 @@ from roi.actor import Actor, Role
 from roi.audit import Action, AuditEntry
 from roi.audit.accounting import DISCLOSURE_ACTIONS
 from roi.clock import now
+from roi.compliance.log import client_names
 from roi.compliance.scope import officer_scope
 from roi.consent.library import Category, FormLibrary
 from roi.consent.lifecycle import date_end, evidence_of
@@ -118,7 +119,7 @@ def export_client(
                 .order_by(AuditEntry.seq)
             )
         )
-    for event in audit_facts(session, disclosures, with_ip=actor.role is Role.COMPLIANCE):
+    for event in audit_facts(session, actor, disclosures, with_ip=actor.role is Role.COMPLIANCE):
         entries.append((fhir.audit_event_full_url(event), fhir.audit_event_resource(event)))
     body = fhir.to_json(fhir.collection(entries, at=now()))
     with unit_of_work(session):
@@ -149,7 +150,7 @@ def export_audit_event(session: Session, actor: Actor, seq: int) -> str:
     if entry is None:
         raise NotFound("audit event")
     client_id = entry.client_id
-    (facts,) = audit_facts(session, [entry], with_ip=True)
+    (facts,) = audit_facts(session, actor, [entry], with_ip=True)
     body = fhir.to_json(fhir.audit_event_resource(facts))
     with unit_of_work(session):
         audit.record(
@@ -202,21 +203,16 @@ def consent_facts(
 
 
 def audit_facts(
-    session: Session, entries: Sequence[AuditEntry], *, with_ip: bool
+    session: Session, reader: Actor, entries: Sequence[AuditEntry], *, with_ip: bool
 ) -> list[fhir.AuditFacts]:
-    """The entries with the names their ids stand for (users, clients, providers, practices).
+    """The entries with the names their ids stand for (users, clients as `reader` may see them
+    named, providers, practices).
 
     `with_ip` is for compliance: a client reading their own record has no need of staff IPs.
     """
     users = _names(session, User.id, User.name, (e.actor_id for e in entries))
-    clients = {
-        row.id: f"{row.given_name} {row.family_name}"
-        for row in session.execute(
-            select(Client.id, Client.given_name, Client.family_name).where(
-                Client.id.in_({e.client_id for e in entries if e.client_id is not None})
-            )
-        )
-    }
+    named = client_names(session, reader, (e.client_id for e in entries))
+    clients: dict[int | None, str] = {key: name for key, name in named.items()}
     providers = _names(
         session, Provider.id, Provider.name, (e.recipient_provider_id for e in entries)
     )

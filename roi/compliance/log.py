@@ -28,7 +28,7 @@ from roi.audit import Action, AuditEntry, Outcome, search
 from roi.audit.chain import iso_micro
 from roi.audit.search import EntryFilter
 from roi.clock import now
-from roi.compliance.scope import officer_scope
+from roi.compliance.scope import nameable_clients, officer_scope
 from roi.compliance.wording import action_label, reason_sentence
 from roi.consent.library import FormLibrary
 from roi.consent.queries import consent_for
@@ -116,23 +116,33 @@ class Names:
     users: Mapping[int, str]
 
 
+def client_names(session: Session, reader: Actor, ids: Iterable[int | None]) -> dict[int, str]:
+    """The names of the clients `ids` that `reader` may see named (`scope.nameable_clients`);
+    any other is left out, and shown by its number."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Client.id, Client.given_name, Client.family_name).where(
+            Client.id.in_(wanted), nameable_clients(reader)
+        )
+    )
+    return {row.id: f"{row.given_name} {row.family_name}" for row in rows}
+
+
 def _names(
     session: Session,
     *,
+    reader: Actor | None = None,
     client_ids: Iterable[int | None] = (),
     provider_ids: Iterable[int | None] = (),
     user_ids: Iterable[int | None] = (),
 ) -> Names:
-    """One query per kind of name, whatever the number of entries (never one per row)."""
-    clients = {i for i in client_ids if i is not None}
+    """One query per kind of name, whatever the number of entries (never one per row); client
+    names only as `reader` may see them."""
     providers = {i for i in provider_ids if i is not None}
     users = {i for i in user_ids if i is not None}
-    client_names: dict[int, str] = {}
-    if clients:
-        rows = session.execute(
-            select(Client.id, Client.given_name, Client.family_name).where(Client.id.in_(clients))
-        )
-        client_names = {row.id: f"{row.given_name} {row.family_name}" for row in rows}
+    client_names_seen = client_names(session, reader, client_ids) if reader is not None else {}
     provider_names: dict[int, str] = {}
     if providers:
         rows = session.execute(select(Provider.id, Provider.name).where(Provider.id.in_(providers)))
@@ -141,12 +151,13 @@ def _names(
     if users:
         rows = session.execute(select(User.id, User.name).where(User.id.in_(users)))
         user_names = {row.id: row.name for row in rows}
-    return Names(client_names, provider_names, user_names)
+    return Names(client_names_seen, provider_names, user_names)
 
 
-def names_for(session: Session, entries: Sequence[AuditEntry]) -> Names:
+def names_for(session: Session, reader: Actor, entries: Sequence[AuditEntry]) -> Names:
     return _names(
         session,
+        reader=reader,
         client_ids=(e.client_id for e in entries),
         provider_ids=(e.recipient_provider_id for e in entries),
         user_ids=[*(e.actor_id for e in entries), *(e.subject_user_id for e in entries)],
@@ -287,7 +298,7 @@ def log_page(
         found = search.page(
             session, entry_filter, scope=officer_scope(actor), before=before, limit=limit
         )
-        names = names_for(session, found.entries)
+        names = names_for(session, actor, found.entries)
         rows = [row_of(entry, names) for entry in found.entries]
         detail = {"view": "disclosure_log", **filter_detail(entry_filter), "rows": len(rows)}
         if before is not None:
@@ -357,7 +368,7 @@ def log_entry(
         entry = search.by_seq(session, seq, scope=officer_scope(actor))
         if entry is None:
             raise NotFound("audit entry")
-        names = names_for(session, [entry])
+        names = names_for(session, actor, [entry])
         organization_name = (
             session.scalar(
                 select(Organization.name).where(Organization.id == entry.organization_id)

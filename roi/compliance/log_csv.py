@@ -116,7 +116,7 @@ def export_csv(
                     f"More than {MAX_EXPORT_ROWS:,} entries match: narrow the dates or filters "
                     "and export in parts.",
                 )
-            names = names_for(session, batch)
+            names = names_for(session, actor, batch)
             for entry in batch:
                 yield csv_values(row_of(entry, names), library)
 

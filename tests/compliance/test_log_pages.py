@@ -8,15 +8,16 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import func, select
 
 from roi.actor import Role
-from roi.audit import Action
+from roi.audit import Action, AuditEntry
 from roi.compliance import log, log_csv
 from roi.compliance.spreadsheet import safe_cell
 from tests.audit.helpers import tamper
 from tests.compliance.conftest import disclose, entries
 from tests.factories import make_client, make_user
-from tests.helpers import csrf_token, login_as
+from tests.helpers import api_token, bearer, csrf_token, login_as, logout
 
 NEXT_LINK = re.compile(r'href="([^"]*)"[^>]*>Older entries<')
 
@@ -336,3 +337,32 @@ def test_clinicians_and_clients_are_refused(client, session, seeded, who):
     assert client.post("/compliance/verify", data={"csrf_token": token}).status_code == 403
     looks = (Action.AUDIT_VIEWED, Action.AUDIT_EXPORTED, Action.AUDIT_VERIFIED)
     assert entries(session, *looks) == []
+
+
+def test_a_probe_of_another_practices_client_does_not_name_them_in_the_log(
+    client, session, seeded, officer, other_officer
+):
+    # Given the officer probes a client of the other practice by id, and is told 404
+    headers = bearer(api_token(client, officer.email, officer.password))
+    probed = f"/api/v1/clients/{seeded.foreign_client_id}/accounting-of-disclosures"
+    assert client.get(probed, headers=headers).status_code == 404
+    session.rollback()
+    probe = session.scalar(select(func.max(AuditEntry.seq)))
+    # When they read their log, its CSV, the entry and its FHIR AuditEvent
+    fhir = client.get(f"/api/v1/audit-events/{probe}/fhir", headers=headers).get_data(as_text=True)
+    login_as(client, officer.email, officer.password)
+    shown = {
+        "log": client.get("/compliance/log?group=all").get_data(as_text=True),
+        "csv": client.get("/compliance/log.csv?group=all").get_data(as_text=True),
+        "entry": client.get(f"/compliance/log/{probe}").get_data(as_text=True),
+        "fhir": fhir,
+    }
+    # Then the client the 404 hid is named nowhere (the entry is there, by number)
+    assert {where: "Ellison" in text for where, text in shown.items()} == dict.fromkeys(
+        shown, False
+    )
+    assert str(seeded.foreign_client_id) in shown["entry"]
+    # And their own practice's officer still reads their own client's name
+    logout(client)
+    login_as(client, other_officer.email, other_officer.password)
+    assert "Ellison" in client.get("/compliance/log?group=all").get_data(as_text=True)
