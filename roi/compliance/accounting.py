@@ -38,13 +38,14 @@ from roi.audit import Action
 from roi.audit.accounting import LoggedDisclosure, logged_disclosures
 from roi.clock import day_start, iso, local_day, now
 from roi.compliance import disclosures as outside
-from roi.compliance.models import AccountingSuspension, OutsideDisclosure
+from roi.compliance.models import AccountingSuspension, DisclosureBasis, OutsideDisclosure
 from roi.compliance.spreadsheet import csv_file
 from roi.consent.library import Category, FormLibrary
 from roi.db import unit_of_work
 from roi.documents import AccountingDocument, AccountingLine, render_accounting
 from roi.errors import Invalid, NotFound
 from roi.i18n import N_, Message
+from roi.inputs import FIRST_DAY
 
 #: 164.528(a)(1): the six years before the request
 HIPAA_YEARS = 6
@@ -407,6 +408,17 @@ def build(
     )
 
 
+def listed_disclosures(
+    session: Session, library: FormLibrary, client: Client, at: datetime | None = None
+) -> frozenset[int]:
+    """The audit entries (seqs) of every disclosure `client`'s accounting lists at `at` (now),
+    over their whole record: what another export of their disclosures may carry, so none shows
+    what the accounting leaves out (a suspended one, one made to the practice)."""
+    at = at or now()
+    whole = Period(FIRST_DAY, practice_day(client.organization, at))
+    return frozenset(row.seq for row in build(session, library, client, whole, at=at).rows)
+
+
 def summarize(rows: Sequence[Row], time_zone: str) -> tuple[Entry, ...]:
     """Repeated disclosures to one recipient for one purpose under one basis as one entry: the
     first in full, how many, and the date of the last (164.528(b)(3)); in order of the first."""
@@ -623,9 +635,11 @@ def _outside_row(
 def _not_suspended(
     session: Session, practice: Organization, rows: list[Row], at: datetime
 ) -> list[Row]:
-    """The rows without those to an agency whose suspension holds at `at` (164.528(a)(2)): an
-    entry to its directory entry, or an outside one typed with the agency's name. A suspension
-    lasts through its last day where the practice is (the day staff entered)."""
+    """The rows without those to an agency whose suspension holds at `at` (164.528(a)(2)): a
+    disclosure for health oversight or law enforcement (164.512(d), (f): the only ones the rule
+    suspends; never one the client authorized, nor a Part 2 consented one) to its directory
+    entry, or typed with the agency's name. A suspension lasts through its last day where the
+    practice is (the day staff entered)."""
     suspensions = session.scalars(
         select(AccountingSuspension).where(
             AccountingSuspension.organization_id == practice.id,
@@ -640,9 +654,16 @@ def _not_suspended(
     return [
         row
         for row in rows
-        if row.recipient.provider_id not in providers
-        and not (row.recipient.provider_id is None and _folded(row.recipient.name) in agencies)
+        if row.basis not in _SUSPENDABLE
+        or (
+            row.recipient.provider_id not in providers
+            and not (row.recipient.provider_id is None and _folded(row.recipient.name) in agencies)
+        )
     ]
+
+
+#: the bases whose disclosures an agency's statement suspends (164.528(a)(2)(i))
+_SUSPENDABLE = frozenset({DisclosureBasis.HEALTH_OVERSIGHT, DisclosureBasis.LAW_ENFORCEMENT})
 
 
 def _folded(name: str) -> str:

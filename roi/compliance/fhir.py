@@ -42,6 +42,7 @@ from roi.actor import Actor, Role
 from roi.audit import Action, AuditEntry
 from roi.audit.accounting import DISCLOSURE_ACTIONS
 from roi.clock import now
+from roi.compliance import accounting
 from roi.compliance.log import client_names
 from roi.compliance.scope import officer_scope
 from roi.consent.library import Category, FormLibrary
@@ -109,14 +110,11 @@ def export_client(
         entries.append((fhir.consent_full_url(facts), fhir.consent_resource(facts)))
     disclosures: list[AuditEntry] = []
     if allows(actor.role, Permission.VIEW_ACCOUNTING):
+        # the accounting's disclosures, no more: a suspended one stays out of this copy too
+        listed = accounting.listed_disclosures(session, library, client)
         disclosures = list(
             session.scalars(
-                select(AuditEntry)
-                .where(
-                    AuditEntry.client_id == client.id,
-                    AuditEntry.action.in_(DISCLOSURE_ACTIONS),
-                )
-                .order_by(AuditEntry.seq)
+                select(AuditEntry).where(AuditEntry.seq.in_(listed)).order_by(AuditEntry.seq)
             )
         )
     for event in audit_facts(session, actor, disclosures, with_ip=actor.role is Role.COMPLIANCE):

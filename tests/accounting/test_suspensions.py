@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import pytest
+from fhir.resources.R4B.bundle import Bundle
 
 from roi.clock import now
 from roi.compliance import accounting, disclosures, requests, suspensions
@@ -91,9 +92,18 @@ def test_a_suspension_holds_through_its_last_day_where_the_practice_is(
     assert kinds(later) == ["consented", "outside"]
 
 
-def test_a_suspension_by_directory_entry_covers_roi_disclosures(
+def test_a_suspension_withholds_only_health_oversight_and_law_enforcement_disclosures(
     session, library, referral, officer, mixed
 ):
+    # Given, to one directory entry, the client's authorized disclosure, a report for law
+    # enforcement and one under a court order
+    for basis in ("law_enforcement", "judicial"):
+        disclosures.record(
+            session,
+            officer.actor,
+            outside(referral, recipient_provider_id=referral.recipient_id, basis=basis),
+        )
+    # When that entry's agency suspends the accounting (164.528(a)(2))
     suspend(
         session,
         officer,
@@ -101,7 +111,14 @@ def test_a_suspension_by_directory_entry_covers_roi_disclosures(
         recipient_provider_id=referral.recipient_id,
     )
     found = accounting.accounting(session, officer.actor, library, referral.client_id)
-    assert kinds(found) == ["outside"]
+    # Then only the law-enforcement report is withheld: the rule suspends disclosures under
+    # 164.512(d) and (f), not what the client authorized nor a court's order
+    assert sorted(row.basis for row in found.rows) == [
+        "authorization",
+        "health_oversight",  # the board's, another agency
+        "judicial",
+    ]
+    assert found.withheld == 1
 
 
 def test_a_report_fulfilled_during_a_suspension_leaves_the_entry_out(
@@ -227,3 +244,21 @@ def test_compliance_is_told_how_many_are_left_out_and_the_client_is_not(
     assert "left out" not in html
     assert "suspen" not in html.lower()
     assert "Licensing Board" not in html
+
+
+def test_the_clients_fhir_bundle_leaves_out_what_the_accounting_withholds(
+    client, session, library, referral, officer, mixed
+):
+    # Given the board's suspension, which withholds its entry from the accounting
+    suspend(session, officer)
+    assert accounting.accounting(session, officer.actor, library, referral.client_id).withheld == 1
+    # When the client exports their record as FHIR
+    token = api_token(client, referral.client_person.email, referral.client_person.password)
+    answer = client.get(f"/api/v1/clients/{referral.client_id}/fhir", headers=bearer(token))
+    # Then the board's report is not in it either (164.528(a)(2): the client is not told), and
+    # the disclosure the accounting lists is
+    assert answer.status_code == 200
+    assert "health_oversight" not in answer.get_data(as_text=True)
+    bundle = Bundle.model_validate_json(answer.data)
+    events = [e for e in bundle.entry or [] if e.resource.get_resource_type() == "AuditEvent"]
+    assert len(events) == 1
