@@ -63,7 +63,7 @@ DEFAULT_GROUP = ActionGroup.ALL_DISCLOSURES
 GROUP_LABELS: dict[ActionGroup, str] = {
     ActionGroup.ALL: N_("Everything"),
     ActionGroup.ALL_DISCLOSURES: N_("Disclosures, sent and blocked"),
-    ActionGroup.DISCLOSURES: N_("Disclosures sent"),
+    ActionGroup.DISCLOSURES: N_("Disclosures made"),
     ActionGroup.DENIED: N_("Disclosures blocked"),
     ActionGroup.CONSENT_EVENTS: N_("Release events"),
     ActionGroup.DECISION_CHECKS: N_("Decision checks"),
@@ -81,8 +81,14 @@ GROUP_ACTIONS: dict[ActionGroup, tuple[Action, ...]] = {
         Action.DISCLOSURE_EMERGENCY_RATE_EXCEEDED,
         Action.DISCLOSURE_RECORDED,
     ),
-    ActionGroup.DISCLOSURES: (Action.DISCLOSURE_PERMITTED,),
-    ActionGroup.DENIED: (Action.DISCLOSURE_DENIED,),
+    # made under a release, in an emergency, or outside roi: an officer reviewing a client's
+    # disclosures needs the emergencies most of all
+    ActionGroup.DISCLOSURES: (
+        Action.DISCLOSURE_PERMITTED,
+        Action.DISCLOSURE_EMERGENCY,
+        Action.DISCLOSURE_RECORDED,
+    ),
+    ActionGroup.DENIED: (Action.DISCLOSURE_DENIED, Action.DISCLOSURE_EMERGENCY_RATE_EXCEEDED),
     ActionGroup.CONSENT_EVENTS: (
         Action.CONSENT_CREATED,
         Action.CONSENT_SENT,

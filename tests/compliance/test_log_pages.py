@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
-from roi.compliance import log, log_csv
+from roi.compliance import disclosures, log, log_csv
 from roi.compliance.spreadsheet import safe_cell
+from tests.accounting.conftest import outside
 from tests.audit.helpers import tamper
 from tests.compliance.conftest import disclose, entries
 from tests.factories import make_client, make_user
@@ -209,7 +210,7 @@ def test_viewing_the_log_is_audited(client, session, seeded, officer):
     assert viewed.detail == {
         "view": "disclosure_log",
         "client_id": seeded.referral.client_id,
-        "actions": ["disclosure.denied"],
+        "actions": ["disclosure.denied", "disclosure.emergency_rate_exceeded"],
         "rows": 1,
     }
 
@@ -366,3 +367,14 @@ def test_a_probe_of_another_practices_client_does_not_name_them_in_the_log(
     logout(client)
     login_as(client, other_officer.email, other_officer.password)
     assert "Ellison" in client.get("/compliance/log?group=all").get_data(as_text=True)
+
+
+def test_disclosures_made_outside_roi_are_among_the_disclosures(client, session, seeded, officer):
+    # Given a subpoena answered by mail, recorded by compliance
+    disclosures.record(session, officer.actor, outside(seeded.referral))
+    # When the officer filters the log to disclosures made
+    sign_in(client, officer)
+    page = text(client.get("/compliance/log?group=disclosures"))
+    # Then it is there beside those sent under the release
+    assert "Disclosure made outside roi recorded" in page
+    assert "Disclosure sent" in page
