@@ -81,6 +81,15 @@ def has_second_factor(session: Session, user_id: int) -> bool:
     return bool(session.scalar(select(or_(totp, passkey))))
 
 
+def has_code_factor(session: Session, user_id: int) -> bool:
+    """Whether the user can answer with a code: a confirmed authenticator app (its recovery
+    codes come with it). A passkey alone gives no code to type."""
+    confirmed = exists().where(
+        TotpCredential.user_id == user_id, TotpCredential.confirmed_at.is_not(None)
+    )
+    return bool(session.scalar(select(confirmed)))
+
+
 def required_by_practice(session: Session, user: User) -> bool:
     """Whether the user's practice requires a second factor of them: staff, unless the
     practice turned the setting off (staff without a practice: always)."""

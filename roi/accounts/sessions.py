@@ -137,13 +137,16 @@ def confirm_presence(
     settings: Settings,
 ) -> None:
     """The signed-in staff member proves they are back at their device: their password and,
-    when they have a second factor, a code; wrong answers count like failed sign-ins.
+    when they have an authenticator app, its code; wrong answers count like failed sign-ins.
+    Someone whose only second factor is a passkey answers with the password alone, as someone
+    with none does: asked for a code they cannot give, they could never take their device back.
 
     Raises:
         LoginThrottled: too many recent failures for the account or the address (checked before
             the password, as at sign-in).
         InvalidCredentials: the password is wrong.
-        SecondFactorRejected: the account has a second factor and the code is wrong or used.
+        SecondFactorRejected: the account has an authenticator app and the code is wrong or
+            used.
     """
     user = session.get(User, actor.user_id)
     if user is None:
@@ -155,7 +158,7 @@ def confirm_presence(
         _refuse_throttled(session, actor, user.id, retry)
     if not valid:
         _refuse_password(session, actor, user.id, (key, ip, at), ReasonCode.BAD_CREDENTIALS)
-    if mfa.has_second_factor(session, user.id) and not mfa.verify(session, actor, code):
+    if mfa.has_code_factor(session, user.id) and not mfa.verify(session, actor, code):
         with unit_of_work(session):
             _note_failure(session, key, ip, at)
         raise SecondFactorRejected()

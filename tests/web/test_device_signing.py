@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import time_machine
 from sqlalchemy import select
 
-from roi.accounts.models import Organization
+from roi.accounts.models import Organization, PasskeyCredential
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
@@ -336,3 +336,25 @@ def test_the_client_reads_and_signs_in_spanish_and_the_clinician_gets_their_lang
     assert back.headers["Location"].endswith(f"/clinician/consents/{consent.id}")
     mine = client.get(f"/clinician/consents/{consent.id}").get_data(as_text=True)
     assert '<html lang="en">' in mine
+
+
+def test_a_clinician_whose_only_second_factor_is_a_passkey_takes_the_device_back(client, session):
+    # Given a practice that does not require a second factor, and a clinician whose only one is
+    # a passkey (no authenticator app, so no code to type)
+    clinician = make_user(session, Role.CLINICIAN, second_factor=False)
+    session.get(Organization, clinician.user.organization_id).mfa_required_for_staff = False
+    session.commit()
+    consent = pending(session, clinician)
+    hand_over(client, clinician, consent.id)  # signed in with the password (no passkey yet)
+    session.rollback()
+    passkey = PasskeyCredential(
+        user_id=clinician.user.id, credential_id="abc", public_key=b"k", sign_count=0, name="Phone"
+    )
+    session.add(passkey)
+    session.commit()
+    # Then the hand-back asks for no code they cannot give, and their password takes it back
+    page = client.get(f"{DEVICE}/hand-back").get_data(as_text=True)
+    assert "Code from the authenticator app" not in page
+    assert hand_back(client, session, clinician, password="wrong", code=None).status_code == 401
+    back = hand_back(client, session, clinician, code=None)
+    assert back.headers["Location"].endswith(f"/clinician/consents/{consent.id}")

@@ -155,7 +155,7 @@ def _handover() -> DeviceHandover | None:
 
 def _hand_back_page(form: HandBackForm) -> str:
     """The hand-back form; it does not count as the client's activity, nor unlock anything."""
-    needs_code = mfa.has_second_factor(db.session(), actor().user_id or 0)
+    needs_code = mfa.has_code_factor(db.session(), actor().user_id or 0)
     return render_template("device/hand_back.html", form=form, needs_code=needs_code)
 
 
