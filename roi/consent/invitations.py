@@ -23,7 +23,7 @@ from roi.actor import Actor, Role
 from roi.audit import Action, Outcome
 from roi.clock import now
 from roi.config import Settings
-from roi.consent import lifecycle
+from roi.consent import lifecycle, notices
 from roi.consent.library import FormLibrary
 from roi.consent.models import (
     Consent,
@@ -135,13 +135,16 @@ def send_code(session: Session, token: str) -> None:
             consent_id=opened.consent.id,
         )
         mail.enqueue(
-            session, _code_mail(client, code), organization_id=opened.consent.organization_id
+            session,
+            _code_mail(client, code, notices.client_language(opened.consent)),
+            organization_id=opened.consent.organization_id,
         )
 
 
-def _code_mail(client: Client, code: str) -> Mail:
-    """The mail that carries a one-time code, in the client's language."""
-    with i18n.speaking(client.language):
+def _code_mail(client: Client, code: str, language: str) -> Mail:
+    """The mail that carries a one-time code, in `language`: the one the invitation spoke (the
+    client's own, else the release's)."""
+    with i18n.speaking(language):
         return Mail(
             to=client.email or "",
             subject=i18n.gettext("Your roi signing code"),

@@ -42,6 +42,11 @@ class Link:
 @pytest.fixture
 def link(session, clinician, library) -> Link:
     """A release sent to a client with an email address and no account."""
+    return send_link(session, clinician, library)
+
+
+def send_link(session, clinician, library, **fields: object) -> Link:
+    """A release (with `fields`) sent to a client with an email address and no account."""
     person = make_client(
         session,
         clinician,
@@ -62,6 +67,7 @@ def link(session, clinician, library) -> Link:
             purposes=("treatment",),
             information_description="Diagnosis and a treatment summary.",
             expires_on=now().date() + timedelta(days=180),
+            **fields,  # type: ignore[arg-type]
         ),
         library,
     )
@@ -354,3 +360,18 @@ def test_the_link_asks_who_you_are_in_the_language_the_browser_asks_for(app, lin
     empty = browser.post("/sign/verify", data={"csrf_token": csrf_token(page)})
     assert "Escriba su fecha de nacimiento." in empty.get_data(as_text=True)
     assert "Enter your date of birth." not in empty.get_data(as_text=True)
+
+
+def test_the_code_mail_speaks_the_language_the_invitation_spoke(
+    app, client, session, clinician, library, instance_path
+):
+    # Given a release in Spanish, sent to a client who never picked a language
+    spanish = send_link(session, clinician, library, language="es")
+    invitation = delivered_mail(app)[-1]
+    # When they ask for their code
+    client.get(spanish.url)
+    ask_for_code(client, instance_path)
+    # Then the code comes in Spanish, as the invitation did
+    code_mail = delivered_mail(app)[-1]
+    assert "firma" in invitation["Subject"]
+    assert code_mail["Subject"] == "Su código de firma de roi"
