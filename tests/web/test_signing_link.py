@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 import time_machine
 
+from roi.accounts.models import Client
 from roi.clock import now
 from roi.consent import lifecycle
 from roi.consent.library import FormLibrary
 from roi.consent.models import Consent, ConsentStatus
 from tests.factories import make_client, make_provider
-from tests.helpers import csrf_token, delivered_mail
+from tests.helpers import api_token, bearer, csrf_token, delivered_mail, login_as
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 BIRTH_DATE = date(1988, 2, 29)
@@ -375,3 +376,53 @@ def test_the_code_mail_speaks_the_language_the_invitation_spoke(
     code_mail = delivered_mail(app)[-1]
     assert "firma" in invitation["Subject"]
     assert code_mail["Subject"] == "Su código de firma de roi"
+
+
+def test_a_locked_link_is_replaced_by_a_new_one_the_clinician_sends(
+    app, client, session, clinician, link, instance_path
+):
+    # Given a link locked by five wrong tries ("ask your clinician to send you a new link")
+    client.get(link.url)
+    ask_for_code(client, instance_path)
+    for _ in range(5):
+        enter(client, BIRTH_DATE, "000000" if latest_code(app) != "000000" else "111111")
+    assert client.application.test_client().get(link.url).status_code == 404
+    # When the clinician emails a new signing link from the release's page
+    staff = app.test_client()
+    login_as(staff, clinician.email, clinician.password)
+    page = staff.get(f"/clinician/consents/{link.consent.id}")
+    assert "Email a new signing link" in page.get_data(as_text=True)
+    done = staff.post(
+        f"/clinician/consents/{link.consent.id}/signing-link",
+        data={"csrf_token": csrf_token(page)},
+        follow_redirects=True,
+    )
+    assert "a new email with a link to sign" in done.get_data(as_text=True)
+    # Then the new link works, and the old one stays dead
+    mailed = delivered_mail(app)[-1].get_body(preferencelist=("plain",)).get_content()
+    new_url = re.search(r"(/sign/[A-Za-z0-9_-]+)", mailed).group(1)
+    assert new_url != link.url
+    fresh = app.test_client()
+    assert fresh.get(new_url).status_code == 302
+    assert fresh.get("/sign/identity").status_code == 200
+    assert app.test_client().get(link.url).status_code == 404
+
+
+def test_a_new_signing_link_only_for_a_release_waiting_with_an_address(
+    client, session, clinician, library, link
+):
+    token = api_token(client, clinician.email, clinician.password)
+    url = f"/api/v1/consents/{link.consent.id}/signing-link"
+    assert client.post(url, headers=bearer(token)).status_code == 200
+    # not once it is no longer waiting for a signature
+    lifecycle.void(session, clinician.actor, link.consent.id)
+    assert client.post(url, headers=bearer(token)).status_code == 409
+    # nor for a client with no address to mail it to
+    no_address = send_link(session, clinician, library)
+    session.get(Client, no_address.consent.client_id).email = None
+    session.commit()
+    refused = client.post(
+        f"/api/v1/consents/{no_address.consent.id}/signing-link", headers=bearer(token)
+    )
+    assert refused.status_code == 422
+    assert "email" in refused.get_json()["fields"]

@@ -50,7 +50,12 @@ from roi.consent.lifecycle.paper import (
     blank_release,
     record_paper,
 )
-from roi.consent.lifecycle.sending import Sent, preview_html, send_for_signature
+from roi.consent.lifecycle.sending import (
+    Sent,
+    preview_html,
+    resend_signing_link,
+    send_for_signature,
+)
 from roi.consent.lifecycle.signing import (
     MAX_DRAWN_SIGNATURE,
     MIN_AUTHORITY,
@@ -93,6 +98,7 @@ __all__ = [
     "record_paper",
     "record_revocation",
     "resend_copy_link",
+    "resend_signing_link",
     "revocation_document",
     "revocation_receipt",
     "revoke",

@@ -16,14 +16,21 @@ from roi.clock import now
 from roi.consent import notices
 from roi.consent.errors import IncompleteConsent
 from roi.consent.library import FormLibrary
-from roi.consent.lifecycle._shared import _new_link, _notify, _state_message, description_of
+from roi.consent.lifecycle._shared import (
+    _close_invitations,
+    _new_link,
+    _notify,
+    _state_message,
+    description_of,
+)
 from roi.consent.lifecycle.drafting import completeness
 from roi.consent.models import Consent, ConsentStatus, LinkPurpose
 from roi.consent.queries import consent_for, managed_consent_for
 from roi.consent.rendering import consent_document
 from roi.db import unit_of_work
 from roi.documents import pdf
-from roi.errors import WrongState
+from roi.errors import Invalid, WrongState
+from roi.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -80,6 +87,42 @@ def send_for_signature(
             consent_id=consent.id,
             recipient_provider_id=consent.recipient_provider_id,
             detail={"emailed_link": token is not None},
+        )
+    return Sent(consent, token)
+
+
+def resend_signing_link(
+    session: Session, actor: Actor, consent_id: int, *, invitation_lifetime: timedelta
+) -> Sent:
+    """Mail the client a new link to sign a release still waiting for their signature: the
+    first expired, was locked by five wrong tries, or never arrived. Earlier links stop working.
+
+    Raises:
+        NotFound: not a consent of the actor's practice.
+        WrongState: the release is not waiting for a signature.
+        Invalid: the client has no email address on file.
+    """
+    require(actor, Permission.PREPARE_CONSENT)
+    with unit_of_work(session):
+        consent = managed_consent_for(session, actor, consent_id, lock=True)
+        if consent.status is not ConsentStatus.PENDING_SIGNATURE:
+            raise WrongState(_state_message(consent, "sent"))
+        if not consent.client.email:
+            raise Invalid({"email": N_("The client has no email address on file.")})
+        at = now()
+        _close_invitations(session, consent.id, at)
+        token = _new_link(session, consent, LinkPurpose.SIGN, at + invitation_lifetime)
+        invitation = notices.invitation_mail(consent, token)
+        if invitation is not None:
+            mail.enqueue(session, invitation, organization_id=consent.organization_id)
+        audit.record(
+            session,
+            actor,
+            Action.CONSENT_SENT,
+            client_id=consent.client_id,
+            consent_id=consent.id,
+            recipient_provider_id=consent.recipient_provider_id,
+            detail={"emailed_link": True, "again": True},
         )
     return Sent(consent, token)
 

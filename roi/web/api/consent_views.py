@@ -235,6 +235,21 @@ def send_consent(consent_id: int) -> dict[str, Any]:
     return consent_json(sent.consent)
 
 
+@consents.route("/<int:consent_id>/signing-link", methods=["POST"])
+@requires(Permission.PREPARE_CONSENT)
+@consents.response(200, ConsentSchema)
+@consents.alt_response(409, schema=ApiErrorSchema, description="Not waiting for a signature")
+@consents.alt_response(422, schema=ApiErrorSchema, description="The client has no email address")
+@consents.doc(security=BEARER)
+def resend_signing_link(consent_id: int) -> dict[str, Any]:
+    """Mail the client a new link to sign a release waiting for their signature (the first
+    expired, was locked, or never arrived); the earlier link stops working."""
+    sent = lifecycle.resend_signing_link(
+        db.session(), actor(), consent_id, invitation_lifetime=settings().invitation_lifetime
+    )
+    return consent_json(sent.consent)
+
+
 @consents.route("/<int:consent_id>/signature", methods=["POST"])
 @requires(Permission.SIGN_CONSENT)
 @consents.arguments(SignatureInSchema())

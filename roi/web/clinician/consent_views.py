@@ -515,6 +515,22 @@ def consent_copy_link(consent_id: int) -> Response:
     )
 
 
+@bp.post("/consents/<int:consent_id>/signing-link")
+@requires(Permission.PREPARE_CONSENT)
+def consent_signing_link(consent_id: int) -> Response:
+    """Mail the client a new link to sign; the earlier one stops working."""
+    return _act(
+        consent_id,
+        lambda: lifecycle.resend_signing_link(
+            db.session(),
+            actor(),
+            consent_id,
+            invitation_lifetime=settings().invitation_lifetime,
+        ),
+        _("The client has a new email with a link to sign. The earlier link no longer works."),
+    )
+
+
 @bp.post("/consents/<int:consent_id>/new-version")
 @requires(Permission.PREPARE_CONSENT)
 def consent_new_version(consent_id: int) -> Response:
