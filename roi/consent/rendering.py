@@ -66,7 +66,7 @@ def consent_document(
         information_description=description,
         purposes=tuple(template.purpose(code).label for code in consent.purposes),
         expires_on=consent.expires_on,
-        expiry_event=_expiry_event(consent, template.language),
+        expiry_event=expiry_event_in(consent, template.language),
         statements=statements,
         how_to_revoke=template.fill(template.how_to_revoke, **values),
         supersedes_consent_id=consent.supersedes_id,
@@ -76,7 +76,7 @@ def consent_document(
     )
 
 
-def _expiry_event(consent: Consent, language: str) -> str | None:
+def expiry_event_in(consent: Consent, language: str) -> str | None:
     """The consent's expiration event in `language` when it is in roi's own words (an event roi
     sees itself); words a clinician wrote stay as written."""
     values = {"organization": consent.organization.name, "recipient": consent.recipient.name}

@@ -21,6 +21,8 @@ from wtforms.validators import AnyOf, DataRequired
 
 from roi import i18n
 from roi.accounts import service as accounts
+from roi.consent import rendering
+from roi.consent.models import Consent
 from roi.documents import wording
 from roi.extensions import db
 
@@ -58,6 +60,7 @@ def install(app: Flask) -> None:
     app.add_template_filter(zone_name)
     app.add_template_filter(when_utc)
     app.add_template_filter(translated)
+    app.add_template_filter(expiry_event)
     app.add_template_global(translated)
 
 
@@ -76,6 +79,12 @@ def form_language() -> str:
     """The language this page shows the forms' text in (titles, categories, purposes): the
     page's own, one of roi.i18n.LANGUAGES (a form without it falls back to English)."""
     return i18n.supported(str(get_locale() or i18n.DEFAULT_LANGUAGE))
+
+
+def expiry_event(consent: Consent) -> str | None:
+    """A release's expiration event in this page's language: roi's own words for an event it
+    sees itself (they are kept in English), a clinician's as written."""
+    return rendering.expiry_event_in(consent, str(get_locale() or i18n.DEFAULT_LANGUAGE))
 
 
 def translated(text: str | None) -> str:

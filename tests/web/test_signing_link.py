@@ -16,7 +16,7 @@ from roi.accounts.models import Client
 from roi.clock import now
 from roi.consent import lifecycle
 from roi.consent.library import FormLibrary
-from roi.consent.models import Consent, ConsentStatus
+from roi.consent.models import Consent, ConsentStatus, ExpiryEventKind
 from tests.factories import make_client, make_provider
 from tests.helpers import api_token, bearer, csrf_token, delivered_mail, login_as
 
@@ -67,8 +67,7 @@ def send_link(session, clinician, library, **fields: object) -> Link:
             categories=("diagnosis",),
             purposes=("treatment",),
             information_description="Diagnosis and a treatment summary.",
-            expires_on=now().date() + timedelta(days=180),
-            **fields,  # type: ignore[arg-type]
+            **{"expires_on": now().date() + timedelta(days=180), **fields},  # type: ignore[arg-type]
         ),
         library,
     )
@@ -426,3 +425,25 @@ def test_a_new_signing_link_only_for_a_release_waiting_with_an_address(
     )
     assert refused.status_code == 422
     assert "email" in refused.get_json()["fields"]
+
+
+def test_until_when_is_in_the_readers_language_when_roi_worded_the_event(
+    app, client, session, clinician, library, instance_path
+):
+    # Given a release until the end of treatment (roi keeps its own words for it in English)
+    spanish = send_link(
+        session,
+        clinician,
+        library,
+        expiry_event_kind=ExpiryEventKind.END_OF_TREATMENT,
+        expires_on=None,
+    )
+    # When the client reads it in Spanish
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "es"
+    client.get(spanish.url)
+    enter(client, BIRTH_DATE, ask_for_code(client, instance_path))
+    review = client.get("/sign/review").get_data(as_text=True)
+    glance = review.split('id="glance-heading"')[1].split("</section>")[0]
+    # Then "until when" says it in Spanish too
+    assert "el fin de su tratamiento con" in glance
+    assert "the end of your treatment" not in glance
