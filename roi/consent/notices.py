@@ -121,7 +121,8 @@ def _revocation_mail(
     consent: Consent, revocation: Revocation, address: str, reader: User | None
 ) -> Mail:
     """One revocation notice; a recipient without an account in roi reads it in English, in the
-    disclosing practice's zone."""
+    disclosing practice's zone, naming the practice (a release's number means nothing to them,
+    and they have no roi to sign in to)."""
     zone = (reader.time_zone if reader else None) or consent.organization.time_zone
     with i18n.speaking(reader.language if reader else None):
         when = (
@@ -129,6 +130,23 @@ def _revocation_mail(
             if consent.revoked_at
             else i18n.gettext("just now")
         )
+        if reader is None and address != consent.created_by.email:
+            return Mail(
+                to=address,
+                subject=i18n.gettext(
+                    "A release from %(practice)s was revoked", practice=consent.organization.name
+                ),
+                text=i18n.gettext(
+                    "The release under which %(practice)s shared a client's information with "
+                    "you (release #%(number)s) was revoked %(how)s, recorded on %(when)s. From "
+                    "that moment nothing more may be shared with you under it. For questions, "
+                    "contact %(practice)s.",
+                    practice=consent.organization.name,
+                    number=consent.id,
+                    how=revocation_words(revocation),
+                    when=when,
+                ),
+            )
         return Mail(
             to=address,
             subject=i18n.gettext("Release #%(number)s was revoked", number=consent.id),

@@ -12,10 +12,11 @@ import time_machine
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from roi.accounts import service
 from roi.accounts.models import Client
 from roi.audit import AuditEntry, verify
 from roi.clock import now
-from roi.consent import lifecycle, queries
+from roi.consent import lifecycle, notices, queries
 from roi.consent.errors import IncompleteConsent
 from roi.consent.models import Consent, ConsentStatus, SignerRelationship
 from roi.documents import seal
@@ -501,3 +502,25 @@ def test_the_clinicians_notices_name_the_client(session, referral):
     texts = [n.text for n in queries.notifications_for(session, referral.therapist.actor)]
     assert texts[0] == f"Jordan Avery revoked release #{consent.id}."
     assert f"Jordan Avery signed release #{consent.id}; it is active now." in texts
+
+
+def test_a_recipient_outside_roi_is_told_of_a_revocation_without_being_asked_to_sign_in(
+    session, referral
+):
+    # Given a release to a provider outside roi, with an address but no account
+    outside = service.add_provider(
+        session,
+        referral.therapist.actor,
+        service.NewProvider("Helen Brooks", "MD", "Lakeside", "1 Lake St", "brooks@lake.example"),
+    )
+    consent = referral.signed(session, recipient_provider_id=outside.id)
+    # When the client revokes it
+    revoked = lifecycle.revoke(session, referral.client_person.actor, consent.id, reason=None)
+    told = {m.to: m for m in notices.revocation_mails(revoked, revoked.revocation)}
+    # Then the provider's mail names the practice that shared with them, and offers no sign-in
+    theirs = told["brooks@lake.example"]
+    assert theirs.subject == "A release from Riverside Counseling was revoked"
+    assert "Riverside Counseling" in theirs.text
+    assert theirs.link is None
+    # while the clinician who prepared it is sent to roi for the details
+    assert told[referral.therapist.email].link == "/login"
