@@ -56,6 +56,30 @@ def invitation_mail(consent: Consent, token: str) -> Mail | None:
         )
 
 
+def portal_waiting_mail(consent: Consent, address: str) -> Mail:
+    """The email that brings a client with a portal account, and no address on their client
+    record for a signing link, to their portal to sign."""
+    organization = consent.organization.name
+    with i18n.speaking(client_language(consent)):
+        return Mail(
+            to=address,
+            subject=i18n.gettext(
+                "%(organization)s: a release is waiting for your signature",
+                organization=organization,
+            ),
+            text=i18n.gettext(
+                "%(organization)s asks you to review and sign a release of information. Sign in "
+                "to your roi portal to read it:",
+                organization=organization,
+            ),
+            link=links.portal(),
+            closing=i18n.gettext(
+                "Nothing is shared until you sign, and you can take your permission back at any "
+                "time."
+            ),
+        )
+
+
 def copy_mail(consent: Consent, token: str) -> Mail:
     """The signer's link to their copy of a signed release (164.508(c)(4)) and to revoking it;
     the caller checks that the client has an address."""

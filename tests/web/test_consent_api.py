@@ -12,7 +12,7 @@ from roi.accounts.models import Provider
 from roi.clock import now
 from roi.consent.models import Consent
 from tests.factories import make_client_user
-from tests.helpers import api_token, bearer
+from tests.helpers import api_token, bearer, delivered_mail
 
 CONTRACT_FIELDS = {
     "id",
@@ -288,3 +288,24 @@ def test_clients_see_the_consent_list_of_their_own_only(client, setup):
         ).status_code
         == 403
     )
+
+
+def test_a_portal_client_without_an_address_on_record_is_mailed_at_their_account(
+    app, client, session, clinician, other_clinician
+):
+    # Given a client with a portal account and no email on their client record
+    record, person = make_client_user(session, clinician, given_name="Noor", email=None)
+    recipient = session.scalar(select(Provider).where(Provider.user_id == other_clinician.user.id))
+    token = api_token(client, clinician.email, clinician.password)
+    made = client.post(
+        "/api/v1/consents",
+        headers=bearer(token),
+        json=body({"client_id": record.id, "recipient_id": recipient.id}),
+    ).get_json()
+    # When the release is sent for signature
+    sent = client.post(f"/api/v1/consents/{made['id']}/send", headers=bearer(token))
+    assert sent.status_code == 200
+    # Then their account's address is told a release waits, with a link to their portal
+    (told,) = [m for m in delivered_mail(app) if m["To"] == person.email]
+    assert "waiting for your signature" in str(told["Subject"])
+    assert "/portal/" in told.get_body(preferencelist=("plain",)).get_content()

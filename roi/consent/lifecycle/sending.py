@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from roi import audit, i18n, mail
+from roi.accounts.models import User
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action
@@ -79,6 +80,12 @@ def send_for_signature(
                 consent,
                 i18n.Message("A release is waiting for your signature."),
             )
+            account = session.get(User, consent.client.user_id)
+            account_address = account.email if account is not None else None
+            if token is None and account_address:
+                # no address on the record for a link: their account's brings them to the portal
+                waiting = notices.portal_waiting_mail(consent, account_address)
+                mail.enqueue(session, waiting, organization_id=consent.organization_id)
         audit.record(
             session,
             actor,
