@@ -98,7 +98,8 @@ def translated(text: str | None) -> str:
 def page_time_zone() -> str:
     """The time zone of this request's times (Flask-Babel's time zone selector)."""
     if not current_user.is_authenticated:
-        return "UTC"
+        # an emailed link's page names whose times it shows (roi.web.signing)
+        return str(g.get("reader_time_zone") or "UTC")
     return accounts.time_zone_of(db.session(), current_user.id)
 
 

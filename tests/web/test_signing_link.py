@@ -6,18 +6,18 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
 
-from roi.accounts.models import Client
+from roi.accounts.models import Client, Organization
 from roi.clock import now
 from roi.consent import lifecycle
 from roi.consent.library import FormLibrary
 from roi.consent.models import Consent, ConsentStatus, ExpiryEventKind
-from tests.factories import make_client, make_provider
+from tests.factories import make_client, make_provider, stand_in_documents
 from tests.helpers import api_token, bearer, csrf_token, delivered_mail, login_as
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
@@ -447,3 +447,22 @@ def test_until_when_is_in_the_readers_language_when_roi_worded_the_event(
     # Then "until when" says it in Spanish too
     assert "el fin de su tratamiento con" in glance
     assert "the end of your treatment" not in glance
+
+
+def test_the_link_pages_show_times_where_the_client_is(
+    app, client, session, clinician, library, instance_path
+):
+    # Given a practice in California, and a client who signs at 7:30 p.m. there on 3 March
+    # (3:30 a.m. on the 4th in UTC)
+    session.get(Organization, clinician.user.organization_id).time_zone = "America/Los_Angeles"
+    session.commit()
+    evening = datetime(2026, 3, 4, 3, 30, tzinfo=UTC)
+    with time_machine.travel(evening, tick=True), stand_in_documents():
+        sent = send_link(session, clinician, library, expires_on=date(2026, 9, 1))
+        client.get(sent.url)
+        enter(client, BIRTH_DATE, ask_for_code(client, instance_path))
+        sign(client)
+        done = client.get("/sign/done").get_data(as_text=True)
+    # Then the page gives the day and time they signed on, where they are, as the PDF does
+    assert "3 Mar 2026, 19:30" in done
+    assert "UTC" not in done

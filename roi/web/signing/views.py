@@ -22,8 +22,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from roi.actor import Actor, Role
-from roi.clock import iso, now
-from roi.consent import invitations, lifecycle
+from roi.clock import iso, now, time_zones
+from roi.consent import invitations, lifecycle, rendering
 from roi.consent.models import Consent, LinkPurpose, SigningInvitation
 from roi.consent.representation import signer_rule_of
 from roi.errors import Invalid, NotFound, Throttled, WrongState
@@ -56,7 +56,7 @@ def dead_link(error: NotFound) -> ResponseReturnValue:
 @bp.get("/<token>")
 def start(token: str) -> ResponseReturnValue:
     """The emailed link: check it, keep its token in the session, take it out of the URL."""
-    invitations.open_invitation(db.session(), token)
+    _open(token)
     session.pop(VERIFIED_KEY, None)
     session.pop(SIGNED_KEY, None)
     session[TOKEN_KEY] = token
@@ -67,7 +67,7 @@ def start(token: str) -> ResponseReturnValue:
 def identity() -> ResponseReturnValue:
     """Date of birth and the emailed code, with the button that emails the code."""
     token = _token()
-    invitations.open_invitation(db.session(), token)
+    _open(token)
     return _identity_page(IdentityForm(), CodeRequestForm())
 
 
@@ -104,7 +104,7 @@ def verify() -> ResponseReturnValue:
     token = _token()
     form = IdentityForm()
     if not form.validate_on_submit():
-        invitations.open_invitation(db.session(), token)
+        _open(token)
         return _identity_page(form, CodeRequestForm()), 422
     try:
         invitations.verify(
@@ -126,7 +126,7 @@ def verify() -> ResponseReturnValue:
 def review() -> ResponseReturnValue:
     """The exact document and the signature form, once the identity check has passed."""
     token = _token()
-    opened = invitations.open_invitation(db.session(), token)
+    opened = _open(token)
     if opened.invitation.purpose is LinkPurpose.SIGNED:
         return redirect(url_for("signing.copy"))
     if not _verified_here(token, opened.invitation):
@@ -141,7 +141,7 @@ def review() -> ResponseReturnValue:
 def sign() -> ResponseReturnValue:
     """Sign: the release becomes active and immutable, and the link is used up."""
     token = _token()
-    opened = invitations.open_invitation(db.session(), token)
+    opened = _open(token)
     if not _verified_here(token, opened.invitation):
         flash(_("Please confirm your date of birth and code again before signing."), "info")
         return redirect(url_for("signing.identity"))
@@ -160,7 +160,7 @@ def sign() -> ResponseReturnValue:
     except Invalid as error:
         db.session.rollback()
         apply_errors(form, error)
-        return _review_page(invitations.open_invitation(db.session(), token).consent, form), 422
+        return _review_page(_open(token).consent, form), 422
     except WrongState as error:
         db.session.rollback()
         return render_template("signing/refused.html", message=error.message), 409
@@ -170,6 +170,8 @@ def sign() -> ResponseReturnValue:
         "consent_id": consent.id,
         "client_id": consent.client_id,
         "signed_at": iso(consent.signed_at or now()),
+        # the link is closed now: the thank-you page keeps where the client reads times
+        "time_zone": rendering.client_time_zone(consent),
     }
     return redirect(url_for("signing.done"))
 
@@ -266,7 +268,7 @@ def request_link() -> ResponseReturnValue:
 
 def _after_identity(token: str) -> str:
     """Where a verified link leads: the document to sign, or the signed copy."""
-    opened = invitations.open_invitation(db.session(), token)
+    opened = _open(token)
     if opened.invitation.purpose is LinkPurpose.SIGNED:
         return url_for("signing.copy")
     return url_for("signing.review")
@@ -278,7 +280,7 @@ def _verified_copy(token: str) -> invitations.Opened | Response:
     Raises:
         NotFound: the link is dead, or it is a signing link.
     """
-    opened = invitations.open_invitation(db.session(), token)
+    opened = _open(token)
     if opened.invitation.purpose is not LinkPurpose.SIGNED:
         raise NotFound("signing link")
     if not _verified_here(token, opened.invitation):
@@ -339,6 +341,8 @@ def _signed() -> Signed:
     if signed is None or now() - signed.signed_at > DOWNLOAD_WINDOW:
         session.pop(SIGNED_KEY, None)
         raise NotFound("signed document")
+    if kept.get("time_zone") in time_zones():
+        g.reader_time_zone = kept["time_zone"]
     return signed
 
 
@@ -359,7 +363,7 @@ def _link_actor(client_id: int) -> Actor:
 
 
 def _identity_page(form: IdentityForm, code_form: CodeRequestForm) -> str:
-    opened = invitations.open_invitation(db.session(), _token())
+    opened = _open(_token())
     return render_template(
         "signing/identity.html",
         form=form,
@@ -381,3 +385,12 @@ def _review_page(consent: Consent, form: SignatureForm) -> str:
         form=form,
         signer=signer_rule_of(consent),
     )
+
+
+def _open(token: str) -> invitations.Opened:
+    """The link's release (as `invitations.open_invitation`), with this page's times read where
+    the client is (their zone, else the practice's): the link's reader is signed in nowhere, so
+    the page would otherwise say UTC, and the day they signed would not be the PDF's."""
+    opened = invitations.open_invitation(db.session(), token)
+    g.reader_time_zone = rendering.client_time_zone(opened.consent)
+    return opened
