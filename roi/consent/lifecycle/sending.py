@@ -4,7 +4,7 @@ previewing the document the client will see."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -69,10 +69,7 @@ def send_for_signature(
         consent.status = ConsentStatus.PENDING_SIGNATURE
         consent.sent_at = at
         if consent.client.email:
-            token = _new_link(session, consent, LinkPurpose.SIGN, at + invitation_lifetime)
-            invitation = notices.invitation_mail(consent, token)
-            if invitation is not None:
-                mail.enqueue(session, invitation, organization_id=consent.organization_id)
+            token = _mail_signing_link(session, consent, at + invitation_lifetime)
         if consent.client.user_id:
             _notify(
                 session,
@@ -118,10 +115,7 @@ def resend_signing_link(
             raise Invalid({"email": N_("The client has no email address on file.")})
         at = now()
         _close_invitations(session, consent.id, at)
-        token = _new_link(session, consent, LinkPurpose.SIGN, at + invitation_lifetime)
-        invitation = notices.invitation_mail(consent, token)
-        if invitation is not None:
-            mail.enqueue(session, invitation, organization_id=consent.organization_id)
+        token = _mail_signing_link(session, consent, at + invitation_lifetime)
         audit.record(
             session,
             actor,
@@ -132,6 +126,16 @@ def resend_signing_link(
             detail={"emailed_link": True, "again": True},
         )
     return Sent(consent, token)
+
+
+def _mail_signing_link(session: Session, consent: Consent, expires_at: datetime) -> str:
+    """A new link to sign `consent`, written to the outbox for the client record's address (the
+    caller checked it has one), in the caller's unit of work; returns the link's secret."""
+    token = _new_link(session, consent, LinkPurpose.SIGN, expires_at)
+    invitation = notices.invitation_mail(consent, token)
+    if invitation is not None:
+        mail.enqueue(session, invitation, organization_id=consent.organization_id)
+    return token
 
 
 def preview_html(
