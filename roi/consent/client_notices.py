@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from roi import i18n, mail
 from roi.accounts.models import Client, User
-from roi.consent.models import Notification
+from roi.consent.models import Consent, Notification
 
 
 def tell_client(
@@ -20,11 +20,26 @@ def tell_client(
     language the client reads roi in later; its text in theirs now) and send `mail_to(address)`
     to the client record's address, or else their account's. Whether there was anyone to tell."""
     address = client.email
+    language = _language_of(session, client)
     if client.user_id is not None:
-        session.add(Notification.saying(client.user_id, notice, client.language))
+        session.add(Notification.saying(client.user_id, notice, language))
         address = address or session.scalar(select(User.email).where(User.id == client.user_id))
     if address:
-        with i18n.speaking(client.language):
+        with i18n.speaking(language):
             written = mail_to(address)
         mail.enqueue(session, written, organization_id=client.organization_id)
     return client.user_id is not None or bool(address)
+
+
+def _language_of(session: Session, client: Client) -> str:
+    """The language to write to the client in: the one they picked, else the one they last
+    signed a release in (as `notices.client_language` falls back to a release's)."""
+    if client.language:
+        return i18n.supported(client.language)
+    signed_in = session.scalar(
+        select(Consent.language)
+        .where(Consent.client_id == client.id, Consent.signed_at.is_not(None))
+        .order_by(Consent.signed_at.desc())
+        .limit(1)
+    )
+    return i18n.supported(signed_in)
