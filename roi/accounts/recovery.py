@@ -99,7 +99,12 @@ def request_reset(
             _add_link(session, user, purpose="reset", at=at)
         audit.record(
             session,
-            Actor.anonymous(ip=ip, request_id=request_id),
+            # a request for a known account belongs in its practice's log, as a failed sign-in
+            Actor.anonymous(
+                ip=ip,
+                request_id=request_id,
+                organization_id=user.organization_id if user is not None else None,
+            ),
             Action.AUTH_PASSWORD_RESET_REQUESTED,
             subject_user_id=user.id if user is not None else None,
         )

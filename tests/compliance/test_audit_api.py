@@ -12,7 +12,7 @@ from roi.clock import iso, now
 from roi.web.api import audit_views
 from tests.audit.helpers import tamper
 from tests.compliance.conftest import disclose, entries
-from tests.helpers import api_token, bearer, login_as
+from tests.helpers import api_token, bearer, csrf_token, login_as
 
 EVENT_FIELDS = {
     "seq",
@@ -275,3 +275,24 @@ def test_routes_are_documented(client):
     assert "post" in spec["paths"]["/api/v1/audit/verify"]
     names = {p["name"] for p in spec["paths"]["/api/v1/audit-events"]["get"]["parameters"]}
     assert {"client_id", "action", "outcome", "since", "until", "page"} <= names
+
+
+def test_a_password_reset_asked_for_an_account_shows_in_its_practices_log(
+    app, client, session, referral, officer, other_officer
+):
+    # When someone asks for a reset link for a clinician of the officer's practice
+    visitor = app.test_client()
+    page = visitor.get("/password-reset")
+    visitor.post(
+        "/password-reset", data={"email": referral.therapist.email, "csrf_token": csrf_token(page)}
+    )
+    # Then that practice's officer sees it, and another practice's does not
+    asked = "?action=auth.password_reset_requested"
+    ours = api_token(client, officer.email, officer.password)
+    theirs = api_token(client, other_officer.email, other_officer.password)
+    mine = client.get(f"/api/v1/audit-events{asked}", headers=bearer(ours)).get_json()["items"]
+    assert len(mine) == 1
+    assert client.get(f"/api/v1/audit-events{asked}", headers=bearer(theirs)).get_json() == {
+        "items": [],
+        "next_page": None,
+    }
