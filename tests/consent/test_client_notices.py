@@ -22,9 +22,7 @@ def spoken_in(session, client: Client) -> str:
     return heard[0]
 
 
-def test_a_client_who_picked_no_language_is_written_to_in_the_one_they_signed_in(
-    session, referral
-):
+def test_a_client_who_picked_no_language_is_written_to_in_the_one_they_signed_in(session, referral):
     # Given a client who never picked a language, and signed their release in Spanish
     consent = referral.signed(session)
     session.get(Consent, consent.id).language = "es"
