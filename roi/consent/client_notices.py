@@ -23,12 +23,20 @@ def tell_client(
     language = _language_of(session, client)
     if client.user_id is not None:
         session.add(Notification.saying(client.user_id, notice, language))
-        address = address or session.scalar(select(User.email).where(User.id == client.user_id))
+        address = address or account_email(session, client)
     if address:
         with i18n.speaking(language):
             written = mail_to(address)
         mail.enqueue(session, written, organization_id=client.organization_id)
     return client.user_id is not None or bool(address)
+
+
+def account_email(session: Session, client: Client) -> str | None:
+    """The address of the client's portal account (None without one): where roi writes when
+    their client record holds none."""
+    if client.user_id is None:
+        return None
+    return session.scalar(select(User.email).where(User.id == client.user_id))
 
 
 def _language_of(session: Session, client: Client) -> str:

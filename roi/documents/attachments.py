@@ -28,6 +28,8 @@ SCAN_TYPES: dict[str, tuple[bytes, ...]] = {k: v for k, v in TYPES.items() if k 
 #: attorney behind a representative, the subpoena or order behind a disclosure without consent.
 #: Several pages at 300 dpi; one limit, so a scan that goes in one place goes in every other.
 MAX_SCAN_BYTES = 15 * MB
+#: the ending a download of each kind of file is named with
+ENDINGS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "text/plain": "txt"}
 #: the words a refusal uses for each kind of file
 TYPE_WORDS = {
     "application/pdf": "PDF",

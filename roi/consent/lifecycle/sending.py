@@ -9,12 +9,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from roi import audit, i18n, mail
-from roi.accounts.models import User
 from roi.accounts.policy import Permission, require
 from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import now
 from roi.consent import notices
+from roi.consent.client_notices import account_email
 from roi.consent.errors import IncompleteConsent
 from roi.consent.library import FormLibrary
 from roi.consent.lifecycle._shared import (
@@ -77,21 +77,12 @@ def send_for_signature(
                 consent,
                 i18n.Message("A release is waiting for your signature."),
             )
-            account = session.get(User, consent.client.user_id)
-            account_address = account.email if account is not None else None
-            if token is None and account_address:
-                # no address on the record for a link: their account's brings them to the portal
+            # no address on the record for a link: their account's brings them to the portal
+            account_address = None if token else account_email(session, consent.client)
+            if account_address:
                 waiting = notices.portal_waiting_mail(consent, account_address)
                 mail.enqueue(session, waiting, organization_id=consent.organization_id)
-        audit.record(
-            session,
-            actor,
-            Action.CONSENT_SENT,
-            client_id=consent.client_id,
-            consent_id=consent.id,
-            recipient_provider_id=consent.recipient_provider_id,
-            detail={"emailed_link": token is not None},
-        )
+        _audit_sent(session, actor, consent, emailed_link=token is not None)
     return Sent(consent, token)
 
 
@@ -116,16 +107,20 @@ def resend_signing_link(
         at = now()
         _close_invitations(session, consent.id, at)
         token = _mail_signing_link(session, consent, at + invitation_lifetime)
-        audit.record(
-            session,
-            actor,
-            Action.CONSENT_SENT,
-            client_id=consent.client_id,
-            consent_id=consent.id,
-            recipient_provider_id=consent.recipient_provider_id,
-            detail={"emailed_link": True, "again": True},
-        )
+        _audit_sent(session, actor, consent, emailed_link=True, again=True)
     return Sent(consent, token)
+
+
+def _audit_sent(session: Session, actor: Actor, consent: Consent, **detail: bool) -> None:
+    audit.record(
+        session,
+        actor,
+        Action.CONSENT_SENT,
+        client_id=consent.client_id,
+        consent_id=consent.id,
+        recipient_provider_id=consent.recipient_provider_id,
+        detail=detail,
+    )
 
 
 def _mail_signing_link(session: Session, consent: Consent, expires_at: datetime) -> str:

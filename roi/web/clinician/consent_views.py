@@ -497,11 +497,8 @@ def consent_revocation_document(consent_id: int) -> FlaskResponse:
     consent, content, content_type = lifecycle.revocation_document(
         db.session(), actor(), consent_id
     )
-    ending = _ENDINGS[content_type]
+    ending = attachments.ENDINGS[content_type]
     return pdf_response(content, f"release-{consent.id}-revocation-scan.{ending}", content_type)
-
-
-_ENDINGS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg", "text/plain": "txt"}
 
 
 @bp.post("/consents/<int:consent_id>/copy-link")
