@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -207,3 +208,12 @@ def waits_for_a_lock(watcher: Session, pids: list[int]) -> bool:
     )
     watcher.rollback()  # each look is a fresh snapshot of the activity
     return waiting == "Lock"
+
+
+def held_up(engine: Engine, thread: threading.Thread, pids: list[int], what: str) -> bool:
+    """Start `thread`, whose PostgreSQL session puts its backend pid in `pids`, and return once
+    it waits for a lock (True) or has finished without waiting for one (False)."""
+    thread.start()
+    with Session(engine) as watcher:
+        until(lambda: not thread.is_alive() or waits_for_a_lock(watcher, pids), what)
+    return thread.is_alive()

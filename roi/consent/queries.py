@@ -188,6 +188,20 @@ def client_to_prepare_for(session: Session, actor: Actor, client_id: int) -> Cli
     return client
 
 
+def hold_client(session: Session, client_id: int) -> None:
+    """Hold the client's row for the rest of the transaction and read it afresh: what changes
+    who may sign for the client or ends their releases (a discharge, a representative, the
+    own-care flag) and the signing or recording of a release take turns, so neither reads the
+    other half done (a release signed as the discharge commits would stay active). Taken before
+    any consent, as everywhere; FOR NO KEY UPDATE, which keeps out no send naming the client."""
+    session.execute(
+        select(Client)
+        .where(Client.id == client_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+
+
 def client_for_disclosure(session: Session, actor: Actor, client_id: int) -> Client:
     """A client the actor may try to disclose about: one they may see, or one on a release that
     names them (in any state but draft), so a clinician whose consent was revoked is told why by

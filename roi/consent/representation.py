@@ -17,7 +17,7 @@ from roi.actor import Actor
 from roi.audit import Action
 from roi.clock import local_day, now
 from roi.consent.models import Consent
-from roi.consent.queries import client_to_prepare_for
+from roi.consent.queries import client_to_prepare_for, hold_client
 from roi.consent.signers import SignerRule, SignerRules, age_on, required_signer, shipped_rules
 from roi.db import unit_of_work
 from roi.documents import attachments
@@ -89,6 +89,7 @@ def set_own_care_consent(
     require(actor, Permission.PREPARE_CONSENT)
     with unit_of_work(session):
         client = client_to_prepare_for(session, actor, client_id)
+        hold_client(session, client.id)  # a signature being recorded meanwhile sees this
         if value:
             _check_own_care(client, (rules or shipped_rules()), client_day(client, now()))
         client.own_care_consent = value
@@ -116,6 +117,7 @@ def record_representative(
     document = _checked_representative(new)
     with unit_of_work(session):
         client = client_to_prepare_for(session, actor, client_id)
+        hold_client(session, client.id)  # a signature being recorded meanwhile sees this
         _end_current(session, client.id)
         row = ClientRepresentative(
             client_id=client.id,
@@ -149,6 +151,7 @@ def end_representative(session: Session, actor: Actor, client_id: int) -> None:
     require(actor, Permission.PREPARE_CONSENT)
     with unit_of_work(session):
         client = client_to_prepare_for(session, actor, client_id)
+        hold_client(session, client.id)  # a signature being recorded meanwhile sees this
         _end_current(session, client.id)
         audit.record(session, actor, Action.CLIENT_REPRESENTATIVE_ENDED, client_id=client.id)
 

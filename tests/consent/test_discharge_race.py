@@ -1,5 +1,5 @@
 """A discharge recorded while a release "until the end of treatment" is being signed ends it:
-the two take the client's turn (`lifecycle._shared.hold_client`), so the discharge either ends
+the two take the client's turn (`roi.consent.queries.hold_client`), so the discharge either ends
 the release once signed, or the signing sees the discharge and refuses.
 
 PostgreSQL only: SQLite runs one writer at a time.
@@ -19,7 +19,7 @@ from roi.consent import lifecycle
 from roi.consent.lifecycle import signing
 from roi.consent.models import Consent, ConsentStatus, ExpiryEventKind
 from tests.consent.test_gate import decide
-from tests.helpers import PATIENCE, until, waits_for_a_lock
+from tests.helpers import PATIENCE, held_up
 
 
 @pytest.fixture(autouse=True)
@@ -58,12 +58,7 @@ def test_a_discharge_recorded_while_the_client_signs_ends_the_release(engine, se
         checks.append(found)
         if len(checks) == 2:  # the check inside the signing's write transaction
             # When, on another server, the therapist records today's discharge just then
-            thread.start()
-            with Session(engine) as watcher:
-                until(
-                    lambda: not thread.is_alive() or waits_for_a_lock(watcher, discharge_pid),
-                    "the discharge wait for the signing, or finish",
-                )
+            held_up(engine, thread, discharge_pid, "the discharge wait for the signing, or finish")
         return found
 
     with mock.patch.object(signing, "ended_by_discharge", check_then_discharge):

@@ -3,25 +3,36 @@ refusing the wrong person with a reason that names the rule, for each form kind.
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from roi.accounts.models import Client, Organization, RepresentativeKind
 from roi.actor import Role
-from roi.audit import AuditEntry
+from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.consent import lifecycle, representation
-from roi.consent.models import Consent, ConsentStatus, RequiredSigner, SignerRelationship
+from roi.consent.lifecycle import signing
+from roi.consent.models import (
+    Consent,
+    ConsentStatus,
+    RequiredSigner,
+    Signature,
+    SignerRelationship,
+)
 from roi.consent.signers import SignerRules, SignerRulesError, age_on, required_signer
+from roi.documents import seal
 from roi.documents.attachments import Upload
 from roi.errors import Forbidden, Invalid, NotFound
 from tests.consent.conftest import identity, signature
 from tests.factories import make_user, stand_in_documents
-from tests.helpers import login_as
+from tests.helpers import PATIENCE, held_up, login_as
 
 SELF = SignerRelationship.SELF
 PARENT = SignerRelationship.PARENT
@@ -369,3 +380,114 @@ def test_an_own_care_flag_the_practices_new_state_does_not_know_leaves_the_paren
     # Then the minor alone may not sign a mental-health release; a parent signs
     assert_refused(session, washington, consent.id, SELF, "164.502(g)(3)")
     assert sign(session, washington, consent.id, PARENT).status is ConsentStatus.ACTIVE
+
+
+def clear_own_care(session, referral) -> None:
+    representation.set_own_care_consent(
+        session, referral.therapist.actor, referral.client_id, False
+    )
+
+
+#: a change the practice records while a signature is being sealed -> who was signing, who may
+#: sign once it is recorded, and the words of the refusal
+CHANGES_WHILE_SIGNING = {
+    "a guardian is recorded": (add_guardian, 12, PARENT, GUARDIAN, ("Maria Avery",)),
+    "the own-care flag is cleared": (clear_own_care, 15, SELF, PARENT, ("164.502(g)(3)",)),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES_WHILE_SIGNING))
+def test_who_may_sign_is_decided_again_when_the_signature_is_recorded(
+    engine, session, washington, change
+):
+    record, age, signing, right, words = CHANGES_WHILE_SIGNING[change]
+    # Given a minor's release being signed by the person the rule names now
+    make_minor(session, washington, age, own_care=signing is SELF)
+    consent = release(session, washington, "general-authorization")
+
+    # When, while the signed document is being sealed (after the signer was checked, before
+    # anything is written), the practice records a change in the client's record
+    def seal_after_the_change(document: bytes, identity: seal.SigningIdentity, **kwargs):
+        with Session(engine) as practice:
+            record(practice, washington)
+        return sealing(document, identity, **kwargs)
+
+    with stand_in_documents():
+        sealing = seal.sign_pdf
+        with (
+            mock.patch.object(seal, "sign_pdf", seal_after_the_change),
+            # Then the signature is refused under the record as it is now, naming the reason
+            pytest.raises(Invalid) as refused,
+        ):
+            lifecycle.sign_as_client(
+                session,
+                washington.client_person.actor,
+                consent.id,
+                signature(
+                    signer_name=SIGNERS[signing],
+                    relationship=signing,
+                    representative_authority=None if signing is SELF else "Parent of Jordan",
+                ),
+                identity(washington.client_person),
+                washington.library,
+            )
+    for word in words:
+        assert word in refused.value.fields["signer_relationship"]
+    # and nothing of it was written but the audited refusal
+    session.rollback()
+    assert session.get(Consent, consent.id).status is ConsentStatus.PENDING_SIGNATURE
+    assert session.scalar(select(Signature).where(Signature.consent_id == consent.id)) is None
+    refusal = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == Action.CONSENT_SIGNATURE_REFUSED)
+    ).one()
+    assert refusal.consent_id == consent.id
+    # And the person the record names now signs
+    assert sign(session, washington, consent.id, right).status is ConsentStatus.ACTIVE
+
+
+def test_a_guardian_recorded_while_a_signature_is_written_waits_for_it(
+    engine, session, washington, is_postgres
+):
+    if not is_postgres:
+        pytest.skip("SQLite runs one writer at a time")
+    # Given a 12-year-old's release, being signed by a parent
+    make_minor(session, washington, 12)
+    consent = release(session, washington, "general-authorization")
+    recorder_pid: list[int] = []
+    recorded: list[object] = []
+
+    def record_guardian() -> None:
+        with Session(engine) as practice:
+            recorder_pid.append(practice.scalar(text("SELECT pg_backend_pid()")))
+            practice.rollback()
+            try:
+                add_guardian(practice, washington)
+                recorded.append("recorded")
+            except BaseException as failed:  # reported below
+                recorded.append(failed)
+
+    thread = threading.Thread(target=record_guardian)
+    waited: list[bool] = []
+    verdicts = []
+    verdict = signing._signer_verdict
+
+    def decide_then_record(*args: object, **kwargs: object) -> object:
+        found = verdict(*args, **kwargs)
+        verdicts.append(found)
+        if len(verdicts) == 2:  # the one inside the signature's write transaction
+            # When the practice records a guardian just then, from another server
+            waited.append(
+                held_up(engine, thread, recorder_pid, "the guardian wait, or be recorded")
+            )
+        return found
+
+    with mock.patch.object(signing, "_signer_verdict", decide_then_record):
+        signed = sign(session, washington, consent.id, PARENT)
+    thread.join(PATIENCE)
+    # Then the guardian waited for the signature the rule allowed when it was written, and is on
+    # record after it: the next release is theirs to sign
+    assert waited == [True]
+    assert recorded == ["recorded"]
+    assert signed.status is ConsentStatus.ACTIVE
+    after = release(session, washington, "general-authorization")
+    assert_refused(session, washington, after.id, PARENT, "Maria Avery")

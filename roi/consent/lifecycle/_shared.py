@@ -1,5 +1,5 @@
 """What several lifecycle steps share: the sealed description, the end a signed release's date
-sets, the client's turn, notices to users, closing emailed links, and the words for a state
+sets, notices to users, closing emailed links, and the words for a state
 change that is refused."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from roi import mail, vault
-from roi.accounts.models import Client, User
+from roi.accounts.models import User
 from roi.clock import now
 from roi.consent import notices
 from roi.consent.models import (
@@ -51,19 +51,6 @@ def date_end(consent: Consent) -> datetime | None:
     if consent.expires_on is None:
         return None
     return expiry_instant(consent.expires_on, consent.organization.time_zone)
-
-
-def hold_client(session: Session, client_id: int) -> None:
-    """Hold the client's row for the rest of the transaction and read it afresh: a discharge
-    and the signing or recording of a release it would end take turns, so neither reads the
-    other half done (a release signed as the discharge commits would stay active). Taken before
-    any consent, as everywhere; FOR NO KEY UPDATE, which keeps out no send naming the client."""
-    session.execute(
-        select(Client)
-        .where(Client.id == client_id)
-        .with_for_update(key_share=True)
-        .execution_options(populate_existing=True)
-    )
 
 
 def _close_invitations(session: Session, consent_id: int, at: datetime) -> None:

@@ -21,7 +21,6 @@ from roi.consent.lifecycle._shared import (
     _clinician_users,
     _notify,
     _state_message,
-    hold_client,
 )
 from roi.consent.models import (
     Consent,
@@ -34,6 +33,7 @@ from roi.consent.queries import (
     client_to_prepare_for,
     consent_for,
     consent_to_record_revocation_for,
+    hold_client,
     managed_consent_for,
 )
 from roi.db import unit_of_work

@@ -27,7 +27,6 @@ from roi.consent.lifecycle._shared import (
     _state_message,
     date_end,
     description_of,
-    hold_client,
     mail_copy_link,
     signed_notice,
 )
@@ -46,7 +45,7 @@ from roi.consent.lifecycle.signing import (
     store_signature,
 )
 from roi.consent.models import Consent, ConsentStatus, Signature, SignerRelationship
-from roi.consent.queries import managed_consent_for
+from roi.consent.queries import hold_client, managed_consent_for
 from roi.consent.rendering import consent_document
 from roi.consent.representation import signer_rule
 from roi.consent.signers import check_signer

@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,7 +27,6 @@ from roi.consent.lifecycle._shared import (
     _state_message,
     date_end,
     description_of,
-    hold_client,
     mail_copy_link,
     signed_notice,
 )
@@ -39,7 +38,7 @@ from roi.consent.models import (
     SignerRelationship,
     SigningInvitation,
 )
-from roi.consent.queries import consent_for
+from roi.consent.queries import consent_for, hold_client
 from roi.consent.rendering import consent_document
 from roi.consent.representation import client_day, signer_rule
 from roi.consent.signers import SignerRule, check_signer
@@ -158,7 +157,7 @@ def _sign(
     if consent.status is not ConsentStatus.PENDING_SIGNATURE:
         raise WrongState(_state_message(consent, "signed"))
     _check_not_ended(session, consent)
-    rule = _check_signer(session, actor, consent, signature)
+    _check_signer(session, actor, consent, signature)  # before rendering: refused at once
     template = library.get(consent.template_id, consent.template_version).in_language(
         i18n.supported(signature.language)
     )
@@ -201,58 +200,73 @@ def _sign(
     pdf_sha = hashlib.sha256(signed_pdf).hexdigest()
     # read now: inside the unit of work, reading them would load the consent before its lock
     previous_id, client_id = consent.supersedes_id, consent.client_id
-    with unit_of_work(session):
-        hold_client(session, client_id)  # a discharge meanwhile waits, or is seen
-        if previous_id is not None:
-            # Consent rows are locked in id order everywhere (a send locks its candidates so),
-            # and the version replaced is older than this one: lock it first.
-            _load(session, previous_id, lock=True)
-        consent = _load(session, consent_id, lock=True)
-        if consent.status is not ConsentStatus.PENDING_SIGNATURE:
-            raise WrongState(_state_message(consent, "signed"))
-        _check_not_ended(session, consent)
-        store_signature(
-            session,
-            Signature(
+    try:
+        with unit_of_work(session):
+            hold_client(session, client_id)  # a discharge meanwhile waits, or is seen
+            if previous_id is not None:
+                # Consent rows are locked in id order everywhere (a send locks its candidates so),
+                # and the version replaced is older than this one: lock it first.
+                _load(session, previous_id, lock=True)
+            consent = _load(session, consent_id, lock=True)
+            if consent.status is not ConsentStatus.PENDING_SIGNATURE:
+                raise WrongState(_state_message(consent, "signed"))
+            _check_not_ended(session, consent)
+            # who may sign is decided again on the client's record as it is now, held: the
+            # practice may have recorded a representative, or cleared the own-care flag, while the
+            # document was rendered and sealed
+            rule, problem = _signer_verdict(consent, signature)
+            if problem is not None:
+                raise _SignerRefusedNow(rule, problem)
+            store_signature(
+                session,
+                Signature(
+                    consent_id=consent.id,
+                    signer_user_id=identity.signer_user_id,
+                    relationship_to_client=signature.relationship,
+                    signed_at=signed_at,
+                    identity_method=identity.method,
+                    template_version=template.version,
+                    shown_document_sha256=shown_sha,
+                    pdf_sha256=pdf_sha,
+                ),
+                evidence=_evidence_record(signer, evidence, identity),
+                signed_pdf=signed_pdf,
+                shown=shown_html.encode(),
+                drawn=signature.drawn_signature_png,
+            )
+            consent.status = ConsentStatus.ACTIVE
+            consent.language = template.language
+            consent.signed_at = signed_at
+            consent.expires_at = date_end(consent)
+            consent.required_signer = rule.who
+            consent.document_sha256 = pdf_sha
+            _close_invitations(session, consent.id, signed_at)
+            mail_copy_link(session, consent)
+            audit.record(
+                session,
+                actor,
+                Action.CONSENT_SIGNED,
+                client_id=consent.client_id,
                 consent_id=consent.id,
-                signer_user_id=identity.signer_user_id,
-                relationship_to_client=signature.relationship,
-                signed_at=signed_at,
-                identity_method=identity.method,
-                template_version=template.version,
-                shown_document_sha256=shown_sha,
-                pdf_sha256=pdf_sha,
-            ),
-            evidence=_evidence_record(signer, evidence, identity),
-            signed_pdf=signed_pdf,
-            shown=shown_html.encode(),
-            drawn=signature.drawn_signature_png,
+                recipient_provider_id=consent.recipient_provider_id,
+                categories=consent.categories,
+                detail={
+                    "identity_method": identity.method,
+                    "document_sha256": pdf_sha,
+                    **(
+                        {"handed_over_by": identity.handed_over_by}
+                        if identity.handed_over_by
+                        else {}
+                    ),
+                },
+            )
+            _supersede_previous(session, actor, consent)
+            for user_id in _clinician_users(consent):
+                _notify(session, user_id, consent, signed_notice(consent))
+    except _SignerRefusedNow as refused:
+        _refuse_signer(
+            session, actor, client_id, consent_id, signature, refused.rule, refused.problem
         )
-        consent.status = ConsentStatus.ACTIVE
-        consent.language = template.language
-        consent.signed_at = signed_at
-        consent.expires_at = date_end(consent)
-        consent.required_signer = rule.who
-        consent.document_sha256 = pdf_sha
-        _close_invitations(session, consent.id, signed_at)
-        mail_copy_link(session, consent)
-        audit.record(
-            session,
-            actor,
-            Action.CONSENT_SIGNED,
-            client_id=consent.client_id,
-            consent_id=consent.id,
-            recipient_provider_id=consent.recipient_provider_id,
-            categories=consent.categories,
-            detail={
-                "identity_method": identity.method,
-                "document_sha256": pdf_sha,
-                **({"handed_over_by": identity.handed_over_by} if identity.handed_over_by else {}),
-            },
-        )
-        _supersede_previous(session, actor, consent)
-        for user_id in _clinician_users(consent):
-            _notify(session, user_id, consent, signed_notice(consent))
     return consent
 
 
@@ -332,19 +346,50 @@ def store_signature(
 
 def _check_signer(
     session: Session, actor: Actor, consent: Consent, signature: SignatureInput
-) -> SignerRule:
-    """The signer rule of `consent` today; a signer it does not allow is refused, audited.
+) -> None:
+    """Refuse, audited, a signer the signer rule of `consent` today does not allow.
 
     Raises:
         Invalid: the signer's relationship is not the one the rule asks for (the reason names
             the rule).
     """
+    rule, problem = _signer_verdict(consent, signature)
+    if problem is not None:
+        _refuse_signer(session, actor, consent.client_id, consent.id, signature, rule, problem)
+
+
+def _signer_verdict(consent: Consent, signature: SignatureInput) -> tuple[SignerRule, str | None]:
+    """The signer rule of `consent` today, on the client's record as loaded, and why it does
+    not allow this signer (None when it does)."""
     rule = signer_rule(consent, client_day(consent.client, now()))
     problem = check_signer(
         rule, signature.relationship, signature.signer_name, consent.client.representative
     )
-    if problem is None:
-        return rule
+    return rule, problem
+
+
+class _SignerRefusedNow(Exception):
+    """The signer rule, decided again under the client's lock, refuses the signer."""
+
+    def __init__(self, rule: SignerRule, problem: str) -> None:
+        super().__init__(problem)
+        self.rule, self.problem = rule, problem
+
+
+def _refuse_signer(
+    session: Session,
+    actor: Actor,
+    client_id: int,
+    consent_id: int,
+    signature: SignatureInput,
+    rule: SignerRule,
+    problem: str,
+) -> NoReturn:
+    """Record the refused signature in the audit log, then refuse it.
+
+    Raises:
+        Invalid: always, naming the rule.
+    """
     session.rollback()  # end the read transaction; the refusal is written in its own
     with unit_of_work(session):
         audit.record(
@@ -352,8 +397,8 @@ def _check_signer(
             actor,
             Action.CONSENT_SIGNATURE_REFUSED,
             outcome=Outcome.FAILURE,
-            client_id=consent.client_id,
-            consent_id=consent.id,
+            client_id=client_id,
+            consent_id=consent_id,
             detail={
                 "rule": rule.code,
                 "relationship": signature.relationship.value,
