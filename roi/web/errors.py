@@ -96,6 +96,8 @@ def handle_csrf(error: CSRFError) -> Response:
 def handle_http(error: HTTPException) -> Response:
     status = error.code or 500
     if status == 422 and is_api_request():
+        if _not_an_object(error):
+            return _render(400, "malformed", N_("The body must be a JSON object."))
         return _render(
             422, "invalid", N_("Some fields need attention."), {"fields": _fields(error)}
         )
@@ -277,6 +279,18 @@ def _invalid_json(error: HTTPException) -> bool:
     """Whether webargs refused the body because it is not JSON at all."""
     messages = getattr(error, "data", {}).get("messages", {})
     return isinstance(messages, dict) and "json" in messages
+
+
+def _not_an_object(error: HTTPException) -> bool:
+    """Whether webargs refused a body that is JSON but not an object (a list, a string, null):
+    every body the API takes is one, so it is malformed, not a field to name (marshmallow
+    would name its own `_schema`)."""
+    messages = getattr(error, "data", {}).get("messages", {})
+    return (
+        isinstance(messages, dict)
+        and "json" in messages
+        and not isinstance(request.get_json(silent=True), dict)
+    )
 
 
 def _render(status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> Response:
