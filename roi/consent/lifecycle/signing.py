@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NoReturn
@@ -200,73 +201,65 @@ def _sign(
     pdf_sha = hashlib.sha256(signed_pdf).hexdigest()
     # read now: inside the unit of work, reading them would load the consent before its lock
     previous_id, client_id = consent.supersedes_id, consent.client_id
-    try:
-        with unit_of_work(session):
-            hold_client(session, client_id)  # a discharge meanwhile waits, or is seen
-            if previous_id is not None:
-                # Consent rows are locked in id order everywhere (a send locks its candidates so),
-                # and the version replaced is older than this one: lock it first.
-                _load(session, previous_id, lock=True)
-            consent = _load(session, consent_id, lock=True)
-            if consent.status is not ConsentStatus.PENDING_SIGNATURE:
-                raise WrongState(_state_message(consent, "signed"))
-            _check_not_ended(session, consent)
-            # who may sign is decided again on the client's record as it is now, held: the
-            # practice may have recorded a representative, or cleared the own-care flag, while the
-            # document was rendered and sealed
-            rule, problem = _signer_verdict(consent, signature)
-            if problem is not None:
-                raise _SignerRefusedNow(rule, problem)
-            store_signature(
-                session,
-                Signature(
-                    consent_id=consent.id,
-                    signer_user_id=identity.signer_user_id,
-                    relationship_to_client=signature.relationship,
-                    signed_at=signed_at,
-                    identity_method=identity.method,
-                    template_version=template.version,
-                    shown_document_sha256=shown_sha,
-                    pdf_sha256=pdf_sha,
-                ),
-                evidence=_evidence_record(signer, evidence, identity),
-                signed_pdf=signed_pdf,
-                shown=shown_html.encode(),
-                drawn=signature.drawn_signature_png,
-            )
-            consent.status = ConsentStatus.ACTIVE
-            consent.language = template.language
-            consent.signed_at = signed_at
-            consent.expires_at = date_end(consent)
-            consent.required_signer = rule.who
-            consent.document_sha256 = pdf_sha
-            _close_invitations(session, consent.id, signed_at)
-            mail_copy_link(session, consent)
-            audit.record(
-                session,
-                actor,
-                Action.CONSENT_SIGNED,
-                client_id=consent.client_id,
+    refusals = _signer_refusals_audited(session, actor, client_id, consent_id, signature)
+    with refusals, unit_of_work(session):
+        hold_client(session, client_id)  # a discharge meanwhile waits, or is seen
+        if previous_id is not None:
+            # Consent rows are locked in id order everywhere (a send locks its candidates so),
+            # and the version replaced is older than this one: lock it first.
+            _load(session, previous_id, lock=True)
+        consent = _load(session, consent_id, lock=True)
+        if consent.status is not ConsentStatus.PENDING_SIGNATURE:
+            raise WrongState(_state_message(consent, "signed"))
+        _check_not_ended(session, consent)
+        # who may sign is decided again on the client's record as it is now, held: the
+        # practice may have recorded a representative, or cleared the own-care flag, while the
+        # document was rendered and sealed
+        rule, problem = _signer_verdict(consent, signature)
+        if problem is not None:
+            raise _SignerRefusedNow(rule, problem)
+        store_signature(
+            session,
+            Signature(
                 consent_id=consent.id,
-                recipient_provider_id=consent.recipient_provider_id,
-                categories=consent.categories,
-                detail={
-                    "identity_method": identity.method,
-                    "document_sha256": pdf_sha,
-                    **(
-                        {"handed_over_by": identity.handed_over_by}
-                        if identity.handed_over_by
-                        else {}
-                    ),
-                },
-            )
-            _supersede_previous(session, actor, consent)
-            for user_id in _clinician_users(consent):
-                _notify(session, user_id, consent, signed_notice(consent))
-    except _SignerRefusedNow as refused:
-        _refuse_signer(
-            session, actor, client_id, consent_id, signature, refused.rule, refused.problem
+                signer_user_id=identity.signer_user_id,
+                relationship_to_client=signature.relationship,
+                signed_at=signed_at,
+                identity_method=identity.method,
+                template_version=template.version,
+                shown_document_sha256=shown_sha,
+                pdf_sha256=pdf_sha,
+            ),
+            evidence=_evidence_record(signer, evidence, identity),
+            signed_pdf=signed_pdf,
+            shown=shown_html.encode(),
+            drawn=signature.drawn_signature_png,
         )
+        consent.status = ConsentStatus.ACTIVE
+        consent.language = template.language
+        consent.signed_at = signed_at
+        consent.expires_at = date_end(consent)
+        consent.required_signer = rule.who
+        consent.document_sha256 = pdf_sha
+        _close_invitations(session, consent.id, signed_at)
+        mail_copy_link(session, consent)
+        audit.record(
+            session,
+            actor,
+            Action.CONSENT_SIGNED,
+            client_id=consent.client_id,
+            consent_id=consent.id,
+            recipient_provider_id=consent.recipient_provider_id,
+            categories=consent.categories,
+            detail={
+                "identity_method": identity.method,
+                "document_sha256": pdf_sha,
+                **({"handed_over_by": identity.handed_over_by} if identity.handed_over_by else {}),
+            },
+        )
+        _supersede_previous(session, actor, consent)
+        for user_id in _clinician_users(consent):
+            _notify(session, user_id, consent, signed_notice(consent))
     return consent
 
 
@@ -374,6 +367,24 @@ class _SignerRefusedNow(Exception):
     def __init__(self, rule: SignerRule, problem: str) -> None:
         super().__init__(problem)
         self.rule, self.problem = rule, problem
+
+
+@contextmanager
+def _signer_refusals_audited(
+    session: Session, actor: Actor, client_id: int, consent_id: int, signature: SignatureInput
+) -> Iterator[None]:
+    """Around a unit of work that may find the signer refused (`_SignerRefusedNow`): once its
+    transaction is rolled back, the refusal is audited and raised as the first check's is.
+
+    Raises:
+        Invalid: the block found the signer refused.
+    """
+    try:
+        yield
+    except _SignerRefusedNow as refused:
+        _refuse_signer(
+            session, actor, client_id, consent_id, signature, refused.rule, refused.problem
+        )
 
 
 def _refuse_signer(
