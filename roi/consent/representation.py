@@ -89,7 +89,7 @@ def set_own_care_consent(
     require(actor, Permission.PREPARE_CONSENT)
     with unit_of_work(session):
         client = client_to_prepare_for(session, actor, client_id)
-        hold_client(session, client.id)  # a signature being recorded meanwhile sees this
+        hold_client(session, client.id)  # takes turns with a signature being written
         if value:
             _check_own_care(client, (rules or shipped_rules()), client_day(client, now()))
         client.own_care_consent = value
@@ -117,7 +117,7 @@ def record_representative(
     document = _checked_representative(new)
     with unit_of_work(session):
         client = client_to_prepare_for(session, actor, client_id)
-        hold_client(session, client.id)  # a signature being recorded meanwhile sees this
+        hold_client(session, client.id)  # takes turns with a signature being written
         _end_current(session, client.id)
         row = ClientRepresentative(
             client_id=client.id,
@@ -151,7 +151,7 @@ def end_representative(session: Session, actor: Actor, client_id: int) -> None:
     require(actor, Permission.PREPARE_CONSENT)
     with unit_of_work(session):
         client = client_to_prepare_for(session, actor, client_id)
-        hold_client(session, client.id)  # a signature being recorded meanwhile sees this
+        hold_client(session, client.id)  # takes turns with a signature being written
         _end_current(session, client.id)
         audit.record(session, actor, Action.CLIENT_REPRESENTATIVE_ENDED, client_id=client.id)
 
