@@ -232,6 +232,16 @@ def verify(session: Session, actor: Actor, code: str) -> bool:
     return used
 
 
+@dataclass(frozen=True)
+class Code:
+    """A code typed as the second factor: from the authenticator app, or a recovery code."""
+
+    code: str
+
+    def passes(self, session: Session, actor: Actor) -> bool:
+        return verify(session, actor, self.code)
+
+
 def _use_totp(session: Session, user_id: int | None, code: str) -> bool:
     credential = session.scalar(
         select(TotpCredential).where(

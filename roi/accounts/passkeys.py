@@ -182,6 +182,18 @@ def verify(session: Session, actor: Actor, token: str, rp: RelyingParty, credent
     return refused is None
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A browser's answer to the passkey challenge of the session signed in with `token`."""
+
+    token: str
+    rp: RelyingParty
+    credential: str
+
+    def passes(self, session: Session, actor: Actor) -> bool:
+        return verify(session, actor, self.token, self.rp, self.credential)
+
+
 def _refusal(
     session: Session, actor: Actor, token: str, rp: RelyingParty, credential: str
 ) -> ReasonCode | None:

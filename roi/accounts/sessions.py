@@ -127,26 +127,34 @@ def authenticate(
     return user
 
 
+class SecondFactorAnswer(Protocol):
+    """An answer to the second factor given with the password: a code (`mfa.Code`) or a
+    passkey's answer (`passkeys.Answer`)."""
+
+    def passes(self, session: Session, actor: Actor) -> bool:
+        """Whether it is right, used up and audited either way."""
+        ...
+
+
 def confirm_presence(
     session: Session,
     actor: Actor,
     *,
     password: str,
-    code: str,
+    answer: SecondFactorAnswer,
     ip: str | None,
     settings: Settings,
 ) -> None:
     """The signed-in staff member proves they are back at their device: their password and,
-    when they have an authenticator app, its code; wrong answers count like failed sign-ins.
-    Someone whose only second factor is a passkey answers with the password alone, as someone
-    with none does: asked for a code they cannot give, they could never take their device back.
+    when they have a second factor, an answer from it (a code from their authenticator app or
+    a recovery code, or their passkey), as signing in asks; wrong answers count like failed
+    sign-ins.
 
     Raises:
         LoginThrottled: too many recent failures for the account or the address (checked before
             the password, as at sign-in).
         InvalidCredentials: the password is wrong.
-        SecondFactorRejected: the account has an authenticator app and the code is wrong or
-            used.
+        SecondFactorRejected: the account has a second factor and `answer` is wrong or used.
     """
     user = session.get(User, actor.user_id)
     if user is None:
@@ -158,7 +166,7 @@ def confirm_presence(
         _refuse_throttled(session, actor, user.id, retry)
     if not valid:
         _refuse_password(session, actor, user.id, (key, ip, at), ReasonCode.BAD_CREDENTIALS)
-    if mfa.has_code_factor(session, user.id) and not mfa.verify(session, actor, code):
+    if mfa.has_second_factor(session, user.id) and not answer.passes(session, actor):
         with unit_of_work(session):
             _note_failure(session, key, ip, at)
         raise SecondFactorRejected()

@@ -236,17 +236,17 @@ def hand_back(
     handover: DeviceHandover,
     *,
     password: str,
-    code: str,
+    answer: sessions.SecondFactorAnswer,
     settings: Settings,
 ) -> None:
-    """The clinician takes their device back: their password and, when enrolled, a second-factor
-    code; wrong answers are throttled like sign-in.
+    """The clinician takes their device back: their password and, when they have a second
+    factor, its answer (a code or their passkey); wrong answers are throttled like sign-in.
 
     Raises:
         LoginThrottled, InvalidCredentials, SecondFactorRejected: as `sessions.confirm_presence`.
     """
     sessions.confirm_presence(
-        session, actor, password=password, code=code, ip=actor.ip, settings=settings
+        session, actor, password=password, answer=answer, ip=actor.ip, settings=settings
     )
     with unit_of_work(session):
         current = session.get(DeviceHandover, handover.id)

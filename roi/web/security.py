@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from roi.accounts import sessions
+from roi.accounts import passkeys, sessions
 from roi.accounts.mfa import SecondStep
 from roi.accounts.models import User
 from roi.accounts.policy import Permission, allows
@@ -165,6 +165,13 @@ def is_api_request() -> bool:
 def client_ip() -> str | None:
     # remote_addr only: X-Forwarded-For counts only through an explicitly configured ProxyFix.
     return request.remote_addr
+
+
+def relying_party() -> passkeys.RelyingParty:
+    """The host and origin this request came to: passkeys are bound to them by the browser."""
+    return passkeys.RelyingParty(
+        rp_id=request.host.rsplit(":", 1)[0], origin=request.host_url.rstrip("/")
+    )
 
 
 @login_manager.user_loader

@@ -1,15 +1,10 @@
 """Passkey answers at the second step, checked without a browser: a small software authenticator
-signs answers the way a browser's would, so each refusal of SECURITY A11 can be made exactly."""
+(tests/authenticator.py) signs answers the way a browser's would, so each refusal of SECURITY A11
+can be made exactly."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-
-import cbor2
 import pytest
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 from webauthn.helpers import bytes_to_base64url
 
@@ -18,71 +13,15 @@ from roi.accounts.mfa import SecondStep
 from roi.accounts.models import PasskeyCredential
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
+from tests.authenticator import RP, SoftAuthenticator, add_passkey
 from tests.factories import make_user
-
-RP = passkeys.RelyingParty(rp_id="roi.example", origin="https://roi.example")
-
-
-class SoftAuthenticator:
-    """One passkey: an EC P-256 key and its counter, answering challenges like a browser."""
-
-    def __init__(self) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.credential_id = bytes_to_base64url(b"soft-authenticator-1")
-        self.sign_count = 0
-
-    def public_key(self) -> bytes:
-        """The public key as COSE (EC2, ES256), as a registration stores it."""
-        numbers = self.key.public_key().public_numbers()
-        x, y = numbers.x.to_bytes(32, "big"), numbers.y.to_bytes(32, "big")
-        return cbor2.dumps({1: 2, 3: -7, -1: 1, -2: x, -3: y})
-
-    def answer(self, options: str, origin: str = RP.origin) -> str:
-        """The credential JSON a browser posts for `options`, its client data saying `origin`."""
-        self.sign_count += 1
-        client_data = json.dumps(
-            {
-                "type": "webauthn.get",
-                "challenge": json.loads(options)["challenge"],
-                "origin": origin,
-            }
-        ).encode()
-        flags = 0x05  # user present, user verified
-        authenticator_data = (
-            hashlib.sha256(RP.rp_id.encode()).digest()
-            + bytes([flags])
-            + self.sign_count.to_bytes(4, "big")
-        )
-        signed = authenticator_data + hashlib.sha256(client_data).digest()
-        signature = self.key.sign(signed, ec.ECDSA(hashes.SHA256()))
-        return json.dumps(
-            {
-                "id": self.credential_id,
-                "rawId": self.credential_id,
-                "type": "public-key",
-                "response": {
-                    "clientDataJSON": bytes_to_base64url(client_data),
-                    "authenticatorData": bytes_to_base64url(authenticator_data),
-                    "signature": bytes_to_base64url(signature),
-                },
-            }
-        )
 
 
 @pytest.fixture
 def at_second_step(session):
     """A clinician with a passkey, half-signed-in: (person, session token, authenticator)."""
     person = make_user(session, Role.CLINICIAN)
-    authenticator = SoftAuthenticator()
-    session.add(
-        PasskeyCredential(
-            user_id=person.user.id,
-            credential_id=authenticator.credential_id,
-            public_key=authenticator.public_key(),
-            name="Soft key",
-        )
-    )
-    session.commit()
+    authenticator = add_passkey(session, person.user.id)
     token = sessions.start_session(session, person.user, SecondStep.VERIFY)
     return person, token, authenticator
 

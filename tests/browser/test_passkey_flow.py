@@ -13,6 +13,7 @@ from sqlalchemy import select
 from roi.audit import Action, AuditEntry
 from tests.browser_plugin import password_step
 from tests.helpers import totp_code
+from tests.web.test_device_signing import pending
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -119,6 +120,31 @@ def test_an_answer_relayed_from_another_site_is_refused(
     ]
     # (the first is the authenticator code before the passkey was added)
     assert outcomes[1:] == [("auth.mfa_failed", "passkey", ["passkey_wrong_origin"])]
+
+
+def test_the_clinician_takes_the_device_back_with_their_passkey(
+    app, live_url, context, page, session, clinician
+):
+    # Given a clinician with a passkey, signed in, who handed their screen to a client
+    base = live_url.replace("127.0.0.1", "localhost")
+    _with_a_virtual_authenticator(context, page)
+    _sign_in_and_add_a_passkey(app, page, base, clinician)
+    consent = pending(session, clinician)
+    page.goto(f"{base}/clinician/consents/{consent.id}")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Hand to client").click()
+    page.get_by_role("link", name="Hand back to clinician").first.click()
+    # When they type their password and use their passkey instead of a code
+    page.get_by_label("Clinician's password").fill(clinician.password)
+    with page.expect_navigation(url=f"{base}/clinician/consents/{consent.id}"):
+        page.get_by_role("button", name="Take the device back with a passkey").click()
+    # Then the device is theirs again
+    assert "You have the device back." in page.content()
+    session.rollback()
+    [entry] = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == Action.CONSENT_HANDED_BACK)
+    ).all()
+    assert entry.consent_id == consent.id
 
 
 def _sign_in_and_add_a_passkey(app, page, base: str, clinician) -> None:

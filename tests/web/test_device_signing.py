@@ -4,18 +4,21 @@ the clinician's password and second factor hand it back; an idle minute locks it
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import date, timedelta
 
 import time_machine
 from sqlalchemy import select
 
-from roi.accounts.models import Organization, PasskeyCredential
+from roi.accounts.models import Organization
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.consent import lifecycle, representation
 from roi.consent.models import Consent, ConsentStatus, DeviceHandover
 from roi.web.security import DEVICE_ENDPOINTS
+from tests.authenticator import TEST_CLIENT, SoftAuthenticator, add_passkey
 from tests.factories import (
     make_client,
     make_user,
@@ -70,6 +73,23 @@ def hand_back(client, session, clinician, *, password: str | None = None, code: 
     data = {
         "password": clinician.password if password is None else password,
         "code": fresh_totp_code(session, clinician.email) if code == "" else (code or ""),
+        "csrf_token": csrf_token(page),
+    }
+    return client.post(f"{DEVICE}/hand-back", data=data)
+
+
+def hand_back_with_passkey(
+    client, clinician, authenticator: SoftAuthenticator, origin: str = TEST_CLIENT.origin
+):
+    """The hand-back form sent as static/js/passkeys.js sends it: the password typed, and the
+    passkey's answer to the challenge the page carries."""
+    page = client.get(f"{DEVICE}/hand-back")
+    options = re.search(r'data-options="([^"]+)"', page.get_data(as_text=True))
+    assert options, "the hand-back page carries no passkey challenge"
+    data = {
+        "password": clinician.password,
+        "code": "",
+        "credential": authenticator.answer(html.unescape(options[1]), origin=origin),
         "csrf_token": csrf_token(page),
     }
     return client.post(f"{DEVICE}/hand-back", data=data)
@@ -338,7 +358,9 @@ def test_the_client_reads_and_signs_in_spanish_and_the_clinician_gets_their_lang
     assert '<html lang="en">' in mine
 
 
-def test_a_clinician_whose_only_second_factor_is_a_passkey_takes_the_device_back(client, session):
+def test_a_clinician_whose_only_second_factor_is_a_passkey_takes_the_device_back_with_it(
+    client, session
+):
     # Given a practice that does not require a second factor, and a clinician whose only one is
     # a passkey (no authenticator app, so no code to type)
     clinician = make_user(session, Role.CLINICIAN, second_factor=False)
@@ -347,14 +369,43 @@ def test_a_clinician_whose_only_second_factor_is_a_passkey_takes_the_device_back
     consent = pending(session, clinician)
     hand_over(client, clinician, consent.id)  # signed in with the password (no passkey yet)
     session.rollback()
-    passkey = PasskeyCredential(
-        user_id=clinician.user.id, credential_id="abc", public_key=b"k", sign_count=0, name="Phone"
-    )
-    session.add(passkey)
-    session.commit()
-    # Then the hand-back asks for no code they cannot give, and their password takes it back
+    authenticator = add_passkey(session, clinician.user.id)
+    # Then the hand-back asks for their passkey, not for a code they cannot give
     page = client.get(f"{DEVICE}/hand-back").get_data(as_text=True)
     assert "Code from the authenticator app" not in page
-    assert hand_back(client, session, clinician, password="wrong", code=None).status_code == 401
-    back = hand_back(client, session, clinician, code=None)
+    assert "Take the device back with a passkey" in page
+    # And the password alone, or with a passkey's answer signed on another site, keeps the device
+    # with the client
+    alone = hand_back(client, session, clinician, code=None)
+    assert alone.status_code == 401
+    assert "Use your passkey to take the device back." in alone.get_data(as_text=True)
+    relayed = hand_back_with_passkey(client, clinician, authenticator, "https://evil.example")
+    assert relayed.status_code == 401
+    assert "Your passkey was not accepted." in relayed.get_data(as_text=True)
+    assert client.get("/clinician/").headers["Location"].endswith(DEVICE)
+    assert not audited(session, Action.CONSENT_HANDED_BACK)
+    # And each refusal is audited, the passkey's with its reason
+    assert [entry.reasons for entry in audited(session, Action.AUTH_MFA_FAILED)] == [
+        None,
+        ["passkey_wrong_origin"],
+    ]
+    # When the password comes with the passkey's answer, the device is theirs again
+    back = hand_back_with_passkey(client, clinician, authenticator)
+    assert back.headers["Location"].endswith(f"/clinician/consents/{consent.id}")
+    [verified] = audited(session, Action.AUTH_MFA_VERIFIED)
+    assert verified.detail == {"kind": "passkey"}
+
+
+def test_a_passkey_takes_the_device_back_instead_of_a_code(client, session, clinician):
+    # Given a clinician with an authenticator app and a passkey, who handed the device over
+    consent = pending(session, clinician)
+    hand_over(client, clinician, consent.id)
+    session.rollback()
+    authenticator = add_passkey(session, clinician.user.id)
+    # Then the hand-back offers both
+    page = client.get(f"{DEVICE}/hand-back").get_data(as_text=True)
+    assert "Code from the authenticator app" in page
+    assert "Or use your passkey instead of a code." in page
+    # And the password with the passkey's answer, and no code, takes it back
+    back = hand_back_with_passkey(client, clinician, authenticator)
     assert back.headers["Location"].endswith(f"/clinician/consents/{consent.id}")

@@ -42,6 +42,7 @@ from roi.web.security import (
     actor,
     client_ip,
     half_signed_in,
+    relying_party,
     requires,
     settings,
 )
@@ -158,13 +159,6 @@ def _second_step_outcome(passed: bool, form: SecondFactorForm) -> Response | tup
         return _second_factor_page(form), 401
     _finish_sign_in()
     return redirect(url_for("auth.index"))
-
-
-def relying_party() -> passkeys.RelyingParty:
-    """The host and origin this request came to: passkeys are bound to them by the browser."""
-    return passkeys.RelyingParty(
-        rp_id=request.host.rsplit(":", 1)[0], origin=request.host_url.rstrip("/")
-    )
 
 
 @bp.route("/account/passkeys", methods=["GET", "POST"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from roi.accounts.passwords import MAX_LENGTH
@@ -21,7 +21,8 @@ class BirthDateForm(FlaskForm):
 
 
 class HandBackForm(FlaskForm):
-    """The clinician's password, and a code when they have a second factor."""
+    """The clinician's password, and a code or their passkey's answer when they have a second
+    factor (the answer filled in by static/js/passkeys.js)."""
 
     password = PasswordField(
         lazy_gettext("Clinician's password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
@@ -34,3 +35,4 @@ class HandBackForm(FlaskForm):
         ),
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
     )
+    credential = HiddenField(validators=[Optional(), Length(max=20_000)])

@@ -8,8 +8,9 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from roi.accounts import mfa
+from roi.accounts import mfa, passkeys
 from roi.accounts.errors import InvalidCredentials, LoginThrottled, SecondFactorRejected
+from roi.accounts.models import User
 from roi.accounts.policy import Permission
 from roi.consent import handover, lifecycle
 from roi.consent.models import DeviceHandover
@@ -22,7 +23,15 @@ from roi.web.forms import apply_errors
 from roi.web.language import LANGUAGE_KEY, translated
 from roi.web.portal.forms import SignatureForm, signature_input
 from roi.web.portal.releases import form_of, reading_language, release_title
-from roi.web.security import actor, client_ip, form_library, requires, settings
+from roi.web.security import (
+    SESSION_TOKEN,
+    actor,
+    client_ip,
+    form_library,
+    relying_party,
+    requires,
+    settings,
+)
 
 
 @bp.get("")
@@ -118,13 +127,14 @@ def hand_back() -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _hand_back_page(form)
     consent_id = found.consent_id
+    answer = _second_factor_answer(form)
     try:
         handover.hand_back(
             db.session(),
             actor(),
             found,
             password=form.password.data or "",
-            code=form.code.data or "",
+            answer=answer,
             settings=settings(),
         )
     except LoginThrottled as error:
@@ -132,14 +142,18 @@ def hand_back() -> ResponseReturnValue:
         form.password.errors = [translated(error.message)]
         wait = {"Retry-After": str(error.retry_after_seconds)}
         return _hand_back_page(form), 429, wait
-    except (InvalidCredentials, SecondFactorRejected) as error:
+    except InvalidCredentials:
         db.session.rollback()
-        field = form.code if isinstance(error, SecondFactorRejected) else form.password
-        field.errors = [
-            _("That password is not correct.")
-            if field is form.password
-            else translated(error.message)
-        ]
+        form.password.errors = [_("That password is not correct.")]
+        return _hand_back_page(form), 401
+    except SecondFactorRejected as error:
+        db.session.rollback()
+        if isinstance(answer, passkeys.Answer):
+            form.credential.errors = [_("Your passkey was not accepted. Try it again.")]
+        elif not mfa.has_code_factor(db.session(), actor().user_id or 0):
+            form.credential.errors = [_("Use your passkey to take the device back.")]
+        else:
+            form.code.errors = [translated(error.message)]
         return _hand_back_page(form), 401
     # the pages return to the clinician's own language (their account's), whatever the client read
     session.pop(LANGUAGE_KEY, None)
@@ -153,10 +167,31 @@ def _handover() -> DeviceHandover | None:
     return found
 
 
+def _second_factor_answer(form: HandBackForm) -> mfa.Code | passkeys.Answer:
+    """What the clinician gave besides the password: their passkey's answer, or a code (an
+    empty one is checked and audited as a wrong one)."""
+    if form.credential.data:
+        return passkeys.Answer(session[SESSION_TOKEN], relying_party(), form.credential.data)
+    return mfa.Code(form.code.data or "")
+
+
 def _hand_back_page(form: HandBackForm) -> str:
-    """The hand-back form; it does not count as the client's activity, nor unlock anything."""
-    needs_code = mfa.has_code_factor(db.session(), actor().user_id or 0)
-    return render_template("device/hand_back.html", form=form, needs_code=needs_code)
+    """The hand-back form, with a fresh passkey challenge when the clinician has a passkey; it
+    does not count as the client's activity, nor unlock anything."""
+    user_id = actor().user_id or 0
+    options = None
+    if passkeys.has_passkey(db.session(), user_id):
+        user = db.session.get(User, user_id)
+        assert user is not None  # noqa: S101 - the session resumed this user
+        options = passkeys.authentication_options(
+            db.session(), user, session[SESSION_TOKEN], relying_party()
+        )
+    return render_template(
+        "device/hand_back.html",
+        form=form,
+        needs_code=mfa.has_code_factor(db.session(), user_id),
+        passkey_options=options,
+    )
 
 
 def _page(view: handover.DeviceView, template: str, **context: object) -> str:
