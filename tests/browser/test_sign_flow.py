@@ -10,13 +10,17 @@ import re
 from datetime import date, timedelta
 
 import pytest
+import time_machine
 from playwright.sync_api import expect
 
 from roi.clock import now
+from roi.consent.library import FormLibrary
 from roi.consent.models import Consent, ConsentStatus
 from tests.browser_plugin import ACTION_TIMEOUT_MS, sign_in
-from tests.factories import make_client_user, make_provider
+from tests.factories import make_client_user, make_provider, stand_in_documents
 from tests.helpers import delivered_mail
+from tests.web.test_signing_link import BIRTH_DATE as SIGNING_BIRTH_DATE
+from tests.web.test_signing_link import FORMS, send_link
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -214,3 +218,54 @@ def test_a_release_is_sent_signed_on_a_phone_downloaded_and_revoked(
     later.close()
     # No page broke the Content Security Policy (no inline script or style anywhere)
     assert csp_errors == []
+
+
+def test_a_lapsed_check_keeps_what_the_client_typed_and_drew(
+    app, live_url, page, session, clinician
+):
+    # Given a client who opened their emailed link and proved who they are
+    link = send_link(session, clinician, FormLibrary.load(FORMS))
+    page.goto(live_url + link.url)
+    _prove_identity(app, page, live_url)
+    # When they type their name, draw and agree, then press Sign after the check's 30 minutes
+    page.get_by_label("Type your full name").fill("Casey Lindqvist")
+    draw_signature(page)
+    page.get_by_label(re.compile("I agree to sign this form electronically")).check()
+    with time_machine.travel(now() + timedelta(minutes=31)):
+        with page.expect_navigation():
+            page.get_by_role("button", name="Sign", exact=True).click()
+        # Then they are asked for their date of birth and a code again, and nothing is signed
+        assert page.url == f"{live_url}/sign/identity"
+        assert "confirm your date of birth and code again" in page.content()
+        session.rollback()
+        assert session.get(Consent, link.consent.id).status is ConsentStatus.PENDING_SIGNATURE
+        # And once they have, the form is as they left it, saying so
+        _prove_identity(app, page, live_url)
+        expect(page.get_by_label("Type your full name")).to_have_value("Casey Lindqvist")
+        expect(page.get_by_label(re.compile("I agree to sign this form"))).to_be_checked()
+        drawn = page.locator("input[name=drawn_signature]").input_value()
+        assert drawn.startswith("data:image/png;base64,")
+        expect(page.get_by_role("status").filter(has_text="We kept what you typed")).to_be_visible()
+        # And Sign signs it, with their drawing
+        with stand_in_documents(), page.expect_navigation():
+            page.get_by_role("button", name="Sign", exact=True).click()
+        assert page.url == f"{live_url}/sign/done"
+    session.rollback()
+    signed = session.get(Consent, link.consent.id)
+    assert signed.status is ConsentStatus.ACTIVE
+    assert signed.signature.drawn_signature_sealed
+    # And the tab keeps no draft once the release is signed
+    kept = "Object.keys(sessionStorage).filter((key) => key.startsWith('roi-sign-draft:'))"
+    assert page.evaluate(kept) == []
+
+
+def _prove_identity(app, page, live_url: str) -> None:
+    """At /sign/identity: ask for a code, then give the date of birth and the code."""
+    with page.expect_navigation():
+        page.get_by_role("button", name="Email me a code").click()
+    code = re.search(r"\b(\d{6})\b", newest_mail(app, "code")).group(1)
+    page.get_by_label("Your date of birth", exact=True).fill(SIGNING_BIRTH_DATE.isoformat())
+    page.get_by_label("The 6-digit code from your email", exact=True).fill(code)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Continue").click()
+    assert page.url == f"{live_url}/sign/review"
