@@ -66,12 +66,22 @@ def worker_command(once: bool, interval: float) -> None:
 
 def drain(settings: Settings) -> mail.Delivery:
     """Everything due now: the waiting link requests answered (their mail goes to the outbox),
-    then the outbox delivered, batch by batch until one comes back short."""
-    while invitations.answer_link_requests(db.session()) == invitations.ANSWER_BATCH:
+    then the outbox delivered, batch by batch until one comes back short.
+
+    It looks first with reads alone, and ends them: an idle worker neither takes SQLite's one
+    write turn from the app every time it looks nor keeps a snapshot open between looks (a
+    SQLite read transaction would go on showing it the outbox as it was)."""
+    session = db.session()
+    waiting = invitations.any_link_request_waiting(session)
+    due = mail.outbox.any_due(session)
+    session.rollback()  # the worker's own session: nothing but the looks is in it
+    if not waiting and not due:
+        return mail.Delivery()
+    while waiting and invitations.answer_link_requests(session) == invitations.ANSWER_BATCH:
         pass
     sent = retried = failed = 0
     while True:
-        done = mail.deliver_due(db.session(), settings)
+        done = mail.deliver_due(session, settings)
         sent, retried, failed = sent + done.sent, retried + done.retried, failed + done.failed
         if done.sent + done.retried + done.failed < mail.outbox.BATCH:
             return mail.Delivery(sent=sent, retried=retried, failed=failed)

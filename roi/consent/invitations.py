@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from roi import audit, i18n, mail, vault
@@ -324,6 +324,17 @@ def request_links(session: Session, email: str, *, ip: str | None, settings: Set
         )
 
 
+def _waiting(at: datetime) -> ColumnElement[bool]:
+    return or_(LinkRequest.next_attempt_at.is_(None), LinkRequest.next_attempt_at <= at)
+
+
+def any_link_request_waiting(session: Session) -> bool:
+    """Whether a link request is waiting for its answer now: a read, where taking one takes a
+    write transaction (on SQLite the database's one write turn)."""
+    found = session.scalar(select(LinkRequest.id).where(_waiting(now())).limit(1))
+    return found is not None
+
+
 def answer_link_requests(session: Session, *, limit: int = ANSWER_BATCH) -> int:
     """Take up to `limit` waiting link requests, oldest first, each in a transaction of its own
     that deletes it: each active release signed for a client with that address gets a new link to
@@ -349,13 +360,7 @@ def answer_link_requests(session: Session, *, limit: int = ANSWER_BATCH) -> int:
             with unit_of_work(session):
                 claimed = session.scalar(
                     select(LinkRequest)
-                    .where(
-                        LinkRequest.id > after,
-                        or_(
-                            LinkRequest.next_attempt_at.is_(None),
-                            LinkRequest.next_attempt_at <= now(),
-                        ),
-                    )
+                    .where(LinkRequest.id > after, _waiting(now()))
                     .order_by(LinkRequest.id)
                     .limit(1)
                     .with_for_update(skip_locked=True)

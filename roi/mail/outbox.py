@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from roi import vault
@@ -170,16 +170,26 @@ def _attempt(settings: Settings, claimed: _Claimed) -> str | None:
     return None
 
 
+def _due(at: datetime) -> ColumnElement[bool]:
+    return and_(
+        OutboxItem.status == OutboxStatus.PENDING,
+        OutboxItem.next_attempt_at <= at,
+        or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until <= at),
+    )
+
+
+def any_due(session: Session) -> bool:
+    """Whether a mail is due now: a read, where claiming one takes a write transaction (on
+    SQLite the database's one write turn)."""
+    return session.scalar(select(OutboxItem.id).where(_due(now())).limit(1)) is not None
+
+
 def _claim(session: Session, limit: int) -> list[_Claimed]:
     with unit_of_work(session):
         at = now()
         items = session.scalars(
             select(OutboxItem)
-            .where(
-                OutboxItem.status == OutboxStatus.PENDING,
-                OutboxItem.next_attempt_at <= at,
-                or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until <= at),
-            )
+            .where(_due(at))
             .order_by(OutboxItem.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -14,7 +14,8 @@ import pytest
 
 from roi import mail
 from roi.cli import roi_group
-from roi.db import unit_of_work
+from roi.cli.worker import drain
+from roi.db import commits_begun, unit_of_work
 from roi.extensions import db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,6 +40,22 @@ def test_once_delivers_everything_due_across_batches(app, instance_path):
     assert result.exit_code == 0, result.output
     assert "delivered 25, to retry 0, failed 0" in result.output
     assert len(list((instance_path / "outbox").glob("*.eml"))) == 25
+
+
+def test_an_idle_worker_looks_with_reads_alone_and_sees_mail_that_comes_later(app):
+    settings = app.config["ROI_SETTINGS"]
+    with app.app_context():
+        session = db.session()
+        before = commits_begun(session)
+        # When the worker looks at an empty outbox with no link request waiting
+        assert drain(settings) == mail.Delivery()
+        # Then it took no write transaction (on SQLite, the app's one write turn), and it keeps
+        # no read open until its next look
+        assert commits_begun(session) == before
+        assert not session.in_transaction()
+        # And mail the app writes meanwhile goes out at its next look
+        enqueue(app, 1)
+        assert drain(settings).sent == 1
 
 
 @pytest.mark.subprocess
