@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 import pyotp
@@ -236,7 +236,7 @@ def verify(session: Session, actor: Actor, code: str) -> bool:
 class Code:
     """A code typed as the second factor: from the authenticator app, or a recovery code."""
 
-    code: str
+    code: str = field(repr=False)
 
     def passes(self, session: Session, actor: Actor) -> bool:
         return verify(session, actor, self.code)

@@ -8,7 +8,7 @@ Each challenge is kept with the server-side session and used up by the first ans
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -186,9 +186,9 @@ def verify(session: Session, actor: Actor, token: str, rp: RelyingParty, credent
 class Answer:
     """A browser's answer to the passkey challenge of the session signed in with `token`."""
 
-    token: str
+    token: str = field(repr=False)
     rp: RelyingParty
-    credential: str
+    credential: str = field(repr=False)
 
     def passes(self, session: Session, actor: Actor) -> bool:
         return verify(session, actor, self.token, self.rp, self.credential)

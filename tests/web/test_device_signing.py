@@ -79,7 +79,11 @@ def hand_back(client, session, clinician, *, password: str | None = None, code: 
 
 
 def hand_back_with_passkey(
-    client, clinician, authenticator: SoftAuthenticator, origin: str = TEST_CLIENT.origin
+    client,
+    clinician,
+    authenticator: SoftAuthenticator,
+    origin: str = TEST_CLIENT.origin,
+    password: str | None = None,
 ):
     """The hand-back form sent as static/js/passkeys.js sends it: the password typed, and the
     passkey's answer to the challenge the page carries."""
@@ -87,7 +91,7 @@ def hand_back_with_passkey(
     options = re.search(r'data-options="([^"]+)"', page.get_data(as_text=True))
     assert options, "the hand-back page carries no passkey challenge"
     data = {
-        "password": clinician.password,
+        "password": clinician.password if password is None else password,
         "code": "",
         "credential": authenticator.answer(html.unescape(options[1]), origin=origin),
         "csrf_token": csrf_token(page),
@@ -374,20 +378,19 @@ def test_a_clinician_whose_only_second_factor_is_a_passkey_takes_the_device_back
     page = client.get(f"{DEVICE}/hand-back").get_data(as_text=True)
     assert "Code from the authenticator app" not in page
     assert "Take the device back with a passkey" in page
-    # And the password alone, or with a passkey's answer signed on another site, keeps the device
-    # with the client
+    # And the password alone (Enter in its box) asks for the passkey, counting no failed try
     alone = hand_back(client, session, clinician, code=None)
-    assert alone.status_code == 401
+    assert alone.status_code == 422
     assert "Use your passkey to take the device back." in alone.get_data(as_text=True)
+    assert not audited(session, Action.AUTH_MFA_FAILED)
+    # And a passkey's answer signed on another site keeps the device with the client, audited
     relayed = hand_back_with_passkey(client, clinician, authenticator, "https://evil.example")
     assert relayed.status_code == 401
     assert "Your passkey was not accepted." in relayed.get_data(as_text=True)
     assert client.get("/clinician/").headers["Location"].endswith(DEVICE)
     assert not audited(session, Action.CONSENT_HANDED_BACK)
-    # And each refusal is audited, the passkey's with its reason
     assert [entry.reasons for entry in audited(session, Action.AUTH_MFA_FAILED)] == [
-        None,
-        ["passkey_wrong_origin"],
+        ["passkey_wrong_origin"]
     ]
     # When the password comes with the passkey's answer, the device is theirs again
     back = hand_back_with_passkey(client, clinician, authenticator)
@@ -406,6 +409,33 @@ def test_a_passkey_takes_the_device_back_instead_of_a_code(client, session, clin
     page = client.get(f"{DEVICE}/hand-back").get_data(as_text=True)
     assert "Code from the authenticator app" in page
     assert "Or use your passkey instead of a code." in page
-    # And the password with the passkey's answer, and no code, takes it back
+    # When a passkey's answer comes with a wrong password, the page does not send it again:
+    # the right password and a code then take the device back
+    wrong = hand_back_with_passkey(client, clinician, authenticator, password="wrong")
+    assert wrong.status_code == 401
+    assert 'name="credential" type="hidden" value=""' in wrong.get_data(as_text=True)
+    assert hand_back(client, session, clinician).status_code == 302
+    # And, handed over again, the password with the passkey's answer and no code takes it back
+    hand_over(client, clinician, consent.id, signed_in=True)
     back = hand_back_with_passkey(client, clinician, authenticator)
     assert back.headers["Location"].endswith(f"/clinician/consents/{consent.id}")
+
+
+def test_an_answer_from_someone_without_a_passkey_is_no_second_factor(client, session, clinician):
+    # Given a clinician with an authenticator app and no passkey, who handed the device over
+    consent = pending(session, clinician)
+    hand_over(client, clinician, consent.id)
+    page = client.get(f"{DEVICE}/hand-back")
+    # When the password comes with a made-up passkey answer and no code
+    response = client.post(
+        f"{DEVICE}/hand-back",
+        data={
+            "password": clinician.password,
+            "credential": '{"id": "x", "type": "public-key"}',
+            "csrf_token": csrf_token(page),
+        },
+    )
+    # Then the device stays with the client, and the page asks for the code
+    assert response.status_code == 401
+    assert "That code is not correct" in response.get_data(as_text=True)
+    assert client.get("/clinician/").headers["Location"].endswith(DEVICE)

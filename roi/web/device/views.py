@@ -124,10 +124,17 @@ def hand_back() -> ResponseReturnValue:
     if found is None:
         return redirect(url_for("auth.index"))
     form = HandBackForm()
-    if not form.validate_on_submit():
+    if request.method == "GET":
         return _hand_back_page(form)
+    if not form.validate_on_submit():
+        return _hand_back_page(form), 422
     consent_id = found.consent_id
     answer = _second_factor_answer(form)
+    if answer is None:
+        # a passkey-only clinician who sent the password alone (Enter in its box): asked for
+        # their passkey, without a try counted against the throttle, the password unchecked
+        form.credential.errors = [_("Use your passkey to take the device back.")]
+        return _hand_back_page(form), 422
     try:
         handover.hand_back(
             db.session(),
@@ -150,8 +157,6 @@ def hand_back() -> ResponseReturnValue:
         db.session.rollback()
         if isinstance(answer, passkeys.Answer):
             form.credential.errors = [_("Your passkey was not accepted. Try it again.")]
-        elif not mfa.has_code_factor(db.session(), actor().user_id or 0):
-            form.credential.errors = [_("Use your passkey to take the device back.")]
         else:
             form.code.errors = [translated(error.message)]
         return _hand_back_page(form), 401
@@ -167,11 +172,16 @@ def _handover() -> DeviceHandover | None:
     return found
 
 
-def _second_factor_answer(form: HandBackForm) -> mfa.Code | passkeys.Answer:
-    """What the clinician gave besides the password: their passkey's answer, or a code (an
-    empty one is checked and audited as a wrong one)."""
-    if form.credential.data:
+def _second_factor_answer(form: HandBackForm) -> mfa.Code | passkeys.Answer | None:
+    """What the clinician gave besides the password: their passkey's answer (only from someone
+    with a passkey), or a code (an empty one is checked and audited as a wrong one); None from a
+    passkey-only clinician who sent no answer."""
+    user_id = actor().user_id or 0
+    has_passkey = passkeys.has_passkey(db.session(), user_id)
+    if form.credential.data and has_passkey:
         return passkeys.Answer(session[SESSION_TOKEN], relying_party(), form.credential.data)
+    if has_passkey and not form.code.data and not mfa.has_code_factor(db.session(), user_id):
+        return None
     return mfa.Code(form.code.data or "")
 
 
