@@ -1,13 +1,16 @@
 /* roi: what the client typed and drew on the emailed link's signing form, kept in this tab
-   (sessionStorage: it leaves the device only with the form) until the release is signed. The
-   check of their date of birth and code lasts 30 minutes; when it lapses before "Sign", the server
-   asks for it again, and the form then comes back as they left it instead of empty. Runs before
-   signature.js, which draws the drawing its hidden field holds. Without JavaScript or storage the
-   form starts empty, as it did. */
+   (sessionStorage: it leaves the device only with the form) while they sign. The check of their
+   date of birth and code lasts 30 minutes; when it lapses before "Sign", the server asks for it
+   again, and the form then comes back as they left it instead of empty, except the agreement to
+   sign electronically, which they give again on the page they sign. A draft goes once the release
+   is signed or the link is closed, and after an hour whatever happens. Runs before signature.js,
+   which draws the drawing its hidden field holds. Without JavaScript or storage the form starts
+   empty, as it did. */
 (function () {
   "use strict";
 
   var PREFIX = "roi-sign-draft:";
+  var LIFETIME_MS = 60 * 60 * 1000;
   var FIELDS = ["relationship", "representative_authority", "signer_name", "drawn_signature"];
 
   function sessionStore() {
@@ -18,14 +21,29 @@
     }
   }
 
+  function read(store, key) {
+    try {
+      return JSON.parse(store.getItem(key) || "null");
+    } catch (error) {
+      return null;
+    }
+  }
+
   var store = sessionStore();
   if (!store) {
     return;
   }
 
-  // The thank-you page: the release is signed, its draft has done its work.
-  document.querySelectorAll("[data-draft-signed]").forEach(function (done) {
-    store.removeItem(PREFIX + done.dataset.draftSigned);
+  // Drafts of a signing that ended (signed, refused, the link closed) or went stale.
+  var ended = document.querySelector("[data-forget-drafts]") !== null;
+  Object.keys(store).forEach(function (key) {
+    if (key.indexOf(PREFIX) !== 0) {
+      return;
+    }
+    var draft = read(store, key);
+    if (ended || !draft || !(Date.now() - draft.savedAt < LIFETIME_MS)) {
+      store.removeItem(key);
+    }
   });
 
   var form = document.querySelector("form[data-keep-draft]");
@@ -34,14 +52,6 @@
   }
   var key = PREFIX + form.dataset.keepDraft;
 
-  function read() {
-    try {
-      return JSON.parse(store.getItem(key) || "null");
-    } catch (error) {
-      return null;
-    }
-  }
-
   function restore(draft) {
     FIELDS.forEach(function (name) {
       var field = form.elements[name];
@@ -49,7 +59,6 @@
         field.value = draft[name];
       }
     });
-    form.elements.agree.checked = draft.agree === true;
     var details = form.querySelector("details.representative");
     if (details && (draft.relationship !== "self" || draft.representative_authority)) {
       details.open = true;
@@ -58,10 +67,10 @@
     status.textContent = status.dataset.draftStatus;
   }
 
-  var draft = read();
+  var draft = read(store, key);
   // a form the server sent back to be corrected already holds what was sent
   var empty = !form.elements.signer_name.value && !form.elements.drawn_signature.value;
-  if (draft && empty) {
+  if (draft && empty && (draft.signer_name || draft.drawn_signature)) {
     restore(draft);
   }
 
@@ -69,7 +78,7 @@
   // which puts the drawing into its hidden field.
   document.addEventListener("DOMContentLoaded", function () {
     form.addEventListener("submit", function () {
-      var kept = { agree: form.elements.agree.checked };
+      var kept = { savedAt: Date.now() };
       FIELDS.forEach(function (name) {
         var field = form.elements[name];
         if (field) {

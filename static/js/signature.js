@@ -26,13 +26,16 @@
       canvas.getContext("2d").scale(ratio, ratio);
       pad.clear();
       pad.fromData(strokes);
+      // a kept drawing is an image, not strokes: drawn again, or it would vanish from the box
+      // while its hidden field still carried it
+      if (!strokes.length && input.value.indexOf("data:image/png;base64,") === 0) {
+        pad.fromDataURL(input.value, { ratio: 1, width: canvas.offsetWidth, height: canvas.offsetHeight });
+      }
     }
 
+    // fit() also draws a drawing that came back with the form: one the server asked to
+    // correct, or one draft.js kept while the client checked in again
     fit();
-    // Keep a drawing that came back with a form the server asked to correct.
-    if (input.value.indexOf("data:image/png;base64,") === 0) {
-      pad.fromDataURL(input.value, { ratio: 1, width: canvas.offsetWidth, height: canvas.offsetHeight });
-    }
     window.addEventListener("resize", fit);
     clear.addEventListener("click", function () {
       pad.clear();

@@ -239,14 +239,20 @@ def test_a_lapsed_check_keeps_what_the_client_typed_and_drew(
         assert "confirm your date of birth and code again" in page.content()
         session.rollback()
         assert session.get(Consent, link.consent.id).status is ConsentStatus.PENDING_SIGNATURE
-        # And once they have, the form is as they left it, saying so
+        # And once they have, the form is as they left it, saying so, but for the agreement to
+        # sign electronically, which they give again on the page they sign
         _prove_identity(app, page, live_url)
         expect(page.get_by_label("Type your full name")).to_have_value("Casey Lindqvist")
-        expect(page.get_by_label(re.compile("I agree to sign this form"))).to_be_checked()
         drawn = page.locator("input[name=drawn_signature]").input_value()
         assert drawn.startswith("data:image/png;base64,")
         expect(page.get_by_role("status").filter(has_text="We kept what you typed")).to_be_visible()
-        # And Sign signs it, with their drawing
+        agreement = page.get_by_label(re.compile("I agree to sign this form electronically"))
+        expect(agreement).not_to_be_checked()
+        # And, the phone turned (the pad fits itself again), the drawing is still in the box
+        page.set_viewport_size({"width": 700, "height": 900})
+        page.wait_for_function(DRAWN_ON_THE_PAD)
+        # And once they agree, Sign signs it, with their drawing
+        agreement.check()
         with stand_in_documents(), page.expect_navigation():
             page.get_by_role("button", name="Sign", exact=True).click()
         assert page.url == f"{live_url}/sign/done"
@@ -257,6 +263,16 @@ def test_a_lapsed_check_keeps_what_the_client_typed_and_drew(
     # And the tab keeps no draft once the release is signed
     kept = "Object.keys(sessionStorage).filter((key) => key.startsWith('roi-sign-draft:'))"
     assert page.evaluate(kept) == []
+
+
+#: true once the signature pad shows something (it is compared with a blank canvas of its size)
+DRAWN_ON_THE_PAD = """() => {
+  const pad = document.querySelector("canvas.pad");
+  const blank = document.createElement("canvas");
+  blank.width = pad.width;
+  blank.height = pad.height;
+  return pad.toDataURL() !== blank.toDataURL();
+}"""
 
 
 def _prove_identity(app, page, live_url: str) -> None:
