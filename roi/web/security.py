@@ -174,6 +174,18 @@ def relying_party() -> passkeys.RelyingParty:
     )
 
 
+def passkey_challenge() -> str | None:
+    """A fresh challenge for the acting person's passkeys, as the JSON a browser's
+    navigator.credentials.get() takes (kept with their session); None when they have none."""
+    user = db.session.get(User, actor().user_id)
+    assert user is not None  # noqa: S101 - the session resumed this user
+    if not passkeys.has_passkey(db.session(), user.id):
+        return None
+    return passkeys.authentication_options(
+        db.session(), user, session[SESSION_TOKEN], relying_party()
+    )
+
+
 @login_manager.user_loader
 def load_signed_in(user_id: str) -> SignedIn | None:
     token = session.get(SESSION_TOKEN)

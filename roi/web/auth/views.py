@@ -42,6 +42,7 @@ from roi.web.security import (
     actor,
     client_ip,
     half_signed_in,
+    passkey_challenge,
     relying_party,
     requires,
     settings,
@@ -133,15 +134,11 @@ def second_factor_passkey() -> Response | str | tuple[str, int]:
 
 def _second_factor_page(form: SecondFactorForm) -> str:
     """The second step's page; with a fresh passkey challenge when the person has a passkey."""
-    user = db.session.get(User, actor().user_id)
-    assert user is not None  # noqa: S101 - the session resumed this user
-    options = None
-    if passkeys.has_passkey(db.session(), user.id):
-        options = passkeys.authentication_options(
-            db.session(), user, session[SESSION_TOKEN], relying_party()
-        )
     return render_template(
-        "auth/second_factor.html", form=form, passkey_options=options, passkey_form=PasskeyForm()
+        "auth/second_factor.html",
+        form=form,
+        passkey_options=passkey_challenge(),
+        passkey_form=PasskeyForm(),
     )
 
 

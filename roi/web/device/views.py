@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 
 from roi.accounts import mfa, passkeys
 from roi.accounts.errors import InvalidCredentials, LoginThrottled, SecondFactorRejected
-from roi.accounts.models import User
 from roi.accounts.policy import Permission
 from roi.consent import handover, lifecycle
 from roi.consent.models import DeviceHandover
@@ -28,6 +27,7 @@ from roi.web.security import (
     actor,
     client_ip,
     form_library,
+    passkey_challenge,
     relying_party,
     requires,
     settings,
@@ -188,19 +188,11 @@ def _second_factor_answer(form: HandBackForm) -> mfa.Code | passkeys.Answer | No
 def _hand_back_page(form: HandBackForm) -> str:
     """The hand-back form, with a fresh passkey challenge when the clinician has a passkey; it
     does not count as the client's activity, nor unlock anything."""
-    user_id = actor().user_id or 0
-    options = None
-    if passkeys.has_passkey(db.session(), user_id):
-        user = db.session.get(User, user_id)
-        assert user is not None  # noqa: S101 - the session resumed this user
-        options = passkeys.authentication_options(
-            db.session(), user, session[SESSION_TOKEN], relying_party()
-        )
     return render_template(
         "device/hand_back.html",
         form=form,
-        needs_code=mfa.has_code_factor(db.session(), user_id),
-        passkey_options=options,
+        needs_code=mfa.has_code_factor(db.session(), actor().user_id or 0),
+        passkey_options=passkey_challenge(),
     )
 
 
