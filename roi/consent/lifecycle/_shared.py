@@ -1,6 +1,6 @@
 """What several lifecycle steps share: the sealed description, the end a signed release's date
-sets, notices to users, closing emailed links, and the words for a state
-change that is refused."""
+sets, putting a signed release in force, notices to users, closing emailed links, and the words
+for a state change that is refused."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from roi import mail, vault
+from roi import audit, mail, vault
 from roi.accounts.models import User
+from roi.actor import Actor
+from roi.audit import Action
 from roi.clock import now
 from roi.consent import notices
 from roi.consent.models import (
@@ -81,6 +83,44 @@ def _new_link(
         )
     )
     return token
+
+
+def activate(
+    session: Session,
+    actor: Actor,
+    consent: Consent,
+    *,
+    signed_at: datetime,
+    document_sha256: str,
+    identity_method: str,
+    detail: dict[str, str | int] | None = None,
+) -> None:
+    """Put `consent`, signed at `signed_at` with `document_sha256` as its document of record, in
+    force, in the caller's unit of work: the signing audited (`identity_method` and `detail`
+    with the document's digest), its clinicians told, and the client mailed the link to their
+    copy (164.508(c)(4)). Whatever this signing closes (emailed links, a version it replaces)
+    is the caller's: the two ways of signing close different things."""
+    consent.status = ConsentStatus.ACTIVE
+    consent.signed_at = signed_at
+    consent.expires_at = date_end(consent)
+    consent.document_sha256 = document_sha256
+    audit.record(
+        session,
+        actor,
+        Action.CONSENT_SIGNED,
+        client_id=consent.client_id,
+        consent_id=consent.id,
+        recipient_provider_id=consent.recipient_provider_id,
+        categories=consent.categories,
+        detail={
+            "identity_method": identity_method,
+            "document_sha256": document_sha256,
+            **(detail or {}),
+        },
+    )
+    for user_id in _clinician_users(consent):
+        _notify(session, user_id, consent, signed_notice(consent))
+    mail_copy_link(session, consent)
 
 
 def mail_copy_link(session: Session, consent: Consent) -> bool:

@@ -12,23 +12,18 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from roi import audit, i18n
+from roi import i18n
 from roi.accounts.models import User
 from roi.accounts.policy import Permission, require
 from roi.accounts.practice import today_in_practice
 from roi.actor import Actor
-from roi.audit import Action
 from roi.clock import day_start, now
 from roi.consent.errors import IncompleteConsent
 from roi.consent.library import FormLibrary
 from roi.consent.lifecycle._shared import (
-    _clinician_users,
-    _notify,
     _state_message,
-    date_end,
+    activate,
     description_of,
-    mail_copy_link,
-    signed_notice,
 )
 from roi.consent.lifecycle.documents import _audit_download
 from roi.consent.lifecycle.drafting import (
@@ -160,28 +155,15 @@ def record_paper(
             signed_pdf=signed_pdf,
             shown=paper.scan.content,
         )
-        consent.status = ConsentStatus.ACTIVE
-        consent.signed_at = at
-        consent.expires_at = date_end(consent)
-        consent.document_sha256 = pdf_sha
-        audit.record(
+        activate(
             session,
             actor,
-            Action.CONSENT_SIGNED,
-            client_id=consent.client_id,
-            consent_id=consent.id,
-            recipient_provider_id=consent.recipient_provider_id,
-            categories=consent.categories,
-            detail={
-                "identity_method": IDENTITY_METHOD,
-                "document_sha256": pdf_sha,
-                "signed_on": paper.signed_on.isoformat(),
-            },
+            consent,
+            signed_at=at,
+            document_sha256=pdf_sha,
+            identity_method=IDENTITY_METHOD,
+            detail={"signed_on": paper.signed_on.isoformat()},
         )
-        for user_id in _clinician_users(consent):
-            _notify(session, user_id, consent, signed_notice(consent))
-        # the client gets their copy of the paper release too (164.508(c)(4))
-        mail_copy_link(session, consent)
     return consent
 
 

@@ -22,14 +22,11 @@ from roi.audit import Action, AuditEntry, Outcome
 from roi.clock import now
 from roi.consent.library import FormLibrary
 from roi.consent.lifecycle._shared import (
-    _clinician_users,
     _close_invitations,
-    _notify,
     _state_message,
+    activate,
     date_end,
     description_of,
-    mail_copy_link,
-    signed_notice,
 )
 from roi.consent.models import (
     Consent,
@@ -235,31 +232,19 @@ def _sign(
             shown=shown_html.encode(),
             drawn=signature.drawn_signature_png,
         )
-        consent.status = ConsentStatus.ACTIVE
         consent.language = template.language
-        consent.signed_at = signed_at
-        consent.expires_at = date_end(consent)
         consent.required_signer = rule.who
-        consent.document_sha256 = pdf_sha
         _close_invitations(session, consent.id, signed_at)
-        mail_copy_link(session, consent)
-        audit.record(
+        activate(
             session,
             actor,
-            Action.CONSENT_SIGNED,
-            client_id=consent.client_id,
-            consent_id=consent.id,
-            recipient_provider_id=consent.recipient_provider_id,
-            categories=consent.categories,
-            detail={
-                "identity_method": identity.method,
-                "document_sha256": pdf_sha,
-                **({"handed_over_by": identity.handed_over_by} if identity.handed_over_by else {}),
-            },
+            consent,
+            signed_at=signed_at,
+            document_sha256=pdf_sha,
+            identity_method=identity.method,
+            detail={"handed_over_by": identity.handed_over_by} if identity.handed_over_by else None,
         )
         _supersede_previous(session, actor, consent)
-        for user_id in _clinician_users(consent):
-            _notify(session, user_id, consent, signed_notice(consent))
     return consent
 
 
