@@ -9,9 +9,11 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from roi.audit import Action, AuditEntry
+from tests.authenticator import add_passkey
 from tests.browser_plugin import password_step
 from tests.helpers import totp_code
 from tests.web.test_device_signing import pending
@@ -147,6 +149,48 @@ def test_the_clinician_takes_the_device_back_with_their_passkey(
     ).all()
     assert entry.consent_id == consent.id
 
+
+def test_a_browser_without_the_webauthn_json_helpers_adds_and_uses_a_passkey(
+    app, live_url, context, page, clinician
+):
+    # Given a browser with WebAuthn but without its JSON helpers (as before Chrome 129, Firefox
+    # 119 and Safari 18), with a virtual platform authenticator
+    base = live_url.replace("127.0.0.1", "localhost")
+    page.add_init_script(WITHOUT_JSON_HELPERS)
+    _with_a_virtual_authenticator(context, page)
+    # When a clinician adds a passkey from their account page
+    _sign_in_and_add_a_passkey(app, page, base, clinician)
+    assert page.evaluate("typeof PublicKeyCredential.parseRequestOptionsFromJSON") == "undefined"
+    # Then it is added
+    assert "Your passkey is added" in page.content()
+    # And it completes their next sign-in
+    _back_at_the_second_step(page, base, clinician)
+    with page.expect_navigation(url=f"{base}/clinician/"):
+        page.get_by_role("button", name="Use a passkey").click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Good to see you")
+
+
+def test_a_browser_without_passkeys_says_so_at_the_second_step(live_url, page, session, clinician):
+    # Given a clinician with a passkey, signing in on a browser without WebAuthn
+    add_passkey(session, clinician.user.id)
+    page.add_init_script("delete window.PublicKeyCredential;")
+    base = live_url.replace("127.0.0.1", "localhost")
+    # When they reach the second step
+    password_step(page, base, clinician.email, clinician.password)
+    # Then the page says the browser cannot use them, and offers no passkey button
+    expect(page.locator("[data-passkey-status]")).to_have_text(
+        "This browser cannot use passkeys: use a code, or another browser."
+    )
+    expect(page.get_by_role("button", name="Use a passkey")).to_be_hidden()
+    expect(page.get_by_label("Code")).to_be_visible()
+
+
+#: a browser with WebAuthn but without its JSON helpers
+WITHOUT_JSON_HELPERS = """
+delete PublicKeyCredential.parseCreationOptionsFromJSON;
+delete PublicKeyCredential.parseRequestOptionsFromJSON;
+delete PublicKeyCredential.prototype.toJSON;
+"""
 
 #: keeps what became of the browser's passkey ceremony, for the assertion's message
 RECORD_CEREMONY = """
