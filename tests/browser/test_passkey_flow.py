@@ -83,7 +83,7 @@ def test_a_passkey_is_added_and_signs_in(app, live_url, context, page, session, 
         page.get_by_role("button", name="Use a passkey").click()
     # Then the clone's answer is refused, and the refusal is audited
     assert page.url == f"{base}/login/second-factor/passkey"
-    assert "not correct" in page.content()
+    assert "Your passkey was not accepted. Try it again." in page.content()
     session.rollback()
     failed = session.scalars(
         select(AuditEntry).where(AuditEntry.action == Action.AUTH_MFA_FAILED)
@@ -108,7 +108,7 @@ def test_an_answer_relayed_from_another_site_is_refused(
         page.get_by_role("button", name="Use a passkey").click()
     # Then it is refused: still the second step, not signed in
     assert page.url == f"{base}/login/second-factor/passkey"
-    assert "not correct" in page.content()
+    assert "Your passkey was not accepted. Try it again." in page.content()
     page.goto(f"{base}/clinician/")
     assert "Good to see you" not in page.content()
     # And the refusal is audited with its reason

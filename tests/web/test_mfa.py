@@ -3,6 +3,7 @@ half-signed-in session that can do nothing but give a code; staff set one up fir
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime, timedelta
 
@@ -15,6 +16,7 @@ from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.web.security import PUBLIC_ENDPOINTS
+from tests.authenticator import TEST_CLIENT, SoftAuthenticator, add_passkey
 from tests.factories import TEST_TOTP_SECRET, make_user
 from tests.helpers import (
     SECOND_STEP,
@@ -74,6 +76,52 @@ def test_a_code_is_accepted_once(client, clinician, session):
         "auth.mfa_verified",
         "auth.mfa_failed",
     ]
+
+
+def test_a_clinician_whose_only_second_factor_is_a_passkey_is_asked_for_it_alone(client, session):
+    # Given a practice that does not require a second factor, and a clinician whose only one is
+    # a passkey (no authenticator app, so no code to type)
+    clinician = make_user(session, Role.CLINICIAN, second_factor=False)
+    session.get(Organization, clinician.user.organization_id).mfa_required_for_staff = False
+    session.commit()
+    authenticator = add_passkey(session, clinician.user.id)
+    # When they give their password
+    assert password_step(client, clinician).headers["Location"].endswith(SECOND_STEP)
+    # Then the second step asks for the passkey, with no code field they could not fill
+    page = client.get(SECOND_STEP).get_data(as_text=True)
+    assert 'name="code"' not in page
+    assert "Use your passkey: on this device" in page
+    assert "Lost your passkey? Ask your practice's administrator" in page
+    # When an answer signed on another site comes back, the page says the passkey was refused
+    # and does not carry the used answer back
+    relayed = passkey_step(client, authenticator, origin="https://evil.example")
+    assert relayed.status_code == 401
+    refused = relayed.get_data(as_text=True)
+    assert "Your passkey was not accepted. Try it again." in refused
+    assert 'name="credential" type="hidden" value=""' in refused
+    assert client.get("/clinician/").headers["Location"].endswith(SECOND_STEP)
+    # When the passkey answers, they are signed in
+    assert passkey_step(client, authenticator).status_code == 302
+    assert client.get("/clinician/").status_code == 200
+    assert actions(session, Action.AUTH_MFA_VERIFIED, Action.AUTH_MFA_FAILED) == [
+        "auth.mfa_failed",
+        "auth.mfa_verified",
+    ]
+
+
+def passkey_step(client, authenticator: SoftAuthenticator, origin: str = TEST_CLIENT.origin):
+    """The second step answered as static/js/passkeys.js answers it: the passkey's answer to
+    the challenge the page carries."""
+    page = client.get(SECOND_STEP)
+    options = re.search(r'data-options="([^"]+)"', page.get_data(as_text=True))
+    assert options, "the second step carries no passkey challenge"
+    return client.post(
+        f"{SECOND_STEP}/passkey",
+        data={
+            "credential": authenticator.answer(html.unescape(options[1]), origin=origin),
+            "csrf_token": csrf_token(page),
+        },
+    )
 
 
 def test_five_wrong_codes_end_the_half_signed_in_session(client, clinician, session):

@@ -129,20 +129,27 @@ def second_factor_passkey() -> Response | str | tuple[str, int]:
     passed = passkeys.verify(
         db.session(), actor(), session[SESSION_TOKEN], relying_party(), answer.credential.data or ""
     )
-    return _second_step_outcome(passed, SecondFactorForm(formdata=None))
+    # a fresh form: the page must not carry the used answer back in its hidden field
+    return _second_step_outcome(passed, SecondFactorForm(formdata=None), PasskeyForm(formdata=None))
 
 
-def _second_factor_page(form: SecondFactorForm) -> str:
-    """The second step's page; with a fresh passkey challenge when the person has a passkey."""
+def _second_factor_page(form: SecondFactorForm, passkey_form: PasskeyForm | None = None) -> str:
+    """The second step's page; with a fresh passkey challenge when the person has a passkey,
+    and without the code field when a passkey is all they have (no code to type)."""
     return render_template(
         "auth/second_factor.html",
         form=form,
+        needs_code=mfa.has_code_factor(db.session(), actor().user_id or 0),
         passkey_options=passkey_challenge(),
-        passkey_form=PasskeyForm(),
+        passkey_form=passkey_form or PasskeyForm(),
     )
 
 
-def _second_step_outcome(passed: bool, form: SecondFactorForm) -> Response | tuple[str, int]:
+def _second_step_outcome(
+    passed: bool, form: SecondFactorForm, passkey_form: PasskeyForm | None = None
+) -> Response | tuple[str, int]:
+    """Signed in, or the page again saying what was refused: the code, or the passkey's answer
+    (`passkey_form` given)."""
     try:
         sessions.pass_second_step(
             db.session(), session[SESSION_TOKEN], actor(), passed, client_ip()
@@ -152,8 +159,11 @@ def _second_step_outcome(passed: bool, form: SecondFactorForm) -> Response | tup
         flash(translated(error.message), "error")
         return redirect(url_for("auth.login"))
     except SecondFactorRejected as error:
-        form.code.errors = [translated(error.message)]
-        return _second_factor_page(form), 401
+        if passkey_form is None:
+            form.code.errors = [translated(error.message)]
+        else:
+            passkey_form.credential.errors = [_("Your passkey was not accepted. Try it again.")]
+        return _second_factor_page(form, passkey_form), 401
     _finish_sign_in()
     return redirect(url_for("auth.index"))
 
