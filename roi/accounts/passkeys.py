@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from webauthn import (
     base64url_to_bytes,
@@ -33,6 +33,7 @@ from webauthn.helpers.structs import (
 )
 
 from roi import audit
+from roi.accounts.mfa import has_code_factor, required_by_practice
 from roi.accounts.models import PasskeyCredential, SessionRecord, User
 from roi.accounts.sessions import digest
 from roi.actor import Actor
@@ -40,7 +41,7 @@ from roi.audit import Action, Outcome
 from roi.audit.reasons import ReasonCode
 from roi.clock import now
 from roi.db import unit_of_work
-from roi.errors import Invalid
+from roi.errors import Invalid, NotFound, WrongState
 from roi.i18n import N_
 
 RP_NAME = "roi"
@@ -92,6 +93,68 @@ def passkeys_of(session: Session, user_id: int) -> list[PasskeyCredential]:
             .where(PasskeyCredential.user_id == user_id)
             .order_by(PasskeyCredential.id)
         )
+    )
+
+
+def passkey_of(session: Session, actor: Actor, passkey_id: int) -> PasskeyCredential:
+    """One of the acting person's own passkeys.
+
+    Raises:
+        NotFound: no such passkey, or someone else's.
+    """
+    passkey = session.scalar(
+        select(PasskeyCredential).where(
+            PasskeyCredential.id == passkey_id, PasskeyCredential.user_id == actor.user_id
+        )
+    )
+    if passkey is None:
+        raise NotFound(N_("passkey"))
+    return passkey
+
+
+def remove(session: Session, actor: Actor, passkey_id: int) -> str:
+    """Remove one of the acting person's passkeys (lost, or gone with a device); sign-ins no
+    longer accept it. Returns its name.
+
+    Raises:
+        NotFound: no such passkey, or someone else's.
+        WrongState: it is their last second factor and their practice requires one.
+    """
+    with unit_of_work(session):
+        # their account row held: two removals at once cannot each leave the other's last one
+        session.execute(select(User.id).where(User.id == actor.user_id).with_for_update())
+        passkey = passkey_of(session, actor, passkey_id)
+        refusal = removal_refused(session, passkey)
+        if refusal is not None:
+            raise WrongState(refusal)
+        name = passkey.name
+        session.execute(delete(PasskeyCredential).where(PasskeyCredential.id == passkey.id))
+        audit.record(
+            session,
+            actor,
+            Action.AUTH_MFA_REMOVED,
+            subject_user_id=passkey.user_id,
+            detail={"kind": "passkey"},
+        )
+    return name
+
+
+def removal_refused(session: Session, passkey: PasskeyCredential) -> str | None:
+    """Why `passkey` may not be removed: it is its owner's last second factor and their
+    practice requires one (they would be asked to set one up at once); None when it may."""
+    others = session.scalar(
+        select(func.count())
+        .select_from(PasskeyCredential)
+        .where(PasskeyCredential.user_id == passkey.user_id, PasskeyCredential.id != passkey.id)
+    )
+    if others or has_code_factor(session, passkey.user_id):
+        return None
+    owner = session.get(User, passkey.user_id)
+    if owner is None or not required_by_practice(session, owner):
+        return None
+    return N_(
+        "Your practice asks for a second step at every sign-in, and this passkey is your only "
+        "one. Add another passkey or an authenticator app first, then remove this one."
     )
 
 

@@ -20,6 +20,8 @@ class Action(StrEnum):
     AUTH_MFA_RECOVERY_CODE_USED = "auth.mfa_recovery_code_used"
     #: every second factor of a user removed, by an admin or the instance operator
     AUTH_MFA_RESET = "auth.mfa_reset"
+    #: a user removed one of their own second factors (`detail.kind`: `passkey`)
+    AUTH_MFA_REMOVED = "auth.mfa_removed"
     #: an admin turned "second factor required for staff" on or off (`detail.required`)
     AUTH_MFA_POLICY_CHANGED = "auth.mfa_policy_changed"
     #: a wrong current password on the change form (SECURITY A9)

@@ -38,6 +38,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.AUTH_MFA_FAILED: N_("Second factor refused"),
     Action.AUTH_MFA_RECOVERY_CODE_USED: N_("Recovery code used"),
     Action.AUTH_MFA_RESET: N_("Second factor reset"),
+    Action.AUTH_MFA_REMOVED: N_("Second factor removed by its owner"),
     Action.AUTH_MFA_POLICY_CHANGED: N_("Second-factor requirement changed"),
     Action.AUTH_PASSWORD_CHANGE_FAILED: N_("Password change refused: wrong current password"),
     Action.AUTH_PASSWORD_RESET_REQUESTED: N_("Password reset link asked for"),

@@ -11,7 +11,7 @@ import pyotp
 import time_machine
 from sqlalchemy import select
 
-from roi.accounts.models import Organization
+from roi.accounts.models import Organization, PasskeyCredential
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
 from roi.clock import now
@@ -308,3 +308,84 @@ def test_cli_mfa_reset(app, clinician, session):
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == Action.AUTH_MFA_RESET))
     assert entry is not None
     assert entry.actor_role == "system"
+
+
+def test_a_clinician_removes_a_lost_passkey_and_sign_ins_no_longer_accept_it(
+    client, session, clinician
+):
+    # Given a clinician with an authenticator app and a passkey on a laptop they lost
+    authenticator = add_passkey(session, clinician.user.id)
+    login_as(client, clinician.email, clinician.password)
+    listed = client.get("/account/passkeys").get_data(as_text=True)
+    assert "Remove “Soft key”" in listed
+    # When they remove it, after confirming
+    (passkey_id,) = session.scalars(select(PasskeyCredential.id)).all()
+    url = f"/account/passkeys/{passkey_id}/remove"
+    confirm = client.get(url)
+    assert "Remove the passkey “Soft key”?" in confirm.get_data(as_text=True)
+    removed = client.post(url, data={"csrf_token": csrf_token(confirm)})
+    # Then it is gone, and the removal is audited
+    assert removed.headers["Location"].endswith("/account/passkeys")
+    assert "The passkey “Soft key” is removed." in client.get("/account/passkeys").get_data(
+        as_text=True
+    )
+    session.rollback()
+    assert session.scalars(select(PasskeyCredential)).all() == []
+    [entry] = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == Action.AUTH_MFA_REMOVED)
+    ).all()
+    assert (entry.subject_user_id, entry.detail) == (clinician.user.id, {"kind": "passkey"})
+    # And the next sign-in offers no passkey, and refuses an answer from it
+    logout(client)
+    password_step(client, clinician)
+    assert "data-options" not in client.get(SECOND_STEP).get_data(as_text=True)
+    stale = client.post(
+        f"{SECOND_STEP}/passkey",
+        data={
+            "credential": authenticator.answer('{"challenge": "c3RhbGU", "rpId": "localhost"}'),
+            "csrf_token": csrf_token(client.get(SECOND_STEP)),
+        },
+    )
+    assert stale.status_code == 401
+    assert client.get("/clinician/").headers["Location"].endswith(SECOND_STEP)
+
+
+def test_the_last_second_factor_stays_while_the_practice_requires_one(client, session):
+    # Given a clinician whose only second factor is a passkey, in a practice that requires one
+    clinician = make_user(session, Role.CLINICIAN, second_factor=False)
+    authenticator = add_passkey(session, clinician.user.id)
+    password_step(client, clinician)
+    assert passkey_step(client, authenticator).status_code == 302
+    (passkey_id,) = session.scalars(select(PasskeyCredential.id)).all()
+    url = f"/account/passkeys/{passkey_id}/remove"
+    # Then the confirmation says why it cannot go, and offers no button to remove it
+    page = client.get(url)
+    text = page.get_data(as_text=True)
+    assert "this passkey is your only one. Add another passkey or an authenticator app" in text
+    assert "Remove passkey</button>" not in text
+    # And a removal posted anyway is refused, keeping the passkey
+    refused = client.post(url, data={"csrf_token": csrf_token(page)})
+    assert refused.status_code == 409
+    session.rollback()
+    assert session.scalars(select(PasskeyCredential.id)).all() == [passkey_id]
+    # When the practice stops requiring a second factor, it can go
+    session.get(Organization, clinician.user.organization_id).mfa_required_for_staff = False
+    session.commit()
+    assert client.post(url, data={"csrf_token": csrf_token(client.get(url))}).status_code == 302
+    session.rollback()
+    assert session.scalars(select(PasskeyCredential)).all() == []
+
+
+def test_no_one_removes_another_persons_passkey(client, session, clinician, other_clinician):
+    # Given a passkey of a clinician of another practice
+    add_passkey(session, other_clinician.user.id)
+    (passkey_id,) = session.scalars(select(PasskeyCredential.id)).all()
+    login_as(client, clinician.email, clinician.password)
+    url = f"/account/passkeys/{passkey_id}/remove"
+    # Then its confirmation and its removal are not found, and without a CSRF token refused
+    assert client.get(url).status_code == 404
+    own_page = client.get("/account/passkeys")
+    assert client.post(url, data={"csrf_token": csrf_token(own_page)}).status_code == 404
+    assert client.post(url).status_code == 400
+    session.rollback()
+    assert session.scalars(select(PasskeyCredential.id)).all() == [passkey_id]

@@ -40,6 +40,10 @@ class LogoutForm(FlaskForm):
     """No fields: the CSRF token is the point."""
 
 
+class ConfirmForm(FlaskForm):
+    """A confirmation: no fields, the CSRF token is the point."""
+
+
 class SecondFactorForm(FlaskForm):
     code = StringField(
         lazy_gettext("Code"),

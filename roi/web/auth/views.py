@@ -17,13 +17,14 @@ from roi.accounts.errors import (
     SecondFactorRejected,
     SecondStepEnded,
 )
-from roi.accounts.models import User
+from roi.accounts.models import PasskeyCredential, User
 from roi.accounts.policy import Permission
 from roi.actor import Role
-from roi.errors import Invalid
+from roi.errors import Invalid, WrongState
 from roi.extensions import db
 from roi.web.auth import bp
 from roi.web.auth.forms import (
+    ConfirmForm,
     LoginForm,
     NewPasswordForm,
     PasskeyForm,
@@ -201,6 +202,34 @@ def passkeys_page() -> Response | str | tuple[str, int]:
         options=options,
         passkeys=passkeys.passkeys_of(db.session(), user.id),
     ), status
+
+
+@bp.route("/account/passkeys/<int:passkey_id>/remove", methods=["GET", "POST"])
+@requires(Permission.SIGNED_IN)
+def passkey_remove(passkey_id: int) -> Response | str | tuple[str, int]:
+    """Remove one of one's own passkeys, after a confirmation."""
+    passkey = passkeys.passkey_of(db.session(), actor(), passkey_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        refusal = passkeys.removal_refused(db.session(), passkey)
+        return _remove_passkey_page(passkey, form, refusal), 200
+    try:
+        name = passkeys.remove(db.session(), actor(), passkey_id)
+    except WrongState as error:
+        return _remove_passkey_page(passkey, form, error.message), 409
+    flash(
+        _("The passkey “%(name)s” is removed. Sign-ins no longer accept it.", name=name), "success"
+    )
+    return redirect(url_for("auth.passkeys_page"))
+
+
+def _remove_passkey_page(passkey: PasskeyCredential, form: ConfirmForm, refusal: str | None) -> str:
+    return render_template(
+        "auth/remove_passkey.html",
+        passkey=passkey,
+        form=form,
+        refusal=translated(refusal) if refusal else None,
+    )
 
 
 def _finish_sign_in() -> None:
