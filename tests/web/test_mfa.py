@@ -103,6 +103,11 @@ def test_a_clinician_whose_only_second_factor_is_a_passkey_is_asked_for_it_alone
     # When the passkey answers, they are signed in
     assert passkey_step(client, authenticator).status_code == 302
     assert client.get("/clinician/").status_code == 200
+    # And their sign-in security page does not speak of an authenticator app they do not have
+    security = client.get("/account/security").get_data(as_text=True)
+    assert "A passkey is your second step." in security
+    assert "asks for a code from your authenticator app" not in security
+    assert "Set up an authenticator app" in security
     assert actions(session, Action.AUTH_MFA_VERIFIED, Action.AUTH_MFA_FAILED) == [
         "auth.mfa_failed",
         "auth.mfa_verified",

@@ -273,7 +273,7 @@ def _security_page(user: User, preferences: PreferencesForm) -> tuple[str, int]:
     return render_template(
         "auth/security.html",
         passkey_count=len(passkeys.passkeys_of(db.session(), user.id)),
-        enrolled=mfa.has_second_factor(db.session(), user.id),
+        has_app=mfa.has_code_factor(db.session(), user.id),
         required=mfa.required_by_practice(db.session(), user),
         recovery_left=mfa.recovery_codes_left(db.session(), user.id),
         preferences=preferences,
