@@ -52,6 +52,9 @@ ALLOWED_DELETIONS = {
     ("accounts/mfa.py", "TotpCredential"),
     ("accounts/mfa.py", "RecoveryCode"),
     ("accounts/mfa.py", "PasskeyCredential"),
+    # a passkey its owner removed (lost, or gone with a device): a credential, not a record (the
+    # audit log keeps auth.mfa_removed)
+    ("accounts/passkeys.py", "PasskeyCredential"),
     # a message kept while its release is created: never disclosed, seen by its author only, and
     # replaced or done once that client gets a message (the message and its audit entry remain)
     ("messaging/drafts.py", "MessageDraft"),

@@ -104,6 +104,10 @@ def activate(
     consent.signed_at = signed_at
     consent.expires_at = date_end(consent)
     consent.document_sha256 = document_sha256
+    for user_id in _clinician_users(consent):
+        _notify(session, user_id, consent, signed_notice(consent))
+    mail_copy_link(session, consent)
+    # last: on PostgreSQL the audit log's head is held from here to the commit
     audit.record(
         session,
         actor,
@@ -118,9 +122,6 @@ def activate(
             **(detail or {}),
         },
     )
-    for user_id in _clinician_users(consent):
-        _notify(session, user_id, consent, signed_notice(consent))
-    mail_copy_link(session, consent)
 
 
 def mail_copy_link(session: Session, consent: Consent) -> bool:
