@@ -122,7 +122,10 @@ def remove(session: Session, actor: Actor, passkey_id: int) -> str:
     """
     with unit_of_work(session):
         # their account row held: two removals at once cannot each leave the other's last one
-        session.execute(select(User.id).where(User.id == actor.user_id).with_for_update())
+        # (FOR NO KEY UPDATE: rows naming them, a notice in a send, are still written meanwhile)
+        session.execute(
+            select(User.id).where(User.id == actor.user_id).with_for_update(key_share=True)
+        )
         passkey = passkey_of(session, actor, passkey_id)
         refusal = removal_refused(session, passkey)
         if refusal is not None:
@@ -139,15 +142,20 @@ def remove(session: Session, actor: Actor, passkey_id: int) -> str:
     return name
 
 
-def removal_refused(session: Session, passkey: PasskeyCredential) -> str | None:
-    """Why `passkey` may not be removed: it is its owner's last second factor and their
-    practice requires one (they would be asked to set one up at once); None when it may."""
+def is_last_second_factor(session: Session, passkey: PasskeyCredential) -> bool:
+    """Whether `passkey` is its owner's only second factor (no other passkey, no app)."""
     others = session.scalar(
         select(func.count())
         .select_from(PasskeyCredential)
         .where(PasskeyCredential.user_id == passkey.user_id, PasskeyCredential.id != passkey.id)
     )
-    if others or has_code_factor(session, passkey.user_id):
+    return not others and not has_code_factor(session, passkey.user_id)
+
+
+def removal_refused(session: Session, passkey: PasskeyCredential) -> str | None:
+    """Why `passkey` may not be removed: it is its owner's last second factor and their
+    practice requires one (they would be asked to set one up at once); None when it may."""
+    if not is_last_second_factor(session, passkey):
         return None
     owner = session.get(User, passkey.user_id)
     if owner is None or not required_by_practice(session, owner):

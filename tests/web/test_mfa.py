@@ -11,6 +11,7 @@ import pyotp
 import time_machine
 from sqlalchemy import select
 
+from roi.accounts import passkeys
 from roi.accounts.models import Organization, PasskeyCredential
 from roi.actor import Role
 from roi.audit import Action, AuditEntry
@@ -100,6 +101,12 @@ def test_a_clinician_whose_only_second_factor_is_a_passkey_is_asked_for_it_alone
     assert "Your passkey was not accepted. Try it again." in refused
     assert 'name="credential" type="hidden" value=""' in refused
     assert client.get("/clinician/").headers["Location"].endswith(SECOND_STEP)
+    # When the page posts no answer at all, it says so
+    empty = client.post(
+        f"{SECOND_STEP}/passkey", data={"csrf_token": csrf_token(client.get(SECOND_STEP))}
+    )
+    assert empty.status_code == 400
+    assert "No answer from a passkey arrived. Try again." in empty.get_data(as_text=True)
     # When the passkey answers, they are signed in
     assert passkey_step(client, authenticator).status_code == 302
     assert client.get("/clinician/").status_code == 200
@@ -316,13 +323,19 @@ def test_cli_mfa_reset(app, clinician, session):
 
 
 def test_a_clinician_removes_a_lost_passkey_and_sign_ins_no_longer_accept_it(
-    client, session, clinician
+    app, client, session, clinician
 ):
     # Given a clinician with an authenticator app and a passkey on a laptop they lost
     authenticator = add_passkey(session, clinician.user.id)
     login_as(client, clinician.email, clinician.password)
     listed = client.get("/account/passkeys").get_data(as_text=True)
     assert "Remove “Soft key”" in listed
+    # And, on another computer, a sign-in waiting at its second step with a passkey challenge
+    elsewhere = app.test_client()
+    password_step(elsewhere, clinician)
+    open_challenge = elsewhere.get(SECOND_STEP)
+    options = re.search(r'data-options="([^"]+)"', open_challenge.get_data(as_text=True))
+    assert options
     # When they remove it, after confirming
     (passkey_id,) = session.scalars(select(PasskeyCredential.id)).all()
     url = f"/account/passkeys/{passkey_id}/remove"
@@ -340,19 +353,27 @@ def test_a_clinician_removes_a_lost_passkey_and_sign_ins_no_longer_accept_it(
         select(AuditEntry).where(AuditEntry.action == Action.AUTH_MFA_REMOVED)
     ).all()
     assert (entry.subject_user_id, entry.detail) == (clinician.user.id, {"kind": "passkey"})
-    # And the next sign-in offers no passkey, and refuses an answer from it
+    # And a sign-in that had reached its second step before refuses an answer from it, audited
+    refused = elsewhere.post(
+        f"{SECOND_STEP}/passkey",
+        data={
+            "credential": authenticator.answer(html.unescape(options[1]), TEST_CLIENT.origin),
+            "csrf_token": csrf_token(open_challenge),
+        },
+    )
+    assert refused.status_code == 401
+    assert "Your passkey was not accepted." in refused.get_data(as_text=True)
+    assert audited_refusals(session) == [["passkey_unknown"]]
+    # And the next sign-in offers no passkey
     logout(client)
     password_step(client, clinician)
     assert "data-options" not in client.get(SECOND_STEP).get_data(as_text=True)
-    stale = client.post(
-        f"{SECOND_STEP}/passkey",
-        data={
-            "credential": authenticator.answer('{"challenge": "c3RhbGU", "rpId": "localhost"}'),
-            "csrf_token": csrf_token(client.get(SECOND_STEP)),
-        },
-    )
-    assert stale.status_code == 401
-    assert client.get("/clinician/").headers["Location"].endswith(SECOND_STEP)
+
+
+def audited_refusals(session) -> list[list[str] | None]:
+    session.rollback()
+    query = select(AuditEntry.reasons).where(AuditEntry.action == Action.AUTH_MFA_FAILED)
+    return list(session.scalars(query.order_by(AuditEntry.seq)))
 
 
 def test_the_last_second_factor_stays_while_the_practice_requires_one(client, session):
@@ -373,10 +394,12 @@ def test_the_last_second_factor_stays_while_the_practice_requires_one(client, se
     assert refused.status_code == 409
     session.rollback()
     assert session.scalars(select(PasskeyCredential.id)).all() == [passkey_id]
-    # When the practice stops requiring a second factor, it can go
+    # When the practice stops requiring a second factor, it can go, with a word of what follows
     session.get(Organization, clinician.user.organization_id).mfa_required_for_staff = False
     session.commit()
-    assert client.post(url, data={"csrf_token": csrf_token(client.get(url))}).status_code == 302
+    page = client.get(url)
+    assert "without it, your password alone signs you in" in page.get_data(as_text=True)
+    assert client.post(url, data={"csrf_token": csrf_token(page)}).status_code == 302
     session.rollback()
     assert session.scalars(select(PasskeyCredential)).all() == []
 
@@ -394,3 +417,23 @@ def test_no_one_removes_another_persons_passkey(client, session, clinician, othe
     assert client.post(url).status_code == 400
     session.rollback()
     assert session.scalars(select(PasskeyCredential.id)).all() == [passkey_id]
+
+
+def test_a_sign_in_whose_last_second_factor_went_meanwhile_starts_again(app, client, session):
+    # Given a clinician whose only second factor is a passkey, in a practice that does not
+    # require one, who gave their password and waits at the second step
+    clinician = make_user(session, Role.CLINICIAN, second_factor=False)
+    session.get(Organization, clinician.user.organization_id).mfa_required_for_staff = False
+    session.commit()
+    add_passkey(session, clinician.user.id)
+    password_step(client, clinician)
+    # When, signed in elsewhere, they remove that passkey
+    (passkey_id,) = session.scalars(select(PasskeyCredential.id)).all()
+    passkeys.remove(session, clinician.actor, passkey_id)
+    # Then the waiting second step sends them to sign in again, saying why
+    again = client.get(SECOND_STEP)
+    assert again.headers["Location"].endswith("/login")
+    assert "second step changed meanwhile" in client.get("/login").get_data(as_text=True)
+    # And the password alone now signs them in
+    assert password_step(client, clinician).headers["Location"].endswith("/")
+    assert client.get("/clinician/").status_code == 200

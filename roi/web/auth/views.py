@@ -111,6 +111,8 @@ def second_factor() -> Response | str | tuple[str, int]:
     """The second step of signing in: a code from the authenticator app, or a recovery code."""
     if current_user.is_authenticated:
         return redirect(url_for("auth.index"))
+    if not mfa.has_second_factor(db.session(), actor().user_id or 0):
+        return _sign_in_again()
     form = SecondFactorForm()
     if not form.validate_on_submit():
         return _second_factor_page(form)
@@ -124,14 +126,28 @@ def second_factor_passkey() -> Response | str | tuple[str, int]:
     """The second step with a passkey: the browser's answer to the page's challenge."""
     if current_user.is_authenticated:
         return redirect(url_for("auth.index"))
+    if not mfa.has_second_factor(db.session(), actor().user_id or 0):
+        return _sign_in_again()
     answer = PasskeyForm()
     if not answer.validate_on_submit():
-        return _second_factor_page(SecondFactorForm(formdata=None)), 400
+        unanswered = PasskeyForm(formdata=None)
+        unanswered.credential.errors = [_("No answer from a passkey arrived. Try again.")]
+        return _second_factor_page(SecondFactorForm(formdata=None), unanswered), 400
     passed = passkeys.verify(
         db.session(), actor(), session[SESSION_TOKEN], relying_party(), answer.credential.data or ""
     )
     # a fresh form: the page must not carry the used answer back in its hidden field
     return _second_step_outcome(passed, SecondFactorForm(formdata=None), PasskeyForm(formdata=None))
+
+
+def _sign_in_again() -> Response:
+    """The person has no second factor left (they removed their last passkey, or an admin reset
+    them, since the password): this half-done sign-in ends, and the next one asks for what is
+    needed now (setting one up, where the practice requires it)."""
+    sessions.end_session(db.session(), actor(), session[SESSION_TOKEN])
+    session.clear()
+    flash(_("Your sign-in's second step changed meanwhile. Sign in again."), "info")
+    return redirect(url_for("auth.login"))
 
 
 def _second_factor_page(form: SecondFactorForm, passkey_form: PasskeyForm | None = None) -> str:
@@ -229,6 +245,7 @@ def _remove_passkey_page(passkey: PasskeyCredential, form: ConfirmForm, refusal:
         passkey=passkey,
         form=form,
         refusal=translated(refusal) if refusal else None,
+        last=passkeys.is_last_second_factor(db.session(), passkey),
     )
 
 
