@@ -187,6 +187,8 @@ def confirm_birth_date(
     left = MAX_BIRTH_DATE_FAILURES - failures
     if left <= 0:
         raise Invalid({"birth_date": N_("The date of birth does not match. Hand the device back.")})
+    if left == 1:
+        raise Invalid({"birth_date": N_("The date of birth does not match. One try left.")})
     raise Invalid(
         {"birth_date": Message("The date of birth does not match. %(left)s tries left.", left=left)}
     )

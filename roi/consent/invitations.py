@@ -206,6 +206,10 @@ def verify(
         left = MAX_FAILED_ATTEMPTS - failures
         if left <= 0:
             raise NotFound("signing link")
+        if left == 1:
+            raise Invalid(
+                {"code": N_("The date of birth or the code does not match. One try left.")}
+            )
         raise Invalid(
             {
                 "code": Message(

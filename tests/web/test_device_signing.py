@@ -160,7 +160,8 @@ def test_the_client_confirms_their_birth_date_and_three_wrong_tries_lock_the_dev
     assert "2 tries left" in wrong.get_data(as_text=True)
     assert "Sign this release" not in client.get(DEVICE).get_data(as_text=True)
     assert len(audited(session, Action.SIGNING_IDENTITY_FAILED)) == 1
-    confirm_birth_date(client, date(1991, 5, 17))
+    last = confirm_birth_date(client, date(1991, 5, 17))
+    assert "The date of birth does not match. One try left." in last.get_data(as_text=True)
     # The third wrong try locks the view: the right date no longer opens it
     confirm_birth_date(client, date(1989, 1, 1))
     assert "This screen is locked" in client.get(DEVICE).get_data(as_text=True)
