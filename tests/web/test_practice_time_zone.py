@@ -69,6 +69,16 @@ def test_an_unknown_time_zone_is_refused_and_nothing_is_saved(client, session, a
     assert setting_entries(session) == []
 
 
+def test_a_limit_of_zero_or_none_says_what_is_wrong(client, session, admin):
+    login_as(client, admin.email, admin.password)
+    # zero is a number, out of the range a limit may take; an empty box gives none
+    for value, said in (("0", "Choose a number from 1 to 50."), ("", "Give a number.")):
+        refused = post_form(client, SETTINGS, SETTINGS, {**KEPT, "emergency_sends_per_day": value})
+        assert refused.status_code == 422
+        assert said in refused.get_data(as_text=True)
+    assert practice_of(session, admin).emergency_sends_per_day == 3
+
+
 def test_a_practice_in_chicago_sees_its_sessions_in_central_time(client, session, admin):
     login_as(client, admin.email, admin.password)
     post_form(client, SETTINGS, SETTINGS, {**KEPT, "time_zone": "America/Chicago"})

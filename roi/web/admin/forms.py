@@ -13,7 +13,7 @@ from wtforms import (
     SelectChoice,
     SelectField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
 
 from roi.accounts.passwords import MAX_LENGTH
 from roi.actor import Role
@@ -95,7 +95,8 @@ class PracticeForm(FlaskForm):
     )
     emergency_sends_per_day = IntegerField(
         lazy_gettext("Emergency disclosures one clinician may send in 24 hours"),
-        validators=[DataRequired(lazy_gettext("Give a number."))],
+        # InputRequired: 0 is a number given (the practice setting says it is out of range)
+        validators=[InputRequired(lazy_gettext("Give a number."))],
         description=lazy_gettext("Above it, roi refuses the send and alerts compliance."),
     )
     #: any IANA name is checked by the service (roi.accounts.practice), which says what is wrong
