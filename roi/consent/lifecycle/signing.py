@@ -46,7 +46,7 @@ from roi.documents.model import Evidence, SignerBlock
 from roi.errors import Invalid, NotFound, WrongState
 from roi.i18n import N_, Message
 
-MIN_AUTHORITY = 10
+MIN_AUTHORITY = 3
 MAX_DRAWN_SIGNATURE = 300_000
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -465,8 +465,8 @@ def _check_signature(signature: SignatureInput) -> None:
     if signature.relationship is not SignerRelationship.SELF and len(authority) < MIN_AUTHORITY:
         # 164.508(c)(1)(vi): a representative's signature comes with their authority to act
         problems["representative_authority"] = N_(
-            "Describe your authority to sign for the client, for example "
-            "“parent of a minor child” or “court-appointed guardian, order no. …”."
+            "Describe your authority to sign for the client in a few words, for example "
+            "“mother”, “parent of a minor child” or “court-appointed guardian, order no. …”."
         )
     png = signature.drawn_signature_png
     if png is not None and (not png.startswith(PNG_MAGIC) or len(png) > MAX_DRAWN_SIGNATURE):
