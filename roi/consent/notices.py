@@ -161,9 +161,9 @@ def _revocation_mail(
                     "A release from %(practice)s was revoked", practice=consent.organization.name
                 ),
                 text=i18n.gettext(
-                    "The release under which %(practice)s shared a client's information with "
-                    "you (release #%(number)s) was revoked %(how)s, recorded on %(when)s. From "
-                    "that moment nothing more may be shared with you under it. For questions, "
+                    "The release that let %(practice)s share a client's information with you "
+                    "(release #%(number)s) was revoked %(how)s, recorded on %(when)s. From that "
+                    "moment nothing more may be shared with you under it. For questions, "
                     "contact %(practice)s.",
                     practice=consent.organization.name,
                     number=consent.id,

@@ -522,10 +522,14 @@ def test_a_recipient_outside_roi_is_told_of_a_revocation_without_being_asked_to_
     # When the client revokes it
     revoked = lifecycle.revoke(session, referral.client_person.actor, consent.id, reason=None)
     told = {m.to: m for m in notices.revocation_mails(revoked, revoked.revocation)}
-    # Then the provider's mail names the practice that shared with them, and offers no sign-in
+    # Then the provider's mail names the practice the release let share with them, without
+    # saying anything was shared (nothing was), and offers no sign-in
     theirs = told["brooks@lake.example"]
     assert theirs.subject == "A release from Riverside Counseling was revoked"
-    assert "Riverside Counseling" in theirs.text
+    assert theirs.text.startswith(
+        "The release that let Riverside Counseling share a client's information with you "
+        f"(release #{consent.id}) was revoked by the client"
+    )
     assert theirs.link is None
     # while the clinician who prepared it is sent to roi for the details
     assert told[referral.therapist.email].link == "/login"
