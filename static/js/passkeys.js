@@ -1,6 +1,7 @@
 // Passkeys: ask the browser to create or use one for the challenge the page carries
 // (data-options, JSON from the server), then post its answer with the form. What the status line
-// says comes from the page (data-waiting, data-failed, data-unsupported), in the page's language.
+// says comes from the page (data-waiting, data-failed, data-already, data-unsupported), in the
+// page's language.
 (function () {
   "use strict";
   var buttons = document.querySelectorAll("[data-passkey]");
@@ -25,8 +26,11 @@
       asked.then(function (credential) {
         form.querySelector("input[name=credential]").value = JSON.stringify(answer(credential));
         form.submit();
-      }).catch(function () {
-        status.textContent = status.dataset.failed;
+      }).catch(function (error) {
+        // InvalidStateError on creating: the authenticator already holds one of the account's
+        // passkeys (the page lists them as excluded)
+        var already = error && error.name === "InvalidStateError" && status.dataset.already;
+        status.textContent = already || status.dataset.failed;
       });
     });
   });

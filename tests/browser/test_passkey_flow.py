@@ -53,6 +53,12 @@ def test_a_passkey_is_added_and_signs_in(app, live_url, context, page, session, 
     assert "Office laptop" in page.content()
     credentials = cdp.send("WebAuthn.getCredentials", {"authenticatorId": added["authenticatorId"]})
     assert len(credentials["credentials"]) == 1
+    # And adding one again from the same authenticator says it already holds one
+    page.get_by_label("Name of this passkey").fill("Office laptop again")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.locator("[data-passkey-status]")).to_have_text(
+        "This device or security key already holds a passkey for your account."
+    )
     # And sign out, then sign in again with the password
     _back_at_the_second_step(page, base, clinician)
     assert page.url == f"{base}/login/second-factor"
