@@ -145,7 +145,10 @@ def test_the_client_sees_their_releases_each_state_in_its_own_words(
     # Then the waiting release comes first, then the active one, then the ended ones
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
-    order = [page.index(f'href="{detail_url(c.id)}"') for c in (waiting, active, revoked, voided)]
+    lists = page.index('id="waiting-heading"')  # below the notices, which link releases too
+    order = [
+        page.index(f'href="{detail_url(c.id)}"', lists) for c in (waiting, active, revoked, voided)
+    ]
     assert order == sorted(order)
     # And each ended state is named in its own words, with its date
     assert "Revoked by you" in page
@@ -513,3 +516,25 @@ def test_the_release_page_opens_with_the_release_at_a_glance_and_a_way_to_the_fo
     assert '<a class="button" href="#sign-form">Go to signing</a>' in card
     assert '<form method="post" action="/portal/consents/' in page
     assert page.count('id="sign-form"') == 1
+
+
+def test_each_notice_names_its_release_and_leads_to_it(
+    client, session, clinician, client_person, library, recipient
+):
+    # Given two releases sent to the client, the first of them signed since
+    client_id = client_person.actor.client_id
+    first = signed_consent(session, clinician, library, recipient, client_person)
+    second = sent_consent(session, clinician, library, recipient, client_id)
+    # When the client opens their list
+    login_as(client, client_person.email, client_person.password)
+    page = client.get("/portal/").get_data(as_text=True)
+    notices = page[
+        page.index('id="portal-notices"') : page.index("</ul>", page.index("portal-notices"))
+    ]
+    # Then each notice of a release says which one, and leads to its page, where its state shows
+    for consent in (first, second):
+        assert (
+            f'<a href="{detail_url(consent.id)}">Release #{consent.id} is waiting for your '
+            "signature.</a>"
+        ) in notices
+    assert "Waiting for your signature" in client.get(detail_url(second.id)).get_data(as_text=True)

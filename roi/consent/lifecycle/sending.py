@@ -41,6 +41,11 @@ class Sent:
     invitation_token: str | None
 
 
+#: the waiting notice's words before it named the release, kept in the catalogue: notices are
+#: stored as catalogue messages, and those written then still show in the reader's language
+EARLIER_WAITING_NOTICE = N_("A release is waiting for your signature.")
+
+
 def send_for_signature(
     session: Session,
     actor: Actor,
@@ -75,7 +80,9 @@ def send_for_signature(
                 session,
                 consent.client.user_id,
                 consent,
-                i18n.Message("A release is waiting for your signature."),
+                i18n.Message(
+                    "Release #%(number)s is waiting for your signature.", number=consent.id
+                ),
             )
             # no address on the record for a link: their account's brings them to the portal
             account_address = None if token else account_email(session, consent.client)
