@@ -270,6 +270,21 @@ def signed_copy(session: Session, token: str, *, ip: str | None) -> tuple[Consen
     return lifecycle.signed_pdf(session, _client_actor(opened.consent, ip), opened.consent.id)
 
 
+def revocation_receipt(
+    session: Session, token: str, library: FormLibrary, *, ip: str | None
+) -> tuple[Consent, bytes]:
+    """The revocation receipt behind a verified copy link, as the portal gives it (the
+    download is audited).
+
+    Raises:
+        NotFound: the link is dead, not a copy link, or the release is not revoked.
+        Invalid: the identity was not verified in the last 30 minutes.
+    """
+    opened = _verified_copy_link(session, token)
+    actor = _client_actor(opened.consent, ip)
+    return lifecycle.revocation_receipt(session, actor, opened.consent.id, library)
+
+
 def revoke(session: Session, token: str, *, reason: str | None, ip: str | None) -> Consent:
     """Revoke the release behind a verified copy link: the same revocation as in the portal,
     by the client the link was sent to, with method `link`.

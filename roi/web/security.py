@@ -70,6 +70,7 @@ PUBLIC_ENDPOINTS = frozenset(
         # the signer's link to their signed copy: the same identity check as signing
         "signing.copy",
         "signing.copy_document",
+        "signing.copy_revocation_receipt",
         "signing.revoke",
         # asking for that link again: the same answer whether or not the address is known
         "signing.request_link",

@@ -94,8 +94,9 @@ def test_the_signer_gets_their_copy_and_can_revoke_it_online(
         assert pdf.status_code == 200
         stored = reload(session, link.consent.id)
         assert hashlib.sha256(pdf.data).hexdigest() == stored.document_sha256
-        # and it cannot be used to sign anything
+        # and it cannot be used to sign anything, nor gives a receipt of a revocation not made
         assert later.get("/sign/review").headers["Location"].endswith("/sign/copy")
+        assert later.get("/sign/copy/revocation-receipt.pdf").status_code == 404
         # When they revoke it, confirming
         unconfirmed = later.post(
             "/sign/copy/revoke", data={"csrf_token": csrf_token(later.get("/sign/copy"))}
@@ -110,9 +111,23 @@ def test_the_signer_gets_their_copy_and_can_revoke_it_online(
         stored = reload(session, link.consent.id)
         assert stored.status is ConsentStatus.REVOKED
         assert stored.revocation.method == "link"
-        assert "no longer in effect" in later.get("/sign/copy").get_data(as_text=True)
-        # and their copy is still theirs
+        after = later.get("/sign/copy").get_data(as_text=True)
+        assert "no longer in effect" in after
+        # and their copy is still theirs, with the receipt of the revocation beside it (audited)
         assert later.get("/sign/copy/release.pdf").status_code == 200
+        assert "Download revocation receipt (PDF)" in after
+        receipt = later.get("/sign/copy/revocation-receipt.pdf")
+        assert receipt.status_code == 200
+        assert receipt.mimetype == "application/pdf"
+        assert receipt.data.startswith(b"%PDF")
+        session.rollback()
+        downloads = session.scalars(
+            select(AuditEntry.detail).where(
+                AuditEntry.action == Action.DOCUMENT_DOWNLOADED,
+                AuditEntry.consent_id == link.consent.id,
+            )
+        ).all()
+        assert {"document": "revocation_receipt"} in downloads
     # After 30 days the link is dead
     with time_machine.travel(now() + timedelta(days=31), tick=False):
         dead = app.test_client().get(path)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -217,6 +217,21 @@ def copy_document() -> ResponseReturnValue:
         return opened
     consent, data = invitations.signed_copy(db.session(), token, ip=client_ip())
     return pdf_response(data, f"release-{consent.id}.pdf")
+
+
+@bp.get("/copy/revocation-receipt.pdf")
+def copy_revocation_receipt() -> ResponseReturnValue:
+    """The revocation receipt, behind the verified copy link (audited as a download)."""
+    token = _token()
+    opened = _verified_copy(token)
+    if isinstance(opened, Response):
+        return opened
+    if opened.consent.revocation is None:
+        abort(404)  # nothing revoked yet: not found, and the link stays open (not `dead_link`)
+    consent, data = invitations.revocation_receipt(
+        db.session(), token, form_library(), ip=client_ip()
+    )
+    return pdf_response(data, f"revocation-receipt-{consent.id}.pdf")
 
 
 @bp.post("/copy/revoke")
