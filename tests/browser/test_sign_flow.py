@@ -195,7 +195,7 @@ def test_a_release_is_sent_signed_on_a_phone_downloaded_and_revoked(
     fits_the_screen(page)
     page.screenshot(path=str(tmp_path / "portal-375.png"), full_page=True)
     with page.expect_navigation():
-        page.locator(f"a[href='/portal/consents/{consent_id}']").click()
+        page.locator(f"a.release-link[href='/portal/consents/{consent_id}']").click()
     with page.expect_navigation():
         page.get_by_role("link", name=re.compile("Revoke this release")).click()
     fits_the_screen(page)

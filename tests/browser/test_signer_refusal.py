@@ -1,5 +1,6 @@
-"""In a real browser, roi refuses a signature by the wrong person: a 12-year-old in Washington
-cannot sign their own release; the parent can. The refusal names the rule."""
+"""In a real browser, the right person signs: a 12-year-old in Washington is not offered to sign
+their own release, and the form says why; the parent signs. (A post by the wrong person anyway
+is refused naming the rule: tests/web/test_signers_web.py.)"""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests.factories import (
 pytestmark = [pytest.mark.browser]
 
 
-def test_the_portal_refuses_a_minor_signing_alone_and_takes_the_parents_signature(
+def test_the_portal_offers_a_minor_no_signature_of_their_own_and_takes_the_parents(
     page, live_url, session, clinician
 ):
     # Given a Washington practice, a client who is 12 and a release waiting for a signature
@@ -31,23 +32,16 @@ def test_the_portal_refuses_a_minor_signing_alone_and_takes_the_parents_signatur
         session, clinician, given_name="Mia", birth_date=today.replace(year=today.year - 12, day=1)
     )
     draft = release_waiting_for_signature(session, clinician, record)
-    # When the child signs as the client
+    # When the release is opened to sign
     sign_in(page, live_url, person.email, person.password)
     page.goto(f"{live_url}/portal/consents/{draft.id}")
-    page.get_by_label("Type your full name").fill("Mia Avery")
-    page.get_by_label("I am the client", exact=True).check()
-    page.locator("input[name=agree]").check()
-    page.get_by_role("button", name="Sign", exact=True).click()
-    # Then roi refuses, naming the rule at the top of the page
-    refusal = page.get_by_role("alert").get_by_text("The client cannot sign this release alone")
-    refusal.wait_for()
-    assert "164.502(g)(3)" in page.content()
-    assert "RCW 26.28.010" in page.content()
-    session.rollback()
-    assert session.get(Consent, draft.id).status is ConsentStatus.PENDING_SIGNATURE
-    # And the parent's signature is taken
+    # Then signing as the client is not offered, and the form names the rule
+    assert page.get_by_label("I am the client", exact=True).count() == 0
+    rule = page.locator("[data-required-signer=representative]")
+    assert "164.502(g)(3)" in rule.inner_text()
+    assert "RCW 26.28.010" in rule.inner_text()
+    # And the parent's signature is taken (the box for their authority is open already)
     page.get_by_label("I am the client's parent").check()
-    page.locator("details.representative").evaluate("d => d.open = true")
     page.get_by_label("Your authority to sign for the client").fill("Mother of Mia, who is 12")
     page.get_by_label("Type your full name").fill("Ana Avery")
     page.locator("input[name=agree]").check()

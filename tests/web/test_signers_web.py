@@ -6,6 +6,7 @@ routes)."""
 from __future__ import annotations
 
 import io
+import re
 
 from sqlalchemy import select
 
@@ -106,6 +107,34 @@ def test_the_portal_refuses_the_wrong_signer_with_the_rule(
     assert "The client cannot sign this release alone" in refused.get_data(as_text=True)
     session.rollback()
     assert session.get(Consent, consent.id).status is ConsentStatus.PENDING_SIGNATURE
+
+
+def test_the_signing_form_offers_only_the_ways_of_signing_the_rule_allows(
+    client, session, clinician, client_person
+):
+    library = FormLibrary.load(FORMS)
+    recipient = make_provider(session, clinician)
+    client_id = client_person.actor.client_id
+    login_as(client, client_person.email, client_person.password)
+    # Given an adult client: they alone sign, and the form offers nothing else, quoting no law
+    adult = sent_consent(session, clinician, library, recipient, client_id)
+    page = client.get(detail_url(adult.id)).get_data(as_text=True)
+    assert re.findall(r'name="relationship"[^>]*value="(\w+)"', page) == ["self"]
+    assert re.search(r'<input[^>]*checked[^>]*value="self"|value="self"[^>]*checked', page)
+    assert "Who signs: the client, and only the client." in page
+    assert "45 CFR" not in page
+    assert "Describe your authority" not in page
+    # Given a minor of 12: a parent, guardian or representative signs, told why
+    make_minor(session, client_id, 12)
+    minor = sent_consent(session, clinician, library, recipient, client_id)
+    page = client.get(detail_url(minor.id)).get_data(as_text=True)
+    assert re.findall(r'name="relationship"[^>]*value="(\w+)"', page) == [
+        "parent",
+        "guardian",
+        "personal_representative",
+    ]
+    assert "164.502(g)" in page
+    assert '<details class="representative" open>' in page
 
 
 def test_the_clinician_records_a_guardian_with_the_sealed_document(
