@@ -328,6 +328,10 @@ def test_sending_asks_first_naming_the_address_recipient_information_and_expiry(
     assert len(delivered_mail(client.application)) == 1
     session.rollback()
     assert session.get(Consent, consent_id).status is ConsentStatus.PENDING_SIGNATURE
+    # And opened again (Back), the page says it was sent, offering no second send
+    again = client.get(send_url).get_data(as_text=True)
+    assert "This release cannot be sent: it is waiting for the client&#39;s signature." in again
+    assert "Looks right — send" not in again
 
 
 def test_the_preview_of_a_complete_draft_ends_in_looks_right_send(

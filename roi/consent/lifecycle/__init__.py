@@ -18,6 +18,7 @@ from roi.consent.lifecycle._shared import (
     description_of,
     description_place,
     mail_copy_link,
+    state_refusal,
 )
 from roi.consent.lifecycle.documents import (
     resend_copy_link,
@@ -107,6 +108,7 @@ __all__ = [
     "sign_for_verified_invitation",
     "sign_in_person",
     "signed_pdf",
+    "state_refusal",
     "update_draft",
     "void",
 ]

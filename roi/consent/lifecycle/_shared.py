@@ -180,7 +180,7 @@ REFUSALS = {
 }
 
 
-def _state_message(consent: Consent, verb: str, at: datetime | None = None) -> Message:
+def state_refusal(consent: Consent, verb: str, at: datetime | None = None) -> Message:
     """Why `consent` cannot be `verb` (a key of REFUSALS) now, shown in the reader's language."""
     state = consent.status_at(at or now())
     return Message(REFUSALS[verb], state=Message(STATE_WORDS[state]))

@@ -22,9 +22,9 @@ from roi.consent.elements import Draft, MissingElement, missing_elements
 from roi.consent.library import FormLibrary, FormTemplate
 from roi.consent.lifecycle._shared import (
     _close_invitations,
-    _state_message,
     description_of,
     description_place,
+    state_refusal,
 )
 from roi.consent.models import (
     Consent,
@@ -171,7 +171,7 @@ def update_draft(
         # a draft keeps the request it answers, whatever the edit form sends
         _check_fields(replace(fields, share_request_id=consent.share_request_id), template)
         if consent.status is not ConsentStatus.DRAFT:
-            raise WrongState(_state_message(consent, "changed"))
+            raise WrongState(state_refusal(consent, "changed"))
         discloser = _discloser(session, actor) if consent.created_by_id == actor.user_id else None
         recipient = _recipient(
             session, fields.recipient_provider_id, discloser or consent.discloser
@@ -224,7 +224,7 @@ def void(session: Session, actor: Actor, consent_id: int) -> Consent:
     with unit_of_work(session):
         consent = managed_consent_for(session, actor, consent_id, lock=True)
         if consent.status not in (ConsentStatus.DRAFT, ConsentStatus.PENDING_SIGNATURE):
-            raise WrongState(_state_message(consent, "voided"))
+            raise WrongState(state_refusal(consent, "voided"))
         at = now()
         consent.status = ConsentStatus.VOIDED
         consent.voided_at = at
@@ -250,7 +250,7 @@ def new_version(session: Session, actor: Actor, consent_id: int, library: FormLi
     with unit_of_work(session):
         previous = managed_consent_for(session, actor, consent_id)
         if previous.status_at(now()) is not ConsentStatus.ACTIVE:
-            raise WrongState(_state_message(previous, "amended"))
+            raise WrongState(state_refusal(previous, "amended"))
         template = library.get(previous.template_id)  # the newest version of the same form
         fields = ConsentFields(
             client_id=previous.client_id,

@@ -20,7 +20,7 @@ from roi.consent import notices
 from roi.consent.lifecycle._shared import (
     _clinician_users,
     _notify,
-    _state_message,
+    state_refusal,
 )
 from roi.consent.models import (
     Consent,
@@ -174,7 +174,7 @@ def _end(
     """
     at = now()
     if consent.status_at(at) is not ConsentStatus.ACTIVE:
-        raise WrongState(_state_message(consent, "revoked", at))
+        raise WrongState(state_refusal(consent, "revoked", at))
     revocation.consent_id = consent.id
     revocation.revoked_by_id = actor.user_id
     revocation.revoked_at = at
@@ -252,7 +252,7 @@ def record_expiry_event(
         # this waited is seen (its time is later than an instant taken before the lock)
         at = now()
         if consent.status_at(at) is not ConsentStatus.ACTIVE:
-            raise WrongState(_state_message(consent, "expired", at))
+            raise WrongState(state_refusal(consent, "expired", at))
         _expire(session, actor, consent, at, occurred_on)
     return consent
 

@@ -21,9 +21,9 @@ from roi.clock import day_start, now
 from roi.consent.errors import IncompleteConsent
 from roi.consent.library import FormLibrary
 from roi.consent.lifecycle._shared import (
-    _state_message,
     activate,
     description_of,
+    state_refusal,
 )
 from roi.consent.lifecycle.documents import _audit_download
 from roi.consent.lifecycle.drafting import (
@@ -186,7 +186,7 @@ def blank_release(
     require(actor, Permission.PREPARE_CONSENT)
     consent = managed_consent_for(session, actor, consent_id)
     if consent.status is not ConsentStatus.DRAFT:
-        raise WrongState(_state_message(consent, "printed for signing"))
+        raise WrongState(state_refusal(consent, "printed for signing"))
     missing = completeness(consent, library)
     if missing:
         raise IncompleteConsent(missing)

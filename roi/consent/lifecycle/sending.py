@@ -21,8 +21,8 @@ from roi.consent.lifecycle._shared import (
     _close_invitations,
     _new_link,
     _notify,
-    _state_message,
     description_of,
+    state_refusal,
 )
 from roi.consent.lifecycle.drafting import completeness
 from roi.consent.models import Consent, ConsentStatus, LinkPurpose
@@ -66,7 +66,7 @@ def send_for_signature(
     with unit_of_work(session):
         consent = managed_consent_for(session, actor, consent_id, lock=True)
         if consent.status is not ConsentStatus.DRAFT:
-            raise WrongState(_state_message(consent, "sent"))
+            raise WrongState(state_refusal(consent, "sent"))
         missing = completeness(consent, library)
         if missing:
             raise IncompleteConsent(missing)
@@ -108,7 +108,7 @@ def resend_signing_link(
     with unit_of_work(session):
         consent = managed_consent_for(session, actor, consent_id, lock=True)
         if consent.status is not ConsentStatus.PENDING_SIGNATURE:
-            raise WrongState(_state_message(consent, "sent"))
+            raise WrongState(state_refusal(consent, "sent"))
         if not consent.client.email:
             raise Invalid({"email": N_("The client has no email address on file.")})
         at = now()

@@ -23,10 +23,10 @@ from roi.clock import now
 from roi.consent.library import FormLibrary
 from roi.consent.lifecycle._shared import (
     _close_invitations,
-    _state_message,
     activate,
     date_end,
     description_of,
+    state_refusal,
 )
 from roi.consent.models import (
     Consent,
@@ -153,7 +153,7 @@ def _sign(
     _check_signature(signature)
     consent = _load(session, consent_id)
     if consent.status is not ConsentStatus.PENDING_SIGNATURE:
-        raise WrongState(_state_message(consent, "signed"))
+        raise WrongState(state_refusal(consent, "signed"))
     _check_not_ended(session, consent)
     _check_signer(session, actor, consent, signature)  # before rendering: refused at once
     template = library.get(consent.template_id, consent.template_version).in_language(
@@ -207,7 +207,7 @@ def _sign(
             _load(session, previous_id, lock=True)
         consent = _load(session, consent_id, lock=True)
         if consent.status is not ConsentStatus.PENDING_SIGNATURE:
-            raise WrongState(_state_message(consent, "signed"))
+            raise WrongState(state_refusal(consent, "signed"))
         _check_not_ended(session, consent)
         # who may sign is decided again on the client's record as it is now, held: the
         # practice may have recorded a representative, or cleared the own-care flag, while the

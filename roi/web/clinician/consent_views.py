@@ -595,9 +595,20 @@ def _sending(consent: Consent) -> dict[str, object]:
         "consent": consent,
         "template": template,
         "ready": ready,
+        "not_now": None if ready else _why_not_now(consent, manages=manages),
         "manages": manages,
         "confirm": confirming(),
     }
+
+
+def _why_not_now(consent: Consent, *, manages: bool) -> str:
+    """Why the release cannot be sent now, exactly: opened again with Back after sending, the
+    page says it was sent."""
+    if not manages:
+        return _("Only the practice that prepared this release can send it.")
+    if consent.status is not ConsentStatus.DRAFT:
+        return translated(lifecycle.state_refusal(consent, "sent"))
+    return _("This draft is not complete yet: its page names what is missing.")
 
 
 def _form_page(
