@@ -178,12 +178,21 @@ def verify(
     ok = code_ok and birth_date == consent.client.birth_date
     failures = invitation.failed_attempts
     with unit_of_work(session):
-        row = session.get(SigningInvitation, invitation.id)
-        assert row is not None  # noqa: S101 - loaded above
         actor = _client_actor(consent, ip)
         if ok:
-            row.verified_at = at
-            row.code_sha256 = None  # a code works once
+            # only while the link is open, decided under its row's lock: wrong answers sent at
+            # the same moment lock it first, or this one opened it
+            opened_now = session.execute(
+                update(SigningInvitation)
+                .where(
+                    SigningInvitation.id == invitation.id,
+                    SigningInvitation.failed_attempts < MAX_FAILED_ATTEMPTS,
+                )
+                .values(verified_at=at, code_sha256=None)  # a code works once
+                .returning(SigningInvitation.id)
+            ).first()
+            if opened_now is None:
+                raise NotFound("signing link")
             audit.record(
                 session,
                 actor,
@@ -192,8 +201,14 @@ def verify(
                 consent_id=consent.id,
             )
         else:
-            row.failed_attempts += 1
-            failures = row.failed_attempts
+            # counted in the database, not from what this request read: answers sent at once
+            # each count, so no more than five are ever checked
+            failures = session.execute(
+                update(SigningInvitation)
+                .where(SigningInvitation.id == invitation.id)
+                .values(failed_attempts=SigningInvitation.failed_attempts + 1)
+                .returning(SigningInvitation.failed_attempts)
+            ).scalar_one()
             audit.record(
                 session,
                 actor,
@@ -202,6 +217,8 @@ def verify(
                 client_id=consent.client_id,
                 consent_id=consent.id,
             )
+            if failures == MAX_FAILED_ATTEMPTS:
+                lifecycle.notify(session, consent.created_by_id, consent, _locked_notice(consent))
     if not ok:
         left = MAX_FAILED_ATTEMPTS - failures
         if left <= 0:
@@ -476,6 +493,16 @@ def _asked_lately(session: Session, consent_id: int, at: datetime) -> bool:
 
 def is_verified(invitation: SigningInvitation, at: datetime) -> bool:
     return invitation.verified_at is not None and at - invitation.verified_at <= VERIFIED_WINDOW
+
+
+def _locked_notice(consent: Consent) -> Message:
+    """The preparing clinician's notice that the client's link locked itself."""
+    return Message(
+        "The signing link of release #%(number)s for %(name)s is locked after five wrong "
+        "answers to its check. If the client asks, send a new link from the release's page.",
+        number=consent.id,
+        name=consent.client.display_name,
+    )
 
 
 def _client_actor(consent: Consent, ip: str | None) -> Actor:

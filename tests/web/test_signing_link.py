@@ -5,20 +5,40 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import time_machine
+from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
 
+from roi import audit
 from roi.accounts.models import Client, Organization
 from roi.clock import now
-from roi.consent import lifecycle
+from roi.consent import invitations, lifecycle
 from roi.consent.library import FormLibrary
-from roi.consent.models import Consent, ConsentStatus, ExpiryEventKind
+from roi.consent.models import (
+    Consent,
+    ConsentStatus,
+    ExpiryEventKind,
+    Notification,
+    SigningInvitation,
+)
+from roi.errors import Invalid, NotFound
 from tests.factories import make_client, make_provider, stand_in_documents
-from tests.helpers import api_token, bearer, csrf_token, delivered_mail, login_as
+from tests.helpers import (
+    PATIENCE,
+    api_token,
+    bearer,
+    csrf_token,
+    delivered_mail,
+    held_up,
+    login_as,
+)
 
 FORMS = Path(__file__).resolve().parents[2] / "forms"
 BIRTH_DATE = date(1988, 2, 29)
@@ -215,6 +235,15 @@ def test_each_failure_says_how_many_tries_are_left_and_five_lock_the_link(
     fifth = enter(client, BIRTH_DATE, wrong_code)
     assert fifth.status_code == 404
     assert DEAD in fifth.get_data(as_text=True)
+    # And the clinician who sent it is told, on their overview, which release is locked
+    session.rollback()
+    notices = session.scalars(
+        select(Notification.text).where(Notification.user_id == link.consent.created_by_id)
+    ).all()
+    assert (
+        f"The signing link of release #{link.consent.id} for Casey Lindqvist is locked after five "
+        "wrong answers to its check. If the client asks, send a new link from the release's page."
+    ) in notices
     # And from then on even the right answers open nothing, from a fresh browser too
     fresh = client.application.test_client()
     assert fresh.get(link.url).status_code == 404
@@ -466,3 +495,46 @@ def test_the_link_pages_show_times_where_the_client_is(
     # Then the page gives the day and time they signed on, where they are, as the PDF does
     assert "3 Mar 2026, 19:30" in done
     assert "UTC" not in done
+
+
+def test_wrong_answers_sent_at_once_each_count(engine, session, link, is_postgres):
+    # PostgreSQL only: SQLite runs one writer at a time
+    if not is_postgres:
+        pytest.skip("SQLite runs one writer at a time")
+    # Given a link with three wrong answers already
+    session.execute(update(SigningInvitation).values(failed_attempts=3))
+    session.commit()
+    other_pid: list[int] = []
+    other_outcome: list[object] = []
+
+    def answer_wrongly_elsewhere() -> None:
+        with Session(engine) as other:
+            other_pid.append(other.scalar(text("SELECT pg_backend_pid()")))
+            other.rollback()
+            try:
+                invitations.verify(other, link.token, birth_date=None, code="000000", ip=None)
+            except BaseException as refused:  # reported below
+                other_outcome.append(refused)
+
+    thread = threading.Thread(target=answer_wrongly_elsewhere)
+    record = audit.record
+
+    def record_then_answer_elsewhere(*args: object, **kwargs: object) -> object:
+        recorded = record(*args, **kwargs)
+        if threading.current_thread() is not thread and not thread.is_alive():
+            # When another wrong answer arrives while this one is being counted
+            held_up(engine, thread, other_pid, "the other answer wait, or finish")
+        return recorded
+
+    with (
+        mock.patch.object(audit, "record", record_then_answer_elsewhere),
+        pytest.raises(Invalid),
+    ):
+        invitations.verify(session, link.token, birth_date=None, code="000000", ip=None)
+    thread.join(PATIENCE)
+    assert not thread.is_alive()
+    # Then both count: the fifth locked the link
+    [refused] = other_outcome
+    assert isinstance(refused, NotFound)
+    session.rollback()
+    assert session.scalar(select(SigningInvitation.failed_attempts)) == 5

@@ -18,6 +18,7 @@ from roi.consent.lifecycle._shared import (
     description_of,
     description_place,
     mail_copy_link,
+    notify,
     state_refusal,
 )
 from roi.consent.lifecycle.documents import (
@@ -93,6 +94,7 @@ __all__ = [
     "evidence_of",
     "mail_copy_link",
     "new_version",
+    "notify",
     "preview_html",
     "record_discharge",
     "record_expiry_event",

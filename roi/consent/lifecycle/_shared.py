@@ -105,7 +105,7 @@ def activate(
     consent.expires_at = date_end(consent)
     consent.document_sha256 = document_sha256
     for user_id in _clinician_users(consent):
-        _notify(session, user_id, consent, signed_notice(consent))
+        notify(session, user_id, consent, signed_notice(consent))
     mail_copy_link(session, consent)
     # last: on PostgreSQL the audit log's head is held from here to the commit
     audit.record(
@@ -136,7 +136,7 @@ def mail_copy_link(session: Session, consent: Consent) -> bool:
     return True
 
 
-def _notify(session: Session, user_id: int, consent: Consent, notice: Message) -> None:
+def notify(session: Session, user_id: int, consent: Consent, notice: Message) -> None:
     """Leave user `user_id` a notice about `consent`, written in their language as a mail is,
     and kept as a message for pages in another language."""
     language = session.scalar(select(User.language).where(User.id == user_id))

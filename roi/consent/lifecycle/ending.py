@@ -19,7 +19,7 @@ from roi.clock import now
 from roi.consent import notices
 from roi.consent.lifecycle._shared import (
     _clinician_users,
-    _notify,
+    notify,
     state_refusal,
 )
 from roi.consent.models import (
@@ -213,7 +213,7 @@ def _end(
         )
     )
     for user_id in _clinician_users(consent):
-        _notify(session, user_id, consent, revoked)
+        notify(session, user_id, consent, revoked)
     for notice in notices.revocation_mails(consent, revocation):
         mail.enqueue(session, notice, organization_id=consent.organization_id)
 

@@ -20,8 +20,8 @@ from roi.consent.library import FormLibrary
 from roi.consent.lifecycle._shared import (
     _close_invitations,
     _new_link,
-    _notify,
     description_of,
+    notify,
     state_refusal,
 )
 from roi.consent.lifecycle.drafting import completeness
@@ -76,7 +76,7 @@ def send_for_signature(
         if consent.client.email:
             token = _mail_signing_link(session, consent, at + invitation_lifetime)
         if consent.client.user_id:
-            _notify(
+            notify(
                 session,
                 consent.client.user_id,
                 consent,
