@@ -147,7 +147,9 @@ def _code_mail(client: Client, code: str, language: str) -> Mail:
     with i18n.speaking(language):
         return Mail(
             to=client.email or "",
-            subject=i18n.gettext("Your roi signing code"),
+            subject=i18n.gettext(
+                "Your signing code for %(organization)s", organization=client.organization.name
+            ),
             text=i18n.gettext(
                 "Your code is %(code)s. It works for 10 minutes.\n\n"
                 "Enter it on the signing page together with your date of birth. If you did not "

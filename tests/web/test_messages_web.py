@@ -153,6 +153,12 @@ def test_without_a_release_the_message_is_refused_with_the_reason_and_the_way_to
     assert denied.client_id == referral.client_id
 
 
+def test_the_subject_box_stops_where_a_subject_would_be_refused(client, referral):
+    as_therapist(client, referral)
+    page = text(client.get(COMPOSE))
+    assert re.search(r'<input[^>]*maxlength="200"[^>]*name="subject"', page)
+
+
 def test_psychotherapy_notes_point_to_their_own_kind_of_release(client, session, referral):
     referral.signed(session)
     as_therapist(client, referral)

@@ -404,6 +404,9 @@ def test_revoke_with_one_confirmation_shows_the_time_and_a_receipt(
     # the client's time zone is their practice's (UTC here), named beside the time
     shown = f"{at.day} {at:%b} {at.year}, {at:%H:%M} UTC"
     assert f"Revoked on {shown}" in page
+    # and "At a glance" no longer says how to revoke it
+    glance = page.index("At a glance")
+    assert "How to revoke" not in page[glance : page.index("</section>", glance)]
     # And the preparing clinician is told by mail, as after a revocation through the API
     told = [m for m in delivered_mail(client.application) if "was revoked" in str(m["Subject"])]
     assert [m["To"] for m in told] == [clinician.email]

@@ -104,6 +104,7 @@ def latest_code(app) -> str:
     assert mails, "no mail in the outbox"
     message = mails[-1]
     assert message["To"] == "casey@client.example"
+    assert "Riverside Counseling" in message["Subject"]  # which practice the code is from
     body = message.get_body(preferencelist=("plain",))
     assert body is not None
     match = re.search(r"\b(\d{6})\b", body.get_content())
@@ -403,7 +404,7 @@ def test_the_code_mail_speaks_the_language_the_invitation_spoke(
     # Then the code comes in Spanish, as the invitation did
     code_mail = delivered_mail(app)[-1]
     assert "firma" in invitation["Subject"]
-    assert code_mail["Subject"] == "Su código de firma de roi"
+    assert code_mail["Subject"] == "Su código para firmar con Riverside Counseling"
 
 
 def test_a_locked_link_is_replaced_by_a_new_one_the_clinician_sends(

@@ -28,6 +28,7 @@ from roi.messaging.service import (
     ATTACHMENT_TYPES,
     MAX_ATTACHMENT_BYTES,
     MAX_ATTACHMENTS,
+    MAX_SUBJECT,
     MAX_TOTAL_ATTACHMENT_BYTES,
 )
 from roi.web.clinician.consent_forms import CheckboxesField
@@ -95,6 +96,8 @@ class ComposeForm(FlaskForm):
             "Seen in the recipient's inbox. The email telling them a message is waiting never "
             "includes it."
         ),
+        # the box stops where the service would refuse (it still checks)
+        render_kw={"maxlength": MAX_SUBJECT},
     )
     body = TextAreaField(lazy_gettext("Message"))
     attachments = MultipleFileField(lazy_gettext("Attachments"))
