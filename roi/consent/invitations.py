@@ -178,7 +178,6 @@ def verify(
         and hmac.compare_digest(invitation.code_sha256, digest(f"{invitation.id}:{code.strip()}"))
     )
     ok = code_ok and birth_date == consent.client.birth_date
-    failures = invitation.failed_attempts
     with unit_of_work(session):
         actor = _client_actor(consent, ip)
         if ok:
@@ -211,6 +210,9 @@ def verify(
                 .values(failed_attempts=SigningInvitation.failed_attempts + 1)
                 .returning(SigningInvitation.failed_attempts)
             ).scalar_one()
+            if failures == MAX_FAILED_ATTEMPTS:
+                notice = _locked_notice(consent, invitation.purpose)
+                lifecycle.notify(session, consent.created_by_id, consent, notice)
             audit.record(
                 session,
                 actor,
@@ -219,8 +221,6 @@ def verify(
                 client_id=consent.client_id,
                 consent_id=consent.id,
             )
-            if failures == MAX_FAILED_ATTEMPTS:
-                lifecycle.notify(session, consent.created_by_id, consent, _locked_notice(consent))
     if not ok:
         left = MAX_FAILED_ATTEMPTS - failures
         if left <= 0:
@@ -497,8 +497,17 @@ def is_verified(invitation: SigningInvitation, at: datetime) -> bool:
     return invitation.verified_at is not None and at - invitation.verified_at <= VERIFIED_WINDOW
 
 
-def _locked_notice(consent: Consent) -> Message:
-    """The preparing clinician's notice that the client's link locked itself."""
+def _locked_notice(consent: Consent, purpose: LinkPurpose) -> Message:
+    """The preparing clinician's notice that a client's link locked itself, saying which link
+    and what to send them instead."""
+    if purpose is LinkPurpose.SIGNED:
+        return Message(
+            "The link to %(name)s's copy of release #%(number)s is locked after five wrong "
+            "answers to its check. If the client asks, email them a new link to their copy "
+            "from the release's page.",
+            number=consent.id,
+            name=consent.client.display_name,
+        )
     return Message(
         "The signing link of release #%(number)s for %(name)s is locked after five wrong "
         "answers to its check. If the client asks, send a new link from the release's page.",

@@ -55,9 +55,20 @@
   function restore(draft) {
     FIELDS.forEach(function (name) {
       var field = form.elements[name];
-      if (field && typeof draft[name] === "string") {
-        field.value = draft[name];
+      if (!field || typeof draft[name] !== "string") {
+        return;
       }
+      if (field.type === "radio" || field instanceof RadioNodeList) {
+        // tick the choice kept, if the page offers it still (the signer rule may have
+        // changed): never rewrite what a radio button means
+        form.querySelectorAll("input[type=radio][name=" + name + "]").forEach(function (radio) {
+          if (radio.value === draft[name]) {
+            radio.checked = true;
+          }
+        });
+        return;
+      }
+      field.value = draft[name];
     });
     var details = form.querySelector("details.representative");
     if (details && (draft.relationship !== "self" || draft.representative_authority)) {

@@ -62,7 +62,7 @@ def test_long_names_and_addresses_wrap_on_a_phone(live_url, page, session, clini
         ),
     )
     add_passkey(session, clinician.user.id)
-    session.execute(update(PasskeyCredential).values(name="Workstation" + "-front-desk" * 8))
+    session.execute(update(PasskeyCredential).values(name="Workstation" + "FrontDesk" * 8))
     session.commit()
     page.set_viewport_size({"width": 375, "height": 812})
     sign_in(page, live_url, clinician.email, clinician.password)

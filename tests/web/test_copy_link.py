@@ -19,7 +19,7 @@ from roi import vault
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.consent import invitations
-from roi.consent.models import ConsentStatus, LinkRequest, SigningInvitation
+from roi.consent.models import ConsentStatus, LinkRequest, Notification, SigningInvitation
 from roi.db import unit_of_work
 from roi.mail import outbox
 from tests.helpers import (
@@ -96,7 +96,9 @@ def test_the_signer_gets_their_copy_and_can_revoke_it_online(
         assert hashlib.sha256(pdf.data).hexdigest() == stored.document_sha256
         # and it cannot be used to sign anything, nor gives a receipt of a revocation not made
         assert later.get("/sign/review").headers["Location"].endswith("/sign/copy")
-        assert later.get("/sign/copy/revocation-receipt.pdf").status_code == 404
+        early = later.get("/sign/copy/revocation-receipt.pdf")
+        assert early.headers["Location"].endswith("/sign/copy")
+        assert "this release is not revoked" in later.get("/sign/copy").get_data(as_text=True)
         # When they revoke it, confirming
         unconfirmed = later.post(
             "/sign/copy/revoke", data={"csrf_token": csrf_token(later.get("/sign/copy"))}
@@ -133,6 +135,31 @@ def test_the_signer_gets_their_copy_and_can_revoke_it_online(
         dead = app.test_client().get(path)
         assert dead.status_code == 404
         assert DEAD in dead.get_data(as_text=True)
+
+
+def test_a_copy_link_locked_by_wrong_answers_is_named_to_the_clinician(
+    app, client, session, link, instance_path
+):
+    # Given a signer's copy link
+    signed_through_the_link(client, link, instance_path)
+    [path] = copy_links(app)
+    later = app.test_client()
+    later.get(path)
+    code = ask_for_code(later, instance_path)
+    # When five wrong dates of birth are given
+    for _ in range(5):
+        wrong = enter(later, BIRTH_DATE.replace(day=28), code)
+    assert wrong.status_code == 404
+    # Then the clinician is told it is the copy link, and what to send
+    session.rollback()
+    notices = session.scalars(
+        select(Notification.text).where(Notification.user_id == link.consent.created_by_id)
+    ).all()
+    assert (
+        f"The link to Casey Lindqvist's copy of release #{link.consent.id} is locked after five "
+        "wrong answers to its check. If the client asks, email them a new link to their copy "
+        "from the release's page."
+    ) in notices
 
 
 def test_a_signing_link_does_not_open_the_copy_pages(client, link, instance_path):

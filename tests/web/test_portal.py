@@ -157,6 +157,13 @@ def test_the_client_sees_their_releases_each_state_in_its_own_words(
     assert "You revoked it on" in page
     assert "UTC" in page
     assert "inactive" not in page.lower()
+    # And only a release that can still be revoked says how, at a glance
+    for consent, says in ((waiting, True), (active, True), (revoked, False), (voided, False)):
+        shown = client.get(detail_url(consent.id)).get_data(as_text=True)
+        glance = shown[
+            shown.index("At a glance") : shown.index("</section>", shown.index("At a glance"))
+        ]
+        assert ("How to revoke" in glance) is says, consent.status
     # And the draft is not shown, and cannot be opened
     assert detail_url(draft.id) not in page
     assert client.get(detail_url(draft.id)).status_code == 404

@@ -135,6 +135,19 @@ def test_the_signing_form_offers_only_the_ways_of_signing_the_rule_allows(
     ]
     assert "164.502(g)" in page
     assert '<details class="representative" open>' in page
+    # And when the form comes back to be corrected, the parent's choice is still ticked
+    refused = client.post(
+        f"{detail_url(minor.id)}/sign",
+        data={
+            **sign_data(relationship="parent"),
+            "representative_authority": "x",
+            "csrf_token": csrf_token(client.get(detail_url(minor.id))),
+        },
+    )
+    assert refused.status_code == 422
+    assert re.search(r'<input[^>]*checked[^>]*value="parent"', refused.get_data(as_text=True)), (
+        "the parent's choice was dropped"
+    )
 
 
 def test_the_clinician_records_a_guardian_with_the_sealed_document(

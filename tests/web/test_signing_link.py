@@ -534,8 +534,43 @@ def test_wrong_answers_sent_at_once_each_count(engine, session, link, is_postgre
         invitations.verify(session, link.token, birth_date=None, code="000000", ip=None)
     thread.join(PATIENCE)
     assert not thread.is_alive()
-    # Then both count: the fifth locked the link
+    # Then both count: the fifth locked the link, and the clinician is told once
     [refused] = other_outcome
     assert isinstance(refused, NotFound)
     session.rollback()
     assert session.scalar(select(SigningInvitation.failed_attempts)) == 5
+    locked = select(Notification).where(Notification.text.contains("is locked after five"))
+    assert len(session.scalars(locked).all()) == 1
+
+
+def test_a_right_answer_does_not_open_a_link_locked_meanwhile(engine, session, link, is_postgres):
+    # PostgreSQL only: SQLite runs one writer at a time
+    if not is_postgres:
+        pytest.skip("SQLite runs one writer at a time")
+    # Given a link with four wrong answers, and a code sent
+    invitation_id = session.scalar(select(SigningInvitation.id))
+    session.execute(
+        update(SigningInvitation).values(
+            failed_attempts=4,
+            code_sha256=invitations.digest(f"{invitation_id}:123456"),
+            code_expires_at=now() + timedelta(minutes=10),
+        )
+    )
+    session.commit()
+    code = "123456"
+    client_actor = invitations._client_actor
+
+    def lock_it_elsewhere_first(*args: object, **kwargs: object) -> object:
+        # When, just as the right answer is checked, a fifth wrong one locks the link elsewhere
+        with Session(engine) as other, other.begin():
+            other.execute(update(SigningInvitation).values(failed_attempts=5))
+        return client_actor(*args, **kwargs)
+
+    with (
+        mock.patch.object(invitations, "_client_actor", lock_it_elsewhere_first),
+        pytest.raises(NotFound),
+    ):
+        invitations.verify(session, link.token, birth_date=BIRTH_DATE, code=code, ip=None)
+    # Then the right answer does not open it
+    session.rollback()
+    assert session.scalar(select(SigningInvitation.verified_at)) is None

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -227,7 +227,8 @@ def copy_revocation_receipt() -> ResponseReturnValue:
     if isinstance(opened, Response):
         return opened
     if opened.consent.revocation is None:
-        abort(404)  # nothing revoked yet: not found, and the link stays open (not `dead_link`)
+        flash(_("There is no revocation receipt: this release is not revoked."), "info")
+        return redirect(url_for("signing.copy"))
     consent, data = invitations.revocation_receipt(
         db.session(), token, form_library(), ip=client_ip()
     )
