@@ -11,7 +11,8 @@ import re
 from sqlalchemy import select
 
 from roi import vault
-from roi.accounts.models import Client, ClientRepresentative, Organization
+from roi.accounts.models import Client, ClientRepresentative, Organization, RepresentativeKind
+from roi.consent import representation
 from roi.consent.library import FormLibrary
 from roi.consent.models import Consent, ConsentStatus
 from roi.documents import attachments
@@ -124,6 +125,22 @@ def test_the_signing_form_offers_only_the_ways_of_signing_the_rule_allows(
     assert "Who signs: the client, and only the client." in page
     assert "45 CFR" not in page
     assert "Describe your authority" not in page
+    # Given an adult under guardianship: only their guardian signs, and only that is offered
+    representation.record_representative(
+        session,
+        clinician.actor,
+        client_id,
+        representation.NewRepresentative(
+            RepresentativeKind.GUARDIAN,
+            "Maria Avery",
+            attachments.Upload("order.pdf", "application/pdf", PDF),
+        ),
+    )
+    guarded = sent_consent(session, clinician, library, recipient, client_id)
+    page = client.get(detail_url(guarded.id)).get_data(as_text=True)
+    assert re.findall(r'name="relationship"[^>]*value="(\w+)"', page) == ["guardian"]
+    assert re.search(r'<input[^>]*checked[^>]*value="guardian"', page)
+    representation.end_representative(session, clinician.actor, client_id)
     # Given a minor of 12: a parent, guardian or representative signs, told why
     make_minor(session, client_id, 12)
     minor = sent_consent(session, clinician, library, recipient, client_id)
