@@ -19,7 +19,7 @@ from roi import vault
 from roi.audit import Action, AuditEntry
 from roi.clock import now
 from roi.consent import invitations
-from roi.consent.models import ConsentStatus, LinkRequest, Notification, SigningInvitation
+from roi.consent.models import ConsentStatus, LinkRequest, SigningInvitation
 from roi.db import unit_of_work
 from roi.mail import outbox
 from tests.helpers import (
@@ -151,10 +151,7 @@ def test_a_copy_link_locked_by_wrong_answers_is_named_to_the_clinician(
         wrong = enter(later, BIRTH_DATE.replace(day=28), code)
     assert wrong.status_code == 404
     # Then the clinician is told it is the copy link, and what to send
-    session.rollback()
-    notices = session.scalars(
-        select(Notification.text).where(Notification.user_id == link.consent.created_by_id)
-    ).all()
+    notices = signing.notices_to_its_clinician(session, link)
     assert (
         f"The link to Casey Lindqvist's copy of release #{link.consent.id} is locked after five "
         "wrong answers to its check. If the client asks, email them a new link to their copy "

@@ -112,6 +112,13 @@ def latest_code(app) -> str:
     return match.group(1)
 
 
+def notices_to_its_clinician(session, link: Link) -> list[str]:
+    """The in-app notices of the clinician who prepared the link's release, as written."""
+    session.rollback()
+    query = select(Notification.text).where(Notification.user_id == link.consent.created_by_id)
+    return list(session.scalars(query))
+
+
 def ask_for_code(client, instance_path: Path) -> str:
     page = client.get("/sign/identity")
     assert page.status_code == 200
@@ -237,10 +244,7 @@ def test_each_failure_says_how_many_tries_are_left_and_five_lock_the_link(
     assert fifth.status_code == 404
     assert DEAD in fifth.get_data(as_text=True)
     # And the clinician who sent it is told, on their overview, which release is locked
-    session.rollback()
-    notices = session.scalars(
-        select(Notification.text).where(Notification.user_id == link.consent.created_by_id)
-    ).all()
+    notices = notices_to_its_clinician(session, link)
     assert (
         f"The signing link of release #{link.consent.id} for Casey Lindqvist is locked after five "
         "wrong answers to its check. If the client asks, send a new link from the release's page."
