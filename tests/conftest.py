@@ -451,8 +451,11 @@ def _reuse_form_libraries() -> None:
 _reuse_form_libraries()
 
 
-#: create_engine keywords that set up an engine's pool or logging, not its dialect
-_ENGINE_ONLY_OPTIONS = frozenset({"connect_args", "echo", "hide_parameters", "pool_recycle"})
+#: create_engine keywords that set up an engine's pool, its logging or how its configuration is
+#: read (`_coerce_config`: Flask-SQLAlchemy's engine_from_config), not its dialect
+_ENGINE_ONLY_OPTIONS = frozenset(
+    {"_coerce_config", "connect_args", "echo", "echo_pool", "hide_parameters", "pool_recycle"}
+)
 
 
 def _share_compiled_sql() -> None:
@@ -460,19 +463,25 @@ def _share_compiled_sql() -> None:
 
     SQLAlchemy caches compiled statements per engine, keyed by the engine's dialect object, and
     the suite makes at least two engines per test (the test's and the app's): about a sixteenth
-    of the suite was compiling the same statements again. Engines of one driver made with no
-    dialect option (roi's options are about the pool and logging) take the dialect and the
-    cache of the first such engine that has connected (a connection initializes its dialect:
-    server version and the features that follow from it, the same server for every test).
+    of the suite was compiling the same statements again. Engines of one driver made with the
+    same dialect options (the app's ask PostgreSQL for READ COMMITTED, the tests' ask nothing;
+    the other options are about the pool and logging) take the dialect and the cache of the
+    first such engine that has connected (a connection initializes its dialect: server version
+    and the features that follow from it, the same server for every test).
+
+    An engine's new connections are still made by its own first dialect, so a dialect event
+    (`do_connect`) listened for on such an engine never fires: a test that changes how the app
+    connects listens for its pool's `connect` (tests/web/test_database_refuses_writes.py).
     """
     original = sqlalchemy.engine.create.create_engine
-    dialects: dict[str, list[Engine]] = {}
+    dialects: dict[tuple[str, str], list[Engine]] = {}
 
     def create_engine(url: Any, **kwargs: Any) -> Engine:
         engine = original(url, **kwargs)
-        if not set(kwargs) <= _ENGINE_ONLY_OPTIONS or engine._compiled_cache is None:
+        if engine._compiled_cache is None:
             return engine
-        seen = dialects.setdefault(engine.url.drivername, [])
+        dialect_options = sorted((k, v) for k, v in kwargs.items() if k not in _ENGINE_ONLY_OPTIONS)
+        seen = dialects.setdefault((engine.url.drivername, repr(dialect_options)), [])
         ready = next((e for e in seen if e.dialect.server_version_info is not None), None)
         if ready is None:
             seen.append(engine)

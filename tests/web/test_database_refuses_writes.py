@@ -123,10 +123,11 @@ def database_gone(app) -> AbstractContextManager[None]:
         else psycopg.OperationalError("connection refused")
     )
 
-    def connect(dialect: Any, record: Any, cargs: Any, cparams: Any) -> None:
+    def connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.close()
         raise refused
 
-    return new_connections(engine, "do_connect", connect)
+    return new_connections(engine, "connect", connect)
 
 
 def test_a_signed_in_person_is_told_when_the_database_is_gone(app, client, session, referral):  # noqa: F811
