@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 # pytest-xdist workers for the suite (one per core); tests of one xdist_group share a worker
 TEST_WORKERS ?= auto
-PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
+# $(call pytest_parallel,N): N workers, handing out work by xdist_group
+pytest_parallel = -n $(1) --dist loadgroup
 # On PostgreSQL a worker waits on the server for each statement, and one worker per core left
 # the cores idle in those waits: one more worker than cores keeps them busy (the PostgreSQL run
 # took 229 s against 266 s with one per core, back to back on 2 cores; on SQLite, where nothing
@@ -74,7 +75,7 @@ test: $(VENV)/.dev  ## Run the suite on SQLite and PostgreSQL, and the linters
 	[ $$tested -eq 0 ] && [ $$linted -eq 0 ]
 
 test-sqlite: $(VENV)/.dev  ## Run the suite on SQLite only
-	ROI_TEST_DATABASE_URL= $(BIN)/pytest -q $(PYTEST_PARALLEL) $(PYTEST_ARGS)
+	ROI_TEST_DATABASE_URL= $(BIN)/pytest -q $(call pytest_parallel,$(TEST_WORKERS)) $(PYTEST_ARGS)
 
 test-postgres: $(VENV)/.dev  ## Run the suite on a fresh PostgreSQL database
 	@url=$${TEST_POSTGRES_URL-$$(./scripts/test-postgres.sh)} || exit 1; \
@@ -83,7 +84,7 @@ test-postgres: $(VENV)/.dev  ## Run the suite on a fresh PostgreSQL database
 	else \
 	  echo "running the suite on PostgreSQL (tests that reach no database, and the browser tests,"; \
 	  echo "judge what both databases give alike: they run in test-sqlite only, tests/conftest.py)"; \
-	  ROI_TEST_DATABASE_URL="$$url" $(BIN)/pytest -q -n $(POSTGRES_TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); \
+	  ROI_TEST_DATABASE_URL="$$url" $(BIN)/pytest -q $(call pytest_parallel,$(POSTGRES_TEST_WORKERS)) $(PYTEST_ARGS); \
 	fi
 
 catalogue: $(VENV)/.dev  ## Add newly marked strings to the Spanish catalogue (then translate them)
