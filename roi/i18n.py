@@ -30,6 +30,10 @@ LANGUAGES: Final = ("en", "es")
 DEFAULT_LANGUAGE: Final = "en"
 #: each language named in itself, as a language switch shows it
 LANGUAGE_NAMES: Final = {"en": "English", "es": "Español"}
+#: where roi's practices are (HIPAA): a time names its zone as people there say it; Spain's
+#: Spanish has no names for American zones and prints an offset ("-0800") where US Spanish, like
+#: English, says "PST"
+REGION: Final = "US"
 CATALOGUES: Final = Path(__file__).resolve().parent / "translations"
 
 _speaking: ContextVar[str] = ContextVar("roi_language", default=DEFAULT_LANGUAGE)
@@ -151,6 +155,11 @@ def supported(language: str | None) -> str:
         return DEFAULT_LANGUAGE
     code = language.strip().lower().replace("_", "-").split("-")[0]
     return code if code in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def regional(language: str | None) -> str:
+    """The locale of `language` as spoken in roi's region, for formatting times: "es_US"."""
+    return f"{supported(language)}_{REGION}"
 
 
 @cache

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from flask import Blueprint, Flask, g, redirect, request, session
-from flask_babel import Babel, Domain, format_date, format_datetime, get_locale, get_timezone
+from flask_babel import Babel, Domain, format_date, get_locale, get_timezone
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -107,7 +108,9 @@ def when(moment: datetime | None) -> str:
     """A stored time as the reader reads it: their day and minute, the zone named."""
     if moment is None:
         return ""
-    return format_datetime(where_reader_is(moment), "d MMM y, HH:mm zzz", rebase=False)
+    return format_datetime(
+        where_reader_is(moment), "d MMM y, HH:mm zzz", locale=i18n.regional(form_language())
+    )
 
 
 def where_reader_is(moment: datetime) -> datetime:
@@ -120,7 +123,9 @@ def when_utc(moment: datetime | None) -> str:
     """A stored time in UTC to the second, as the audit log keeps it."""
     if moment is None:
         return ""
-    return format_datetime(moment.astimezone(UTC), "d MMM y, HH:mm:ss 'UTC'", rebase=False)
+    return format_datetime(
+        moment.astimezone(UTC), "d MMM y, HH:mm:ss 'UTC'", locale=i18n.regional(form_language())
+    )
 
 
 def day(value: date | datetime | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from flask import render_template_string
 from flask_login import login_user
 from sqlalchemy import select
@@ -87,13 +88,26 @@ def test_an_unknown_language_or_a_missing_token_changes_nothing(client):
     assert '<html lang="en">' in html
 
 
-def test_times_show_in_the_practice_time_zone_with_the_zone_named(app, session, clinician):
+# Spain's Spanish has no names for American zones ("-0600" tells a reader in Chicago little):
+# a Spanish page names them as an English one does
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [
+        ("en", "30 Nov 2026, 09:05 CST / 30 Nov 2026, 15:05:00 UTC"),
+        ("es", "30 nov 2026, 09:05 CST / 30 nov 2026, 15:05:00 UTC"),
+    ],
+)
+def test_times_show_in_the_practice_time_zone_with_the_zone_named(
+    app, session, clinician, language, shown
+):
     user = session.scalar(select(User).where(User.email == clinician.email))
-    organization = session.get(Organization, user.organization_id)
-    organization.time_zone = "America/Chicago"
+    session.get(Organization, user.organization_id).time_zone = "America/Chicago"
+    user.language = language
     session.commit()
     moment = datetime(2026, 11, 30, 15, 5, tzinfo=UTC)
     with app.test_request_context("/"):
         login_user(SignedIn(user))
-        shown = render_template_string("{{ moment|when }} / {{ moment|when_utc }}", moment=moment)
-    assert shown == "30 Nov 2026, 09:05 CST / 30 Nov 2026, 15:05:00 UTC"
+        assert (
+            render_template_string("{{ moment|when }} / {{ moment|when_utc }}", moment=moment)
+            == shown
+        )
